@@ -1,0 +1,47 @@
+"""OptiServe: the external platform of streamedix (SMDS)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from config import Config, check_production
+
+from flask_appbuilder import AppBuilder
+
+from .extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` is a class or a mapping that overrides :class:`Config`."""
+    app = Flask(__name__, instance_path=Config.INSTANCE_DIR)
+    app.config.from_object(Config)
+    if isinstance(config, Mapping):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    check_production(app.config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        from . import models  # noqa: F401  (register every table on the metadata)
+
+        # update_perms=False: permissions are declared in app.roles, applied by a command.
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        from .views import register_views
+
+        register_views(appbuilder)
+    from .cli import optiserve_cli
+    from .scope import forget_scope
+
+    app.before_request(forget_scope)
+
+    app.cli.add_command(optiserve_cli)
+    return app

@@ -1,0 +1,162 @@
+"""Organizations screen: operators manage all; an OrgAdmin edits its own contact data."""
+from __future__ import annotations
+
+from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import NumberRange
+
+from .. import audit
+from ..models import Organization, OrganizationKind
+from ..scope import MANAGE_ORGANIZATIONS, current_scope
+from ..validation import (
+    address_error,
+    cidr_list_error,
+    domain_list_error,
+    email_list_error,
+    phone_error,
+    postal_code_error,
+)
+from .base import ScopedInterface, ScopedModelView
+from .forms import rule
+
+KIND_LABELS = {
+    OrganizationKind.hospital.value: _l("医療機関"),
+    OrganizationKind.dealer.value: _l("ディーラー"),
+    OrganizationKind.manufacturer.value: _l("メーカー"),
+    OrganizationKind.operator.value: _l("管理者（SMDS）"),
+}
+LEVEL_LABELS = {1: _l("1 大分類"), 2: _l("2 中分類"), 3: _l("3 小分類")}
+
+# Fields only the operator sets (by contract or security policy); an OrgAdmin may not.
+OPERATOR_ONLY_FIELDS = (
+    "kind",
+    "code",
+    "mfa_required",
+    "report_rank_count",
+    "analysis_level",
+    "manufacturer_selection_count",
+    "allows_manufacturer_access",
+)
+AUDITED_FIELDS = (
+    "name", "postal_code", "prefecture", "city", "address_line1", "address_line2", "phone",
+    "notification_emails", "allowed_email_domains", "ip_allowlist",
+) + OPERATOR_ONLY_FIELDS
+
+LABELS = {
+    "kind": _l("組織種別"),
+    "code": _l("組織コード"),
+    "name": _l("組織名"),
+    "postal_code": _l("郵便番号"),
+    "prefecture": _l("都道府県"),
+    "city": _l("市区町村"),
+    "address_line1": _l("町名・番地"),
+    "address_line2": _l("建物名等"),
+    "phone": _l("代表電話番号"),
+    "notification_emails": _l("通知先メールアドレス"),
+    "allowed_email_domains": _l("許可するメールドメイン"),
+    "ip_allowlist": _l("接続を許可するIPアドレス（CIDR）"),
+    "mfa_required": _l("二要素認証を必須にする"),
+    "report_rank_count": _l("レポート出力ランク数"),
+    "analysis_level": _l("分析機器分類レベル"),
+    "manufacturer_selection_count": _l("メーカー閲覧医療機関数"),
+    "allows_manufacturer_access": _l("メーカーの閲覧を許可する"),
+    "changed_on": _l("最終更新"),
+}
+
+
+def snapshot(item: Organization) -> dict:
+    state = sa_inspect(item)
+    values = {}
+    for name in AUDITED_FIELDS:
+        history = state.attrs[name].history
+        values[name] = history.deleted[0] if history.deleted else getattr(item, name)
+    return values
+
+
+class OrganizationView(ScopedModelView):
+    datamodel = ScopedInterface(Organization, scope_column="id")
+    route_base = "/organizations"
+    class_permission_name = "Organizations"
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit"]  # never deleted
+    list_title = _l("組織一覧")
+    show_title = _l("組織")
+    add_title = _l("組織の登録")
+    edit_title = _l("組織の編集")
+    label_columns = LABELS
+    list_columns = ["code", "name", "kind", "prefecture", "report_rank_count", "changed_on"]
+    search_columns = ["name", "kind", "prefecture", "code"]
+    order_columns = ["code", "name", "prefecture", "report_rank_count", "changed_on"]
+    base_order = ("code", "asc")
+    show_columns = list(AUDITED_FIELDS)
+    add_columns = [
+        "kind", "code", "name", "postal_code", "prefecture", "city", "address_line1",
+        "address_line2", "phone", "notification_emails", "allowed_email_domains",
+        "ip_allowlist", "mfa_required", "report_rank_count", "analysis_level",
+        "manufacturer_selection_count", "allows_manufacturer_access",
+    ]
+    edit_columns = add_columns
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField(
+            LABELS["kind"], choices=[(k, v) for k, v in KIND_LABELS.items()]
+        ),
+        "analysis_level": SelectField(
+            LABELS["analysis_level"], coerce=int, choices=list(LEVEL_LABELS.items())
+        ),
+        "notification_emails": TextAreaField(
+            LABELS["notification_emails"],
+            description=_l("1行に1件、10件まで"),
+            widget=BS3TextAreaFieldWidget(),
+        ),
+        "allowed_email_domains": TextAreaField(
+            LABELS["allowed_email_domains"],
+            description=_l("1行に1件（例: hospital.example.jp）。空欄はすべて許可"),
+            widget=BS3TextAreaFieldWidget(),
+        ),
+        "ip_allowlist": TextAreaField(
+            LABELS["ip_allowlist"],
+            description=_l("1行に1件（例: 203.0.113.0/24）。空欄はすべて許可"),
+            widget=BS3TextAreaFieldWidget(),
+        ),
+    }
+    validators_columns = {
+        "postal_code": [rule(postal_code_error)],
+        "phone": [rule(phone_error)],
+        "notification_emails": [rule(email_list_error)],
+        "allowed_email_domains": [rule(domain_list_error)],
+        "ip_allowlist": [rule(cidr_list_error)],
+        "report_rank_count": [NumberRange(1, 99, message=_l("レポート出力ランク数は1～99の整数で入力してください"))],
+        "manufacturer_selection_count": [NumberRange(1, 99)],
+    }
+    formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
+
+    def _check(self, item: Organization) -> None:
+        error = address_error(
+            item.postal_code, item.prefecture, item.city, item.address_line1, item.address_line2
+        )
+        if error:
+            self.datamodel.session.rollback()
+            raise ValueError(str(error))
+
+    def pre_add(self, item):
+        self._check(item)
+
+    def post_add(self, item):
+        audit.record("organization.create", item, organization_id=item.id,
+                     changes={k: [None, getattr(item, k)] for k in AUDITED_FIELDS})
+        self.datamodel.session.commit()
+
+    def pre_update(self, item):
+        before = snapshot(item)
+        if not current_scope().can(MANAGE_ORGANIZATIONS):
+            for name in OPERATOR_ONLY_FIELDS:
+                if before[name] != getattr(item, name):
+                    self.datamodel.session.rollback()
+                    raise ValueError(
+                        _l("%(field)sは変更できません（管理者権限が必要）", field=LABELS[name])
+                    )
+        self._check(item)
+        changes = audit.changed_fields(before, {k: getattr(item, k) for k in AUDITED_FIELDS})
+        if changes:
+            audit.record("organization.update", item, organization_id=item.id, changes=changes)

