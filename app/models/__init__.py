@@ -1,14 +1,16 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
 from .audit import AuditEvent
+from .classification import Classification, Maker, MakerAlias, ReportSelection
+from .equipment import Equipment, EquipmentChange, Failure, Lending
+from .files import (
+    ColumnProfile, Download, ReportFile, ReportType, UploadFile, UploadStatus, UploadType,
+)
 from .organization import Organization, OrganizationKind
-from .user import Invitation, User, UserStatus, InactiveReason
+from .user import InactiveReason, Invitation, User, UserStatus
 
 __all__ = [
-    "AuditEvent",
-    "InactiveReason",
-    "Invitation",
-    "Organization",
-    "OrganizationKind",
-    "User",
-    "UserStatus",
+    "AuditEvent", "Classification", "ColumnProfile", "Download", "Equipment",
+    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",
+    "MakerAlias", "Organization", "OrganizationKind", "ReportFile", "ReportSelection",
+    "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

@@ -1,0 +1,123 @@
+"""The equipment ledger (機器台帳), lendings (貸出) and failures (故障)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .classification import Classification, Maker
+
+
+class Equipment(Model):
+    """One device of a hospital's ledger.
+
+    ``default_counts`` is computed from activity; ``override_counts`` and
+    ``override_classification_id`` are the hospital's changes (NULL = no override). The
+    effective values are ``coalesce(override, default)``.
+    """
+
+    __tablename__ = "equipment"
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "device_number", name="uq_equipment_device_number"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
+    device_number: Mapped[str] = mapped_column(String(50), nullable=False)
+    classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"), index=True)
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    model_number: Mapped[str | None] = mapped_column(String(200), index=True)
+    maker_id: Mapped[int | None] = mapped_column(ForeignKey("maker.id"), index=True)
+    maker_name: Mapped[str | None] = mapped_column(String(200))
+    serial_number: Mapped[str | None] = mapped_column(String(100))
+    department_manage: Mapped[str | None] = mapped_column(String(100))
+    department_use: Mapped[str | None] = mapped_column(String(100))
+    department_purchase: Mapped[str | None] = mapped_column(String(100))
+    purchased_on: Mapped[dt.date | None] = mapped_column(Date)
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    asset_number: Mapped[str | None] = mapped_column(String(100))
+    jmdn_code: Mapped[str | None] = mapped_column(String(20))
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    disposed_on: Mapped[dt.date | None] = mapped_column(Date)
+    default_counts: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    override_counts: Mapped[bool | None] = mapped_column(Boolean)
+    override_classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
+    updated_on: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=dt.datetime.utcnow, onupdate=dt.datetime.utcnow
+    )
+
+    classification: Mapped[Classification | None] = relationship(
+        Classification, foreign_keys=[classification_id]
+    )
+    override_classification: Mapped[Classification | None] = relationship(
+        Classification, foreign_keys=[override_classification_id]
+    )
+    maker: Mapped[Maker | None] = relationship(Maker)
+
+    @property
+    def counts_in_aggregation(self) -> bool:
+        return self.default_counts if self.override_counts is None else self.override_counts
+
+    @property
+    def effective_classification_id(self) -> int | None:
+        return self.override_classification_id or self.classification_id
+
+
+class EquipmentChange(Model):
+    """History of ledger overrides: who, when, why, old → new. Never deleted."""
+
+    __tablename__ = "equipment_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), nullable=False, index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=dt.datetime.utcnow)
+    field: Mapped[str] = mapped_column(String(40), nullable=False)
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Lending(Model):
+    """A lending of one device. ``month`` is the upload month whose file brought the row."""
+
+    __tablename__ = "lending"
+    __table_args__ = (
+        Index("ix_lending_hospital_month", "hospital_id", "month"),
+        Index("ix_lending_equipment_lent", "equipment_id", "lent_at"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), nullable=False)
+    month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    lent_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    department: Mapped[str | None] = mapped_column(String(100))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
+
+
+class Failure(Model):
+    __tablename__ = "failure"
+    __table_args__ = (
+        Index("ix_failure_hospital_month", "hospital_id", "month"),
+        Index("ix_failure_equipment_failed", "equipment_id", "failed_at"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), nullable=False)
+    month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    repaired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    description: Mapped[str | None] = mapped_column(Text)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
