@@ -1,0 +1,74 @@
+"""Outgoing mail. ``MAIL_URL`` picks the transport:
+
+- ``file:///path`` (embedded default): each message is written as an ``.eml`` file;
+- ``smtp://user:password@host:port`` (``smtps://`` for implicit TLS; STARTTLS is used when
+  the server offers it).
+
+A transport is a callable taking an :class:`email.message.EmailMessage`; another one (e.g.
+Amazon SES through boto3) is one function added to ``TRANSPORTS``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+
+def _file_transport(url, message: EmailMessage) -> str:
+    folder = Path(url.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{dt.datetime.utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(bytes(message))
+    log.info("mail written to %s", path)
+    return str(path)
+
+
+def _smtp_transport(url, message: EmailMessage) -> str:
+    port = url.port or (465 if url.scheme == "smtps" else 587)
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(url.hostname, port, timeout=30) as smtp:
+        if url.scheme == "smtp":
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls()
+        if url.username:
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(message)
+    return message["Message-ID"]
+
+
+TRANSPORTS = {"file": _file_transport, "smtp": _smtp_transport, "smtps": _smtp_transport}
+
+
+def build_message(to: list[str], subject: str, body_ja: str, body_en: str = "") -> EmailMessage:
+    """A plain-text message: Japanese first, English below."""
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain="optiserve")
+    body = body_ja if not body_en else f"{body_ja}\n\n-----\n\n{body_en}"
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+def send_mail(to: list[str], subject: str, body_ja: str, body_en: str = "") -> str | None:
+    """Send one message; returns where it went (file path or message id), None if no recipient."""
+    recipients = [address for address in to if address]
+    if not recipients:
+        return None
+    url = urlparse(current_app.config["MAIL_URL"])
+    transport = TRANSPORTS.get(url.scheme)
+    if transport is None:
+        raise ValueError(f"MAIL_URL scheme not supported: {url.scheme}")
+    return transport(url, build_message(recipients, subject, body_ja, body_en))
