@@ -86,6 +86,8 @@ class Config:
     # Flask-AppBuilder
     APP_NAME = "OptiServe"
     APP_THEME = ""
+    # Hospital users land on their dashboard (app.views.dashboard); others on FAB's index.
+    FAB_INDEX_VIEW = "app.views.dashboard.OptiServeIndexView"
     FAB_SECURITY_MANAGER_CLASS = "app.security.OptiServeSecurityManager"
     FAB_CREATE_DB = False  # Alembic owns the whole schema, FAB's tables included
     FAB_UPDATE_PERMS = False  # permissions are applied by `flask optiserve sync-roles`
@@ -106,6 +108,9 @@ class Config:
     AUTH_RATE_LIMIT = env_str("AUTH_RATE_LIMIT", "10 per 20 second")
     RATELIMIT_ENABLED = AUTH_RATE_LIMITED
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    # Consecutive failed logins (password or second factor) that lock an account, and for how long
+    AUTH_LOCKOUT_ATTEMPTS = env_int("AUTH_LOCKOUT_ATTEMPTS", 5)
+    AUTH_LOCKOUT_MINUTES = env_int("AUTH_LOCKOUT_MINUTES", 15)
 
     # Language: Japanese by default, English on request (/lang/en)
     BABEL_DEFAULT_LOCALE = "ja_JP"
@@ -132,6 +137,9 @@ class Config:
     MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
     MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB * 3 + 1) * 1024 * 1024  # three files in one request
 
+    # Manufacturers see a figure pooled over hospitals only where at least this many contribute.
+    MANUFACTURER_MIN_HOSPITALS = env_int("MANUFACTURER_MIN_HOSPITALS", 3)
+
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 
 
@@ -141,8 +149,5 @@ class TestConfig(Config):
     # Test accounts need no brute-force resistance; scrypt would dominate the suite's time.
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     WTF_CSRF_ENABLED = False
-    # scrypt, N=2**15, r=8, p=1 (werkzeug's default cost), 16-byte salt
-    FAB_PASSWORD_HASH_METHOD = env_str("PASSWORD_HASH_METHOD", "scrypt:32768:8:1")
-    FAB_PASSWORD_HASH_SALT_LENGTH = 16
     AUTH_RATE_LIMITED = False
     RATELIMIT_ENABLED = False

@@ -12,6 +12,7 @@ from config import Config, check_production
 from flask_appbuilder import AppBuilder
 
 from .extensions import db, migrate
+from .i18n import compile_catalogs
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -25,10 +26,14 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_production(app.config)
+    compile_catalogs()
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    from . import policy
+
+    policy.init_csrf(app)  # before AppBuilder, which then exempts its REST APIs
     with app.app_context():
         from . import models  # noqa: F401  (register every table on the metadata)
 
@@ -42,6 +47,10 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .scope import forget_scope
 
     app.before_request(forget_scope)
+    policy.init_app(app)  # after FAB's before_request, which loads the user
+    from .dealers import hospital_gate
+
+    app.before_request(hospital_gate)
 
     app.cli.add_command(optiserve_cli)
     return app

@@ -29,11 +29,64 @@ def seed_command() -> None:
 @optiserve_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(burst: bool) -> None:
-    """Run an RQ worker inside the application context."""
-    from rq import Worker
+    """Run an RQ worker inside the application context.
 
+    Uploads a dead worker left queued or processing are re-queued (or failed) first.
+    """
+    from .extensions import db
+    from .jobs.worker import AppWorker, recover_stuck_uploads
     from .queue import QUEUE_NAMES, get_queue, redis_connection
 
     queues = [get_queue(name) for name in QUEUE_NAMES]
     click.echo(f"worker on {current_app.config['REDIS_URL']}")
-    Worker(queues, connection=redis_connection()).work(burst=burst, with_scheduler=False)
+    for upload_id, action in recover_stuck_uploads(queues[0]):
+        click.echo(f"upload {upload_id}: {action}")
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection is inherited by the forked work horses
+    # The scheduler runs the delayed retries (Retry intervals) of failed jobs.
+    AppWorker(queues, connection=redis_connection()).work(burst=burst, with_scheduler=not burst)
+
+
+@optiserve_cli.command("audit-verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain: prints OK, or the first broken row and exits 1."""
+    from .audit import verify_chain
+
+    count, broken = verify_chain()
+    if broken is not None:
+        click.echo(f"BROKEN at audit_event id={broken} (row {count})")
+        raise SystemExit(1)
+    click.echo(f"OK ({count} rows)")
+
+
+reports_cli = AppGroup("reports", help="Monthly analysis reports.")
+optiserve_cli.add_command(reports_cli)
+
+
+@reports_cli.command("run")
+@click.option("--month", required=True, help="Target month, YYYY-MM.")
+@click.option("--hospital", "codes", multiple=True, help="A hospital code (repeatable); default: all.")
+@click.option("--now", "inline", is_flag=True, help="Generate in this process instead of queueing.")
+def reports_run_command(month: str, codes: tuple[str, ...], inline: bool) -> None:
+    """Generate (queue) the reports of a month for every hospital — the monthly scheduled task."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .jobs.reports import generate_report_job, parse_month
+    from .models import Organization, OrganizationKind
+    from .reports import enqueue_report, refresh_statistics
+
+    try:
+        target = parse_month(month)
+    except ValueError:
+        raise click.BadParameter("YYYY-MM の形式で指定してください（例: 2025-05）", param_hint="--month")
+    query = select(Organization).where(Organization.kind == OrganizationKind.hospital.value)
+    if codes:
+        query = query.where(Organization.code.in_(codes))
+    hospitals = [(h.id, h.code) for h in db.session.scalars(query.order_by(Organization.code))]
+    refresh_statistics()
+    for hospital_id, code in hospitals:
+        if inline:
+            click.echo(f"{code}: {generate_report_job(hospital_id, f'{target:%Y-%m}')}")
+        else:
+            click.echo(f"{code}: queued {enqueue_report(hospital_id, target).id}")

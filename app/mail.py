@@ -72,3 +72,16 @@ def send_mail(to: list[str], subject: str, body_ja: str, body_en: str = "") -> s
     if transport is None:
         raise ValueError(f"MAIL_URL scheme not supported: {url.scheme}")
     return transport(url, build_message(recipients, subject, body_ja, body_en))
+
+
+def outbox_messages() -> list[EmailMessage]:
+    """The messages the file transport has written, oldest first (for tests and local use)."""
+    from email import policy
+    from email.parser import BytesParser
+
+    url = urlparse(current_app.config["MAIL_URL"])
+    if url.scheme != "file":
+        return []
+    folder = Path(url.path)
+    paths = sorted(folder.glob("*.eml"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return [BytesParser(policy=policy.default).parse(p.open("rb")) for p in paths]

@@ -27,18 +27,60 @@ ROLE_PERMISSIONS: dict[str, object] = {
     "Operator": [
         *_grant("Organizations", *CRUD),
         *_menu("Administration", "Organizations"),
+        *_grant("SmdsClassifications", "can_read", "can_write"),
+        *_grant("ClassificationMapping", "can_read", "can_write"),
+        *_grant("Makers", "can_read", "can_write"),
+        *_grant("ClassificationApi", "can_read", "can_write"),
+        *_menu("Masters", "SMDS Classifications", "Classification Mapping", "Makers"),
+        *_grant("Dashboard", "can_read"),
+        *_grant("Reports", "can_read", "can_download", "can_generate"),
+        *_grant("ReportsApi", "can_read"),
+        *_menu("Dashboard", "Reports"),
     ],
     "OrgAdmin": [
-        *_grant("Users", *CRUD, "can_deactivate", "can_reactivate"),
+        *_grant("Users", *CRUD, "can_deactivate", "can_reactivate", "can_reset_totp"),
+        *_grant("AuditLog", *READ),
         *_grant("Organizations", "can_list", "can_show", "can_edit"),
-        *_menu("Administration", "Users", "Organizations"),
+        *_grant("DealerPermissions", "can_list", "can_edit"),
+        *_menu("Dealer Permissions"),
+        *_menu("Administration", "Users", "Organizations", "AuditLog"),
     ],
-    "HospitalUser": [],
+    "HospitalUser": [
+        *_grant("Dashboard", "can_read"),
+        *_grant("Reports", "can_read", "can_download"),
+        *_grant("ReportsApi", "can_read"),
+        *_menu("Dashboard", "Reports"),
+        *_grant("Upload", "can_read", "can_write"),
+        *_grant("UploadApi", "can_read", "can_write"),
+        *_grant("Ledger", "can_read", "can_write"),
+        *_grant("LedgerApi", "can_read", "can_write"),
+        *_menu("MEData", "Upload", "Ledger"),
+        *_grant("ReportSelection", "can_read", "can_write"),
+        *_grant("ClassificationMapping", "can_read", "can_write"),
+        *_grant("ClassificationApi", "can_read", "can_write"),
+        *_menu("Masters", "Report Selection", "Classification Mapping"),
+        *_grant("DealerPermissions", "can_list", "can_edit"),
+        *_menu("Administration", "Dealer Permissions"),
+    ],
     "DealerUser": [],
-    "ManufacturerUser": [],
+    "ManufacturerUser": [
+        *_grant("ManufacturerHospitals", "can_select", "can_figures"),
+        *_menu("Manufacturer", "Manufacturer Figures", "Manufacturer Selection"),
+    ],
     # Service accounts of the on-prem systems: API keys only, no screens.
     "System": [],
 }
+
+# A dealer acting for a hospital reaches every hospital screen; the capabilities of its level
+# (app.scope, app.dealers.level_capabilities) refuse with 403 what the level does not allow.
+# Mirrored from HospitalUser so a new hospital screen reaches dealers without a second edit;
+# the hospital's own administration (its dealer permissions) stays out.
+DEALER_EXCLUDED = {"DealerPermissions", "Dealer Permissions", "Administration"}
+ROLE_PERMISSIONS["DealerUser"] = sorted(
+    set(ROLE_PERMISSIONS["DealerUser"])
+    | {pair for pair in ROLE_PERMISSIONS["HospitalUser"] if pair[1] not in DEALER_EXCLUDED}
+    | {("can_choose", "DealerHospitals")}
+)
 
 # Roles an OrgAdmin may grant, by the kind of the user's organization.
 ROLES_BY_ORGANIZATION_KIND = {

@@ -8,10 +8,15 @@ given user) instead of deciding access itself. FAB views use it through
 Branches by the user's organization:
 - operator (Admin, Operator roles): every organization;
 - hospital / own organization: its own organization;
-- dealer: the hospital chosen in the session, with the capabilities of the granted level
-  (built in the dealer-permission issue; until then a dealer sees only its own organization);
-- manufacturer: its own organization only; the selected hospitals are reached through
-  aggregated views, never through row scope (manufacturer issue).
+- dealer (DealerUser of a dealer organization): the hospital chosen in the session
+  (:data:`app.dealers.SESSION_KEY`; the only one when it holds one permission), with the
+  capabilities of the granted level (:func:`app.dealers.level_capabilities`). The permission is
+  read from the database on every request, so a lowered or revoked level counts at once.
+  With no hospital chosen, its own organization and no hospital capability;
+- manufacturer: its own organization only in row scope. The hospitals it selected (and that
+  still allow manufacturer access) are in :attr:`Scope.aggregate_hospital_ids`, which only the
+  manufacturer's aggregated page reads — never a row scope, so no list, show, API or download
+  of a hospital's raw rows ever reaches them.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ UPLOAD = "upload"
 DOWNLOAD_REPORTS = "download_reports"
 MAINTAIN_MASTERS = "maintain_masters"
 MANAGE_DEALERS = "manage_dealers"
+# A manufacturer choosing the hospitals whose pooled figures it views (screen 9).
+SELECT_HOSPITALS = "select_hospitals"
 
 HOSPITAL_CAPABILITIES = frozenset(
     {UPLOAD, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, MANAGE_DEALERS}
@@ -44,6 +51,11 @@ class Scope:
     everything: bool = False
     organization_ids: frozenset[int] = field(default_factory=frozenset)
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    # Hospitals whose pooled figures a manufacturer may see; never used by clause()/allows().
+    aggregate_hospital_ids: frozenset[int] = field(default_factory=frozenset)
+    # The dealer's chosen hospital and level (None for everyone else), for the navbar switcher.
+    dealer_hospital_id: int | None = None
+    dealer_level: int | None = None
 
     def allows(self, organization_id: int | None) -> bool:
         return self.everything or organization_id in self.organization_ids
@@ -79,11 +91,37 @@ def scope_of(user) -> Scope:
     capabilities: set[str] = set()
     if "OrgAdmin" in roles:
         capabilities |= {MANAGE_USERS, EDIT_OWN_ORGANIZATION}
-    if organization.kind == OrganizationKind.hospital.value and "HospitalUser" in roles:
-        capabilities |= HOSPITAL_CAPABILITIES
-    # Dealer and manufacturer branches: their own organization only, until the dealer and
-    # manufacturer issue adds the chosen hospital and the selected hospitals.
+    if organization.kind == OrganizationKind.hospital.value:
+        if "HospitalUser" in roles:
+            capabilities |= HOSPITAL_CAPABILITIES
+        elif "OrgAdmin" in roles:
+            # The hospital's administrator registers dealers too (DES 3-5, screen 8).
+            capabilities.add(MANAGE_DEALERS)
+    if organization.kind == OrganizationKind.dealer.value and "DealerUser" in roles:
+        return _dealer_scope(user, own, capabilities)
+    if organization.kind == OrganizationKind.manufacturer.value and "ManufacturerUser" in roles:
+        from .manufacturers import visible_hospital_ids
+
+        return Scope(
+            organization_ids=own, capabilities=frozenset(capabilities | {SELECT_HOSPITALS}),
+            aggregate_hospital_ids=frozenset(visible_hospital_ids(organization.id)),
+        )
     return Scope(organization_ids=own, capabilities=frozenset(capabilities))
+
+
+def _dealer_scope(user, own: frozenset[int], capabilities: set[str]) -> Scope:
+    from .dealers import chosen_permission, level_capabilities
+
+    permission = chosen_permission(user)
+    if permission is None:
+        return Scope(organization_ids=own, capabilities=frozenset(capabilities))
+    # Acting for the hospital: its rows only, and none of the dealer's own-organization powers.
+    return Scope(
+        organization_ids=frozenset({permission.hospital_id}),
+        capabilities=level_capabilities(permission.level),
+        dealer_hospital_id=permission.hospital_id,
+        dealer_level=permission.level,
+    )
 
 
 def forget_scope() -> None:

@@ -7,14 +7,17 @@ listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 """
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app, request
+from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
 from .models import User, UserStatus
+from .policy import check_ip
 from .validation import normalize_email
+from .views.auth import OptiServeAuthView
 from .views.base import ScopedInterface
 from .views.users import UserMaintenanceView
 
@@ -26,6 +29,15 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "register_views"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "find_user"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    ("flask_appbuilder.security.views.AuthDBView", "login"),
+    ("flask_appbuilder.security.views.AuthView", "logout"),
+    ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "is_auth_limited"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "auth_rate_limit"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "before_request"),
+    ("flask_appbuilder.baseviews.BaseCRUDView", "is_get_mutation_allowed"),
 )
 
 
@@ -36,10 +48,28 @@ class RoleView(RoleModelView):
     list_columns = ["name"]
     show_columns = ["name", "permissions"]
 
+    def copy_role(self, items):
+        """Not an action here (no @action): roles are declared as data, never copied on screen."""
+        abort(404)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        """FAB raises (500) on an action name it does not know; answer 404 instead."""
+        if name not in self.actions:
+            abort(404)
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        return super().action_post()
+
 
 class OptiServeSecurityManager(SecurityManager):
     user_model = User
     userdbmodelview = UserMaintenanceView
+    authdbview = OptiServeAuthView
     rolemodelview = RoleView
 
     def __init__(self, appbuilder):
@@ -91,6 +121,13 @@ class OptiServeSecurityManager(SecurityManager):
         if not key:
             return None
         return self.session.query(self.user_model).filter_by(email=key).one_or_none()
+
+    def validate_api_key(self, api_key_string):
+        """FAB's key check, then the organization's IP allow-list (403 outside it)."""
+        user = super().validate_api_key(api_key_string)
+        if user is not None:
+            check_ip(user)
+        return user
 
     def auth_user_db(self, username, password):
         """FAB's check, refusing users that are not active (temporary or inactive)."""

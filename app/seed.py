@@ -23,15 +23,15 @@ DEMO_ORGANIZATIONS = [
     dict(code="H0001", kind="hospital", name="さくら台総合病院", allowed_email_domains="sakura-hp.example.jp",
          postal_code="260-0001", prefecture="千葉県", city="千葉市中央区", address_line1="さくら台1-2-3",
          phone="043-123-4567", notification_emails="me-center@sakura-hp.example.jp",
-         report_rank_count=5, analysis_level=2),
+         report_rank_count=5, analysis_level=2, allows_manufacturer_access=True),
     dict(code="H0002", kind="hospital", name="みなと中央病院", allowed_email_domains="minato-hp.example.jp",
          postal_code="231-0001", prefecture="神奈川県", city="横浜市中区", address_line1="みなと町2-3-4",
          phone="045-234-5678", notification_emails="me@minato-hp.example.jp",
-         report_rank_count=5, analysis_level=1),
+         report_rank_count=5, analysis_level=1, allows_manufacturer_access=True),
     dict(code="H0003", kind="hospital", name="あおば記念病院", allowed_email_domains="aoba-hp.example.jp",
          postal_code="980-0001", prefecture="宮城県", city="仙台市青葉区", address_line1="あおば通3-4-5",
          phone="022-345-6789", notification_emails="ce@aoba-hp.example.jp",
-         report_rank_count=10, analysis_level=3),
+         report_rank_count=10, analysis_level=3, allows_manufacturer_access=True),
     dict(code="D0001", kind="dealer", name="東和メディカルサービス株式会社",
          allowed_email_domains="towa-medical.example.jp", phone="03-2345-6789"),
     dict(code="M0001", kind="manufacturer", name="日本メディテック株式会社",
@@ -85,5 +85,12 @@ def seed_users(organizations: dict[str, Organization]) -> int:
 def seed_all() -> list[str]:
     organizations = seed_organizations()
     created = seed_users(organizations)
+    from .seed_classifications import seed_classification_area
+
+    area = seed_classification_area()
+    from .seed_partners import seed_partners
+
+    partners = seed_partners()
     db.session.commit()
-    return [f"organizations: {len(organizations)}", f"demo users created: {created}"]
+    return [f"organizations: {len(organizations)}", f"demo users created: {created}", *area,
+            f"dealer permissions and manufacturer selections created: {partners}"]

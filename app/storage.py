@@ -57,7 +57,13 @@ class LocalStorage:
 
     def local_path(self, key: str) -> str:
         """A path on this machine holding the object (the object itself, here)."""
-        return str(self._path(key))
+        path = self._path(key)
+        if not path.exists():
+            raise FileNotFoundError(key)
+        return str(path)
+
+    def cleanup(self) -> None:
+        """Nothing to remove: :meth:`local_path` hands out the stored file itself."""
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

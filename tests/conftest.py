@@ -5,8 +5,9 @@ The suite runs in two modes with the same tests:
 - services: ``DATABASE_URL`` / ``REDIS_URL`` point at real PostgreSQL and Redis.
 
 The schema is created once per session from the models (``tests/test_migrations.py``
-proves the migrations build the same schema); after each test every data table is emptied
-and the demo data is seeded again, so tests never see each other's rows.
+proves the migrations build the same schema) and seeded once; the seeded rows are kept as
+a snapshot. After each test every data table is emptied and the snapshot written back with
+bulk inserts (much faster than seeding again), so tests never see each other's rows.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pytest  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_appbuilder import Model  # noqa: E402
-from sqlalchemy import delete  # noqa: E402
+from sqlalchemy import delete, insert, select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -59,6 +60,7 @@ def app():
         Model.metadata.create_all(db.engine)
         sync_roles()
         seed_all()
+        take_snapshot()
         db.session.remove()
     yield app
     with app.app_context():
@@ -67,13 +69,32 @@ def app():
             Model.metadata.drop_all(db.engine)
 
 
+_SNAPSHOT: dict[str, list[dict]] = {}
+
+
+def data_tables():
+    return [t for t in Model.metadata.sorted_tables if t.name not in PERMISSION_TABLES]
+
+
+def take_snapshot() -> None:
+    for table in data_tables():
+        # Ordered by key so self-references (a classification's parent) come first on reinsert.
+        query = select(table).order_by(*table.primary_key.columns)
+        _SNAPSHOT[table.name] = [dict(row._mapping) for row in db.session.execute(query)]
+
+
 def reset_data() -> None:
+    """Empty every data table and restore the seeded rows (also undoing what a worker
+    subprocess wrote, which no in-process bookkeeping would see)."""
     db.session.rollback()
-    for table in reversed(Model.metadata.sorted_tables):
-        if table.name not in PERMISSION_TABLES:
-            db.session.execute(delete(table))
+    tables = data_tables()
+    for table in reversed(tables):
+        db.session.execute(delete(table))
+    for table in tables:
+        rows = _SNAPSHOT.get(table.name)
+        if rows:
+            db.session.execute(insert(table), rows)
     db.session.commit()
-    seed_all()
     db.session.remove()
 
 
@@ -115,9 +136,16 @@ def login_as(client, email: str) -> User:
     with app.app_context():
         user = user_by_email(email)
         user_id = user.id
+    import time
+
+    from app.auth.session import MFA_KEY, SEEN_KEY
+
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        # what app.auth.session.start() sets once the second factor is passed
+        session[MFA_KEY] = "test"
+        session[SEEN_KEY] = int(time.time())
     return user_id
 
 

@@ -1,16 +1,20 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
 from .audit import AuditEvent
 from .classification import Classification, Maker, MakerAlias, ReportSelection
+from .dealer import (
+    DealerLevel, DealerPermission, DealerPermissionHistory, ManufacturerSelection,
+)
 from .equipment import Equipment, EquipmentChange, Failure, Lending
 from .files import (
     ColumnProfile, Download, ReportFile, ReportType, UploadFile, UploadStatus, UploadType,
 )
 from .organization import Organization, OrganizationKind
-from .user import InactiveReason, Invitation, User, UserStatus
+from .user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
 
 __all__ = [
-    "AuditEvent", "Classification", "ColumnProfile", "Download", "Equipment",
+    "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
+    "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
     "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",
-    "MakerAlias", "Organization", "OrganizationKind", "ReportFile", "ReportSelection",
+    "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

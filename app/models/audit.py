@@ -1,4 +1,7 @@
-"""Audit events: who did what to which object, with the changed fields."""
+"""Audit events: who did what to which object, with the changed fields.
+
+Append-only and hash-chained: ``row_hash`` is SHA-256 over ``prev_hash`` (the previous
+row's ``row_hash``) and the row's canonical content (see :mod:`app.audit`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,3 +28,5 @@ class AuditEvent(Model):
     object_id: Mapped[str | None] = mapped_column(String(50))
     changes: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(45))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))

@@ -6,7 +6,7 @@ import enum
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import DateTime, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .organization import Organization
@@ -48,6 +48,13 @@ class OptiServeUser(FabUser):
     status: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=UserStatus.active)
     inactive_reason: Mapped[int | None] = mapped_column(SmallInteger)
     inactive_note: Mapped[str | None] = mapped_column(String(255))
+    # Second factor (RFC 6238). The secret is needed in clear to compute codes; the last
+    # accepted time step makes every code single-use (see app.auth.totp).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Consecutive failures are FAB's ``fail_login_count``; a lock lasts until this time (UTC).
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     def get_full_name(self) -> str:
         return self.first_name
@@ -81,3 +88,15 @@ class Invitation(Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("ab_user.id"))
     created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+
+
+class RecoveryCode(Model):
+    """A one-time second-factor code given at TOTP enrollment; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -1,12 +1,26 @@
 """Registration of every screen and API, in menu order."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from .audit import AuditLogView
+from .classification_api import ClassificationApi
+from .classifications import ClassificationMappingView, SmdsMasterView
+from .dealers import DealerHospitalView, DealerPermissionView, switcher_context
 from .health import HealthView
+from .ledger import LedgerApi, LedgerView
+from .makers import MakerView
+from .manufacturers import ManufacturerView
 from .organizations import OrganizationView
+from .report_selection import ReportSelectionView
+from .reports import ReportApi, ReportDownloadView
+from .dashboard import DashboardView
+from .upload import UploadView
+from .upload_api import UploadApi
 
 
 def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(HealthView())
+    register_report_views(appbuilder)
     appbuilder.add_view(
         OrganizationView,
         "Organizations",
@@ -15,3 +29,53 @@ def register_views(appbuilder) -> None:
         category="Administration",
         category_label=_l("管理"),
     )
+    appbuilder.add_view(AuditLogView, "AuditLog", icon="fa-list-alt", label=_l("監査ログ"),
+                        category="Administration")
+    register_me_data_views(appbuilder)
+    register_classification_views(appbuilder)
+    register_dealer_views(appbuilder)
+
+
+def register_classification_views(appbuilder) -> None:
+    masters = dict(category="Masters", category_label=_l("マスタ"))
+    appbuilder.add_view(ReportSelectionView, "Report Selection", icon="fa-list-ol",
+                        label=_l("レポート出力対象の機器分類"), **masters)
+    appbuilder.add_view(ClassificationMappingView, "Classification Mapping", icon="fa-link",
+                        label=_l("機器分類の紐付け"), **masters)
+    appbuilder.add_view(SmdsMasterView, "SMDS Classifications", icon="fa-sitemap",
+                        label=_l("SMDS機器分類マスタ"), **masters)
+    appbuilder.add_view(MakerView, "Makers", icon="fa-industry", label=_l("メーカー"), **masters)
+    appbuilder.add_api(ClassificationApi)
+
+
+def register_dealer_views(appbuilder) -> None:
+    """Screens 8 (dealer permissions) and 9 (manufacturer's hospitals), the dealer switcher."""
+    appbuilder.add_view(DealerPermissionView, "Dealer Permissions", icon="fa-handshake",
+                        label=_l("ディーラー権限の登録"), category="Administration",
+                        category_label=_l("管理"))
+    appbuilder.add_view_no_menu(DealerHospitalView())
+    manufacturer = dict(category="Manufacturer", category_label=_l("メーカー"))
+    appbuilder.add_view(ManufacturerView, "Manufacturer Figures", icon="fa-chart-bar",
+                        label=_l("選択医療機関の分析"), **manufacturer)
+    appbuilder.add_link("Manufacturer Selection", href="/manufacturer/selection",
+                        icon="fa-list-ol", label=_l("閲覧する医療機関の選択"), **manufacturer)
+    current_app.context_processor(switcher_context)
+
+
+def register_me_data_views(appbuilder) -> None:
+    """Screens 3 (upload) and 5 (ledger maintenance) and their APIs."""
+    me_data = dict(category="MEData", category_label=_l("MEデータ"))
+    appbuilder.add_view(UploadView, "Upload", icon="fa-upload",
+                        label=_l("MEシステムデータのアップロード"), **me_data)
+    appbuilder.add_view(LedgerView, "Ledger", icon="fa-list",
+                        label=_l("機器台帳のメンテナンス"), **me_data)
+    appbuilder.add_api(UploadApi)
+    appbuilder.add_api(LedgerApi)
+
+
+def register_report_views(appbuilder) -> None:
+    """Dashboard and screen 4 (report download), with the reports API."""
+    appbuilder.add_view(DashboardView, "Dashboard", icon="fa-dashboard", label=_l("ダッシュボード"))
+    appbuilder.add_view(ReportDownloadView, "Reports", icon="fa-file-excel-o",
+                        label=_l("分析レポートのダウンロード"))
+    appbuilder.add_api(ReportApi)

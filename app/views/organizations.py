@@ -1,14 +1,17 @@
 """Organizations screen: operators manage all; an OrgAdmin edits its own contact data."""
 from __future__ import annotations
 
+from flask import g, request
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect as sa_inspect
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import NumberRange
 
 from .. import audit
+from ..extensions import db
 from ..models import Organization, OrganizationKind
+from ..policy import ip_allowed
 from ..scope import MANAGE_ORGANIZATIONS, current_scope
 from ..validation import (
     address_error,
@@ -75,6 +78,19 @@ def snapshot(item: Organization) -> dict:
     return values
 
 
+def check_own_allowlist(item: Organization) -> None:
+    """Nobody may save an IP allow-list for their own organization that would lock
+    themselves out: the address of the saving request must be in it."""
+    user = g.user
+    if getattr(user, "organization_id", None) != item.id:
+        return
+    if not ip_allowed(request.remote_addr, item.ip_allowlist_entries):
+        db.session.rollback()
+        raise ValueError(_l(
+            "接続を許可するIPアドレスに、現在の接続元（%(address)s）が含まれていません。"
+            "自分自身が接続できなくなるため保存できません", address=request.remote_addr))
+
+
 class OrganizationView(ScopedModelView):
     datamodel = ScopedInterface(Organization, scope_column="id")
     route_base = "/organizations"
@@ -98,6 +114,9 @@ class OrganizationView(ScopedModelView):
     ]
     edit_columns = add_columns
     add_form_extra_fields = edit_form_extra_fields = {
+        # Booleans are NOT NULL columns: FAB would make the checkbox "required".
+        "mfa_required": BooleanField(LABELS["mfa_required"], default=True),
+        "allows_manufacturer_access": BooleanField(LABELS["allows_manufacturer_access"]),
         "kind": SelectField(
             LABELS["kind"], choices=[(k, v) for k, v in KIND_LABELS.items()]
         ),
@@ -107,25 +126,25 @@ class OrganizationView(ScopedModelView):
         "notification_emails": TextAreaField(
             LABELS["notification_emails"],
             description=_l("1行に1件、10件まで"),
+            validators=[rule(email_list_error)],
             widget=BS3TextAreaFieldWidget(),
         ),
         "allowed_email_domains": TextAreaField(
             LABELS["allowed_email_domains"],
             description=_l("1行に1件（例: hospital.example.jp）。空欄はすべて許可"),
+            validators=[rule(domain_list_error)],
             widget=BS3TextAreaFieldWidget(),
         ),
         "ip_allowlist": TextAreaField(
             LABELS["ip_allowlist"],
             description=_l("1行に1件（例: 203.0.113.0/24）。空欄はすべて許可"),
+            validators=[rule(cidr_list_error)],
             widget=BS3TextAreaFieldWidget(),
         ),
     }
     validators_columns = {
         "postal_code": [rule(postal_code_error)],
         "phone": [rule(phone_error)],
-        "notification_emails": [rule(email_list_error)],
-        "allowed_email_domains": [rule(domain_list_error)],
-        "ip_allowlist": [rule(cidr_list_error)],
         "report_rank_count": [NumberRange(1, 99, message=_l("レポート出力ランク数は1～99の整数で入力してください"))],
         "manufacturer_selection_count": [NumberRange(1, 99)],
     }
@@ -157,6 +176,7 @@ class OrganizationView(ScopedModelView):
                         _l("%(field)sは変更できません（管理者権限が必要）", field=LABELS[name])
                     )
         self._check(item)
+        check_own_allowlist(item)
         changes = audit.changed_fields(before, {k: getattr(item, k) for k in AUDITED_FIELDS})
         if changes:
             audit.record("organization.update", item, organization_id=item.id, changes=changes)

@@ -18,6 +18,8 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit, invitations
+from ..auth import totp
+from ..mail import send_mail
 from ..extensions import db
 from ..models import InactiveReason, User, UserStatus
 from ..roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
@@ -99,9 +101,10 @@ def check_user(user: User, before: dict | None) -> None:
         raise UserError(_("組織を一覧から選択してください"))
     if before is not None and before["organization_id"] != user.organization_id and not is_admin():
         raise UserError(_("組織は変更できません（管理者権限が必要）"))
-    duplicate = db.session.query(User.id).filter(
-        func.lower(User.email) == user.email, User.id != (user.id or 0)
-    ).first()
+    with db.session.no_autoflush:  # the user being checked must not be flushed yet
+        duplicate = db.session.query(User.id).filter(
+            func.lower(User.email) == user.email, User.id != (user.id or 0)
+        ).first()
     if duplicate:
         raise UserError(_("メールアドレスは既に登録されています"))
     if not email_domain_allowed(user.email, organization.allowed_domain_list):
@@ -125,6 +128,20 @@ def check_user(user: User, before: dict | None) -> None:
             raise UserError(str(error))
 
 
+def send_invitation(user: User, link: str, hours: int) -> None:
+    """The "ユーザー情報登録完了" mail of the owner's flow, with the first-login link."""
+    send_mail(
+        [user.email],
+        "【OptiServe】ユーザー仮登録のお知らせ / Your OptiServe account",
+        f"{user.first_name} 様\n\nOptiServe のユーザーとして仮登録されました。\n"
+        f"次のリンクからパスワードと基本情報を登録し、二要素認証を設定してください"
+        f"（{hours}時間有効、1回限り）。\n{link}\n",
+        f"An OptiServe account has been created for you. Use this link to set your password "
+        f"and contact details and to set up two-factor authentication (valid for {hours} hours, "
+        f"once):\n{link}\n",
+    )
+
+
 class DeactivateForm(FlaskForm):
     reason = SelectField(
         _l("利用停止の理由"),
@@ -146,10 +163,10 @@ class UserMaintenanceView(ScopedModelView):
     class_permission_name = "Users"
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "edit": "edit",
-        "deactivate": "deactivate", "reactivate": "reactivate",
+        "deactivate": "deactivate", "reactivate": "reactivate", "reset_totp": "reset_totp",
     }
     base_permissions = ["can_list", "can_show", "can_add", "can_edit",
-                        "can_deactivate", "can_reactivate"]
+                        "can_deactivate", "can_reactivate", "can_reset_totp"]
     list_title = _l("ユーザー一覧")
     show_title = _l("ユーザー")
     add_title = _l("ユーザーの仮登録")
@@ -199,8 +216,10 @@ class UserMaintenanceView(ScopedModelView):
             "email": [None, item.email], "roles": [None, sorted(item.role_names)],
         })
         db.session.commit()
+        hours = current_app.config["INVITATION_HOURS"]
+        send_invitation(item, link, hours)
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
-                hours=current_app.config["INVITATION_HOURS"], link=link), "info")
+                hours=hours, link=link), "info")
 
     def pre_update(self, item: User) -> None:
         before = user_snapshot(item)
@@ -284,4 +303,18 @@ class UserMaintenanceView(ScopedModelView):
             user.inactive_note = None
             db.session.commit()
             flash(_("ユーザーを再開しました。"), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/reset-totp/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("reset_totp")
+    def reset_totp(self, pk):
+        """Forget the user's authenticator and recovery codes; the next login enrolls anew.
+        Nobody can see or set another user's password, only this."""
+        user = self._scoped_user(pk)
+        had = bool(user.totp_enrolled_on)
+        totp.reset(user)
+        audit.record("auth.totp_reset", user, changes={"enrolled": [had, False]})
+        db.session.commit()
+        flash(_("二要素認証をリセットしました。次回ログイン時に再設定が必要です。"), "success")
         return redirect(url_for(".show", pk=pk))

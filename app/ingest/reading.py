@@ -1,0 +1,327 @@
+"""Reading uploaded files as a stream of rows, safely.
+
+Workbooks (xlsx, xls) are parsed by python-calamine in a child process
+(``workbook_child.py``) with an address-space and CPU limit; the child streams row batches
+through a pipe, so the parent normalizes while the child parses. Before that, an xlsx's zip
+directory is checked (declared sizes, compression ratios, the sheet's declared dimension and
+the shared-strings count) so the known parser-killing files are refused without parsing.
+CSV is read in-process with the csv module after the encoding is detected on the whole file
+(UTF-8 with or without BOM, CP932; UTF-16 with BOM, as Excel's "Unicode text" writes it).
+
+Every problem with the file itself raises :class:`ReadError` with a message for the user.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import pickle
+import re
+import subprocess
+import sys
+import threading
+import zipfile
+from dataclasses import dataclass
+from typing import Iterator
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "workbook_child.py")
+
+
+class ReadError(Exception):
+    """The file cannot be read; ``str(exc)`` is the user's message (Japanese)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    parser_memory_mb: int = 1024  # RLIMIT_AS of the workbook child
+    parser_seconds: int = 120  # wall clock; CPU limit is the same
+    max_rows: int = 300_000
+    max_columns: int = 300
+    max_uncompressed_mb: int = 400  # sum of an xlsx's declared entry sizes
+    max_ratio: int = 150  # per zip entry (only for entries above 1 MB)
+
+    @classmethod
+    def from_config(cls, config) -> "Limits":
+        return cls(
+            parser_memory_mb=int(config.get("INGEST_PARSER_MEMORY_MB", cls.parser_memory_mb)),
+            parser_seconds=int(config.get("INGEST_PARSER_SECONDS", cls.parser_seconds)),
+            max_rows=int(config.get("INGEST_MAX_ROWS", cls.max_rows)),
+            max_columns=int(config.get("INGEST_MAX_COLUMNS", cls.max_columns)),
+            max_uncompressed_mb=int(config.get("INGEST_MAX_UNCOMPRESSED_MB", cls.max_uncompressed_mb)),
+            max_ratio=int(config.get("INGEST_MAX_ZIP_RATIO", cls.max_ratio)),
+        )
+
+
+@dataclass
+class Source:
+    fmt: str  # xlsx | xls | csv
+    encoding: str | None
+    rows: Iterator[list]
+
+
+def sniff_format(path: str) -> str:
+    """The format by content (never by extension): xlsx, xls or csv."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise ReadError("ファイルが空です。")
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(OLE_MAGIC):
+        return "xls"
+    if head.startswith(b"MZ") or head.startswith(b"\x7fELF") or head.startswith(b"%PDF"):
+        raise ReadError("Excel（xlsx / xls）や CSV ではないファイルです。ファイルを確認してください。")
+    return "csv"
+
+
+def check_format(path: str, declared: str | None) -> str:
+    """The sniffed format; a declared extension that disagrees gives a clear error."""
+    fmt = sniff_format(path)
+    declared = (declared or "").lower().lstrip(".")
+    if declared in ("xlsx", "xlsm") and fmt != "xlsx" or declared == "xls" and fmt not in ("xls", "xlsx"):
+        raise ReadError(
+            f"拡張子は {declared} ですが、内容が Excel ファイルではありません。"
+            "Excel で開いて保存し直すか、CSV で出力してください。"
+        )
+    if declared == "csv" and fmt != "csv":
+        raise ReadError("拡張子は csv ですが、内容が Excel ファイルです。拡張子を xlsx / xls にしてください。")
+    return fmt
+
+
+# ---------------------------------------------------------------- xlsx zip checks
+
+_DIM_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_SST_RE = re.compile(rb'<(?:\w+:)?sst\b[^>]*>')
+_ATTR_RE = re.compile(rb'\b(count|uniqueCount)="(\d+)"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_xlsx_zip(path: str, limits: Limits) -> None:
+    """Refuse zip bombs and workbooks whose declarations would make the parser allocate
+    far more than the file holds. Reads only the zip directory and a few KB of XML."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReadError("ファイルが壊れているため読み取れません（xlsx として開けません）。") from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > 10_000:
+            raise ReadError("Excel ファイルの構造が異常です（内部ファイルが多すぎます）。")
+        names = {info.filename for info in infos}
+        if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+            raise ReadError("Excel ブック（xlsx）ではない zip ファイルです。")
+        total = sum(info.file_size for info in infos)
+        if total > limits.max_uncompressed_mb * 1024 * 1024:
+            raise ReadError(
+                f"展開後のサイズが大きすぎます（約 {total // (1024 * 1024):,} MB）。"
+                "圧縮爆弾の疑いがあるため取り込みを中止しました。"
+            )
+        for info in infos:
+            if info.file_size > 1024 * 1024 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                raise ReadError("圧縮率が異常に高いファイルが含まれています（圧縮爆弾の疑い）。取り込みを中止しました。")
+        try:
+            for info in infos:
+                name = info.filename
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    _check_dimension(archive, info, limits)
+                elif name == "xl/sharedStrings.xml":
+                    _check_shared_strings(archive, info, limits)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ReadError("ファイルが壊れているため読み取れません（xlsx の内容を展開できません）。") from exc
+
+
+def _head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 16384) -> bytes:
+    with archive.open(info) as handle:
+        return handle.read(size)
+
+
+def _check_dimension(archive, info, limits: Limits) -> None:
+    match = _DIM_RE.search(_head(archive, info))
+    if not match:
+        return
+    last_col, last_row = match.group(3) or match.group(1), match.group(4) or match.group(2)
+    rows, cols = int(last_row), _col_number(last_col)
+    if rows > limits.max_rows + 10:
+        raise ReadError(f"シートの行数が多すぎます（{rows:,} 行。上限 {limits.max_rows:,} 行）。")
+    if cols > limits.max_columns:
+        raise ReadError(f"シートの列数が多すぎます（{cols:,} 列。上限 {limits.max_columns:,} 列）。")
+
+
+def _check_shared_strings(archive, info, limits: Limits) -> None:
+    match = _SST_RE.search(_head(archive, info, 4096))
+    if not match:
+        return
+    attrs = {k.decode(): int(v) for k, v in _ATTR_RE.findall(match.group(0))}
+    unique = attrs.get("uniqueCount", 0)
+    count = attrs.get("count", 0)
+    # Each string takes at least "<si><t/></si>" (12 bytes) of XML; more declared than fit
+    # is a lie that makes parsers pre-allocate gigabytes.
+    if unique * 12 > info.file_size + 1024 or count > limits.max_rows * limits.max_columns:
+        raise ReadError(
+            "ファイルが壊れています（共有文字列の件数の宣言が内容と一致しません）。"
+            "Excel で開いて保存し直してください。"
+        )
+
+
+# ---------------------------------------------------------------- workbooks (child)
+
+
+class _RowsUnpickler(pickle.Unpickler):
+    """Only the cell types calamine produces; anything else means a compromised child."""
+
+    _ALLOWED = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta")}
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            import datetime
+
+            return getattr(datetime, name)
+        raise pickle.UnpicklingError(f"unexpected {module}.{name}")
+
+
+def read_workbook_rows(path: str, limits: Limits) -> Iterator[list]:
+    """Rows of the first non-empty sheet, parsed in a limited child process."""
+    proc = subprocess.Popen(
+        [sys.executable, "-I", CHILD_SCRIPT, path, str(limits.parser_memory_mb),
+         str(limits.parser_seconds), str(limits.max_rows)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    timed_out = threading.Event()
+
+    def _kill():
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(limits.parser_seconds, _kill)
+    timer.daemon = True
+    timer.start()
+    error = None
+    ended = False
+    try:
+        stream = io.BufferedReader(proc.stdout, 1 << 20)
+        while True:
+            try:
+                # One unpickler per batch: each batch is a separate pickle whose memo
+                # indices start again at 0.
+                kind, payload = _RowsUnpickler(stream).load()
+            except EOFError:
+                break
+            except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError):
+                error = "protocol"
+                proc.kill()
+                break
+            if kind == "error":
+                error = payload
+                break
+            yield from payload
+        ended = True
+    finally:
+        if not ended:  # the consumer stopped early (only the headers were wanted)
+            proc.kill()
+        code = proc.wait()
+        timer.cancel()
+        proc.stdout.close()
+    if timed_out.is_set():
+        raise ReadError(
+            f"ファイルの読み取りが制限時間（{limits.parser_seconds} 秒）内に終わりませんでした。"
+            "ファイルが壊れているか大きすぎます。"
+        )
+    if error == "too_many_rows":
+        raise ReadError(f"シートの行数が多すぎます（上限 {limits.max_rows:,} 行）。")
+    if error == "memory" or code < 0:
+        raise ReadError(
+            "ファイルの読み取り中に解析処理が異常終了しました。ファイルが壊れているか、"
+            "内容に比べて極端に大きな領域を要求しています。Excel で開いて保存し直してください。"
+        )
+    if error is not None or code != 0:
+        raise ReadError("ファイルが壊れているため読み取れません。Excel で開いて保存し直すか、CSV で出力してください。")
+
+
+# ---------------------------------------------------------------- CSV
+
+_CHUNK = 1 << 20
+
+
+def _decodes(path: str, encoding: str, skip: int = 0) -> tuple[bool, int]:
+    """Whether the whole file decodes; on failure, the 1-based line of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines = 1
+    with open(path, "rb") as handle:
+        handle.seek(skip)
+        while True:
+            chunk = handle.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return False, lines + chunk.count(b"\n", 0, exc.start)
+            if not chunk:
+                return True, 0
+            lines += chunk.count(b"\n")
+
+
+def detect_encoding(path: str) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if head.startswith(codecs.BOM_UTF8):
+        ok, line = _decodes(path, "utf-8", skip=3)
+        if not ok:
+            raise ReadError(
+                f"ファイルは UTF-8（BOM 付き）と宣言されていますが、{line} 行目に UTF-8 として読めない文字が"
+                "あります。Shift_JIS（CP932）の内容に UTF-8 の印が付いている可能性があります。"
+                "UTF-8 で保存し直してください。"
+            )
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        ok, _ = _decodes(path, "utf-16")
+        if ok:
+            return "utf-16"
+        raise ReadError("UTF-16 のテキストとして読めません。UTF-8 の CSV で保存し直してください。")
+    if b"\x00" in head:
+        raise ReadError("テキスト（CSV）ファイルではありません。Excel や CSV で出力したファイルを選んでください。")
+    ok, utf8_line = _decodes(path, "utf-8")
+    if ok:
+        return "utf-8"
+    ok, _ = _decodes(path, "cp932")
+    if ok:
+        return "cp932"
+    raise ReadError(
+        f"文字コードを判別できません（{utf8_line} 行目）。UTF-8 または Shift_JIS（CP932）の CSV で保存し直してください。"
+    )
+
+
+def read_csv_rows(path: str, encoding: str, limits: Limits) -> Iterator[list]:
+    """Rows of a CSV file. The row and column limits are enforced by the consumer
+    (:func:`check_shape`), which counts rows anyway; this loop stays in C."""
+    with open(path, encoding=encoding, newline="") as handle:
+        sample = handle.readline()
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    with open(path, encoding=encoding, newline="") as handle:
+        yield from csv.reader(handle, delimiter=delimiter)
+
+
+def check_shape(rownum: int, row: list, limits: Limits) -> None:
+    if rownum > limits.max_rows:
+        raise ReadError(f"行数が多すぎます（上限 {limits.max_rows:,} 行）。")
+    if len(row) > limits.max_columns:
+        raise ReadError(f"列数が多すぎます（{len(row)} 列。上限 {limits.max_columns} 列）。")
+
+
+def open_rows(path: str, declared_ext: str | None, limits: Limits) -> Source:
+    """Detect the format (and encoding) and return a lazy row source."""
+    fmt = check_format(path, declared_ext)
+    if fmt == "csv":
+        encoding = detect_encoding(path)
+        return Source(fmt, encoding, read_csv_rows(path, encoding, limits))
+    if fmt == "xlsx":
+        check_xlsx_zip(path, limits)
+    return Source(fmt, None, read_workbook_rows(path, limits))

@@ -1,0 +1,197 @@
+"""Bulk writes of one file's valid rows, inside the caller's transaction.
+
+SQLite gets one ``executemany`` per statement; PostgreSQL gets ``COPY`` (straight into
+lending / failure, into a temporary staging table for the ledger upsert). Nothing here
+commits: the pipeline commits the rows together with the upload's outcome, so a failure
+anywhere leaves the previous data as it was.
+
+Replacing:
+- ledger: devices are upserted by (hospital, device number); only the columns the file
+  has are updated, so a file without a classification column keeps the devices'
+  classifications. Devices missing from the new ledger are kept (their lendings and
+  failures refer to them) but stop counting by default (``default_counts`` false); a later
+  ledger that lists them again makes them count again. ``upload_id`` records the last
+  ledger upload that listed the device. Overrides are never touched.
+- lending / failure: the hospital's rows of the upload month are deleted and the file's
+  rows inserted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from sqlalchemy import Date, DateTime, bindparam
+from sqlalchemy import text as sql
+
+LEDGER_COLUMNS = (
+    "hospital_id", "device_number", "classification_id", "product_name", "model_number",
+    "maker_id", "maker_name", "serial_number", "department_manage", "department_use",
+    "department_purchase", "purchased_on", "delivered_on", "asset_number", "jmdn_code",
+    "expires_on", "disposed_on", "default_counts", "upload_id", "updated_on",
+)
+# Field of the file → columns it sets (maker and classification resolve to ids too).
+FIELD_COLUMNS = {
+    "maker_name": ("maker_name", "maker_id"),
+    "classification": ("classification_id",),
+    "classification_1": ("classification_id",),
+    "classification_2": ("classification_id",),
+    "classification_3": ("classification_id",),
+}
+ALWAYS_UPDATED = ("default_counts", "upload_id", "updated_on")
+EVENT_COLUMNS = {
+    "lending": ("hospital_id", "equipment_id", "month", "lent_at", "returned_at", "department", "upload_id"),
+    "failure": ("hospital_id", "equipment_id", "month", "failed_at", "repaired_at", "description", "upload_id"),
+}
+COPY_CHUNK = 20_000
+
+
+def _dialect(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def load_devices(session, hospital_id: int) -> dict[str, int]:
+    rows = session.execute(
+        sql("SELECT device_number, id FROM equipment WHERE hospital_id = :h"), {"h": hospital_id}
+    )
+    return dict(rows.all())
+
+
+def updated_columns(mapped_fields) -> list[str]:
+    columns: dict[str, None] = {}
+    for name in mapped_fields:
+        if name == "device_number":
+            continue
+        for column in FIELD_COLUMNS.get(name, (name,)):
+            if column in LEDGER_COLUMNS:
+                columns[column] = None
+    return [*columns, *ALWAYS_UPDATED]
+
+
+# ---------------------------------------------------------------- value encoding
+
+
+def _sqlite_value(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ")
+    return str(value)
+
+
+def _copy(session, table: str, columns, rows) -> None:
+    """COPY ``rows`` (tuples) into ``table`` in chunks, on the session's own connection."""
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
+    def send(buffer: io.StringIO) -> None:
+        if hasattr(cursor, "copy_expert"):  # psycopg2
+            buffer.seek(0)
+            cursor.copy_expert(statement, buffer)
+        else:  # psycopg 3
+            with cursor.copy(statement) as copy:
+                copy.write(buffer.getvalue())
+
+    try:
+        buffer = io.StringIO()
+        count = 0
+        for row in rows:
+            buffer.write("\t".join([_copy_value(v) for v in row]))
+            buffer.write("\n")
+            count += 1
+            if count >= COPY_CHUNK:
+                send(buffer)
+                buffer, count = io.StringIO(), 0
+        if count:
+            send(buffer)
+    finally:
+        cursor.close()
+
+
+def _executemany(session, statement: str, rows) -> None:
+    session.connection().exec_driver_sql(statement, [tuple(_sqlite_value(v) for v in row) for row in rows])
+
+
+# ---------------------------------------------------------------- ledger
+
+
+def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict], mapped_fields) -> int:
+    """Upsert the ledger's devices; returns how many devices stopped counting by default
+    because the new ledger no longer lists them."""
+    now = dt.datetime.utcnow().replace(microsecond=0)
+    update = updated_columns(mapped_fields)
+    rows = [
+        (hospital_id, r["device_number"], r.get("classification_id"), r.get("product_name"),
+         r.get("model_number"), r.get("maker_id"), r.get("maker_name"), r.get("serial_number"),
+         r.get("department_manage"), r.get("department_use"), r.get("department_purchase"),
+         r.get("purchased_on"), r.get("delivered_on"), r.get("asset_number"), r.get("jmdn_code"),
+         r.get("expires_on"), r.get("disposed_on"), True, upload_id, now)
+        for r in records
+    ]
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in update)
+    columns = ", ".join(LEDGER_COLUMNS)
+    if _dialect(session) == "postgresql":
+        session.execute(sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS equipment_stage ON COMMIT DROP AS "
+            f"SELECT {columns} FROM equipment WITH NO DATA"
+        ))
+        session.execute(sql("TRUNCATE equipment_stage"))
+        _copy(session, "equipment_stage", LEDGER_COLUMNS, rows)
+        session.execute(sql(
+            f"INSERT INTO equipment ({columns}) SELECT {columns} FROM equipment_stage "
+            f"ON CONFLICT (hospital_id, device_number) DO UPDATE SET {assignments}"
+        ))
+    else:
+        marks = ", ".join("?" * len(LEDGER_COLUMNS))
+        _executemany(session, (
+            f"INSERT INTO equipment ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT (hospital_id, device_number) DO UPDATE SET {assignments}"
+        ), rows)
+    result = session.execute(sql(
+        "UPDATE equipment SET default_counts = :f, updated_on = :now "
+        "WHERE hospital_id = :h AND default_counts = :t AND (upload_id IS NULL OR upload_id <> :u)"
+    ).bindparams(bindparam("now", type_=DateTime())), {"f": False, "t": True, "now": now, "h": hospital_id, "u": upload_id})
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- lending / failure
+
+
+def replace_events(session, kind: str, hospital_id: int, month: dt.date, upload_id: int,
+                   records: list[tuple]) -> int:
+    """Replace the hospital's ``kind`` rows of ``month`` with ``records`` (equipment id,
+    start, end, text); returns how many old rows were removed."""
+    columns = EVENT_COLUMNS[kind]
+    removed = session.execute(
+        sql(f"DELETE FROM {kind} WHERE hospital_id = :h AND month = :m").bindparams(
+            bindparam("m", type_=Date())), {"h": hospital_id, "m": month}
+    ).rowcount or 0
+    if _dialect(session) == "postgresql":
+        rows = ((hospital_id, equipment_id, month, start, end, note, upload_id)
+                for equipment_id, start, end, note in records)
+        _copy(session, kind, columns, rows)
+    else:
+        # SQLAlchemy's SQLite storage format, built directly (this loop is the hot one).
+        month_text = month.isoformat()
+        rows = [(hospital_id, equipment_id, month_text, start.isoformat(" ", "microseconds"),
+                 None if end is None else end.isoformat(" ", "microseconds"), note, upload_id)
+                for equipment_id, start, end, note in records]
+        marks = ", ".join("?" * len(columns))
+        session.connection().exec_driver_sql(f"INSERT INTO {kind} ({', '.join(columns)}) VALUES ({marks})", rows)
+    return removed

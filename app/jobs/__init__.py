@@ -1,0 +1,1 @@
+"""Background jobs, run by ``flask optiserve worker`` (an RQ worker inside an app context)."""

@@ -1,0 +1,114 @@
+"""The ingest job: load the upload, call the domain code, record the outcome.
+
+Bad data never raises here (:func:`app.ingest.pipeline.run_ingest` records it on the upload);
+only infrastructure errors do, and those are retried by RQ (``Retry`` given at enqueue). An
+upload is never left "processing": an exception is recorded before it propagates, a killed
+work horse is recorded by :class:`app.jobs.worker.AppWorker`, and a killed worker is found by
+:func:`app.jobs.worker.recover_stuck_uploads` when a worker starts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import update
+
+from ..models import UploadFile, UploadStatus
+
+log = logging.getLogger(__name__)
+
+RUNNABLE = {UploadStatus.queued.value, UploadStatus.processing.value}
+RETRY_MESSAGE = "一時的なエラーのため、処理を再試行します。"
+NOTIFIED_MESSAGE = "関係者にメール通知を送信しました。"
+FAILED_MESSAGE = "システムの一時的なエラーのため処理できませんでした。時間をおいて再度アップロードしてください。"
+
+
+def job_id(upload_id: int) -> str:
+    return f"ingest-{upload_id}"
+
+
+def ingest_job(upload_id: int) -> str:
+    if has_app_context():
+        return _run(upload_id)
+    from .. import create_app
+
+    with create_app().app_context():
+        return _run(upload_id)
+
+
+def _run(upload_id: int) -> str:
+    from ..extensions import db
+    from ..ingest.pipeline import run_ingest
+
+    # Claim the upload atomically: a second delivery of the job (two workers recovering the
+    # same upload, a duplicate enqueue) finds it no longer queued and does no work twice.
+    claimed = db.session.execute(
+        update(UploadFile)
+        .where(UploadFile.id == upload_id, UploadFile.status == UploadStatus.queued.value)
+        .values(status=UploadStatus.processing.value, started_at=dt.datetime.utcnow(), message="処理中です。")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        upload = db.session.get(UploadFile, upload_id)
+        return "missing" if upload is None else upload.status
+    try:
+        run_ingest(upload_id)
+    except Exception:
+        log.exception("ingest of upload %s failed", upload_id)
+        db.session.rollback()
+        record_infrastructure_failure(upload_id, will_retry=_will_retry())
+        raise
+    finally:
+        db.session.expire_all()
+    upload = db.session.get(UploadFile, upload_id)
+    if upload.status in RUNNABLE:
+        # run_ingest sets the outcome itself; a status left behind would mean a stuck upload.
+        upload.status = UploadStatus.failed.value
+        upload.message = FAILED_MESSAGE
+        upload.finished_at = dt.datetime.utcnow()
+        db.session.commit()
+    if upload.status in {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}:
+        _notify(upload)
+    status = upload.status
+    db.session.remove()
+    return status
+
+
+def _will_retry() -> bool:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return bool(job is not None and job.should_retry)
+
+
+def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str | None = None) -> None:
+    from ..extensions import db
+
+    upload = db.session.get(UploadFile, upload_id)
+    if upload is None or upload.status not in RUNNABLE:
+        return
+    if will_retry:
+        upload.status = UploadStatus.queued.value
+        upload.message = message or RETRY_MESSAGE
+    else:
+        upload.status = UploadStatus.failed.value
+        upload.message = message or FAILED_MESSAGE
+        upload.finished_at = dt.datetime.utcnow()
+    db.session.commit()
+
+
+def _notify(upload: UploadFile) -> None:
+    from ..extensions import db
+    from ..uploads import notify_success
+
+    try:
+        sent = notify_success(upload)
+    except Exception:
+        # The import is committed; a mail problem must not turn it into a failed, retried job.
+        log.exception("notification for upload %s failed (%s)", upload.id, current_app.config["MAIL_URL"])
+        return
+    if sent:
+        upload.message = f"{upload.message or ''} {NOTIFIED_MESSAGE}".strip()
+        db.session.commit()

@@ -1,0 +1,214 @@
+"""The figures of sections ① (lending) and ② (failure): each defined once, here.
+
+Each function receives a :class:`MonthAggregate` — the SQL aggregates of one scope (all
+devices or one classification) for one month — and returns the figure, or None when it is
+undefined (no data for the month, or a zero denominator). docs/figures.md says the same in
+Japanese and English; tests/test_figures.py checks each against a hand-computed value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class MonthAggregate:
+    hours_in_month: int  # H = days × 24
+    has_data: bool = False
+    devices: int = 0
+    lent_devices: int = 0
+    lendings: int = 0
+    lending_hours: float = 0.0
+    max_device_hours: float | None = None
+    failed_devices: int = 0
+    failures: int = 0
+    failure_hours: float = 0.0
+    max_failure_hours: float | None = None
+    min_failure_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class FigureDef:
+    key: str
+    ja: str
+    en: str
+    unit: str  # 台 / 回 / 時間 / %
+    compute: Callable[[MonthAggregate], float | int | None] = field(repr=False)
+
+    @property
+    def doc(self) -> str:
+        return (self.compute.__doc__ or "").strip()
+
+
+LENDING_FIGURES: list[FigureDef] = []
+FAILURE_FIGURES: list[FigureDef] = []
+
+
+def _figure(registry, key, ja, en, unit):
+    def register(fn):
+        def guarded(a: MonthAggregate):
+            return fn(a) if a.has_data else None
+
+        guarded.__doc__ = fn.__doc__
+        registry.append(FigureDef(key, ja, en, unit, guarded))
+        return fn
+
+    return register
+
+
+def _ratio(numerator, denominator):
+    return None if not denominator else numerator / denominator
+
+
+# ① lending summary ---------------------------------------------------------------------
+
+@_figure(LENDING_FIGURES, "devices", "機器台数", "Devices", "台")
+def devices(a):
+    """Devices whose effective 集計対象 (counts in aggregation) is on; per classification,
+    by effective classification (override first) at the report level."""
+    return a.devices
+
+
+@_figure(LENDING_FIGURES, "lent_devices", "貸出台数", "Devices lent", "台")
+def lent_devices(a):
+    """Devices with at least one lending overlapping the month."""
+    return a.lent_devices
+
+
+@_figure(LENDING_FIGURES, "lending_ratio", "貸出割合", "Lending ratio", "%")
+def lending_ratio(a):
+    """Devices lent ÷ devices."""
+    return _ratio(a.lent_devices, a.devices)
+
+
+@_figure(LENDING_FIGURES, "lendings", "貸出回数", "Lendings", "回")
+def lendings(a):
+    """Lendings overlapping the month (lent before the month's end and returned after its
+    start, or not returned). A lending crossing a month boundary counts in both months."""
+    return a.lendings
+
+
+@_figure(LENDING_FIGURES, "lending_hours", "合計貸出時間", "Lending hours", "時間")
+def lending_hours(a):
+    """Σ of each lending's hours inside the month (clipped to the month; no return = to
+    the month's end). Overlapping lendings of one device are not merged."""
+    return a.lending_hours
+
+
+@_figure(LENDING_FIGURES, "mean_lending_hours", "平均貸出時間", "Mean lending hours", "時間")
+def mean_lending_hours(a):
+    """Lending hours ÷ lendings."""
+    return _ratio(a.lending_hours, a.lendings)
+
+
+@_figure(LENDING_FIGURES, "utilization", "稼働率", "Utilization", "%")
+def utilization(a):
+    """Lending hours ÷ (devices × H), H = days of the month × 24. Can exceed 100 %."""
+    return _ratio(a.lending_hours, a.devices * a.hours_in_month)
+
+
+@_figure(LENDING_FIGURES, "max_device_hours", "最大値", "Max (device)", "時間")
+def max_device_hours(a):
+    """The largest lending hours of one device in the month (its lendings summed)."""
+    return a.max_device_hours
+
+
+# ② failure summary ---------------------------------------------------------------------
+
+@_figure(FAILURE_FIGURES, "devices", "機器台数", "Devices", "台")
+def failure_devices(a):
+    """Same as ① 機器台数."""
+    return a.devices
+
+
+@_figure(FAILURE_FIGURES, "failed_devices", "故障台数", "Devices failed", "台")
+def failed_devices(a):
+    """Devices with at least one failure overlapping the month."""
+    return a.failed_devices
+
+
+@_figure(FAILURE_FIGURES, "failures", "故障回数", "Failures", "回")
+def failures(a):
+    """Failures overlapping the month (failed before its end, repaired after its start
+    or not yet repaired)."""
+    return a.failures
+
+
+@_figure(FAILURE_FIGURES, "failure_hours", "合計故障時間", "Failure hours", "時間")
+def failure_hours(a):
+    """Σ of each failure's hours inside the month (failed → repaired, clipped to the month;
+    not repaired = to the month's end)."""
+    return a.failure_hours
+
+
+@_figure(FAILURE_FIGURES, "mean_failure_hours", "平均故障時間", "Mean failure hours", "時間")
+def mean_failure_hours(a):
+    """Failure hours ÷ failures."""
+    return _ratio(a.failure_hours, a.failures)
+
+
+@_figure(FAILURE_FIGURES, "failure_rate", "故障率", "Failure rate", "%")
+def failure_rate(a):
+    """Failure hours ÷ (devices × H): the share of device time lost to failures, not
+    failed devices ÷ devices."""
+    return _ratio(a.failure_hours, a.devices * a.hours_in_month)
+
+
+@_figure(FAILURE_FIGURES, "max_failure_hours", "最大値", "Max (failure)", "時間")
+def max_failure_hours(a):
+    """The longest hours inside the month of one failure."""
+    return a.max_failure_hours
+
+
+@_figure(FAILURE_FIGURES, "min_failure_hours", "最小値", "Min (failure)", "時間")
+def min_failure_hours(a):
+    """The shortest hours inside the month of one failure."""
+    return a.min_failure_hours
+
+
+@dataclass
+class SummaryRow:
+    """One figure of ① or ② with its comparisons and its 13-month trend (oldest first)."""
+
+    figure: FigureDef
+    value: float | int | None
+    previous: float | int | None
+    last_year: float | int | None
+    mean_12: float | None
+    trend: list
+
+    @staticmethod
+    def _diff(a, b):
+        return None if a is None or b is None else a - b
+
+    @property
+    def diff_previous(self):
+        """value(M) − value(M−1)."""
+        return self._diff(self.value, self.previous)
+
+    @property
+    def diff_last_year(self):
+        """value(M) − value(M−12)."""
+        return self._diff(self.value, self.last_year)
+
+    @property
+    def diff_mean_12(self):
+        """value(M) − mean of value(M−12 … M−1), months with data only."""
+        return self._diff(self.value, self.mean_12)
+
+
+def summarize(definitions: list[FigureDef], aggregates: list[MonthAggregate]) -> list[SummaryRow]:
+    """``aggregates`` are the 13 months M−12 … M, oldest first."""
+    rows = []
+    for figure in definitions:
+        trend = [figure.compute(a) for a in aggregates]
+        before = [v for v in trend[:-1] if v is not None]
+        rows.append(SummaryRow(
+            figure=figure,
+            value=trend[-1],
+            previous=trend[-2] if len(trend) > 1 else None,
+            last_year=trend[0] if len(trend) == 13 else None,
+            mean_12=sum(before) / len(before) if before else None,
+            trend=trend,
+        ))
+    return rows

@@ -1,0 +1,308 @@
+"""Figures of one hospital-month, computed with SQL aggregates.
+
+A handful of grouped queries (per month × report classification) read the lendings and
+failures once; Python only combines the grouped rows into scopes (all devices, then each
+classification of the report selection) — it never loops over lendings or failures.
+Definitions of ① and ② live in :mod:`app.reports.definitions`; ③–⑥ are documented on
+the functions below and in docs/figures.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Date, case, distinct, func, literal, select
+
+from ..extensions import db
+from ..models import (
+    Classification, Failure, Lending, Organization, ReportSelection, UploadFile, UploadStatus,
+)
+from .definitions import (
+    FAILURE_FIGURES, LENDING_FIGURES, MonthAggregate, SummaryRow, summarize,
+)
+from .sql import (
+    LIFE_BUCKETS, fetch_rows, add_months, anniversary, clipped, counted_devices, hours_in_month,
+    life_bucket, month_windows,
+)
+
+TREND_MONTHS = 13
+LIFE_LABELS = {
+    "expired": "期限切れ", "0": "1年未満", **{str(n): f"{n}年" for n in range(1, 10)},
+    "10+": "10年以上", "unknown": "使用期限なし",
+}
+UNCLASSIFIED = "（未分類）"
+
+
+@dataclass
+class Scope:
+    """All devices (``groups`` None) or one report classification (its group ids)."""
+
+    key: str
+    name: str
+    groups: frozenset | None = None
+
+    def covers(self, group) -> bool:
+        return self.groups is None or group in self.groups
+
+
+@dataclass
+class ScopeFigures:
+    scope: Scope
+    lending: list[SummaryRow]
+    failure: list[SummaryRow]
+    life: list[dict]
+    models_near_end: list[dict]
+    top_models: list[dict]
+
+
+@dataclass
+class HospitalMonthFigures:
+    hospital_id: int
+    hospital_name: str
+    month: dt.date
+    months: list[dt.date]
+    hours_in_month: int
+    level: int
+    automatic: bool
+    scopes: list[ScopeFigures] = field(default_factory=list)
+    ranking: list[dict] = field(default_factory=list)
+
+    def scope(self, key: str) -> ScopeFigures | None:
+        return next((s for s in self.scopes if s.scope.key == key), None)
+
+
+def first_of_month(value: dt.date) -> dt.date:
+    return dt.date(value.year, value.month, 1)
+
+
+def _months_with_data(hospital_id: int, months: list[dt.date]) -> set[dt.date]:
+    """Months whose data came in: a lending or failure row of that upload month, or a
+    succeeded upload. Other months have no figures (shown as —), so the 12-month mean is
+    not pulled down by months before the hospital joined."""
+    found = set()
+    for model in (Lending, Failure):
+        found |= set(db.session.scalars(select(model.month).distinct().where(
+            model.hospital_id == hospital_id, model.month.in_(months))))
+    found |= set(db.session.scalars(select(UploadFile.month).distinct().where(
+        UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months),
+        UploadFile.status.in_([UploadStatus.succeeded.value,
+                               UploadStatus.succeeded_with_rejections.value]))))
+    return {first_of_month(m) if isinstance(m, dt.date) else m for m in found}
+
+
+def _device_hours(hospital_id, devices, windows):
+    """Per month × device: lendings and lending hours inside the month."""
+    overlaps, hours = clipped(Lending.lent_at, Lending.returned_at, windows)
+    return (
+        select(windows.c.idx, devices.c.cls, Lending.equipment_id,
+               func.count(Lending.id).label("n"), func.sum(hours).label("h"))
+        .select_from(Lending)
+        .join(devices, devices.c.equipment_id == Lending.equipment_id)
+        .join(windows, overlaps)
+        .where(Lending.hospital_id == hospital_id)
+        .group_by(windows.c.idx, devices.c.cls, Lending.equipment_id)
+        .subquery("device_hours")
+    )
+
+
+def resolve_selection(hospital: Organization) -> tuple[int, bool, list[Scope]]:
+    """The report's level and classification scopes: the saved selection in rank order (up
+    to the rank count) at its level, or — with no rows — "automatic": the rank-count
+    classifications with the most devices at the hospital's analysis level."""
+    rows = db.session.scalars(
+        select(ReportSelection).where(ReportSelection.hospital_id == hospital.id)
+        .order_by(ReportSelection.rank).limit(hospital.report_rank_count)).all()
+    if rows:
+        return rows[0].classification.level, False, [_scope_of(r.classification, hospital.id) for r in rows]
+    return hospital.analysis_level, True, []
+
+
+def _scope_of(classification: Classification, hospital_id: int) -> Scope:
+    if classification.hospital_id is not None:
+        return Scope(f"c{classification.id}", classification.name, frozenset({classification.id}))
+    # A common (SMDS) classification: the hospital's classifications mapped to it.
+    mapped = db.session.scalars(select(Classification.id).where(
+        Classification.hospital_id == hospital_id,
+        Classification.smds_classification_id == classification.id)).all()
+    return Scope(f"c{classification.id}", classification.name, frozenset(mapped))
+
+
+def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
+    month = first_of_month(month)
+    hospital = db.session.get(Organization, hospital_id)
+    months = [add_months(month, i - TREND_MONTHS + 1) for i in range(TREND_MONTHS)]
+    H = hours_in_month(month)
+
+    # Device counts per group decide the automatic selection, so read them at the saved
+    # selection's level (or the analysis level) first.
+    level, automatic, scopes = resolve_selection(hospital)
+    devices = counted_devices(hospital_id, level)
+    device_counts = dict(db.session.execute(
+        select(devices.c.cls, func.count()).group_by(devices.c.cls)).all())
+    if automatic:
+        ranked = sorted(((n, g) for g, n in device_counts.items() if g is not None),
+                        key=lambda item: (-item[0], item[1]))[: hospital.report_rank_count]
+        names = _names([g for _, g in ranked])
+        scopes = [Scope(f"c{g}", names.get(g, str(g)), frozenset({g})) for _, g in ranked]
+    scopes = [Scope("all", "全機器")] + scopes
+
+    windows = month_windows(months)
+    per_device = _device_hours(hospital_id, devices, windows)
+    lending_rows = fetch_rows(
+        select(per_device.c.idx, per_device.c.cls, func.count().label("lent_devices"),
+               func.sum(per_device.c.n), func.sum(per_device.c.h), func.max(per_device.c.h))
+        .group_by(per_device.c.idx, per_device.c.cls))
+    f_overlaps, f_hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
+    failure_rows = fetch_rows(
+        select(windows.c.idx, devices.c.cls, func.count(distinct(Failure.equipment_id)),
+               func.count(Failure.id), func.sum(f_hours), func.max(f_hours), func.min(f_hours))
+        .select_from(Failure)
+        .join(devices, devices.c.equipment_id == Failure.equipment_id)
+        .join(windows, f_overlaps)
+        .where(Failure.hospital_id == hospital_id)
+        .group_by(windows.c.idx, devices.c.cls))
+    with_data = _months_with_data(hospital_id, months)
+
+    result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
+    for scope in scopes:
+        aggregates = [MonthAggregate(hours_in_month(m), has_data=m in with_data,
+                                     devices=sum(n for g, n in device_counts.items() if scope.covers(g)))
+                      for m in months]
+        for idx, g, lent, n, hours, longest in lending_rows:
+            if scope.covers(g):
+                a = aggregates[idx]
+                a.lent_devices += lent
+                a.lendings += n
+                a.lending_hours += hours or 0.0
+                a.max_device_hours = _max(a.max_device_hours, longest)
+        for idx, g, failed, n, hours, longest, shortest in failure_rows:
+            if scope.covers(g):
+                a = aggregates[idx]
+                a.failed_devices += failed
+                a.failures += n
+                a.failure_hours += hours or 0.0
+                a.max_failure_hours = _max(a.max_failure_hours, longest)
+                a.min_failure_hours = _min(a.min_failure_hours, shortest)
+        result.scopes.append(ScopeFigures(scope, summarize(LENDING_FIGURES, aggregates),
+                                          summarize(FAILURE_FIGURES, aggregates), [], [], []))
+
+    current = per_device.c.idx == TREND_MONTHS - 1
+    _remaining_life(result, devices, per_device, current, month)
+    _models_near_end(result, devices, month)
+    _top_models(result, hospital_id, devices, month)
+    result.ranking = utilization_ranking(device_counts, lending_rows, H)
+    return result
+
+
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _names(ids) -> dict:
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Classification.id, Classification.name).where(Classification.id.in_(ids))).all())
+
+
+def reference_day(month: dt.date) -> dt.date:
+    """The day remaining life is counted from: the last day of the month."""
+    return add_months(month, 1) - dt.timedelta(days=1)
+
+
+def _remaining_life(result, devices, per_device, current, month):
+    """③ Devices and lending hours by remaining useful life: whole years from the last day
+    of the month to 使用期限; devices past it are 期限切れ, devices without it 使用期限なし."""
+    bucket = life_bucket(devices.c.expires_on, reference_day(month)).label("bucket")
+    hours = select(per_device.c.equipment_id, per_device.c.h).where(current).subquery("cur")
+    rows = fetch_rows(
+        select(devices.c.cls, bucket, func.count(), func.coalesce(func.sum(hours.c.h), 0.0))
+        .select_from(devices).outerjoin(hours, hours.c.equipment_id == devices.c.equipment_id)
+        .group_by(devices.c.cls, bucket))
+    for sf in result.scopes:
+        table = {key: {"bucket": key, "label": LIFE_LABELS[key], "devices": 0, "lending_hours": 0.0}
+                 for key in LIFE_BUCKETS}
+        for g, key, n, h in rows:
+            if sf.scope.covers(g):
+                table[key]["devices"] += n
+                table[key]["lending_hours"] += h or 0.0
+        sf.life = list(table.values())
+
+
+def _models_near_end(result, devices, month):
+    """④ Per model (maker + model number): devices, devices with ≤ 1 year of useful life
+    left (使用期限 on or before the last day of the month + 1 year; expired ones included),
+    and their share. Sorted by share, then devices."""
+    limit = literal(anniversary(reference_day(month), 1), Date)
+    near = func.sum(case((devices.c.expires_on <= limit, 1), else_=0))
+    rows = fetch_rows(
+        select(devices.c.cls, devices.c.maker, devices.c.model, func.min(devices.c.product),
+               func.count(), near)
+        .group_by(devices.c.cls, devices.c.maker, devices.c.model))
+    for sf in result.scopes:
+        merged: dict = {}
+        for g, maker, model, product, n, n_near in rows:
+            if sf.scope.covers(g):
+                m = merged.setdefault((maker, model), {"maker": maker, "model": model,
+                                                        "product": product, "devices": 0, "near_end": 0})
+                m["devices"] += n
+                m["near_end"] += n_near or 0
+        for m in merged.values():
+            m["share"] = m["near_end"] / m["devices"] if m["devices"] else None
+        sf.models_near_end = sorted(merged.values(),
+                                    key=lambda m: (-(m["share"] or 0), -m["devices"], m["maker"], m["model"]))
+
+
+def _top_models(result, hospital_id, devices, month):
+    """⑤ Top 3 models by hours per lending (月間総貸出時間 ÷ 月間総貸出回数) in the month
+    (ties: more lendings first), with the departments that borrowed them and each
+    department's share of the model's lendings. Department: the lending's 貸出先, else the
+    device's 利用部門."""
+    windows = month_windows([month])
+    overlaps, hours = clipped(Lending.lent_at, Lending.returned_at, windows)
+    department = func.coalesce(func.nullif(Lending.department, ""), devices.c.department_use, "（不明）")
+    rows = fetch_rows(
+        select(devices.c.cls, devices.c.maker, devices.c.model, func.min(devices.c.product),
+               department.label("department"), func.count(Lending.id), func.sum(hours))
+        .select_from(Lending).join(devices, devices.c.equipment_id == Lending.equipment_id)
+        .join(windows, overlaps).where(Lending.hospital_id == hospital_id)
+        .group_by(devices.c.cls, devices.c.maker, devices.c.model, department))
+    for sf in result.scopes:
+        models: dict = {}
+        for g, maker, model, product, dept, n, h in rows:
+            if not sf.scope.covers(g):
+                continue
+            m = models.setdefault((maker, model), {"maker": maker, "model": model, "product": product,
+                                                   "lendings": 0, "hours": 0.0, "departments": defaultdict(int)})
+            m["lendings"] += n
+            m["hours"] += h or 0.0
+            m["departments"][dept] += n
+        for m in models.values():
+            m["hours_per_lending"] = m["hours"] / m["lendings"]
+            m["departments"] = sorted(
+                ({"department": d, "lendings": n, "share": n / m["lendings"]} for d, n in m["departments"].items()),
+                key=lambda d: (-d["lendings"], d["department"]))
+        sf.top_models = sorted(models.values(),
+                               key=lambda m: (-m["hours_per_lending"], -m["lendings"], m["maker"], m["model"]))[:3]
+
+
+def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]:
+    """⑥ Every classification at the report level ranked by its utilization in the month
+    (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last."""
+    hours = defaultdict(float)
+    for idx, g, _lent, _n, h, _max in lending_rows:
+        if idx == TREND_MONTHS - 1:
+            hours[g] += h or 0.0
+    names = _names([g for g in device_counts if g is not None])
+    rows = [{"classification_id": g, "name": names.get(g, UNCLASSIFIED) if g is not None else UNCLASSIFIED,
+             "devices": n, "lending_hours": hours[g], "utilization": hours[g] / (n * H) if n else None}
+            for g, n in device_counts.items()]
+    rows.sort(key=lambda r: (r["classification_id"] is None, -(r["utilization"] or 0), -r["devices"], r["name"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return rows

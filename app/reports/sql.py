@@ -1,0 +1,160 @@
+"""SQL building blocks of the report figures, written once for SQLite and PostgreSQL.
+
+Hours between two timestamps are the only dialect-specific piece (``julianday`` on SQLite,
+``extract(epoch …)`` on PostgreSQL); everything else is portable SQLAlchemy Core. Intervals
+are clipped to a month window with CASE expressions, so a lending that crosses a month
+boundary contributes only its hours inside each month.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Date, DateTime, Integer, and_, case, func, literal, or_, select, true, union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import Float
+
+from ..extensions import db
+from ..models import Classification, Equipment, Maker
+
+
+def plain_number(value):
+    """PostgreSQL returns sums as Decimal; figures are plain ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def fetch_rows(query) -> list[tuple]:
+    return [tuple(plain_number(v) for v in row) for row in db.session.execute(query)]
+
+
+class hours_between(FunctionElement):
+    """``hours_between(start, end)``: hours from ``start`` to ``end`` as a float."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@compiles(hours_between)
+def _hours_postgresql(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "(EXTRACT(EPOCH FROM (%s - %s)) / 3600.0)" % (
+        compiler.process(end, **kw), compiler.process(start, **kw),
+    )
+
+
+@compiles(hours_between, "sqlite")
+def _hours_sqlite(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return "((julianday(%s) - julianday(%s)) * 24.0)" % (
+        compiler.process(end, **kw), compiler.process(start, **kw),
+    )
+
+
+def month_start(month: dt.date) -> dt.datetime:
+    return dt.datetime(month.year, month.month, 1)
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def hours_in_month(month: dt.date) -> int:
+    return (add_months(month, 1) - month.replace(day=1)).days * 24
+
+
+def month_windows(months: list[dt.date]):
+    """A subquery with one row per month: ``idx`` (position in ``months``), ``ms``, ``me``."""
+    rows = [
+        select(
+            literal(i, Integer).label("idx"),
+            literal(month_start(m), DateTime).label("ms"),
+            literal(month_start(add_months(m, 1)), DateTime).label("me"),
+        )
+        for i, m in enumerate(months)
+    ]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("months")
+
+
+def clipped(start_col, end_col, window):
+    """(overlap condition, hours inside the window) of the interval start → end.
+
+    An interval with no end runs to the end of the window; one that started before the
+    window counts from its start. Intervals ending before they start are bad data: left out.
+    """
+    end_raw = func.coalesce(end_col, window.c.me)
+    start_c = case((start_col < window.c.ms, window.c.ms), else_=start_col)
+    end_c = case((end_raw > window.c.me, window.c.me), else_=end_raw)
+    overlaps = and_(
+        start_col < window.c.me,
+        end_raw > window.c.ms,
+        or_(end_col.is_(None), end_col >= start_col),
+    )
+    return overlaps, hours_between(start_c, end_c)
+
+
+def level_ancestor(level: int):
+    """(expression, joins) giving the ancestor at ``level`` of a device's effective
+    classification (override first), NULL when the device's classification is shallower."""
+    c0, c1, c2 = aliased(Classification), aliased(Classification), aliased(Classification)
+    effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+    expression = case(
+        (c0.level == level, c0.id),
+        (c1.level == level, c1.id),
+        (c2.level == level, c2.id),
+        else_=None,
+    )
+    joins = [(c0, c0.id == effective), (c1, c1.id == c0.parent_id), (c2, c2.id == c1.parent_id)]
+    return expression, joins
+
+
+def counted_devices(hospital_id: int, level: int, only_counted: bool = True):
+    """Subquery of the hospital's devices with their report classification (``cls``).
+
+    Only devices whose effective "counts in aggregation" is true, unless ``only_counted``
+    is False (the no-activity list shows every device, with the flag).
+    """
+    cls, joins = level_ancestor(level)
+    counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
+    query = select(
+        Equipment.id.label("equipment_id"),
+        cls.label("cls"),
+        func.coalesce(Maker.name, Equipment.maker_name, "").label("maker"),
+        func.coalesce(Equipment.model_number, "").label("model"),
+        Equipment.product_name.label("product"),
+        Equipment.expires_on.label("expires_on"),
+        Equipment.department_use.label("department_use"),
+        counts.label("counts"),
+    ).select_from(Equipment)
+    for target, condition in joins:
+        query = query.outerjoin(target, condition)
+    query = query.outerjoin(Maker, Maker.id == Equipment.maker_id)
+    query = query.where(Equipment.hospital_id == hospital_id)
+    if only_counted:
+        query = query.where(counts == true())
+    return query.subquery("devices")
+
+
+def anniversary(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+LIFE_BUCKETS = ["expired", *[str(n) for n in range(10)], "10+", "unknown"]
+
+
+def life_bucket(expires_col, reference: dt.date):
+    """Remaining useful life in whole years from ``reference`` to 使用期限, as a bucket key."""
+    whens = [(expires_col.is_(None), "unknown"), (expires_col < literal(reference, Date), "expired")]
+    for years in range(10):
+        whens.append((expires_col < literal(anniversary(reference, years + 1), Date), str(years)))
+    return case(*whens, else_="10+")

@@ -1,0 +1,208 @@
+/* Screen 6 (K007): report classification selection. No inline script (CSP); texts come
+   from data attributes of #sel-texts; the server enforces every rule again on save. */
+(function () {
+  "use strict";
+  var root = document.getElementById("report-selection");
+  if (!root) { return; }
+  var texts = document.getElementById("sel-texts").dataset;
+  var el = {
+    level: document.getElementById("sel-level"),
+    auto: document.getElementById("sel-auto"),
+    message: document.getElementById("sel-message"),
+    selected: document.querySelector("#sel-selected tbody"),
+    available: document.querySelector("#sel-available tbody"),
+    select: document.getElementById("btn-select"),
+    up: document.getElementById("btn-up"),
+    down: document.getElementById("btn-down"),
+    unselect: document.getElementById("btn-unselect"),
+    save: document.getElementById("btn-save"),
+    reset: document.getElementById("btn-reset"),
+    close: document.getElementById("btn-close")
+  };
+  var state = null;      // from the server
+  var slots = [];        // rank_count entries: {id, name, count} or null
+  var level = 1;
+  var activeSlot = -1;   // highlighted row of the selected list
+  var activeItem = null; // highlighted id of the available list
+  var dirty = false;
+
+  function fmt(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, key) { return values[key]; });
+  }
+  function cell(tr, text) {
+    var td = document.createElement("td");
+    td.textContent = text === null || text === undefined ? "" : String(text);
+    tr.appendChild(td);
+    return td;
+  }
+  function selectedIds() {
+    return slots.filter(function (s) { return s; }).map(function (s) { return s.id; });
+  }
+  function firstEmpty() {
+    for (var i = 0; i < slots.length; i++) { if (!slots[i]) { return i; } }
+    return -1;
+  }
+
+  function renderMessage() {
+    if (el.auto.checked) {
+      el.message.textContent = texts.autoOn;
+      return;
+    }
+    var remaining = state.rank_count - selectedIds().length;
+    el.message.textContent = fmt(texts.remaining, {remaining: remaining});
+  }
+
+  function renderButtons() {
+    var auto = el.auto.checked;
+    var hasSlot = activeSlot >= 0 && slots[activeSlot];
+    el.select.disabled = auto || firstEmpty() < 0;
+    el.up.disabled = auto || !hasSlot || activeSlot <= 0;
+    el.down.disabled = auto || !hasSlot || activeSlot >= state.rank_count - 1;
+    el.unselect.disabled = auto || !hasSlot;
+  }
+
+  function render() {
+    el.selected.innerHTML = "";
+    slots.forEach(function (slot, index) {
+      var tr = document.createElement("tr");
+      tr.dataset.rank = String(index + 1);
+      cell(tr, index + 1);
+      cell(tr, slot ? slot.id : "");
+      cell(tr, slot ? slot.name : "");
+      cell(tr, slot ? slot.count : "");
+      if (index === activeSlot) { tr.className = "info"; }
+      tr.addEventListener("click", function () { activeSlot = index; render(); });
+      el.selected.appendChild(tr);
+    });
+    el.available.innerHTML = "";
+    var chosen = selectedIds();
+    (state.classifications[String(level)] || []).forEach(function (item) {
+      if (chosen.indexOf(item.id) >= 0) { return; }
+      var tr = document.createElement("tr");
+      tr.dataset.id = String(item.id);
+      cell(tr, item.id);
+      cell(tr, item.name);
+      cell(tr, item.count);
+      if (item.id === activeItem) { tr.className = "info"; }
+      tr.addEventListener("click", function () { activeItem = item.id; render(); });
+      tr.addEventListener("dblclick", function () { activeItem = item.id; doSelect(); });
+      el.available.appendChild(tr);
+    });
+    renderButtons();
+    renderMessage();
+  }
+
+  function init(data) {
+    state = data;
+    level = data.level;
+    slots = [];
+    for (var i = 0; i < data.rank_count; i++) { slots.push(data.selected[i] || null); }
+    el.level.innerHTML = "";
+    data.levels.forEach(function (lv) {
+      var option = document.createElement("option");
+      option.value = String(lv);
+      option.textContent = texts.level + lv;
+      el.level.appendChild(option);
+    });
+    el.level.value = String(level);
+    el.auto.checked = data.is_auto;
+    activeSlot = -1;
+    activeItem = null;
+    dirty = false;
+    render();
+  }
+
+  function load() {
+    return fetch(root.dataset.dataUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(init);
+  }
+
+  function doSelect() {
+    if (el.select.disabled) { return; }
+    if (activeItem === null) { el.message.textContent = texts.pick; return; }
+    var item = (state.classifications[String(level)] || []).filter(function (x) { return x.id === activeItem; })[0];
+    var index = firstEmpty();
+    if (!item || index < 0) { return; }
+    slots[index] = item;
+    activeItem = null;
+    activeSlot = -1;
+    dirty = true;
+    render();
+  }
+
+  function move(delta) {
+    var target = activeSlot + delta;
+    if (activeSlot < 0 || target < 0 || target >= state.rank_count) { return; }
+    var tmp = slots[target];
+    slots[target] = slots[activeSlot];
+    slots[activeSlot] = tmp;
+    activeSlot = target;
+    dirty = true;
+    render();
+  }
+
+  function unselect() {
+    if (activeSlot < 0 || !slots[activeSlot]) { return; }
+    slots[activeSlot] = null;
+    activeSlot = -1;
+    dirty = true;
+    render();
+  }
+
+  function save() {
+    var ids = selectedIds();
+    var question;
+    if (ids.length === 0) {
+      if (!el.auto.checked) { el.message.textContent = texts.needOne; return; }
+      question = texts.confirmAuto;
+    } else if (ids.length === state.rank_count) {
+      question = texts.confirmFull;
+    } else {
+      question = texts.confirmPartial;
+    }
+    if (!window.confirm(question)) { return; }
+    fetch(root.dataset.saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
+      body: JSON.stringify({classification_ids: ids})
+    }).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).then(function (res) {
+      if (!res.ok) { el.message.textContent = res.body.message; return; }
+      window.alert(texts.done);
+      init(res.body.state);
+    });
+  }
+
+  el.level.addEventListener("change", function () {
+    level = parseInt(el.level.value, 10);
+    // One level only: the selection of another level goes back to its list.
+    for (var i = 0; i < slots.length; i++) { slots[i] = null; }
+    activeSlot = -1;
+    activeItem = null;
+    dirty = true;
+    render();
+  });
+  el.auto.addEventListener("change", function () {
+    if (el.auto.checked) {
+      if (!window.confirm(texts.confirmAuto)) { el.auto.checked = false; return; }
+      for (var i = 0; i < slots.length; i++) { slots[i] = null; }
+      activeSlot = -1;
+    }
+    dirty = true;
+    render();
+  });
+  el.select.addEventListener("click", doSelect);
+  el.up.addEventListener("click", function () { move(-1); });
+  el.down.addEventListener("click", function () { move(1); });
+  el.unselect.addEventListener("click", unselect);
+  el.save.addEventListener("click", save);
+  el.reset.addEventListener("click", function () { load(); });
+  el.close.addEventListener("click", function () {
+    if (dirty && !window.confirm(texts.unsaved)) { return; }
+    window.location.href = root.dataset.closeUrl;
+  });
+  load();
+}());

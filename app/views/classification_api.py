@@ -1,0 +1,104 @@
+"""REST API of the classification area (/api/v1/classification/...), under the same scope
+and capability as the screens: a hospital's classifications with mapping suggestions, the
+mapping of one classification, and the report selection."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext as _
+
+from .. import classifications as logic
+from .. import report_selection as selection
+from ..extensions import db
+from ..scope import MAINTAIN_MASTERS
+from .hospital_target import hospital_classification, target_hospital
+
+
+class ClassificationApi(BaseApi):
+    resource_name = "classification"
+    class_permission_name = "ClassificationApi"
+    openapi_spec_tag = "Classifications"
+    # API keys for machines; the session too, so a logged-in screen user can call it. Only
+    # PUT changes anything, and a cross-site PUT with JSON needs a CORS preflight that is
+    # never granted, so the session cookie cannot be abused from another site.
+    allow_browser_login = True
+
+    @expose("/hospital/<int:hospital_id>/mapping", methods=["GET"])
+    @protect()
+    @permission_name("read")
+    def get_mapping(self, hospital_id):
+        """The hospital's classifications, unmapped first, with the top 3 suggestions.
+        ---
+        get:
+          responses:
+            200: {description: rows}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        return self.response(200, result=logic.mapping_rows(db.session, hospital.id))
+
+    @expose("/<int:pk>/mapping", methods=["PUT"])
+    @protect()
+    @permission_name("write")
+    def put_mapping(self, pk):
+        """Map (``smds_classification_id``) or unmap (null) one hospital classification.
+        ---
+        put:
+          responses:
+            200: {description: saved}
+            400: {description: refused}
+            404: {description: not found or out of scope}
+        """
+        cls = hospital_classification(pk, MAINTAIN_MASTERS)
+        payload = request.get_json(silent=True) or {}
+        smds_id = payload.get("smds_classification_id")
+        if smds_id is not None and (isinstance(smds_id, bool) or not isinstance(smds_id, int)):
+            return self.response_400(message=_("smds_classification_id は整数か null です。"))
+        method = logic.SUGGESTION if payload.get("method") == "suggestion" else logic.MANUAL
+        try:
+            logic.set_mapping(db.session, cls, smds_id, method, g.user)
+            db.session.commit()
+        except logic.ClassificationError as exc:
+            db.session.rollback()
+            return self.response_400(message=str(exc))
+        return self.response(200, id=cls.id, smds_classification_id=cls.smds_classification_id,
+                             mapping_method=cls.mapping_method)
+
+    @expose("/hospital/<int:hospital_id>/selection", methods=["GET"])
+    @protect()
+    @permission_name("read")
+    def get_selection(self, hospital_id):
+        """The report selection (K007) and the classifications per level.
+        ---
+        get:
+          responses:
+            200: {description: state}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        return self.response(200, **selection.selection_state(db.session, hospital))
+
+    @expose("/hospital/<int:hospital_id>/selection", methods=["PUT"])
+    @protect()
+    @permission_name("write")
+    def put_selection(self, hospital_id):
+        """Replace the selection with ``classification_ids`` (order = rank; [] = automatic).
+        ---
+        put:
+          responses:
+            200: {description: saved}
+            400: {description: refused}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            return self.response_400(message=_("JSON形式で classification_ids を送ってください。"))
+        try:
+            ids = selection.save_selection(db.session, hospital, payload.get("classification_ids"), g.user)
+            db.session.commit()
+        except selection.SelectionError as exc:
+            db.session.rollback()
+            return self.response_400(message=str(exc))
+        return self.response(200, message=_("登録が完了しました"), classification_ids=ids)

@@ -1,0 +1,187 @@
+"""Screen 10 (SMDS classification master) and screen 7 (hospital → SMDS mapping)."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access, permission_name
+from flask_babel import gettext as _
+
+from .. import classifications as logic
+from ..extensions import db
+from ..normalize import match_key
+from ..scope import MAINTAIN_MASTERS, current_scope
+from ..suggest import AUTO_ACCEPT_THRESHOLD
+from .hospital_target import CsrfForm, hospital_classification, hospitals_in_scope, target_hospital
+
+
+def _int_or_none(value):
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        abort(400)
+    return int(value)
+
+
+def _apply(change, success: str):
+    """Run one change in a transaction; flash its refusal instead of failing."""
+    form = CsrfForm()
+    if not form.validate_on_submit():
+        flash(_("フォームの有効期限が切れました。もう一度操作してください。"), "danger")
+        return False
+    try:
+        change()
+        db.session.commit()
+    except logic.ClassificationError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return False
+    flash(success, "success")
+    return True
+
+
+class SmdsMasterView(BaseView):
+    """SMDS機器分類マスタ: a tree that expands per level; add, rename, move, deactivate."""
+
+    route_base = "/smds-classifications"
+    class_permission_name = "SmdsClassifications"
+    default_view = "tree"
+
+    def _require(self):
+        if not current_scope().everything:
+            abort(403)
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def tree(self):
+        self._require()
+        commons = logic.common_classifications(db.session, active_only=False)
+        return self.render_template(
+            "classifications/master.html",
+            tree=logic.common_tree(db.session),
+            parents=[c for c in commons if c.level < 3 and c.is_active],
+            form=CsrfForm(),
+            title=_("SMDS機器分類マスタ"),
+        )
+
+    @expose("/add", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def add(self):
+        self._require()
+        parent_id = _int_or_none(request.form.get("parent_id"))
+        level = 1
+        if parent_id is not None:
+            parent = db.session.get(logic.Classification, parent_id)
+            level = parent.level + 1 if parent is not None else 0
+        name = request.form.get("name", "")
+        _apply(lambda: logic.add_common(db.session, name, level, parent_id, g.user),
+               _("分類「%(name)s」を追加しました。", name=name))
+        return redirect(url_for(".tree"))
+
+    @expose("/<int:pk>/rename", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def rename(self, pk):
+        self._require()
+        name = request.form.get("name", "")
+        _apply(lambda: logic.rename_common(db.session, pk, name, g.user),
+               _("分類名を「%(name)s」に変更しました。", name=name))
+        return redirect(url_for(".tree"))
+
+    @expose("/<int:pk>/move", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def move(self, pk):
+        self._require()
+        parent_id = _int_or_none(request.form.get("parent_id"))
+        _apply(lambda: logic.move_common(db.session, pk, parent_id, g.user), _("分類を移動しました。"))
+        return redirect(url_for(".tree"))
+
+    @expose("/<int:pk>/deactivate", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def deactivate(self, pk):
+        self._require()
+        _apply(lambda: logic.deactivate_common(db.session, pk, g.user), _("分類を無効にしました。"))
+        return redirect(url_for(".tree"))
+
+    @expose("/<int:pk>/reactivate", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def reactivate(self, pk):
+        self._require()
+        _apply(lambda: logic.reactivate_common(db.session, pk, g.user), _("分類を有効にしました。"))
+        return redirect(url_for(".tree"))
+
+
+class ClassificationMappingView(BaseView):
+    """機器分類の医療機関とSMDSグループの紐付け: unmapped first, top-3 suggestions."""
+
+    route_base = "/classification-mapping"
+    class_permission_name = "ClassificationMapping"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        rows = logic.mapping_rows(db.session, hospital.id)
+        return self.render_template(
+            "classifications/mapping.html",
+            hospital=hospital,
+            hospitals=hospitals_in_scope() if current_scope().everything else [],
+            rows=rows,
+            unmapped=sum(1 for r in rows if r["smds_classification_id"] is None),
+            commons=logic.common_classifications(db.session),
+            threshold=AUTO_ACCEPT_THRESHOLD,
+            form=CsrfForm(),
+            title=_("機器分類の紐付け"),
+        )
+
+    def _back(self, hospital_id):
+        return redirect(url_for(".index", hospital_id=hospital_id))
+
+    @expose("/<int:pk>/map", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def map(self, pk):
+        cls = hospital_classification(pk, MAINTAIN_MASTERS)
+        raw = (request.form.get("smds_classification_id") or "").strip()
+        # The searchable field sends an id when an option is picked, else the typed name.
+        smds_id = int(raw) if raw.isdigit() else logic.common_by_key(db.session).get(match_key(raw)) if raw else None
+        if smds_id is None:
+            flash(_("紐付け先のSMDS機器分類を選んでください。"), "danger")
+            return self._back(cls.hospital_id)
+        method = logic.SUGGESTION if request.form.get("method") == "suggestion" else logic.MANUAL
+        _apply(lambda: logic.set_mapping(db.session, cls, smds_id, method, g.user),
+               _("「%(name)s」を紐付けました。", name=cls.name))
+        return self._back(cls.hospital_id)
+
+    @expose("/<int:pk>/unmap", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def unmap(self, pk):
+        cls = hospital_classification(pk, MAINTAIN_MASTERS)
+        _apply(lambda: logic.set_mapping(db.session, cls, None, logic.MANUAL, g.user),
+               _("「%(name)s」の紐付けを解除しました。", name=cls.name))
+        return self._back(cls.hospital_id)
+
+    @expose("/accept-all", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def accept_all(self):
+        hospital = target_hospital(request.form.get("hospital_id"), MAINTAIN_MASTERS)
+        try:
+            threshold = float(request.form.get("threshold") or AUTO_ACCEPT_THRESHOLD)
+        except ValueError:
+            threshold = AUTO_ACCEPT_THRESHOLD
+        result = {}
+
+        def change():
+            result["n"] = logic.accept_all(db.session, hospital.id, threshold, g.user)
+
+        if _apply(change, _("候補を一括で採用しました。")):
+            flash(_("%(n)d件を紐付けました。", n=result["n"]), "info")
+        return self._back(hospital.id)

@@ -1,0 +1,268 @@
+"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.ledger`."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access, permission_name
+from flask_appbuilder.api import BaseApi, protect
+from flask_appbuilder.api import expose as api_expose
+from flask_babel import gettext as _
+
+from .. import audit, ledger
+from ..extensions import db
+from ..scope import MAINTAIN_MASTERS, current_scope
+from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+
+FILTER_PREFIX = "f_"
+
+
+def form_target(form) -> ledger.Target:
+    """The devices a form (or JSON body) names: selected ids, one model, the filter, or all."""
+    kind = form.get("target")
+    if kind in ("selected", "one"):
+        ids = form.getlist("ids") if hasattr(form, "getlist") else form.get("ids") or []
+        try:
+            return ledger.Target(ids=[int(i) for i in ids])
+        except (TypeError, ValueError):
+            raise ledger.LedgerError(_("機器を選択してください。"))
+    if kind == "model":
+        return ledger.Target(model_number=form.get("model_number") or "")
+    if kind == "filter":
+        data = {key[len(FILTER_PREFIX):]: form.get(key) for key in form if key.startswith(FILTER_PREFIX)}
+        return ledger.Target(filter=ledger.LedgerFilter.from_mapping(data))
+    if kind == "all":
+        return ledger.Target(everything=True)
+    raise ledger.LedgerError(_("変更の対象を指定してください。"))
+
+
+def parse_counts(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ledger.LedgerError(_("集計対象の値が正しくありません。"))
+
+
+def parse_classification(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ledger.LedgerError(_("機器分類を一覧から選択してください。"))
+
+
+def apply_change(hospital, target, counts, classification_id, reason) -> int:
+    try:
+        changed = ledger.change(hospital.id, target, counts=counts, classification_id=classification_id,
+                                reason=reason, user_id=g.user.id)
+        audit.record("ledger.change", organization_id=hospital.id,
+                     changes={"devices": changed, "counts": counts, "classification_id": classification_id,
+                              "reason": reason})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def apply_restore(hospital, target, reason) -> int:
+    try:
+        changed = ledger.restore_defaults(hospital.id, target, reason=reason, user_id=g.user.id)
+        audit.record("ledger.restore", organization_id=hospital.id, changes={"values": changed})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return changed
+
+
+class LedgerView(BaseView):
+    route_base = "/ledger"
+    class_permission_name = "Ledger"
+    default_view = "index"
+
+    def _hospital(self):
+        return target_hospital(request.values.get("hospital_id"), MAINTAIN_MASTERS)
+
+    def _back(self, hospital):
+        params = {key[len(FILTER_PREFIX):]: value for key, value in request.form.items()
+                  if key.startswith(FILTER_PREFIX) and value}
+        if current_scope().everything:
+            params["hospital_id"] = hospital.id
+        if request.form.get("page"):
+            params["page"] = request.form["page"]
+        return redirect(url_for("LedgerView.index", **params))
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        hospital = self._hospital()
+        flt = ledger.LedgerFilter.from_mapping(request.args)
+        result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1)
+        return self.render_template(
+            "ledger/index.html", title=_("機器台帳のメンテナンス"), hospital=hospital,
+            hospitals=hospitals_in_scope() if current_scope().everything else [],
+            flt=flt, result=result, choices=ledger.filter_choices(hospital.id),
+            form=CsrfForm(), prefix=FILTER_PREFIX,
+        )
+
+    @expose("/<int:pk>")
+    @has_access
+    @permission_name("read")
+    def show(self, pk):
+        hospital = self._hospital()
+        device = ledger.device(hospital.id, pk)
+        if device is None:
+            abort(404)
+        return self.render_template(
+            "ledger/show.html", title=_("機器の設定と変更履歴"), hospital=hospital, device=device,
+            row=ledger.device_row(device), changes=ledger.history(hospital.id, device.id),
+            classifications=ledger.classification_choices(hospital.id), counts_label=ledger.counts_label,
+            form=CsrfForm(),
+        )
+
+    @expose("/change", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def change(self):
+        hospital = self._hospital()
+        if not CsrfForm().validate_on_submit():
+            abort(400)
+        try:
+            changed = apply_change(
+                hospital, form_target(request.form), parse_counts(request.form.get("counts")),
+                parse_classification(request.form.get("classification_id")), request.form.get("reason"),
+            )
+        except ledger.LedgerError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(_("%(n)s 件の設定を変更しました。", n=changed), "info")
+        return self._back(hospital)
+
+    @expose("/restore", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def restore(self):
+        hospital = self._hospital()
+        if not CsrfForm().validate_on_submit():
+            abort(400)
+        try:
+            changed = apply_restore(hospital, form_target(request.form), request.form.get("reason"))
+        except ledger.LedgerError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(_("%(n)s 件の設定をデフォルトに戻しました。", n=changed), "info")
+        return self._back(hospital)
+
+
+class LedgerApi(BaseApi):
+    """Ledger settings for machines: list, one device with history, change, restore."""
+
+    resource_name = "ledger"
+    allow_browser_login = True
+    class_permission_name = "LedgerApi"
+    method_permission_name = {"list_devices": "read", "get_device": "read",
+                              "post_change": "write", "post_restore": "write"}
+    openapi_spec_tag = "Ledger"
+
+    @api_expose("/", methods=["GET"])
+    @protect()
+    def list_devices(self):
+        """Devices with their settings (100 per page).
+        ---
+        get:
+          summary: Devices of the hospital, filtered (q, classification_id, department, maker, model, state)
+          responses:
+            200: {description: a page of devices}
+        """
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        flt = ledger.LedgerFilter.from_mapping(request.args)
+        result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1,
+                             request.args.get("page_size", ledger.PAGE_SIZE, type=int))
+        return self.response(200, **result)
+
+    @api_expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def get_device(self, pk):
+        """One device and its change history.
+        ---
+        get:
+          summary: One device's settings and history
+          responses:
+            200: {description: the device}
+            404: {description: not in your scope}
+        """
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        device = ledger.device(hospital.id, pk)
+        if device is None:
+            return self.response_404()
+        changes = [{"changed_at": c.changed_at.isoformat(), "changed_by_id": c.changed_by_id, "field": c.field,
+                    "old": c.old_value, "new": c.new_value, "reason": c.reason}
+                   for c in ledger.history(hospital.id, device.id)]
+        return self.response(200, result=ledger.device_row(device), history=changes)
+
+    def _body(self):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ledger.LedgerError(_("JSON形式で送ってください。"))
+        return body
+
+    @api_expose("/change", methods=["POST"])
+    @protect()
+    def post_change(self):
+        """Change counts-in-aggregation and/or the classification of devices.
+        ---
+        post:
+          summary: 'JSON: target (ids | model_number | filter | all), counts, classification_id, reason'
+          responses:
+            200: {description: how many values changed}
+            400: {description: refused}
+        """
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        try:
+            body = self._body()
+            changed = apply_change(hospital, json_target(body), parse_counts(body.get("counts")),
+                                   parse_classification(body.get("classification_id")), body.get("reason"))
+        except ledger.LedgerError as exc:
+            return self.response_400(message=str(exc))
+        return self.response(200, changed=changed)
+
+    @api_expose("/restore", methods=["POST"])
+    @protect()
+    def post_restore(self):
+        """Restore the defaults of devices (history is kept).
+        ---
+        post:
+          summary: 'JSON: target (ids | model_number | filter | all), reason'
+          responses:
+            200: {description: how many values were restored}
+            400: {description: refused}
+        """
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        try:
+            body = self._body()
+            changed = apply_restore(hospital, json_target(body), body.get("reason"))
+        except ledger.LedgerError as exc:
+            return self.response_400(message=str(exc))
+        return self.response(200, changed=changed)
+
+
+def json_target(body: dict) -> ledger.Target:
+    if isinstance(body.get("ids"), list):
+        try:
+            return ledger.Target(ids=[int(i) for i in body["ids"]])
+        except (TypeError, ValueError):
+            raise ledger.LedgerError(_("機器を選択してください。"))
+    if body.get("model_number") is not None:
+        return ledger.Target(model_number=str(body["model_number"]))
+    if isinstance(body.get("filter"), dict):
+        return ledger.Target(filter=ledger.LedgerFilter.from_mapping(body["filter"]))
+    if body.get("all") is True:
+        return ledger.Target(everything=True)
+    raise ledger.LedgerError(_("変更の対象を指定してください。"))

@@ -1,0 +1,94 @@
+"""Screen 9: a manufacturer's ordered choice of hospitals, and its page of pooled figures.
+
+The page reads only :attr:`Scope.aggregate_hospital_ids` and shows pooled figures; no
+hospital's rows are reachable from here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from .. import manufacturers
+from ..extensions import db
+from ..models import Organization
+from ..scope import SELECT_HOSPITALS, current_scope
+
+
+def _manufacturer() -> Organization:
+    scope = current_scope()
+    if not scope.can(SELECT_HOSPITALS) or len(scope.organization_ids) != 1:
+        abort(403)
+    return db.session.get(Organization, next(iter(scope.organization_ids)))
+
+
+def previous_month(today: dt.date | None = None) -> dt.date:
+    today = today or dt.date.today()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1)
+
+
+def _month_from_request() -> dt.date:
+    raw = request.args.get("month", "")
+    try:
+        return dt.datetime.strptime(raw, "%Y-%m").date()
+    except ValueError:
+        return previous_month()
+
+
+class ManufacturerView(BaseView):
+    route_base = "/manufacturer"
+    class_permission_name = "ManufacturerHospitals"
+    method_permission_name = {"selection": "select", "save": "select", "figures": "figures"}
+    default_view = "figures"
+
+    @expose("/selection")
+    @has_access
+    def selection(self):
+        manufacturer = _manufacturer()
+        return self._selection_page(manufacturer, [row.hospital_id for row in manufacturers.selection(manufacturer.id)])
+
+    def _selection_page(self, manufacturer, selected_ids, status=200):
+        candidates = manufacturers.candidate_hospitals()
+        by_id = {hospital.id: hospital for hospital in candidates}
+        return self.render_template(
+            "manufacturers/selection.html", title=_("閲覧する医療機関の選択"),
+            manufacturer=manufacturer, candidates=candidates,
+            selected=[by_id[i] for i in selected_ids if i in by_id],
+            limit=manufacturer.manufacturer_selection_count, csrf_token=generate_csrf(),
+        ), status
+
+    @expose("/selection", methods=["POST"])
+    @has_access
+    def save(self):
+        manufacturer = _manufacturer()
+        try:
+            hospital_ids = [int(value) for value in request.form.getlist("hospital_id") if value]
+        except ValueError:
+            abort(400)
+        try:
+            manufacturers.save_selection(manufacturer, hospital_ids)
+        except manufacturers.SelectionError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return self._selection_page(manufacturer, hospital_ids, status=400)
+        flash(_("閲覧する医療機関を保存しました。"), "success")
+        return redirect(url_for(".selection"))
+
+    @expose("/figures")
+    @has_access
+    def figures(self):
+        manufacturer = _manufacturer()
+        month = _month_from_request()
+        hospital_ids = current_scope().aggregate_hospital_ids
+        figures = manufacturers.pooled_figures(manufacturer.id, hospital_ids, month)
+        hospitals = [db.session.get(Organization, i) for i in
+                     manufacturers.visible_hospital_ids(manufacturer.id)]
+        return self.render_template(
+            "manufacturers/figures.html", title=_("選択医療機関の分析"), figures=figures,
+            hospitals=hospitals, manufacturer=manufacturer, month_value=f"{month:%Y-%m}",
+            user=g.user,
+        )

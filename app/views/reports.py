@@ -1,0 +1,196 @@
+"""Screen 4, 分析レポートのダウンロード, the on-demand generation action, and the REST API.
+
+Every file is fetched through the scope (another hospital's id is a 404) and every download
+is recorded (who, when).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access, permission_name
+from flask_appbuilder.api import BaseApi, protect
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ReportFile, ReportType
+from ..reports import enqueue_report
+from ..reports import service
+from ..scope import DOWNLOAD_REPORTS, current_scope
+from ..storage import get_storage
+from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+
+
+
+def parse_month(text) -> dt.date | None:
+    try:
+        year, month = str(text).split("-")
+        return dt.date(int(year), int(month), 1)
+    except (TypeError, ValueError):
+        return None
+
+
+def scoped_report(pk: int) -> ReportFile:
+    """A published report file in the current scope, else 404 (403 without the capability)."""
+    scope = current_scope()
+    if not scope.can(DOWNLOAD_REPORTS):
+        abort(403)
+    row = db.session.scalars(
+        service.published_query(scope.clause(ReportFile.hospital_id)).where(ReportFile.id == pk)).first()
+    if row is None:
+        abort(404)
+    return row
+
+
+def send_report(row: ReportFile):
+    service.record_download(row, getattr(g.user, "id", None))
+    return send_file(get_storage().open(row.storage_key), mimetype=row.content_type or "application/octet-stream",
+                     as_attachment=True, download_name=row.file_name or f"report-{row.id}")
+
+
+def human_size(size) -> str:
+    if size is None:
+        return "—"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / 1024 / 1024:,.1f} MB"
+
+
+class ReportDownloadView(BaseView):
+    route_base = "/reports"
+    class_permission_name = "Reports"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    @permission_name("read")
+    def index(self):
+        hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
+        months = service.report_months(hospital.id)
+        month = parse_month(request.args.get("month"))
+        if request.args.get("month") and month not in months:
+            flash(_("指定された年月のレポートが見つかりません。"), "warning")
+        if month not in months:
+            month = months[0] if months else None
+        files = {}
+        if month is not None:
+            rows = db.session.scalars(service.published_query(ReportFile.hospital_id == hospital.id)
+                                      .where(ReportFile.month == month)).all()
+            files = {r.file_type: r for r in rows}
+        cards = [{"type": t, "name": service.TYPE_NAMES[t], "description": service.TYPE_DESCRIPTIONS[t],
+                  "file": files.get(int(t))} for t in ReportType]
+        status = db.session.scalars(select(ReportFile).where(
+            ReportFile.hospital_id == hospital.id).order_by(ReportFile.month.desc(), ReportFile.file_type)).all()
+        return self.render_template(
+            "reports/index.html", title=_("分析レポートのダウンロード"), hospital=hospital,
+            hospitals=hospitals_in_scope() if current_scope().everything else [],
+            months=months, month=month, cards=cards, history=service.download_history(hospital.id),
+            type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
+            jobs=[r for r in status if r.status in ("queued", "running", "failed")][:6],
+            form=CsrfForm(), default_month=_previous_month(),
+        )
+
+    @expose("/download/<int:pk>")
+    @has_access
+    @permission_name("download")
+    def download(self, pk):
+        return send_report(scoped_report(pk))
+
+    @expose("/generate", methods=["POST"])
+    @has_access
+    @permission_name("generate")
+    def generate(self):
+        """Admin/Operator: (re)generate one hospital-month's reports now."""
+        if not current_scope().everything:
+            abort(403)
+        form = CsrfForm()
+        if not form.validate_on_submit():
+            abort(400)
+        hospital = target_hospital(request.form.get("hospital_id"), DOWNLOAD_REPORTS)
+        month = parse_month(request.form.get("month"))
+        if month is None:
+            flash(_("対象年月を YYYY-MM の形式で指定してください。"), "danger")
+        else:
+            enqueue_report(hospital.id, month)
+            flash(_("%(month)s のレポート作成を受け付けました。", month=f"{month:%Y-%m}"), "info")
+        return redirect(url_for("ReportDownloadView.index", hospital_id=hospital.id))
+
+
+def _previous_month() -> str:
+    today = dt.date.today().replace(day=1)
+    return f"{(today - dt.timedelta(days=1)):%Y-%m}"
+
+
+class ReportApi(BaseApi):
+    """``GET /api/v1/reports/?month=YYYY-MM[&hospital_id=]`` lists published files in scope;
+    ``GET /api/v1/reports/<id>/download`` downloads one (recorded)."""
+
+    resource_name = "reports"
+    class_permission_name = "ReportsApi"
+    method_permission_name = {"list_reports": "read", "download": "read"}
+    openapi_spec_tag = "Reports"
+
+    @expose("/", methods=["GET"])
+    @protect(allow_browser_login=True)
+    def list_reports(self):
+        """List published report files.
+        ---
+        get:
+          parameters:
+          - {in: query, name: month, schema: {type: string}, description: YYYY-MM}
+          - {in: query, name: hospital_id, schema: {type: integer}}
+          responses:
+            200: {description: report files}
+            404: {description: hospital out of scope}
+        """
+        scope = current_scope()
+        if not scope.can(DOWNLOAD_REPORTS):
+            return self.response_403()
+        query = service.published_query(scope.clause(ReportFile.hospital_id))
+        hospital_id = request.args.get("hospital_id")
+        if hospital_id:
+            if not hospital_id.isdigit() or not scope.allows(int(hospital_id)):
+                return self.response_404()
+            query = query.where(ReportFile.hospital_id == int(hospital_id))
+        if request.args.get("month"):
+            month = parse_month(request.args["month"])
+            if month is None:
+                return self.response_400(message="month must be YYYY-MM")
+            query = query.where(ReportFile.month == month)
+        rows = db.session.scalars(query.order_by(ReportFile.month.desc(), ReportFile.hospital_id,
+                                                 ReportFile.file_type)).all()
+        return self.response(200, result=[_payload(r) for r in rows])
+
+    @expose("/<int:pk>/download", methods=["GET"])
+    @protect(allow_browser_login=True)
+    def download(self, pk):
+        """Download one report file.
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200: {description: the file}
+            404: {description: not found or out of scope}
+        """
+        scope = current_scope()
+        if not scope.can(DOWNLOAD_REPORTS):
+            return self.response_403()
+        row = db.session.scalars(
+            service.published_query(scope.clause(ReportFile.hospital_id)).where(ReportFile.id == pk)).first()
+        if row is None:
+            return self.response_404()
+        return send_report(row)
+
+
+def _payload(row: ReportFile) -> dict:
+    return {
+        "id": row.id, "hospital_id": row.hospital_id, "month": f"{row.month:%Y-%m}",
+        "file_type": row.file_type, "name": service.TYPE_NAMES[ReportType(row.file_type)],
+        "file_name": row.file_name, "size": row.size, "sha256": row.sha256, "source": row.source,
+        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "download_url": url_for("ReportApi.download", pk=row.id),
+    }

@@ -1,0 +1,189 @@
+"""Screen 3, MEシステムデータのアップロード (K004): the form, per-file status (polled as JSON
+by ``static/js/upload.js``), rejected-rows and original-file downloads, the needs-mapping step."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access, permission_name
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import uploads
+from ..extensions import db
+from ..models import UploadType
+from ..scope import UPLOAD, current_scope
+from ..storage import get_storage
+from ..upload_checks import UploadRejected, too_large_message
+from ..upload_mapping import MappingError, canonical_fields, current_choices, file_headers, save_mapping
+from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONTENT_TYPES = {"xlsx": XLSX, "xls": "application/vnd.ms-excel", "csv": "text/csv"}
+
+
+def scoped_upload(pk):
+    if not current_scope().can(UPLOAD):
+        abort(403)
+    upload = uploads.upload_in_scope(current_scope(), pk)
+    if upload is None:
+        abort(404)
+    return upload
+
+
+def stream_object(key: str, download_name: str, content_type: str) -> Response:
+    storage = get_storage()
+    try:
+        handle = storage.open(key)
+    except FileNotFoundError:
+        abort(404)
+
+    def chunks():
+        try:
+            while True:
+                chunk = handle.read(1024 * 1024)
+                if not chunk:
+                    break
+                yield chunk
+        finally:
+            handle.close()
+
+    response = Response(chunks(), mimetype=content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{download_name}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def rejected_download(upload) -> Response:
+    if not upload.rejected_key:
+        abort(404)
+    name = f"rejected_{upload.month:%Y-%m}_{uploads.TYPE_SLUGS[UploadType(upload.file_type)]}_{upload.id}.xlsx"
+    return stream_object(upload.rejected_key, name, XLSX)
+
+
+def original_download(upload) -> Response:
+    if not upload.storage_key:
+        abort(404)
+    extension = upload.storage_key.rsplit(".", 1)[-1]
+    name = f"{upload.month:%Y-%m}_{uploads.TYPE_SLUGS[UploadType(upload.file_type)]}_{upload.id}.{extension}"
+    return stream_object(upload.storage_key, name, CONTENT_TYPES.get(extension, "application/octet-stream"))
+
+
+class UploadView(BaseView):
+    route_base = "/upload"
+    class_permission_name = "Upload"
+    default_view = "index"
+
+    def _page(self, hospital, errors=(), status=200, selected_month=None):
+        months = uploads.selectable_months()
+        recent = [uploads.status_payload(u, url_for) for u in uploads.recent_uploads(hospital.id)]
+        body = self.render_template(
+            "upload/index.html",
+            title=_("MEシステムデータのアップロード"),
+            hospital=hospital,
+            hospitals=hospitals_in_scope() if current_scope().everything else [],
+            months=months,
+            selected_month=selected_month or f"{uploads.default_month():%Y-%m}",
+            types=[(int(t), uploads.TYPE_LABELS[t], uploads.TYPE_SLUGS[t]) for t in UploadType],
+            recent=recent,
+            history=uploads.history(hospital.id),
+            errors=[str(e) for e in errors],
+            max_mb=current_app.config.get("MAX_UPLOAD_MB", 20),
+            form=CsrfForm(),
+        )
+        return body, status
+
+    @expose("/", methods=["GET"])
+    @has_access
+    @permission_name("read")
+    def index(self):
+        hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
+        return self._page(hospital)
+
+    @expose("/", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def submit(self):
+        hospital = target_hospital(request.args.get("hospital_id") or request.form.get("hospital_id"), UPLOAD)
+        max_mb = current_app.config.get("MAX_UPLOAD_MB", 20)
+        try:
+            form_files = request.files
+            month = request.form.get("month")
+        except RequestEntityTooLarge:
+            return self._page(hospital, [too_large_message(max_mb)], 413)
+        if not CsrfForm().validate_on_submit():
+            return self._page(hospital, [_("画面の有効期限が切れました。再読み込みしてください。")], 400)
+        files = {}
+        for file_type in UploadType:
+            storage = form_files.get(uploads.TYPE_SLUGS[file_type])
+            if storage is not None and storage.filename:
+                files[file_type] = (storage.stream, storage.filename)
+        try:
+            accepted, errors = uploads.accept_files(hospital, month, files, g.user.id, current_app.config)
+        except UploadRejected as exc:
+            return self._page(hospital, [exc.message], exc.status, month)
+        if errors:
+            status = 413 if any(e.status == 413 for e in errors) else 400
+            return self._page(hospital, [e.message for e in errors], status, month)
+        for upload in accepted:
+            label = uploads.TYPE_LABELS[UploadType(upload.file_type)]
+            if upload.status == "duplicate":
+                flash(f"{label}: {upload.message}", "warning")
+            else:
+                flash(_("%(label)s を受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
+        return redirect(url_for("UploadView.index", hospital_id=hospital.id if current_scope().everything else None))
+
+    @expose("/status")
+    @has_access
+    @permission_name("read")
+    def status(self):
+        if not current_scope().can(UPLOAD):
+            abort(403)
+        ids = [part for part in request.args.get("ids", "").split(",") if part.strip().isdigit()][:50]
+        found = [uploads.upload_in_scope(current_scope(), pk) for pk in ids]
+        return jsonify(uploads=[uploads.status_payload(u, url_for) for u in found if u is not None])
+
+    @expose("/<int:pk>/rejected")
+    @has_access
+    @permission_name("read")
+    def rejected(self, pk):
+        return rejected_download(scoped_upload(pk))
+
+    @expose("/<int:pk>/file")
+    @has_access
+    @permission_name("read")
+    def original(self, pk):
+        return original_download(scoped_upload(pk))
+
+    @expose("/<int:pk>/mapping", methods=["GET", "POST"])
+    @has_access
+    @permission_name("write")
+    def mapping(self, pk):
+        upload = scoped_upload(pk)
+        if upload.status != "needs_mapping":
+            flash(_("このファイルは列の対応付けを必要としていません。"), "info")
+            return redirect(url_for("UploadView.index", hospital_id=upload.hospital_id))
+        headers = file_headers(upload)
+        error = None
+        choices = current_choices(upload, headers)
+        if request.method == "POST":
+            if not CsrfForm().validate_on_submit():
+                abort(400)
+            choices = {name: request.form.get(f"field_{name}", "") for name, _l, _r in canonical_fields(upload.file_type)}
+            try:
+                save_mapping(upload, headers, choices)
+            except MappingError as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash(_("列の対応付けを保存し、再処理を開始しました。"), "info")
+                return redirect(url_for("UploadView.index", hospital_id=upload.hospital_id))
+        return self.render_template(
+            "upload/mapping.html",
+            title=_("列の対応付け"),
+            upload=upload,
+            type_label=uploads.TYPE_LABELS[UploadType(upload.file_type)],
+            headers=headers,
+            fields=canonical_fields(upload.file_type),
+            choices=choices,
+            error=error,
+            form=CsrfForm(),
+        ), (400 if error else 200)

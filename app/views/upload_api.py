@@ -1,0 +1,128 @@
+"""REST API of screen 3: upload files (multipart), read their status, download rejected rows.
+
+Same checks, storage and queue as the screen (:mod:`app.uploads`), same scope.
+"""
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import uploads
+from ..scope import UPLOAD, current_scope
+from ..upload_checks import UploadRejected, too_large_message
+from .hospital_target import target_hospital
+from .upload import original_download, rejected_download, scoped_upload
+
+
+class UploadApi(BaseApi):
+    resource_name = "uploads"
+    allow_browser_login = True  # the screen's session works too; machines use API keys
+    class_permission_name = "UploadApi"
+    method_permission_name = {
+        "post_upload": "write", "list_uploads": "read", "get_upload": "read",
+        "get_rejected": "read", "get_file": "read",
+    }
+    openapi_spec_tag = "Uploads"
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def post_upload(self):
+        """Upload one file or several (multipart form).
+        ---
+        post:
+          summary: Upload ME-system files for one month
+          description: >-
+            Form fields `month` (YYYY-MM), `hospital_id` (operators only) and a file in
+            `file` with `file_type` (1 ledger, 2 lending, 3 failure), or files named
+            `ledger`, `lending`, `failure`.
+          responses:
+            201: {description: accepted; the uploads with their status}
+            400: {description: a file was refused; nothing stored}
+            413: {description: a file is larger than the limit}
+        """
+        hospital = target_hospital(request.args.get("hospital_id") or request.form.get("hospital_id"), UPLOAD)
+        try:
+            form_files, form = request.files, request.form
+        except RequestEntityTooLarge:
+            return self.response(413, message=too_large_message(current_app.config.get("MAX_UPLOAD_MB", 20)))
+        files = {}
+        if "file" in form_files:
+            file_type = uploads.parse_file_type(form.get("file_type"))
+            if file_type is None:
+                return self.response_400(message=_("アップロード種別を選択してください"))
+            files[file_type] = (form_files["file"].stream, form_files["file"].filename)
+        for file_type, slug in uploads.TYPE_SLUGS.items():
+            if slug in form_files:
+                files[file_type] = (form_files[slug].stream, form_files[slug].filename)
+        try:
+            accepted, errors = uploads.accept_files(hospital, form.get("month"), files, g.user.id, current_app.config)
+        except UploadRejected as exc:
+            return self.response(exc.status, message=exc.message)
+        if errors:
+            status = 413 if any(e.status == 413 for e in errors) else 400
+            return self.response(status, message=" / ".join(e.message for e in errors),
+                                 errors=[e.message for e in errors])
+        return self.response(201, result=[uploads.status_payload(u) for u in accepted])
+
+    @expose("/", methods=["GET"])
+    @protect()
+    def list_uploads(self):
+        """Recent uploads of the hospital.
+        ---
+        get:
+          summary: The hospital's recent uploads (newest first) and the six-month history
+          responses:
+            200: {description: uploads and history}
+        """
+        hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
+        return self.response(
+            200,
+            result=[uploads.status_payload(u) for u in uploads.recent_uploads(hospital.id, 50)],
+            history=uploads.history(hospital.id),
+        )
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    def get_upload(self, pk):
+        """One upload's status.
+        ---
+        get:
+          summary: Status, counts and message of one upload
+          responses:
+            200: {description: the upload}
+            404: {description: no such upload in your scope}
+        """
+        if not current_scope().can(UPLOAD):
+            return self.response_403()
+        upload = uploads.upload_in_scope(current_scope(), pk)
+        if upload is None:
+            return self.response_404()
+        return self.response(200, result=uploads.status_payload(upload))
+
+    @expose("/<int:pk>/rejected", methods=["GET"])
+    @protect()
+    def get_rejected(self, pk):
+        """The rejected rows of one upload (xlsx).
+        ---
+        get:
+          summary: Rejected rows with row number, column and reason
+          responses:
+            200: {description: xlsx file}
+            404: {description: none, or not in your scope}
+        """
+        return rejected_download(scoped_upload(pk))
+
+    @expose("/<int:pk>/file", methods=["GET"])
+    @protect()
+    def get_file(self, pk):
+        """The uploaded file as stored.
+        ---
+        get:
+          summary: Download the stored upload
+          responses:
+            200: {description: the file}
+            404: {description: not in your scope}
+        """
+        return original_download(scoped_upload(pk))

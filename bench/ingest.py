@@ -1,0 +1,275 @@
+"""Benchmark: one hospital-month of uploads, file → committed rows, against a floor.
+
+    python bench/ingest.py [--database-url postgresql://postgres@127.0.0.1/optiserve_bench_ingest]
+        [--exports /tmp/optiserve-exports] [--formats xlsx,csv,csv]
+
+Files (made by bench/generate_exports.py if missing): a 15,000-device ledger, a ~10 MB
+lending file and a ~1 MB failure file; ``--formats`` picks the format of each (ledger,
+lending, failure). Three processes run one after the other on a fresh schema:
+
+- setup: create the schema and the demo organizations;
+- floor: read the same files with python-calamine / csv in-process and bulk-insert the same
+  rows with no validation (device lookup and a C-level ``fromisoformat`` only; rows that
+  cannot be inserted at all — blank / duplicate / unknown devices — are skipped), one
+  transaction per file, SQLite ``executemany`` / PostgreSQL ``COPY``;
+- ingest: ``run_ingest`` for the three uploads (child-process parsing, header mapping,
+  normalization, validation, makers and classifications, rejected-rows file, bulk write).
+
+Each phase reports its wall time and peak RSS (its own and its children's, ``ru_maxrss``).
+Targets: ingest total ≤ 1.5 × floor total, ingest peak RSS ≤ 300 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KINDS = ("ledger", "lending", "failure")
+
+
+def _env(database_url: str, instance: str) -> None:
+    os.environ["OPTISERVE_INSTANCE_DIR"] = instance
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["STORAGE_URL"] = f"file://{instance}/storage"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, ROOT)
+
+
+def _app():
+    from app import create_app
+    from config import Config
+
+    return create_app(Config)
+
+
+def _rss() -> dict:
+    import resource
+
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"rss_self_mb": me.ru_maxrss / 1024, "rss_children_mb": children.ru_maxrss / 1024,
+            "cpu": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime}
+
+
+def phase_setup(args) -> dict:
+    from flask_appbuilder import Model
+
+    from app.extensions import db
+    from app.roles import sync_roles
+    from app.seed import seed_all
+
+    with _app().app_context():
+        Model.metadata.drop_all(db.engine)
+        Model.metadata.create_all(db.engine)
+        sync_roles()
+        seed_all()
+        db.session.commit()
+    return {}
+
+
+def _hospital(code: str) -> int:
+    from app.extensions import db
+    from app.models import Organization
+
+    return db.session.query(Organization.id).filter_by(code=code).scalar()
+
+
+# ---------------------------------------------------------------- floor
+
+
+def _read(path: str):
+    if path.endswith(".xlsx"):
+        import python_calamine
+
+        return python_calamine.CalamineWorkbook.from_path(path).get_sheet_by_index(0).iter_rows()
+    import csv
+
+    handle = open(path, encoding="cp932", newline="")
+    return csv.reader(handle)
+
+
+def _when(value):
+    import datetime as dt
+
+    if isinstance(value, (dt.datetime, dt.date)) or value is None:
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("/", "-"))
+    except ValueError:
+        return None
+
+
+def phase_floor(args) -> dict:
+    import datetime as dt
+
+    from app.extensions import db
+    from app.ingest import write
+    from app.ingest.headers import map_headers
+
+    files = _files(args)
+    with _app().app_context():
+        hospital = _hospital("H0002")
+        session = db.session
+        cpu0 = _rss()["cpu"]
+        started = time.perf_counter()
+        counts = {}
+        # ledger
+        rows = _read(files["ledger"])
+        columns = map_headers(next(rows), 1).columns
+        num, prod, model, maker = (columns.get(k) for k in ("device_number", "product_name", "model_number", "maker_name"))
+        deliv = columns.get("delivered_on", columns.get("purchased_on"))
+        seen, records = set(), []
+        now = dt.datetime.utcnow()
+        for row in rows:
+            number = row[num]
+            if not number or number in seen:
+                continue
+            seen.add(number)
+            when = _when(row[deliv]) if deliv is not None else None
+            records.append((hospital, str(number), row[prod], row[model], row[maker],
+                            when.date() if isinstance(when, dt.datetime) else when, True, now))
+        cols = ("hospital_id", "device_number", "product_name", "model_number", "maker_name", "delivered_on", "default_counts", "updated_on")
+        _insert(session, "equipment", cols, records)
+        session.commit()
+        counts["ledger"] = len(records)
+        devices = write.load_devices(session, hospital)
+        for kind, ftype, start_f, end_f, text_f in (("lending", 2, "lent_at", "returned_at", "department"),
+                                                    ("failure", 3, "failed_at", "repaired_at", "description")):
+            rows = _read(files[kind])
+            columns = map_headers(next(rows), ftype).columns
+            num, s, e, t = columns["device_number"], columns[start_f], columns.get(end_f), columns.get(text_f)
+            month = dt.date(2025, 10, 1)
+            records = []
+            for row in rows:
+                equipment = devices.get(row[num])
+                start = _when(row[s])
+                if equipment is None or not isinstance(start, dt.datetime):
+                    continue
+                end = _when(row[e]) if e is not None else None
+                records.append((equipment, start, end if isinstance(end, dt.datetime) else None,
+                                row[t] if t is not None else None))
+            # The same bulk write the ingest uses (executemany / COPY), with no checks before it.
+            write.replace_events(session, kind, hospital, month, None, records)
+            session.commit()
+            counts[kind] = len(records)
+        seconds = time.perf_counter() - started
+        usage = _rss()
+        return {"seconds": seconds, "rows": counts, **usage, "cpu": usage["cpu"] - cpu0}
+
+
+def _insert(session, table, columns, rows):
+    from app.ingest import write
+
+    if session.get_bind().dialect.name == "postgresql":
+        write._copy(session, table, columns, rows)
+    else:
+        write._executemany(session, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def phase_ingest(args) -> dict:
+    import datetime as dt
+    import hashlib
+
+    from app.extensions import db
+    from app.ingest.pipeline import run_ingest
+    from app.models import UploadFile, UploadStatus
+    from app.storage import get_storage
+
+    files = _files(args)
+    with _app().app_context():
+        hospital = _hospital("H0001")
+        ids = {}
+        for file_type, kind in enumerate(KINDS, start=1):
+            path = files[kind]
+            ext = path.rsplit(".", 1)[1]
+            upload = UploadFile(hospital_id=hospital, month=dt.date(2025, 10, 1), file_type=file_type,
+                                original_name=os.path.basename(path), size=os.path.getsize(path),
+                                sha256=hashlib.sha256(open(path, "rb").read()).hexdigest(),
+                                status=UploadStatus.processing.value)
+            db.session.add(upload)
+            db.session.flush()
+            upload.storage_key = f"uploads/{hospital}/2025-10/{upload.id}/{kind}.{ext}"
+            with open(path, "rb") as source:
+                get_storage().put_file(upload.storage_key, source)
+            ids[kind] = upload.id
+        db.session.commit()
+        db.session.remove()
+        base = _rss()
+        result = {"per_file": {}, "rss_before_mb": base["rss_self_mb"]}
+        cpu0 = base["cpu"]
+        started = time.perf_counter()
+        for kind in KINDS:
+            t0 = time.perf_counter()
+            outcome = run_ingest(ids[kind])
+            db.session.remove()
+            result["per_file"][kind] = {
+                "seconds": round(time.perf_counter() - t0, 3), "status": outcome.status,
+                "total": outcome.rows_total, "imported": outcome.rows_imported, "rejected": outcome.rows_rejected,
+            }
+        result["seconds"] = time.perf_counter() - started
+        result.update(_rss())
+        result["cpu"] -= cpu0
+        return result
+
+
+def _files(args) -> dict[str, str]:
+    formats = args.formats.split(",")
+    return {kind: os.path.join(args.exports, f"{kind}.{fmt}") for kind, fmt in zip(KINDS, formats)}
+
+
+def _run_phase(name: str, args) -> dict:
+    command = [sys.executable, os.path.abspath(__file__), "--phase", name, "--database-url", args.database_url,
+               "--exports", args.exports, "--formats", args.formats, "--instance", args.instance]
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--exports", default="/tmp/optiserve-exports")
+    parser.add_argument("--formats", default="xlsx,csv,csv")
+    parser.add_argument("--phase", default="")
+    parser.add_argument("--instance", default="")
+    args = parser.parse_args()
+    if args.phase:
+        _env(args.database_url, args.instance)
+        result = {"setup": phase_setup, "floor": phase_floor, "ingest": phase_ingest}[args.phase](args)
+        print(json.dumps(result))
+        return
+    args.instance = args.instance or tempfile.mkdtemp(prefix="optiserve-bench-")
+    args.database_url = args.database_url or f"sqlite:///{args.instance}/bench.db"
+    if not all(os.path.exists(p) for p in _files(args).values()):
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        from generate_exports import generate, parser as gen_parser
+
+        generate(gen_parser().parse_args(["--out", args.exports]))
+    _run_phase("setup", args)
+    floor = _run_phase("floor", args)
+    ingest = _run_phase("ingest", args)
+    rows = sum(f["total"] for f in ingest["per_file"].values())
+    print(f"database: {args.database_url.split('@')[-1]}   files: {args.formats}")
+    for kind, info in ingest["per_file"].items():
+        print(f"  {kind:8s} {info['seconds']:7.3f} s  {info['status']:26s} rows {info['total']:>7,} "
+              f"imported {info['imported']:>7,} rejected {info['rejected']:>5,}")
+    print(f"ingest total {ingest['seconds']:.3f} s  ({rows / ingest['seconds']:,.0f} rows/s)  "
+          f"peak RSS {ingest['rss_self_mb']:.0f} MB (before ingest {ingest['rss_before_mb']:.0f} MB; "
+          f"parser child {ingest['rss_children_mb']:.0f} MB)")
+    print(f"floor        {floor['seconds']:.3f} s  rows {floor['rows']}  peak RSS {floor['rss_self_mb']:.0f} MB")
+    print(f"CPU seconds (this machine is shared; CPU time is steadier than wall time): "
+          f"ingest {ingest['cpu']:.2f} (parser child included), floor {floor['cpu']:.2f} "
+          f"(database server CPU not counted)")
+    ratio = ingest["seconds"] / floor["seconds"]
+    print(f"ratio ingest / floor = {ratio:.2f} wall, {ingest['cpu'] / floor['cpu']:.2f} CPU "
+          f"(target ≤ 1.5)   peak RSS target ≤ 300 MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Helpers for headless-Chromium tests: a live server on a free port and a login through
+the real screens (password, then TOTP enrollment or a TOTP code)."""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import pyotp
+from werkzeug.serving import make_server
+
+from app.seed import DEMO_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@contextlib.contextmanager
+def serve(app, csrf: bool = True):
+    """Run ``app`` on 127.0.0.1 in a thread (CSRF on, as in production); yield its URL."""
+    saved = app.config["WTF_CSRF_ENABLED"]
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        app.config["WTF_CSRF_ENABLED"] = saved
+
+
+def browser_login(page, base: str, email: str, password: str = DEMO_PASSWORD) -> str | None:
+    """Log ``page`` in as ``email``; returns the TOTP secret when it enrolled one."""
+    page.goto(f"{base}/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    secret = None
+    if page.locator("#totp-secret").count():
+        secret = page.inner_text("#totp-secret").strip()
+        page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if page.locator("#continue").count():
+            page.click("#continue")
+            page.wait_for_load_state()
+    elif page.locator("input[name=code]").count():
+        raise RuntimeError("the user already has TOTP; pass a fresh user or its secret")
+    return secret
+
+
+def next_totp(secret: str) -> str:
+    return pyotp.TOTP(secret).at(time.time() + 30)

@@ -1,0 +1,125 @@
+"""Screen 6 (K007) in headless Chromium: select, order, boundaries, unselect, level change,
+automatic mode and saving with the spec's confirmations — CSP and CSRF in force."""
+import shutil
+
+import pytest
+
+from app.extensions import db
+from app.models import Classification, Organization, ReportSelection
+
+from .browser import ARGS, CHROMIUM, browser_login, serve
+from .conftest import HOSPITAL_A
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
+]
+
+
+def wait_until(page, condition, seconds=10):
+    """Poll from Python: the page's CSP forbids the string eval of wait_for_function."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("condition not met in time")
+
+
+def test_ordering_ui(app, ctx):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    level1 = (db.session.query(Classification).filter_by(hospital_id=hospital.id, level=1)
+              .order_by(Classification.name, Classification.id).all())
+    a, b, c = level1[0], level1[1], level1[2]
+    dialogs = []
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors = []
+
+        def on_console(message):
+            url = message.location.get("url") or ""
+            # The browser's own favicon request is not the screen's business.
+            if message.type == "error" and not url.endswith("/favicon.ico"):
+                errors.append(f"{message.text} {url}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def on_dialog(dialog):
+            dialogs.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", on_dialog)
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-selected tbody tr")
+            # T01: nothing saved — level 1, automatic on, rank-count empty rows, buttons off.
+            assert page.locator("#sel-selected tbody tr").count() == 5
+            assert page.input_value("#sel-level") == "1"
+            assert page.is_checked("#sel-auto")
+            assert page.is_disabled("#btn-select") and page.is_disabled("#btn-up")
+            # T05: unchecking automatic enables 選択.
+            page.uncheck("#sel-auto")
+            assert page.is_enabled("#btn-select")
+            # T06: 選択 fills the first empty row, in order.
+            for item in (a, b, c):
+                page.click(f"#sel-available tr[data-id='{item.id}']")
+                page.click("#btn-select")
+            assert page.locator(f"#sel-available tr[data-id='{a.id}']").count() == 0
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[:3] == [str(a.id), str(b.id), str(c.id)] and ids[3:] == ["", ""]
+            assert "あと2個選択できます。" in page.inner_text("#sel-message")
+            # T07/T08: rank 1 cannot go up; moving up and down swaps.
+            page.click("#sel-selected tr[data-rank='1']")
+            assert page.is_disabled("#btn-up") and page.is_enabled("#btn-down")
+            page.click("#btn-down")
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[:2] == [str(b.id), str(a.id)]
+            page.click("#btn-up")
+            # T09/T10: the last rank (rank count) cannot go down.
+            page.click("#sel-selected tr[data-rank='3']")
+            page.click("#btn-down")
+            page.click("#btn-down")
+            assert page.is_disabled("#btn-down")
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids == [str(a.id), str(b.id), "", "", str(c.id)]
+            # 選択解除 returns it to the list.
+            page.click("#btn-unselect")
+            assert page.locator(f"#sel-available tr[data-id='{c.id}']").count() == 1
+            # T11: save with a partly filled list asks the partial question.
+            page.click("#btn-save")
+            wait_until(page, lambda: "登録が完了しました" in dialogs)
+            page.wait_for_timeout(200)
+            assert "選択数が上限に達していませんが、よろしいですか？" in dialogs
+            assert "登録が完了しました" in dialogs
+            db.session.expire_all()
+            saved = [r.classification_id for r in
+                     db.session.query(ReportSelection).order_by(ReportSelection.rank)]
+            assert saved == [a.id, b.id]
+            # T15: re-initialised from the saved rows.
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[:2] == [str(a.id), str(b.id)]
+            # T03: a level change empties the selection and lists that level only.
+            page.select_option("#sel-level", "2")
+            assert page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts() == [""] * 5
+            assert page.is_enabled("#btn-select") and page.is_disabled("#btn-unselect")
+            # T14: 最初に戻る reloads the saved state.
+            page.click("#btn-reset")
+            wait_until(page, lambda: page.input_value("#sel-level") == "1" and page.locator(
+                "#sel-selected tbody tr td:nth-child(2)").all_inner_texts()[0] == str(a.id))
+            # T04/T13: automatic mode asks, empties, and saving stores no rows.
+            page.check("#sel-auto")
+            assert "機器保有台数が多い順に機器分類を出力します。よろしいですか？" in dialogs
+            assert page.is_disabled("#btn-select")
+            dialogs.clear()
+            page.click("#btn-save")
+            wait_until(page, lambda: "登録が完了しました" in dialogs)
+            page.wait_for_timeout(200)
+            assert dialogs[-1] == "登録が完了しました"
+            db.session.expire_all()
+            assert db.session.query(ReportSelection).filter_by(hospital_id=hospital.id).count() == 0
+            assert not errors, errors
+        finally:
+            browser.close()

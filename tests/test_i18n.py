@@ -1,0 +1,38 @@
+"""Japanese by default, English on request; every Japanese message of the app has an
+English translation in app/translations/en."""
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+METHOD_MAP = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+
+
+def app_messages() -> set[str]:
+    messages = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHOD_MAP, keywords=KEYWORDS
+    ):
+        for text in message if isinstance(message, tuple) else (message,):
+            if text and JAPANESE.search(text):
+                messages.add(text)
+    return messages
+
+
+def test_every_japanese_message_has_an_english_translation():
+    with open(ROOT / "app/translations/en/LC_MESSAGES/messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    missing = sorted(m for m in app_messages() if not (catalog.get(m) and catalog.get(m).string))
+    assert missing == [], f"{len(missing)} messages lack an English translation, e.g. {missing[:5]}"
+
+
+def test_login_page_is_japanese_by_default_and_english_on_request(client):
+    page = client.get("/login/").get_data(as_text=True)
+    assert "パスワード" in page
+    client.get("/lang/en")
+    page = client.get("/login/").get_data(as_text=True)
+    assert "Password" in page and "パスワード" not in page

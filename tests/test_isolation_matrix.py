@@ -1,0 +1,444 @@
+"""Tenant-isolation matrix over EVERY rule of the app's URL map.
+
+For each role × {own hospital's objects, another hospital's objects}, every endpoint is
+called with every method it accepts. An argument naming an object (``<pk>``,
+``<int:hospital_id>``…) gets that side's object of the model the endpoint works on; endpoints
+without arguments (lists, forms, saves) get the other hospital's ids in the query string and
+form. Whatever the answer, for a role not entitled to hospital B:
+
+- B's marker texts never appear in a response (lists do not contain B's rows);
+- B's rows in the database are unchanged (no edit, delete, action or save reached them);
+- a request naming a B object by id answers 302 (FAB's access refusal), 401, 403, 404 or 405 —
+  never 200 with data;
+- nothing answers 5xx.
+
+A new endpoint is covered automatically: FAB model views are resolved through their
+datamodel; a custom view with an object argument must be classified in ``ARG_MODELS``
+(the test says so), and an endpoint that is public by design must be listed in ``PUBLIC``
+with its reason. A new model with a hospital/organization column must get a factory in
+``FACTORIES`` (``test_every_owned_model_has_a_factory``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from flask import current_app
+from flask_appbuilder import Model
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    AuditEvent, Classification, ColumnProfile, DealerPermission, DealerPermissionHistory, Download,
+    Equipment, EquipmentChange, Failure, Invitation, Lending, Maker, ManufacturerSelection,
+    Organization, RecoveryCode, ReportFile, ReportSelection, UploadFile, User,
+)
+
+from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, ORGADMIN_A, login_as
+
+# Endpoints that answer everyone by design (no hospital data behind them).
+PUBLIC = {
+    "static": "the application's static files (JS/CSS)",
+    "appbuilder.static": "Flask-AppBuilder's static files",
+    "HealthView.health": "load-balancer liveness probe, no data",
+    "HealthView.ready": "readiness probe, no data",
+    "LocaleView.index": "language switch, stores the locale in the session",
+    "UtilView.back": "FAB's redirect to the previous page",
+    "IndexView.index": "the welcome page, no data",
+    "OpenApi.get": "the OpenAPI document: API descriptions, no rows",
+    "SwaggerView.show": "Swagger UI page rendering the OpenAPI document",
+    "MenuApi.get_menu_data": "the menu of the caller's own permissions",
+}
+# Endpoint-name prefixes of the login flow (login, TOTP, first login, password reset, logout):
+# reachable before authentication; tested in tests/test_auth*.py.
+PUBLIC_PREFIXES = ("OptiServeAuthView.",)
+# Endpoints not requested by the sweep, with the reason and where they are tested instead.
+NOT_REQUESTED = {
+    "DealerHospitalView.choose": "changes the session's hospital (would switch the dealer to B, "
+                                 "which it may legitimately hold); tests/test_dealers.py",
+}
+
+# Models that are masters shared by every organization (no hospital owns them). Endpoints on
+# them are still swept; only "own vs other" has no meaning, so the same object serves both.
+GLOBAL_MODELS = {
+    "Role": "declared roles",
+    "Maker": "the maker master (its organization_id links a manufacturer, not an owner)",
+    "SmdsClassification": "the common SMDS classification master",
+}
+
+# Custom (non-model) views: which model an object argument names. Key: endpoint, or view
+# class name for all its endpoints. Value: a key of FACTORIES or GLOBAL_MODELS.
+ARG_MODELS = {
+    "ClassificationMappingView": "Classification",
+    "ClassificationApi": "Classification",
+    "SmdsMasterView": "SmdsClassification",
+    "MakerView": "Maker",
+    "DealerPermissionView": "DealerPermission",
+    "LedgerView": "Equipment",
+    "LedgerApi": "Equipment",
+    "UploadView": "UploadFile",
+    "UploadApi": "UploadFile",
+    "ReportDownloadView": "ReportFile",
+    "ReportApi": "ReportFile",
+}
+
+# Fixed values of arguments that do not name an object (each is tried as given).
+PLAIN_ARGS = {
+    "filename": ["matrix.txt"],
+    "version": ["v1"],
+    "month": ["2026-08"],
+    "scope_key": ["all"],
+    "kind": ["lending", "failure"],
+}
+
+# Arguments that name the hospital itself.
+HOSPITAL_ARGS = {"hospital_id", "organization_id"}
+
+MONTH = dt.date(2026, 8, 1)
+
+
+def marker(side: str, name: str) -> str:
+    return f"ISOMARK{side}{name}{uuid.uuid4().hex[:6]}"
+
+
+# ---------------------------------------------------------------- object factories
+
+
+def _user(h, m):
+    email = f"{m.lower()}@{h.code.lower()}.example.jp"
+    return User(first_name=m, last_name="", username=email, email=email, active=True, status=1,
+                organization_id=h.id, phone="03-0000-0000")
+
+
+def _classification(h, m):
+    return Classification(hospital_id=h.id, level=1, name=m, normalized_name=m)
+
+
+def _equipment(h, m):
+    # The marker sits in raw-ledger fields (device number, serial), never in the pooled keys
+    # (classification, maker, model) a manufacturer legitimately sees.
+    return Equipment(hospital_id=h.id, device_number=m, serial_number=m, product_name=m,
+                     model_number=f"MODEL-{h.code}")
+
+
+def _upload(h, m):
+    return UploadFile(hospital_id=h.id, month=MONTH, file_type=1, original_name=f"{m}.csv",
+                      sha256=uuid.uuid4().hex * 2, message=m)
+
+
+def _report(h, m):
+    return ReportFile(hospital_id=h.id, month=MONTH, file_type=1, file_name=f"{m}.xlsx", message=m)
+
+
+FACTORIES = {
+    "Organization": lambda h, m, o: h,
+    "User": lambda h, m, o: _user(h, m),
+    "AuditEvent": lambda h, m, o: AuditEvent(organization_id=h.id, action="matrix.test", object_id=m,
+                                             changes={"note": m}),
+    "Classification": lambda h, m, o: _classification(h, m),
+    "ReportSelection": lambda h, m, o: ReportSelection(hospital_id=h.id, rank=1,
+                                                       classification_id=o["Classification"].id),
+    "Equipment": lambda h, m, o: _equipment(h, m),
+    "EquipmentChange": lambda h, m, o: EquipmentChange(
+        equipment_id=o["Equipment"].id, hospital_id=h.id, field="override_counts",
+        old_value=None, new_value=m, reason=m),
+    "Lending": lambda h, m, o: Lending(hospital_id=h.id, equipment_id=o["Equipment"].id, month=MONTH,
+                                       lent_at=dt.datetime(2026, 8, 2), department=m),
+    "Failure": lambda h, m, o: Failure(hospital_id=h.id, equipment_id=o["Equipment"].id, month=MONTH,
+                                       failed_at=dt.datetime(2026, 8, 3), description=m),
+    "UploadFile": lambda h, m, o: _upload(h, m),
+    "ColumnProfile": lambda h, m, o: ColumnProfile(hospital_id=h.id, file_type=2, mapping={"x": m}),
+    "ReportFile": lambda h, m, o: _report(h, m),
+    "Download": lambda h, m, o: Download(report_file_id=o["ReportFile"].id, hospital_id=h.id,
+                                         user_id=o["User"].id),
+    "DealerPermission": lambda h, m, o: _dealer_permission(h, m),
+    "DealerPermissionHistory": lambda h, m, o: DealerPermissionHistory(
+        permission_id=o["DealerPermission"].id, hospital_id=h.id,
+        dealer_user_id=o["DealerPermission"].dealer_user_id, new_level=1, reason=m),
+    "ManufacturerSelection": lambda h, m, o: _selection(h),
+    "Invitation": lambda h, m, o: Invitation(user_id=o["User"].id, token_hash=uuid.uuid4().hex,
+                                             expires_at=dt.datetime(2030, 1, 1)),
+    "RecoveryCode": lambda h, m, o: RecoveryCode(user_id=o["User"].id, code_hash=uuid.uuid4().hex),
+}
+# Models owned through their user (user_id), not a hospital column.
+USER_OWNED = {"Invitation", "RecoveryCode", "ApiKey"}
+# Tables that carry an owner column but are not per-hospital data, with the reason.
+NOT_OWNED = {
+    "maker": "Maker.organization_id links a manufacturer to its maker entry (a master)",
+    "ab_api_key": "API keys belong to System users (operator organization); FAB's key screens "
+                  "are not registered",
+}
+
+
+def _dealer_permission(h, m):
+    """A second dealer user of D0001, so the seeded dealer's own permissions stay as they are."""
+    dealer_org = db.session.scalars(select(Organization).where(Organization.code == "D0001")).one()
+    email = f"{m.lower()}@towa-medical.example.jp"
+    user = User(first_name=m, last_name="", username=email, email=email, active=True, status=1,
+                organization_id=dealer_org.id, roles=[current_app.appbuilder.sm.find_role("DealerUser")])
+    db.session.add(user)
+    db.session.flush()
+    return DealerPermission(hospital_id=h.id, dealer_user_id=user.id, level=1, reason=m)
+
+
+def _selection(h):
+    maker_org = db.session.scalars(select(Organization).where(Organization.code == "M0001")).one()
+    existing = db.session.scalars(select(ManufacturerSelection).where(
+        ManufacturerSelection.manufacturer_id == maker_org.id,
+        ManufacturerSelection.hospital_id == h.id)).first()
+    return existing or ManufacturerSelection(manufacturer_id=maker_org.id, rank=9, hospital_id=h.id)
+
+
+def build_objects(hospital: Organization, side: str) -> tuple[dict, list[str]]:
+    objects, markers = {}, []
+    for name, factory in FACTORIES.items():
+        m = marker(side, name)
+        obj = factory(hospital, m, objects)
+        if obj is not hospital:
+            db.session.add(obj)
+        db.session.flush()
+        objects[name] = obj
+        if name not in ("Organization", "ManufacturerSelection", "Download", "Invitation",
+                        "RecoveryCode", "ColumnProfile"):
+            markers.append(m)
+    if side == "B":
+        hospital.address_line2 = m = marker(side, "Organization")
+        markers.append(m)
+    common = Classification(hospital_id=None, level=1, name=f"SMDS-{side}", normalized_name=f"smds-{side}")
+    db.session.add(common)
+    db.session.flush()
+    objects["SmdsClassification"] = common
+    db.session.commit()
+    return objects, markers
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+# The column naming a table's owner where it is not the first of hospital_id / organization_id:
+# a manufacturer's selection is the manufacturer's row (it may name hospital B).
+OWNER_COLUMN = {"manufacturer_selection": "manufacturer_id"}
+
+
+def owned_tables() -> list:
+    return [t for t in Model.metadata.sorted_tables
+            if t.name not in NOT_OWNED
+            and {"hospital_id", "organization_id", "manufacturer_id"} & set(t.columns.keys())]
+
+
+def snapshot(hospital_id: int, user_ids: list[int]) -> dict:
+    state = {}
+    for table in owned_tables():
+        column = OWNER_COLUMN.get(table.name) or next(
+            (c for c in ("hospital_id", "organization_id") if c in table.columns), None)
+        if column is None:
+            continue
+        rows = db.session.execute(select(table).where(table.c[column] == hospital_id)).all()
+        state[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
+    for table in Model.metadata.sorted_tables:
+        if "user_id" in table.columns and table.name not in state:
+            rows = db.session.execute(select(table).where(table.c.user_id.in_(user_ids))).all()
+            state[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
+    org = db.session.execute(select(Organization.__table__).where(Organization.id == hospital_id)).one()
+    state["organization"] = [tuple(str(v) for v in org)]
+    return state
+
+
+# ---------------------------------------------------------------- URL map classification
+
+
+def view_of(endpoint: str):
+    name = endpoint.split(".", 1)[0]
+    for view in current_app.appbuilder.baseviews:
+        if type(view).__name__ == name or getattr(view, "endpoint", None) == name:
+            return view
+    return None
+
+
+def is_public(endpoint: str) -> bool:
+    return endpoint in PUBLIC or endpoint.startswith(PUBLIC_PREFIXES)
+
+
+def arg_model(endpoint: str, view) -> str | None:
+    if endpoint in ARG_MODELS:
+        return ARG_MODELS[endpoint]
+    name = endpoint.split(".", 1)[0]
+    if name in ARG_MODELS:
+        return ARG_MODELS[name]
+    datamodel = getattr(view, "datamodel", None)
+    if datamodel is not None:
+        model = datamodel.obj.__name__
+        return "User" if model in ("OptiServeUser",) else model
+    return None
+
+
+def resolve_args(rule, view, objects) -> list[dict] | str:
+    """Argument sets for one side, or a message asking the developer to classify the endpoint."""
+    values: dict[str, list] = {}
+    for arg in sorted(rule.arguments):
+        if arg == "pk":
+            model = arg_model(rule.endpoint, view)
+            if model is None or (model not in objects and model not in GLOBAL_MODELS):
+                return (f"{rule.endpoint} ({rule.rule}) takes an object id but its model is unknown: "
+                        f"add it to ARG_MODELS (or PUBLIC / NOT_REQUESTED) in tests/test_isolation_matrix.py")
+            if model in objects:
+                values[arg] = [objects[model].id]
+            elif model == "Maker":
+                values[arg] = [db.session.scalars(select(Maker.id)).first() or 1]
+            else:
+                values[arg] = [1]
+        elif arg in HOSPITAL_ARGS:
+            values[arg] = [objects["Organization"].id]
+        elif arg == "name":
+            actions = sorted(getattr(view, "actions", {}) or {}) or ["delete"]
+            values[arg] = actions
+        elif arg in PLAIN_ARGS:
+            values[arg] = PLAIN_ARGS[arg]
+        else:
+            return (f"{rule.endpoint} ({rule.rule}) has an argument <{arg}> the isolation matrix "
+                    f"does not know: classify it in tests/test_isolation_matrix.py")
+    combos = [{}]
+    for arg, options in values.items():
+        combos = [dict(c, **{arg: o}) for c in combos for o in options]
+    return combos
+
+
+def all_rules():
+    return sorted(current_app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
+
+
+def test_every_endpoint_is_classified(app):
+    """Fails with the list of endpoints the matrix cannot call, so none is forgotten."""
+    with app.app_context():
+        problems = []
+        objects = {name: type("Obj", (), {"id": 1})() for name in FACTORIES}
+        objects["SmdsClassification"] = objects["Classification"]
+        for rule in all_rules():
+            if is_public(rule.endpoint) or rule.endpoint in NOT_REQUESTED:
+                continue
+            view = view_of(rule.endpoint)
+            if view is None and rule.endpoint not in PUBLIC:
+                problems.append(f"{rule.endpoint} ({rule.rule}) is not a registered FAB view: "
+                                f"register it through appbuilder or list it in PUBLIC with a reason")
+                continue
+            result = resolve_args(rule, view, objects)
+            if isinstance(result, str):
+                problems.append(result)
+        assert not problems, "\n".join(problems)
+
+
+def test_every_owned_model_has_a_factory(app):
+    names = set()
+    for mapper in Model.registry.mappers:
+        table = mapper.local_table
+        if table.name in NOT_OWNED or table.name.startswith("ab_") and table.name != "ab_user":
+            continue
+        owner_columns = {"hospital_id", "organization_id", "manufacturer_id", "user_id"}
+        if owner_columns & set(table.columns.keys()):
+            names.add("User" if table.name == "ab_user" else mapper.class_.__name__)
+    missing = sorted(names - set(FACTORIES) - USER_OWNED)
+    assert not missing, (f"models with a hospital/organization/user column and no object factory in "
+                         f"tests/test_isolation_matrix.py FACTORIES: {missing}")
+
+
+# ---------------------------------------------------------------- the sweep
+
+ROLES = {
+    "anonymous": None,
+    "orgadmin_a": ORGADMIN_A,
+    "hospital_a": HOSPITAL_A,
+    "dealer_acting_for_a": DEALER,  # holds A (level 3) and B (level 1); A chosen
+    "manufacturer": MANUFACTURER,  # selected A, B and C: pooled figures only
+    "admin": ADMIN,  # sees everything: only "no 5xx" is checked
+}
+ENTITLED_TO_B = {"admin"}
+REFUSED = {302, 401, 403, 404, 405}
+
+
+def _form(objects, hospital_id):
+    pk = objects["Equipment"].id
+    return {
+        "hospital": hospital_id, "hospital_id": hospital_id, "organization": hospital_id,
+        "rowid": [objects["User"].id, pk], "action": "delete", "pk": pk, "id": pk,
+        "email": DEALER, "level": "9", "reason": "MATRIX", "name": "MATRIX", "first_name": "MATRIX",
+        "classification_id": objects["Classification"].id, "target_id": objects["Classification"].id,
+        "smds_classification_id": objects["Classification"].id, "month": "2026-08",
+        "hospital_ids": hospital_id,
+    }
+
+
+def _request(client, method, url, data, hospital_id):
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={**data, "rowid": None},
+                           query_string={"hospital_id": hospital_id})
+    if method == "GET":
+        return client.get(url, query_string={"hospital_id": hospital_id, "hospital": hospital_id})
+    return client.open(url, method=method, data=data,
+                       query_string={"hospital_id": hospital_id, "hospital": hospital_id})
+
+
+@pytest.mark.parametrize("side", ["own", "other"])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_isolation_matrix(app, client, role, side):
+    with app.app_context():
+        hospital_a = db.session.scalars(select(Organization).where(Organization.code == "H0001")).one()
+        hospital_b = db.session.scalars(select(Organization).where(Organization.code == "H0002")).one()
+        objects_b, markers_b = build_objects(hospital_b, "B")
+        objects_a, _ = build_objects(hospital_a, "A") if side == "own" else (None, None)
+        objects = objects_a if side == "own" else objects_b
+        target_hospital_id = objects["Organization"].id
+        b_id = hospital_b.id
+        b_users = [u.id for u in db.session.scalars(select(User).where(User.organization_id == b_id))]
+        before = snapshot(b_id, b_users)
+        if ROLES[role] is not None:
+            login_as(client, ROLES[role])
+        if role.startswith("dealer"):
+            assert client.post("/dealer/choose", data={"hospital": hospital_a.id}).status_code == 302
+        failures = []
+        checked = 0
+        for rule in all_rules():
+            if is_public(rule.endpoint) or rule.endpoint in NOT_REQUESTED:
+                continue
+            view = view_of(rule.endpoint)
+            combos = resolve_args(rule, view, objects)
+            assert not isinstance(combos, str), combos
+            for args in combos:
+                url = _build(rule, args)
+                for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                    try:
+                        response = _request(client, method, url, _form(objects, target_hospital_id),
+                                            target_hospital_id)
+                    except Exception as error:  # TESTING propagates what would be a 500
+                        failures.append(f"{role}/{side} {method} {url} ({rule.endpoint}): "
+                                        f"server error {type(error).__name__}: {error}")
+                        db.session.rollback()
+                        continue
+                    checked += 1
+                    where = f"{role}/{side} {method} {url} ({rule.endpoint}) → {response.status_code}"
+                    if response.status_code >= 500:
+                        failures.append(f"{where}: server error")
+                    if role in ENTITLED_TO_B:
+                        continue
+                    body = response.get_data()
+                    leaked = [m for m in markers_b if m.encode() in body]
+                    if leaked:
+                        failures.append(f"{where}: shows hospital B's data {leaked}")
+                    if side == "other" and args and any(a in ("pk",) or a in HOSPITAL_ARGS for a in args) \
+                            and response.status_code not in REFUSED and not _global(rule, view):
+                        failures.append(f"{where}: an id of hospital B must answer 403/404")
+                    db.session.expire_all()
+                    if snapshot(b_id, b_users) != before:
+                        failures.append(f"{where}: changed hospital B's rows")
+                        before = snapshot(b_id, b_users)
+        assert checked > 50
+        assert not failures, "\n".join(failures)
+
+
+def _global(rule, view) -> bool:
+    return "pk" in rule.arguments and arg_model(rule.endpoint, view) in GLOBAL_MODELS
+
+
+def _build(rule, args) -> str:
+    adapter = current_app.url_map.bind("localhost")
+    return adapter.build(rule.endpoint, args, method=next(iter(rule.methods - {"HEAD", "OPTIONS"})))

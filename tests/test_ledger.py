@@ -1,0 +1,293 @@
+"""Screen 5 (K006) and its API: search, filters, paging, changes with reasons and history,
+restore defaults, and hospital A never reaching hospital B's ledger."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert
+
+from app import ledger
+from app.extensions import db
+from app.models import Classification, Equipment, EquipmentChange, Lending, Organization
+
+from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
+
+
+def org_id(code):
+    return db.session.query(Organization.id).filter_by(code=code).scalar()
+
+
+def common(name_index=0):
+    return db.session.query(Classification).filter(Classification.hospital_id.is_(None)) \
+        .order_by(Classification.id).offset(name_index).first()
+
+
+@pytest.fixture()
+def devices(ctx):
+    a, b = org_id("H0001"), org_id("H0002")
+    c1, c2 = common(0), common(1)
+    own_b = Classification(hospital_id=b, level=1, name="B病院の分類", normalized_name="b病院の分類")
+    db.session.add(own_b)
+    db.session.flush()
+    rows = [
+        dict(hospital_id=a, device_number="ME001", department_use="MEセンター2", product_name="輸液ポンプ",
+             model_number="TE-161", maker_name="テルモ(株)", serial_number="S1", classification_id=c1.id,
+             delivered_on=dt.date(2020, 4, 1), expires_on=dt.date(2028, 3, 31), default_counts=True),
+        dict(hospital_id=a, device_number="ME002", department_use="ICU", product_name="輸液ポンプ",
+             model_number="TE-161", maker_name="テルモ(株)", serial_number="S2", classification_id=c1.id,
+             default_counts=True),
+        dict(hospital_id=a, device_number="ME003", department_use="ICU", product_name="シリンジポンプ",
+             model_number="TE-351", maker_name="テルモ(株)", serial_number="S3", classification_id=c2.id,
+             default_counts=True),
+        dict(hospital_id=a, device_number="ME004", department_use="ICU", product_name="生体情報モニタ",
+             model_number="BSM-1", maker_name="日本光電工業(株)", serial_number="S4", classification_id=c2.id,
+             default_counts=False),
+        dict(hospital_id=a, device_number="ME005", department_use="MEセンター1", product_name="除細動器",
+             model_number="TEC-5600", maker_name="日本光電工業(株)", serial_number="S5", classification_id=None,
+             default_counts=True),
+        dict(hospital_id=b, device_number="B-001", department_use="ICU", product_name="輸液ポンプ",
+             model_number="TE-161", maker_name="テルモ(株)", serial_number="SB1", classification_id=c1.id,
+             default_counts=True),
+        dict(hospital_id=b, device_number="B-002", department_use="ICU", product_name="秘密の機器B",
+             model_number="X-9", maker_name="B社", serial_number="SB2", classification_id=own_b.id,
+             default_counts=True),
+    ]
+    db.session.execute(insert(Equipment), rows)
+    db.session.commit()
+    by_number = {e.device_number: e.id for e in db.session.query(Equipment)}
+    return {"ids": by_number, "a": a, "b": b, "c1": c1.id, "c2": c2.id, "own_b": own_b.id}
+
+
+def eq(devices, number) -> Equipment:
+    db.session.expire_all()
+    return db.session.get(Equipment, devices["ids"][number])
+
+
+def changes_of(devices, number):
+    db.session.expire_all()
+    return db.session.query(EquipmentChange).filter_by(equipment_id=devices["ids"][number]) \
+        .order_by(EquipmentChange.id).all()
+
+
+def numbers(result):
+    return [r["device_number"] for r in result["rows"]]
+
+
+# ---------------------------------------------------------------- the logic
+
+
+def test_search_covers_k006_columns(devices):
+    a = devices["a"]
+    assert numbers(ledger.page(a, ledger.LedgerFilter(q="MEセンター2"))) == ["ME001"]  # owner's T03
+    assert numbers(ledger.page(a, ledger.LedgerFilter(q="TE-351"))) == ["ME003"]
+    assert numbers(ledger.page(a, ledger.LedgerFilter(q="S5"))) == ["ME005"]
+    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(q="日本光電")))) == ["ME004", "ME005"]
+    assert numbers(ledger.page(a, ledger.LedgerFilter(q="%"))) == []  # wildcards are literal
+    c1_name = db.session.get(Classification, devices["c1"]).name
+    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(q=c1_name)))) == ["ME001", "ME002"]
+
+
+def test_filters(devices):
+    a = devices["a"]
+    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(department="ICU")))) == ["ME002", "ME003", "ME004"]
+    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(maker="日本光電工業(株)")))) == ["ME004", "ME005"]
+    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(classification_id=devices["c2"])))) == ["ME003", "ME004"]
+    assert numbers(ledger.page(a, ledger.LedgerFilter(state="excluded"))) == ["ME004"]
+    assert numbers(ledger.page(a, ledger.LedgerFilter(state="overridden"))) == []
+
+
+def test_paging_100_per_page(ctx):
+    a = org_id("H0001")
+    db.session.execute(insert(Equipment), [dict(hospital_id=a, device_number=f"P{n:04d}", default_counts=True)
+                                           for n in range(250)])
+    db.session.commit()
+    first = ledger.page(a, ledger.LedgerFilter(), 1)
+    last = ledger.page(a, ledger.LedgerFilter(), 3)
+    assert (first["total"], first["pages"], len(first["rows"]), len(last["rows"])) == (250, 3, 100, 50)
+    assert ledger.page(a, ledger.LedgerFilter(), 99)["page"] == 3
+
+
+def test_no_activity_marker(devices):
+    a = devices["a"]
+    db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=dt.date.today().replace(day=1),
+                           lent_at=dt.datetime.now() - dt.timedelta(days=3)))
+    db.session.commit()
+    rows = {r["device_number"]: r for r in ledger.page(a, ledger.LedgerFilter())["rows"]}
+    assert rows["ME001"]["has_activity"] is True and rows["ME002"]["has_activity"] is False
+
+
+def test_change_one_device_records_history_and_default_removes_override(devices):
+    user = user_by_email(HOSPITAL_A)
+    target = ledger.Target(ids=[devices["ids"]["ME001"]])
+    assert ledger.change(devices["a"], target, counts=False, reason="院内で使用していない", user_id=user.id) == 1
+    db.session.commit()
+    device = eq(devices, "ME001")
+    assert device.override_counts is False and device.counts_in_aggregation is False
+    (entry,) = changes_of(devices, "ME001")
+    assert (entry.field, entry.old_value, entry.new_value, entry.reason, entry.changed_by_id) == \
+        ("counts", "true", "false", "院内で使用していない", user.id)
+    # Back to the default value: no override left, the history grows.
+    ledger.change(devices["a"], target, counts=True, reason="再び使用", user_id=user.id)
+    db.session.commit()
+    assert eq(devices, "ME001").override_counts is None
+    assert [c.new_value for c in changes_of(devices, "ME001")] == ["false", "true"]
+    # Setting what is already effective changes nothing and records nothing.
+    assert ledger.change(devices["a"], target, counts=True, reason="同じ", user_id=user.id) == 0
+
+
+def test_reason_required(devices):
+    with pytest.raises(ledger.LedgerError, match="変更理由"):
+        ledger.change(devices["a"], ledger.Target(ids=[devices["ids"]["ME001"]]), counts=False, reason="  ")
+    db.session.rollback()
+    assert eq(devices, "ME001").override_counts is None and changes_of(devices, "ME001") == []
+
+
+def test_bulk_change_by_filter_records_one_entry_per_device(devices):
+    user = user_by_email(HOSPITAL_A)
+    flt = ledger.LedgerFilter(department="ICU", state="included")
+    changed = ledger.change(devices["a"], ledger.Target(filter=flt), counts=False, reason="ICU 更新予定",
+                            user_id=user.id)
+    db.session.commit()
+    assert changed == 2  # ME002, ME003 (ME004 is already excluded)
+    entries = db.session.query(EquipmentChange).order_by(EquipmentChange.equipment_id).all()
+    assert [e.equipment_id for e in entries] == sorted([devices["ids"]["ME002"], devices["ids"]["ME003"]])
+    assert {(e.reason, e.changed_by_id, e.field, e.old_value, e.new_value) for e in entries} == \
+        {("ICU 更新予定", user.id, "counts", "true", "false")}
+    assert eq(devices, "ME004").override_counts is None  # its default already is "excluded"
+    assert eq(devices, "B-001").override_counts is None  # another hospital's ICU is untouched
+
+
+def test_bulk_change_by_model_and_classification_override(devices):
+    target = ledger.Target(model_number="TE-161")
+    changed = ledger.change(devices["a"], target, classification_id=devices["c2"], reason="分類の見直し")
+    db.session.commit()
+    assert changed == 2
+    assert eq(devices, "ME001").override_classification_id == devices["c2"]
+    assert eq(devices, "B-001").override_classification_id is None
+    entry = changes_of(devices, "ME002")[0]
+    assert entry.old_value == db.session.get(Classification, devices["c1"]).name
+    # The default classification as override → override removed.
+    ledger.change(devices["a"], ledger.Target(ids=[devices["ids"]["ME001"]]),
+                  classification_id=devices["c1"], reason="元に戻す")
+    db.session.commit()
+    assert eq(devices, "ME001").override_classification_id is None
+    with pytest.raises(ledger.LedgerError):  # another hospital's own classification
+        ledger.change(devices["a"], target, classification_id=devices["own_b"], reason="x")
+
+
+def test_restore_defaults_keeps_history(devices):
+    a = devices["a"]
+    ledger.change(a, ledger.Target(everything=True), counts=False, reason="一時除外")
+    ledger.change(a, ledger.Target(ids=[devices["ids"]["ME003"]]), classification_id=devices["c1"], reason="分類変更")
+    db.session.commit()
+    before = db.session.query(EquipmentChange).count()
+    assert before == 5  # four counted devices + one classification
+    ledger.restore_defaults(a, ledger.Target(ids=[devices["ids"]["ME003"]]))
+    db.session.commit()
+    device = eq(devices, "ME003")
+    assert device.override_counts is None and device.override_classification_id is None
+    ledger.restore_defaults(a, ledger.Target(everything=True), reason="年度替わり")
+    db.session.commit()
+    assert db.session.query(Equipment).filter(Equipment.hospital_id == a,
+                                              Equipment.override_counts.is_not(None)).count() == 0
+    history = db.session.query(EquipmentChange).count()
+    assert history == before + 2 + 3  # nothing deleted; each restore recorded
+    assert changes_of(devices, "ME001")[-1].reason == "年度替わり"
+
+
+# ---------------------------------------------------------------- the screen and the API
+
+
+def test_screen_lists_k006_columns(client, devices):
+    login_as(client, HOSPITAL_A)
+    page = client.get("/ledger/").get_data(as_text=True)
+    for label in ("集計対象", "利用部門", "機器番号", "製品名", "モデル番号", "シリアル番号", "メーカー名",
+                  "納入日", "使用期限", "機器分類", "ME001", "2028-03-31"):
+        assert label in page
+    assert "B-001" not in page and "秘密の機器B" not in page
+    assert "ledger.js" in page and "<script>" not in page
+    page = client.get("/ledger/?q=MEセンター2").get_data(as_text=True)
+    assert "ME001" in page and "ME002" not in page
+
+
+def test_screen_change_selection_and_filter(client, devices):
+    login_as(client, HOSPITAL_A)
+    response = client.post("/ledger/change", data={
+        "target": "selected", "ids": [devices["ids"]["ME001"], devices["ids"]["ME005"]],
+        "counts": "0", "reason": "選択して除外"})
+    assert response.status_code == 302
+    assert eq(devices, "ME001").override_counts is False and eq(devices, "ME005").override_counts is False
+    response = client.post("/ledger/change", data={"target": "filter", "f_maker": "日本光電工業(株)",
+                                                   "counts": "1", "reason": "メーカー単位"}, follow_redirects=True)
+    assert "件の設定を変更しました" in response.get_data(as_text=True)
+    assert eq(devices, "ME004").override_counts is True and eq(devices, "ME005").override_counts is None
+    response = client.post("/ledger/change", data={"target": "selected", "ids": [devices["ids"]["ME002"]],
+                                                   "counts": "0", "reason": ""}, follow_redirects=True)
+    assert "変更理由を入力してください。" in response.get_data(as_text=True)
+    assert eq(devices, "ME002").override_counts is None
+    page = client.get(f"/ledger/{devices['ids']['ME001']}").get_data(as_text=True)
+    assert "選択して除外" in page and "集計対象外" in page
+
+
+def test_screen_restore(client, devices):
+    login_as(client, HOSPITAL_A)
+    client.post("/ledger/change", data={"target": "selected", "ids": [devices["ids"]["ME001"]],
+                                        "counts": "0", "reason": "除外"})
+    response = client.post("/ledger/restore", data={"target": "all"}, follow_redirects=True)
+    assert "デフォルトに戻しました" in response.get_data(as_text=True)
+    assert eq(devices, "ME001").override_counts is None
+    assert len(changes_of(devices, "ME001")) == 2
+
+
+def test_hospital_b_cannot_reach_a_ledger(client, devices):
+    login_as(client, HOSPITAL_B)
+    a1 = devices["ids"]["ME001"]
+    assert client.get(f"/ledger/{a1}").status_code == 404
+    assert client.get(f"/api/v1/ledger/{a1}").status_code == 404
+    assert client.get(f"/ledger/?hospital_id={devices['a']}").status_code == 404
+    assert client.get(f"/api/v1/ledger/?hospital_id={devices['a']}").status_code == 404
+    listing = client.get("/api/v1/ledger/").get_json()
+    assert sorted(r["device_number"] for r in listing["rows"]) == ["B-001", "B-002"]
+    client.post("/ledger/change", data={"target": "selected", "ids": [a1], "counts": "0", "reason": "x"})
+    response = client.post("/api/v1/ledger/change", json={"ids": [a1], "counts": False, "reason": "x"})
+    assert response.get_json()["changed"] == 0
+    client.post("/ledger/change", data={"target": "model", "model_number": "TE-161", "counts": "0", "reason": "x"})
+    assert eq(devices, "B-001").override_counts is False  # B's own device of that model changed
+    client.post("/api/v1/ledger/restore", json={"all": True})
+    assert eq(devices, "B-001").override_counts is None
+    assert eq(devices, "ME001").override_counts is None and changes_of(devices, "ME001") == []
+
+
+def test_api_change_restore_and_history(client, devices):
+    login_as(client, HOSPITAL_A)
+    response = client.post("/api/v1/ledger/change", json={
+        "filter": {"department": "ICU"}, "counts": False, "classification_id": devices["c1"], "reason": "API 変更"})
+    assert response.status_code == 200 and response.get_json()["changed"] == 2 + 2
+    bad = client.post("/api/v1/ledger/change", json={"ids": [devices["ids"]["ME001"]], "counts": False})
+    assert bad.status_code == 400 and "変更理由" in bad.get_json()["message"]
+    data = client.get(f"/api/v1/ledger/{devices['ids']['ME003']}").get_json()
+    assert data["result"]["counts"] is False and data["result"]["overridden"] is True
+    assert {h["field"] for h in data["history"]} == {"counts", "classification"}
+    listing = client.get("/api/v1/ledger/?state=overridden").get_json()
+    assert listing["total"] == 3
+    # ME004 is excluded by default, so only its classification was overridden
+    assert client.post("/api/v1/ledger/restore", json={"model_number": "BSM-1"}).get_json()["changed"] == 1
+    assert eq(devices, "ME004").override_classification_id is None
+
+
+def test_admin_works_on_a_chosen_hospital(client, devices):
+    login_as(client, ADMIN)
+    page = client.get(f"/ledger/?hospital_id={devices['b']}").get_data(as_text=True)
+    assert "B-001" in page and "ME001" not in page
+    client.post("/ledger/change", data={"hospital_id": devices["b"], "target": "selected",
+                                        "ids": [devices["ids"]["B-001"]], "counts": "0", "reason": "運用側で変更"})
+    assert eq(devices, "B-001").override_counts is False
+
+
+def test_users_without_the_capability_are_refused(client, devices):
+    from .conftest import MANUFACTURER
+
+    login_as(client, MANUFACTURER)
+    assert client.get("/ledger/").status_code in (302, 403, 404)
+    assert client.get("/api/v1/ledger/").status_code in (401, 403, 404)
