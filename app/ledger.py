@@ -14,19 +14,19 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    Boolean, Integer, String, case, cast, exists, false, func, insert, literal, null, or_, select,
+    Boolean, Integer, String, case, cast, false, func, insert, literal, null, or_, select,
     true, update,
 )
 from sqlalchemy.orm import aliased
 
 from .extensions import db
-from .models import Classification, Equipment, EquipmentChange, Failure, Lending
+from .ingest.activity import recent_activity
+from .models import Classification, Equipment, EquipmentChange
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_SEARCH = 100
 MAX_REASON = 500
-ACTIVITY_MONTHS = 12
 COUNTS, CLASSIFICATION = "counts", "classification"
 STATES = ("included", "excluded", "overridden", "not_overridden")
 
@@ -135,12 +135,6 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 # ---------------------------------------------------------------- reading
 
 
-def activity_since(on: dt.date | None = None) -> dt.datetime:
-    today = on or dt.date.today()
-    index = today.year * 12 + today.month - 1 - ACTIVITY_MONTHS
-    return dt.datetime(index // 12, index % 12 + 1, 1)
-
-
 def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
     size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
     clauses = filter_clauses(hospital_id, flt)
@@ -149,11 +143,7 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
     number = max(1, min(int(number or 1), pages))
     default_class = aliased(Classification)
     effective_class = aliased(Classification)
-    since = activity_since()
-    has_activity = or_(
-        exists().where(Lending.equipment_id == Equipment.id, Lending.lent_at >= since),
-        exists().where(Failure.equipment_id == Equipment.id, Failure.failed_at >= since),
-    )
+    has_activity = recent_activity(Equipment.id, dt.date.today())
     query = (
         select(Equipment, default_class.name, effective_class.name, has_activity.label("active"))
         .outerjoin(default_class, default_class.id == Equipment.classification_id)

@@ -25,7 +25,7 @@ _DASH_RE = re.compile(f"[{_DASHES}-]")
 _KANA_BEFORE_RE = re.compile(f"(?<=[\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff])[{_DASHES}-]")
 _SPACE_RE = re.compile(r"\s+")
 # Tilde/wave variants in ranges (10〜20, 10～20) read as one.
-_EXTRA = str.maketrans({"〜": "~", "～": "~", "\u301c": "~", "\u00a0": " ", "\u3000": " "})
+_EXTRA = str.maketrans({"〜": "~", "～": "~", "\u00a0": " ", "\u3000": " "})
 
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
 # Characters that carry no meaning in a name: spaces, punctuation, middle dots, long vowels.

@@ -214,14 +214,40 @@ def accept_files(hospital: Organization, month_text: str | None,
     return uploads, []
 
 
+def pending_ledger_job(upload_id: int) -> str | None:
+    """The job of an earlier ledger upload of the same hospital still waiting or running.
+
+    Lending and failure rows are checked against the ledger, so with several workers their
+    ingest must wait for a ledger uploaded before them (one worker runs jobs in order anyway).
+    """
+    upload = db.session.get(UploadFile, upload_id)
+    if upload is None or upload.file_type == UploadType.ledger:
+        return None
+    ledger_id = db.session.scalar(
+        select(UploadFile.id)
+        .where(UploadFile.hospital_id == upload.hospital_id,
+               UploadFile.file_type == int(UploadType.ledger),
+               UploadFile.status.in_([UploadStatus.queued.value, UploadStatus.processing.value]),
+               UploadFile.id < upload.id)
+        .order_by(UploadFile.id.desc()).limit(1)
+    )
+    return None if ledger_id is None else f"ingest-{ledger_id}"
+
+
 def enqueue_ingest(upload_id: int):
     from rq import Retry
+    from rq.job import Dependency, Job
 
-    from .queue import get_queue
+    from .queue import get_queue, redis_connection
 
+    depends_on = None
+    ledger_job = pending_ledger_job(upload_id)
+    if ledger_job and Job.exists(ledger_job, connection=redis_connection()):
+        # allow_failure: a failed ledger must not leave this upload waiting for ever.
+        depends_on = Dependency(jobs=[ledger_job], allow_failure=True)
     return get_queue().enqueue(
         "app.jobs.ingest.ingest_job", upload_id,
-        job_id=f"ingest-{upload_id}",
+        job_id=f"ingest-{upload_id}", depends_on=depends_on,
         retry=Retry(max=2, interval=[10, 60]),
         job_timeout=current_app.config.get("INGEST_JOB_TIMEOUT", 1800),
         result_ttl=86400, failure_ttl=7 * 86400,

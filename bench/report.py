@@ -34,8 +34,9 @@ DEVICES = 5000
 
 def make_app():
     from app import create_app
+    from config import sqlalchemy_url
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"]})
+    return create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(os.environ["DATABASE_URL"])})
 
 
 def build(hospitals: int, seed: int = 7) -> list[int]:

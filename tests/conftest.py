@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_appbuilder import Model  # noqa: E402
-from sqlalchemy import delete, insert, select  # noqa: E402
+from sqlalchemy import delete, insert, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -88,8 +88,13 @@ def reset_data() -> None:
     subprocess wrote, which no in-process bookkeeping would see)."""
     db.session.rollback()
     tables = data_tables()
-    for table in reversed(tables):
-        db.session.execute(delete(table))
+    if db.engine.dialect.name == "postgresql":
+        # One TRUNCATE of every data table is far faster than DELETEs checking foreign keys.
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        db.session.execute(text(f"TRUNCATE {names}"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(delete(table))
     for table in tables:
         rows = _SNAPSHOT.get(table.name)
         if rows:

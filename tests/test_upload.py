@@ -98,6 +98,19 @@ def test_three_files_at_once(client, ctx):
     assert rows[2].storage_key.endswith("/failure.xlsx")
 
 
+def test_lending_and_failure_jobs_wait_for_the_ledger_uploaded_with_them(client, ctx):
+    login_as(client, HOSPITAL_A)
+    post(client, ledger=(LEDGER_CSV, "a.csv"), lending=(LENDING_CSV, "b.csv"),
+         failure=(FAILURE_CSV, "c.csv"))
+    ledger, lending, failure = db.session.query(UploadFile).order_by(UploadFile.file_type).all()
+    queue = get_queue()
+    assert queue.fetch_job(f"ingest-{ledger.id}").dependency_ids == []
+    for upload in (lending, failure):
+        job = queue.fetch_job(f"ingest-{upload.id}")
+        assert job.dependency_ids == [f"ingest-{ledger.id}"]
+        assert job.allow_dependency_failures is True
+
+
 EXE = b"MZ\x90\x00" + b"\x00" * 200
 
 

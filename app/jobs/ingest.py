@@ -71,6 +71,7 @@ def _run(upload_id: int) -> str:
         db.session.commit()
     if upload.status in {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}:
         _notify(upload)
+        _queue_report_when_month_complete(upload)
     status = upload.status
     db.session.remove()
     return status
@@ -97,6 +98,16 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
         upload.message = message or FAILED_MESSAGE
         upload.finished_at = dt.datetime.utcnow()
     db.session.commit()
+
+
+def _queue_report_when_month_complete(upload: UploadFile) -> None:
+    from ..reports import maybe_generate_after_upload
+
+    try:
+        maybe_generate_after_upload(upload.hospital_id, upload.month)
+    except Exception:
+        # The import stands; the monthly command or an operator can still make the report.
+        log.exception("could not queue the report after upload %s", upload.id)
 
 
 def _notify(upload: UploadFile) -> None:

@@ -27,6 +27,16 @@ class MonthAggregate:
     min_failure_hours: float | None = None
 
 
+UNITS_EN = {"台": "devices", "回": "times", "時間": "hours"}
+
+
+def _ui_is_english() -> bool:
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return has_request_context() and getattr(get_locale(), "language", "ja") == "en"
+
+
 @dataclass(frozen=True)
 class FigureDef:
     key: str
@@ -34,6 +44,16 @@ class FigureDef:
     en: str
     unit: str  # 台 / 回 / 時間 / %
     compute: Callable[[MonthAggregate], float | int | None] = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        """The name with its unit, in the UI language (Japanese unless English was chosen)."""
+        english = _ui_is_english()
+        name = self.en if english else self.ja
+        if self.unit == "%":
+            return name
+        unit = UNITS_EN.get(self.unit, self.unit) if english else self.unit
+        return f"{name} ({unit})" if english else f"{name}（{unit}）"
 
     @property
     def doc(self) -> str:

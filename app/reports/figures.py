@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import Date, case, distinct, func, literal, select
 
 from ..extensions import db
@@ -145,7 +146,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
                         key=lambda item: (-item[0], item[1]))[: hospital.report_rank_count]
         names = _names([g for _, g in ranked])
         scopes = [Scope(f"c{g}", names.get(g, str(g)), frozenset({g})) for _, g in ranked]
-    scopes = [Scope("all", "全機器")] + scopes
+    scopes = [Scope("all", gettext("全機器"))] + scopes
 
     windows = month_windows(months)
     per_device = _device_hours(hospital_id, devices, windows)

@@ -3,6 +3,8 @@ download history. Plain functions (no request, no Redis): the job and views call
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 import datetime as dt
 import hashlib
 import logging
@@ -25,16 +27,17 @@ ONPREM_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "xlsx": XLSX,
 }
+# Lazy: shown in the user's language on screens; Japanese (the default) in file names.
 TYPE_NAMES = {
-    ReportType.analysis: "分析レポート",
-    ReportType.failure_list: "故障リスト",
-    ReportType.no_activity_list: "未実績リスト",
+    ReportType.analysis: _l("分析レポート"),
+    ReportType.failure_list: _l("故障リスト"),
+    ReportType.no_activity_list: _l("未実績リスト"),
 }
 TYPE_DESCRIPTIONS = {
-    ReportType.analysis: "貸出・故障の集計（前月・前年同月・過去12か月平均との比較、13か月推移）、"
-                         "残耐用年数、更新対象機種、貸出時間上位機種、稼働率ランキング。",
-    ReportType.failure_list: "当月に故障期間がある故障の一覧（機器ごと）。",
-    ReportType.no_activity_list: "当月に貸出実績のない機器の一覧。",
+    ReportType.analysis: _l("貸出・故障の集計（前月・前年同月・過去12か月平均との比較、13か月推移）、"
+                            "残耐用年数、更新対象機種、貸出時間上位機種、稼働率ランキング。"),
+    ReportType.failure_list: _l("当月に故障期間がある故障の一覧（機器ごと）。"),
+    ReportType.no_activity_list: _l("当月に貸出実績のない機器の一覧。"),
 }
 PUBLISHED = "published"
 SUCCEEDED_UPLOADS = (UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)

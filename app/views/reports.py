@@ -189,7 +189,7 @@ class ReportApi(BaseApi):
 def _payload(row: ReportFile) -> dict:
     return {
         "id": row.id, "hospital_id": row.hospital_id, "month": f"{row.month:%Y-%m}",
-        "file_type": row.file_type, "name": service.TYPE_NAMES[ReportType(row.file_type)],
+        "file_type": row.file_type, "name": str(service.TYPE_NAMES[ReportType(row.file_type)]),
         "file_name": row.file_name, "size": row.size, "sha256": row.sha256, "source": row.source,
         "published_at": row.published_at.isoformat() if row.published_at else None,
         "download_url": url_for("ReportApi.download", pk=row.id),
