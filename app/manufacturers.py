@@ -18,7 +18,13 @@ from sqlalchemy import delete, or_, select
 from . import audit
 from .extensions import db
 from .models import (
-    Classification, Equipment, Failure, Lending, Maker, ManufacturerSelection, Organization,
+    Classification,
+    Equipment,
+    Failure,
+    Lending,
+    Maker,
+    ManufacturerSelection,
+    Organization,
     OrganizationKind,
 )
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import redis
 from flask import current_app
@@ -16,7 +16,7 @@ from rq import Queue
 QUEUE_NAMES = ("default",)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _connection_for(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 

@@ -5,7 +5,11 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import (
-    DealerPermission, DealerPermissionHistory, ManufacturerSelection, Organization, User,
+    DealerPermission,
+    DealerPermissionHistory,
+    ManufacturerSelection,
+    Organization,
+    User,
 )
 
 DEMO_DEALER = "dealer@towa-medical.example.jp"

@@ -248,7 +248,8 @@ def main() -> None:
     args.database_url = args.database_url or f"sqlite:///{args.instance}/bench.db"
     if not all(os.path.exists(p) for p in _files(args).values()):
         sys.path.insert(0, os.path.join(ROOT, "bench"))
-        from generate_exports import generate, parser as gen_parser
+        from generate_exports import generate
+        from generate_exports import parser as gen_parser
 
         generate(gen_parser().parse_args(["--out", args.exports]))
     _run_phase("setup", args)

@@ -11,15 +11,15 @@ from pathlib import Path
 os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_appbuilder import Model  # noqa: E402
-from werkzeug.security import check_password_hash, generate_password_hash  # noqa: E402
+from flask_appbuilder import Model
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import User  # noqa: E402
-from app.roles import sync_roles  # noqa: E402
-from app.seed import DEMO_PASSWORD, seed_all  # noqa: E402
-from config import Config  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.models import User
+from app.roles import sync_roles
+from app.seed import DEMO_PASSWORD, seed_all
+from config import Config
 
 
 def main() -> None:

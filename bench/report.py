@@ -176,7 +176,6 @@ def main():
         if args.skip_build:
             from app.extensions import db
             from app.models import Organization
-
             from app.reports import refresh_statistics
 
             ids = [i for (i,) in db.session.query(Organization.id).filter(Organization.code.like("B%"))

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest  # noqa: E402
+from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest
 
 LABELS = ROOT / "bench" / "data" / "suggest_labels.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"

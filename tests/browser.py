@@ -3,10 +3,13 @@ the real screens (password, then TOTP enrollment or a TOTP code)."""
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import threading
 import time
 
 import pyotp
+import pytest
 from werkzeug.serving import make_server
 
 from app.seed import DEMO_PASSWORD
@@ -14,6 +17,14 @@ from app.seed import DEMO_PASSWORD
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Browser tests need Debian's Chromium. Without it they are skipped on a developer's machine,
+# but never under CI (CI=true), where a missing browser must fail the run.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None and os.environ.get("CI") != "true",
+                       reason="chromium is not installed (apt-get install -y chromium)"),
+]
 
 
 @contextlib.contextmanager

@@ -18,18 +18,18 @@ _TMP = tempfile.mkdtemp(prefix="optiserve-test-")
 os.environ.setdefault("OPTISERVE_INSTANCE_DIR", _TMP)
 os.environ["OPTISERVE_ENV"] = "test"
 
-import pytest  # noqa: E402
-from flask.globals import _cv_app  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from flask_appbuilder import Model  # noqa: E402
-from sqlalchemy import delete, insert, select, text  # noqa: E402
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_appbuilder import Model
+from sqlalchemy import delete, insert, select, text
 
-from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import User  # noqa: E402
-from app.roles import sync_roles  # noqa: E402
-from app.seed import seed_all  # noqa: E402
-from config import TestConfig  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.models import User
+from app.roles import sync_roles
+from app.seed import seed_all
+from config import TestConfig
 
 # Tables that hold roles and permissions survive between tests (they are declared data).
 PERMISSION_TABLES = {

@@ -1,24 +1,20 @@
 """In headless Chromium: a dealer logs in, picks a hospital, switches to another in the
 navbar, and uploads a file for it (CSP and CSRF in force)."""
-import shutil
 
-import pytest
+
+from playwright import sync_api
 
 from app.extensions import db
 from app.models import Organization, UploadFile
 
-from .browser import ARGS, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
 from .conftest import DEALER
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 def test_dealer_logs_in_switches_and_uploads(app, ctx, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     ledger = tmp_path / "台帳.csv"
     ledger.write_bytes(csv_bytes([LEDGER_HEADER] + ledger_rows(3)))
     sakura = db.session.query(Organization).filter_by(code="H0001").one().id

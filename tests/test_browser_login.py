@@ -1,44 +1,26 @@
 """Screen 1 in headless Chromium: enrollment (QR page, #totp-secret), recovery codes, logout,
 and a second login with a fresh TOTP code, with the real CSP and CSRF in force."""
-import shutil
-import threading
 import time
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
+from playwright import sync_api
 
 from app.seed import DEMO_PASSWORD
 
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, serve
 from .conftest import HOSPITAL_A
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture()
 def live_server(app):
-    saved = app.config["WTF_CSRF_ENABLED"]
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        app.config["WTF_CSRF_ENABLED"] = saved
+    with serve(app) as base:
+        yield base
 
 
 def test_enroll_logout_and_login_again_with_totp(live_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()

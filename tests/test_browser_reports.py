@@ -1,26 +1,21 @@
 """In headless Chromium: log in as a hospital user, land on the dashboard, download the
 analysis report."""
-import shutil
 
 import openpyxl
-import pytest
+from playwright import sync_api
 
 from app.extensions import db
 from app.models import Download
 from app.reports.service import generate_reports
 
-from .browser import ARGS, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
 from .conftest import HOSPITAL_A
 from .report_data import MONTH, make_dataset
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 def test_login_dashboard_and_download(app, ctx, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     data = make_dataset()
     generate_reports(data["hospital"], MONTH, notify=False)
     db.session.remove()

@@ -1,19 +1,16 @@
 """Screen 6 (K007) in headless Chromium: select, order, boundaries, unselect, level change,
 automatic mode and saving with the spec's confirmations — CSP and CSRF in force."""
-import shutil
 
-import pytest
+
+from playwright import sync_api
 
 from app.extensions import db
 from app.models import Classification, Organization, ReportSelection
 
-from .browser import ARGS, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
 from .conftest import HOSPITAL_A
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium is not installed"),
-]
+pytestmark = BROWSER_TEST
 
 
 def wait_until(page, condition, seconds=10):
@@ -26,7 +23,6 @@ def wait_until(page, condition, seconds=10):
 
 
 def test_ordering_ui(app, ctx):
-    sync_api = pytest.importorskip("playwright.sync_api")
     hospital = db.session.query(Organization).filter_by(code="H0001").one()
     level1 = (db.session.query(Classification).filter_by(hospital_id=hospital.id, level=1)
               .order_by(Classification.name, Classification.id).all())

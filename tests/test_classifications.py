@@ -4,7 +4,13 @@ import pytest
 
 from app.classifications import ensure_hospital_classifications, usage_count
 from app.extensions import db
-from app.models import AuditEvent, Classification, Equipment, Organization, ReportSelection
+from app.models import (
+    AuditEvent,
+    Classification,
+    Equipment,
+    Organization,
+    ReportSelection,
+)
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as
 

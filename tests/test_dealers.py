@@ -8,10 +8,23 @@ from app import dealers
 from app.extensions import db
 from app.models import DealerPermission, DealerPermissionHistory, Organization
 from app.scope import (
-    DOWNLOAD_REPORTS, MAINTAIN_MASTERS, MANAGE_DEALERS, MANAGE_USERS, UPLOAD, scope_of,
+    DOWNLOAD_REPORTS,
+    MAINTAIN_MASTERS,
+    MANAGE_DEALERS,
+    MANAGE_USERS,
+    UPLOAD,
+    scope_of,
 )
 
-from .conftest import ADMIN, DEALER, HOSPITAL_A, HOSPITAL_B, ORGADMIN_A, login_as, user_by_email
+from .conftest import (
+    ADMIN,
+    DEALER,
+    HOSPITAL_A,
+    HOSPITAL_B,
+    ORGADMIN_A,
+    login_as,
+    user_by_email,
+)
 
 
 def org(code):

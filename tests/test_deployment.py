@@ -25,7 +25,7 @@ def test_compose_services_use_settings_the_app_reads():
 
 def test_dockerfile_runs_the_wsgi_application_as_non_root():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11", dockerfile, re.M)
+    assert re.search(r"^FROM python:3\.11", dockerfile, re.MULTILINE)
     assert "USER optiserve" in dockerfile
     assert "app.wsgi:application" in dockerfile
     assert (ROOT / "app" / "wsgi.py").exists()

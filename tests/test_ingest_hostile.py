@@ -17,8 +17,13 @@ from app.ingest.pipeline import run_ingest
 from app.models import Equipment, Lending, UploadFile
 
 from .ingest_helpers import (
-    LEDGER_HEADER, csv_bytes, declared_rows_xlsx, ledger_rows, lying_shared_strings_xlsx,
-    make_upload, zip_bomb_xlsx,
+    LEDGER_HEADER,
+    csv_bytes,
+    declared_rows_xlsx,
+    ledger_rows,
+    lying_shared_strings_xlsx,
+    make_upload,
+    zip_bomb_xlsx,
 )
 
 

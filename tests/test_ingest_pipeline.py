@@ -14,7 +14,14 @@ from app.models import Classification, Equipment, Failure, Lending, Maker, Uploa
 from app.storage import get_storage
 
 from .ingest_helpers import (
-    LEDGER_HEADER, MONTH, SAMPLE_LEDGER, csv_bytes, hospital_id, ledger_rows, make_upload, xlsx_bytes,
+    LEDGER_HEADER,
+    MONTH,
+    SAMPLE_LEDGER,
+    csv_bytes,
+    hospital_id,
+    ledger_rows,
+    make_upload,
+    xlsx_bytes,
 )
 
 

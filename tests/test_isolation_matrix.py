@@ -30,9 +30,25 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    AuditEvent, Classification, ColumnProfile, DealerPermission, DealerPermissionHistory, Download,
-    Equipment, EquipmentChange, Failure, Invitation, Lending, Maker, ManufacturerSelection,
-    Organization, RecoveryCode, ReportFile, ReportSelection, UploadFile, User,
+    AuditEvent,
+    Classification,
+    ColumnProfile,
+    DealerPermission,
+    DealerPermissionHistory,
+    Download,
+    Equipment,
+    EquipmentChange,
+    Failure,
+    Invitation,
+    Lending,
+    Maker,
+    ManufacturerSelection,
+    Organization,
+    RecoveryCode,
+    ReportFile,
+    ReportSelection,
+    UploadFile,
+    User,
 )
 
 from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, ORGADMIN_A, login_as

@@ -19,7 +19,14 @@ from app.jobs.worker import MAX_RECOVERIES, recover_stuck_uploads
 from app.models import Equipment, UploadFile
 from app.queue import get_queue, redis_connection
 
-from .ingest_helpers import LEDGER_HEADER, csv_bytes, hospital_id, ledger_rows, lying_shared_strings_xlsx, make_upload
+from .ingest_helpers import (
+    LEDGER_HEADER,
+    csv_bytes,
+    hospital_id,
+    ledger_rows,
+    lying_shared_strings_xlsx,
+    make_upload,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))

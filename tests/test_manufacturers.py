@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from app import manufacturers
 from app.extensions import db
-from app.models import Equipment, Failure, Lending, Maker, ManufacturerSelection, Organization
+from app.models import (
+    Equipment,
+    Failure,
+    Lending,
+    Maker,
+    ManufacturerSelection,
+    Organization,
+)
 from app.scope import scope_of
 
 from .conftest import ADMIN, HOSPITAL_A, MANUFACTURER, login_as, user_by_email

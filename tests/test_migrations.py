@@ -18,9 +18,6 @@ from app import MIGRATIONS_DIR, create_app
 from app.extensions import db
 from config import TestConfig, sqlalchemy_url
 
-
-
-
 CONFIGURED_URL = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
 # SQLite always; PostgreSQL too when the suite runs against it (the services mode of CI).
 BACKENDS = ["sqlite"] + (["postgresql"] if CONFIGURED_URL.startswith("postgresql") else [])

@@ -17,8 +17,13 @@ from app.storage import get_storage
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as
 from .ingest_helpers import (
-    LEDGER_HEADER, csv_bytes, declared_rows_xlsx, ledger_rows, lying_shared_strings_xlsx,
-    xlsx_bytes, zip_bomb_xlsx,
+    LEDGER_HEADER,
+    csv_bytes,
+    declared_rows_xlsx,
+    ledger_rows,
+    lying_shared_strings_xlsx,
+    xlsx_bytes,
+    zip_bomb_xlsx,
 )
 
 LEDGER_CSV = csv_bytes([LEDGER_HEADER] + ledger_rows(5))

@@ -20,12 +20,18 @@ from sqlalchemy import exc as sa_exc
 from .. import audit
 from ..classifications import ensure_hospital_classifications
 from ..extensions import db
+from ..models import ColumnProfile, UploadFile, UploadStatus
 from ..normalize import resolve_makers
 from ..storage import get_storage
-from ..models import ColumnProfile, UploadFile, UploadStatus
 from . import write
 from .headers import (
-    CANONICAL_FIELDS, FAILURE, HEADER_SCAN_ROWS, LEDGER, LENDING, field_label, find_header_row,
+    CANONICAL_FIELDS,
+    FAILURE,
+    HEADER_SCAN_ROWS,
+    LEDGER,
+    LENDING,
+    field_label,
+    find_header_row,
     map_headers,
 )
 from .reading import Limits, ReadError, check_shape, open_rows
@@ -118,7 +124,7 @@ def run_ingest(upload_id: int) -> IngestOutcome:
             cleanup()
 
 
-def _record_stop(session, upload_id: int, stop: _Stop, state: "_State", storage) -> IngestOutcome:
+def _record_stop(session, upload_id: int, stop: _Stop, state: _State, storage) -> IngestOutcome:
     upload = session.get(UploadFile, upload_id)
     upload.status = stop.status.value
     upload.message = stop.message

@@ -22,8 +22,8 @@ import subprocess
 import sys
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -44,7 +44,7 @@ class Limits:
     max_ratio: int = 150  # per zip entry (only for entries above 1 MB)
 
     @classmethod
-    def from_config(cls, config) -> "Limits":
+    def from_config(cls, config) -> Limits:
         return cls(
             parser_memory_mb=int(config.get("INGEST_PARSER_MEMORY_MB", cls.parser_memory_mb)),
             parser_seconds=int(config.get("INGEST_PARSER_SECONDS", cls.parser_seconds)),

@@ -95,8 +95,8 @@ def job_is_live(connection, ident: str) -> bool:
     if heartbeat is None:
         return False
     if heartbeat.tzinfo is None:
-        heartbeat = heartbeat.replace(tzinfo=dt.timezone.utc)
-    return (dt.datetime.now(dt.timezone.utc) - heartbeat).total_seconds() < STALE_WORKER_SECONDS
+        heartbeat = heartbeat.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - heartbeat).total_seconds() < STALE_WORKER_SECONDS
 
 
 def _forget_job(connection, queue, ident: str) -> None:

@@ -2,11 +2,20 @@
 from .audit import AuditEvent
 from .classification import Classification, Maker, MakerAlias, ReportSelection
 from .dealer import (
-    DealerLevel, DealerPermission, DealerPermissionHistory, ManufacturerSelection,
+    DealerLevel,
+    DealerPermission,
+    DealerPermissionHistory,
+    ManufacturerSelection,
 )
 from .equipment import Equipment, EquipmentChange, Failure, Lending
 from .files import (
-    ColumnProfile, Download, ReportFile, ReportType, UploadFile, UploadStatus, UploadType,
+    ColumnProfile,
+    Download,
+    ReportFile,
+    ReportType,
+    UploadFile,
+    UploadStatus,
+    UploadType,
 )
 from .organization import Organization, OrganizationKind
 from .user import InactiveReason, Invitation, RecoveryCode, User, UserStatus

@@ -10,7 +10,14 @@ import datetime as dt
 import enum
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Integer, SmallInteger, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .organization import Organization

@@ -40,8 +40,8 @@ def month_ready(hospital_id: int, month: dt.date) -> bool:
 def enqueue_report(hospital_id: int, month: dt.date):
     """Queue the report job of a hospital-month; a job already waiting or running for it is
     reused (deterministic job id), so repeated triggers do the work once."""
-    from rq.job import Job, JobStatus
     from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
 
     from ..queue import get_queue, redis_connection
 

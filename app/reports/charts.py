@@ -12,8 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 BAR = "#4e79a7"
 LINE = "#e15759"
@@ -21,7 +21,7 @@ LINE = "#e15759"
 
 @lru_cache(maxsize=1)
 def _font() -> str:
-    import matplotlib_fontja  # noqa: F401  (registers IPAexGothic with matplotlib)
+    import matplotlib_fontja
     from matplotlib import rcParams
 
     rcParams["font.family"] = "IPAexGothic"

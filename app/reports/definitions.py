@@ -7,8 +7,8 @@ Japanese and English; tests/test_figures.py checks each against a hand-computed 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass

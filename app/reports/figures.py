@@ -17,14 +17,31 @@ from sqlalchemy import Date, case, distinct, func, literal, select
 
 from ..extensions import db
 from ..models import (
-    Classification, Failure, Lending, Organization, ReportSelection, UploadFile, UploadStatus,
+    Classification,
+    Failure,
+    Lending,
+    Organization,
+    ReportSelection,
+    UploadFile,
+    UploadStatus,
 )
 from .definitions import (
-    FAILURE_FIGURES, LENDING_FIGURES, MonthAggregate, SummaryRow, summarize,
+    FAILURE_FIGURES,
+    LENDING_FIGURES,
+    MonthAggregate,
+    SummaryRow,
+    summarize,
 )
 from .sql import (
-    LIFE_BUCKETS, fetch_rows, add_months, anniversary, clipped, counted_devices, hours_in_month,
-    life_bucket, month_windows,
+    LIFE_BUCKETS,
+    add_months,
+    anniversary,
+    clipped,
+    counted_devices,
+    fetch_rows,
+    hours_in_month,
+    life_bucket,
+    month_windows,
 )
 
 TREND_MONTHS = 13

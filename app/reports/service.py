@@ -3,17 +3,23 @@ download history. Plain functions (no request, no Redis): the job and views call
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import datetime as dt
 import hashlib
 import logging
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..mail import send_mail
-from ..models import Download, Organization, ReportFile, ReportType, UploadFile, UploadStatus
+from ..models import (
+    Download,
+    Organization,
+    ReportFile,
+    ReportType,
+    UploadFile,
+    UploadStatus,
+)
 from ..storage import get_storage
 from .figures import compute_figures, first_of_month
 from .lists import build_failure_list, build_no_activity_list

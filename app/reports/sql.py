@@ -11,7 +11,17 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    Date, DateTime, Integer, and_, case, func, literal, or_, select, true, union_all,
+    Date,
+    DateTime,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from .audit import AuditLogView
 from .classification_api import ClassificationApi
 from .classifications import ClassificationMappingView, SmdsMasterView
+from .dashboard import DashboardView
 from .dealers import DealerHospitalView, DealerPermissionView, switcher_context
 from .health import HealthView
 from .ledger import LedgerApi, LedgerView
@@ -13,7 +14,6 @@ from .manufacturers import ManufacturerView
 from .organizations import OrganizationView
 from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
-from .dashboard import DashboardView
 from .upload import UploadView
 from .upload_api import UploadApi
 

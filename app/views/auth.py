@@ -24,7 +24,12 @@ from .. import audit, invitations
 from ..auth import session as auth_session
 from ..auth import totp
 from ..auth.login import (
-    Outcome, check_password, is_locked, register_failure, register_success, second_factor_required,
+    Outcome,
+    check_password,
+    is_locked,
+    register_failure,
+    register_success,
+    second_factor_required,
 )
 from ..auth.passwords import MIN_LENGTH, password_error
 from ..extensions import db

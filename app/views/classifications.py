@@ -10,7 +10,12 @@ from ..extensions import db
 from ..normalize import match_key
 from ..scope import MAINTAIN_MASTERS, current_scope
 from ..suggest import AUTO_ACCEPT_THRESHOLD
-from .hospital_target import CsrfForm, hospital_classification, hospitals_in_scope, target_hospital
+from .hospital_target import (
+    CsrfForm,
+    hospital_classification,
+    hospitals_in_scope,
+    target_hospital,
+)
 
 
 def _int_or_none(value):

@@ -1,7 +1,7 @@
 """WTForms adaptors for the rules of :mod:`app.validation`."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from wtforms.validators import ValidationError
 

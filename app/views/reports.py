@@ -15,12 +15,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ReportFile, ReportType
-from ..reports import enqueue_report
-from ..reports import service
+from ..reports import enqueue_report, service
 from ..scope import DOWNLOAD_REPORTS, current_scope
 from ..storage import get_storage
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
-
 
 
 def parse_month(text) -> dt.date | None:

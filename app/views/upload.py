@@ -2,7 +2,17 @@
 by ``static/js/upload.js``), rejected-rows and original-file downloads, the needs-mapping step."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -13,7 +23,13 @@ from ..models import UploadType
 from ..scope import UPLOAD, current_scope
 from ..storage import get_storage
 from ..upload_checks import UploadRejected, too_large_message
-from ..upload_mapping import MappingError, canonical_fields, current_choices, file_headers, save_mapping
+from ..upload_mapping import (
+    MappingError,
+    canonical_fields,
+    current_choices,
+    file_headers,
+    save_mapping,
+)
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

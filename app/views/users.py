@@ -11,16 +11,16 @@ from flask_appbuilder import expose, has_access, permission_name
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit, invitations
 from ..auth import totp
-from ..mail import send_mail
 from ..extensions import db
+from ..mail import send_mail
 from ..models import InactiveReason, User, UserStatus
 from ..roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
 from ..scope import current_scope
