@@ -80,6 +80,7 @@ def main() -> None:
     flask("db", "upgrade", env=env)
     flask("optiserve", "sync-roles", env=env)
     flask("optiserve", "seed", env=env)
+    flask("optiserve", "seed-demo-activity", env=env)
 
     children = [
         subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "optiserve", "worker"],

@@ -26,6 +26,16 @@ def seed_command() -> None:
         click.echo(line)
 
 
+@optiserve_cli.command("seed-demo-activity")
+def seed_demo_activity_command() -> None:
+    """A fictional year of lendings and failures (and last month's reports) for the demo
+    hospital H0001; used by run.py, idempotent."""
+    from .seed_demo_activity import generate_demo_reports, seed_demo_activity
+
+    click.echo(seed_demo_activity())
+    click.echo(generate_demo_reports())
+
+
 @optiserve_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(burst: bool) -> None:

@@ -35,6 +35,16 @@ def start_embedded_redis(directory: str) -> str:
     return f"unix://{server.socket_file}"
 
 
+def stop_embedded_redis() -> None:
+    """Stop the embedded servers this process started (tests, run.py on exit)."""
+    while _embedded:
+        _path, server = _embedded.popitem()
+        try:
+            server.shutdown(nosave=True)
+        except redis.exceptions.ConnectionError:
+            pass  # the server closes the connection as it stops
+
+
 def redis_url() -> str:
     url = current_app.config.get("REDIS_URL")
     if not url:

@@ -27,6 +27,7 @@ from sqlalchemy import delete, insert, select, text
 from app import create_app
 from app.extensions import db
 from app.models import User
+from app.queue import stop_embedded_redis
 from app.roles import sync_roles
 from app.seed import seed_all
 from config import TestConfig
@@ -63,6 +64,7 @@ def app():
         take_snapshot()
         db.session.remove()
     yield app
+    stop_embedded_redis()
     with app.app_context():
         db.session.remove()
         if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
