@@ -88,6 +88,8 @@ class Config:
     REDIS_URL = env_str("REDIS_URL")
     STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
+    S3_SSE = env_str("S3_SSE", "AES256")  # or aws:kms
+    S3_SSE_KMS_KEY_ID = env_str("S3_SSE_KMS_KEY_ID")
     MAIL_URL = env_str("MAIL_URL", f"file://{Path(INSTANCE_DIR) / 'outbox'}")
     MAIL_FROM = env_str("MAIL_FROM", "OptiServe <no-reply@optiserve.local>")
     PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
@@ -144,6 +146,14 @@ class Config:
 
     # Uploads
     MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)
+    # Untrusted workbooks are parsed in a child process under these limits (app/ingest/reading.py).
+    INGEST_PARSER_MEMORY_MB = env_int("INGEST_PARSER_MEMORY_MB", 1024)  # RLIMIT_AS of the parser
+    INGEST_PARSER_SECONDS = env_int("INGEST_PARSER_SECONDS", 120)
+    INGEST_MAX_ROWS = env_int("INGEST_MAX_ROWS", 300_000)
+    INGEST_MAX_COLUMNS = env_int("INGEST_MAX_COLUMNS", 300)
+    INGEST_MAX_UNCOMPRESSED_MB = env_int("INGEST_MAX_UNCOMPRESSED_MB", 400)  # xlsx expanded size
+    INGEST_MAX_ZIP_RATIO = env_int("INGEST_MAX_ZIP_RATIO", 150)  # per entry above 1 MB
+    INGEST_JOB_TIMEOUT = env_int("INGEST_JOB_TIMEOUT", 1800)
     MAX_CONTENT_LENGTH = (MAX_UPLOAD_MB * 3 + 1) * 1024 * 1024  # three files in one request
 
     # Manufacturers see a figure pooled over hospitals only where at least this many contribute.

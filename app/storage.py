@@ -72,17 +72,21 @@ class LocalStorage:
         return self._path(key).exists()
 
 
-def storage_from_url(url: str, s3_endpoint_url: str | None = None) -> Storage:
+def storage_from_url(url: str, s3_endpoint_url: str | None = None, **s3_options) -> Storage:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalStorage(parsed.path)
     if parsed.scheme == "s3":
         from .storage_s3 import S3Storage
 
-        return S3Storage(parsed.netloc, parsed.path.strip("/"), endpoint_url=s3_endpoint_url or None)
+        return S3Storage(parsed.netloc, parsed.path.strip("/"), endpoint_url=s3_endpoint_url or None,
+                         **s3_options)
     raise ValueError(f"STORAGE_URL must start with file:// or s3://, got {url!r}")
 
 
 def get_storage() -> Storage:
     config = current_app.config
-    return storage_from_url(config["STORAGE_URL"], config.get("S3_ENDPOINT_URL"))
+    return storage_from_url(
+        config["STORAGE_URL"], config.get("S3_ENDPOINT_URL"),
+        sse=config.get("S3_SSE"), kms_key_id=config.get("S3_SSE_KMS_KEY_ID"),
+    )

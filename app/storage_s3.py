@@ -29,8 +29,8 @@ class S3Storage:
     ):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.sse = sse or os.environ.get("S3_SSE") or "AES256"
-        self.kms_key_id = kms_key_id or os.environ.get("S3_SSE_KMS_KEY_ID") or None
+        self.sse = sse or "AES256"
+        self.kms_key_id = kms_key_id or None
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None)
         # Local copies handed out by local_path(); removed by cleanup().
         self._temp_paths: list[str] = []

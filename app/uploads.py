@@ -249,7 +249,7 @@ def enqueue_ingest(upload_id: int):
         "app.jobs.ingest.ingest_job", upload_id,
         job_id=f"ingest-{upload_id}", depends_on=depends_on,
         retry=Retry(max=2, interval=[10, 60]),
-        job_timeout=current_app.config.get("INGEST_JOB_TIMEOUT", 1800),
+        job_timeout=current_app.config["INGEST_JOB_TIMEOUT"],
         result_ttl=86400, failure_ttl=7 * 86400,
     )
 

@@ -127,13 +127,18 @@ def test_s3_objects_are_encrypted_server_side(moto_endpoint, aws_env):
     assert head["ServerSideEncryption"] == "AES256"
 
 
-def test_s3_sse_is_configurable(moto_endpoint, aws_env, monkeypatch):
+def test_s3_sse_is_configurable(app, moto_endpoint, aws_env, monkeypatch):
     import boto3
 
-    monkeypatch.setenv("S3_SSE", "aws:kms")
+    from app.storage import get_storage
+
+    monkeypatch.setitem(app.config, "STORAGE_URL", "s3://sse-kms")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setitem(app.config, "S3_SSE", "aws:kms")
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     client.create_bucket(Bucket="sse-kms")
-    store = storage_from_url("s3://sse-kms", s3_endpoint_url=moto_endpoint)
+    with app.app_context():
+        store = get_storage()
     store.put_bytes("uploads/1/x.csv", b"a")
     head = client.head_object(Bucket="sse-kms", Key="uploads/1/x.csv")
     assert head["ServerSideEncryption"] == "aws:kms"
