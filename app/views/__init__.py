@@ -16,6 +16,7 @@ from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
 from .upload import UploadView
 from .upload_api import UploadApi
+from .users_api import UserApi
 
 
 def register_views(appbuilder) -> None:
@@ -31,6 +32,7 @@ def register_views(appbuilder) -> None:
     )
     appbuilder.add_view(AuditLogView, "AuditLog", icon="fa-list-alt", label=_l("監査ログ"),
                         category="Administration")
+    appbuilder.add_api(UserApi)  # screen 2's API; the screen is the security manager's user view
     register_me_data_views(appbuilder)
     register_classification_views(appbuilder)
     register_dealer_views(appbuilder)

@@ -1,37 +1,34 @@
 """Screen 2, ユーザーメンテナンス: one screen for Admin (all users) and OrgAdmin (its own).
 
-Scope decides which users a person sees; the checks in ``pre_add``/``pre_update`` refuse
-organizations outside the scope, roles the person may not grant and e-mails outside the
-organization's allowed domains, whatever the form or API sends.
+Scope decides which users a person sees; the checks of :mod:`app.user_maintenance`, run from
+``pre_add``/``pre_update`` here and from the users API, refuse organizations outside the scope,
+roles the person may not grant and e-mails outside the organization's allowed domains.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access, permission_name
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func
-from sqlalchemy import inspect as sa_inspect
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit, invitations
+from .. import audit
 from ..auth import totp
 from ..extensions import db
-from ..mail import send_mail
 from ..models import InactiveReason, User, UserStatus
-from ..roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
-from ..scope import current_scope
-from ..validation import (
-    contact_error,
-    email_domain_allowed,
-    email_error,
-    mobile_error,
-    normalize_email,
-    phone_error,
+from ..user_maintenance import (
+    UserError,
+    check_update,
+    deactivate_user,
+    grantable_role_names,
+    invite_new_user,
+    prepare_new_user,
+    reactivate_user,
 )
+from ..validation import email_error, mobile_error, phone_error
 from .base import ScopedInterface, ScopedModelView, scope_filter
 from .forms import rule
 
@@ -60,86 +57,6 @@ LABELS = {
     "last_login": _l("最終ログイン"),
     "created_on": _l("登録日時"),
 }
-
-
-class UserError(ValueError):
-    """A refused user change; its message is shown to the person making it."""
-
-
-def is_admin() -> bool:
-    user = getattr(g, "user", None)
-    return user is not None and "Admin" in {role.name for role in user.roles}
-
-
-def grantable_role_names() -> list[str]:
-    if is_admin():
-        return sorted(set().union(*ROLES_BY_ORGANIZATION_KIND.values()))
-    return sorted(ORGADMIN_GRANTABLE)
-
-
-def user_snapshot(user: User) -> dict:
-    """Field values before the pending change (populate_obj has already run)."""
-    state = sa_inspect(user)
-    values = {}
-    for name in ("first_name", "email", "phone", "mobile", "organization_id", "status"):
-        history = state.attrs[name].history
-        values[name] = history.deleted[0] if history.deleted else getattr(user, name)
-    roles = state.attrs.roles.history
-    values["roles"] = sorted(r.name for r in list(roles.unchanged or []) + list(roles.deleted or []))
-    return values
-
-
-def check_user(user: User, before: dict | None) -> None:
-    """Every rule a new or changed user must satisfy; raises :class:`UserError`."""
-    scope = current_scope()
-    user.email = user.username = normalize_email(user.email)
-    user.last_name = user.last_name or ""
-    if email_error(user.email):
-        raise UserError(_("メールアドレスの形式が正しくありません"))
-    organization = user.organization
-    if organization is None or not scope.allows(organization.id):
-        raise UserError(_("組織を一覧から選択してください"))
-    if before is not None and before["organization_id"] != user.organization_id and not is_admin():
-        raise UserError(_("組織は変更できません（管理者権限が必要）"))
-    with db.session.no_autoflush:  # the user being checked must not be flushed yet
-        duplicate = db.session.query(User.id).filter(
-            func.lower(User.email) == user.email, User.id != (user.id or 0)
-        ).first()
-    if duplicate:
-        raise UserError(_("メールアドレスは既に登録されています"))
-    if not email_domain_allowed(user.email, organization.allowed_domain_list):
-        raise UserError(
-            _("メールアドレスのドメインは組織で許可されたもの（%(domains)s）にしてください",
-              domains=", ".join(organization.allowed_domain_list))
-        )
-    role_names = {role.name for role in user.roles}
-    if not role_names:
-        raise UserError(_("ロールを1つ以上選択してください"))
-    allowed = set(grantable_role_names())
-    if before is not None and not is_admin() and set(before["roles"]) - ORGADMIN_GRANTABLE:
-        raise UserError(_("このユーザーのロールは変更できません（管理者権限が必要）"))
-    if not role_names <= allowed:
-        raise UserError(_("付与できないロールが含まれています（管理者権限が必要）"))
-    if not role_names <= ROLES_BY_ORGANIZATION_KIND.get(organization.kind, set()):
-        raise UserError(_("組織の種別に合わないロールが含まれています"))
-    if user.status != UserStatus.temporary:
-        error = contact_error(user.phone, user.mobile)
-        if error:
-            raise UserError(str(error))
-
-
-def send_invitation(user: User, link: str, hours: int) -> None:
-    """The "ユーザー情報登録完了" mail of the owner's flow, with the first-login link."""
-    send_mail(
-        [user.email],
-        "【OptiServe】ユーザー仮登録のお知らせ / Your OptiServe account",
-        f"{user.first_name} 様\n\nOptiServe のユーザーとして仮登録されました。\n"
-        f"次のリンクからパスワードと基本情報を登録し、二要素認証を設定してください"
-        f"（{hours}時間有効、1回限り）。\n{link}\n",
-        f"An OptiServe account has been created for you. Use this link to set your password "
-        f"and contact details and to set up two-factor authentication (valid for {hours} hours, "
-        f"once):\n{link}\n",
-    )
 
 
 class DeactivateForm(FlaskForm):
@@ -201,38 +118,15 @@ class UserMaintenanceView(ScopedModelView):
     search_form_query_rel_fields = {"organization": [scope_filter("id")]}
 
     def pre_add(self, item: User) -> None:
-        item.status = UserStatus.temporary
-        item.active = True
-        item.password = None
-        try:
-            check_user(item, None)
-        except UserError:
-            db.session.rollback()
-            raise
+        prepare_new_user(item)
 
     def post_add(self, item: User) -> None:
-        link = invitations.create_link(item, created_by=g.user)
-        audit.record("user.create", item, changes={
-            "email": [None, item.email], "roles": [None, sorted(item.role_names)],
-        })
-        db.session.commit()
-        hours = current_app.config["INVITATION_HOURS"]
-        send_invitation(item, link, hours)
+        link, hours = invite_new_user(item)
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
                 hours=hours, link=link), "info")
 
     def pre_update(self, item: User) -> None:
-        before = user_snapshot(item)
-        try:
-            check_user(item, before)
-        except UserError:
-            db.session.rollback()
-            raise
-        after = {key: getattr(item, key) for key in before if key != "roles"}
-        after["roles"] = sorted(item.role_names)
-        changes = audit.changed_fields(before, after)
-        if changes:
-            audit.record("user.update", item, changes=changes)
+        check_update(item)
 
     def _scoped_user(self, pk) -> User:
         user = self.datamodel.get(pk)
@@ -267,19 +161,12 @@ class UserMaintenanceView(ScopedModelView):
         user = self._scoped_user(pk)
         form = DeactivateForm()
         if request.method == "POST" and form.validate():
-            if user.id == g.user.id:
-                flash(_("自分自身を利用停止にすることはできません"), "danger")
+            try:
+                deactivate_user(user, form.reason.data, form.note.data)
+            except UserError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
                 return redirect(url_for(".show", pk=pk))
-            before = {"status": user.status}
-            user.status = UserStatus.inactive
-            user.active = False
-            user.inactive_reason = int(form.reason.data)
-            user.inactive_note = form.note.data.strip()
-            audit.record("user.deactivate", user, changes={
-                "status": [before["status"], user.status],
-                "inactive_reason": [None, user.inactive_reason],
-                "inactive_note": [None, user.inactive_note],
-            })
             db.session.commit()
             flash(_("ユーザーを利用終了に設定しました。"), "success")
             return redirect(url_for(".show", pk=pk))
@@ -292,15 +179,7 @@ class UserMaintenanceView(ScopedModelView):
     @permission_name("reactivate")
     def reactivate(self, pk):
         user = self._scoped_user(pk)
-        if user.status == UserStatus.inactive:
-            user.status = UserStatus.active if user.password else UserStatus.temporary
-            user.active = True
-            audit.record("user.reactivate", user, changes={
-                "status": [UserStatus.inactive, user.status],
-                "inactive_reason": [user.inactive_reason, None],
-            })
-            user.inactive_reason = None
-            user.inactive_note = None
+        if reactivate_user(user):
             db.session.commit()
             flash(_("ユーザーを再開しました。"), "success")
         return redirect(url_for(".show", pk=pk))
