@@ -35,7 +35,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     policy.init_csrf(app)  # before AppBuilder, which then exempts its REST APIs
     with app.app_context():
-        from . import models
+        from . import models  # noqa: F401  (registers every table on the metadata)
 
         # update_perms=False: permissions are declared in app.roles, applied by a command.
         appbuilder = AppBuilder(update_perms=False)

@@ -6,8 +6,9 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from functools import cache, lru_cache
+from functools import cache
 
 import redis
 from flask import current_app
@@ -39,10 +40,9 @@ def stop_embedded_redis() -> None:
     """Stop the embedded servers this process started (tests, run.py on exit)."""
     while _embedded:
         _path, server = _embedded.popitem()
-        try:
+        # The server closes the connection as it stops, which redis-py reports as an error.
+        with contextlib.suppress(redis.exceptions.ConnectionError):
             server.shutdown(nosave=True)
-        except redis.exceptions.ConnectionError:
-            pass  # the server closes the connection as it stops
 
 
 def redis_url() -> str:

@@ -21,7 +21,7 @@ LINE = "#e15759"
 
 @lru_cache(maxsize=1)
 def _font() -> str:
-    import matplotlib_fontja
+    import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
     from matplotlib import rcParams
 
     rcParams["font.family"] = "IPAexGothic"
