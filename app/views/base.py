@@ -15,6 +15,12 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from ..scope import current_scope
 
 
+def require_operator_scope() -> None:
+    """Operator-only screens (masters, makers): 403 unless the scope covers every organization."""
+    if not current_scope().everything:
+        abort(403)
+
+
 class FilterInScope(BaseFilter):
     """Keeps the rows whose ``column_name`` (an organization id) lies in the current scope."""
 

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..normalize import match_key
 from ..scope import MAINTAIN_MASTERS, current_scope
 from ..suggest import AUTO_ACCEPT_THRESHOLD
+from .base import require_operator_scope
 from .hospital_target import (
     CsrfForm,
     hospital_classification,
@@ -51,15 +52,12 @@ class SmdsMasterView(BaseView):
     class_permission_name = "SmdsClassifications"
     default_view = "tree"
 
-    def _require(self):
-        if not current_scope().everything:
-            abort(403)
 
     @expose("/")
     @has_access
     @permission_name("read")
     def tree(self):
-        self._require()
+        require_operator_scope()
         commons = logic.common_classifications(db.session, active_only=False)
         return self.render_template(
             "classifications/master.html",
@@ -73,7 +71,7 @@ class SmdsMasterView(BaseView):
     @has_access
     @permission_name("write")
     def add(self):
-        self._require()
+        require_operator_scope()
         parent_id = _int_or_none(request.form.get("parent_id"))
         level = 1
         if parent_id is not None:
@@ -88,7 +86,7 @@ class SmdsMasterView(BaseView):
     @has_access
     @permission_name("write")
     def rename(self, pk):
-        self._require()
+        require_operator_scope()
         name = request.form.get("name", "")
         _apply(lambda: logic.rename_common(db.session, pk, name, g.user),
                _("分類名を「%(name)s」に変更しました。", name=name))
@@ -98,7 +96,7 @@ class SmdsMasterView(BaseView):
     @has_access
     @permission_name("write")
     def move(self, pk):
-        self._require()
+        require_operator_scope()
         parent_id = _int_or_none(request.form.get("parent_id"))
         _apply(lambda: logic.move_common(db.session, pk, parent_id, g.user), _("分類を移動しました。"))
         return redirect(url_for(".tree"))
@@ -107,7 +105,7 @@ class SmdsMasterView(BaseView):
     @has_access
     @permission_name("write")
     def deactivate(self, pk):
-        self._require()
+        require_operator_scope()
         _apply(lambda: logic.deactivate_common(db.session, pk, g.user), _("分類を無効にしました。"))
         return redirect(url_for(".tree"))
 
@@ -115,7 +113,7 @@ class SmdsMasterView(BaseView):
     @has_access
     @permission_name("write")
     def reactivate(self, pk):
-        self._require()
+        require_operator_scope()
         _apply(lambda: logic.reactivate_common(db.session, pk, g.user), _("分類を有効にしました。"))
         return redirect(url_for(".tree"))
 

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from ..extensions import db
 from ..makers import MakerError, add_alias, merge_makers
 from ..models import Equipment, Maker
-from ..scope import current_scope
+from .base import require_operator_scope
 from .hospital_target import CsrfForm
 
 
@@ -18,15 +18,12 @@ class MakerView(BaseView):
     class_permission_name = "Makers"
     default_view = "index"
 
-    def _require(self):
-        if not current_scope().everything:
-            abort(403)
 
     @expose("/")
     @has_access
     @permission_name("read")
     def index(self):
-        self._require()
+        require_operator_scope()
         counts = dict(
             db.session.query(Equipment.maker_id, func.count(Equipment.id))
             .filter(Equipment.maker_id.isnot(None)).group_by(Equipment.maker_id)
@@ -52,7 +49,7 @@ class MakerView(BaseView):
     @has_access
     @permission_name("write")
     def merge(self):
-        self._require()
+        require_operator_scope()
         try:
             source_id, target_id = int(request.form["source_id"]), int(request.form["target_id"])
         except (KeyError, ValueError):
@@ -68,7 +65,7 @@ class MakerView(BaseView):
     @has_access
     @permission_name("write")
     def alias(self, pk):
-        self._require()
+        require_operator_scope()
         maker = db.session.get(Maker, pk)
         if maker is None:
             abort(404)
