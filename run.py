@@ -79,8 +79,8 @@ def main() -> None:
         env["REDIS_URL"] = f"unix://{redis_server.socket_file}"
     flask("db", "upgrade", env=env)
     flask("optiserve", "sync-roles", env=env)
-    flask("optiserve", "seed", env=env)
-    flask("optiserve", "seed-demo-activity", env=env)
+    flask("optiserve", "seed", "masters", env=env)
+    flask("optiserve", "seed", "demo", env=env)  # refused when OPTISERVE_ENV=production
 
     children = [
         subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "optiserve", "worker"],

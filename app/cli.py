@@ -1,4 +1,4 @@
-"""``flask optiserve …`` commands: roles, seeds, worker."""
+"""``flask optiserve …`` commands: roles, seeds, the first Admin, worker."""
 from __future__ import annotations
 
 import click
@@ -17,23 +17,59 @@ def sync_roles_command() -> None:
         click.echo(f"{role}: {count} permissions")
 
 
-@optiserve_cli.command("seed")
-def seed_command() -> None:
-    """Load masters and demo data (idempotent)."""
-    from .seed import seed_all
+seed_cli = AppGroup("seed", help="Load master data (anywhere) or demo data (never in production).")
+optiserve_cli.add_command(seed_cli)
 
-    for line in seed_all():
+
+@seed_cli.command("masters")
+def seed_masters_command() -> None:
+    """SMDS classifications and makers (idempotent; safe in production)."""
+    from .seed import seed_masters
+
+    for line in seed_masters():
         click.echo(line)
 
 
-@optiserve_cli.command("seed-demo-activity")
-def seed_demo_activity_command() -> None:
-    """A fictional year of lendings and failures (and last month's reports) for the demo
-    hospital H0001; used by run.py, idempotent."""
-    from .seed_demo_activity import generate_demo_reports, seed_demo_activity
+@seed_cli.command("demo")
+@click.option("--no-activity", is_flag=True, help="Only organizations and accounts, no year of activity.")
+def seed_demo_command(no_activity: bool) -> None:
+    """Demo organizations and accounts (shared password in README.md), their settings and a
+    fictional year of activity for H0001 (idempotent). Refused when OPTISERVE_ENV=production."""
+    from .seed import DemoRefused, seed_demo
 
-    click.echo(seed_demo_activity())
-    click.echo(generate_demo_reports())
+    try:
+        lines = seed_demo()
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+    if not no_activity:
+        from .seed_demo_activity import generate_demo_reports, seed_demo_activity
+
+        click.echo(seed_demo_activity())
+        click.echo(generate_demo_reports())
+
+
+@optiserve_cli.command("create-admin")
+@click.option("--email", required=True, help="The first Admin's e-mail address.")
+@click.option("--name", required=True, help="The first Admin's name.")
+@click.option("--organization", "code", default="OP0001", show_default=True,
+              help="Code of the operator organization (created when missing).")
+@click.option("--organization-name", default="SMDS運営事務局", show_default=True,
+              help="Name of the operator organization when it is created.")
+def create_admin_command(email: str, name: str, code: str, organization_name: str) -> None:
+    """Create the first Admin and print a one-time first-login link (password and second
+    factor are set by the person who opens it)."""
+    from .first_admin import FirstAdminError, create_first_admin
+
+    try:
+        user, link = create_first_admin(email, name, code, organization_name)
+    except FirstAdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    hours = current_app.config["INVITATION_HOURS"]
+    click.echo(f"Admin {user.email} (organization {user.organization.code}) is waiting for its first login.")
+    click.echo(f"One-time link, valid for {hours} hours:")
+    click.echo(link)
 
 
 @optiserve_cli.command("worker")

@@ -1,8 +1,12 @@
 """Masters and demo data. Every function is idempotent: it updates what exists.
 
-Demo organizations are fictional; demo passwords exist only for these seeded accounts and
-are documented in README.md. Masters are read from ``seeds/`` (never from outside the
-project).
+Masters (the SMDS classification list, the makers and their spellings) are safe anywhere:
+``flask optiserve seed masters``. Demo data (fictional organizations, accounts whose shared
+password is in README.md, their classifications and partner settings, a year of activity)
+is for local and test instances only: ``flask optiserve seed demo`` refuses when
+``OPTISERVE_ENV=production`` (:class:`DemoRefused`). A production instance gets its first
+Admin from ``flask optiserve create-admin`` (app/first_admin.py). Masters are read from
+``seeds/`` (never from outside the project).
 """
 from __future__ import annotations
 
@@ -82,15 +86,46 @@ def seed_users(organizations: dict[str, Organization]) -> int:
     return created
 
 
-def seed_all() -> list[str]:
+class DemoRefused(RuntimeError):
+    """Demo accounts (with a published password) must never reach a production database."""
+
+
+def seed_masters() -> list[str]:
+    """The master data every instance needs; no organization, no account."""
+    from .seed_classifications import seed_common_classifications, seed_makers
+
+    common = seed_common_classifications()
+    makers = seed_makers()
+    db.session.commit()
+    return [f"common classifications created: {common}", f"makers created: {makers}"]
+
+
+def refuse_in_production(config) -> None:
+    if config.get("OPTISERVE_ENV") == "production":
+        raise DemoRefused(
+            "OPTISERVE_ENV=production: demo organizations and accounts (their password is published "
+            "in README.md) are never loaded into a production database. Use "
+            "`flask optiserve seed masters` and `flask optiserve create-admin --email … --name …`."
+        )
+
+
+def seed_demo() -> list[str]:
+    """Demo organizations, users, their classifications and partner settings (no activity)."""
+    refuse_in_production(current_app.config)
     organizations = seed_organizations()
     created = seed_users(organizations)
-    from .seed_classifications import seed_classification_area
+    from .seed_classifications import seed_hospital_classifications
 
-    area = seed_classification_area()
+    own = seed_hospital_classifications()
     from .seed_partners import seed_partners
 
     partners = seed_partners()
     db.session.commit()
-    return [f"organizations: {len(organizations)}", f"demo users created: {created}", *area,
+    return [f"organizations: {len(organizations)}", f"demo users created: {created}",
+            f"hospital classification paths seeded: {own}",
             f"dealer permissions and manufacturer selections created: {partners}"]
+
+
+def seed_all() -> list[str]:
+    """Masters and demo data (the test suite's starting point)."""
+    return [*seed_masters(), *seed_demo()]

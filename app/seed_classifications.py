@@ -114,9 +114,3 @@ def seed_makers() -> int:
     return created
 
 
-def seed_classification_area() -> list[str]:
-    common = seed_common_classifications()
-    own = seed_hospital_classifications()
-    makers = seed_makers()
-    return [f"common classifications created: {common}",
-            f"hospital classification paths seeded: {own}", f"makers created: {makers}"]

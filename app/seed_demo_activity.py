@@ -1,7 +1,7 @@
 """A fictional year of equipment activity for the demo hospital さくら台総合病院 (H0001), so the
 dashboard, the reports and the ledger screen have something to show on a new local instance.
 
-Only ``run.py`` calls this (``flask optiserve seed-demo-activity``); the test suite never does.
+Only ``flask optiserve seed demo`` (which run.py runs) calls this; the test suite never does.
 Deterministic (fixed random seed) and idempotent: nothing happens once H0001 has a ledger.
 """
 from __future__ import annotations
