@@ -76,6 +76,17 @@ def normalize_text(s: str | None) -> str:
     return _normalize_cached(s)
 
 
+DEVICE_KEY_MAX = 100
+
+
+def device_key(number: str | None) -> str:
+    """The key a device number is matched on, in the ledger and in lendings and failures
+    alike: :func:`normalize_text` (NFKC, one dash, single spaces) then case-folded, so
+    ``ｍｅ000513``, ``me000513`` and ``ME000513`` are one device. The ledger keeps the
+    hospital's spelling for display (``Equipment.device_number``)."""
+    return normalize_text(number).casefold()[:DEVICE_KEY_MAX]
+
+
 def _hira_to_kata(s: str) -> str:
     return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in s)
 

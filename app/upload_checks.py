@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -35,6 +37,28 @@ class CheckedFile:
     fmt: str
     size: int
     sha256: str
+
+
+NAME_MAX = 255
+# Bidirectional overrides and isolates make "evil‮xslx.exe" read as "evilexe.xlsx".
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_filename(filename: str | None) -> str:
+    """The name an upload is recorded and shown under: the last path part only, no control
+    or bidirectional-override characters (a NUL would fail the database insert), NFC, and
+    at most 255 characters with the extension kept. Never used as a storage path."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) != "Cc")
+    name = _BIDI.sub("", name).strip()
+    if not name.strip("."):  # "." and ".." are path parts, not names
+        name = ""
+    if len(name) > NAME_MAX:
+        stem, extension = os.path.splitext(name)
+        extension = extension[:16]
+        name = stem[:NAME_MAX - len(extension)] + extension
+    return name or "upload"
 
 
 def extension_of(filename: str) -> str:

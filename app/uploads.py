@@ -16,7 +16,7 @@ from sqlalchemy import select
 from .extensions import db
 from .models import Organization, UploadFile, UploadStatus, UploadType
 from .storage import get_storage
-from .upload_checks import CheckedFile, UploadRejected, check_upload, discard
+from .upload_checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
     try:
         upload = UploadFile(
             hospital_id=hospital.id, month=month, file_type=int(file_type),
-            original_name=(filename or "")[-255:], size=checked.size, sha256=checked.sha256,
+            original_name=clean_filename(filename), size=checked.size, sha256=checked.sha256,
             detected_format=checked.fmt, uploaded_by_id=user_id, uploaded_at=dt.datetime.utcnow(),
         )
         previous = previous_effective(hospital.id, month, file_type)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -191,15 +192,21 @@ def test_failure_file(ctx):
     assert rejected[1][2] == "修理完了日が故障日より前です。"
 
 
-def test_rejected_file_quotes_formula_like_cells(ctx):
+def test_rejected_file_keeps_formula_like_cells_as_text(ctx):
     _ledger()
     header = ["機器番号", "貸出日時", "貸出先"]
     rows = [["=cmd|' /C calc'!A0", "2025/10/01", "+SUM(1)"], ["ME00001", "2025/10/01", "@x"]]
     upload_id = make_upload(csv_bytes([header, *rows]), 2)
     run_ingest(upload_id)
-    rejected = rejected_rows(db.session.get(UploadFile, upload_id))
-    assert rejected[1][3] == "'=cmd|' /C calc'!A0"
-    assert rejected[1][5] == "'+SUM(1)"
+    upload = db.session.get(UploadFile, upload_id)
+    rejected = rejected_rows(upload)
+    # exactly as written (no apostrophe), in string cells, which a spreadsheet never evaluates
+    assert rejected[1][3] == "=cmd|' /C calc'!A0"
+    assert rejected[1][5] == "+SUM(1)"
+    with zipfile.ZipFile(io.BytesIO(get_storage().open(upload.rejected_key).read())) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet
+    assert '<c r="D2" t="inlineStr">' in sheet
 
 
 def test_needs_mapping_then_profile(ctx):

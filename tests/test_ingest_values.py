@@ -8,7 +8,6 @@ import pytest
 
 from app.ingest import reading
 from app.ingest.headers import FAILURE, LEDGER, LENDING, find_header_row, map_headers
-from app.ingest.rejects import quote_cell
 from app.ingest.values import parse_date, parse_datetime, parse_number, text
 
 
@@ -90,11 +89,6 @@ def test_profile_first_and_header_row_search():
     assert mapping.columns == {"device_number": 0}
     rows = [["機器台帳"], ["出力日", "2025/11/01"], ["機器番号", "製品名"], ["A", "B"]]
     assert find_header_row(rows, LEDGER) == 2
-
-
-def test_quote_cell():
-    assert [quote_cell(v) for v in ["=1+1", "+81", "-3", "@SUM", "\tx", "普通"]] == [
-        "'=1+1", "'+81", "'-3", "'@SUM", "'\tx", "普通"]
 
 
 def test_encoding_detection(tmp_path):

@@ -95,11 +95,16 @@ def test_analysis_workbook_sheets_tables_images(published):
     assert sum(n.startswith("xl/media/") for n in names) == 2  # matplotlib PNGs
 
 
-def test_formula_like_department_is_quoted(published):
-    wb = workbook(files_of(published["hospital"])[1])
-    values = cells(wb["⑤貸出時間上位機種"])
-    assert "'=HYPERLINK(\"http://evil.example/\",\"x\")" in values
-    assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+def test_formula_like_department_is_a_string_cell(published):
+    row = files_of(published["hospital"])[1]
+    wb = workbook(row)
+    found = [c for r in wb["⑤貸出時間上位機種"].iter_rows() for c in r
+             if c.value == '=HYPERLINK("http://evil.example/","x")']
+    # shown exactly as the hospital wrote it (no apostrophe), as text that never runs
+    assert found and all(c.data_type == "s" for c in found)
+    with zipfile.ZipFile(get_storage().local_path(row.storage_key)) as archive:
+        sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert not any("<f>" in sheet for sheet in sheets)
 
 
 def test_failure_list_and_no_activity_list(published):

@@ -122,6 +122,9 @@ class Mapping:
     columns: dict[str, int] = field(default_factory=dict)  # field → column index
     used: dict[str, str] = field(default_factory=dict)  # header → field (what UploadFile records)
     missing: list[str] = field(default_factory=list)  # required fields not found
+    # field → column indexes whose headers are the same (after width/case/space folding):
+    # which one the file means cannot be guessed.
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
 
 
 def map_headers(headers: list, file_type: int, profile: dict | None = None) -> Mapping:
@@ -142,8 +145,30 @@ def map_headers(headers: list, file_type: int, profile: dict | None = None) -> M
         if target in valid and target not in result.columns:
             result.columns[target] = index
             result.used[header] = target
+        elif target in valid and header_key(texts[result.columns[target]]) == key:
+            result.duplicates.setdefault(target, [result.columns[target]]).append(index)
     result.missing = [name for name in required_fields(file_type) if name not in result.columns]
     return result
+
+
+def column_letters(index: int) -> str:
+    """A, B, …, Z, AA, … for a 0-based column index (as Excel names columns)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def duplicates_message(mapping: Mapping) -> str:
+    parts = []
+    for indexes in mapping.duplicates.values():
+        columns = "・".join(f"{column_letters(i)}列" for i in indexes)
+        parts.append(f"「{mapping.headers[indexes[0]]}」（{columns}）")
+    return (f"同じ見出しの列が複数あります: {'、'.join(parts)}。どの列を使うか決められないため、"
+            "取り込みを止めました。使わない列を削除するか見出しを別の名前に変えてから、"
+            "もう一度アップロードしてください。")
 
 
 def find_header_row(rows: list[list], file_type: int, profile: dict | None = None) -> int:

@@ -30,6 +30,8 @@ from .headers import (
     HEADER_SCAN_ROWS,
     LEDGER,
     LENDING,
+    column_letters,
+    duplicates_message,
     field_label,
     find_header_row,
     map_headers,
@@ -37,6 +39,10 @@ from .headers import (
 from .reading import Limits, ReadError, check_shape, open_rows
 from .rejects import RejectWriter
 from .validate import FailureChecker, LedgerChecker, LendingChecker
+from .values import EXCEL_ERRORS
+
+# Excel's own limit for one cell; a longer value is a broken export (or an attack).
+MAX_CELL_CHARS = 32_767
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +198,7 @@ def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _
     upload.detected_encoding = source.encoding
     rows = iter(source.rows)
     try:
-        _ingest_rows(session, upload, file_type, rows, state)
+        _ingest_rows(session, upload, file_type, rows, state, source.lines)
     except ReadError as exc:
         raise _Stop(UploadStatus.failed, str(exc)) from exc
     finally:
@@ -201,7 +207,10 @@ def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _
             close()
 
 
-def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _State) -> None:
+def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _State,
+                 lines: list[int] | None = None) -> None:
+    """``lines`` is given for CSV: the physical lines of the record just read, and the sign
+    that every record must have the header's column count (a workbook's rows always do)."""
     head = []
     for row in rows:
         head.append(row)
@@ -222,7 +231,11 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
             f"必須の列（{labels}）が見つかりません。見出しの対応付けを指定してください。"
             f"ファイルの見出し: {found}",
         )
+    if mapping.duplicates:
+        raise _Stop(UploadStatus.needs_mapping, duplicates_message(mapping))
     width = len(mapping.headers)
+    mapped = sorted((index, field_label(file_type, name)) for name, index in mapping.columns.items())
+    strict = lines is not None
     if file_type == LEDGER:
         checker = LedgerChecker(mapping.columns)
     else:
@@ -242,12 +255,23 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
             rownum += 1
             if rownum > max_rows or len(row) != width:
                 check_shape(rownum, row, limits)
+                if strict and len(row) > width and _blank_row(row[width:]):
+                    row = row[:width]  # trailing separators
+                elif strict and len(row) != width and not _blank_row(row):
+                    total += 1
+                    rejects.add(rownum, [_width_problem(row, width, lines)], row)
+                    continue
                 if len(row) < width:
                     row = list(row) + [None] * (width - len(row))
             first = row[0]
             if (first is None or first == "" or type(first) is str and first.isspace()) and _blank_row(row):
                 continue
             total += 1
+            if strict and max(map(len, row)) > MAX_CELL_CHARS or not EXCEL_ERRORS.isdisjoint(row):
+                problems = _cell_problems(row, mapping.headers, mapped, strict)
+                if problems:
+                    rejects.add(rownum, problems, row)
+                    continue
             record, problems = check(rownum, row)
             if record is None:
                 rejects.add(rownum, problems, row)
@@ -271,6 +295,33 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
         kind = "lending" if file_type == LENDING else "failure"
         write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)
     state.imported = len(records)
+
+
+def _width_problem(row: list, width: int, lines: list[int]) -> tuple[str, str]:
+    first, last = lines
+    reason = f"列の数（{len(row)} 列）が見出しの列数（{width} 列）と違います。"
+    if last > first:
+        reason += (f"ファイルの {first}〜{last} 行目が1行として読まれています。"
+                   "引用符（\"）が閉じられていない可能性があります。")
+    else:
+        reason += "区切り文字（,）や引用符（\"）を確認してください。"
+    return "列数", reason
+
+
+def _cell_problems(row: list, headers: list[str], mapped: list[tuple[int, str]], strict: bool) -> list:
+    """Cells too long (any column: the row cannot be trusted) and Excel error values in the
+    columns that are read (#DIV/0! in a date is no date)."""
+    problems = []
+    if strict:
+        for index, value in enumerate(row):
+            if len(value) > MAX_CELL_CHARS:
+                label = (headers[index] if index < len(headers) else "") or f"{column_letters(index)}列"
+                problems.append((label, f"値が長すぎます（{len(value):,} 文字。1つのセルは {MAX_CELL_CHARS:,} 文字まで）。"))
+    for index, label in mapped:
+        value = row[index]
+        if type(value) is str and value in EXCEL_ERRORS:
+            problems.append((label, f"Excel のエラー値「{value}」です。元のファイルの数式を確認してください。"))
+    return problems
 
 
 def _resolve_ledger(session, hospital_id: int, records: list[dict]) -> None:

@@ -60,6 +60,9 @@ class Source:
     fmt: str  # xlsx | xls | csv
     encoding: str | None
     rows: Iterator[list]
+    # CSV only: the physical lines (first, last) of the record last read, so a record that
+    # swallowed several lines (an unclosed quote) can be named in the rejected-rows file.
+    lines: list[int] | None = None
 
 
 def sniff_format(path: str) -> str:
@@ -77,10 +80,32 @@ def sniff_format(path: str) -> str:
     return "csv"
 
 
+def is_encrypted_office(path: str) -> bool:
+    """An OLE compound file holding an ``EncryptedPackage`` stream: how Office stores a
+    password-protected xlsx (MS-OFFCRYPTO), which is why it does not look like a zip."""
+    import olefile
+
+    try:
+        if not olefile.isOleFile(path):
+            return False
+        with olefile.OleFileIO(path) as ole:
+            return ole.exists("EncryptedPackage") or ole.exists("EncryptionInfo")
+    except (OSError, ValueError, IndexError, TypeError):  # a corrupt container is not our message
+        return False
+
+
+PASSWORD_PROTECTED = (
+    "パスワードで保護（暗号化）された Excel ファイルのため読み取れません。"
+    "Excel でパスワードを解除して保存し直すか、CSV で出力してからアップロードしてください。"
+)
+
+
 def check_format(path: str, declared: str | None) -> str:
     """The sniffed format; a declared extension that disagrees gives a clear error."""
     fmt = sniff_format(path)
     declared = (declared or "").lower().lstrip(".")
+    if fmt == "xls" and is_encrypted_office(path):
+        raise ReadError(PASSWORD_PROTECTED)
     if declared in ("xlsx", "xlsm") and fmt != "xlsx" or declared == "xls" and fmt not in ("xls", "xlsx"):
         raise ReadError(
             f"拡張子は {declared} ですが、内容が Excel ファイルではありません。"
@@ -236,6 +261,8 @@ def read_workbook_rows(path: str, limits: Limits) -> Iterator[list]:
             f"ファイルの読み取りが制限時間（{limits.parser_seconds} 秒）内に終わりませんでした。"
             "ファイルが壊れているか大きすぎます。"
         )
+    if error == "password":
+        raise ReadError(PASSWORD_PROTECTED)
     if error == "too_many_rows":
         raise ReadError(f"シートの行数が多すぎます（上限 {limits.max_rows:,} 行）。")
     if error == "memory" or code < 0:
@@ -250,6 +277,12 @@ def read_workbook_rows(path: str, limits: Limits) -> Iterator[list]:
 # ---------------------------------------------------------------- CSV
 
 _CHUNK = 1 << 20
+# The csv module refuses fields over 128 KB with an error that would end the whole file;
+# long fields are read and the row rejected by the pipeline ("too long", naming the column).
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+# A record may span this many physical lines (line breaks inside quotes); more means a quote
+# was never closed and the rest of the file is being read as one value.
+MAX_RECORD_LINES = 30
 
 
 def _decodes(path: str, encoding: str, skip: int = 0) -> tuple[bool, int]:
@@ -299,14 +332,33 @@ def detect_encoding(path: str) -> str:
     )
 
 
-def read_csv_rows(path: str, encoding: str, limits: Limits) -> Iterator[list]:
+def read_csv_rows(path: str, encoding: str, limits: Limits, lines: list[int] | None = None) -> Iterator[list]:
     """Rows of a CSV file. The row and column limits are enforced by the consumer
-    (:func:`check_shape`), which counts rows anyway; this loop stays in C."""
+    (:func:`check_shape`), which counts rows anyway. ``lines`` (if given) is updated with
+    the physical lines of each record. A record spanning more than
+    :data:`MAX_RECORD_LINES` lines ends the file with a :class:`ReadError` naming it."""
     with open(path, encoding=encoding, newline="") as handle:
         sample = handle.readline()
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+    if lines is None:
+        lines = [0, 0]
     with open(path, encoding=encoding, newline="") as handle:
-        yield from csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(handle, delimiter=delimiter)
+        last = record = 0
+        for row in reader:
+            record += 1
+            end = reader.line_num
+            if end - last > MAX_RECORD_LINES:
+                raise ReadError(
+                    f"{record} 行目（ファイルの {last + 1} 行目から）の値が {end - last:,} 行にわたっています。"
+                    "引用符（\"）が閉じられていないため、以降の行が1つの値として読まれています。"
+                    "データが失われないよう取り込みを中止しました。引用符を確認して保存し直してください。"
+                )
+            lines[0], lines[1] = last + 1, end
+            last = end
+            yield row
 
 
 def check_shape(rownum: int, row: list, limits: Limits) -> None:
@@ -321,7 +373,8 @@ def open_rows(path: str, declared_ext: str | None, limits: Limits) -> Source:
     fmt = check_format(path, declared_ext)
     if fmt == "csv":
         encoding = detect_encoding(path)
-        return Source(fmt, encoding, read_csv_rows(path, encoding, limits))
+        lines = [0, 0]
+        return Source(fmt, encoding, read_csv_rows(path, encoding, limits, lines), lines)
     if fmt == "xlsx":
         check_xlsx_zip(path, limits)
     return Source(fmt, None, read_workbook_rows(path, limits))

@@ -3,10 +3,10 @@
 Written row by row while the upload is read, straight into the sheet XML of a zip in a
 temporary file: a minimal SpreadsheetML package with inline strings. That costs about a
 microsecond a cell, where a general xlsx library costs twenty; a file with thousands of bad
-rows must not double the ingest. Every text cell is an inline string (never a formula),
-and values starting with = + - @ (or a tab / carriage return) get a leading apostrophe so
-a spreadsheet never evaluates them (CSV/formula injection). Characters XML 1.0 cannot
-carry are dropped.
+rows must not double the ingest. Every text cell is an inline string, a typed string cell
+that a spreadsheet never evaluates, so ``=HYPERLINK(…)`` stays text exactly as the hospital
+wrote it (no visible apostrophe added). Characters XML 1.0 cannot carry are dropped, and a
+value is cut at Excel's 32,767 characters a cell.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import re
 import tempfile
 import zipfile
 
-INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL_CHARS = 32_767
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 SHEET_NAME = "取り込めなかった行"
@@ -68,10 +68,6 @@ _SHEET_HEAD = (
 )
 
 
-def quote_cell(value: str) -> str:
-    return "'" + value if value.startswith(INJECTION_PREFIXES) else value
-
-
 def _column_letters(index: int) -> str:
     letters = ""
     index += 1
@@ -82,7 +78,7 @@ def _column_letters(index: int) -> str:
 
 
 def _string_cell(ref: str, value: str, style: str = "") -> str:
-    value = _INVALID_XML.sub("", quote_cell(value)).translate(_ESCAPES)
+    value = _INVALID_XML.sub("", value[:MAX_CELL_CHARS]).translate(_ESCAPES)
     return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{value}</t></is></c>'
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
+from ..normalize import device_key
 from .values import parse_date, parse_datetime, text
 
 DEVICE_NUMBER_MAX = 50
@@ -69,7 +70,8 @@ class LedgerChecker(Checker):
     def check(self, rownum: int, row: list) -> tuple[dict | None, Problems]:
         problems: Problems = []
         number = self._device_number(row, problems)
-        record = {"device_number": number}
+        key = None if number is None else device_key(number)
+        record = {"device_number": number, "device_key": key}
         for name, index, size in self.text_fields:
             value = text(row[index])
             record[name] = value[:size] if value else None
@@ -88,11 +90,11 @@ class LedgerChecker(Checker):
         elif self.class_single is not None:
             record["classification_path"] = (text(row[self.class_single]) or "",)
         if number is not None and not problems:
-            first = self.seen.get(number)
+            first = self.seen.get(key)
             if first is not None:
                 problems.append((self.labels["device_number"], f"機器番号 {number} が {first} 行目と重複しています。"))
             else:
-                self.seen[number] = rownum
+                self.seen[key] = rownum
         return (None if problems else record), problems
 
 
@@ -137,7 +139,7 @@ class EventChecker(Checker):
         number = self._device_number(row, problems)
         if number is None:
             return None
-        equipment_id = self.devices.get(number)
+        equipment_id = self.devices.get(device_key(number))
         if equipment_id is None:
             problems.append((self.labels["device_number"], f"機器番号 {number} は機器台帳にありません。先に台帳を取り込んでください。"))
         elif type(raw) is str:

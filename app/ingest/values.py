@@ -18,6 +18,20 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Gregorian year of each era's first year, by initial and by name.
 ERAS = {"M": 1867, "T": 1911, "S": 1925, "H": 1988, "R": 2018,
         "明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+ERA_NAMES = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+# First and last day of each era (明治 counts from 1 January 1868, as the law made it).
+ERA_SPANS = {
+    "明治": (dt.date(1868, 1, 1), dt.date(1912, 7, 29)),
+    "大正": (dt.date(1912, 7, 30), dt.date(1926, 12, 24)),
+    "昭和": (dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+    "平成": (dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    "令和": (dt.date(2019, 5, 1), None),
+}
+# What Excel shows (and CSV exports write) for a formula that has no value.
+EXCEL_ERRORS = frozenset({
+    "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#PYTHON!",
+})
 _ERA_RE = re.compile(
     r"^(明治|大正|昭和|平成|令和|[MTSHR])\s*(\d{1,2}|元)\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?"
     r"(?:\s+(.*))?$", re.IGNORECASE)
@@ -28,6 +42,27 @@ _NUMBER_CLEAN = str.maketrans("", "", ",¥￥円 \u3000")
 MAX_SERIAL = 2958465  # 9999-12-31
 
 _memo: dict[str, dt.datetime | None] = {}
+
+
+class EraError(ValueError):
+    """A Japanese-era date that names no real day (令和0年, 令和元年2月1日, 平成32年)."""
+
+
+def _era_date(raw: str, era: str, year_text: str, month: int, day: int, rest: str | None) -> dt.datetime:
+    name = ERA_NAMES.get(era.upper(), era)
+    year = 1 if year_text == "元" else int(year_text)
+    if year < 1:
+        raise EraError(f"{name}0年はありません（元年が1年です）: {raw}")
+    first, last = ERA_SPANS[name]
+    try:
+        moment = _build(ERAS[name] + year, month, day, rest)
+    except ValueError:
+        raise ValueError(f"日付として読めません: {raw}") from None
+    if moment.date() < first or last is not None and moment.date() > last:
+        until = f"{last.year}年{last.month}月{last.day}日" if last else ""
+        raise EraError(
+            f"{name}の期間（{first.year}年{first.month}月{first.day}日〜{until}）にない日付です: {raw}")
+    return moment
 
 
 def is_blank(value) -> bool:
@@ -109,10 +144,8 @@ def _parse_string(raw: str) -> dt.datetime:
             return _build(int(match.group(1)), int(match.group(2)), int(match.group(3)), match.group(4))
         match = _ERA_RE.match(s)
         if match:
-            era = match.group(1)
-            base = ERAS.get(era) or ERAS[era.upper()]
-            year = 1 if match.group(2) == "元" else int(match.group(2))
-            return _build(base + year, int(match.group(3)), int(match.group(4)), match.group(5))
+            return _era_date(raw, match.group(1), match.group(2), int(match.group(3)),
+                             int(match.group(4)), match.group(5))
         match = _COMPACT_RE.match(s)
         if match:
             y, m, d, hh, mm, ss = match.groups()
@@ -120,6 +153,8 @@ def _parse_string(raw: str) -> dt.datetime:
             return moment.replace(hour=int(hh or 0), minute=int(mm or 0), second=int(ss or 0))
         if re.fullmatch(r"\d{5}(\.\d+)?", s):
             return _from_serial(float(s))
+    except EraError:
+        raise
     except ValueError:
         pass
     raise ValueError(f"日付として読めません: {raw}")

@@ -24,7 +24,7 @@ from sqlalchemy import Date, DateTime, bindparam
 from sqlalchemy import text as sql
 
 LEDGER_COLUMNS = (
-    "hospital_id", "device_number", "classification_id", "product_name", "model_number",
+    "hospital_id", "device_number", "device_key", "classification_id", "product_name", "model_number",
     "maker_id", "maker_name", "serial_number", "department_manage", "department_use",
     "department_purchase", "purchased_on", "delivered_on", "asset_number", "jmdn_code",
     "expires_on", "disposed_on", "default_counts", "upload_id", "updated_on",
@@ -37,7 +37,8 @@ FIELD_COLUMNS = {
     "classification_2": ("classification_id",),
     "classification_3": ("classification_id",),
 }
-ALWAYS_UPDATED = ("default_counts", "upload_id", "updated_on")
+# device_number: the device is matched on its key; the newest ledger's spelling is shown.
+ALWAYS_UPDATED = ("device_number", "default_counts", "upload_id", "updated_on")
 EVENT_COLUMNS = {
     "lending": ("hospital_id", "equipment_id", "month", "lent_at", "returned_at", "department", "upload_id"),
     "failure": ("hospital_id", "equipment_id", "month", "failed_at", "repaired_at", "description", "upload_id"),
@@ -50,8 +51,9 @@ def _dialect(session) -> str:
 
 
 def load_devices(session, hospital_id: int) -> dict[str, int]:
+    """Device key (app.normalize.device_key) → equipment id."""
     rows = session.execute(
-        sql("SELECT device_number, id FROM equipment WHERE hospital_id = :h"), {"h": hospital_id}
+        sql("SELECT device_key, id FROM equipment WHERE hospital_id = :h"), {"h": hospital_id}
     )
     return dict(rows.all())
 
@@ -137,7 +139,7 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
     now = dt.datetime.utcnow().replace(microsecond=0)
     update = updated_columns(mapped_fields)
     rows = [
-        (hospital_id, r["device_number"], r.get("classification_id"), r.get("product_name"),
+        (hospital_id, r["device_number"], r["device_key"], r.get("classification_id"), r.get("product_name"),
          r.get("model_number"), r.get("maker_id"), r.get("maker_name"), r.get("serial_number"),
          r.get("department_manage"), r.get("department_use"), r.get("department_purchase"),
          r.get("purchased_on"), r.get("delivered_on"), r.get("asset_number"), r.get("jmdn_code"),
@@ -155,13 +157,13 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
         _copy(session, "equipment_stage", LEDGER_COLUMNS, rows)
         session.execute(sql(
             f"INSERT INTO equipment ({columns}) SELECT {columns} FROM equipment_stage "
-            f"ON CONFLICT (hospital_id, device_number) DO UPDATE SET {assignments}"
+            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments}"
         ))
     else:
         marks = ", ".join("?" * len(LEDGER_COLUMNS))
         _executemany(session, (
             f"INSERT INTO equipment ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT (hospital_id, device_number) DO UPDATE SET {assignments}"
+            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments}"
         ), rows)
     result = session.execute(sql(
         "UPDATE equipment SET default_counts = :f, updated_on = :now "

@@ -17,7 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..normalize import DEVICE_KEY_MAX, device_key
 from .classification import Classification, Maker
+
+
+def _device_key_default(context) -> str:
+    return device_key(context.get_current_parameters()["device_number"])
 
 
 class Equipment(Model):
@@ -30,13 +35,15 @@ class Equipment(Model):
 
     __tablename__ = "equipment"
     __table_args__ = (
-        UniqueConstraint("hospital_id", "device_number", name="uq_equipment_device_number"),
+        UniqueConstraint("hospital_id", "device_key", name="uq_equipment_device_key"),
         {"extend_existing": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
     device_number: Mapped[str] = mapped_column(String(50), nullable=False)
+    # app.normalize.device_key(device_number): what uploads match on (width and case folded).
+    device_key: Mapped[str] = mapped_column(String(DEVICE_KEY_MAX), nullable=False, default=_device_key_default)
     classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"), index=True)
     product_name: Mapped[str | None] = mapped_column(String(200))
     model_number: Mapped[str | None] = mapped_column(String(200), index=True)

@@ -1,5 +1,9 @@
 """Shared XlsxWriter helpers: formats with units, and text cells that can never run.
 
+Text from data is written with ``write_string``: a string cell, which Excel shows as
+written and never evaluates, so ``=1+1`` or ``-3`` from a hospital's file appears exactly
+as it was (no apostrophe added, nothing computed).
+
 XlsxWriter was chosen over openpyxl by measurement (bench/report.py, and a 5,000-row table
 plus 12 images: 0.16 s vs 0.56–0.82 s) and because it draws native Excel charts.
 """
@@ -8,8 +12,6 @@ from __future__ import annotations
 import io
 
 import xlsxwriter
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 FORMATS = {
     "title": {"bold": True, "font_size": 14},
@@ -28,13 +30,6 @@ FORMATS = {
     "date": {"num_format": "yyyy-mm-dd", "border": 1},
     "note": {"italic": True, "font_color": "#595959"},
 }
-
-
-def safe_text(value) -> str:
-    """Text from data, quoted with a leading apostrophe when a spreadsheet could read it
-    as a formula (= + - @, tab, CR)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class Book:
@@ -58,7 +53,7 @@ class Book:
         if value is None:
             ws.write_string(row, col, "—", self.fmt["text"])
         elif unit in ("text",) or isinstance(value, str):
-            ws.write_string(row, col, safe_text(value), self.fmt["text"])
+            ws.write_string(row, col, str(value), self.fmt["text"])
         elif unit in ("datetime", "date"):
             ws.write_datetime(row, col, value, self.fmt[unit])
         else:
