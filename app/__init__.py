@@ -51,6 +51,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from .dealers import hospital_gate
 
     app.before_request(hospital_gate)
+    from . import errors
+
+    errors.init_app(app)
 
     app.cli.add_command(optiserve_cli)
     return app

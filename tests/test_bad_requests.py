@@ -1,0 +1,129 @@
+"""Oversized ids, unreadable API queries and the error pages (issue 11).
+
+The id sweep covers every registered rule with an argument, so a new screen or API with an
+id is covered without being listed here."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.exceptions import BadRequest, Forbidden, InternalServerError, RequestEntityTooLarge, TooManyRequests
+
+from .conftest import ADMIN, HOSPITAL_A, OPERATOR, login_as
+
+HUGE = "99999999999999999999"
+
+
+def _url(rule, value: str) -> str | None:
+    """The rule's path with ``value`` for every id argument (None: the rule has no id)."""
+    url, has_id = rule.rule, False
+    for name, converter in rule._converters.items():
+        is_id = type(converter).__name__ == "IntegerConverter" or name == "pk"
+        has_id |= is_id
+        url = re.sub(r"<(?:[^:<>]+:)?%s>" % re.escape(name), value if is_id else "x", url)
+    return url if has_id else None
+
+
+def _id_rules(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+@pytest.mark.parametrize("email", [ADMIN, OPERATOR, HOSPITAL_A])
+def test_every_id_route_answers_404_for_ids_no_column_holds(app, client, ctx, email):
+    login_as(client, email)
+    answered = []
+    for rule, method in _id_rules(app):
+        for value in (HUGE, "2147483648") if email == ADMIN else (HUGE,):
+            url = _url(rule, value)
+            if url is None:
+                continue
+            response = client.open(url, method=method, json={} if url.startswith("/api/") else None)
+            answered.append((response.status_code, method, url))
+    assert len({url for _s, _m, url in answered if HUGE in url}) >= 14  # ~14 endpoints at issue time
+    assert [a for a in answered if a[0] != 404] == []
+
+
+def test_fab_string_pk_must_be_a_number(app, client, ctx):
+    login_as(client, ADMIN)
+    for path in ("/users/show/abc", "/users/edit/1%27--", "/organizations/show/-1", "/users/show/2147483648"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_unreadable_query_on_every_api_list_is_400_json(app, client, ctx):
+    login_as(client, ADMIN)
+    lists = [r.rule for r in app.url_map.iter_rules()
+             if r.rule.startswith("/api/") and r.rule.endswith("/") and not r.arguments and "GET" in r.methods]
+    assert "/api/v1/users/" in lists
+    for path in lists:
+        response = client.get(f"{path}?q=((((((")
+        assert response.status_code == 400, path
+        assert "送信された内容を読み取れませんでした" in response.get_json()["message"], path
+    assert client.get("/api/v1/users/?q=(page:0,page_size:5)").status_code == 200
+
+
+def _content(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_404_page_is_japanese_in_the_layout_with_a_way_back(app, client, ctx):
+    login_as(client, HOSPITAL_A)
+    response = client.get("/no-such-page")
+    page = _content(response)
+    assert response.status_code == 404
+    assert "ページが見つかりません" in page and "Not Found" not in page
+    assert 'class="navbar' in page  # the app's layout (FAB's base template)
+    with app.test_request_context():
+        home = app.appbuilder.get_url_for_index
+    assert "トップページへ戻る" in page and f'href="{home}"' in page
+    client.get("/lang/en")
+    page = _content(client.get("/no-such-page"))
+    assert "Page not found" in page and "Back to the start page" in page
+
+
+def test_405_page(client, ctx):
+    login_as(client, HOSPITAL_A)
+    response = client.post("/ledger/")
+    assert response.status_code == 405 and "この操作はできません" in _content(response)
+
+
+@pytest.mark.parametrize("error, code, title, detail", [
+    (BadRequest, 400, "リクエストが正しくありません", "送信された内容を読み取れませんでした"),
+    (Forbidden, 403, "アクセスできません", "権限がありません"),
+    (RequestEntityTooLarge, 413, "ファイルが大きすぎます", "送信されたデータが大きすぎます"),
+    (TooManyRequests, 429, "アクセスが集中しています", "しばらく待ってから"),
+    (RuntimeError, 500, "システムエラーが発生しました", "予期しないエラー"),
+])
+def test_error_pages_and_api_errors(app, client, ctx, monkeypatch, error, code, title, detail):
+    def fail(*_args, **_kwargs):
+        raise error()
+
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    monkeypatch.setitem(app.view_functions, "LedgerView.index", fail)
+    login_as(client, HOSPITAL_A)
+    response = client.get("/ledger/")
+    assert response.status_code == code
+    page = _content(response)
+    assert title in page and detail in page and 'class="navbar' in page and "トップページへ戻る" in page
+    api = _api_endpoint(app)
+    monkeypatch.setitem(app.view_functions, api[0], fail)
+    response = client.get(api[1])
+    assert response.status_code == code and detail in response.get_json()["message"]
+    client.get("/lang/en")
+    english = client.get(api[1]).get_json()["message"]
+    assert english and english.isascii() and len(english) > 20
+
+
+def _api_endpoint(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule == "/api/v1/uploads/" and "GET" in rule.methods:
+            return rule.endpoint, rule.rule
+    raise AssertionError("no upload list API")
+
+
+def test_unknown_api_path_is_json(client, ctx):
+    login_as(client, HOSPITAL_A)
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert "存在しないか" in response.get_json()["message"]
