@@ -244,3 +244,35 @@ def test_nul_in_an_uploaded_file_name_is_not_stored(app, client, ctx):
     assert response.status_code in (200, 302)
     names = [u.original_name for u in db.session.scalars(select(UploadFile))]
     assert names == ["台帳<b>.csv"]
+
+
+def test_migration_fills_device_keys_of_existing_devices(tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    from app import MIGRATIONS_DIR, create_app
+    from config import TestConfig
+
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0001")
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
+                "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) "
+                "VALUES (1, 'hospital', 'H1', 'h', 1, 5, 1, 5, 0, '2026-01-01', '2026-01-01')"))
+            for id_, number in [(1, "ME000513"), (2, "me000513"), (3, "Pump A")]:
+                connection.execute(text("INSERT INTO equipment (id, hospital_id, device_number, default_counts, "
+                                        "updated_on) VALUES (:i, 1, :n, 1, '2026-01-01')"), {"i": id_, "n": number})
+        upgrade(directory=MIGRATIONS_DIR, revision="0008")
+        with engine.connect() as connection:
+            keys = dict(connection.execute(text("SELECT id, device_key FROM equipment")).all())
+        engine.dispose()
+    # the older device keeps the key; the newer one stays a separate device, not merged
+    assert keys == {1: "me000513", 2: "me000513#2", 3: "pump a"}
