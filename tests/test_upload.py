@@ -86,7 +86,7 @@ def test_upload_stores_under_id_key_and_queues(app, client, ctx):
     assert upload.hospital_id == hospital.id and upload.status == "queued"
     assert upload.storage_key == f"uploads/{hospital.id}/{month()}/{upload.id}/ledger.csv"
     assert upload.sha256 == hashlib.sha256(LEDGER_CSV).hexdigest()
-    assert upload.original_name == "../../etc/機器台帳 2025.csv"  # recorded, never used as a path
+    assert upload.original_name == "機器台帳 2025.csv"  # the name only, never a path
     with get_storage().open(upload.storage_key) as handle:
         assert handle.read() == LEDGER_CSV
     job = get_queue().fetch_job(f"ingest-{upload.id}")
