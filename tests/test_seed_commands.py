@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 import pyotp
 
 from app.extensions import db
-from app.models import Classification, Maker, Organization, User, UserStatus
+from app.models import Classification, Maker, MakerAlias, Organization, User, UserStatus
 
 from .test_auth_links import first_login_form
 
@@ -56,7 +56,8 @@ def test_seed_demo_outside_production_restores_demo_accounts(app, ctx):
 
 
 def test_seed_masters_in_production_loads_no_account(app, ctx):
-    db.session.query(Maker).delete()  # makers have aliases; the cascade is the model's
+    db.session.query(MakerAlias).delete()
+    db.session.query(Maker).delete()
     db.session.commit()
     organizations, users = count(Organization), count(User)
     with environment(app, "production"):
