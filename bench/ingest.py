@@ -109,6 +109,7 @@ def phase_floor(args) -> dict:
     from app.extensions import db
     from app.ingest import write
     from app.ingest.headers import map_headers
+    from app.normalize import device_key
 
     files = _files(args)
     with _app().app_context():
@@ -130,9 +131,10 @@ def phase_floor(args) -> dict:
                 continue
             seen.add(number)
             when = _when(row[deliv]) if deliv is not None else None
-            records.append((hospital, str(number), row[prod], row[model], row[maker],
+            records.append((hospital, str(number), device_key(str(number)), row[prod], row[model], row[maker],
                             when.date() if isinstance(when, dt.datetime) else when, True, now))
-        cols = ("hospital_id", "device_number", "product_name", "model_number", "maker_name", "delivered_on", "default_counts", "updated_on")
+        cols = ("hospital_id", "device_number", "device_key", "product_name", "model_number", "maker_name",
+                "delivered_on", "default_counts", "updated_on")
         _insert(session, "equipment", cols, records)
         session.commit()
         counts["ledger"] = len(records)
@@ -145,7 +147,7 @@ def phase_floor(args) -> dict:
             month = dt.date(2025, 10, 1)
             records = []
             for row in rows:
-                equipment = devices.get(row[num])
+                equipment = devices.get(device_key(row[num]))
                 start = _when(row[s])
                 if equipment is None or not isinstance(start, dt.datetime):
                     continue

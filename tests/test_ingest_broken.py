@@ -57,6 +57,15 @@ def test_unclosed_quote_is_a_rejected_row_not_a_silent_merge(ctx):
     assert "ME007" in row[4]  # what was swallowed is in the rejected file, not lost
 
 
+def test_unclosed_quote_further_down_names_its_lines(ctx):
+    lines = _ledger_text(40).splitlines(keepends=True)
+    lines[30] = 'ME030,"ポンプ,2020/04/01\n'  # swallows lines 31–41
+    upload = ingest("".join(lines).encode())
+    assert (upload.rows_imported, upload.rows_rejected) == (29, 1)
+    row = rejected(upload)[1]
+    assert row[0] == 31 and "31〜41 行目が1行として読まれています" in row[2]
+
+
 def test_quote_swallowing_the_rest_of_a_long_file_fails_naming_the_row(ctx):
     lines = _ledger_text(60).splitlines(keepends=True)
     lines[5] = 'ME005,"ポンプ,2020/04/01\n'

@@ -36,7 +36,7 @@ from .headers import (
     find_header_row,
     map_headers,
 )
-from .reading import Limits, ReadError, check_shape, open_rows
+from .reading import CsvPosition, Limits, ReadError, check_record_span, check_shape, open_rows
 from .rejects import RejectWriter
 from .validate import FailureChecker, LedgerChecker, LendingChecker
 from .values import EXCEL_ERRORS
@@ -198,7 +198,7 @@ def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _
     upload.detected_encoding = source.encoding
     rows = iter(source.rows)
     try:
-        _ingest_rows(session, upload, file_type, rows, state, source.lines)
+        _ingest_rows(session, upload, file_type, rows, state, source.position)
     except ReadError as exc:
         raise _Stop(UploadStatus.failed, str(exc)) from exc
     finally:
@@ -208,9 +208,9 @@ def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _
 
 
 def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _State,
-                 lines: list[int] | None = None) -> None:
-    """``lines`` is given for CSV: the physical lines of the record just read, and the sign
-    that every record must have the header's column count (a workbook's rows always do)."""
+                 position: CsvPosition | None = None) -> None:
+    """``position`` is given for CSV: where a record came from, and the sign that every
+    record must have the header's column count (a workbook's rows always do)."""
     head = []
     for row in rows:
         head.append(row)
@@ -235,7 +235,7 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
         raise _Stop(UploadStatus.needs_mapping, duplicates_message(mapping))
     width = len(mapping.headers)
     mapped = sorted((index, field_label(file_type, name)) for name, index in mapping.columns.items())
-    strict = lines is not None
+    strict = position is not None
     if file_type == LEDGER:
         checker = LedgerChecker(mapping.columns)
     else:
@@ -259,7 +259,9 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
                     row = row[:width]  # trailing separators
                 elif strict and len(row) != width and not _blank_row(row):
                     total += 1
-                    rejects.add(rownum, [_width_problem(row, width, lines)], row)
+                    first_line, last_line = position.lines(rownum, row)
+                    check_record_span(rownum, first_line, last_line)
+                    rejects.add(rownum, [_width_problem(row, width, first_line, last_line)], row)
                     continue
                 if len(row) < width:
                     row = list(row) + [None] * (width - len(row))
@@ -297,8 +299,7 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
     state.imported = len(records)
 
 
-def _width_problem(row: list, width: int, lines: list[int]) -> tuple[str, str]:
-    first, last = lines
+def _width_problem(row: list, width: int, first: int, last: int) -> tuple[str, str]:
     reason = f"列の数（{len(row)} 列）が見出しの列数（{width} 列）と違います。"
     if last > first:
         reason += (f"ファイルの {first}〜{last} 行目が1行として読まれています。"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import pickle
 import re
@@ -60,9 +61,8 @@ class Source:
     fmt: str  # xlsx | xls | csv
     encoding: str | None
     rows: Iterator[list]
-    # CSV only: the physical lines (first, last) of the record last read, so a record that
-    # swallowed several lines (an unclosed quote) can be named in the rejected-rows file.
-    lines: list[int] | None = None
+    # CSV only: where a record came from (an unclosed quote makes one record of many lines).
+    position: CsvPosition | None = None
 
 
 def sniff_format(path: str) -> str:
@@ -332,33 +332,54 @@ def detect_encoding(path: str) -> str:
     )
 
 
-def read_csv_rows(path: str, encoding: str, limits: Limits, lines: list[int] | None = None) -> Iterator[list]:
+class CsvPosition:
+    """Where the records of a CSV came from, asked only for a record that looks wrong (so the
+    common path stays ``yield from csv.reader``): the reader's line counter, and the line
+    each of the first records ended on (the pipeline reads those ahead to find the header)."""
+
+    HEAD = 16
+
+    def __init__(self):
+        self.reader = None
+        self.head_ends: list[int] = []
+
+    def lines(self, record: int, row: list) -> tuple[int, int]:
+        """First and last physical line of the 1-based ``record`` (the one just read, or one
+        of the first :attr:`HEAD`)."""
+        end = self.head_ends[record - 1] if record <= len(self.head_ends) else self.reader.line_num
+        breaks = sum(cell.count("\n") + cell.count("\r") - cell.count("\r\n") for cell in row if cell)
+        if row and row[-1] and row[-1][-1] in "\r\n":
+            breaks -= 1  # a quote left open at the end of the file keeps the last line's ending
+        return end - breaks, end
+
+
+def check_record_span(record: int, first: int, last: int) -> None:
+    """A record over :data:`MAX_RECORD_LINES` lines is an unclosed quote eating the file."""
+    if last - first + 1 > MAX_RECORD_LINES:
+        raise ReadError(
+            f"{record} 行目（ファイルの {first} 行目から）の値が {last - first + 1:,} 行にわたっています。"
+            "引用符（\"）が閉じられていないため、以降の行が1つの値として読まれています。"
+            "データが失われないよう取り込みを中止しました。引用符を確認して保存し直してください。"
+        )
+
+
+def read_csv_rows(path: str, encoding: str, limits: Limits, position: CsvPosition | None = None) -> Iterator[list]:
     """Rows of a CSV file. The row and column limits are enforced by the consumer
-    (:func:`check_shape`), which counts rows anyway. ``lines`` (if given) is updated with
-    the physical lines of each record. A record spanning more than
-    :data:`MAX_RECORD_LINES` lines ends the file with a :class:`ReadError` naming it."""
+    (:func:`check_shape`), which counts rows anyway; ``position`` (if given) lets it name
+    the lines of a record (:class:`CsvPosition`)."""
     with open(path, encoding=encoding, newline="") as handle:
         sample = handle.readline()
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     if csv.field_size_limit() < CSV_FIELD_LIMIT:
         csv.field_size_limit(CSV_FIELD_LIMIT)
-    if lines is None:
-        lines = [0, 0]
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        last = record = 0
-        for row in reader:
-            record += 1
-            end = reader.line_num
-            if end - last > MAX_RECORD_LINES:
-                raise ReadError(
-                    f"{record} 行目（ファイルの {last + 1} 行目から）の値が {end - last:,} 行にわたっています。"
-                    "引用符（\"）が閉じられていないため、以降の行が1つの値として読まれています。"
-                    "データが失われないよう取り込みを中止しました。引用符を確認して保存し直してください。"
-                )
-            lines[0], lines[1] = last + 1, end
-            last = end
-            yield row
+        if position is not None:
+            position.reader = reader
+            for row in itertools.islice(reader, CsvPosition.HEAD):
+                position.head_ends.append(reader.line_num)
+                yield row
+        yield from reader
 
 
 def check_shape(rownum: int, row: list, limits: Limits) -> None:
@@ -373,8 +394,8 @@ def open_rows(path: str, declared_ext: str | None, limits: Limits) -> Source:
     fmt = check_format(path, declared_ext)
     if fmt == "csv":
         encoding = detect_encoding(path)
-        lines = [0, 0]
-        return Source(fmt, encoding, read_csv_rows(path, encoding, limits, lines), lines)
+        position = CsvPosition()
+        return Source(fmt, encoding, read_csv_rows(path, encoding, limits, position), position)
     if fmt == "xlsx":
         check_xlsx_zip(path, limits)
     return Source(fmt, None, read_workbook_rows(path, limits))
