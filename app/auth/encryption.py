@@ -38,6 +38,15 @@ def cipher_for(raw: str) -> MultiFernet:
             "comma-separated") from exc
 
 
+def check_totp_key(settings) -> None:
+    """Refuse to start with a malformed ``TOTP_ENCRYPTION_KEY`` (rather than fail at the
+    first sign-in)."""
+    try:
+        cipher_for(settings["TOTP_ENCRYPTION_KEY"])
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+
+
 def cipher() -> MultiFernet:
     return cipher_for(current_app.config["TOTP_ENCRYPTION_KEY"])
 
@@ -63,3 +72,30 @@ def rotate(token: str) -> str:
 
 def is_encrypted(value: str) -> bool:
     return value.startswith(TOKEN_PREFIX)
+
+
+def rotate_all() -> tuple[int, int]:
+    """Re-encrypt every stored TOTP secret with the first key; a clear value (left by a
+    migration run without a key) is encrypted too. Returns (rewritten, unreadable): an
+    unreadable secret is left as it is (its user's administrator resets the second factor).
+    Commits."""
+    import sqlalchemy as sa
+
+    from ..extensions import db
+
+    # The raw column, past the model's EncryptedString that would decrypt it.
+    users = sa.table("ab_user", sa.column("id", sa.Integer), sa.column("totp_secret", sa.String))
+    rows = db.session.execute(
+        sa.select(users.c.id, users.c.totp_secret).where(users.c.totp_secret.isnot(None))
+    ).all()
+    rewritten = unreadable = 0
+    for user_id, value in rows:
+        try:
+            new = rotate(value) if is_encrypted(value) else encrypt(value)
+        except InvalidToken:
+            unreadable += 1
+            continue
+        db.session.execute(users.update().where(users.c.id == user_id).values(totp_secret=new))
+        rewritten += 1
+    db.session.commit()
+    return rewritten, unreadable
