@@ -28,13 +28,15 @@ RESET_JOB = "app.jobs.auth_mail.password_reset_mail_job"
 LOCKOUT_JOB = "app.jobs.auth_mail.lockout_notice_job"
 
 
-def _enqueue(function: str, user_id: int) -> None:
+def _enqueue(function: str, user_id: int | None) -> None:
     from ..queue import get_queue
 
     get_queue().enqueue(function, user_id, result_ttl=3600, failure_ttl=7 * 86400)
 
 
-def enqueue_password_reset(user_id: int) -> None:
+def enqueue_password_reset(user_id: int | None) -> None:
+    """``None`` (an unknown or inactive address) queues a job that sends nothing, so the
+    request costs the same either way."""
     _enqueue(RESET_JOB, user_id)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import current_app, has_app_context
 
 
-def _in_app(work, user_id: int) -> str:
+def _in_app(work, user_id: int | None) -> str:
+    if user_id is None:
+        return "not sent"  # the request's address is unknown: nothing to do, by design
     if has_app_context():
         return work(user_id)
     from .. import create_app
@@ -36,7 +38,7 @@ def _lockout(user_id: int) -> str:
     return "sent" if sent else "not sent"
 
 
-def password_reset_mail_job(user_id: int) -> str:
+def password_reset_mail_job(user_id: int | None) -> str:
     return _in_app(_reset, user_id)
 
 

@@ -257,11 +257,11 @@ class OptiServeAuthView(AuthDBView):
     def password_reset_request(self):
         form = ResetRequestForm()
         if form.validate_on_submit():
-            # Only a look-up and an enqueue here: the mail goes from a job, so known and
-            # unknown addresses are answered alike and equally fast.
+            # The same work for every address, a look-up and an enqueue (of a job that does
+            # nothing for an unknown one): the mail goes from the job, so known and unknown
+            # addresses are answered alike and equally fast.
             user = self.appbuilder.sm.find_user(email=form.email.data)
-            if notices.can_reset_password(user):
-                notices.enqueue_password_reset(user.id)
+            notices.enqueue_password_reset(user.id if notices.can_reset_password(user) else None)
             flash(str(RESET_SENT), "info")
             return redirect(url_for(".login"))
         return self._form_page(
