@@ -14,6 +14,7 @@ from flask_appbuilder.security.views import RoleModelView
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
+from .access.scope import current_scope
 from .models import User, UserStatus
 from .policy import check_ip
 from .validation import normalize_email
@@ -31,6 +32,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
@@ -106,6 +109,19 @@ class OptiServeSecurityManager(SecurityManager):
             label=_l("ロール"),
             category="Administration",
         )
+
+    # Menus follow capabilities: FAB shows a menu item when the role holds its ``menu_access``
+    # (navbar: the ``is_menu_visible`` filter → has_access; MenuApi: get_user_menu_access). The
+    # scope must also let the user open the screen behind it (app.access.capabilities), so a
+    # level-1 dealer or Admin is not offered items that answer 403.
+    def has_access(self, permission_name, view_name):
+        if not super().has_access(permission_name, view_name):
+            return False
+        return permission_name != "menu_access" or current_scope().can_open_menu(view_name)
+
+    def get_user_menu_access(self, menu_names=None):
+        scope = current_scope()
+        return {name for name in super().get_user_menu_access(menu_names) if scope.can_open_menu(name)}
 
     def hash_password(self, password: str) -> str:
         """scrypt with the parameters of ``FAB_PASSWORD_HASH_METHOD`` (see config.py)."""
