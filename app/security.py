@@ -12,6 +12,7 @@ from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from .access.scope import current_scope
@@ -112,16 +113,41 @@ class OptiServeSecurityManager(SecurityManager):
 
     # Menus follow capabilities: FAB shows a menu item when the role holds its ``menu_access``
     # (navbar: the ``is_menu_visible`` filter → has_access; MenuApi: get_user_menu_access). The
-    # scope must also let the user open the screen behind it (app.access.capabilities), so a
-    # level-1 dealer or Admin is not offered items that answer 403.
+    # scope must also let the user open the screen behind it (app.access.capabilities), and a
+    # category shows only with a child to show, so a level-1 dealer or Admin is not offered
+    # items that answer 403.
     def has_access(self, permission_name, view_name):
-        if not super().has_access(permission_name, view_name):
-            return False
-        return permission_name != "menu_access" or current_scope().can_open_menu(view_name)
+        role_allows = super().has_access
+        if permission_name != "menu_access":
+            return role_allows(permission_name, view_name)
+        return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
 
     def get_user_menu_access(self, menu_names=None):
-        scope = current_scope()
-        return {name for name in super().get_user_menu_access(menu_names) if scope.can_open_menu(name)}
+        allowed = super().get_user_menu_access(menu_names)
+        return {name for name in allowed if self._menu_opens(name, allowed.__contains__)}
+
+    def _menu_opens(self, name, role_allows) -> bool:
+        if not role_allows(name):
+            return False
+        item = self.appbuilder.menu.find(name)
+        if item is not None and item.childs:
+            return any(self._menu_opens(child.name, role_allows) for child in item.childs
+                       if child.name != "-")
+        return current_scope().can_open(self._menu_permission_name(item))
+
+    def _menu_permission_name(self, item) -> str | None:
+        """The FAB permission name of the view a menu item opens (a link: by its URL)."""
+        if item is None:
+            return None
+        view = item.baseview
+        if view is None and item.href:
+            try:
+                endpoint, _args = current_app.url_map.bind("localhost").match(item.get_url(), method="GET")
+            except HTTPException:
+                return None
+            blueprint = endpoint.split(".", 1)[0]
+            view = next((v for v in self.appbuilder.baseviews if v.endpoint == blueprint), None)
+        return getattr(view, "class_permission_name", None)
 
     def hash_password(self, password: str) -> str:
         """scrypt with the parameters of ``FAB_PASSWORD_HASH_METHOD`` (see config.py)."""

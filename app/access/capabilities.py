@@ -36,27 +36,31 @@ def level_capabilities(level: int) -> frozenset[str]:
     return frozenset()
 
 
-# Menu item (FAB menu name) → the capability the screen behind it checks. An item not listed
-# needs no capability beyond its FAB permission. tests/test_isolation_matrix.py crawls every
-# menu link of every role and dealer level: a listed item that answers 403 fails there.
-MENU_CAPABILITIES = {
+# FAB permission name of a screen or API (its ``class_permission_name``) → the capability it
+# checks. Menus hide an item whose screen the scope may not open (app.security), and
+# tests/test_isolation_matrix.py sweeps every endpoint of these views for dealer levels 1, 2, 3
+# and 9: a hospital screen left out here, or one that forgets its check, fails there.
+SCREEN_CAPABILITIES = {
     "Dashboard": DOWNLOAD_REPORTS,
     "Reports": DOWNLOAD_REPORTS,
+    "ReportsApi": DOWNLOAD_REPORTS,
     "Upload": UPLOAD,
+    "UploadApi": UPLOAD,
     "Ledger": MAINTAIN_MASTERS,
-    "Report Selection": MAINTAIN_MASTERS,
-    "Classification Mapping": MAINTAIN_MASTERS,
-    "SMDS Classifications": OPERATOR_ONLY,
+    "LedgerApi": MAINTAIN_MASTERS,
+    "ReportSelection": MAINTAIN_MASTERS,
+    "ClassificationMapping": MAINTAIN_MASTERS,
+    "ClassificationApi": MAINTAIN_MASTERS,
+    "SmdsClassifications": OPERATOR_ONLY,
     "Makers": OPERATOR_ONLY,
-    "Dealer Permissions": MANAGE_DEALERS,
-    "Manufacturer Figures": SELECT_HOSPITALS,
-    "Manufacturer Selection": SELECT_HOSPITALS,
+    "DealerPermissions": MANAGE_DEALERS,
+    "ManufacturerHospitals": SELECT_HOSPITALS,
 }
 
 
-def menu_allows(scope, menu_name: str) -> bool:
-    """Whether ``scope`` may open the screen behind menu item ``menu_name``."""
-    needed = MENU_CAPABILITIES.get(menu_name)
+def screen_allows(scope, permission_name: str | None) -> bool:
+    """Whether ``scope`` may open the screen whose FAB permission name is ``permission_name``."""
+    needed = SCREEN_CAPABILITIES.get(permission_name or "")
     if needed is None:
         return True
     if needed == OPERATOR_ONLY:

@@ -38,7 +38,7 @@ from .capabilities import (
     ORG_ADMIN_CAPABILITIES,
     SELECT_HOSPITALS,
     level_capabilities,
-    menu_allows,
+    screen_allows,
 )
 from .dealer_choice import chosen_permission
 
@@ -60,9 +60,9 @@ class Scope:
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
 
-    def can_open_menu(self, menu_name: str) -> bool:
-        """Whether the screen behind menu item ``menu_name`` answers this scope (not 403)."""
-        return menu_allows(self, menu_name)
+    def can_open(self, permission_name: str | None) -> bool:
+        """Whether a screen (by FAB permission name) answers this scope rather than 403."""
+        return screen_allows(self, permission_name)
 
     def clause(self, column) -> ColumnElement:
         """A WHERE clause restricting ``column`` (an organization id column) to this scope."""
