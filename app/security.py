@@ -1,7 +1,7 @@
 """OptiServe's security manager: the single subclass of FAB's SecurityManager.
 
 Everything FAB-specific about who a user is and which security screens exist lives here;
-*what* a user may see is answered by :mod:`app.scope`. The FAB internals overridden are
+*what* a user may see is answered by :mod:`app.access.scope`. The FAB internals overridden are
 listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 ``tests/test_fab_contract.py``.
 """
