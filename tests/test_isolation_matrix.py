@@ -503,7 +503,7 @@ def test_dealer_level_sweep(app, client, level):
     ``level``: a view whose capability the level lacks refuses (no 2xx, A's rows unchanged)."""
     with app.app_context():
         hospital_a = set_dealer_level(level)
-        objects, _markers = build_objects(hospital_a, "A")
+        objects, markers_a = build_objects(hospital_a, "A")
         a_users = [u.id for u in db.session.scalars(select(User).where(User.organization_id == hospital_a.id))]
         granted = level_capabilities(level)
         reachable = dealer_view_permissions()
@@ -536,6 +536,9 @@ def test_dealer_level_sweep(app, client, level):
                     refused_checked += 1
                     if 200 <= response.status_code < 300:
                         failures.append(f"{where}: answers without capability {needed}")
+                    shown = [m for m in markers_a if m.encode() in response.get_data()]
+                    if shown:
+                        failures.append(f"{where}: shows hospital A's data {shown} without {needed}")
                     db.session.expire_all()
                     if snapshot(hospital_a.id, a_users) != before:
                         failures.append(f"{where}: changed hospital A's rows without capability {needed}")
