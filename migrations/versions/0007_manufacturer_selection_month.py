@@ -4,13 +4,13 @@ A manufacturer's selection of hospitals applies from a month on (one selection p
 manufacturer and month); existing selections become the first one, which covers every month.
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0001'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
