@@ -7,6 +7,8 @@ given user) instead of deciding access itself. FAB views use it through
 
 Branches by the user's organization:
 - operator (Admin, Operator roles): every organization;
+- System (service accounts of the on-prem systems, operator organization): every
+  organization, with only the :data:`SYSTEM_SYNC` capability (the System APIs);
 - hospital / own organization: its own organization;
 - dealer (DealerUser of a dealer organization): the hospital chosen in the session
   (:data:`app.dealers.SESSION_KEY`; the only one when it holds one permission), with the
@@ -40,6 +42,8 @@ MAINTAIN_MASTERS = "maintain_masters"
 MANAGE_DEALERS = "manage_dealers"
 # A manufacturer choosing the hospitals whose pooled figures it views (screen 9).
 SELECT_HOSPITALS = "select_hospitals"
+# The on-prem systems' service accounts (role System): the System APIs over every hospital.
+SYSTEM_SYNC = "system_sync"
 
 HOSPITAL_CAPABILITIES = frozenset(
     {UPLOAD, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, MANAGE_DEALERS}
@@ -87,6 +91,9 @@ def scope_of(user) -> Scope:
     organization = user.organization
     if organization is None:
         return NOTHING
+    if "System" in roles and organization.kind == OrganizationKind.operator.value:
+        # Operator-wide, but only the System APIs' capability: no screen capability at all.
+        return Scope(everything=True, capabilities=frozenset({SYSTEM_SYNC}))
     own = frozenset({organization.id})
     capabilities: set[str] = set()
     if "OrgAdmin" in roles:
