@@ -36,7 +36,8 @@ def _hospital(code):
 def pptx_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
+        # a fixed time stamp: the same bytes on every call
+        archive.writestr(zipfile.ZipInfo("[Content_Types].xml", date_time=(2026, 8, 1, 0, 0, 0)), "<Types/>")
     return buffer.getvalue()
 
 
