@@ -5,7 +5,7 @@ before doing anything, so a concurrent duplicate is refused (409) instead of run
 When the write answers, the status and JSON body are stored; the same key with the same
 request (same hash) is answered from the row, with another request → 409. A write that
 fails with a server error releases the key, so the client may retry. Rows expire after
-``IDEMPOTENCY_HOURS``.
+``IDEMPOTENCY_HOURS`` (removed by the next System write).
 """
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def reserve(user_id: int, key: str, req_hash: str, hours: int) -> IdempotencyRec
     """The stored answer for a repeat of the same request (None: the key is now reserved and
     the caller performs the write). Raises :class:`IdempotencyConflict`."""
     now = utc_now()
-    db.session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key, IdempotencyRecord.expires_on <= now))
+    # Expired answers go here, on the next write (indexed; no separate clean-up job needed).
+    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_on <= now))
     record = IdempotencyRecord(user_id=user_id, key=key, request_hash=req_hash, status=IN_PROGRESS,
                                response={}, created_on=now, expires_on=now + dt.timedelta(hours=hours))
     try:

@@ -33,6 +33,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    # app.api_keys issues keys with FAB's lookup hash, so FAB's look-up finds them
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),

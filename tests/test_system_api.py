@@ -176,3 +176,17 @@ def test_only_system_and_admin_reach_the_system_api(app, client, ctx):
     system = key_for(app, SYSTEM)
     for url in ("/api/v1/uploads/", "/api/v1/ledger/", "/api/v1/reports/", "/api/v1/users/", "/api/v1/apikeys/"):
         assert client.get(url, headers=bearer(system)).status_code == 403, url
+
+
+def test_expired_idempotency_key_runs_again(app, client, system_key):
+    upload_id = make_upload(csv_bytes([LEDGER_HEADER] + ledger_rows(2)), 1)
+    assert ack(client, system_key, upload_id, "old-key").status_code == 200
+    record = db.session.scalars(select(IdempotencyRecord)).one()
+    record.expires_on = record.created_on - dt.timedelta(seconds=1)
+    db.session.commit()
+    other = make_upload(csv_bytes([LEDGER_HEADER] + ledger_rows(2, start=40)), 1)
+    # the old key is free again: a different request with it is performed, not refused
+    assert ack(client, system_key, other, "old-key").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(UploadFile, other).fetched_at is not None
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
