@@ -1,4 +1,4 @@
-"""API keys: FAB's ``ab_api_key`` rows, issued and revoked under :mod:`app.scope`.
+"""API keys: FAB's ``ab_api_key`` rows, issued and revoked under :mod:`app.access.scope`.
 
 Who may issue a key for a user: whoever may manage that user (``MANAGE_USERS`` over the
 user's organization) — an Admin for anyone (System accounts included), an OrgAdmin for its
@@ -34,7 +34,8 @@ from . import audit
 from .extensions import db
 from .models import ApiKeyDailyUse, User, UserStatus
 from .months import jst_today, utc_now
-from .scope import MANAGE_USERS, Scope
+from .access.capabilities import MANAGE_USERS
+from .access.scope import Scope
 
 VISIBLE_PREFIX_LENGTH = 12  # "sst_" + 8 random characters
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

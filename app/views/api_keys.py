@@ -18,7 +18,8 @@ from .. import api_keys
 from ..extensions import db
 from ..models import User, UserStatus
 from ..months import JST, UTC, format_jst
-from ..scope import MANAGE_USERS, current_scope
+from ..access.capabilities import MANAGE_USERS
+from ..access.scope import current_scope
 from .hospital_target import CsrfForm
 
 

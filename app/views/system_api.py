@@ -1,7 +1,7 @@
 """System APIs (/api/v1/system/...): what the on-prem systems pull and publish.
 
 Role System (service accounts, API keys only) and Admin hold the ``SystemApi`` permissions;
-the scope must cover every hospital (:data:`app.scope.SYSTEM_SYNC` or an operator), and every
+the scope must cover every hospital (:data:`app.access.capabilities.SYSTEM_SYNC` or an operator), and every
 write takes an ``Idempotency-Key`` header (:mod:`app.idempotency`).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from .. import idempotency, system_sync
 from ..extensions import db
 from ..models import Organization
-from ..scope import current_scope
+from ..access.scope import current_scope
 from ..uploads import upload_in_scope
 from .upload import original_download
 
