@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from . import api_keys
-from .access.scope import current_scope
+from .access.scope import current_scope, forget_scope
 from .models import User, UserStatus
 from .months import utc_now
 from .policy import check_ip
@@ -178,6 +178,7 @@ class OptiServeSecurityManager(SecurityManager):
         user = api_keys.owner_of(key)
         g.user = user
         g._api_key_user = True
+        forget_scope()  # a scope computed before the key was read would be the anonymous one
         check_ip(user)
         api_keys.check_rate_limit(current_app, key)
         key.last_used_on = utc_now()
