@@ -279,7 +279,7 @@ def test_migration_fills_device_keys_of_existing_devices(tmp_path):
             for id_, number in [(1, "ME000513"), (2, "me000513"), (3, "Pump A")]:
                 connection.execute(text("INSERT INTO equipment (id, hospital_id, device_number, default_counts, "
                                         "updated_on) VALUES (:i, 1, :n, 1, '2026-01-01')"), {"i": id_, "n": number})
-        upgrade(directory=MIGRATIONS_DIR, revision="0008")
+        upgrade(directory=MIGRATIONS_DIR, revision="0008")  # via 0009
         with engine.connect() as connection:
             keys = dict(connection.execute(text("SELECT id, device_key FROM equipment")).all())
         engine.dispose()

@@ -1,7 +1,7 @@
 """equipment.device_key: device numbers matched width- and case-insensitively
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 02:30:00
 
 The key is ``app.normalize.device_key(device_number)``; the app's own function fills it so
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
