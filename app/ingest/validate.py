@@ -2,7 +2,9 @@
 
 Each checker turns the mapped cells of one row into the tuple the writer inserts, or
 returns the problems found as ``[(column label, reason)]``. Checkers keep per-file state
-(device numbers already seen) so duplicates within a file are rejected after the first.
+(device numbers already seen) so duplicates within a file are rejected after the first:
+for lendings and failures the first row of a (device, start to the minute) is kept and
+the later ones are rejected with a reason naming it.
 Reasons are Japanese and say what to fix.
 """
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
-from .values import parse_date, parse_datetime, text
+from .values import event_time, parse_date, text
 
 DEVICE_NUMBER_MAX = 50
 LEDGER_DATE_MIN, LEDGER_DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
@@ -120,7 +122,7 @@ class EventChecker(Checker):
 
     def _moment(self, name: str, value, problems: Problems) -> dt.datetime | None:
         try:
-            moment = parse_datetime(value)
+            moment = event_time(value)
         except ValueError as exc:
             problems.append((self.labels[name], f"{exc}（例: 2023/04/01 10:30）"))
             return None
@@ -149,8 +151,8 @@ class EventChecker(Checker):
         parse cleanly; anything else goes through :meth:`check_slowly`, which says why."""
         try:
             equipment_id = self.by_raw[row[self.number_index]]
-            start = parse_datetime(row[self.start_index])
-            end = None if self.end_index is None else parse_datetime(row[self.end_index])
+            start = event_time(row[self.start_index])
+            end = None if self.end_index is None else event_time(row[self.end_index])
         except (KeyError, ValueError, TypeError):
             return self.check_slowly(rownum, row)
         if (start is None or not EVENT_MIN <= start < self.latest
