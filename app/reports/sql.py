@@ -61,7 +61,9 @@ def _hours_postgresql(element, compiler, **kw):
 @compiles(hours_between, "sqlite")
 def _hours_sqlite(element, compiler, **kw):
     start, end = list(element.clauses)
-    return "((julianday(%s) - julianday(%s)) * 24.0)" % (
+    # julianday() differences carry ~1e-8 h of float error (days since 4714 BC); rounding to
+    # whole milliseconds first makes the hours exact to the last bit, as on PostgreSQL.
+    return "(ROUND((julianday(%s) - julianday(%s)) * 86400000.0) / 3600000.0)" % (
         compiler.process(end, **kw), compiler.process(start, **kw),
     )
 
