@@ -322,10 +322,13 @@ def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 
          the 3rd of the next month at 09:00; a return after that is blank and filled in the
          next month's file. February's file states its times in UTC (…Z); March's is xlsx
          (Excel serial times) and lists two lendings that never happened;
-    5.   a corrected re-upload of March, exported a day after April's file: without them;
+         and one return mistyped (7 hours late);
+    5.   a corrected re-upload of March, exported a day after April's file: without the two,
+         the return corrected;
     6.   May: only the events started in May (xlsx);
     7.   June: the usual window;
-    8.   July: a re-export of the whole history.
+    8.   February's original files again, byte-identical (blank returns long since filled);
+    9.   July: a re-export of the whole history.
     Each month's lending file is followed by its failure file.
     """
     rng = random.Random(seed)
@@ -355,11 +358,19 @@ def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 
             (months[5], OVERLAP, exported[months[5]], "csv", []),
             (months[6], WHOLE, exported[months[6]], "csv", [])]
     files = []
-    for month, window, at, fmt, extra in plan:
+    for step, (month, window, at, fmt, extra) in enumerate(plan):
         for kind in ("lending", "failure"):
             listed = _listed(events + [e for e in extra if e.kind == kind], kind, month, window, at)
             listed.sort(key=lambda row: (row[1], row[0]))
+            if step == 2 and kind == "lending":
+                # A mistyped return, corrected by the re-upload (the later file wins).
+                typo = next(i for i, r in enumerate(listed) if r[2] is not None and r[1] >= _at(march)
+                            and r[3] != "幻の貸出")
+                device, start, end, text = listed[typo]
+                listed[typo] = (device, start, end + dt.timedelta(hours=7), text)
             files.append(MonthFile(month, kind, window, at, fmt, listed, _render(kind, fmt, listed)))
+        if step == 6:
+            files += [f for f in files[2:4]]  # February's files once more
     return History(buffer.getvalue().encode("cp932"), classes, events, files, months)
 
 
