@@ -84,6 +84,7 @@ def test_corrected_reupload_of_march_drops_a_lending_and_leaves_april(ctx):
     # return of ME00002, so that one is blank again — a blank never erases a known return.
     outcome = lend(MARCH, [["ME00002", "2025/03/30 00:00", "", "ICU"]])
     assert outcome.rows_imported == 1
+    assert "2025年3月に始まる貸出のうち、今回のファイルにない 1 件を削除しました。" in outcome.message
     assert lendings() == [(ids["ME00002"], T(2025, 3, 30), T(2025, 4, 2)),
                           (ids["ME00003"], T(2025, 4, 10), T(2025, 4, 11))]
     assert figure(hospital_id(), MARCH, "lendings") == 1 and figure(hospital_id(), MARCH, "lending_hours") == 48
