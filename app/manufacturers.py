@@ -15,7 +15,6 @@ Two ways around K are closed here (docs/dealers-and-manufacturers.md):
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,7 +37,9 @@ from .models import (
     OrganizationKind,
 )
 from .models.dealer import FIRST_SELECTION_MONTH
-from .months import add_months, current_month
+from .months import add_months, current_month, hours_in_month
+from .months import month_bounds as month_range
+from .reports.sql import clipped, month_windows
 
 UNMAPPED = "未紐付け"
 UNKNOWN = "（不明）"
@@ -184,16 +185,8 @@ class PooledFigures:
 
 
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime, int]:
-    days = calendar.monthrange(month.year, month.month)[1]
-    start = dt.datetime(month.year, month.month, 1)
-    return start, start + dt.timedelta(days=days), days * 24
-
-
-def hours_inside(start: dt.datetime, end: dt.datetime | None, lower: dt.datetime, upper: dt.datetime) -> float:
-    """Hours of [start, end) inside [lower, upper); an open interval runs to ``upper``."""
-    end = upper if end is None else min(end, upper)
-    start = max(start, lower)
-    return max((end - start).total_seconds() / 3600, 0.0)
+    start, end = month_range(month)
+    return start, end, hours_in_month(month)
 
 
 def _classification_names() -> dict[int, str]:
@@ -229,8 +222,8 @@ def pooled_figures(manufacturer_id: int, hospital_ids, month: dt.date,
         own_makers = set(db.session.scalars(
             select(Maker.id).where(Maker.organization_id == manufacturer_id)))
         maker_names = dict(db.session.execute(select(Maker.id, Maker.name)).all())
-        lending = _hours_by_device(Lending, Lending.lent_at, Lending.returned_at, hospital_ids, lower, upper)
-        failure = _hours_by_device(Failure, Failure.failed_at, Failure.repaired_at, hospital_ids, lower, upper)
+        lending = _hours_by_device(Lending, Lending.lent_at, Lending.returned_at, hospital_ids, month)
+        failure = _hours_by_device(Failure, Failure.failed_at, Failure.repaired_at, hospital_ids, month)
         devices = db.session.execute(
             select(Equipment.id, Equipment.hospital_id, Equipment.classification_id,
                    Equipment.override_classification_id, Equipment.maker_id, Equipment.maker_name,
@@ -305,14 +298,12 @@ def suppress(by_class: dict[tuple, PooledRow], by_model: dict[tuple, PooledRow],
     return sum(not row.visible for row in list(by_class.values()) + list(by_model.values()))
 
 
-def _hours_by_device(model, start_col, end_col, hospital_ids, lower, upper) -> dict[int, float]:
-    hours: dict[int, float] = defaultdict(float)
+def _hours_by_device(model, start_col, end_col, hospital_ids, month: dt.date) -> dict[int, float]:
+    """Hours inside the month per device, by the figures' one SQL interval rule."""
+    window = month_windows([month])
+    overlaps, hours = clipped(start_col, end_col, window)
     rows = db.session.execute(
-        select(model.equipment_id, start_col, end_col).where(
-            model.hospital_id.in_(hospital_ids), start_col < upper,
-            or_(end_col.is_(None), end_col > lower),
-        )
+        select(model.equipment_id, func.sum(hours)).select_from(model).join(window, overlaps)
+        .where(model.hospital_id.in_(hospital_ids)).group_by(model.equipment_id)
     ).all()
-    for equipment_id, start, end in rows:
-        hours[equipment_id] += hours_inside(start, end, lower, upper)
-    return hours
+    return {equipment_id: float(total or 0.0) for equipment_id, total in rows}

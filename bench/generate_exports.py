@@ -9,14 +9,20 @@ device number, impossible date, return before lending, duplicate device number).
 
     python bench/generate_exports.py --out /tmp/exports [--devices 15000] [--lending-mb 10]
         [--failure-mb 1] [--dirty 0.01] [--variant 0|1|2] [--month 2025-10] [--seed 1]
+
+:func:`history` makes months of exports of one hospital with one constant ledger, in the
+three windows real ME systems use, together with the TRUE events they were cut from
+(tests/test_events_across_files.py compares the figures with the truth).
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime as dt
+import io
 import os
 import random
+from dataclasses import dataclass, field
 
 import xlsxwriter
 
@@ -188,6 +194,184 @@ def generate(args) -> dict[str, str]:
         paths[f"{name}.xlsx"] = os.path.join(args.out, f"{name}.xlsx")
         write_xlsx(paths[f"{name}.xlsx"], rows["xlsx"])
     return paths
+
+
+# ---------------------------------------------------------------- months of exports, with the truth
+
+OVERLAP, STARTED, WHOLE = "overlap", "started-in-month", "whole-history"
+EVENT_HEADERS = {"lending": ["機器番号", "貸出日時", "返却日時", "貸出先"],
+                 "failure": ["機器番号", "故障日", "修理完了日", "故障内容"]}
+HISTORY_CLASSES = ["輸液ポンプ", "シリンジポンプ", "人工呼吸器"]
+
+
+@dataclass(frozen=True)
+class TrueEvent:
+    kind: str  # lending / failure
+    device: str
+    start: dt.datetime
+    end: dt.datetime  # the true end (it may lie after every export: then no file knows it)
+    text: str
+
+
+@dataclass
+class MonthFile:
+    """One upload: a month's lending or failure export as the hospital's system wrote it."""
+
+    month: dt.date
+    kind: str
+    window: str
+    exported_at: dt.datetime
+    fmt: str  # csv / csv-utc (times as …Z) / xlsx
+    listed: list = field(default_factory=list)  # (device, start, end or None, text): what the file says
+    data: bytes = b""
+
+
+@dataclass
+class History:
+    ledger: bytes  # CSV
+    devices: dict  # device number → classification name
+    events: list  # TrueEvent, the truth
+    files: list  # MonthFile, in upload order
+    months: list  # the months uploaded, in order
+
+
+def _month_add(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def _true_events(rng, devices, begin, until):
+    """Per device a run of lendings (one after the other; a few devices are double-booked in
+    the source) and a sparser run of failures, all starting between ``begin`` and ``until``."""
+    events = []
+    for index, number in enumerate(devices):
+        if index % 12 == 11:
+            continue  # a device with no activity at all
+        for kind, gap_hours, lengths in (("lending", 60, [(1, 48), (48, 480), (480, 2900)]),
+                                         ("failure", 500, [(1, 24), (24, 360)])):
+            t = begin + dt.timedelta(minutes=rng.randrange(20 * 24 * 60))
+            while True:
+                start = t + dt.timedelta(minutes=rng.randrange(1, int(gap_hours * 2 * 60)))
+                if start >= until:
+                    break
+                low, high = lengths[0] if rng.random() < 0.6 else rng.choice(lengths[1:])
+                end = start + dt.timedelta(minutes=rng.randrange(low * 60, high * 60))
+                text = rng.choice(DEPARTMENTS if kind == "lending" else FAILURES)
+                events.append(TrueEvent(kind, number, start, end, text))
+                if kind == "lending" and index % 17 == 3 and rng.random() < 0.3:
+                    # Double-booked in the source: a second lending while the first runs.
+                    second = start + dt.timedelta(minutes=rng.randrange(1, 600))
+                    if second < end:
+                        events.append(TrueEvent(kind, number, second, second + dt.timedelta(hours=30), text))
+                t = end
+    return events
+
+
+def _listed(events, kind, month, window, exported_at):
+    """What a ``window`` export of ``month`` made at ``exported_at`` lists: (device, start,
+    end or blank, text); an end after the export is blank."""
+    month_start, month_end = _at(month), _at(_month_add(month, 1))
+    rows = []
+    for e in events:
+        if e.kind != kind or e.start > exported_at:
+            continue
+        known = e.end if e.end <= exported_at else None
+        if window == STARTED:
+            keep = month_start <= e.start < month_end
+        elif window == OVERLAP:
+            keep = e.start < month_end and (known is None or known > month_start)
+        else:
+            keep = True
+        if keep:
+            rows.append((e.device, e.start, known, e.text))
+    return rows
+
+
+def _render(kind, fmt, rows) -> bytes:
+    table = [EVENT_HEADERS[kind]]
+    for device, start, end, text in rows:
+        if fmt == "xlsx":
+            table.append([device, start, end, text])
+        elif fmt == "csv-utc":
+            # An export in UTC with the zone stated: the ingest converts it to Japan time.
+            utc = [None if t is None else (t - dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                   for t in (start, end)]
+            table.append([device, utc[0], utc[1] or "", text])
+        else:
+            table.append([device, f"{start:%Y/%m/%d %H:%M}", "" if end is None else f"{end:%Y/%m/%d %H:%M}", text])
+    if fmt == "xlsx":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
+            write_xlsx(handle.name, table)
+            return open(handle.name, "rb").read()
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(table)
+    return buffer.getvalue().encode("cp932")
+
+
+def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 1)) -> History:
+    """Seven months (January–July of ``first``'s year by default) of lending and failure
+    exports of one hospital with one constant ledger, uploaded in this order:
+
+    1–4. January–April: the usual window, every event overlapping the month, exported on
+         the 3rd of the next month at 09:00; a return after that is blank and filled in the
+         next month's file. February's file states its times in UTC (…Z); March's is xlsx
+         (Excel serial times) and lists two lendings that never happened;
+         and one return mistyped (7 hours late);
+    5.   a corrected re-upload of March, exported a day after April's file: without the two,
+         the return corrected;
+    6.   May: only the events started in May (xlsx);
+    7.   June: the usual window;
+    8.   February's original files again, byte-identical (blank returns long since filled);
+    9.   July: a re-export of the whole history.
+    Each month's lending file is followed by its failure file.
+    """
+    rng = random.Random(seed)
+    numbers = [f"ME{n:04d}" for n in range(1, devices + 1)]
+    classes = {n: HISTORY_CLASSES[i % len(HISTORY_CLASSES)] if i % 10 else HISTORY_CLASSES[0]
+               for i, n in enumerate(numbers)}
+    ledger_rows = [["機器番号", "製品名", "型番", "メーカー名", "納入日", "使用期限", "機器分類"]]
+    for number in numbers:
+        cls = classes[number]
+        ledger_rows.append([number, f"{cls}{number[-1]}", f"M-{number[-1]}", "テルモ㈱", "2020/04/01", "2035/03/31", cls])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(ledger_rows)
+    months = [_month_add(first, i) for i in range(7)]
+    exported = {m: _at(_month_add(m, 1)) + dt.timedelta(days=2, hours=9) for m in months}
+    events = _true_events(rng, numbers, _at(_month_add(first, -1)), exported[months[-1]] + dt.timedelta(days=10))
+    march = months[2]
+    phantoms = [TrueEvent("lending", numbers[0], _at(march) + dt.timedelta(days=5, hours=10, minutes=7),
+                          _at(march) + dt.timedelta(days=6, hours=11), "幻の貸出"),
+                TrueEvent("lending", numbers[1], _at(march) + dt.timedelta(days=20, hours=8, minutes=3),
+                          _at(march) + dt.timedelta(days=60), "幻の貸出")]
+    plan = [(months[0], OVERLAP, exported[months[0]], "csv", []),
+            (months[1], OVERLAP, exported[months[1]], "csv-utc", []),
+            (march, OVERLAP, exported[march], "xlsx", phantoms),
+            (months[3], OVERLAP, exported[months[3]], "csv", []),
+            (march, OVERLAP, exported[months[3]] + dt.timedelta(days=1), "csv", []),
+            (months[4], STARTED, exported[months[4]], "xlsx", []),
+            (months[5], OVERLAP, exported[months[5]], "csv", []),
+            (months[6], WHOLE, exported[months[6]], "csv", [])]
+    files = []
+    for step, (month, window, at, fmt, extra) in enumerate(plan):
+        for kind in ("lending", "failure"):
+            listed = _listed(events + [e for e in extra if e.kind == kind], kind, month, window, at)
+            listed.sort(key=lambda row: (row[1], row[0]))
+            if step == 2 and kind == "lending":
+                # A mistyped return, corrected by the re-upload (the later file wins).
+                typo = next(i for i, r in enumerate(listed) if r[2] is not None and r[1] >= _at(march)
+                            and r[3] != "幻の貸出")
+                device, start, end, text = listed[typo]
+                listed[typo] = (device, start, end + dt.timedelta(hours=7), text)
+            files.append(MonthFile(month, kind, window, at, fmt, listed, _render(kind, fmt, listed)))
+        if step == 6:
+            files += [f for f in files[2:4]]  # February's files once more
+    return History(buffer.getvalue().encode("cp932"), classes, events, files, months)
 
 
 def parser() -> argparse.ArgumentParser:

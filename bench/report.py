@@ -84,17 +84,20 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
         lendings, failures = [], []
         for m in months:
             start = dt.datetime(m.year, m.month, 1)
-            span = (dt.datetime.combine(add_months(m, 1), dt.time()) - start).total_seconds()
+            month_end = dt.datetime.combine(add_months(m, 1), dt.time())
+            span = (month_end - start).total_seconds()
             for _ in range(6400):
                 lent = start + dt.timedelta(seconds=rng.random() * span)
                 end = None if rng.random() < 0.01 else lent + dt.timedelta(hours=rng.expovariate(1 / 400))
+                # An open one was listed open by its month's file: it counts to that month's end.
                 lendings.append(dict(hospital_id=h.id, equipment_id=rng.choice(eq), month=m, lent_at=lent,
-                                     returned_at=end, department=f"病棟{rng.randrange(30)}"))
+                                     returned_at=end, open_until=None if end else month_end,
+                                     department=f"病棟{rng.randrange(30)}"))
             for _ in range(110):
                 failed = start + dt.timedelta(seconds=rng.random() * span)
                 end = None if rng.random() < 0.05 else failed + dt.timedelta(hours=rng.expovariate(1 / 500))
                 failures.append(dict(hospital_id=h.id, equipment_id=rng.choice(eq), month=m, failed_at=failed,
-                                     repaired_at=end, description="動作不良"))
+                                     repaired_at=end, open_until=None if end else month_end, description="動作不良"))
         db.session.execute(insert(Lending), lendings)
         db.session.execute(insert(Failure), failures)
         db.session.commit()

@@ -12,6 +12,10 @@ in May); L4 D3 05-20 00:00→not returned (288 h to the end of May); L5 D5 05-05
 LY D1 2024-05-01→2024-05-03 (48 h, a year before).
 Failures: F1 D2 05-03 10:00→05-05 10:00 (48 h); F2 D1 04-29 00:00→05-01 06:00 (48 h April,
 6 h May); F3 D2 05-30 00:00→not repaired (48 h to the end of May).
+L4 and F3 were listed open by May's file, so they carry ``open_until`` = 2025-06-01 as the
+ingest stores it (an open event counts up to the end of the last month that listed it
+open, docs/figures.md): the hand-computed figures are the same as under the old "open runs
+to the end of the month" rule for May, and they count nothing in June.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import datetime as dt
 
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, Organization
+from app.months import month_bounds
 
 MONTH = dt.date(2025, 5, 1)
 T = dt.datetime
@@ -34,6 +39,11 @@ def _class(hospital_id, name, level=1, parent=None):
     db.session.add(c)
     db.session.flush()
     return c
+
+
+def _open_until(end, month):
+    """An open event listed by ``month``'s file counts up to the end of that month."""
+    return month_bounds(month)[1] if end is None else None
 
 
 def make_dataset(code: str = "H0001", hyperlink_department: bool = False) -> dict:
@@ -60,7 +70,7 @@ def make_dataset(code: str = "H0001", hyperlink_department: bool = False) -> dic
 
     def lend(e, start, end, month, department=None):
         db.session.add(Lending(hospital_id=h.id, equipment_id=e.id, month=month, lent_at=start,
-                               returned_at=end, department=department))
+                               returned_at=end, department=department, open_until=_open_until(end, month)))
 
     april, may = dt.date(2025, 4, 1), MONTH
     lend(d2, T(2025, 4, 10), T(2025, 4, 11), april, "ICU")
@@ -74,7 +84,7 @@ def make_dataset(code: str = "H0001", hyperlink_department: bool = False) -> dic
 
     def fail(e, start, end, month, text):
         db.session.add(Failure(hospital_id=h.id, equipment_id=e.id, month=month, failed_at=start,
-                               repaired_at=end, description=text))
+                               repaired_at=end, description=text, open_until=_open_until(end, month)))
 
     fail(d2, T(2025, 5, 3, 10), T(2025, 5, 5, 10), may, "電源不良")
     fail(d1, T(2025, 4, 29), T(2025, 5, 1, 6), april, "アラーム異常")

@@ -165,15 +165,18 @@ def test_lending_unknown_device_rejected_rest_imported(ctx):
     assert reasons[4] == "返却日時が貸出日時より前です。"
 
 
-def test_lending_reupload_replaces_the_month_only(ctx):
-    _ledger()
+def test_lending_reupload_is_authoritative_for_the_events_starting_in_its_month(ctx):
+    """A re-upload of October removes the October lendings it no longer lists; September's
+    lending (listed by no October file) is untouched."""
+    known = _ledger()
     header = ["機器番号", "貸出日時", "返却日時"]
     run_ingest(make_upload(csv_bytes([header, ["ME00001", "2025/09/01 10:00", "2025/09/02 10:00"]]), 2,
                            month=dt.date(2025, 9, 1)))
     run_ingest(make_upload(csv_bytes([header, ["ME00001", "2025/10/01 10:00", ""], ["ME00002", "2025/10/02 10:00", ""]]), 2))
     run_ingest(make_upload(csv_bytes([header, ["ME00003", "2025/10/05 10:00", ""]]), 2))
-    months = db.session.execute(select(Lending.month, func.count()).group_by(Lending.month).order_by(Lending.month)).all()
-    assert months == [(dt.date(2025, 9, 1), 1), (MONTH, 1)]
+    rows = db.session.execute(select(Lending.equipment_id, Lending.lent_at, Lending.month).order_by(Lending.lent_at)).all()
+    assert rows == [(known["ME00001"].id, dt.datetime(2025, 9, 1, 10), dt.date(2025, 9, 1)),
+                    (known["ME00003"].id, dt.datetime(2025, 10, 5, 10), MONTH)]
 
 
 def test_failure_file(ctx):

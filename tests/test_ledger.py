@@ -111,7 +111,8 @@ def test_paging_100_per_page(ctx):
 def test_no_activity_marker(devices):
     a = devices["a"]
     db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=dt.date.today().replace(day=1),
-                           lent_at=dt.datetime.now() - dt.timedelta(days=3)))
+                           lent_at=dt.datetime.now() - dt.timedelta(days=3),
+                           returned_at=dt.datetime.now() - dt.timedelta(days=2)))
     db.session.commit()
     rows = {r["device_number"]: r for r in ledger.page(a, ledger.LedgerFilter())["rows"]}
     assert rows["ME001"]["has_activity"] is True and rows["ME002"]["has_activity"] is False

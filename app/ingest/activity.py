@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import exists, or_
 
 from ..models import Failure, Lending
-from .validate import add_months
+from ..months import add_months, month_bounds
+from ..reports.sql import overlap_condition
 
 
 def recent_activity(equipment_id_column, as_of: dt.date):
     """An SQL boolean: the device has a lending or failure in the 12 months before the
     month of ``as_of`` (that month included)."""
-    end = dt.datetime.combine(add_months(as_of.replace(day=1), 1), dt.time())
-    start = dt.datetime.combine(add_months(as_of.replace(day=1), -11), dt.time())
-    # An interval with no end counts from its start only: an old unreturned lending is not
+    month = as_of.replace(day=1)
+    start, end = month_bounds(add_months(month, -11))[0], month_bounds(month)[1]
+    # The figures' interval rule (app.reports.sql): an event with no known end runs to the
+    # end of the last month whose file listed it open, so an old unreturned lending is not
     # activity forever.
-    lent = exists().where(Lending.equipment_id == equipment_id_column, Lending.lent_at < end,
-                          func.coalesce(Lending.returned_at, Lending.lent_at) >= start)
-    failed = exists().where(Failure.equipment_id == equipment_id_column, Failure.failed_at < end,
-                            func.coalesce(Failure.repaired_at, Failure.failed_at) >= start)
+    lent = exists().where(Lending.equipment_id == equipment_id_column,
+                          overlap_condition(Lending.lent_at, Lending.returned_at, start, end))
+    failed = exists().where(Failure.equipment_id == equipment_id_column,
+                            overlap_condition(Failure.failed_at, Failure.repaired_at, start, end))
     return or_(lent, failed)
 
 

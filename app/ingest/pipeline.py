@@ -295,7 +295,11 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
             state.notes.append(f"今回の台帳にない {dropped:,} 台は、集計対象外（既定値）にしました。")
     else:
         kind = "lending" if file_type == LENDING else "failure"
-        write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)
+        removed = write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)
+        if removed:
+            noun = "貸出" if kind == "lending" else "故障"
+            state.notes.append(f"{upload.month.year}年{upload.month.month}月に始まる{noun}のうち、"
+                               f"今回のファイルにない {removed:,} 件を削除しました。")
     state.imported = len(records)
 
 

@@ -2,16 +2,19 @@
 
 Each checker turns the mapped cells of one row into the tuple the writer inserts, or
 returns the problems found as ``[(column label, reason)]``. Checkers keep per-file state
-(device numbers already seen) so duplicates within a file are rejected after the first.
+(device numbers already seen) so duplicates within a file are rejected after the first:
+for lendings and failures the first row of a (device, start to the minute) is kept and
+the later ones are rejected with a reason naming it.
 Reasons are Japanese and say what to fix.
 """
 from __future__ import annotations
 
 import datetime as dt
 
+from ..months import jst_now
 from .headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
 from ..normalize import device_key
-from .values import parse_date, parse_datetime, text
+from .values import event_time, parse_date, text
 
 DEVICE_NUMBER_MAX = 50
 LEDGER_DATE_MIN, LEDGER_DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
@@ -112,6 +115,9 @@ class EventChecker(Checker):
         super().__init__(columns)
         self.devices = devices
         self.latest = dt.datetime.combine(add_months(month, 2), dt.time())
+        # An end may be later: a re-export of an old month knows returns made since. It
+        # cannot be in the future (Japan time, a day of slack).
+        self.latest_end = max(self.latest, jst_now().replace(tzinfo=None) + dt.timedelta(days=1))
         self.month = month
         self.start_index = columns[self.start_field]
         self.end_index = columns.get(self.end_field)
@@ -120,13 +126,13 @@ class EventChecker(Checker):
         self.number_index = columns["device_number"]
         self.by_raw: dict[str, int] = {}
 
-    def _moment(self, name: str, value, problems: Problems) -> dt.datetime | None:
+    def _moment(self, name: str, value, problems: Problems, latest: dt.datetime | None = None) -> dt.datetime | None:
         try:
-            moment = parse_datetime(value)
+            moment = event_time(value)
         except ValueError as exc:
             problems.append((self.labels[name], f"{exc}（例: 2023/04/01 10:30）"))
             return None
-        if moment is not None and not EVENT_MIN <= moment < self.latest:
+        if moment is not None and not EVENT_MIN <= moment < (latest or self.latest):
             problems.append((self.labels[name], f"日時が範囲外です（対象月 {self.month:%Y-%m} に対して）: {moment:%Y/%m/%d %H:%M}"))
             return None
         return moment
@@ -151,12 +157,12 @@ class EventChecker(Checker):
         parse cleanly; anything else goes through :meth:`check_slowly`, which says why."""
         try:
             equipment_id = self.by_raw[row[self.number_index]]
-            start = parse_datetime(row[self.start_index])
-            end = None if self.end_index is None else parse_datetime(row[self.end_index])
+            start = event_time(row[self.start_index])
+            end = None if self.end_index is None else event_time(row[self.end_index])
         except (KeyError, ValueError, TypeError):
             return self.check_slowly(rownum, row)
         if (start is None or not EVENT_MIN <= start < self.latest
-                or end is not None and (end < start or end >= self.latest)):
+                or end is not None and (end < start or end >= self.latest_end)):
             return self.check_slowly(rownum, row)
         key = (equipment_id, start)
         if key in self.seen:
@@ -177,7 +183,7 @@ class EventChecker(Checker):
             problems.append((self.labels[self.start_field], "日時が空です。"))
         end = None
         if self.end_index is not None:
-            end = self._moment(self.end_field, row[self.end_index], problems)
+            end = self._moment(self.end_field, row[self.end_index], problems, self.latest_end)
             if start is not None and end is not None and end < start:
                 problems.append((self.labels[self.end_field], self.end_before_start))
         note = None

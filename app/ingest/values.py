@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 
+from ..months import round_to_minute, to_jst_wall
 from ..normalize import normalize_text
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -134,7 +135,8 @@ def _parse_string(raw: str) -> dt.datetime:
     s = raw.strip()
     try:
         moment = dt.datetime.fromisoformat(s.replace("/", "-"))
-        return moment if moment.tzinfo is None else moment.replace(tzinfo=None)
+        # An offset (…Z, +09:00) is converted to Japan wall-clock time, never cut off.
+        return moment if moment.tzinfo is None else to_jst_wall(moment)
     except ValueError:
         pass
     s = unicodedata.normalize("NFKC", s).strip()
@@ -177,7 +179,7 @@ def parse_datetime(value) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
+        return to_jst_wall(value)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, bool):
@@ -195,6 +197,15 @@ def parse_datetime(value) -> dt.datetime | None:
             _memo.clear()
         _memo[value] = found
     return found
+
+
+def event_time(value) -> dt.datetime | None:
+    """A lending's or failure's time: :func:`parse_datetime` to the minute, the precision
+    events are identified at (Excel serials carry ±1 µs of float error; seconds round)."""
+    moment = parse_datetime(value)
+    if moment is not None and (moment.second or moment.microsecond):
+        return round_to_minute(moment)
+    return moment
 
 
 def parse_date(value) -> dt.date | None:

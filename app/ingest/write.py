@@ -12,8 +12,15 @@ Replacing:
   failures refer to them) but stop counting by default (``default_counts`` false); a later
   ledger that lists them again makes them count again. ``upload_id`` records the last
   ledger upload that listed the device. Overrides are never touched.
-- lending / failure: the hospital's rows of the upload month are deleted and the file's
-  rows inserted.
+- lending / failure: reconciled, never "delete the month and insert" (DESIGN.md §5 "Events
+  across files", docs/figures.md). One event is one row, keyed by (hospital, device, start
+  to the minute); the file's rows are staged (COPY / executemany into a temporary table)
+  and merged with one ``INSERT … ON CONFLICT DO UPDATE``, then one ``DELETE`` removes the
+  events starting in the file's month that the file no longer lists (the file for M is
+  authoritative for them). On a conflict: a blank end never replaces a known one; between
+  two known ends the later upload wins (``end_upload_id``); a blank end extends
+  ``open_until`` to the end of the file's month (an open event counts up to there, and no
+  further); a blank text keeps the old one.
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ import io
 
 from sqlalchemy import Date, DateTime, bindparam
 from sqlalchemy import text as sql
+
+from ..months import month_bounds
 
 LEDGER_COLUMNS = (
     "hospital_id", "device_number", "device_key", "classification_id", "product_name", "model_number",
@@ -39,9 +48,10 @@ FIELD_COLUMNS = {
 }
 # device_number: the device is matched on its key; the newest ledger's spelling is shown.
 ALWAYS_UPDATED = ("device_number", "default_counts", "upload_id", "updated_on")
-EVENT_COLUMNS = {
-    "lending": ("hospital_id", "equipment_id", "month", "lent_at", "returned_at", "department", "upload_id"),
-    "failure": ("hospital_id", "equipment_id", "month", "failed_at", "repaired_at", "description", "upload_id"),
+# kind → (start, end, text) columns; the start is part of the event's key.
+EVENT_FIELDS = {
+    "lending": ("lent_at", "returned_at", "department"),
+    "failure": ("failed_at", "repaired_at", "description"),
 }
 COPY_CHUNK = 20_000
 
@@ -175,25 +185,66 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
 # ---------------------------------------------------------------- lending / failure
 
 
+def _stage_events(session, kind: str, records: list[tuple]) -> str:
+    """The file's (equipment id, start, end, text) rows in a temporary table; its name."""
+    start, end, note = EVENT_FIELDS[kind]
+    stage = f"{kind}_stage"
+    columns = ("equipment_id", start, end, note)
+    if _dialect(session) == "postgresql":
+        session.execute(sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (equipment_id integer, {start} timestamp, "
+            f"{end} timestamp, {note} text) ON COMMIT DROP"))
+        session.execute(sql(f"TRUNCATE {stage}"))
+        _copy(session, stage, columns, records)
+    else:
+        connection = session.connection()
+        connection.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (equipment_id INTEGER, {start} DATETIME, "
+            f"{end} DATETIME, {note} TEXT)")
+        connection.exec_driver_sql(f"DELETE FROM {stage}")
+        # SQLAlchemy's SQLite storage format, built directly (this loop is the hot one).
+        rows = [(equipment_id, s.isoformat(" ", "microseconds"),
+                 None if e is None else e.isoformat(" ", "microseconds"), note_value)
+                for equipment_id, s, e, note_value in records]
+        connection.exec_driver_sql(f"INSERT INTO {stage} VALUES (?, ?, ?, ?)", rows)
+    return stage
+
+
 def replace_events(session, kind: str, hospital_id: int, month: dt.date, upload_id: int,
                    records: list[tuple]) -> int:
-    """Replace the hospital's ``kind`` rows of ``month`` with ``records`` (equipment id,
-    start, end, text); returns how many old rows were removed."""
-    columns = EVENT_COLUMNS[kind]
-    removed = session.execute(
-        sql(f"DELETE FROM {kind} WHERE hospital_id = :h AND month = :m").bindparams(
-            bindparam("m", type_=Date())), {"h": hospital_id, "m": month}
-    ).rowcount or 0
-    if _dialect(session) == "postgresql":
-        rows = ((hospital_id, equipment_id, month, start, end, note, upload_id)
-                for equipment_id, start, end, note in records)
-        _copy(session, kind, columns, rows)
-    else:
-        # SQLAlchemy's SQLite storage format, built directly (this loop is the hot one).
-        month_text = month.isoformat()
-        rows = [(hospital_id, equipment_id, month_text, start.isoformat(" ", "microseconds"),
-                 None if end is None else end.isoformat(" ", "microseconds"), note, upload_id)
-                for equipment_id, start, end, note in records]
-        marks = ", ".join("?" * len(columns))
-        session.connection().exec_driver_sql(f"INSERT INTO {kind} ({', '.join(columns)}) VALUES ({marks})", rows)
+    """Reconcile the hospital's ``kind`` events with one file of ``month``: ``records`` are
+    (equipment id, start, end, text) with starts unique per device (the checker rejects
+    the file's duplicates). Returns how many events starting in ``month`` were removed
+    because the file no longer lists them."""
+    if upload_id is None:
+        raise ValueError("replace_events needs the upload id: it marks the events the file lists")
+    start, end, note = EVENT_FIELDS[kind]
+    stage = _stage_events(session, kind, records)
+    month_start, month_end = month_bounds(month)
+    newer_end = (f"excluded.{end} IS NOT NULL AND ({kind}.{end} IS NULL OR {kind}.end_upload_id IS NULL "
+                 f"OR excluded.end_upload_id >= {kind}.end_upload_id)")
+    session.execute(sql(
+        f"INSERT INTO {kind} (hospital_id, equipment_id, month, {start}, {end}, {note}, upload_id, "
+        f"open_until, end_upload_id) "
+        f"SELECT :h, equipment_id, :m, {start}, {end}, {note}, :u, "
+        f"CASE WHEN {end} IS NULL THEN :me END, CASE WHEN {end} IS NOT NULL THEN :u END "
+        f"FROM {stage} WHERE 1 = 1 "
+        f"ON CONFLICT (hospital_id, equipment_id, {start}) DO UPDATE SET "
+        f"{end} = CASE WHEN {newer_end} THEN excluded.{end} ELSE {kind}.{end} END, "
+        f"end_upload_id = CASE WHEN {newer_end} THEN excluded.end_upload_id ELSE {kind}.end_upload_id END, "
+        f"open_until = CASE WHEN excluded.open_until IS NOT NULL AND ({kind}.open_until IS NULL "
+        f"OR excluded.open_until > {kind}.open_until) THEN excluded.open_until ELSE {kind}.open_until END, "
+        f"{note} = COALESCE(excluded.{note}, {kind}.{note}), "
+        f"upload_id = excluded.upload_id"
+    ).bindparams(bindparam("m", type_=Date()), bindparam("me", type_=DateTime())),
+        {"h": hospital_id, "m": month, "u": upload_id, "me": month_end})
+    # Every event the file lists now carries this upload's id: the others that start in the
+    # file's month are the ones a corrected file dropped.
+    removed = session.execute(sql(
+        f"DELETE FROM {kind} WHERE hospital_id = :h AND {start} >= :ms AND {start} < :me "
+        f"AND (upload_id IS NULL OR upload_id <> :u)"
+    ).bindparams(bindparam("ms", type_=DateTime()), bindparam("me", type_=DateTime())),
+        {"h": hospital_id, "u": upload_id, "ms": month_start, "me": month_end}).rowcount or 0
+    if _dialect(session) != "postgresql":
+        session.connection().exec_driver_sql(f"DELETE FROM {stage}")
     return removed

@@ -101,12 +101,23 @@ class EquipmentChange(Model):
 
 
 class Lending(Model):
-    """A lending of one device. ``month`` is the upload month whose file brought the row."""
+    """One lending of one device, identified by (hospital, device, lent at to the minute).
+
+    Files of any window upsert into this one row (app/ingest/write.py, docs/figures.md):
+    ``month`` is the upload month of the file that first listed it; ``upload_id`` the last
+    upload that listed it; ``end_upload_id`` the upload that gave ``returned_at``.
+    ``open_until`` is the end of the last month whose file listed it with a blank return:
+    while ``returned_at`` is unknown the lending counts up to there and no further
+    (返却日不明 after that).
+    """
 
     __tablename__ = "lending"
     __table_args__ = (
+        # The event key (hospital, device, start); device first so it also serves
+        # per-device lookups.
+        UniqueConstraint("equipment_id", "lent_at", "hospital_id", name="uq_lending_event"),
         Index("ix_lending_hospital_month", "hospital_id", "month"),
-        Index("ix_lending_equipment_lent", "equipment_id", "lent_at"),
+        Index("ix_lending_hospital_lent", "hospital_id", "lent_at"),
         {"extend_existing": True},
     )
 
@@ -116,15 +127,23 @@ class Lending(Model):
     month: Mapped[dt.date] = mapped_column(Date, nullable=False)
     lent_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    open_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     department: Mapped[str | None] = mapped_column(String(100))
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
+    end_upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id", name="fk_lending_end_upload"))
 
 
 class Failure(Model):
+    """One failure of one device, identified by (hospital, device, failed at to the minute);
+    the columns mean what they mean on :class:`Lending` (``open_until``: 修理日不明 after it)."""
+
     __tablename__ = "failure"
     __table_args__ = (
+        # The event key (hospital, device, start); device first so it also serves
+        # per-device lookups.
+        UniqueConstraint("equipment_id", "failed_at", "hospital_id", name="uq_failure_event"),
         Index("ix_failure_hospital_month", "hospital_id", "month"),
-        Index("ix_failure_equipment_failed", "equipment_id", "failed_at"),
+        Index("ix_failure_hospital_failed", "hospital_id", "failed_at"),
         {"extend_existing": True},
     )
 
@@ -134,5 +153,7 @@ class Failure(Model):
     month: Mapped[dt.date] = mapped_column(Date, nullable=False)
     failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     repaired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    open_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     description: Mapped[str | None] = mapped_column(Text)
     upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
+    end_upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id", name="fk_failure_end_upload"))

@@ -104,14 +104,16 @@ def lending_ratio(a):
 @_figure(LENDING_FIGURES, "lendings", "貸出回数", "Lendings", "回")
 def lendings(a):
     """Lendings overlapping the month (lent before the month's end and returned after its
-    start, or not returned). A lending crossing a month boundary counts in both months."""
+    start, or not returned and listed open by a file of the month or later). A lending
+    crossing a month boundary counts in both months."""
     return a.lendings
 
 
 @_figure(LENDING_FIGURES, "lending_hours", "合計貸出時間", "Lending hours", "時間")
 def lending_hours(a):
     """Σ of each lending's hours inside the month (clipped to the month; no return = to
-    the month's end). Overlapping lendings of one device are not merged."""
+    the end of the last month whose file listed it open). Overlapping lendings of one
+    device are not merged."""
     return a.lending_hours
 
 
@@ -157,7 +159,7 @@ def failures(a):
 @_figure(FAILURE_FIGURES, "failure_hours", "合計故障時間", "Failure hours", "時間")
 def failure_hours(a):
     """Σ of each failure's hours inside the month (failed → repaired, clipped to the month;
-    not repaired = to the month's end)."""
+    not repaired = to the end of the last month whose file listed it open)."""
     return a.failure_hours
 
 

@@ -7,7 +7,8 @@ from sqlalchemy import exists, func, select
 
 from ..extensions import db
 from ..models import Classification, Equipment, Failure, Lending, Organization
-from .sql import add_months, clipped, fetch_rows, month_windows
+from ..months import month_bounds
+from .sql import clipped, fetch_rows, month_windows, overlap_condition
 from .workbook import month_label
 from .xlsx import Book
 
@@ -40,11 +41,9 @@ def failure_rows(hospital_id: int, month: dt.date) -> list[tuple]:
 def no_activity_rows(hospital_id: int, month: dt.date) -> list[tuple]:
     """Every ledger device with no lending overlapping the month (counted or not; the last
     column says whether it counts in aggregation)."""
-    start = dt.datetime(month.year, month.month, 1)
-    end = dt.datetime.combine(add_months(month, 1), dt.time())
-    lent = exists().where(
-        Lending.equipment_id == Equipment.id, Lending.lent_at < end,
-        func.coalesce(Lending.returned_at, end) > start)
+    start, end = month_bounds(month)
+    lent = exists().where(Lending.equipment_id == Equipment.id,
+                          overlap_condition(Lending.lent_at, Lending.returned_at, start, end))
     counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
     rows = db.session.execute(
         select(Equipment.device_number, Classification.name, Equipment.product_name, Equipment.model_number,

@@ -18,7 +18,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
     true,
     union_all,
@@ -62,7 +61,9 @@ def _hours_postgresql(element, compiler, **kw):
 @compiles(hours_between, "sqlite")
 def _hours_sqlite(element, compiler, **kw):
     start, end = list(element.clauses)
-    return "((julianday(%s) - julianday(%s)) * 24.0)" % (
+    # julianday() differences carry ~1e-8 h of float error (days since 4714 BC); rounding to
+    # whole milliseconds first makes the hours exact to the last bit, as on PostgreSQL.
+    return "(ROUND((julianday(%s) - julianday(%s)) * 86400000.0) / 3600000.0)" % (
         compiler.process(end, **kw), compiler.process(start, **kw),
     )
 
@@ -93,20 +94,34 @@ def month_windows(months: list[dt.date]):
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("months")
 
 
-def clipped(start_col, end_col, window):
+def effective_end(end_col, open_until=None):
+    """The end an interval counts to: its known end, else ``open_until`` — the end of the
+    last month whose file listed it as open (by default the ``open_until`` column of the
+    end column's model). NULL when neither is known: the interval then counts nowhere."""
+    if open_until is None:
+        open_until = end_col.class_.open_until
+    return func.coalesce(end_col, open_until)
+
+
+def overlap_condition(start_col, end_col, lower, upper, open_until=None):
+    """The interval start → effective end overlaps [lower, upper). An interval that ends
+    before it starts (bad data, or an open one last listed before it started) is left out."""
+    end_raw = effective_end(end_col, open_until)
+    return and_(start_col < upper, end_raw > lower, end_raw >= start_col)
+
+
+def clipped(start_col, end_col, window, open_until=None):
     """(overlap condition, hours inside the window) of the interval start → end.
 
-    An interval with no end runs to the end of the window; one that started before the
-    window counts from its start. Intervals ending before they start are bad data: left out.
+    The one SQL copy of the interval rule (docs/figures.md): an interval with no known end
+    runs to the end of the last month whose file listed it as open (``open_until``), not
+    beyond — after that its end is unknown (返却日不明 / 修理日不明) and it counts nowhere;
+    one that started before the window counts from the window's start.
     """
-    end_raw = func.coalesce(end_col, window.c.me)
+    end_raw = effective_end(end_col, open_until)
     start_c = case((start_col < window.c.ms, window.c.ms), else_=start_col)
     end_c = case((end_raw > window.c.me, window.c.me), else_=end_raw)
-    overlaps = and_(
-        start_col < window.c.me,
-        end_raw > window.c.ms,
-        or_(end_col.is_(None), end_col >= start_col),
-    )
+    overlaps = overlap_condition(start_col, end_col, window.c.ms, window.c.me, open_until)
     return overlaps, hours_between(start_c, end_c)
 
 

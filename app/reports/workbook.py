@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import charts
+from .data_quality import LONG_LENDING_DAYS, DataQuality, data_quality
 from .figures import HospitalMonthFigures
 from .xlsx import Book
 
@@ -23,21 +24,25 @@ def month_label(month: dt.date) -> str:
 
 
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
-                            chart_cache: dict | None = None) -> bytes:
+                            chart_cache: dict | None = None, quality: DataQuality | None = None) -> bytes:
     """The workbook as bytes. ``chart_cache`` receives the trend PNGs by (scope key, kind)
-    so a caller can reuse them."""
+    so a caller can reuse them. ``quality`` (the data-quality section) is read from the
+    database when not given."""
+    if quality is None:
+        quality = data_quality(f.hospital_id, f.month)
     book = Book()
-    _cover(book, f, generated_at or dt.datetime.now())
+    _cover(book, f, generated_at or dt.datetime.now(), quality)
     _summaries(book, f, "①貸出サマリー", "lending", chart_cache)
     _summaries(book, f, "②故障サマリー", "failure", chart_cache)
     _life(book, f)
     _near_end(book, f)
     _top_models(book, f)
     _ranking(book, f)
+    _data_quality(book, f, quality)
     return book.close()
 
 
-def _cover(book: Book, f, generated_at):
+def _cover(book: Book, f, generated_at, quality: DataQuality):
     ws = book.sheet("表紙")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 60)
@@ -50,12 +55,15 @@ def _cover(book: Book, f, generated_at):
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
         ("作成日時", f"{generated_at:%Y-%m-%d %H:%M}"),
+        ("データ品質", f"返却日・修理日不明 {len(quality.unknown_end):,} 件、月の時間を超える貸出の機器 "
+                      f"{len(quality.over_booked):,} 台、{LONG_LENDING_DAYS}日超の貸出 {len(quality.long_lendings):,} 件"
+                      "（「データ品質」シート）"),
     ]
     for i, (label, value) in enumerate(lines, 2):
         ws.write_string(i, 0, label, book.fmt["header"])
         book.cell(ws, i, 1, value)
     ws.write_string(len(lines) + 3, 0, "各数値の定義は docs/figures.md（数値の定義）のとおりです。", book.fmt["note"])
-    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種", "⑥稼働率ランキング"]
+    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種", "⑥稼働率ランキング", "データ品質"]
     for i, name in enumerate(sections, len(lines) + 5):
         ws.write_url(i, 0, f"internal:'{name}'!A1", string=name)
 
@@ -206,3 +214,34 @@ def _ranking(book: Book, f, chart_limit: int = 20):
     chart.set_title({"name": "稼働率（上位）"})
     chart.set_size({"width": 640, "height": max(300, 22 * (last - 1) + 80)})
     ws.insert_chart(1, 6, chart)
+
+
+def _data_quality(book: Book, f, quality: DataQuality):
+    """What the figures cannot explain by themselves, with the rows behind it
+    (app/reports/data_quality.py)."""
+    ws = book.sheet("データ品質")
+    for col, width in enumerate([12, 14, 24, 17, 17, 14, 16]):
+        ws.set_column(col, col, width)
+    ws.write_string(0, 0, f"データ品質　{month_label(f.month)}", book.fmt["title"])
+    ws.write_string(1, 0, "返却日・修理日が不明な貸出・故障は、最後に「未返却・未修理」として載ったファイルの月末まで"
+                          "集計し、それ以降は集計していません。", book.fmt["note"])
+    row = 3
+    ws.write_string(row, 0, f"返却日不明・修理日不明（{len(quality.unknown_end):,} 件、当月は集計に含まれません）",
+                    book.fmt["heading"])
+    data = [[u.label, u.device_number, u.product, u.start,
+             u.last_listed.strftime("%Y-%m") if u.last_listed else "—"] for u in quality.unknown_end]
+    row = book.table(ws, row + 1, 0, ["区分", "機器番号", "製品名", "開始日時", "最後に未返却・未修理で載った月"], data,
+                     ["text", "text", "text", "datetime", "text"])
+    ws.write_string(row, 0, f"当月の貸出時間が月の時間数（{quality.hours_in_month:,} 時間）を超える機器"
+                            f"（{len(quality.over_booked):,} 台、元データで同時に重複して貸し出されています）",
+                    book.fmt["heading"])
+    data = []
+    for device in quality.over_booked:
+        data.append([device.device_number, device.product, None, None, device.hours, "合計"])
+        data += [[device.device_number, None, r.start, r.end, r.hours, r.department] for r in device.rows]
+    row = book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "当月の貸出時間", "貸出先"], data,
+                     ["text", "text", "datetime", "datetime", "時間", "text"])
+    ws.write_string(row, 0, f"{LONG_LENDING_DAYS}日を超える貸出（{len(quality.long_lendings):,} 件）", book.fmt["heading"])
+    data = [[x.device_number, x.product, x.start, x.end, x.days] for x in quality.long_lendings]
+    book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "日数"], data,
+               ["text", "text", "datetime", "datetime", "int"])

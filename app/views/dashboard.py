@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Lending
 from ..reports import charts
+from ..reports.data_quality import LONG_LENDING_DAYS, data_quality
 from ..reports.figures import compute_figures
 from ..reports.service import report_months
 from ..reports.sql import add_months
@@ -68,6 +69,7 @@ class DashboardView(BaseView):
         return self.render_template(
             "dashboard/index.html", title=_("ダッシュボード"), hospital=hospital, month=month,
             months=months, figures=figures, fmt=fmt, fmt_diff=fmt_diff,
+            quality=data_quality(hospital.id, month), long_days=LONG_LENDING_DAYS,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
         )
 
