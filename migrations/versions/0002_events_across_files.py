@@ -1,7 +1,7 @@
 """events across files: one row per (hospital, device, start); open_until, end_upload_id
 
 Revision ID: 0002
-Revises: 0009
+Revises: 0008
 Create Date: 2026-11-30 02:00:00
 
 Existing duplicates (the same lending stored once per file that listed it) are merged
