@@ -7,7 +7,7 @@ from .dealer import (
     DealerPermissionHistory,
     ManufacturerSelection,
 )
-from .equipment import Equipment, EquipmentChange, Failure, Lending
+from .equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
 from .files import (
     ColumnProfile,
     Download,
@@ -23,7 +23,7 @@ from .user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
 __all__ = [
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
-    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",
+    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

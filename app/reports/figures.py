@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
-from sqlalchemy import Date, case, distinct, func, literal, select
+from sqlalchemy import Date, and_, case, distinct, func, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -32,19 +32,19 @@ from .definitions import (
     SummaryRow,
     summarize,
 )
+from ..months import add_months, first_of_month, hours_in_month, months_ending
 from .sql import (
     LIFE_BUCKETS,
-    add_months,
     anniversary,
     clipped,
     counted_devices,
     fetch_rows,
-    hours_in_month,
     life_bucket,
     month_windows,
 )
 
 TREND_MONTHS = 13
+CURRENT = TREND_MONTHS - 1  # index of the report month in the 13 months
 LIFE_LABELS = {
     "expired": "期限切れ", "0": "1年未満", **{str(n): f"{n}年" for n in range(1, 10)},
     "10+": "10年以上", "unknown": "使用期限なし",
@@ -90,10 +90,6 @@ class HospitalMonthFigures:
         return next((s for s in self.scopes if s.scope.key == key), None)
 
 
-def first_of_month(value: dt.date) -> dt.date:
-    return dt.date(value.year, value.month, 1)
-
-
 def _months_with_data(hospital_id: int, months: list[dt.date]) -> set[dt.date]:
     """Months whose data came in: a lending or failure row of that upload month, or a
     succeeded upload. Other months have no figures (shown as —), so the 12-month mean is
@@ -110,14 +106,14 @@ def _months_with_data(hospital_id: int, months: list[dt.date]) -> set[dt.date]:
 
 
 def _device_hours(hospital_id, devices, windows):
-    """Per month × device: lendings and lending hours inside the month."""
+    """Per month × device in that month: lendings and lending hours inside the month."""
     overlaps, hours = clipped(Lending.lent_at, Lending.returned_at, windows)
     return (
         select(windows.c.idx, devices.c.cls, Lending.equipment_id,
                func.count(Lending.id).label("n"), func.sum(hours).label("h"))
         .select_from(Lending)
-        .join(devices, devices.c.equipment_id == Lending.equipment_id)
         .join(windows, overlaps)
+        .join(devices, and_(devices.c.equipment_id == Lending.equipment_id, devices.c.idx == windows.c.idx))
         .where(Lending.hospital_id == hospital_id)
         .group_by(windows.c.idx, devices.c.cls, Lending.equipment_id)
         .subquery("device_hours")
@@ -149,15 +145,19 @@ def _scope_of(classification: Classification, hospital_id: int) -> Scope:
 def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     month = first_of_month(month)
     hospital = db.session.get(Organization, hospital_id)
-    months = [add_months(month, i - TREND_MONTHS + 1) for i in range(TREND_MONTHS)]
+    months = months_ending(month, TREND_MONTHS)
     H = hours_in_month(month)
 
     # Device counts per group decide the automatic selection, so read them at the saved
-    # selection's level (or the analysis level) first.
+    # selection's level (or the analysis level) first. Each month counts its own devices
+    # ("device in M"); the selection and ⑥ use the report month's.
     level, automatic, scopes = resolve_selection(hospital)
-    devices = counted_devices(hospital_id, level)
-    device_counts = dict(db.session.execute(
-        select(devices.c.cls, func.count()).group_by(devices.c.cls)).all())
+    devices = counted_devices(hospital_id, level, months)
+    monthly_counts: list[dict] = [defaultdict(int) for _ in months]
+    for idx, g, n in db.session.execute(
+            select(devices.c.idx, devices.c.cls, func.count()).group_by(devices.c.idx, devices.c.cls)):
+        monthly_counts[idx][g] += n
+    device_counts = dict(monthly_counts[CURRENT])
     if automatic:
         ranked = sorted(((n, g) for g, n in device_counts.items() if g is not None),
                         key=lambda item: (-item[0], item[1]))[: hospital.report_rank_count]
@@ -176,8 +176,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         select(windows.c.idx, devices.c.cls, func.count(distinct(Failure.equipment_id)),
                func.count(Failure.id), func.sum(f_hours), func.max(f_hours), func.min(f_hours))
         .select_from(Failure)
-        .join(devices, devices.c.equipment_id == Failure.equipment_id)
         .join(windows, f_overlaps)
+        .join(devices, and_(devices.c.equipment_id == Failure.equipment_id, devices.c.idx == windows.c.idx))
         .where(Failure.hospital_id == hospital_id)
         .group_by(windows.c.idx, devices.c.cls))
     with_data = _months_with_data(hospital_id, months)
@@ -185,8 +185,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
     for scope in scopes:
         aggregates = [MonthAggregate(hours_in_month(m), has_data=m in with_data,
-                                     devices=sum(n for g, n in device_counts.items() if scope.covers(g)))
-                      for m in months]
+                                     devices=sum(n for g, n in monthly_counts[i].items() if scope.covers(g)))
+                      for i, m in enumerate(months)]
         for idx, g, lent, n, hours, longest in lending_rows:
             if scope.covers(g):
                 a = aggregates[idx]
@@ -205,7 +205,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         result.scopes.append(ScopeFigures(scope, summarize(LENDING_FIGURES, aggregates),
                                           summarize(FAILURE_FIGURES, aggregates), [], [], []))
 
-    current = per_device.c.idx == TREND_MONTHS - 1
+    current = per_device.c.idx == CURRENT
     _remaining_life(result, devices, per_device, current, month)
     _models_near_end(result, devices, month)
     _top_models(result, hospital_id, devices, month)
@@ -241,6 +241,7 @@ def _remaining_life(result, devices, per_device, current, month):
     rows = fetch_rows(
         select(devices.c.cls, bucket, func.count(), func.coalesce(func.sum(hours.c.h), 0.0))
         .select_from(devices).outerjoin(hours, hours.c.equipment_id == devices.c.equipment_id)
+        .where(devices.c.idx == CURRENT)
         .group_by(devices.c.cls, bucket))
     for sf in result.scopes:
         table = {key: {"bucket": key, "label": LIFE_LABELS[key], "devices": 0, "lending_hours": 0.0}
@@ -261,6 +262,7 @@ def _models_near_end(result, devices, month):
     rows = fetch_rows(
         select(devices.c.cls, devices.c.maker, devices.c.model, func.min(devices.c.product),
                func.count(), near)
+        .where(devices.c.idx == CURRENT)
         .group_by(devices.c.cls, devices.c.maker, devices.c.model))
     for sf in result.scopes:
         merged: dict = {}
@@ -287,7 +289,8 @@ def _top_models(result, hospital_id, devices, month):
     rows = fetch_rows(
         select(devices.c.cls, devices.c.maker, devices.c.model, func.min(devices.c.product),
                department.label("department"), func.count(Lending.id), func.sum(hours))
-        .select_from(Lending).join(devices, devices.c.equipment_id == Lending.equipment_id)
+        .select_from(Lending)
+        .join(devices, and_(devices.c.equipment_id == Lending.equipment_id, devices.c.idx == CURRENT))
         .join(windows, overlaps).where(Lending.hospital_id == hospital_id)
         .group_by(devices.c.cls, devices.c.maker, devices.c.model, department))
     for sf in result.scopes:
@@ -314,7 +317,7 @@ def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]
     (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last."""
     hours = defaultdict(float)
     for idx, g, _lent, _n, h, _max in lending_rows:
-        if idx == TREND_MONTHS - 1:
+        if idx == CURRENT:
             hours[g] += h or 0.0
     names = _names([g for g in device_counts if g is not None])
     rows = [{"classification_id": g, "name": names.get(g, UNCLASSIFIED) if g is not None else UNCLASSIFIED,

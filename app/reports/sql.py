@@ -28,8 +28,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Float
 
+from ..device_months import devices_in_months, effective_counts
 from ..extensions import db
 from ..models import Classification, Equipment, Maker
+from ..months import add_months, hours_in_month, month_bounds  # noqa: F401 (re-exported for callers)
 
 
 def plain_number(value):
@@ -68,16 +70,7 @@ def _hours_sqlite(element, compiler, **kw):
 
 
 def month_start(month: dt.date) -> dt.datetime:
-    return dt.datetime(month.year, month.month, 1)
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def hours_in_month(month: dt.date) -> int:
-    return (add_months(month, 1) - month.replace(day=1)).days * 24
+    return month_bounds(month)[0]
 
 
 def month_windows(months: list[dt.date]):
@@ -125,15 +118,18 @@ def level_ancestor(level: int):
     return expression, joins
 
 
-def counted_devices(hospital_id: int, level: int, only_counted: bool = True):
-    """Subquery of the hospital's devices with their report classification (``cls``).
+def counted_devices(hospital_id: int, level: int, months: list[dt.date], only_counted: bool = True):
+    """Subquery of the hospital's devices in each month of ``months`` ("device in M",
+    app/device_months.py; ``idx`` is the month's position) with their report classification
+    (``cls``).
 
     Only devices whose effective "counts in aggregation" is true, unless ``only_counted``
-    is False (the no-activity list shows every device, with the flag).
+    is False (the no-activity list shows every device of the month, with the flag).
     """
     cls, joins = level_ancestor(level)
-    counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
+    in_months = devices_in_months(months, [hospital_id], counted_only=only_counted)
     query = select(
+        in_months.c.idx,
         Equipment.id.label("equipment_id"),
         cls.label("cls"),
         func.coalesce(Maker.name, Equipment.maker_name, "").label("maker"),
@@ -141,14 +137,11 @@ def counted_devices(hospital_id: int, level: int, only_counted: bool = True):
         Equipment.product_name.label("product"),
         Equipment.expires_on.label("expires_on"),
         Equipment.department_use.label("department_use"),
-        counts.label("counts"),
-    ).select_from(Equipment)
+        effective_counts.label("counts"),
+    ).select_from(in_months).join(Equipment, Equipment.id == in_months.c.equipment_id)
     for target, condition in joins:
         query = query.outerjoin(target, condition)
     query = query.outerjoin(Maker, Maker.id == Equipment.maker_id)
-    query = query.where(Equipment.hospital_id == hospital_id)
-    if only_counted:
-        query = query.where(counts == true())
     return query.subquery("devices")
 
 
