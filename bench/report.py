@@ -45,7 +45,7 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
 
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, Lending, Organization
-    from app.reports.sql import add_months
+    from app.months import add_months
 
     rng = random.Random(seed)
     Model.metadata.drop_all(db.engine)

@@ -74,7 +74,7 @@ def test_analysis_workbook_sheets_tables_images(published):
     assert row.storage_key == f"reports/{published['hospital']}/2025-05/1.xlsx"
     wb = workbook(row)
     assert wb.sheetnames == SHEETS
-    assert "さくら台総合病院" in cells(wb["表紙"]) and "2025年05月" in cells(wb["表紙"])
+    assert "さくら台総合病院" in cells(wb["表紙"]) and "2025年5月" in cells(wb["表紙"])
     lending = wb["①貸出サマリー"]
     by_label = first_by_label(lending.iter_rows(min_col=1, max_col=8))  # the 全機器 block
     assert by_label["合計貸出時間"][1].value == pytest.approx(330)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..months import add_months
 from .headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
 from .values import parse_date, parse_datetime, text
 
@@ -27,11 +28,6 @@ LEDGER_FIELDS = ("device_number", *LEDGER_TEXT, *LEDGER_DATES)
 CLASS_FIELDS = ("classification", "classification_1", "classification_2", "classification_3")
 
 Problems = list[tuple[str, str]]
-
-
-def add_months(day: dt.date, count: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class Checker:

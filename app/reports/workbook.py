@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..months import jst_now, month_label
 from . import charts
 from .figures import HospitalMonthFigures
 from .xlsx import Book
@@ -18,16 +19,12 @@ CHART_ROWS = 17  # a 320-px image over 20-px rows
 TREND_TITLES = {"lending": "貸出の推移", "failure": "故障の推移"}
 
 
-def month_label(month: dt.date) -> str:
-    return f"{month.year}年{month.month:02d}月"
-
-
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
                             chart_cache: dict | None = None) -> bytes:
     """The workbook as bytes. ``chart_cache`` receives the trend PNGs by (scope key, kind)
     so a caller can reuse them."""
     book = Book()
-    _cover(book, f, generated_at or dt.datetime.now())
+    _cover(book, f, generated_at or jst_now())
     _summaries(book, f, "①貸出サマリー", "lending", chart_cache)
     _summaries(book, f, "②故障サマリー", "failure", chart_cache)
     _life(book, f)
@@ -49,7 +46,7 @@ def _cover(book: Book, f, generated_at):
         ("対象分類", "、".join(s.scope.name for s in f.scopes[1:]) or "—"),
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
-        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M}"),
+        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
     ]
     for i, (label, value) in enumerate(lines, 2):
         ws.write_string(i, 0, label, book.fmt["header"])

@@ -15,6 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import manufacturers
 from ..extensions import db
 from ..models import Organization
+from ..months import parse_month, previous_month
 from ..scope import SELECT_HOSPITALS, current_scope
 
 
@@ -25,18 +26,8 @@ def _manufacturer() -> Organization:
     return db.session.get(Organization, next(iter(scope.organization_ids)))
 
 
-def previous_month(today: dt.date | None = None) -> dt.date:
-    today = today or dt.date.today()
-    last = today.replace(day=1) - dt.timedelta(days=1)
-    return last.replace(day=1)
-
-
 def _month_from_request() -> dt.date:
-    raw = request.args.get("month", "")
-    try:
-        return dt.datetime.strptime(raw, "%Y-%m").date()
-    except ValueError:
-        return previous_month()
+    return parse_month(request.args.get("month", "")) or previous_month()
 
 
 class ManufacturerView(BaseView):
