@@ -29,8 +29,6 @@ def upgrade():
     sa.Column('hospital_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('equipment_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['equipment_id'], ['equipment.id'], ),
-    sa.ForeignKeyConstraint(['hospital_id'], ['organization.id'], ),
     sa.PrimaryKeyConstraint('hospital_id', 'month', 'equipment_id')
     )
     bind = op.get_bind()
