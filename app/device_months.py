@@ -20,71 +20,93 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Integer, and_, func, literal, or_, select, true, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, DateTime, Integer, and_, false, func, literal, or_, select, true, union_all
 
+from .extensions import db
 from .models import Equipment, LedgerListing
-from .months import add_months, first_of_month
+from .months import first_of_month, month_bounds
 
 effective_counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
 
 
-def _windows(months: list[dt.date]):
-    """One row per month: ``idx`` (position in ``months``), ``month`` (its 1st), ``next_month``."""
-    rows = [
-        select(literal(i, Integer).label("idx"), literal(first_of_month(m), Date).label("month"),
-               literal(add_months(first_of_month(m), 1), Date).label("next_month"))
-        for i, m in enumerate(months)
-    ]
+def ledger_month_in_force(ledger_months: list[dt.date], month: dt.date) -> dt.date | None:
+    """Rule 1's "ledger in force": the latest of ``ledger_months`` (one hospital's) ≤ ``month``;
+    before the first, the first; None when the hospital has no ledger."""
+    if not ledger_months:
+        return None
+    month = first_of_month(month)
+    earlier = [m for m in ledger_months if m <= month]
+    return max(earlier) if earlier else min(ledger_months)
+
+
+def device_windows(months: list[dt.date], hospital_ids=None, session=None):
+    """Subquery with one row per month × hospital that has a ledger: ``idx`` (position in
+    ``months``), ``hospital_id``, ``ms`` / ``me`` (the month's [start, end) as datetimes, the
+    window app/reports/sql.clipped clips intervals to), ``month`` / ``next_month`` (dates)
+    and ``ledger_month`` (the ledger in force). The hospitals' ledger months are read once
+    (a handful of rows) and the rule applied here, so the result is a small literal table and
+    the queries joining it stay plain index joins."""
+    session = session or db.session
+    query = select(LedgerListing.hospital_id, LedgerListing.month).distinct()
+    if hospital_ids is not None:
+        query = query.where(LedgerListing.hospital_id.in_(list(hospital_ids)))
+    by_hospital: dict[int, list[dt.date]] = {}
+    for hospital_id, month in session.execute(query):
+        by_hospital.setdefault(hospital_id, []).append(month)
+
+    def row(idx, hospital_id, month, ledger_month):
+        start, end = month_bounds(month)
+        return select(literal(idx, Integer).label("idx"), literal(hospital_id, Integer).label("hospital_id"),
+                      literal(start, DateTime).label("ms"), literal(end, DateTime).label("me"),
+                      literal(start.date(), Date).label("month"), literal(end.date(), Date).label("next_month"),
+                      literal(ledger_month, Date).label("ledger_month"))
+
+    rows = [row(i, hospital_id, m, ledger_month_in_force(ledger_months, m))
+            for hospital_id, ledger_months in sorted(by_hospital.items())
+            for i, m in enumerate(months)]
+    if not rows:  # no ledger at all: an empty table of the same shape
+        rows = [row(-1, -1, dt.date(2000, 1, 1), None).where(false())]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("device_windows")
 
 
-def ledgers_in_force(months: list[dt.date], hospital_ids=None):
-    """Subquery (``idx``, ``month``, ``next_month``, ``hospital_id``, ``ledger_month``): the
-    ledger month in force for each month × hospital that has a ledger."""
-    windows = _windows(months)
-    hospitals = select(LedgerListing.hospital_id).distinct()
-    if hospital_ids is not None:
-        hospitals = hospitals.where(LedgerListing.hospital_id.in_(list(hospital_ids)))
-    hospitals = hospitals.subquery("ledger_hospitals")
-    listing = aliased(LedgerListing)
-    latest_before = (select(func.max(listing.month))
-                     .where(listing.hospital_id == hospitals.c.hospital_id, listing.month <= windows.c.month)
-                     .scalar_subquery())
-    first = select(func.min(listing.month)).where(listing.hospital_id == hospitals.c.hospital_id).scalar_subquery()
-    return (
-        select(windows.c.idx, windows.c.month, windows.c.next_month, hospitals.c.hospital_id,
-               func.coalesce(latest_before, first).label("ledger_month"))
-        .select_from(windows).join(hospitals, true())
-        .subquery("ledgers_in_force")
-    )
-
-
-def devices_in_months(months: list[dt.date], hospital_ids=None, *, counted_only: bool = True):
-    """THE definition: subquery (``idx``, ``equipment_id``) of every device in month
-    ``months[idx]`` for the given hospitals (all hospitals when None).
-
+def device_in_window(window, device=None, *, counted_only: bool = True):
+    """THE definition, as an SQL condition on a row of :func:`device_windows` and a device:
+    rules 1–4 of the module docstring. ``device`` is the ``Equipment`` entity (default) or a
+    subquery's ``.c`` with Equipment's column names (``id``, ``hospital_id``,
+    ``delivered_on``, ``disposed_on``, ``override_counts``, ``default_counts``).
     ``counted_only=False`` leaves out rule 4 (the no-activity list shows the devices of the
-    month with their flag); everything else always applies.
-    """
-    forces = ledgers_in_force(months, hospital_ids)
-    query = (
-        select(forces.c.idx, LedgerListing.equipment_id.label("equipment_id"))
-        .select_from(forces)
-        .join(LedgerListing, and_(LedgerListing.hospital_id == forces.c.hospital_id,
-                                  LedgerListing.month == forces.c.ledger_month))
-        .join(Equipment, Equipment.id == LedgerListing.equipment_id)
-        .where(or_(Equipment.delivered_on.is_(None), Equipment.delivered_on < forces.c.next_month),
-               or_(Equipment.disposed_on.is_(None), Equipment.disposed_on >= forces.c.month))
-    )
+    month with their flag)."""
+    d = Equipment if device is None else device
+    listed = select(LedgerListing.equipment_id).where(
+        LedgerListing.hospital_id == window.c.hospital_id, LedgerListing.month == window.c.ledger_month,
+        LedgerListing.equipment_id == d.id).exists()
+    # The listing names the hospital (a listing holds only its hospital's devices), so no
+    # separate hospital condition: one would steer SQLite into reading the events once per month.
+    clauses = [
+        listed,
+        or_(d.delivered_on.is_(None), d.delivered_on < window.c.next_month),
+        or_(d.disposed_on.is_(None), d.disposed_on >= window.c.month),
+    ]
     if counted_only:
-        query = query.where(effective_counts == true())
-    return query.subquery("devices_in_months")
+        clauses.append(func.coalesce(d.override_counts, d.default_counts) == true())
+    return and_(*clauses)
 
 
-def devices_in_month(month: dt.date, hospital_ids=None, *, counted_only: bool = True):
+def devices_in_months(months: list[dt.date], hospital_ids=None, *, counted_only: bool = True, session=None):
+    """Subquery (``idx``, ``equipment_id``) of every device in month ``months[idx]`` for the
+    given hospitals (all hospitals when None)."""
+    windows = device_windows(months, hospital_ids, session)
+    return (
+        select(windows.c.idx, Equipment.id.label("equipment_id"))
+        .select_from(windows)
+        .join(Equipment, device_in_window(windows, counted_only=counted_only))
+        .subquery("devices_in_months")
+    )
+
+
+def devices_in_month(month: dt.date, hospital_ids=None, *, counted_only: bool = True, session=None):
     """``select(equipment_id)`` of the devices in one month, for ``Equipment.id.in_(…)``."""
-    devices = devices_in_months([month], hospital_ids, counted_only=counted_only)
+    devices = devices_in_months([month], hospital_ids, counted_only=counted_only, session=session)
     return select(devices.c.equipment_id)
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Float
 
-from ..device_months import devices_in_months, effective_counts
+from ..device_months import effective_counts
 from ..extensions import db
 from ..models import Classification, Equipment, Maker
 from ..months import add_months, hours_in_month, month_bounds  # noqa: F401 (re-exported for callers)
@@ -118,18 +118,13 @@ def level_ancestor(level: int):
     return expression, joins
 
 
-def counted_devices(hospital_id: int, level: int, months: list[dt.date], only_counted: bool = True):
-    """Subquery of the hospital's devices in each month of ``months`` ("device in M",
-    app/device_months.py; ``idx`` is the month's position) with their report classification
-    (``cls``).
-
-    Only devices whose effective "counts in aggregation" is true, unless ``only_counted``
-    is False (the no-activity list shows every device of the month, with the flag).
-    """
+def counted_devices(hospital_id: int, level: int):
+    """Subquery of the hospital's devices with their report classification (``cls``) and
+    the columns "device in M" reads (app/device_months.device_in_window): join it to a row
+    of ``device_windows`` with ``device_in_window(windows, devices.c)`` to keep the devices
+    of that month."""
     cls, joins = level_ancestor(level)
-    in_months = devices_in_months(months, [hospital_id], counted_only=only_counted)
     query = select(
-        in_months.c.idx,
         Equipment.id.label("equipment_id"),
         cls.label("cls"),
         func.coalesce(Maker.name, Equipment.maker_name, "").label("maker"),
@@ -138,11 +133,13 @@ def counted_devices(hospital_id: int, level: int, months: list[dt.date], only_co
         Equipment.expires_on.label("expires_on"),
         Equipment.department_use.label("department_use"),
         effective_counts.label("counts"),
-    ).select_from(in_months).join(Equipment, Equipment.id == in_months.c.equipment_id)
+        Equipment.id, Equipment.hospital_id, Equipment.delivered_on, Equipment.disposed_on,
+        Equipment.override_counts, Equipment.default_counts,
+    ).select_from(Equipment)
     for target, condition in joins:
         query = query.outerjoin(target, condition)
     query = query.outerjoin(Maker, Maker.id == Equipment.maker_id)
-    return query.subquery("devices")
+    return query.where(Equipment.hospital_id == hospital_id).subquery("devices")
 
 
 def anniversary(day: dt.date, years: int) -> dt.date:
