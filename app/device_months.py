@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Date, DateTime, Integer, and_, false, func, literal, or_, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from .extensions import db
 from .models import Equipment, LedgerListing
@@ -96,10 +97,14 @@ def devices_in_months(months: list[dt.date], hospital_ids=None, *, counted_only:
     """Subquery (``idx``, ``equipment_id``) of every device in month ``months[idx]`` for the
     given hospitals (all hospitals when None)."""
     windows = device_windows(months, hospital_ids, session)
+    # Driven from the listing (an index range per month × hospital), not from all equipment.
+    listing = aliased(LedgerListing)
     return (
         select(windows.c.idx, Equipment.id.label("equipment_id"))
         .select_from(windows)
-        .join(Equipment, device_in_window(windows, counted_only=counted_only))
+        .join(listing, and_(listing.hospital_id == windows.c.hospital_id, listing.month == windows.c.ledger_month))
+        .join(Equipment, and_(Equipment.id == listing.equipment_id,
+                              device_in_window(windows, counted_only=counted_only)))
         .subquery("devices_in_months")
     )
 

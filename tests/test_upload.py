@@ -343,6 +343,16 @@ def test_api_upload_status_and_errors(client, ctx):
     assert uploads_count() == 1
 
 
+def test_api_refuses_a_future_month_in_japanese(client, ctx):
+    login_as(client, HOSPITAL_A)
+    upcoming = months.add_months(months.current_month(), 1)
+    response = client.post("/api/v1/uploads/", data={
+        "month": f"{upcoming:%Y-%m}", "ledger": (io.BytesIO(LEDGER_CSV), "a.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert f"{upcoming:%Y-%m} は未来の月のためアップロードできません。" in response.get_json()["message"]
+    assert uploads_count() == 0
+
+
 def test_api_requires_upload_permission(client, ctx):
     from .conftest import MANUFACTURER
 
