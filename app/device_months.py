@@ -66,7 +66,7 @@ def device_windows(months: list[dt.date], hospital_ids=None, session=None):
             for hospital_id, ledger_months in sorted(by_hospital.items())
             for i, m in enumerate(months)]
     if not rows:  # no ledger at all: an empty table of the same shape
-        rows = [row(-1, -1, dt.date(2000, 1, 1), None).where(false())]
+        rows = [row(-1, -1, dt.date(2000, 1, 1), dt.date(2000, 1, 1)).where(false())]
     return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("device_windows")
 
 
