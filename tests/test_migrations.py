@@ -102,7 +102,7 @@ def test_ledger_listing_migration_lists_existing_devices(empty_database):
 
     app = create_app(Config)
     with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="0006")
+        upgrade(directory=MIGRATIONS_DIR, revision="0007")
         run = db.session.execute
         run(text("INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
                  "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "

@@ -1,7 +1,7 @@
 """ledger listings: which devices each ledger month listed
 
 Revision ID: 0003
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 02:10:00
 
 Existing devices are listed at the month of the ledger upload that last listed them (devices
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
