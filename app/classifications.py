@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, insert, or_
 
 from . import audit
+from .device_months import devices_in_month
 from .models import Classification, Equipment
+from .months import current_month
 from .normalize import match_key, normalize_text
 from .suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
 
@@ -128,13 +130,16 @@ def hospital_classifications(session, hospital_id: int) -> list[Classification]:
     )
 
 
-def device_counts(session, hospital_id: int) -> dict[int, int]:
-    """Devices per classification of the hospital, each device counted for its effective
-    classification and every ancestor (a level-1 count includes its level-2/3 devices)."""
+def device_counts(session, hospital_id: int, month: dt.date | None = None) -> dict[int, int]:
+    """Devices of ``month`` (by default Japan's current month; "device in M",
+    app/device_months.py) per classification of the hospital, each device counted for its
+    effective classification and every ancestor (a level-1 count includes its level-2/3
+    devices)."""
     effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+    in_month = devices_in_month(month or current_month(), [hospital_id])
     rows = (
         session.query(effective, func.count(Equipment.id))
-        .filter(Equipment.hospital_id == hospital_id, Equipment.disposed_on.is_(None))
+        .filter(Equipment.hospital_id == hospital_id, Equipment.id.in_(in_month))
         .group_by(effective)
         .all()
     )

@@ -6,10 +6,18 @@ value changes: who, when, reason, old → new) and one UPDATE changes the device
 target (one device, a selection, every device of a model, every device matching a filter).
 An override equal to the default is stored as "no override" (DESIGN §9, decision 8);
 restoring defaults removes overrides and never deletes history.
+
+Decision (issue 10, ledgers over time): the months a device counts in are decided by the
+ledgers that list it (``ledger_listing``, app/device_months.py), not by a flag. So the
+default "counts in aggregation" is true for every device, also for one that the latest
+ledger no longer lists — turning it false would remove the device from the past months
+whose ledgers listed it. The screen shows every device the hospital ever uploaded, marks
+those the latest ledger does not list (最新の台帳になし: they count only in months whose
+ledger listed them), and the hospital's override is the only way to stop a listed device
+from counting.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -32,8 +40,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from .extensions import db
+from .device_months import latest_ledger_month
 from .ingest.activity import recent_activity
-from .models import Classification, Equipment, EquipmentChange
+from .models import Classification, Equipment, EquipmentChange, LedgerListing
+from .months import jst_today, utc_now
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -155,21 +165,27 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
     number = max(1, min(int(number or 1), pages))
     default_class = aliased(Classification)
     effective_class = aliased(Classification)
-    has_activity = recent_activity(Equipment.id, dt.date.today())
+    has_activity = recent_activity(Equipment.id, jst_today())
+    latest = latest_ledger_month(db.session, hospital_id)
+    in_latest = select(LedgerListing.equipment_id).where(
+        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest).exists()
     query = (
-        select(Equipment, default_class.name, effective_class.name, has_activity.label("active"))
+        select(Equipment, default_class.name, effective_class.name, has_activity.label("active"),
+               in_latest.label("in_latest"))
         .outerjoin(default_class, default_class.id == Equipment.classification_id)
         .outerjoin(effective_class, effective_class.id == effective_class_id)
         .where(*clauses)
         .order_by(Equipment.department_use, Equipment.device_number, Equipment.id)
         .limit(size).offset((number - 1) * size)
     )
-    rows = [device_row(e, default_name, effective_name, active)
-            for e, default_name, effective_name, active in db.session.execute(query)]
-    return {"total": total, "page": number, "pages": pages, "page_size": size, "rows": rows}
+    rows = [device_row(e, default_name, effective_name, active, listed if latest else None)
+            for e, default_name, effective_name, active, listed in db.session.execute(query)]
+    return {"total": total, "page": number, "pages": pages, "page_size": size, "rows": rows,
+            "latest_ledger_month": latest}
 
 
-def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None) -> dict:
+def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,
+               in_latest_ledger=None) -> dict:
     return {
         "id": e.id,
         "counts": e.counts_in_aggregation,
@@ -190,6 +206,8 @@ def device_row(e: Equipment, default_class_name=None, effective_class_name=None,
         "override_classification_id": e.override_classification_id,
         "overridden": e.override_counts is not None or e.override_classification_id is not None,
         "has_activity": None if active is None else bool(active),
+        "in_latest_ledger": None if in_latest_ledger is None else bool(in_latest_ledger),
+        "disposed_on": e.disposed_on.isoformat() if e.disposed_on else None,
     }
 
 
@@ -305,7 +323,7 @@ def change(hospital_id: int, target: Target, *, counts: bool | None = None,
     if counts is None and classification_id is None:
         raise LedgerError(_("変更する内容（集計対象・機器分類）を選択してください。"))
     reason = _reason(reason)
-    now = dt.datetime.utcnow()
+    now = utc_now()
     changed = 0
     if counts is not None:
         changed += set_counts(hospital_id, target, counts, reason, user_id, now)
@@ -318,7 +336,7 @@ def restore_defaults(hospital_id: int, target: Target, reason: str | None = None
                      user_id: int | None = None) -> int:
     """Remove the overrides of the target's devices; history is kept (and added to)."""
     reason = _reason(reason, required=False, default=_("デフォルトに戻す"))
-    now = dt.datetime.utcnow()
+    now = utc_now()
     base = target_clauses(hospital_id, target)
     counts_where = base + [Equipment.override_counts.is_not(None)]
     changed = _record(hospital_id, counts_where, COUNTS, _counts_text(effective_counts),

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from . import audit
 from .access.aggregate import selected_hospital_ids, selection_month
+from .device_months import devices_in_month
 from .extensions import db
 from .models import (
     Classification,
@@ -224,18 +225,14 @@ def pooled_figures(manufacturer_id: int, hospital_ids, month: dt.date,
         maker_names = dict(db.session.execute(select(Maker.id, Maker.name)).all())
         lending = _hours_by_device(Lending, Lending.lent_at, Lending.returned_at, hospital_ids, month)
         failure = _hours_by_device(Failure, Failure.failed_at, Failure.repaired_at, hospital_ids, month)
+        # "device in M" (app/device_months.py): the same devices the hospitals' reports count.
         devices = db.session.execute(
             select(Equipment.id, Equipment.hospital_id, Equipment.classification_id,
                    Equipment.override_classification_id, Equipment.maker_id, Equipment.maker_name,
-                   Equipment.model_number, Equipment.expires_on, Equipment.default_counts,
-                   Equipment.override_counts)
-            .where(Equipment.hospital_id.in_(hospital_ids),
-                   or_(Equipment.disposed_on.is_(None), Equipment.disposed_on >= lower.date()))
+                   Equipment.model_number, Equipment.expires_on)
+            .where(Equipment.id.in_(devices_in_month(month, hospital_ids)))
         ).all()
         for device in devices:
-            counts = device.default_counts if device.override_counts is None else device.override_counts
-            if not counts:
-                continue
             class_id = device.override_classification_id or device.classification_id
             class_name = names.get(class_id, UNMAPPED) if class_id else UNMAPPED
             maker = maker_names.get(device.maker_id) or device.maker_name or UNKNOWN

@@ -14,37 +14,10 @@ from .normalize import maker_key, match_key, normalize_text
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 MASTER_CSV = SEEDS_DIR / "smds_classification_master.csv"
 HOSPITAL_CSV = SEEDS_DIR / "hospital_classifications_demo.csv"
-
-# (canonical name, other spellings). maker_key already folds width, ㈱/(株)/株式会社 and
-# middle dots, so only spellings that differ in words or script are listed.
-MAKERS = [
-    ("テルモ株式会社", ["TERUMO", "テルモ", "Terumo Corporation"]),
-    ("日本光電工業株式会社", ["日本光電", "NIHON KOHDEN", "Nihon Kohden Corporation", "日本光電東京"]),
-    ("フクダ電子株式会社", ["フクダ電子", "FUKUDA DENSHI", "フクダ電子東京中央販売"]),
-    ("GEヘルスケア・ジャパン株式会社", ["GE Healthcare Japan", "GEヘルスケア", "GE横河メディカルシステム", "GE Healthcare"]),
-    ("株式会社フィリップス・ジャパン", ["Philips Japan", "フィリップス", "フィリップスエレクトロニクスジャパン", "PHILIPS"]),
-    ("ドレーゲルジャパン株式会社", ["Draeger Japan", "ドレーゲル", "Dräger", "ドレーゲル・メディカルジャパン"]),
-    ("アトムメディカル株式会社", ["ATOM MEDICAL", "アトム"]),
-    ("オリンパス株式会社", ["OLYMPUS", "オリンパスメディカルシステムズ", "オリンパスメディカルシステムズ株式会社"]),
-    ("ニプロ株式会社", ["NIPRO", "ニプロ"]),
-    ("大研医器株式会社", ["DAIKEN MEDICAL", "大研医器"]),
-    ("コヴィディエンジャパン株式会社", ["Covidien Japan", "コヴィディエン", "コビディエン"]),
-    ("日機装株式会社", ["NIKKISO", "日機装"]),
-    ("東レ・メディカル株式会社", ["Toray Medical", "東レメディカル"]),
-    ("キヤノンメディカルシステムズ株式会社", ["Canon Medical Systems", "東芝メディカルシステムズ", "キャノンメディカルシステムズ"]),
-    ("シーメンスヘルスケア株式会社", ["Siemens Healthcare", "シーメンス・ジャパン", "シーメンスヘルシニアーズ"]),
-    ("富士フイルムメディカル株式会社", ["FUJIFILM Medical", "富士フィルムメディカル", "富士フイルム"]),
-    ("オムロンヘルスケア株式会社", ["OMRON HEALTHCARE", "オムロン"]),
-    ("株式会社JMS", ["JMS", "ジェイ・エム・エス"]),
-    ("エドワーズライフサイエンス株式会社", ["Edwards Lifesciences", "エドワーズ"]),
-    ("メドトロニック株式会社", ["Medtronic", "日本メドトロニック", "日本メドトロニック株式会社"]),
-    ("泉工医科工業株式会社", ["MERA", "泉工医科"]),
-    ("パラマウントベッド株式会社", ["PARAMOUNT BED", "パラマウントベッド"]),
-    ("小林メディカル株式会社", ["小林メディカル"]),
-    ("スミスメディカル・ジャパン株式会社", ["Smiths Medical Japan", "スミスメディカル"]),
-    ("カーディナルヘルス株式会社", ["Cardinal Health", "カーディナルヘルス"]),
-]
-
+# The alias master of the major Japanese ME makers: (maker, spelling) rows, Japanese and
+# English names. maker_key already folds width, ㈱/(株)/株式会社 and middle dots, so only
+# spellings that differ in words or script are listed.
+MAKERS_CSV = SEEDS_DIR / "maker_aliases.csv"
 
 def seed_common_classifications() -> int:
     created = 0
@@ -97,9 +70,26 @@ def seed_hospital_classifications() -> int:
     return total
 
 
+def maker_master() -> dict[str, list[str]]:
+    """``{maker name: [spellings]}`` from seeds/maker_aliases.csv, in file order."""
+    makers: dict[str, list[str]] = {}
+    with MAKERS_CSV.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            name, alias = row["maker"].strip(), row["alias"].strip()
+            if name and alias:
+                makers.setdefault(name, []).append(alias)
+    return makers
+
+
 def seed_makers() -> int:
+    """Create the master's makers and spellings. A spelling that an upload already made into
+    a maker of its own (TERUMO next to テルモ株式会社) is merged into the master's maker, so
+    its devices move too; a maker of the master is never merged into another."""
+    from .makers import merge_makers
+
+    master = maker_master()
     created = 0
-    for name, spellings in MAKERS:
+    for name, spellings in master.items():
         maker = db.session.query(Maker).filter_by(name=name).one_or_none()
         if maker is None:
             maker = Maker(name=name)
@@ -108,9 +98,12 @@ def seed_makers() -> int:
             created += 1
         for spelling in [name, *spellings]:
             key = maker_key(spelling)
-            if db.session.query(MakerAlias.id).filter_by(normalized_alias=key).first() is None:
+            owner = db.session.query(MakerAlias).filter_by(normalized_alias=key).one_or_none()
+            if owner is None:
                 db.session.add(MakerAlias(maker_id=maker.id, alias=spelling, normalized_alias=key))
                 db.session.flush()
+            elif owner.maker_id != maker.id and owner.maker.name not in master:
+                merge_makers(db.session, owner.maker_id, maker.id)
     return created
 
 

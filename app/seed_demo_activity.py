@@ -14,7 +14,8 @@ from sqlalchemy import insert, select
 from .extensions import db
 from .models import Classification, Equipment, Failure, Lending, Organization, ReportFile
 from .normalize import resolve_makers
-from .reports.sql import add_months
+from .device_months import list_devices
+from .months import add_months, previous_month
 
 HOSPITAL_CODE = "H0001"
 MONTHS = 13
@@ -49,8 +50,7 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     if db.session.query(Equipment.id).filter_by(hospital_id=hospital.id).first():
         return "demo activity: already present"
     rng = random.Random(2026)
-    today = today or dt.date.today()
-    last_month = add_months(today.replace(day=1), -1)
+    last_month = previous_month(today) if today else previous_month()
     months = [add_months(last_month, offset) for offset in range(-MONTHS + 1, 1)]
     classes = _classifications(hospital.id)
     makers = resolve_makers(db.session, [t[3] for t in DEVICE_TYPES])
@@ -72,6 +72,8 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     ids = dict(db.session.execute(
         select(Equipment.device_number, Equipment.id).where(Equipment.hospital_id == hospital.id)
     ).all())
+    # One ledger, of the first month, lists every device (in force for the whole year).
+    list_devices(db.session, hospital.id, months[0], ids.values())
     by_type = {t[0]: t for t in DEVICE_TYPES}
 
     lendings, failures = [], []
@@ -114,7 +116,7 @@ def generate_demo_reports() -> str:
     from .reports.service import generate_reports
 
     hospital = db.session.query(Organization).filter_by(code=HOSPITAL_CODE).one_or_none()
-    month = add_months(dt.date.today().replace(day=1), -1)
+    month = previous_month()
     if hospital is None or db.session.query(ReportFile.id).filter_by(hospital_id=hospital.id, month=month).first():
         return "demo reports: already present"
     generate_reports(hospital.id, month, notify=False)

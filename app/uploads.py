@@ -15,6 +15,8 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Organization, UploadFile, UploadStatus, UploadType
+from .months import add_months, first_of_month, jst_today, previous_month, utc_now
+from .months import parse_month as parse_any_month
 from .storage import get_storage
 from .upload_checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
 
@@ -40,7 +42,7 @@ PENDING = {UploadStatus.queued.value, UploadStatus.processing.value}
 # Uploads whose file is (or will be) the month's data: a new identical file adds nothing.
 EFFECTIVE = SUCCEEDED | PENDING | {UploadStatus.needs_mapping.value}
 HISTORY_MONTHS = 6
-SELECTABLE_MONTHS = 12
+BACKFILL_MONTHS = 36  # complete months before the current one (DESIGN §9, decision 5)
 
 
 def parse_file_type(value) -> UploadType | None:
@@ -56,39 +58,31 @@ def parse_file_type(value) -> UploadType | None:
 # ---------------------------------------------------------------- months
 
 
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
 def selectable_months(on: dt.date | None = None) -> list[dt.date]:
-    """The current month and the 11 before it, newest first (the owner's "past 12 months")."""
-    current = month_start(on or today())
-    return [add_months(current, -i) for i in range(SELECTABLE_MONTHS)]
+    """Japan's current month and the 36 complete months before it, newest first: a hospital
+    back-fills up to three years when it starts (a first report needs 13 months)."""
+    current = first_of_month(on or jst_today())
+    return [add_months(current, -i) for i in range(BACKFILL_MONTHS + 1)]
 
 
 def default_month(on: dt.date | None = None) -> dt.date:
-    return add_months(month_start(on or today()), -1)
+    """The last complete month in Japan (the month a monthly export is usually for)."""
+    return previous_month(first_of_month(on or jst_today()))
 
 
 def parse_month(text: str | None, on: dt.date | None = None) -> dt.date:
-    """``YYYY-MM`` within :func:`selectable_months`, else :class:`UploadRejected`."""
-    message = _("対象年月は過去12ヶ月以内の日付を指定してください。")
-    try:
-        year, month = (int(part) for part in (text or "").strip().split("-"))
-        value = dt.date(year, month, 1)
-    except ValueError as exc:
-        raise UploadRejected(message) from exc
-    if value not in selectable_months(on):
-        raise UploadRejected(message)
+    """``YYYY-MM`` within :func:`selectable_months`, else :class:`UploadRejected` saying why."""
+    value = parse_any_month(text) if text and len(str(text).strip()) <= 10 else None
+    if value is None:
+        raise UploadRejected(_("対象年月を YYYY-MM の形式で指定してください（例: 2025-05）。"))
+    current = first_of_month(on or jst_today())
+    if value > current:
+        raise UploadRejected(_("%(month)s は未来の月のためアップロードできません。対象年月は %(current)s 以前を指定してください。",
+                               month=f"{value:%Y-%m}", current=f"{current:%Y-%m}"))
+    oldest = add_months(current, -BACKFILL_MONTHS)
+    if value < oldest:
+        raise UploadRejected(_("対象年月は過去36ヶ月（%(oldest)s〜%(current)s）の範囲で指定してください。",
+                               oldest=f"{oldest:%Y-%m}", current=f"{current:%Y-%m}"))
     return value
 
 
@@ -145,7 +139,7 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
         upload = UploadFile(
             hospital_id=hospital.id, month=month, file_type=int(file_type),
             original_name=clean_filename(filename), size=checked.size, sha256=checked.sha256,
-            detected_format=checked.fmt, uploaded_by_id=user_id, uploaded_at=dt.datetime.utcnow(),
+            detected_format=checked.fmt, uploaded_by_id=user_id, uploaded_at=utc_now(),
         )
         previous = previous_effective(hospital.id, month, file_type)
         if previous is not None and previous.sha256 == checked.sha256:
@@ -292,7 +286,7 @@ def recent_uploads(hospital_id: int, limit: int = 20) -> list[UploadFile]:
 
 def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
     """One row per month of the last six: date of the latest upload, ○/- per type, status."""
-    current = month_start(on or today())
+    current = first_of_month(on or jst_today())
     months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
     uploads = db.session.scalars(
         select(UploadFile).where(

@@ -45,7 +45,8 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
 
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, Lending, Organization
-    from app.reports.sql import add_months
+    from app.device_months import list_devices
+    from app.months import add_months
 
     rng = random.Random(seed)
     Model.metadata.drop_all(db.engine)
@@ -81,6 +82,7 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
                    for i in range(DEVICES)]
         db.session.execute(insert(Equipment), devices)
         eq = [e for (e,) in db.session.query(Equipment.id).filter_by(hospital_id=h.id)]
+        list_devices(db.session, h.id, months[0], eq)  # one ledger, in force for the 13 months
         lendings, failures = [], []
         for m in months:
             start = dt.datetime(m.year, m.month, 1)

@@ -6,6 +6,7 @@ Devices of hospital H0001 (analysis level 1, automatic selection):
   D3 ledger class 輸液ポンプ, overridden to モニタ, BSM-1, no expiry
   D4 輸液ポンプ類 X-9, expires 2030-06-15 — no lending, no failure at all
   D5 輸液ポンプ類, override "does not count" — its lending must not count
+One ledger, of 2024-05, lists D1–D5: it is in force for every month of the tests.
 Lendings: L0 D2 04-10 00:00→04-11 00:00 (April only, 24 h); L1 D1 04-30 12:00→05-02 00:00
 (12 h April, 24 h May); L2 D1 05-10 08:00→20:00 (12 h); L3 D2 05-31 18:00→06-01 06:00 (6 h
 in May); L4 D3 05-20 00:00→not returned (288 h to the end of May); L5 D5 05-05→05-06;
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.device_months import list_devices
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, Organization
 from app.months import month_bounds
 
 MONTH = dt.date(2025, 5, 1)
+LEDGER_MONTH = dt.date(2024, 5, 1)
 T = dt.datetime
 
 
@@ -67,6 +70,7 @@ def make_dataset(code: str = "H0001", hyperlink_department: bool = False) -> dic
     d4 = device("D4", p1, "X-9", dt.date(2030, 6, 15))
     d5 = device("D5", p1, "TE-171", None, override_counts=False)
     d3.department_use = "救急外来"
+    list_devices(db.session, h.id, LEDGER_MONTH, [d.id for d in (d1, d2, d3, d4, d5)])
 
     def lend(e, start, end, month, department=None):
         db.session.add(Lending(hospital_id=h.id, equipment_id=e.id, month=month, lent_at=start,

@@ -8,9 +8,11 @@ from app.models import (
     AuditEvent,
     Classification,
     Equipment,
+    LedgerListing,
     Organization,
     ReportSelection,
 )
+from app.months import current_month
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as
 
@@ -35,8 +37,11 @@ def common(name):
 def add_devices(code, classification_id, n, start=0):
     h = hospital(code)
     for i in range(n):
-        db.session.add(Equipment(hospital_id=h.id, device_number=f"T{classification_id}-{start + i}",
-                                 classification_id=classification_id))
+        device = Equipment(hospital_id=h.id, device_number=f"T{classification_id}-{start + i}",
+                           classification_id=classification_id)
+        db.session.add(device)
+        db.session.flush()
+        db.session.add(LedgerListing(hospital_id=h.id, month=current_month(), equipment_id=device.id))
     db.session.commit()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.ingest.pipeline import run_ingest
-from app.models import Classification, Equipment, Failure, Lending, Maker, UploadFile
+from app.models import Classification, Equipment, Failure, LedgerListing, Lending, Maker, UploadFile
 from app.storage import get_storage
 
 from .ingest_helpers import (
@@ -122,7 +122,7 @@ def test_three_level_classification_columns(ctx):
     assert db.session.get(Classification, found["A2"].classification_id).level == 1
 
 
-def test_new_ledger_replaces_and_keeps_missing_devices_not_counting(ctx):
+def test_reuploaded_ledger_replaces_that_months_listing_and_keeps_devices(ctx):
     run_ingest(make_upload(csv_bytes([LEDGER_HEADER, *ledger_rows(10)]), 1))
     before = devices()["ME00001"].classification_id
     header = ["機器番号", "製品名"]  # no classification column: classifications stay
@@ -130,11 +130,13 @@ def test_new_ledger_replaces_and_keeps_missing_devices_not_counting(ctx):
     assert second.status == "succeeded"
     db.session.expire_all()
     found = devices()
-    assert len(found) == 10
+    assert len(found) == 10  # devices (and their history) are kept
     assert found["ME00001"].product_name == "新製品"
     assert found["ME00001"].classification_id == before
-    assert found["ME00001"].default_counts is True
-    assert found["ME00009"].default_counts is False and found["ME00010"].default_counts is False
+    assert all(e.default_counts for e in found.values())  # the listing, not the flag, decides
+    listed = set(db.session.scalars(select(Equipment.device_number).join(
+        LedgerListing, LedgerListing.equipment_id == Equipment.id).where(LedgerListing.month == MONTH)))
+    assert listed == {f"ME{n:05d}" for n in range(1, 9)}
     assert "2 台" in second.message
 
 

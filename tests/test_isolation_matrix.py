@@ -47,6 +47,7 @@ from app.models import (
     EquipmentChange,
     Failure,
     Invitation,
+    LedgerListing,
     Lending,
     Maker,
     ManufacturerSelection,
@@ -171,6 +172,7 @@ FACTORIES = {
     "EquipmentChange": lambda h, m, o: EquipmentChange(
         equipment_id=o["Equipment"].id, hospital_id=h.id, field="override_counts",
         old_value=None, new_value=m, reason=m),
+    "LedgerListing": lambda h, m, o: LedgerListing(hospital_id=h.id, month=MONTH, equipment_id=o["Equipment"].id),
     "Lending": lambda h, m, o: Lending(hospital_id=h.id, equipment_id=o["Equipment"].id, month=MONTH,
                                        lent_at=dt.datetime(2026, 8, 2), department=m),
     "Failure": lambda h, m, o: Failure(hospital_id=h.id, equipment_id=o["Equipment"].id, month=MONTH,

@@ -76,3 +76,58 @@ def test_hospital_user_cannot_merge(client, ctx):
     assert client.post("/makers/merge", data={"source_id": a.id, "target_id": b.id}).status_code in (302, 403)
     db.session.expire_all()
     assert db.session.get(Maker, a.id) is not None
+
+
+MAKER_SPELLINGS = [
+    ("テルモ株式会社", ["TERUMO", "テルモ㈱", "ﾃﾙﾓ"]),
+    ("オムロンヘルスケア株式会社", ["OMRON", "オムロンヘルスケア株式会社"]),
+    ("コニカミノルタ株式会社", ["KONICA MINOLTA", "コニカミノルタ(株)"]),
+    ("アトムメディカル株式会社", ["ATOM", "アトムメディカル"]),
+    ("アルジョ・ジャパン株式会社", ["Arjo", "アルジョ・ジャパン"]),
+    ("エルベ・ジャパン株式会社", ["ERBE", "エルベ・ジャパン"]),
+    ("フィッシャー・アンド・パイケル・ヘルスケア株式会社", ["F&P", "Fisher & Paykel"]),
+]
+
+
+def test_makers_across_scripts_resolve_to_one_seeded_maker(ctx):
+    before = db.session.query(Maker).count()
+    spellings = [s for _name, group in MAKER_SPELLINGS for s in group]
+    resolved = resolve_makers(db.session, spellings)
+    for name, group in MAKER_SPELLINGS:
+        assert {resolved[s] for s in group} == {maker(name).id}, name
+    assert db.session.query(Maker).count() == before  # nothing new: all from the master
+
+
+def test_maker_master_is_a_csv_and_seeding_again_changes_nothing(ctx):
+    from app.seed_classifications import maker_master, seed_makers
+
+    master = maker_master()
+    for name in ("日本光電工業株式会社", "フクダ電子株式会社", "ニプロ株式会社", "大研医器株式会社",
+                 "川本産業株式会社", "泉工医科工業株式会社", "日機装株式会社", "株式会社JMS", "株式会社トップ",
+                 "バクスター株式会社", "ビー・ブラウンエースクラップ株式会社", "ハミルトン・メディカル株式会社",
+                 "マシモジャパン株式会社"):
+        assert name in master
+    aliases = db.session.query(MakerAlias).count()
+    assert seed_makers() == 0
+    assert db.session.query(MakerAlias).count() == aliases
+
+
+def test_seed_merges_a_maker_an_upload_split_off(ctx):
+    """Before the master knew KONICA MINOLTA, an upload made it a maker of its own."""
+    from app.normalize import maker_key
+    from app.seed_classifications import seed_makers
+
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    split = Maker(name="KONICA MINOLTA")
+    db.session.add(split)
+    db.session.flush()
+    db.session.query(MakerAlias).filter_by(normalized_alias=maker_key("KONICA MINOLTA")).update(
+        {"maker_id": split.id})
+    db.session.add(Equipment(hospital_id=hospital.id, device_number="K-1", maker_id=split.id))
+    db.session.commit()
+    seed_makers()
+    db.session.commit()
+    assert db.session.query(Maker).filter_by(name="KONICA MINOLTA").one_or_none() is None
+    device = db.session.query(Equipment).filter_by(device_number="K-1").one()
+    assert device.maker_id == maker("コニカミノルタ株式会社").id
+    assert normalize_maker(db.session, "KONICA MINOLTA") == maker("コニカミノルタ株式会社")

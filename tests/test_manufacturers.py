@@ -13,6 +13,7 @@ from app.models import (
     Classification,
     Equipment,
     Failure,
+    LedgerListing,
     Lending,
     Maker,
     ManufacturerSelection,
@@ -107,6 +108,7 @@ def add_device(hospital, number, model, maker=None, lent_hours=0, failed_hours=0
                        expires_on=expires, classification_id=class_id)
     db.session.add(device)
     db.session.flush()
+    db.session.add(LedgerListing(hospital_id=hospital.id, month=MONTH, equipment_id=device.id))
     start = dt.datetime(2026, 9, 2)
     if lent_hours:
         db.session.add(Lending(hospital_id=hospital.id, equipment_id=device.id, month=MONTH,

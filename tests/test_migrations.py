@@ -91,3 +91,35 @@ def test_totp_migration_encrypts_existing_clear_secrets(empty_database):
         assert db.session.execute(select).scalar() == secret
         db.session.remove()
         db.engine.dispose()
+
+
+def test_ledger_listing_migration_lists_existing_devices(empty_database):
+    """0003 lists each existing device at the month of the ledger upload that last listed it
+    (never-uploaded devices at 2000-01), and the default counts flag becomes true (an
+    override that then equals the default is removed)."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0007")
+        run = db.session.execute
+        run(text("INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
+                 "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "
+                 "(901, 'hospital', 'HX', 'x', false, 5, 1, 5, false, '2025-01-01', '2025-01-01')"))
+        run(text("INSERT INTO upload_file (id, hospital_id, month, file_type, original_name, size, sha256, status, "
+                 "uploaded_at) VALUES (71, 901, '2025-09-01', 1, 'l.csv', 1, 'x', 'succeeded', '2025-09-05')"))
+        for device_id, number, upload, default, override in (
+                (1, "A", 71, True, None), (2, "B", 71, False, True), (3, "C", None, True, False)):
+            run(text("INSERT INTO equipment (id, hospital_id, device_number, default_counts, override_counts, "
+                     "upload_id, updated_on) VALUES (:i, 901, :n, :d, :o, :u, '2025-09-05')"),
+                {"i": device_id, "n": number, "d": default, "o": override, "u": upload})
+        db.session.commit()
+        upgrade(directory=MIGRATIONS_DIR)
+        listed = {(e, str(m)[:7]) for e, m in run(text("SELECT equipment_id, month FROM ledger_listing"))}
+        assert listed == {(1, "2025-09"), (2, "2025-09"), (3, "2000-01")}
+        flags = dict((i, (bool(d), None if o is None else bool(o))) for i, d, o in run(
+            text("SELECT id, default_counts, override_counts FROM equipment")))
+        assert flags == {1: (True, None), 2: (True, None), 3: (True, False)}
+        db.session.remove()
+        db.engine.dispose()

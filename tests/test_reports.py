@@ -14,14 +14,14 @@ from flask import current_app
 
 from app.extensions import db
 from app.jobs.reports import generate_report_job
-from app.models import Download, Equipment, Lending, ReportFile, UploadFile
+from app.models import Download, Equipment, LedgerListing, Lending, ReportFile, UploadFile
 from app.queue import redis_connection
 from app.reports import job_id, maybe_generate_after_upload
 from app.reports.service import attach_onprem_report, generate_reports
 from app.storage import get_storage
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as, user_by_email
-from .report_data import MONTH, T, hospital, make_dataset
+from .report_data import LEDGER_MONTH, MONTH, T, hospital, make_dataset
 
 SHEETS = ["表紙", "①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種",
           "⑥稼働率ランキング", "データ品質"]
@@ -74,7 +74,7 @@ def test_analysis_workbook_sheets_tables_images(published):
     assert row.storage_key == f"reports/{published['hospital']}/2025-05/1.xlsx"
     wb = workbook(row)
     assert wb.sheetnames == SHEETS
-    assert "さくら台総合病院" in cells(wb["表紙"]) and "2025年05月" in cells(wb["表紙"])
+    assert "さくら台総合病院" in cells(wb["表紙"]) and "2025年5月" in cells(wb["表紙"])
     lending = wb["①貸出サマリー"]
     by_label = first_by_label(lending.iter_rows(min_col=1, max_col=8))  # the 全機器 block
     assert by_label["合計貸出時間"][1].value == pytest.approx(330)
@@ -112,6 +112,7 @@ def test_failure_list_and_no_activity_list(published):
                              default_counts=True))
     db.session.flush()
     d6 = db.session.query(Equipment).filter_by(device_number="D6").one()
+    db.session.add(LedgerListing(hospital_id=published["hospital"], month=LEDGER_MONTH, equipment_id=d6.id))
     db.session.add(Lending(hospital_id=published["hospital"], equipment_id=d6.id, month=dt.date(2025, 4, 1),
                            lent_at=T(2025, 4, 2), returned_at=T(2025, 4, 3)))  # April only
     db.session.commit()

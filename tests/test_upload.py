@@ -2,18 +2,21 @@
 downloads, needs-mapping, notification, and hospital A never reaching hospital B's files."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
+import types
 from pathlib import Path
 
 import pytest
 
-from app import uploads
+from app import months, uploads
 from app.extensions import db
 from app.models import ColumnProfile, Organization, UploadFile, UploadStatus
 from app.queue import get_queue
 from app.storage import get_storage
+from app.upload_checks import UploadRejected
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as
 from .ingest_helpers import (
@@ -71,7 +74,7 @@ def test_page_shows_form_guidance_and_months(client, ctx):
     page = client.get("/upload/").get_data(as_text=True)
     assert "毎月10日までに、最新のファイルをアップロードしてください。" in page
     assert f'<option value="{month()}" selected>' in page
-    assert page.count('<option value="20') == 12
+    assert page.count('<option value="20') == 37  # the current month and 36 complete ones
     for label in ("医療機器台帳", "貸出履歴", "故障履歴", "一括アップロード"):
         assert label in page
     assert "upload.js" in page and "<script>" not in page
@@ -164,14 +167,62 @@ def test_too_large_is_413_with_configured_size(app, client, ctx, monkeypatch):
     assert uploads_count() == 0 and stored_files(app) == before
 
 
-def test_month_outside_last_12_months_refused(client, ctx):
+def test_upload_window_is_36_complete_months_and_the_current_one(ctx):
+    on = dt.date(2026, 11, 15)
+    assert uploads.parse_month("2023-11", on) == dt.date(2023, 11, 1)  # 36 months back
+    assert uploads.parse_month("2026-11", on) == dt.date(2026, 11, 1)  # the current month
+    with pytest.raises(UploadRejected) as old:
+        uploads.parse_month("2023-10", on)  # 37 months back
+    assert old.value.message == "対象年月は過去36ヶ月（2023-11〜2026-11）の範囲で指定してください。"
+    with pytest.raises(UploadRejected) as future:
+        uploads.parse_month("2026-12", on)
+    assert future.value.message == ("2026-12 は未来の月のためアップロードできません。"
+                                    "対象年月は 2026-11 以前を指定してください。")
+    with pytest.raises(UploadRejected) as garbage:
+        uploads.parse_month("abc", on)
+    assert "YYYY-MM" in garbage.value.message
+    assert uploads.selectable_months(on)[0] == dt.date(2026, 11, 1)
+    assert uploads.selectable_months(on)[-1] == dt.date(2023, 11, 1)
+    assert len(uploads.selectable_months(on)) == 37
+
+
+def test_screen_refuses_next_month_and_37_months_back(client, ctx):
     login_as(client, HOSPITAL_A)
-    old = uploads.add_months(uploads.month_start(uploads.today()), -13)
-    for value in (f"{old:%Y-%m}", "2099-01", "abc"):
-        response = post(client, month_text=value, ledger=(LEDGER_CSV, "a.csv"))
+    current = months.current_month()
+    cases = {months.add_months(current, 1): "未来の月のためアップロードできません",
+             months.add_months(current, -37): "過去36ヶ月"}
+    for value, message in cases.items():
+        response = post(client, month_text=f"{value:%Y-%m}", ledger=(LEDGER_CSV, "a.csv"))
         assert response.status_code == 400
-        assert "対象年月は過去12ヶ月以内の日付を指定してください。" in response.get_data(as_text=True)
+        assert message in response.get_data(as_text=True)
     assert uploads_count() == 0
+    accepted = post(client, month_text=f"{months.add_months(current, -36):%Y-%m}", ledger=(LEDGER_CSV, "a.csv"))
+    assert accepted.status_code == 302 and uploads_count() == 1
+
+
+def test_month_is_japans_on_a_utc_server_in_the_first_hours_of_the_1st(client, ctx, monkeypatch):
+    # 2026-11-30 20:00 UTC is 2026-12-01 05:00 in Japan: a UTC clock would still say November.
+    fake_clock(monkeypatch, dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.timezone.utc))
+    assert uploads.default_month() == dt.date(2026, 11, 1)
+    assert uploads.selectable_months()[0] == dt.date(2026, 12, 1)
+    login_as(client, HOSPITAL_A)
+    page = client.get("/upload/").get_data(as_text=True)
+    assert '<option value="2026-11" selected>' in page and '<option value="2026-12"' in page
+    assert uploads.parse_month("2026-12") == dt.date(2026, 12, 1)
+    with pytest.raises(UploadRejected):
+        uploads.parse_month("2027-01")
+
+
+def fake_clock(monkeypatch, instant: dt.datetime) -> None:
+    """Stop app.months' clock at ``instant`` (whatever the machine's zone)."""
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return instant.astimezone(tz) if tz else instant.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    clock = types.SimpleNamespace(**{name: getattr(dt, name) for name in dir(dt) if not name.startswith("__")})
+    clock.datetime = Frozen
+    monkeypatch.setattr(months, "dt", clock)
 
 
 def test_no_file_chosen(client, ctx):
@@ -290,6 +341,16 @@ def test_api_upload_status_and_errors(client, ctx):
     }, content_type="multipart/form-data")
     assert bad.status_code == 400 and "Excel" in bad.get_json()["message"]
     assert uploads_count() == 1
+
+
+def test_api_refuses_a_future_month_in_japanese(client, ctx):
+    login_as(client, HOSPITAL_A)
+    upcoming = months.add_months(months.current_month(), 1)
+    response = client.post("/api/v1/uploads/", data={
+        "month": f"{upcoming:%Y-%m}", "ledger": (io.BytesIO(LEDGER_CSV), "a.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert f"{upcoming:%Y-%m} は未来の月のためアップロードできません。" in response.get_json()["message"]
+    assert uploads_count() == 0
 
 
 def test_api_requires_upload_permission(client, ctx):

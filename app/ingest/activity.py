@@ -5,8 +5,8 @@ ledger lists it — with or without activity — so a month with few lendings do
 the denominator by itself. Devices with no lending and no failure in the 12 months before a
 month get a visible "no activity" marker instead, computed here rather than stored, so it is
 always current. The owner's PoC used "has activity" as the default; the hospital can still
-exclude such devices by an override. Devices missing from the latest ledger default to
-not counting (see app/ingest/write.py).
+exclude such devices by an override. Which months a device counts in is decided by the
+ledgers that list it (app/device_months.py), not by this marker or the default flag.
 """
 from __future__ import annotations
 

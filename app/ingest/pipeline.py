@@ -21,6 +21,7 @@ from .. import audit
 from ..classifications import ensure_hospital_classifications
 from ..extensions import db
 from ..models import ColumnProfile, UploadFile, UploadStatus
+from ..months import month_label
 from ..normalize import resolve_makers
 from ..storage import get_storage
 from . import write
@@ -290,9 +291,11 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
                     "取り込めなかった行のファイルで理由をご確認ください。")
     if file_type == LEDGER:
         _resolve_ledger(session, upload.hospital_id, records)
-        dropped = write.write_ledger(session, upload.hospital_id, upload.id, records, mapping.columns)
+        dropped = write.write_ledger(session, upload.hospital_id, upload.id, records, mapping.columns,
+                                     upload.month)
         if dropped:
-            state.notes.append(f"今回の台帳にない {dropped:,} 台は、集計対象外（既定値）にしました。")
+            state.notes.append(f"前の台帳にあって今回の台帳にない {dropped:,} 台は、{month_label(upload.month)}"
+                               "からの集計に含まれません（それより前の月の集計は変わりません）。")
     else:
         kind = "lending" if file_type == LENDING else "failure"
         removed = write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)

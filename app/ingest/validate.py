@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..months import jst_now
+from ..months import add_months
 from .headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
 from ..normalize import device_key
 from .values import event_time, parse_date, text
@@ -31,11 +32,6 @@ LEDGER_FIELDS = ("device_number", *LEDGER_TEXT, *LEDGER_DATES)
 CLASS_FIELDS = ("classification", "classification_1", "classification_2", "classification_3")
 
 Problems = list[tuple[str, str]]
-
-
-def add_months(day: dt.date, count: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 class Checker:

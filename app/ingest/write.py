@@ -8,10 +8,13 @@ anywhere leaves the previous data as it was.
 Replacing:
 - ledger: devices are upserted by (hospital, device number); only the columns the file
   has are updated, so a file without a classification column keeps the devices'
-  classifications. Devices missing from the new ledger are kept (their lendings and
-  failures refer to them) but stop counting by default (``default_counts`` false); a later
-  ledger that lists them again makes them count again. ``upload_id`` records the last
-  ledger upload that listed the device. Overrides are never touched.
+  classifications. A ledger of an older month than the one a device's values came from
+  (``upload_id``) adds devices but does not overwrite newer values. What the ledger lists
+  is written to ``ledger_listing`` for its month (replacing that month's listing, nothing
+  else): that, not a flag, decides the months a device counts in (app/device_months.py), so
+  devices missing from the new ledger are kept, with their history, and keep counting in
+  the months whose ledger listed them. ``default_counts`` stays true; overrides are never
+  touched.
 - lending / failure: reconciled, never "delete the month and insert" (DESIGN.md §5 "Events
   across files", docs/figures.md). One event is one row, keyed by (hospital, device, start
   to the minute); the file's rows are staged (COPY / executemany into a temporary table)
@@ -30,7 +33,7 @@ import io
 from sqlalchemy import Date, DateTime, bindparam
 from sqlalchemy import text as sql
 
-from ..months import month_bounds
+from ..months import first_of_month, month_bounds, utc_now
 
 LEDGER_COLUMNS = (
     "hospital_id", "device_number", "device_key", "classification_id", "product_name", "model_number",
@@ -143,10 +146,12 @@ def _executemany(session, statement: str, rows) -> None:
 # ---------------------------------------------------------------- ledger
 
 
-def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict], mapped_fields) -> int:
-    """Upsert the ledger's devices; returns how many devices stopped counting by default
-    because the new ledger no longer lists them."""
-    now = dt.datetime.utcnow().replace(microsecond=0)
+def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict], mapped_fields,
+                 month: dt.date) -> int:
+    """Upsert the ledger's devices and record its listing for ``month``; returns how many
+    devices the ledger in force before (for this month) listed and this one does not."""
+    month = first_of_month(month)
+    now = utc_now()
     update = updated_columns(mapped_fields)
     rows = [
         (hospital_id, r["device_number"], r["device_key"], r.get("classification_id"), r.get("product_name"),
@@ -158,7 +163,12 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
     ]
     assignments = ", ".join(f"{c} = excluded.{c}" for c in update)
     columns = ", ".join(LEDGER_COLUMNS)
-    if _dialect(session) == "postgresql":
+    postgresql = _dialect(session) == "postgresql"
+    # month is a date object formatted here, never user text.
+    month_literal = f"DATE '{month.isoformat()}'" if postgresql else f"'{month.isoformat()}'"
+    not_newer = (f"WHERE equipment.upload_id IS NULL OR (SELECT u.month FROM upload_file u "
+                 f"WHERE u.id = equipment.upload_id) <= {month_literal}")
+    if postgresql:
         session.execute(sql(
             f"CREATE TEMP TABLE IF NOT EXISTS equipment_stage ON COMMIT DROP AS "
             f"SELECT {columns} FROM equipment WITH NO DATA"
@@ -167,19 +177,37 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
         _copy(session, "equipment_stage", LEDGER_COLUMNS, rows)
         session.execute(sql(
             f"INSERT INTO equipment ({columns}) SELECT {columns} FROM equipment_stage "
-            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments}"
+            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments} {not_newer}"
         ))
     else:
         marks = ", ".join("?" * len(LEDGER_COLUMNS))
         _executemany(session, (
             f"INSERT INTO equipment ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments}"
+            f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments} {not_newer}"
         ), rows)
-    result = session.execute(sql(
-        "UPDATE equipment SET default_counts = :f, updated_on = :now "
-        "WHERE hospital_id = :h AND default_counts = :t AND (upload_id IS NULL OR upload_id <> :u)"
-    ).bindparams(bindparam("now", type_=DateTime())), {"f": False, "t": True, "now": now, "h": hospital_id, "u": upload_id})
-    return result.rowcount or 0
+    return write_listing(session, hospital_id, month, {r["device_key"] for r in records})
+
+
+def write_listing(session, hospital_id: int, month: dt.date, device_keys: set[str]) -> int:
+    """Replace the hospital's listing of ``month`` by the devices ``device_keys``; returns
+    how many devices the listing in force for ``month`` before had and this one has not."""
+    ids = load_devices(session, hospital_id)
+    listed = {ids[key] for key in device_keys}
+    params = {"h": hospital_id, "m": month}
+    month_param = bindparam("m", type_=Date())
+    old = session.execute(sql(
+        "SELECT equipment_id FROM ledger_listing WHERE hospital_id = :h AND month = "
+        "(SELECT max(month) FROM ledger_listing WHERE hospital_id = :h AND month <= :m)"
+    ).bindparams(month_param), params).scalars()
+    dropped = sum(1 for equipment_id in old if equipment_id not in listed)
+    session.execute(sql("DELETE FROM ledger_listing WHERE hospital_id = :h AND month = :m")
+                    .bindparams(month_param), params)
+    rows = ((hospital_id, month, equipment_id) for equipment_id in sorted(listed))
+    if _dialect(session) == "postgresql":
+        _copy(session, "ledger_listing", ("hospital_id", "month", "equipment_id"), rows)
+    else:
+        _executemany(session, "INSERT INTO ledger_listing (hospital_id, month, equipment_id) VALUES (?, ?, ?)", rows)
+    return dropped
 
 
 # ---------------------------------------------------------------- lending / failure

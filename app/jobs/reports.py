@@ -12,8 +12,13 @@ FAILED_MESSAGE = "レポートの作成に失敗しました。管理者にお�
 
 
 def parse_month(text: str) -> dt.date:
-    year, month = text.split("-")
-    return dt.date(int(year), int(month), 1)
+    """``YYYY-MM`` (app.months.parse_month); ValueError for anything else."""
+    from ..months import parse_month as parse
+
+    month = parse(text)
+    if month is None:
+        raise ValueError(f"not a month: {text!r}")
+    return month
 
 
 def generate_report_job(hospital_id: int, month: str) -> str:

@@ -8,7 +8,7 @@ from .dealer import (
     DealerPermissionHistory,
     ManufacturerSelection,
 )
-from .equipment import Equipment, EquipmentChange, Failure, Lending
+from .equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
 from .files import (
     ColumnProfile,
     Download,
@@ -25,7 +25,7 @@ __all__ = [
     "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
-    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",
+    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

@@ -28,9 +28,10 @@ def _device_key_default(context) -> str:
 class Equipment(Model):
     """One device of a hospital's ledger.
 
-    ``default_counts`` is computed from activity; ``override_counts`` and
-    ``override_classification_id`` are the hospital's changes (NULL = no override). The
-    effective values are ``coalesce(override, default)``.
+    ``default_counts`` is the flag before the hospital's changes: always true (which months a
+    device counts in is decided by the ledgers that list it, :class:`LedgerListing`);
+    ``override_counts`` and ``override_classification_id`` are the hospital's changes (NULL =
+    no override). The effective values are ``coalesce(override, default)``.
     """
 
     __tablename__ = "equipment"
@@ -82,6 +83,25 @@ class Equipment(Model):
     @property
     def effective_classification_id(self) -> int | None:
         return self.override_classification_id or self.classification_id
+
+
+class LedgerListing(Model):
+    """What one ledger listed: the hospital's devices as of the ledger's month.
+
+    The ledger in force for month M is the hospital's latest ledger month ≤ M; a device
+    counts in M only when that ledger lists it (app/device_months.py). A re-upload of a
+    month's ledger replaces that month's rows; other months' rows are never touched.
+
+    No foreign keys, on purpose: rows are only written from the ids of the hospital's own
+    ``equipment`` rows in the same transaction (devices are never deleted), and PostgreSQL's
+    per-row foreign-key checks would cost ~0.4 s of every 15,000-device ledger upload.
+    """
+
+    __tablename__ = "ledger_listing"
+
+    hospital_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class EquipmentChange(Model):

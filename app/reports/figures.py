@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
-from sqlalchemy import Date, case, distinct, func, literal, select
+from sqlalchemy import Date, and_, case, distinct, func, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -32,19 +32,20 @@ from .definitions import (
     SummaryRow,
     summarize,
 )
+from ..months import add_months, first_of_month, hours_in_month, months_ending
+from ..device_months import device_in_window, device_windows
 from .sql import (
     LIFE_BUCKETS,
-    add_months,
     anniversary,
+    month_windows,
     clipped,
     counted_devices,
     fetch_rows,
-    hours_in_month,
     life_bucket,
-    month_windows,
 )
 
 TREND_MONTHS = 13
+CURRENT = TREND_MONTHS - 1  # index of the report month in the 13 months
 LIFE_LABELS = {
     "expired": "期限切れ", "0": "1年未満", **{str(n): f"{n}年" for n in range(1, 10)},
     "10+": "10年以上", "unknown": "使用期限なし",
@@ -90,10 +91,6 @@ class HospitalMonthFigures:
         return next((s for s in self.scopes if s.scope.key == key), None)
 
 
-def first_of_month(value: dt.date) -> dt.date:
-    return dt.date(value.year, value.month, 1)
-
-
 def _months_with_data(hospital_id: int, months: list[dt.date]) -> set[dt.date]:
     """Months whose data came in: a lending or failure row of that upload month, or a
     succeeded upload. Other months have no figures (shown as —), so the 12-month mean is
@@ -109,17 +106,23 @@ def _months_with_data(hospital_id: int, months: list[dt.date]) -> set[dt.date]:
     return {first_of_month(m) if isinstance(m, dt.date) else m for m in found}
 
 
-def _device_hours(hospital_id, devices, windows):
-    """Per month × device: lendings and lending hours inside the month."""
+def _device_hours(hospital_id, devices, windows, in_windows):
+    """Per month × device in that month: lendings and lending hours inside the month. The
+    lendings are summed per month × device first (one pass over the lendings, as SQLite
+    plans it best), then only the devices of each month are kept."""
     overlaps, hours = clipped(Lending.lent_at, Lending.returned_at, windows)
-    return (
-        select(windows.c.idx, devices.c.cls, Lending.equipment_id,
-               func.count(Lending.id).label("n"), func.sum(hours).label("h"))
-        .select_from(Lending)
-        .join(devices, devices.c.equipment_id == Lending.equipment_id)
-        .join(windows, overlaps)
+    summed = (
+        select(windows.c.idx, Lending.equipment_id, func.count(Lending.id).label("n"), func.sum(hours).label("h"))
+        .select_from(Lending).join(windows, overlaps)
         .where(Lending.hospital_id == hospital_id)
-        .group_by(windows.c.idx, devices.c.cls, Lending.equipment_id)
+        .group_by(windows.c.idx, Lending.equipment_id)
+        .subquery("lending_sums")
+    )
+    return (
+        select(summed.c.idx, devices.c.cls, summed.c.equipment_id, summed.c.n, summed.c.h)
+        .select_from(summed)
+        .join(devices, devices.c.equipment_id == summed.c.equipment_id)
+        .join(in_windows, and_(in_windows.c.idx == summed.c.idx, device_in_window(in_windows, devices.c)))
         .subquery("device_hours")
     )
 
@@ -149,15 +152,21 @@ def _scope_of(classification: Classification, hospital_id: int) -> Scope:
 def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     month = first_of_month(month)
     hospital = db.session.get(Organization, hospital_id)
-    months = [add_months(month, i - TREND_MONTHS + 1) for i in range(TREND_MONTHS)]
+    months = months_ending(month, TREND_MONTHS)
     H = hours_in_month(month)
 
     # Device counts per group decide the automatic selection, so read them at the saved
-    # selection's level (or the analysis level) first.
+    # selection's level (or the analysis level) first. Each month counts its own devices
+    # ("device in M"); the selection and ⑥ use the report month's.
     level, automatic, scopes = resolve_selection(hospital)
     devices = counted_devices(hospital_id, level)
-    device_counts = dict(db.session.execute(
-        select(devices.c.cls, func.count()).group_by(devices.c.cls)).all())
+    windows = device_windows(months, [hospital_id])
+    monthly_counts: list[dict] = [defaultdict(int) for _ in months]
+    for idx, g, n in db.session.execute(
+            select(windows.c.idx, devices.c.cls, func.count()).select_from(windows)
+            .join(devices, device_in_window(windows, devices.c)).group_by(windows.c.idx, devices.c.cls)):
+        monthly_counts[idx][g] += n
+    device_counts = dict(monthly_counts[CURRENT])
     if automatic:
         ranked = sorted(((n, g) for g, n in device_counts.items() if g is not None),
                         key=lambda item: (-item[0], item[1]))[: hospital.report_rank_count]
@@ -165,8 +174,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         scopes = [Scope(f"c{g}", names.get(g, str(g)), frozenset({g})) for _, g in ranked]
     scopes = [Scope("all", gettext("全機器"))] + scopes
 
-    windows = month_windows(months)
-    per_device = _device_hours(hospital_id, devices, windows)
+    per_device = _device_hours(hospital_id, devices, month_windows(months), windows)
     lending_rows = fetch_rows(
         select(per_device.c.idx, per_device.c.cls, func.count().label("lent_devices"),
                func.sum(per_device.c.n), func.sum(per_device.c.h), func.max(per_device.c.h))
@@ -176,8 +184,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         select(windows.c.idx, devices.c.cls, func.count(distinct(Failure.equipment_id)),
                func.count(Failure.id), func.sum(f_hours), func.max(f_hours), func.min(f_hours))
         .select_from(Failure)
-        .join(devices, devices.c.equipment_id == Failure.equipment_id)
         .join(windows, f_overlaps)
+        .join(devices, and_(devices.c.equipment_id == Failure.equipment_id, device_in_window(windows, devices.c)))
         .where(Failure.hospital_id == hospital_id)
         .group_by(windows.c.idx, devices.c.cls))
     with_data = _months_with_data(hospital_id, months)
@@ -185,8 +193,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
     for scope in scopes:
         aggregates = [MonthAggregate(hours_in_month(m), has_data=m in with_data,
-                                     devices=sum(n for g, n in device_counts.items() if scope.covers(g)))
-                      for m in months]
+                                     devices=sum(n for g, n in monthly_counts[i].items() if scope.covers(g)))
+                      for i, m in enumerate(months)]
         for idx, g, lent, n, hours, longest in lending_rows:
             if scope.covers(g):
                 a = aggregates[idx]
@@ -205,10 +213,13 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         result.scopes.append(ScopeFigures(scope, summarize(LENDING_FIGURES, aggregates),
                                           summarize(FAILURE_FIGURES, aggregates), [], [], []))
 
-    current = per_device.c.idx == TREND_MONTHS - 1
-    _remaining_life(result, devices, per_device, current, month)
-    _models_near_end(result, devices, month)
-    _top_models(result, hospital_id, devices, month)
+    current = per_device.c.idx == CURRENT
+    in_month = device_windows([month], [hospital_id])
+    devices_now = (select(devices).select_from(in_month).join(devices, device_in_window(in_month, devices.c))
+                   .subquery("devices_now"))
+    _remaining_life(result, devices_now, devices, per_device, current, month)
+    _models_near_end(result, devices_now, month)
+    _top_models(result, hospital_id, devices_now, in_month)
     result.ranking = utilization_ranking(device_counts, lending_rows, H)
     return result
 
@@ -233,21 +244,27 @@ def reference_day(month: dt.date) -> dt.date:
     return add_months(month, 1) - dt.timedelta(days=1)
 
 
-def _remaining_life(result, devices, per_device, current, month):
+def _remaining_life(result, devices_now, devices, per_device, current, month):
     """③ Devices and lending hours by remaining useful life: whole years from the last day
-    of the month to 使用期限; devices past it are 期限切れ, devices without it 使用期限なし."""
-    bucket = life_bucket(devices.c.expires_on, reference_day(month)).label("bucket")
-    hours = select(per_device.c.equipment_id, per_device.c.h).where(current).subquery("cur")
-    rows = fetch_rows(
-        select(devices.c.cls, bucket, func.count(), func.coalesce(func.sum(hours.c.h), 0.0))
-        .select_from(devices).outerjoin(hours, hours.c.equipment_id == devices.c.equipment_id)
-        .group_by(devices.c.cls, bucket))
+    of the month to 使用期限; devices past it are 期限切れ, devices without it 使用期限なし.
+    Devices and hours are two grouped queries (``per_device`` already holds only the
+    devices of the month), added up here."""
+    reference = reference_day(month)
+    bucket = life_bucket(devices_now.c.expires_on, reference).label("bucket")
+    counted = fetch_rows(select(devices_now.c.cls, bucket, func.count()).group_by(devices_now.c.cls, bucket))
+    hours_bucket = life_bucket(devices.c.expires_on, reference).label("bucket")
+    hours = fetch_rows(
+        select(per_device.c.cls, hours_bucket, func.sum(per_device.c.h))
+        .select_from(per_device).join(devices, devices.c.equipment_id == per_device.c.equipment_id)
+        .where(current).group_by(per_device.c.cls, hours_bucket))
     for sf in result.scopes:
         table = {key: {"bucket": key, "label": LIFE_LABELS[key], "devices": 0, "lending_hours": 0.0}
                  for key in LIFE_BUCKETS}
-        for g, key, n, h in rows:
+        for g, key, n in counted:
             if sf.scope.covers(g):
                 table[key]["devices"] += n
+        for g, key, h in hours:
+            if sf.scope.covers(g):
                 table[key]["lending_hours"] += h or 0.0
         sf.life = list(table.values())
 
@@ -276,19 +293,18 @@ def _models_near_end(result, devices, month):
                                     key=lambda m: (-(m["share"] or 0), -m["devices"], m["maker"], m["model"]))
 
 
-def _top_models(result, hospital_id, devices, month):
+def _top_models(result, hospital_id, devices, windows):
     """⑤ Top 3 models by hours per lending (月間総貸出時間 ÷ 月間総貸出回数) in the month
     (ties: more lendings first), with the departments that borrowed them and each
     department's share of the model's lendings. Department: the lending's 貸出先, else the
     device's 利用部門."""
-    windows = month_windows([month])
     overlaps, hours = clipped(Lending.lent_at, Lending.returned_at, windows)
     department = func.coalesce(func.nullif(Lending.department, ""), devices.c.department_use, "（不明）")
     rows = fetch_rows(
         select(devices.c.cls, devices.c.maker, devices.c.model, func.min(devices.c.product),
                department.label("department"), func.count(Lending.id), func.sum(hours))
-        .select_from(Lending).join(devices, devices.c.equipment_id == Lending.equipment_id)
-        .join(windows, overlaps).where(Lending.hospital_id == hospital_id)
+        .select_from(Lending).join(windows, overlaps)
+        .join(devices, devices.c.equipment_id == Lending.equipment_id).where(Lending.hospital_id == hospital_id)
         .group_by(devices.c.cls, devices.c.maker, devices.c.model, department))
     for sf in result.scopes:
         models: dict = {}
@@ -314,7 +330,7 @@ def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]
     (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last."""
     hours = defaultdict(float)
     for idx, g, _lent, _n, h, _max in lending_rows:
-        if idx == TREND_MONTHS - 1:
+        if idx == CURRENT:
             hours[g] += h or 0.0
     names = _names([g for g in device_counts if g is not None])
     rows = [{"classification_id": g, "name": names.get(g, UNCLASSIFIED) if g is not None else UNCLASSIFIED,

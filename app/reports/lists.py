@@ -5,6 +5,7 @@ import datetime as dt
 
 from sqlalchemy import exists, func, select
 
+from ..device_months import devices_in_month
 from ..extensions import db
 from ..models import Classification, Equipment, Failure, Lending, Organization
 from ..months import month_bounds
@@ -39,8 +40,8 @@ def failure_rows(hospital_id: int, month: dt.date) -> list[tuple]:
 
 
 def no_activity_rows(hospital_id: int, month: dt.date) -> list[tuple]:
-    """Every ledger device with no lending overlapping the month (counted or not; the last
-    column says whether it counts in aggregation)."""
+    """Every device of the month (app/device_months.py, counted or not; the last column says
+    whether it counts in aggregation) with no lending overlapping the month."""
     start, end = month_bounds(month)
     lent = exists().where(Lending.equipment_id == Equipment.id,
                           overlap_condition(Lending.lent_at, Lending.returned_at, start, end))
@@ -50,7 +51,8 @@ def no_activity_rows(hospital_id: int, month: dt.date) -> list[tuple]:
                Equipment.maker_name, Equipment.department_manage, Equipment.department_use,
                Equipment.expires_on, counts)
         .outerjoin(Classification, _effective_class())
-        .where(Equipment.hospital_id == hospital_id, ~lent)
+        .where(Equipment.hospital_id == hospital_id, ~lent,
+               Equipment.id.in_(devices_in_month(month, [hospital_id], counted_only=False)))
         .order_by(Equipment.device_number)).all()
     return [(*r[:-1], "○" if r[-1] else "×") for r in rows]
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..mail import send_mail
+from ..months import first_of_month
 from ..models import (
     Download,
     Organization,
@@ -21,7 +22,7 @@ from ..models import (
     UploadStatus,
 )
 from ..storage import get_storage
-from .figures import compute_figures, first_of_month
+from .figures import compute_figures
 from .lists import build_failure_list, build_no_activity_list
 from .workbook import build_analysis_workbook, month_label
 

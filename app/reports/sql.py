@@ -27,8 +27,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Float
 
+from ..device_months import effective_counts
 from ..extensions import db
 from ..models import Classification, Equipment, Maker
+from ..months import add_months, hours_in_month, month_bounds  # noqa: F401 (re-exported for callers)
 
 
 def plain_number(value):
@@ -69,16 +71,7 @@ def _hours_sqlite(element, compiler, **kw):
 
 
 def month_start(month: dt.date) -> dt.datetime:
-    return dt.datetime(month.year, month.month, 1)
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def hours_in_month(month: dt.date) -> int:
-    return (add_months(month, 1) - month.replace(day=1)).days * 24
+    return month_bounds(month)[0]
 
 
 def month_windows(months: list[dt.date]):
@@ -140,14 +133,12 @@ def level_ancestor(level: int):
     return expression, joins
 
 
-def counted_devices(hospital_id: int, level: int, only_counted: bool = True):
-    """Subquery of the hospital's devices with their report classification (``cls``).
-
-    Only devices whose effective "counts in aggregation" is true, unless ``only_counted``
-    is False (the no-activity list shows every device, with the flag).
-    """
+def counted_devices(hospital_id: int, level: int):
+    """Subquery of the hospital's devices with their report classification (``cls``) and
+    the columns "device in M" reads (app/device_months.device_in_window): join it to a row
+    of ``device_windows`` with ``device_in_window(windows, devices.c)`` to keep the devices
+    of that month."""
     cls, joins = level_ancestor(level)
-    counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
     query = select(
         Equipment.id.label("equipment_id"),
         cls.label("cls"),
@@ -156,15 +147,14 @@ def counted_devices(hospital_id: int, level: int, only_counted: bool = True):
         Equipment.product_name.label("product"),
         Equipment.expires_on.label("expires_on"),
         Equipment.department_use.label("department_use"),
-        counts.label("counts"),
+        effective_counts.label("counts"),
+        Equipment.id, Equipment.hospital_id, Equipment.delivered_on, Equipment.disposed_on,
+        Equipment.override_counts, Equipment.default_counts,
     ).select_from(Equipment)
     for target, condition in joins:
         query = query.outerjoin(target, condition)
     query = query.outerjoin(Maker, Maker.id == Equipment.maker_id)
-    query = query.where(Equipment.hospital_id == hospital_id)
-    if only_counted:
-        query = query.where(counts == true())
-    return query.subquery("devices")
+    return query.where(Equipment.hospital_id == hospital_id).subquery("devices")
 
 
 def anniversary(day: dt.date, years: int) -> dt.date:

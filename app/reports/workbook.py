@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..months import jst_now, month_label
 from . import charts
 from .data_quality import LONG_LENDING_DAYS, DataQuality, data_quality
 from .figures import HospitalMonthFigures
@@ -19,10 +20,6 @@ CHART_ROWS = 17  # a 320-px image over 20-px rows
 TREND_TITLES = {"lending": "貸出の推移", "failure": "故障の推移"}
 
 
-def month_label(month: dt.date) -> str:
-    return f"{month.year}年{month.month:02d}月"
-
-
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
                             chart_cache: dict | None = None, quality: DataQuality | None = None) -> bytes:
     """The workbook as bytes. ``chart_cache`` receives the trend PNGs by (scope key, kind)
@@ -31,7 +28,7 @@ def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime |
     if quality is None:
         quality = data_quality(f.hospital_id, f.month)
     book = Book()
-    _cover(book, f, generated_at or dt.datetime.now(), quality)
+    _cover(book, f, generated_at or jst_now(), quality)
     _summaries(book, f, "①貸出サマリー", "lending", chart_cache)
     _summaries(book, f, "②故障サマリー", "failure", chart_cache)
     _life(book, f)
@@ -54,7 +51,7 @@ def _cover(book: Book, f, generated_at, quality: DataQuality):
         ("対象分類", "、".join(s.scope.name for s in f.scopes[1:]) or "—"),
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
-        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M}"),
+        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
         ("データ品質", f"返却日・修理日不明 {len(quality.unknown_end):,} 件、月の時間を超える貸出の機器 "
                       f"{len(quality.over_booked):,} 台、{LONG_LENDING_DAYS}日超の貸出 {len(quality.long_lendings):,} 件"
                       "（「データ品質」シート）"),

@@ -14,14 +14,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Lending
+from ..months import first_of_month, parse_month, previous_month
 from ..reports import charts
 from ..reports.data_quality import LONG_LENDING_DAYS, data_quality
 from ..reports.figures import compute_figures
 from ..reports.service import report_months
-from ..reports.sql import add_months
 from ..scope import DOWNLOAD_REPORTS, current_scope
 from .hospital_target import hospitals_in_scope, target_hospital
-from .reports import parse_month
 
 
 def fmt(value, unit) -> str:
@@ -48,7 +47,7 @@ def data_months(hospital_id: int) -> list[dt.date]:
     """Months to offer: months with reports, and months whose lending data came in."""
     months = set(report_months(hospital_id))
     months |= set(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital_id).distinct()))
-    return sorted({dt.date(m.year, m.month, 1) for m in months}, reverse=True)
+    return sorted({first_of_month(m) for m in months}, reverse=True)
 
 
 class DashboardView(BaseView):
@@ -64,7 +63,7 @@ class DashboardView(BaseView):
         months = data_months(hospital.id)
         month = parse_month(request.args.get("month"))
         if month is None:
-            month = months[0] if months else add_months(dt.date.today().replace(day=1), -1)
+            month = months[0] if months else previous_month()
         figures = compute_figures(hospital.id, month)
         return self.render_template(
             "dashboard/index.html", title=_("ダッシュボード"), hospital=hospital, month=month,

@@ -15,18 +15,11 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ReportFile, ReportType
+from ..months import parse_month, previous_month
 from ..reports import enqueue_report, service
 from ..scope import DOWNLOAD_REPORTS, current_scope
 from ..storage import get_storage
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
-
-
-def parse_month(text) -> dt.date | None:
-    try:
-        year, month = str(text).split("-")
-        return dt.date(int(year), int(month), 1)
-    except (TypeError, ValueError):
-        return None
 
 
 def scoped_report(pk: int) -> ReportFile:
@@ -118,8 +111,7 @@ class ReportDownloadView(BaseView):
 
 
 def _previous_month() -> str:
-    today = dt.date.today().replace(day=1)
-    return f"{(today - dt.timedelta(days=1)):%Y-%m}"
+    return f"{previous_month():%Y-%m}"
 
 
 class ReportApi(BaseApi):

@@ -34,7 +34,8 @@ class UploadApi(BaseApi):
         post:
           summary: Upload ME-system files for one month
           description: >-
-            Form fields `month` (YYYY-MM), `hospital_id` (operators only) and a file in
+            Form fields `month` (YYYY-MM: Japan's current month or one of the 36 complete
+            months before it; a future month is refused), `hospital_id` (operators only) and a file in
             `file` with `file_type` (1 ledger, 2 lending, 3 failure), or files named
             `ledger`, `lending`, `failure`.
           responses:
