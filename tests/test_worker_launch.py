@@ -132,3 +132,14 @@ def test_production_refuses_an_incomplete_worker_mode(monkeypatch):
     with pytest.raises(SystemExit, match="WORKER_MODE"):
         check_production({**settings, "WORKER_MODE": "lambda"})
     check_production({**settings, "ECS_WORKER_SUBNETS": "subnet-1,subnet-2"})  # complete: starts
+
+
+def test_database_password_comes_separately_from_the_url():
+    from sqlalchemy.engine import make_url
+
+    from config import with_password
+
+    url = with_password("postgresql+psycopg2://optiserve@db.internal:5432/optiserve", "p@ss/w:rd%")
+    assert make_url(url).password == "p@ss/w:rd%"  # quoted in the URL, intact once parsed
+    assert make_url(url).host == "db.internal" and make_url(url).username == "optiserve"
+    assert with_password("sqlite:///x.db", "") == "sqlite:///x.db"
