@@ -177,6 +177,7 @@ def test_every_secret_comes_from_secrets_manager_never_plain_environment(templat
             assert not re.search(r"KEY$|PASSWORD|SECRET|TOKEN", variable["Name"]) or variable["Name"] == "S3_SSE_KMS_KEY_ID"
         database_url = next(v["Value"] for v in container["Environment"] if v["Name"] == "DATABASE_URL")
         assert database_url["Fn::Sub"][0].startswith("postgresql://optiserve@")  # no password in the URL
+        assert database_url["Fn::Sub"][0].endswith("?sslmode=require")  # TLS to the database
     environments = [c["Environment"] for c in containers.values()]
     assert all(environment == environments[0] for environment in environments)  # one configuration
 
