@@ -117,6 +117,8 @@ class Config:
     ECS_WORKER_TASK_DEFINITION = env_str("ECS_WORKER_TASK_DEFINITION")
     ECS_WORKER_SUBNETS = env_str("ECS_WORKER_SUBNETS")  # comma-separated subnet ids
     ECS_WORKER_SECURITY_GROUPS = env_str("ECS_WORKER_SECURITY_GROUPS")
+    # Public subnets without NAT or endpoints (deploy/ TaskNetwork=public-ip) need a public IP.
+    ECS_WORKER_PUBLIC_IP = env_bool("ECS_WORKER_PUBLIC_IP", False)
     WORKER_LAUNCH_LOCK_SECONDS = env_int("WORKER_LAUNCH_LOCK_SECONDS", 300)
     STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")

@@ -134,7 +134,8 @@ def launch_worker_task(config) -> str:
         networkConfiguration={"awsvpcConfiguration": {
             "subnets": names("ECS_WORKER_SUBNETS"),
             "securityGroups": names("ECS_WORKER_SECURITY_GROUPS"),
-            "assignPublicIp": "DISABLED",  # private subnets; AWS APIs through VPC endpoints
+            # Private subnets reach AWS through VPC endpoints; public ones need a public IP.
+            "assignPublicIp": "ENABLED" if config["ECS_WORKER_PUBLIC_IP"] else "DISABLED",
         }},
     )
     if response.get("failures") or not response.get("tasks"):

@@ -94,7 +94,7 @@ def test_only_the_load_balancer_reaches_the_web_tasks(template):
     rules = ingress_rules(template, "WebSecurityGroup")
     assert rules, "the web tasks must be reachable from the ALB"
     for rule in rules:
-        assert rule["SourceSecurityGroupId"] == {"Ref": "AlbSecurityGroup"}
+        assert rule.get("SourceSecurityGroupId") == {"Ref": "AlbSecurityGroup"}
         assert "CidrIp" not in rule and "CidrIpv6" not in rule
         assert (rule["FromPort"], rule["ToPort"]) == (8000, 8000)
     assert ingress_rules(template, "WorkerSecurityGroup") == []
@@ -103,7 +103,7 @@ def test_only_the_load_balancer_reaches_the_web_tasks(template):
 def test_only_the_tasks_reach_the_database_and_redis(template):
     for group, port in (("DatabaseSecurityGroup", 5432), ("CacheSecurityGroup", 6379)):
         rules = ingress_rules(template, group)
-        assert {rule["SourceSecurityGroupId"]["Ref"] for rule in rules} == {"WebSecurityGroup", "WorkerSecurityGroup"}
+        assert {rule.get("SourceSecurityGroupId", {}).get("Ref") for rule in rules} == {"WebSecurityGroup", "WorkerSecurityGroup"}
         assert all(rule["FromPort"] == rule["ToPort"] == port for rule in rules)
 
 
@@ -194,6 +194,14 @@ def test_task_settings_are_settings_the_app_reads(template):
     assert environment["TRUSTED_PROXY_COUNT"] == "1"
     assert environment["WORKER_MODE"] == "ecs-run-task"
     assert environment["ECS_WORKER_TASK_DEFINITION"] == {"Fn::Sub": "optiserve-${EnvironmentName}-worker"}
+    # The worker the app starts lands where the web service runs, with a public IP exactly when
+    # the service's tasks get one (public subnets have no endpoints to reach ECR through).
+    network = template["Resources"]["WebService"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == {"Fn::If": ["UsePrivateEndpoints", "DISABLED", "ENABLED"]}
+    assert environment["ECS_WORKER_PUBLIC_IP"] == {"Fn::If": ["UsePrivateEndpoints", "false", "true"]}
+    subnets = environment["ECS_WORKER_SUBNETS"]["Fn::If"]
+    assert [s["Fn::Sub"] for s in subnets[1:]] == [
+        ",".join("${%s}" % r["Ref"] for r in choice) for choice in network["Subnets"]["Fn::If"][1:]]
     worker = template["Resources"]["WorkerTaskDefinition"]["Properties"]
     assert worker["Family"] == environment["ECS_WORKER_TASK_DEFINITION"]
     assert worker["ContainerDefinitions"][0]["Command"][-2:] == ["worker", "--burst"]

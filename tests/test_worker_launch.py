@@ -143,3 +143,26 @@ def test_database_password_comes_separately_from_the_url():
     assert make_url(url).password == "p@ss/w:rd%"  # quoted in the URL, intact once parsed
     assert make_url(url).host == "db.internal" and make_url(url).username == "optiserve"
     assert with_password("sqlite:///x.db", "") == "sqlite:///x.db"
+
+
+def test_worker_in_public_subnets_gets_a_public_ip(ecs, app, monkeypatch):
+    """TaskNetwork=public-ip: no NAT and no endpoints, so the task needs a public IP to pull its
+    image; in private subnets it must not have one."""
+    sent = []
+    real_client = boto3.client
+
+    def recording_client(*args, **kwargs):
+        client = real_client(*args, **kwargs)
+        client.meta.events.register("provide-client-params.ecs.RunTask", lambda params, **_: sent.append(params))
+        return client
+
+    monkeypatch.setattr(boto3, "client", recording_client)
+    monkeypatch.setitem(app.config, "ECS_WORKER_PUBLIC_IP", True)
+    enqueue_uploads(1)
+    assert sent[-1]["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "ENABLED"
+    assert sent[-1]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == app.config["ECS_WORKER_SUBNETS"].replace(" ", "").split(",")
+    redis_connection().delete(WORKER_LAUNCH_LOCK)  # as if that task had come and gone
+    monkeypatch.setitem(app.config, "ECS_WORKER_PUBLIC_IP", False)
+    enqueue_uploads(1)
+    assert sent[-1]["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+    assert len(worker_tasks(ecs)) == 2
