@@ -103,6 +103,8 @@ def test_a_running_worker_takes_new_work_and_a_stopped_one_is_replaced(ecs):
 
 def test_a_failed_launch_keeps_the_job_and_tries_again_next_time(ecs, app, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "ECS_CLUSTER", "no-such-cluster")
+    # Alembic's fileConfig (tests/test_migrations.py) disables the loggers that existed then.
+    monkeypatch.setattr(logging.getLogger("app.queue"), "disabled", False)
     with caplog.at_level(logging.ERROR, logger="app.queue"):
         [upload_id] = enqueue_uploads(1)
     assert get_queue().get_job_ids() == [f"ingest-{upload_id}"]
