@@ -2,7 +2,7 @@
 # OptiServe image: one image, three commands (web: the default; worker: `flask --app app
 # optiserve worker [--burst]`; migrations: `flask --app app db upgrade`). Settings come from the
 # environment (on AWS: the task definitions of deploy/optiserve.yaml, secrets from Secrets
-# Manager): OPTISERVE_ENV=production, SECRET_KEY, DATABASE_URL (+ DATABASE_PASSWORD), REDIS_URL,
+# Manager): OPTISERVE_ENV=production, SECRET_KEY, TOTP_ENCRYPTION_KEY, DATABASE_URL (+ DATABASE_PASSWORD), REDIS_URL,
 # STORAGE_URL=s3://…, MAIL_URL, TRUSTED_PROXY_COUNT=1 behind an ALB.
 #
 # Two stages: the first installs the locked requirements into a virtualenv (every dependency

@@ -13,11 +13,13 @@ from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 
 from . import audit, invitations
+from .auth.session import end_all_sessions
 from .extensions import db
 from .mail import send_mail
 from .models import InactiveReason, User, UserStatus
-from .roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
-from .scope import current_scope
+from .access import roles as access_roles
+from .access.roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
+from .access.scope import current_scope
 from .validation import (
     contact_error,
     email_domain_allowed,
@@ -33,14 +35,11 @@ class UserError(ValueError):
 
 
 def is_admin() -> bool:
-    user = getattr(g, "user", None)
-    return user is not None and "Admin" in {role.name for role in user.roles}
+    return access_roles.is_admin(getattr(g, "user", None))
 
 
 def grantable_role_names() -> list[str]:
-    if is_admin():
-        return sorted(set().union(*ROLES_BY_ORGANIZATION_KIND.values()))
-    return sorted(ORGADMIN_GRANTABLE)
+    return sorted(access_roles.grantable_roles(getattr(g, "user", None)))
 
 
 def user_snapshot(user: User) -> dict:
@@ -78,7 +77,7 @@ def check_user(user: User, before: dict | None) -> None:
             _("メールアドレスのドメインは組織で許可されたもの（%(domains)s）にしてください",
               domains=", ".join(organization.allowed_domain_list))
         )
-    role_names = {role.name for role in user.roles}
+    role_names = access_roles.role_names(user)
     if not role_names:
         raise UserError(_("ロールを1つ以上選択してください"))
     allowed = set(grantable_role_names())
@@ -151,6 +150,9 @@ def check_update(user: User) -> None:
     changes = audit.changed_fields(before, after)
     if changes:
         audit.record("user.update", user, changes=changes)
+    if "roles" in changes or "organization_id" in changes:
+        # what the user may do changed: sessions signed in under the old rights end
+        end_all_sessions(user)
 
 
 def parse_reason(value) -> int:
@@ -174,6 +176,7 @@ def deactivate_user(user: User, reason, note) -> None:
     before = user.status
     user.status = UserStatus.inactive
     user.active = False
+    end_all_sessions(user)
     user.inactive_reason = code
     user.inactive_note = note
     audit.record("user.deactivate", user, changes={

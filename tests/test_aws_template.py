@@ -16,9 +16,9 @@ TEMPLATE = ROOT / "deploy" / "optiserve.yaml"
 SECRET_NAMES = {"SECRET_KEY", "AUDIT_KEY", "TOTP_ENCRYPTION_KEY", "DATABASE_PASSWORD", "MAIL_URL"}
 # Actions AWS offers no resource-level permission for: the only ones allowed on "*".
 STAR_RESOURCE_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}
-# Keys whose settings arrive with the security branches (issue 11: keyed audit chain, TOTP
-# secrets encrypted at rest); the template already injects them. Empty this set once merged.
-SETTINGS_OF_OTHER_BRANCHES = {"AUDIT_KEY", "TOTP_ENCRYPTION_KEY"}
+# The audit chain's key arrives with the audit branch (issue 11, keyed chain); the template
+# already injects it. Empty this set once that branch is merged.
+SETTINGS_OF_OTHER_BRANCHES = {"AUDIT_KEY"}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
