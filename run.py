@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One command for a complete local OptiServe: ``python3.11 run.py``.
 
-1. creates ``.venv`` and installs requirements.txt (again only when it changed);
+1. creates ``.venv`` and installs requirements.txt and requirements-embedded.txt (again only
+   when they changed);
 2. inside it: starts an embedded Redis server, upgrades the database, syncs the roles,
    loads the masters and demo data;
 3. starts one RQ worker and the web server on http://127.0.0.1:5000 and prints the demo
@@ -23,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
-REQUIREMENTS = ROOT / "requirements.txt"
+# The app's dependencies, and the embedded Redis server of the local instance.
+REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-embedded.txt"]
 HOST = os.environ.get("OPTISERVE_HOST", "127.0.0.1")
 PORT = os.environ.get("OPTISERVE_PORT", "5000")
 
@@ -38,11 +40,12 @@ def ensure_virtualenv() -> None:
         print("Creating virtual environment .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     marker = VENV / ".requirements.sha256"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in REQUIREMENTS)).hexdigest()
     if not marker.exists() or marker.read_text() != digest:
         print("Installing requirements (first run takes a minute) …", flush=True)
         subprocess.run(
-            [str(VENV_PYTHON), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)], check=True
+            [str(VENV_PYTHON), "-m", "pip", "install", "-q",
+             *(arg for path in REQUIREMENTS for arg in ("-r", str(path)))], check=True
         )
         marker.write_text(digest)
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "run.py"), *sys.argv[1:]])

@@ -77,20 +77,15 @@ def create_admin_command(email: str, name: str, code: str, organization_name: st
 def worker_command(burst: bool) -> None:
     """Run an RQ worker inside the application context.
 
-    Uploads a dead worker left queued or processing are re-queued (or failed) first.
+    Work a dead worker or a lost Redis left queued or processing (uploads, reports) is
+    re-queued (or failed) first; see app/jobs/worker.py.
     """
-    from .extensions import db
-    from .jobs.worker import AppWorker, recover_stuck_uploads
-    from .queue import QUEUE_NAMES, get_queue, redis_connection
+    from .jobs.worker import run_worker
+    from .queue import QUEUE_NAMES, get_queue
 
     queues = [get_queue(name) for name in QUEUE_NAMES]
     click.echo(f"worker on {current_app.config['REDIS_URL']}")
-    for upload_id, action in recover_stuck_uploads(queues[0]):
-        click.echo(f"upload {upload_id}: {action}")
-    db.session.remove()
-    db.engine.dispose()  # no pooled connection is inherited by the forked work horses
-    # The scheduler runs the delayed retries (Retry intervals) of failed jobs.
-    AppWorker(queues, connection=redis_connection()).work(burst=burst, with_scheduler=not burst)
+    run_worker(queues, burst=burst, echo=click.echo)
 
 
 @optiserve_cli.command("audit-verify")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from functools import cache
 
@@ -15,6 +16,7 @@ from flask import current_app
 from rq import Queue
 
 QUEUE_NAMES = ("default",)
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -58,4 +60,86 @@ def redis_connection() -> redis.Redis:
 
 
 def get_queue(name: str = "default") -> Queue:
+    if current_app.config.get("WORKER_MODE") == "ecs-run-task":
+        return WorkerLaunchingQueue(name, connection=redis_connection())
     return Queue(name, connection=redis_connection())
+
+
+# ------------------------------------------------------------ scale-to-zero worker (AWS)
+#
+# WORKER_MODE=external (default): a worker process runs beside the web (run.py, compose,
+# an ECS service). WORKER_MODE=ecs-run-task: no worker runs while the queue is empty; the
+# first enqueue that finds none starts a one-off Fargate task (``flask optiserve worker
+# --burst``), which drains the queues, retries included, and stops.
+#
+# "A worker is running" is known from RQ's worker registry (a worker's key lives while it
+# heartbeats) plus a launch lock: between ``run_task`` and the new worker registering itself
+# (30–60 s of image pull and start-up) the lock stands for it, so a burst of enqueues calls
+# ``run_task`` once. The worker deletes the lock as it registers
+# (:meth:`app.jobs.worker.AppWorker.register_birth`); the lock's TTL frees it if the task
+# never starts.
+
+WORKER_LAUNCH_LOCK = "optiserve:worker-launch"
+
+
+class WorkerLaunchingQueue(Queue):
+    """A queue that makes sure a worker will come for each job it enqueues."""
+
+    def enqueue_job(self, job, pipeline=None, at_front=False, unique=False):
+        job = super().enqueue_job(job, pipeline=pipeline, at_front=at_front, unique=unique)
+        ensure_worker(self)
+        return job
+
+
+def worker_running(queue: Queue) -> bool:
+    from rq import Worker
+
+    # Worker.all drops registry entries whose key expired (a killed worker stops heartbeating).
+    return bool(Worker.all(queue=queue))
+
+
+def ensure_worker(queue: Queue) -> bool:
+    """Start a worker task unless one is running or being started; True if one was started.
+
+    A failed launch is logged, not raised: the job is stored (and its upload or report row
+    says "queued"); the next enqueue, or the daily sweep task, starts a worker for it."""
+    config = current_app.config
+    if config.get("WORKER_MODE") != "ecs-run-task" or worker_running(queue):
+        return False
+    connection = queue.connection
+    if not connection.set(WORKER_LAUNCH_LOCK, "1", nx=True, ex=config["WORKER_LAUNCH_LOCK_SECONDS"]):
+        return False
+    try:
+        launch_worker_task(config)
+    except Exception:
+        connection.delete(WORKER_LAUNCH_LOCK)
+        log.exception("could not start a worker task; the job waits in the queue")
+        return False
+    return True
+
+
+def launch_worker_task(config) -> str:
+    """``ecs.run_task`` for one burst worker; returns the task ARN."""
+    import boto3
+
+    def names(setting: str) -> list[str]:
+        return [part.strip() for part in config[setting].split(",") if part.strip()]
+
+    response = boto3.client("ecs").run_task(
+        cluster=config["ECS_CLUSTER"],
+        taskDefinition=config["ECS_WORKER_TASK_DEFINITION"],
+        launchType="FARGATE",
+        count=1,
+        startedBy="optiserve-enqueue",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": names("ECS_WORKER_SUBNETS"),
+            "securityGroups": names("ECS_WORKER_SECURITY_GROUPS"),
+            # Private subnets reach AWS through VPC endpoints; public ones need a public IP.
+            "assignPublicIp": "ENABLED" if config["ECS_WORKER_PUBLIC_IP"] else "DISABLED",
+        }},
+    )
+    if response.get("failures") or not response.get("tasks"):
+        raise RuntimeError(f"run_task failed: {response.get('failures')}")
+    arn = response["tasks"][0]["taskArn"]
+    log.info("started worker task %s", arn)
+    return arn

@@ -1,10 +1,21 @@
-"""The application's RQ worker, and recovery of uploads a dead worker left "processing"."""
+"""The application's RQ worker, and recovery of work that a dead worker or a lost Redis left
+behind.
+
+The database, not Redis, holds the state of every piece of work: an upload is ``queued`` or
+``processing`` until its job records an outcome, and so is a month's report. Redis only
+carries the jobs. If Redis restarts empty (ElastiCache node replaced, a FLUSHDB), or a worker
+dies, :func:`recover_stuck_work` finds each row that claims to be waiting or running with no
+live job behind it and queues its job again; a worker runs it on start, and so does the daily
+sweep task on AWS. The jobs claim their row before working, so a duplicate delivery does
+nothing twice.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
 import socket
+import time
 
 from rq import Worker
 from rq.exceptions import NoSuchJobError
@@ -12,13 +23,19 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
 from ..extensions import db
-from ..models import UploadFile, UploadStatus
+from ..models import ReportFile, UploadFile, UploadStatus
 from .ingest import job_id, record_infrastructure_failure
 
 log = logging.getLogger(__name__)
 
 MAX_RECOVERIES = 2
 RECOVERY_KEY = "optiserve:ingest-recoveries:{}"
+REPORT_RECOVERY_KEY = "optiserve:report-recoveries:{}"
+SWEEP_LOCK = "optiserve:recovery-sweep"
+# A burst worker waits for retries scheduled this soon (RQ Retry intervals are 10 and 60 s);
+# anything later is left to the next worker or the daily sweep.
+DRAIN_WAIT_SECONDS = 15 * 60
+REPORT_ABANDONED_MESSAGE = "レポートの作成中に作業プロセスが停止しました（{count} 回）。管理者にお問い合わせください。"
 STALE_WORKER_SECONDS = 180
 RECOVERED_MESSAGE = "前回の処理が中断されたため、再処理します。"
 ABANDONED_MESSAGE = (
@@ -33,6 +50,14 @@ HORSE_KILLED_MESSAGE = (
 
 class AppWorker(Worker):
     """An RQ worker that keeps the database usable across fork and records dead horses."""
+
+    def register_birth(self):
+        super().register_birth()
+        # Registered: from now on the worker registry says a worker is running, so the launch
+        # lock of WORKER_MODE=ecs-run-task (app/queue.py) has done its job.
+        from ..queue import WORKER_LAUNCH_LOCK
+
+        self.connection.delete(WORKER_LAUNCH_LOCK)
 
     def main_work_horse(self, job, queue):
         # The forked horse shares the parent's pooled connections (same sockets); drop them
@@ -143,3 +168,103 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
             done.append((upload.id, "failed"))
     db.session.remove()
     return done
+
+
+def recover_stuck_reports(queue) -> list[tuple[str, str]]:
+    """The same for the reports of a hospital-month left ``queued`` or ``running``.
+    Returns ``[("report <hospital id>/<YYYY-MM>", "requeued" | "failed")]``."""
+    from sqlalchemy import select
+
+    from ..reports import enqueue_report
+    from ..reports import job_id as report_job_id
+    from ..reports.service import mark_status
+
+    connection = queue.connection
+    rows = db.session.execute(
+        select(ReportFile.hospital_id, ReportFile.month, ReportFile.status)
+        .where(ReportFile.source == "generated", ReportFile.status.in_(["queued", "running"]))
+        .order_by(ReportFile.hospital_id, ReportFile.month)
+    ).all()
+    running: dict[tuple[int, dt.date], bool] = {}
+    for hospital_id, month, status in rows:
+        running[(hospital_id, month)] = running.get((hospital_id, month), False) or status == "running"
+    done = []
+    for (hospital_id, month), was_running in running.items():
+        ident = report_job_id(hospital_id, month)
+        if job_is_live(connection, ident):
+            continue
+        _forget_job(connection, queue, ident)
+        label = f"report {hospital_id}/{month:%Y-%m}"
+        count = 0
+        if was_running:
+            count = connection.incr(REPORT_RECOVERY_KEY.format(ident))
+            connection.expire(REPORT_RECOVERY_KEY.format(ident), 7 * 86400)
+        if count <= MAX_RECOVERIES:
+            enqueue_report(hospital_id, month)
+            done.append((label, "requeued"))
+        else:
+            mark_status(hospital_id, month, "failed", REPORT_ABANDONED_MESSAGE.format(count=count))
+            done.append((label, "failed"))
+    db.session.remove()
+    return done
+
+
+def recover_stuck_work(queue) -> list[tuple[str, str]]:
+    """Every kind of work the database says is waiting or running, with no live job: uploads,
+    then reports. Returns ``[(label, action)]`` such as ``("upload 12", "requeued")``.
+
+    Callable any time (worker start, the daily sweep task, a shell); concurrent sweeps are
+    serialized by a short Redis lock, and the second one does nothing."""
+    connection = queue.connection
+    if not connection.set(SWEEP_LOCK, "1", nx=True, ex=300):
+        return []
+    try:
+        done = [(f"upload {upload_id}", action) for upload_id, action in recover_stuck_uploads(queue)]
+        done += recover_stuck_reports(queue)
+    finally:
+        connection.delete(SWEEP_LOCK)
+    return done
+
+
+def seconds_until_more_work(queues) -> float | None:
+    """For a burst worker that found the queues empty: 0 if a job arrived meanwhile, the wait
+    until the next scheduled retry if it is near, else None (the worker may stop)."""
+    from rq.registry import ScheduledJobRegistry
+
+    if any(queue.count for queue in queues):
+        return 0.0
+    waits = []
+    for queue in queues:
+        earliest = queue.connection.zrange(ScheduledJobRegistry(queue=queue).key, 0, 0, withscores=True)
+        if earliest:
+            waits.append(max(0.0, earliest[0][1] - time.time()))
+    if not waits or min(waits) > DRAIN_WAIT_SECONDS:
+        return None
+    return min(waits) + 0.5
+
+
+def run_worker(queues, burst: bool, echo=print) -> None:
+    """Recover stuck work, then work: for ever, or (``burst``) until the queues are empty and
+    no retry is due soon — the one-off worker task of ``WORKER_MODE=ecs-run-task``."""
+    from flask import current_app
+
+    from ..queue import WORKER_LAUNCH_LOCK
+
+    connection = queues[0].connection
+    # This worker is on its way: the jobs the sweep queues must not start another worker task.
+    connection.set(WORKER_LAUNCH_LOCK, "1", ex=current_app.config["WORKER_LAUNCH_LOCK_SECONDS"])
+    for label, action in recover_stuck_work(queues[0]):
+        echo(f"{label}: {action}")
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection is inherited by the forked work horses
+    if not burst:
+        # The scheduler runs the delayed retries (Retry intervals) of failed jobs.
+        AppWorker(queues, connection=connection).work(with_scheduler=True)
+        return
+    while True:
+        # A burst worker's scheduler moves the retries that are due into the queue at start.
+        AppWorker(queues, connection=connection).work(burst=True, with_scheduler=True)
+        wait = seconds_until_more_work(queues)
+        if wait is None:
+            return
+        time.sleep(wait)
