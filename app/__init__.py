@@ -52,5 +52,8 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(hospital_gate)
 
+    from . import audit
+
+    audit.init_app(app)  # audits refused (403) requests
     app.cli.add_command(optiserve_cli)
     return app

@@ -32,6 +32,15 @@ class UserError(ValueError):
     """A refused user change; its message is shown to the person making it."""
 
 
+class RoleGrantRefused(UserError):
+    """A refused grant of roles: audited (``user.role_grant_refused``) as well as refused."""
+
+    def __init__(self, message: str, requested: set[str], reason: str):
+        super().__init__(message)
+        self.requested = sorted(requested)
+        self.reason = reason
+
+
 def is_admin() -> bool:
     user = getattr(g, "user", None)
     return user is not None and "Admin" in {role.name for role in user.roles}
@@ -83,11 +92,16 @@ def check_user(user: User, before: dict | None) -> None:
         raise UserError(_("ロールを1つ以上選択してください"))
     allowed = set(grantable_role_names())
     if before is not None and not is_admin() and set(before["roles"]) - ORGADMIN_GRANTABLE:
+        if role_names != set(before["roles"]):
+            raise RoleGrantRefused(_("このユーザーのロールは変更できません（管理者権限が必要）"),
+                                   role_names, "target holds roles only an Admin may change")
         raise UserError(_("このユーザーのロールは変更できません（管理者権限が必要）"))
     if not role_names <= allowed:
-        raise UserError(_("付与できないロールが含まれています（管理者権限が必要）"))
+        raise RoleGrantRefused(_("付与できないロールが含まれています（管理者権限が必要）"),
+                               role_names, "role not grantable by the actor")
     if not role_names <= ROLES_BY_ORGANIZATION_KIND.get(organization.kind, set()):
-        raise UserError(_("組織の種別に合わないロールが含まれています"))
+        raise RoleGrantRefused(_("組織の種別に合わないロールが含まれています"),
+                               role_names, "role does not fit the organization kind")
     if user.status != UserStatus.temporary:
         error = contact_error(user.phone, user.mobile)
         if error:
@@ -98,6 +112,14 @@ def _refused(check, *args) -> None:
     """Run ``check``; on refusal undo whatever the form or schema put in the session."""
     try:
         check(*args)
+    except RoleGrantRefused as exc:
+        user = args[0]
+        target = {"user_email": user.email, "organization_id": user.organization_id}
+        # Rolls the refused change back, then commits the event on its own.
+        audit.record_apart("user.role_grant_refused", user if user.id else None,
+                           organization_id=target["organization_id"],
+                           changes={"roles": exc.requested, "reason": exc.reason, **target})
+        raise
     except UserError:
         db.session.rollback()
         raise

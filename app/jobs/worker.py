@@ -32,7 +32,24 @@ HORSE_KILLED_MESSAGE = (
 
 
 class AppWorker(Worker):
-    """An RQ worker that keeps the database usable across fork and records dead horses."""
+    """An RQ worker that keeps the database usable across fork and records dead horses.
+
+    A long-running worker (``anchors_audit_chain``) also enqueues the audit-chain anchor
+    job in its maintenance cycle (every 10 minutes; the job runs every AUDIT_ANCHOR_MINUTES).
+    """
+
+    anchors_audit_chain = False
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        if not self.anchors_audit_chain:
+            return
+        from ..audit_anchors import schedule_anchor_if_due
+
+        try:
+            schedule_anchor_if_due(self.queues[0])
+        except Exception:
+            log.exception("could not schedule the audit anchor")
 
     def main_work_horse(self, job, queue):
         # The forked horse shares the parent's pooled connections (same sockets); drop them
