@@ -128,10 +128,10 @@ def write_anchor(storage=None, now: dt.datetime | None = None) -> tuple[str, Anc
     return "written", Anchor(check.last_id, check.last_hash, written_at, storage_key)
 
 
-def verify(storage=None) -> tuple[bool, list[str]]:
+def verify(storage=None, now: dt.datetime | None = None) -> tuple[bool, list[str]]:
     """The whole chain against the newest anchor: (all good, lines to print)."""
     try:
-        anchor = newest_anchor(storage)
+        anchor = newest_anchor(storage, now)
     except AnchorError as exc:
         return False, [f"BROKEN anchor {exc}"]
     check = audit.verify_chain(watch_id=anchor.last_id if anchor else None)

@@ -164,9 +164,12 @@ def invite_new_user(user: User) -> tuple[str, int]:
     return link, hours
 
 
-def check_update(user: User) -> None:
-    """Check a changed user and audit the change; the caller commits."""
-    before = user_snapshot(user)
+def check_update(user: User, before: dict | None = None) -> None:
+    """Check a changed user and audit the change (display name and e-mail included); the
+    caller commits. ``before`` is :func:`user_snapshot` taken before the form or schema set
+    the new values: setting ``roles`` loads the old collection, whose autoflush would
+    otherwise write the new name first and leave no history to compare with."""
+    before = before or user_snapshot(user)
     _refused(check_user, user, before)
     after = {key: getattr(user, key) for key in before if key != "roles"}
     after["roles"] = sorted(user.role_names)

@@ -27,6 +27,7 @@ from ..user_maintenance import (
     invite_new_user,
     prepare_new_user,
     reactivate_user,
+    user_snapshot,
 )
 from ..validation import email_error, mobile_error, phone_error
 from .base import ScopedInterface, ScopedModelView, scope_filter
@@ -125,8 +126,17 @@ class UserMaintenanceView(ScopedModelView):
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
                 hours=hours, link=link), "info")
 
+    def process_form(self, form, is_created: bool) -> None:
+        """Called by FAB's edit just before the form is copied onto the user: note the
+        values the change starts from (see :func:`check_update`)."""
+        super().process_form(form, is_created)
+        if not is_created and request.view_args and "pk" in request.view_args:
+            item = self.datamodel.get(request.view_args["pk"])
+            if item is not None:
+                g.user_before_edit = user_snapshot(item)
+
     def pre_update(self, item: User) -> None:
-        check_update(item)
+        check_update(item, g.pop("user_before_edit", None))
 
     def _scoped_user(self, pk) -> User:
         user = self.datamodel.get(pk)
