@@ -75,6 +75,8 @@ def use_server(app, monkeypatch, server, credentials=True):
 def test_no_login_without_starttls(app, ctx, monkeypatch, smtp_server, caplog):
     server = smtp_server(offer_starttls=False)
     use_server(app, monkeypatch, server)
+    # Alembic's fileConfig (a migration test earlier in the run) disables existing loggers.
+    monkeypatch.setattr(logging.getLogger("app.mail"), "disabled", False)
     with caplog.at_level(logging.ERROR, logger="app.mail"):
         with pytest.raises(MailSecurityError, match="offers no TLS"):
             send_mail(["someone@example.jp"], "件名", "本文")
