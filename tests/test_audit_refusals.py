@@ -111,3 +111,14 @@ def test_display_name_changed_at_first_login_is_audited(client, ctx):
     assert response.status_code == 302
     (event,) = events("user.first_login")
     assert event.changes["first_name"] == ["新人 太郎", "新人 次郎"]
+
+
+def test_forged_role_on_the_screen_form_is_refused_and_audited(client, ctx):
+    login_as(client, ORGADMIN_A)
+    user = user_by_email(HOSPITAL_A)
+    user_id = user.id
+    client.post(f"/users/edit/{user_id}", data=edit_form(user, roles=[str(role_id("Admin"))]))
+    assert user_by_email(HOSPITAL_A).role_names == {"HospitalUser"}
+    (event,) = events("user.role_grant_refused")
+    assert event.changes["roles"] == ["Admin"] and event.changes["user_id"] == str(user_id)
+    assert event.actor_email == ORGADMIN_A and event.organization_id == org_id("H0001")

@@ -44,6 +44,24 @@ REASON_LABELS = {
     InactiveReason.processing_error: _l("処理ミス"),
     InactiveReason.other: _l("その他"),
 }
+
+
+def audit_unoffered_roles(form, field) -> None:
+    """Form validator of ``roles``: a role the form did not offer (only a forged request
+    sends one; WTForms then refuses the choice) is audited as a refused grant."""
+    if not getattr(field, "_invalid_formdata", False):
+        return
+    from flask_appbuilder.security.sqla.models import Role
+
+    submitted = [int(value) for value in request.form.getlist(field.name) if value.isdigit()]
+    names = sorted(name for (name,) in db.session.query(Role.name).filter(Role.id.in_(submitted)))
+    target = str((request.view_args or {}).get("pk") or "") or None
+    audit.record_apart("user.role_grant_refused", changes={
+        "roles": names, "reason": "role not offered to the actor",
+        "user_id": target, "user_email": request.form.get("email"),
+    }, organization_id=getattr(g.user, "organization_id", None))
+
+
 LABELS = {
     "first_name": _l("氏名"),
     "email": _l("メールアドレス"),
@@ -110,6 +128,7 @@ class UserMaintenanceView(ScopedModelView):
         "email": [DataRequired(), rule(email_error)],
         "phone": [rule(phone_error)],
         "mobile": [rule(mobile_error)],
+        "roles": [audit_unoffered_roles],
     }
     _rel_filters = {
         "organization": [scope_filter("id")],
