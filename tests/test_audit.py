@@ -136,7 +136,7 @@ def test_concurrent_writers_append_one_unbroken_chain(app, ctx):
     errors = []
 
     def writer(number):
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         try:
             with app.app_context(), Session(engine) as session:
                 organization = session.query(Organization).filter_by(code="H0001").one()
