@@ -118,3 +118,17 @@ def reports_run_command(month: str, codes: tuple[str, ...], inline: bool) -> Non
             click.echo(f"{code}: {generate_report_job(hospital_id, f'{target:%Y-%m}')}")
         else:
             click.echo(f"{code}: queued {enqueue_report(hospital_id, target).id}")
+
+
+@optiserve_cli.command("rotate-totp-key")
+def rotate_totp_key_command() -> None:
+    """Re-encrypt every TOTP secret with the first key of TOTP_ENCRYPTION_KEY (rotation: put
+    the new key first, keep the old one after it, run this, then drop the old key)."""
+    from .auth.encryption import rotate_all
+
+    rewritten, unreadable = rotate_all()
+    click.echo(f"re-encrypted {rewritten} TOTP secrets")
+    if unreadable:
+        click.echo(f"{unreadable} secrets open with none of the keys (reset those users' "
+                   "second factor)", err=True)
+        raise SystemExit(1)
