@@ -61,7 +61,10 @@ def user_snapshot(user: User) -> dict:
         history = state.attrs[name].history
         values[name] = history.deleted[0] if history.deleted else getattr(user, name)
     roles = state.attrs.roles.history
-    values["roles"] = sorted(r.name for r in list(roles.unchanged or []) + list(roles.deleted or []))
+    if roles.added or roles.deleted:
+        values["roles"] = sorted(r.name for r in list(roles.unchanged or []) + list(roles.deleted or []))
+    else:  # unchanged, possibly not loaded yet (then its history is empty): read it
+        values["roles"] = sorted(r.name for r in user.roles)
     return values
 
 

@@ -97,6 +97,17 @@ def test_display_name_and_email_changes_on_screen_are_audited(client, ctx):
     assert event.object_id == str(user_id) and event.actor_email == ORGADMIN_A
     assert event.changes["first_name"] == [old_name, "改名 花子"]
     assert event.changes["email"] == [HOSPITAL_A, "renamed@sakura-hp.example.jp"]
+    assert "roles" not in event.changes and "organization_id" not in event.changes
+
+
+def test_display_name_change_through_the_api_is_audited_alone(client, ctx):
+    login_as(client, ORGADMIN_A)
+    user = user_by_email(HOSPITAL_A)
+    old_name, user_id = user.first_name, user.id
+    response = client.put(f"/api/v1/users/{user_id}", json={"first_name": "改名 次郎"})
+    assert response.status_code == 200
+    (event,) = events("user.update")
+    assert event.changes == {"first_name": [old_name, "改名 次郎"]}
 
 
 def test_display_name_changed_at_first_login_is_audited(client, ctx):

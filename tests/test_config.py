@@ -40,7 +40,8 @@ def test_production_refuses_to_start_without_database_url(tmp_path):
 
 
 def test_production_refuses_to_start_without_totp_encryption_key(tmp_path):
-    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db")
+    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db",
+                                   AUDIT_KEY="a" * 40)
     assert result.returncode != 0
     assert "requires TOTP_ENCRYPTION_KEY" in result.stderr
 
