@@ -123,6 +123,14 @@ class Config:
     FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
     FAB_API_SWAGGER_UI = True
     FAB_API_KEY_ENABLED = True
+    # Keys are 32 random bytes: a fast salted hash suffices (no dictionary to guess from), and
+    # it is checked on every API call.
+    FAB_API_KEY_HASH_METHOD = env_str("API_KEY_HASH_METHOD", "pbkdf2:sha256:10000")
+    # Calls per key (Flask-Limiter's notation; empty = no limit); 429 beyond.
+    API_KEY_RATE_LIMIT = env_str("API_KEY_RATE_LIMIT", "120 per minute")
+    API_KEY_RATE_LIMIT_STORAGE_URI = env_str("API_KEY_RATE_LIMIT_STORAGE_URI")
+    # How long the first answer to an Idempotency-Key is kept.
+    IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 48)
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_USER_REGISTRATION = False
     AUTH_ROLE_ADMIN = "Admin"

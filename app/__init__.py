@@ -61,6 +61,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(forget_scope)
     policy.init_app(app)  # after FAB's before_request, which loads the user
+    from . import api_keys
+
+    api_keys.init_app(app)
     from .dealers import hospital_gate
 
     app.before_request(hospital_gate)

@@ -47,6 +47,10 @@ ROLE_PERMISSIONS: dict[str, object] = {
         *_grant("DealerPermissions", "can_list", "can_edit"),
         *_menu("Dealer Permissions"),
         *_menu("Administration", "Users", "Organizations", "AuditLog"),
+        # Keys for the organization's own users (scoped in app.api_keys), e.g. a hospital
+        # automating its monthly upload.
+        *_grant("ApiKeys", "can_read", "can_write"),
+        *_menu("API Keys"),
     ],
     "HospitalUser": [
         *_grant("Dashboard", "can_read"),
@@ -71,7 +75,7 @@ ROLE_PERMISSIONS: dict[str, object] = {
         *_menu("Manufacturer", "Manufacturer Figures", "Manufacturer Selection"),
     ],
     # Service accounts of the on-prem systems: API keys only, no screens.
-    "System": [],
+    "System": [*_grant("SystemApi", "can_read", "can_write")],
 }
 
 # A dealer acting for a hospital reaches every hospital screen; the capabilities of its level

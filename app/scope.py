@@ -14,6 +14,7 @@ from .access.capabilities import (  # noqa: F401  (re-export)
     MANAGE_ORGANIZATIONS,
     MANAGE_USERS,
     SELECT_HOSPITALS,
+    SYSTEM_SYNC,
     UPLOAD,
 )
 from .access.roles import OPERATOR_ROLES  # noqa: F401  (re-export)

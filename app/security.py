@@ -7,7 +7,7 @@ listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 """
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app, g, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
-from .access.scope import current_scope
+from . import api_keys
+from .access.scope import current_scope, forget_scope
 from .models import User, UserStatus
+from .months import utc_now
 from .policy import check_ip
 from .validation import normalize_email
 from .views.auth import OptiServeAuthView
@@ -33,6 +35,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    # app.api_keys issues keys with FAB's lookup hash, so FAB's look-up finds them
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
@@ -165,10 +169,21 @@ class OptiServeSecurityManager(SecurityManager):
         return self.session.query(self.user_model).filter_by(email=key).one_or_none()
 
     def validate_api_key(self, api_key_string):
-        """FAB's key check, then the organization's IP allow-list (403 outside it)."""
-        user = super().validate_api_key(api_key_string)
-        if user is not None:
-            check_ip(user)
+        """FAB's key check with stored times in UTC (FAB compares with local time), then the
+        organization's IP allow-list (403 outside it) and the per-key rate limit (429).
+        None (→ 401) for an unknown, revoked or expired key or an inactive user."""
+        key = api_keys.find_usable_key(api_key_string, self)
+        if key is None:
+            return None
+        user = api_keys.owner_of(key)
+        g.user = user
+        g._api_key_user = True
+        forget_scope()  # a scope computed before the key was read would be the anonymous one
+        check_ip(user)
+        api_keys.check_rate_limit(current_app, key)
+        key.last_used_on = utc_now()
+        self.session.commit()
+        g.optiserve_api_key_id = key.id  # app.api_keys records the call after the response
         return user
 
     def auth_user_db(self, username, password):

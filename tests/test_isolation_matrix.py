@@ -27,12 +27,17 @@ import uuid
 import pytest
 from flask import current_app
 from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import ApiKey
 from sqlalchemy import select
 
+from app import api_keys
 from app.access.capabilities import SCREEN_CAPABILITIES, level_capabilities
+from app.access.scope import scope_of
 from app.extensions import db
 from app.models import (
     AuditEvent,
+    IdempotencyRecord,
+    ReportNotice,
     Classification,
     ColumnProfile,
     DealerPermission,
@@ -99,6 +104,9 @@ ARG_MODELS = {
     "LedgerApi": "Equipment",
     "UploadView": "UploadFile",
     "UploadApi": "UploadFile",
+    "SystemUploadApi": "UploadFile",
+    "ApiKeyView": "ApiKey",
+    "ApiKeyApi": "ApiKey",
     "ReportDownloadView": "ReportFile",
     "ReportApi": "ReportFile",
 }
@@ -180,14 +188,21 @@ FACTORIES = {
     "Invitation": lambda h, m, o: Invitation(user_id=o["User"].id, token_hash=uuid.uuid4().hex,
                                              expires_at=dt.datetime(2030, 1, 1)),
     "RecoveryCode": lambda h, m, o: RecoveryCode(user_id=o["User"].id, code_hash=uuid.uuid4().hex),
+    "ApiKey": lambda h, m, o: ApiKey(name=m, key_hash=uuid.uuid4().hex, lookup_hash=uuid.uuid4().hex,
+                                     key_prefix="sst_matrix", user_id=o["User"].id, active=True),
+    "IdempotencyRecord": lambda h, m, o: IdempotencyRecord(
+        user_id=o["User"].id, key=m, request_hash="0" * 64, status=200, response={"note": m},
+        created_on=dt.datetime(2026, 8, 1), expires_on=dt.datetime(2030, 1, 1)),
+    "ReportNotice": lambda h, m, o: ReportNotice(hospital_id=h.id, month=MONTH, file_type=1,
+                                                 sent_at=dt.datetime(2026, 8, 1)),
 }
 # Models owned through their user (user_id), not a hospital column.
 USER_OWNED = {"Invitation", "RecoveryCode", "ApiKey"}
 # Tables that carry an owner column but are not per-hospital data, with the reason.
 NOT_OWNED = {
     "maker": "Maker.organization_id links a manufacturer to its maker entry (a master)",
-    "ab_api_key": "API keys belong to System users (operator organization); FAB's key screens "
-                  "are not registered",
+    "ab_api_key": "API keys belong to a user (user_id, swept through USER_OWNED); FAB's own key "
+                  "screens are not registered (app.views.api_keys replaces them)",
 }
 
 
@@ -371,8 +386,12 @@ ROLES = {
     "dealer_acting_for_a": DEALER,  # holds A (level 3) and B (level 1); A chosen
     "manufacturer": MANUFACTURER,  # selected A, B and C: pooled figures only
     "admin": ADMIN,  # sees everything: only "no 5xx" is checked
+    # API-key clients: the key's user, with no session (screens answer as to anyone anonymous)
+    "hospital_a_key": ("key", HOSPITAL_A),
+    "orgadmin_a_key": ("key", ORGADMIN_A),
+    "system_key": ("key", "system@smds.example"),  # every hospital by design: only "no 5xx"
 }
-ENTITLED_TO_B = {"admin"}
+ENTITLED_TO_B = {"admin", "system_key"}
 REFUSED = {302, 401, 403, 404, 405}
 
 
@@ -400,7 +419,7 @@ def _request(client, method, url, data, hospital_id):
 
 @pytest.mark.parametrize("side", ["own", "other"])
 @pytest.mark.parametrize("role", list(ROLES))
-def test_isolation_matrix(app, client, role, side):
+def test_isolation_matrix(app, client, role, side, monkeypatch):
     with app.app_context():
         hospital_a = db.session.scalars(select(Organization).where(Organization.code == "H0001")).one()
         hospital_b = db.session.scalars(select(Organization).where(Organization.code == "H0002")).one()
@@ -411,7 +430,15 @@ def test_isolation_matrix(app, client, role, side):
         b_id = hospital_b.id
         b_users = [u.id for u in db.session.scalars(select(User).where(User.organization_id == b_id))]
         before = snapshot(b_id, b_users)
-        if ROLES[role] is not None:
+        if isinstance(ROLES[role], tuple):
+            owner = db.session.scalars(select(User).where(User.email == ROLES[role][1])).one()
+            admin = db.session.scalars(select(User).where(User.email == ADMIN)).one()
+            _, raw_key = api_keys.create_key(scope_of(admin), admin, owner, "matrix", None,
+                                             current_app.appbuilder.sm)
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw_key}"
+            # the sweep makes more calls than a key's rate limit allows (tested in test_api_keys)
+            monkeypatch.setitem(app.config, "API_KEY_RATE_LIMIT", "")
+        elif ROLES[role] is not None:
             login_as(client, ROLES[role])
         if role.startswith("dealer"):
             assert client.post("/dealer/choose", data={"hospital": hospital_a.id}).status_code == 302

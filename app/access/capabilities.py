@@ -16,6 +16,8 @@ MAINTAIN_MASTERS = "maintain_masters"
 MANAGE_DEALERS = "manage_dealers"
 # A manufacturer choosing the hospitals whose pooled figures it views (screen 9).
 SELECT_HOSPITALS = "select_hospitals"
+# The on-prem systems' service accounts (role System): the System APIs over every hospital.
+SYSTEM_SYNC = "system_sync"
 # Not held by any scope: names what only an operator-wide scope may open (masters, makers).
 OPERATOR_ONLY = "operator_only"
 
@@ -23,6 +25,7 @@ HOSPITAL_CAPABILITIES = frozenset({UPLOAD, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, M
 OPERATOR_CAPABILITIES = frozenset({MANAGE_ORGANIZATIONS, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, UPLOAD})
 ADMIN_CAPABILITIES = OPERATOR_CAPABILITIES | {MANAGE_USERS, MANAGE_DEALERS}
 ORG_ADMIN_CAPABILITIES = frozenset({MANAGE_USERS, EDIT_OWN_ORGANIZATION})
+SYSTEM_CAPABILITIES = frozenset({SYSTEM_SYNC})
 
 
 def level_capabilities(level: int) -> frozenset[str]:
@@ -55,6 +58,7 @@ SCREEN_CAPABILITIES = {
     "Makers": OPERATOR_ONLY,
     "DealerPermissions": MANAGE_DEALERS,
     "ManufacturerHospitals": SELECT_HOSPITALS,
+    "ApiKeys": MANAGE_USERS,
 }
 
 

@@ -57,6 +57,11 @@ def is_dealer_user(user) -> bool:
     return _organization_kind(user) == OrganizationKind.dealer.value and has_role(user, DEALER_USER)
 
 
+def is_system(user) -> bool:
+    """A service account of the on-prem systems (role System in the operator organization)."""
+    return _organization_kind(user) == OrganizationKind.operator.value and has_role(user, SYSTEM)
+
+
 def is_manufacturer_user(user) -> bool:
     return (_organization_kind(user) == OrganizationKind.manufacturer.value
             and has_role(user, MANUFACTURER_USER))

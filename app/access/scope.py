@@ -7,6 +7,8 @@ given user) instead of deciding access itself. FAB views use it through
 
 Branches by the user's organization:
 - operator (Admin, Operator roles): every organization;
+- System (service accounts of the on-prem systems, operator organization): every
+  organization, with only the ``SYSTEM_SYNC`` capability (the System APIs);
 - hospital / own organization: its own organization;
 - dealer (DealerUser of a dealer organization): the hospital chosen in the session
   (:data:`app.access.dealer_choice.SESSION_KEY`; the only one when it holds one permission),
@@ -37,6 +39,7 @@ from .capabilities import (
     OPERATOR_CAPABILITIES,
     ORG_ADMIN_CAPABILITIES,
     SELECT_HOSPITALS,
+    SYSTEM_CAPABILITIES,
     level_capabilities,
     screen_allows,
 )
@@ -85,6 +88,9 @@ def scope_of(user) -> Scope:
     organization = user.organization
     if organization is None:
         return NOTHING
+    if roles.is_system(user):
+        # Operator-wide, but only the System APIs' capability: no screen capability at all.
+        return Scope(everything=True, capabilities=SYSTEM_CAPABILITIES)
     own = frozenset({organization.id})
     capabilities: set[str] = set()
     if roles.has_role(user, roles.ORG_ADMIN):

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
+from .api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
 from .audit import AuditEvent
 from .classification import Classification, Maker, MakerAlias, ReportSelection
 from .dealer import (
@@ -21,6 +22,7 @@ from .organization import Organization, OrganizationKind
 from .user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
 
 __all__ = [
+    "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
     "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",

@@ -70,6 +70,7 @@ class UploadFile(Model):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # by the on-prem system
+    fetched_by_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"))
 
     hospital: Mapped[Organization] = relationship(Organization)
 

@@ -2,6 +2,7 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from .api_keys import ApiKeyApi, ApiKeyView
 from .audit import AuditLogView
 from .classification_api import ClassificationApi
 from .classifications import ClassificationMappingView, SmdsMasterView
@@ -14,6 +15,7 @@ from .manufacturers import ManufacturerView
 from .organizations import OrganizationView
 from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
+from .system_api import SystemReportApi, SystemUploadApi
 from .upload import UploadView
 from .upload_api import UploadApi
 from .users_api import UserApi
@@ -33,9 +35,19 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(AuditLogView, "AuditLog", icon="fa-list-alt", label=_l("監査ログ"),
                         category="Administration")
     appbuilder.add_api(UserApi)  # screen 2's API; the screen is the security manager's user view
+    register_machine_access(appbuilder)
     register_me_data_views(appbuilder)
     register_classification_views(appbuilder)
     register_dealer_views(appbuilder)
+
+
+def register_machine_access(appbuilder) -> None:
+    """API keys (screen and API) and the on-prem systems' System APIs."""
+    appbuilder.add_view(ApiKeyView, "API Keys", icon="fa-key", label=_l("APIキー"),
+                        category="Administration", category_label=_l("管理"))
+    appbuilder.add_api(ApiKeyApi)
+    appbuilder.add_api(SystemUploadApi)
+    appbuilder.add_api(SystemReportApi)
 
 
 def register_classification_views(appbuilder) -> None:

@@ -1,0 +1,180 @@
+"""System APIs (/api/v1/system/...): what the on-prem systems pull and publish.
+
+Role System (service accounts, API keys only) and Admin hold the ``SystemApi`` permissions;
+the scope must cover every hospital (:data:`app.access.capabilities.SYSTEM_SYNC` or an operator), and every
+write takes an ``Idempotency-Key`` header (:mod:`app.idempotency`).
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import current_app, g, jsonify, request
+from flask_appbuilder.api import BaseApi, expose, protect
+from flask_babel import gettext as _
+
+from .. import idempotency, system_sync
+from ..extensions import db
+from ..models import Organization
+from ..access.scope import current_scope
+from ..uploads import upload_in_scope
+from .upload import original_download
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _operator_wide(view):
+    @functools.wraps(view)
+    def wrapper(self, *args, **kwargs):
+        if not current_scope().everything:
+            return self.response_403()
+        try:
+            return view(self, *args, **kwargs)
+        except system_sync.SyncError as exc:
+            db.session.rollback()
+            return self.response(exc.status, message=exc.message)
+    return wrapper
+
+
+def _request_hash() -> str:
+    files = {name: (storage.filename or "", storage.read()) for name, storage in request.files.items()}
+    for storage in request.files.values():
+        storage.stream.seek(0)
+    fields = {key: request.form.getlist(key) for key in request.form}
+    body = b"" if request.files or request.form else request.get_data(cache=True)
+    return idempotency.request_hash(request.method, request.full_path, fields, files, body)
+
+
+def idempotent(view):
+    """Answer a repeat of the same request from the stored first answer (see app.idempotency)."""
+    @functools.wraps(view)
+    def wrapper(self, *args, **kwargs):
+        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH:
+            return self.response_400(message=_("Idempotency-Key ヘッダー（200文字以内）を指定してください。"))
+        user_id = g.user.id
+        try:
+            stored = idempotency.reserve(user_id, key, _request_hash(),
+                                         current_app.config.get("IDEMPOTENCY_HOURS", 48))
+        except idempotency.IdempotencyConflict as exc:
+            message = (_("同じ Idempotency-Key の要求を処理中です。") if exc.in_progress
+                       else _("この Idempotency-Key は別の内容の要求に使われています。"))
+            return self.response(409, message=message)
+        if stored is not None:
+            response = jsonify(stored.response)
+            response.status_code = stored.status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = view(self, *args, **kwargs)
+        except BaseException:
+            idempotency.complete(user_id, key, 500, {})
+            raise
+        idempotency.complete(user_id, key, response.status_code, response.get_json(silent=True) or {})
+        return response
+    return wrapper
+
+
+class SystemUploadApi(BaseApi):
+    route_base = "/api/v1/system/uploads"
+    class_permission_name = "SystemApi"
+    method_permission_name = {"list_unfetched": "read", "get_file": "read", "acknowledge": "write"}
+    openapi_spec_tag = "System"
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @_operator_wide
+    def list_unfetched(self):
+        """Uploads not yet fetched, every hospital.
+        ---
+        get:
+          summary: Uploads not yet fetched (ascending id after `cursor`)
+          parameters:
+          - {in: query, name: cursor, schema: {type: integer, minimum: 0}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 500}}
+          responses:
+            200: {description: "`result` (uploads) and `next_cursor` (always present)"}
+            400: {description: malformed cursor or page size}
+        """
+        cursor = system_sync.parse_cursor(request.args.get("cursor"))
+        rows, next_cursor = system_sync.unfetched_uploads(
+            cursor, system_sync.parse_page_size(request.args.get("page_size")))
+        return self.response(200, result=[system_sync.upload_payload(u) for u in rows],
+                             next_cursor=next_cursor)
+
+    @expose("/<int:pk>/file", methods=["GET"])
+    @protect()
+    @_operator_wide
+    def get_file(self, pk):
+        """The stored file of one upload.
+        ---
+        get:
+          summary: Download an upload as stored
+          responses:
+            200: {description: the file}
+            404: {description: no such upload}
+        """
+        upload = upload_in_scope(current_scope(), pk)
+        if upload is None:
+            return self.response_404()
+        return original_download(upload)
+
+    @expose("/<int:pk>/ack", methods=["POST"])
+    @protect()
+    @_operator_wide
+    @idempotent
+    def acknowledge(self, pk):
+        """Mark one upload fetched.
+        ---
+        post:
+          summary: Acknowledge an upload (it leaves the unfetched list)
+          parameters:
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          responses:
+            200: {description: the upload with `fetched_at`}
+            404: {description: no such upload}
+            409: {description: the Idempotency-Key was used for another request}
+        """
+        upload = upload_in_scope(current_scope(), pk)
+        if upload is None:
+            return self.response_404()
+        system_sync.acknowledge(upload, g.user)
+        return self.response(200, result=system_sync.upload_payload(upload))
+
+
+class SystemReportApi(BaseApi):
+    route_base = "/api/v1/system/reports"
+    class_permission_name = "SystemApi"
+    method_permission_name = {"publish": "write"}
+    openapi_spec_tag = "System"
+
+    @expose("/", methods=["POST"])
+    @protect()
+    @_operator_wide
+    @idempotent
+    def publish(self):
+        """Publish a report file produced on-prem.
+        ---
+        post:
+          summary: Publish an on-prem report (PDF, PPTX or XLSX) for a hospital and month
+          description: >-
+            Multipart form: `organization_code`, `month` (YYYY-MM), `file_type` (1 analysis,
+            2 failure list, 3 no-activity list) and the file in `file`. It replaces the file of
+            that type on screen 4; the hospital's notification list is mailed on the first
+            publication of a month and type only.
+          parameters:
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          responses:
+            201: {description: the published report; `notified` says whether mail was sent}
+            400: {description: missing or malformed field or file}
+            404: {description: no hospital with that code}
+            409: {description: the Idempotency-Key was used for another request}
+        """
+        upload = request.files.get("file")
+        if upload is None:
+            return self.response_400(message=_("レポートファイルを file で送ってください。"))
+        form = request.form
+        row, notified = system_sync.publish_report(
+            g.user, form.get("organization_code"), form.get("month"), form.get("file_type"),
+            upload.filename, upload.read())
+        hospital = db.session.get(Organization, row.hospital_id)
+        return self.response(201, result=system_sync.report_payload(row, hospital, notified))
