@@ -8,7 +8,7 @@ that happened before the upgrade is therefore not detectable afterwards (write a
 drops only the key id (their hashes then no longer verify as plain SHA-256).
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0009
 """
 import hashlib
 import hmac
@@ -19,7 +19,7 @@ from alembic import op
 from flask import current_app
 
 revision = "0005"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
