@@ -86,7 +86,7 @@ def check_production(settings: dict) -> None:
     """Refuse to start a production instance that would fall back to embedded defaults."""
     if settings.get("OPTISERVE_ENV") != "production":
         return
-    for name in ("SECRET_KEY", "DATABASE_URL", "TOTP_ENCRYPTION_KEY"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "AUDIT_KEY", "TOTP_ENCRYPTION_KEY"):
         if not os.environ.get(name):
             raise SystemExit(f"OPTISERVE_ENV=production requires {name} to be set")
     mode = settings.get("WORKER_MODE", "external")
@@ -104,6 +104,12 @@ class Config:
     INSTANCE_DIR = str(instance_dir())
 
     SECRET_KEY = env_str("SECRET_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "secret_key")
+    # Keys the audit log's HMAC chain (app/audit.py); kept out of the database on purpose.
+    # Older keys stay listed in AUDIT_PREVIOUS_KEYS (comma-separated) after a rotation.
+    AUDIT_KEY = env_str("AUDIT_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "audit_key")
+    AUDIT_PREVIOUS_KEYS = env_str("AUDIT_PREVIOUS_KEYS")
+    # How often the worker writes an anchor of the chain head to storage (app/audit_anchors.py).
+    AUDIT_ANCHOR_MINUTES = env_int("AUDIT_ANCHOR_MINUTES", 60)
     # Fernet keys encrypting TOTP secrets at rest, comma-separated: the first encrypts, every
     # one decrypts (rotation: put the new key first, run `optiserve rotate-totp-key`).
     TOTP_ENCRYPTION_KEY = env_str("TOTP_ENCRYPTION_KEY") or persisted_secret_key(

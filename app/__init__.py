@@ -18,6 +18,16 @@ from .i18n import compile_catalogs
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
+def _wait_for_sqlite_writers(config) -> None:
+    """SQLite has one writer at a time (the audit chain takes the write lock early, see
+    app.audit): let a writer wait up to 30 s for it instead of pysqlite's 5 s."""
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     """Build the application. ``config`` is a class or a mapping that overrides :class:`Config`."""
     app = Flask(__name__, instance_path=Config.INSTANCE_DIR)
@@ -27,6 +37,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_production(app.config)
+    _wait_for_sqlite_writers(app.config)
     check_totp_key(app.config)
     compile_catalogs()
     logging.basicConfig(level=app.config["LOG_LEVEL"])
@@ -60,5 +71,8 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
 
+    from . import audit
+
+    audit.init_app(app)  # audits refused (403) requests
     app.cli.add_command(optiserve_cli)
     return app

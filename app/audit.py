@@ -3,24 +3,36 @@
 Call :func:`record` inside the transaction that makes the change, so the event and the
 change are committed (or rolled back) together.
 
-The table is a hash chain: each row stores ``prev_hash`` (the ``row_hash`` of the row
-before it, by id) and ``row_hash = SHA-256(prev_hash + canonical content)``. Editing,
-deleting or reordering a row breaks the chain at that row, which :func:`verify_chain`
-reports. On PostgreSQL writers take a transaction-scoped advisory lock so two concurrent
-transactions cannot both chain onto the same row; SQLite serializes writers itself.
+The table is a keyed hash chain: each row stores ``prev_hash`` (the ``row_hash`` of the row
+before it, by id) and ``row_hash = HMAC-SHA256(AUDIT_KEY, prev_hash + canonical content)``.
+The key is not in the database, so someone who can edit the table cannot recompute the
+hashes after an edited or deleted row; :func:`verify_chain` names the first broken row.
+``key_id`` (a fingerprint of the key) lets the key be rotated: new rows use ``AUDIT_KEY``,
+older rows are checked with the key of ``AUDIT_PREVIOUS_KEYS`` whose fingerprint they carry.
+Deleting the newest rows leaves a valid shorter chain; the anchors written outside the
+database (:mod:`app.audit_anchors`) catch that.
+
+Appending is serialized: a writer locks the chain head for the rest of its transaction
+before reading the last hash (PostgreSQL: a transaction-scoped advisory lock; SQLite: the
+database write lock, taken with ``BEGIN IMMEDIATE`` if the transaction has not written yet),
+so two concurrent transactions can never chain onto the same row.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import hmac
 import json
-from typing import Any
+import logging
+from typing import Any, NamedTuple
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import text
 
 from .extensions import db
 from .models import AuditEvent
+from .months import utc_now
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x0A0D17  # arbitrary constant naming "the audit chain" for pg_advisory_xact_lock
@@ -45,6 +57,31 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
+# --- keys -------------------------------------------------------------------------------
+
+def key_id_of(key: bytes) -> str:
+    """A public fingerprint of a key (derived with HMAC, so it says nothing about the key)."""
+    return hmac.new(key, b"optiserve-audit-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def current_key() -> tuple[str, bytes]:
+    key = current_app.config["AUDIT_KEY"].encode()
+    return key_id_of(key), key
+
+
+def keyring() -> dict[str, bytes]:
+    """Every key a row may have been sealed with: ``AUDIT_KEY`` and ``AUDIT_PREVIOUS_KEYS``."""
+    config = current_app.config
+    keys = [config["AUDIT_KEY"]] + [k.strip() for k in (config.get("AUDIT_PREVIOUS_KEYS") or "").split(",")]
+    return {key_id_of(k.encode()): k.encode() for k in keys if k}
+
+
+def mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+# --- the chain --------------------------------------------------------------------------
+
 def canonical(event: AuditEvent) -> str:
     content = {
         "created_on": event.created_on.isoformat(timespec="microseconds"),
@@ -60,14 +97,28 @@ def canonical(event: AuditEvent) -> str:
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + canonical(event)).encode()).hexdigest()
+def compute_hash(prev_hash: str, event: AuditEvent, key: bytes) -> str:
+    return mac(key, prev_hash + canonical(event))
 
 
-def _last_hash() -> str:
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+def lock_chain_head(session) -> None:
+    """Hold the right to append to the chain until ``session``'s transaction ends."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # pysqlite opens a (deferred) transaction only at the first INSERT/UPDATE/DELETE, so a
+        # transaction that has not written yet would read the head outside any lock and two
+        # writers would both chain onto it. BEGIN IMMEDIATE takes the write lock first (waiting
+        # for other writers); a transaction that has already written holds it already.
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
+
+
+def _last_hash(session) -> str:
+    lock_chain_head(session)
     # Events are flushed as they are recorded, so those of this transaction are seen here;
     # no autoflush, so a half-validated object of the caller is not written by this query.
     with session.no_autoflush:
@@ -83,16 +134,19 @@ def record(
     organization_id: int | None = None,
     actor: Any = None,
     actor_email: str | None = None,
+    session=None,
 ) -> AuditEvent:
+    """Append one event in ``session``'s transaction (default: the request's ``db.session``)."""
+    session = session or db.session
     if actor is None and has_request_context():
         actor = getattr(g, "user", None)
         if actor is not None and not getattr(actor, "is_authenticated", False):
             actor = None
     if organization_id is None and obj is not None:
         organization_id = getattr(obj, "organization_id", None)
+    key_id, key = current_key()
     event = AuditEvent(
-        # Whole microseconds, no tz: what every supported database stores and returns.
-        created_on=dt.datetime.utcnow(),
+        created_on=utc_now(),
         actor_id=getattr(actor, "id", None),
         actor_email=actor_email or getattr(actor, "email", None),
         organization_id=organization_id,
@@ -101,22 +155,93 @@ def record(
         object_id=str(obj.id) if obj is not None and getattr(obj, "id", None) is not None else None,
         changes=_plain(changes) if changes else None,
         ip=client_ip(),
+        key_id=key_id,
     )
-    event.prev_hash = _last_hash()
-    event.row_hash = compute_hash(event.prev_hash, event)
-    db.session.add(event)
-    db.session.flush([event])
+    event.prev_hash = _last_hash(session)
+    event.row_hash = compute_hash(event.prev_hash, event, key)
+    session.add(event)
+    session.flush([event])
+    if has_request_context():
+        g.setdefault("audit_actions", []).append(action)
     return event
 
 
-def verify_chain() -> tuple[int, int | None]:
-    """Walk the chain in id order; return (rows checked, id of the first broken row or None)."""
+def record_apart(action: str, obj: Any = None, **kwargs) -> None:
+    """Record an event about something that was refused: the request's own transaction is
+    rolled back first (a refused request changes nothing), then the event is committed.
+    Never raises: a failure to audit a refusal must not turn it into a 500."""
+    try:
+        db.session.rollback()
+        record(action, obj, **kwargs)
+        db.session.commit()
+    except Exception:
+        log.exception("could not audit %s", action)
+        db.session.rollback()
+
+
+def audit_refused_request(response):
+    """``after_request``: every 403 answered to a signed-in user is audited — FAB's
+    ``has_access`` / ``protect`` refusals and the app's own capability checks alike — unless
+    the refusal was already audited more precisely (e.g. ``policy.ip_refused``)."""
+    if response.status_code != 403:
+        return response
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return response
+    if any(action.endswith("refused") for action in g.get("audit_actions", [])):
+        return response
+    record_apart("access.refused", organization_id=getattr(user, "organization_id", None), changes={
+        "method": request.method, "path": request.path[:500], "endpoint": request.endpoint,
+    })
+    return response
+
+
+def init_app(app) -> None:
+    app.after_request(audit_refused_request)
+
+
+class ChainCheck(NamedTuple):
+    """What :func:`verify_chain` found."""
+
+    count: int
+    broken_id: int | None  # the first row that does not verify
+    reason: str | None
+    last_id: int | None  # the newest row, and its hash
+    last_hash: str | None
+    watched_hash: str | None  # the hash of row ``watch_id`` (None: no such row)
+
+
+def verify_chain(watch_id: int | None = None, start: tuple[int, str] | None = None) -> ChainCheck:
+    """Walk the chain in id order and check every link and HMAC; also report the hash of
+    row ``watch_id`` (an anchored row) if it exists.
+
+    ``start=(id, hash)`` (an anchor) checks only from that row on: it must still exist with
+    that hash, and the rows after it must chain onto it."""
+    keys = keyring()
     expected_prev = GENESIS
     count = 0
-    query = db.session.query(AuditEvent).order_by(AuditEvent.id).yield_per(500)
-    for event in query:
+    last_id = watched = None
+    query = db.session.query(AuditEvent).order_by(AuditEvent.id)
+    if start is not None:
+        query = query.filter(AuditEvent.id >= start[0])
+    for event in query.yield_per(1000):
         count += 1
-        if event.prev_hash != expected_prev or compute_hash(expected_prev, event) != event.row_hash:
-            return count, event.id
-        expected_prev = event.row_hash
-    return count, None
+        key = keys.get(event.key_id or "")
+        reason = None
+        if start is not None and count == 1:
+            if event.id != start[0] or event.row_hash != start[1]:
+                reason = "anchored row missing or changed"
+        elif key is None:
+            reason = "unknown key" if event.key_id else "unkeyed row"
+        elif event.prev_hash != expected_prev:
+            reason = "previous hash does not link"
+        elif not hmac.compare_digest(compute_hash(expected_prev, event, key), event.row_hash or ""):
+            reason = "row hash does not match its content"
+        if reason:
+            return ChainCheck(count, event.id, reason, last_id, expected_prev, watched)
+        if event.id == watch_id:
+            watched = event.row_hash
+        expected_prev, last_id = event.row_hash, event.id
+    if start is not None and count == 0:
+        return ChainCheck(0, start[0], "anchored row missing or changed", None, None, None)
+    return ChainCheck(count, None, None, last_id, expected_prev if count else None, watched)

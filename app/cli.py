@@ -90,14 +90,30 @@ def worker_command(burst: bool) -> None:
 
 @optiserve_cli.command("audit-verify")
 def audit_verify_command() -> None:
-    """Check the audit log's hash chain: prints OK, or the first broken row and exits 1."""
-    from .audit import verify_chain
+    """Check the audit log's keyed hash chain against the newest anchor: prints OK, or what
+    is broken (first broken row, deleted tail, rewritten rows) and exits 1."""
+    from .audit_anchors import verify
 
-    count, broken = verify_chain()
-    if broken is not None:
-        click.echo(f"BROKEN at audit_event id={broken} (row {count})")
+    ok, lines = verify()
+    for line in lines:
+        click.echo(line)
+    if not ok:
         raise SystemExit(1)
-    click.echo(f"OK ({count} rows)")
+
+
+@optiserve_cli.command("audit-anchor")
+def audit_anchor_command() -> None:
+    """Write the audit chain's head (last id, hash, time) to storage outside the database;
+    the worker does this every AUDIT_ANCHOR_MINUTES, this is for cron / EventBridge."""
+    from .audit_anchors import ChainBroken, write_anchor
+
+    try:
+        outcome, anchor = write_anchor()
+    except ChainBroken as exc:
+        click.echo(f"BROKEN, no anchor written: {exc}")
+        raise SystemExit(1)
+    detail = f" id={anchor.last_id} {anchor.storage_key}" if anchor else ""
+    click.echo(f"{outcome}{detail}")
 
 
 reports_cli = AppGroup("reports", help="Monthly analysis reports.")

@@ -2,7 +2,8 @@
 
 - ``file:///path`` (embedded default): each message is written as an ``.eml`` file;
 - ``smtp://user:password@host:port`` (``smtps://`` for implicit TLS; STARTTLS is used when
-  the server offers it).
+  the server offers it). Credentials are only ever sent over TLS: SMTPS, or after STARTTLS
+  succeeded; a server that does not offer STARTTLS gets no login (:class:`MailSecurityError`).
 
 A transport is a callable taking an :class:`email.message.EmailMessage`; another one (e.g.
 Amazon SES through boto3) is one function added to ``TRANSPORTS``.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import ssl
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -32,14 +34,32 @@ def _file_transport(url, message: EmailMessage) -> str:
     return str(path)
 
 
+class MailSecurityError(RuntimeError):
+    """The mail server connection is not encrypted, so the SMTP credentials were not sent."""
+
+
 def _smtp_transport(url, message: EmailMessage) -> str:
     port = url.port or (465 if url.scheme == "smtps" else 587)
-    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    with smtp_class(url.hostname, port, timeout=30) as smtp:
+    # smtplib's own default context does not check the server's certificate; this one does.
+    context = ssl.create_default_context()
+    if url.scheme == "smtps":
+        connection = smtplib.SMTP_SSL(url.hostname, port, timeout=30, context=context)
+    else:
+        connection = smtplib.SMTP(url.hostname, port, timeout=30)
+    with connection as smtp:
+        encrypted = url.scheme == "smtps"
         if url.scheme == "smtp":
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls()
+                smtp.starttls(context=context)  # raises if the handshake fails: nothing is sent
+                encrypted = True
+        if url.username and not encrypted:
+            # Sending the password in the clear (or to whoever stripped STARTTLS) is refused.
+            log.error("SMTP server %s:%s does not offer STARTTLS; credentials not sent", url.hostname, port)
+            raise MailSecurityError(
+                f"SMTP server {url.hostname}:{port} offers no TLS (STARTTLS); refusing to send "
+                "the credentials of MAIL_URL over an unencrypted connection"
+            )
         if url.username:
             smtp.login(unquote(url.username), unquote(url.password or ""))
         smtp.send_message(message)

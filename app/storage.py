@@ -30,6 +30,12 @@ class Storage(Protocol):
     def local_path(self, key: str) -> str: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
+    def put_new(self, key: str, data: bytes) -> None: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+
+class KeyExistsError(FileExistsError):
+    """:meth:`put_new` was given a key that is already written (objects there are write-once)."""
 
 
 class LocalStorage:
@@ -70,6 +76,27 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    def put_new(self, key: str, data: bytes) -> None:
+        """Write an object that must not exist yet (write-once, e.g. audit anchors)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        except FileExistsError as exc:
+            raise KeyExistsError(key) from exc
+        with os.fdopen(fd, "wb") as target:
+            target.write(data)
+            target.flush()
+            os.fsync(target.fileno())
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys under the folder ``prefix``, sorted (not recursive into sub-folders)."""
+        folder = self._path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return []
+        return sorted(f"{prefix.rstrip('/')}/{p.name}" for p in folder.iterdir()
+                      if p.is_file() and not p.name.endswith(".part"))
 
 
 def storage_from_url(url: str, s3_endpoint_url: str | None = None, **s3_options) -> Storage:

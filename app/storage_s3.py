@@ -14,7 +14,7 @@ from typing import BinaryIO
 import boto3
 from botocore.exceptions import ClientError
 
-from .storage import check_key
+from .storage import KeyExistsError, check_key
 
 
 class S3Storage:
@@ -96,6 +96,27 @@ class S3Storage:
                 return False
             raise
         return True
+
+    def put_new(self, key: str, data: bytes) -> None:
+        """Write an object that must not exist yet: a conditional put (``If-None-Match: *``).
+        In a bucket with Object Lock the object then cannot be changed or deleted either."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                   IfNoneMatch="*", **self._extra_args())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
+                raise KeyExistsError(key) from exc
+            raise
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys directly under the folder ``prefix``, sorted."""
+        folder = self._key(prefix.rstrip("/")) + "/"
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        keys = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=folder, Delimiter="/"):
+            keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+        return sorted(keys)
 
     def head(self, key: str) -> dict:
         return self.client.head_object(Bucket=self.bucket, Key=self._key(key))

@@ -34,6 +34,15 @@ class UserError(ValueError):
     """A refused user change; its message is shown to the person making it."""
 
 
+class RoleGrantRefused(UserError):
+    """A refused grant of roles: audited (``user.role_grant_refused``) as well as refused."""
+
+    def __init__(self, message: str, requested: set[str], reason: str):
+        super().__init__(message)
+        self.requested = sorted(requested)
+        self.reason = reason
+
+
 def is_admin() -> bool:
     return access_roles.is_admin(getattr(g, "user", None))
 
@@ -50,7 +59,10 @@ def user_snapshot(user: User) -> dict:
         history = state.attrs[name].history
         values[name] = history.deleted[0] if history.deleted else getattr(user, name)
     roles = state.attrs.roles.history
-    values["roles"] = sorted(r.name for r in list(roles.unchanged or []) + list(roles.deleted or []))
+    if roles.added or roles.deleted:
+        values["roles"] = sorted(r.name for r in list(roles.unchanged or []) + list(roles.deleted or []))
+    else:  # unchanged, possibly not loaded yet (then its history is empty): read it
+        values["roles"] = sorted(r.name for r in user.roles)
     return values
 
 
@@ -82,11 +94,16 @@ def check_user(user: User, before: dict | None) -> None:
         raise UserError(_("ロールを1つ以上選択してください"))
     allowed = set(grantable_role_names())
     if before is not None and not is_admin() and set(before["roles"]) - ORGADMIN_GRANTABLE:
+        if role_names != set(before["roles"]):
+            raise RoleGrantRefused(_("このユーザーのロールは変更できません（管理者権限が必要）"),
+                                   role_names, "target holds roles only an Admin may change")
         raise UserError(_("このユーザーのロールは変更できません（管理者権限が必要）"))
     if not role_names <= allowed:
-        raise UserError(_("付与できないロールが含まれています（管理者権限が必要）"))
+        raise RoleGrantRefused(_("付与できないロールが含まれています（管理者権限が必要）"),
+                               role_names, "role not grantable by the actor")
     if not role_names <= ROLES_BY_ORGANIZATION_KIND.get(organization.kind, set()):
-        raise UserError(_("組織の種別に合わないロールが含まれています"))
+        raise RoleGrantRefused(_("組織の種別に合わないロールが含まれています"),
+                               role_names, "role does not fit the organization kind")
     if user.status != UserStatus.temporary:
         error = contact_error(user.phone, user.mobile)
         if error:
@@ -97,6 +114,14 @@ def _refused(check, *args) -> None:
     """Run ``check``; on refusal undo whatever the form or schema put in the session."""
     try:
         check(*args)
+    except RoleGrantRefused as exc:
+        user = args[0]
+        target = {"user_email": user.email, "organization_id": user.organization_id}
+        # Rolls the refused change back, then commits the event on its own.
+        audit.record_apart("user.role_grant_refused", user if user.id else None,
+                           organization_id=target["organization_id"],
+                           changes={"roles": exc.requested, "reason": exc.reason, **target})
+        raise
     except UserError:
         db.session.rollback()
         raise
@@ -141,9 +166,12 @@ def invite_new_user(user: User) -> tuple[str, int]:
     return link, hours
 
 
-def check_update(user: User) -> None:
-    """Check a changed user and audit the change; the caller commits."""
-    before = user_snapshot(user)
+def check_update(user: User, before: dict | None = None) -> None:
+    """Check a changed user and audit the change (display name and e-mail included); the
+    caller commits. ``before`` is :func:`user_snapshot` taken before the form or schema set
+    the new values: setting ``roles`` loads the old collection, whose autoflush would
+    otherwise write the new name first and leave no history to compare with."""
+    before = before or user_snapshot(user)
     _refused(check_user, user, before)
     after = {key: getattr(user, key) for key in before if key != "roles"}
     after["roles"] = sorted(user.role_names)

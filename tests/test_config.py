@@ -19,7 +19,7 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path):
 
 def run_app_in_production(tmp_path, **env):
     environment = {k: v for k, v in os.environ.items()
-                   if k not in ("SECRET_KEY", "DATABASE_URL", "TOTP_ENCRYPTION_KEY")}
+                   if k not in ("SECRET_KEY", "DATABASE_URL", "AUDIT_KEY", "TOTP_ENCRYPTION_KEY")}
     environment.update(OPTISERVE_ENV="production", OPTISERVE_INSTANCE_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "-c", "from app import create_app; create_app()"],
@@ -40,7 +40,8 @@ def test_production_refuses_to_start_without_database_url(tmp_path):
 
 
 def test_production_refuses_to_start_without_totp_encryption_key(tmp_path):
-    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db")
+    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db",
+                                   AUDIT_KEY="a" * 40)
     assert result.returncode != 0
     assert "requires TOTP_ENCRYPTION_KEY" in result.stderr
 
@@ -51,3 +52,23 @@ def test_env_helpers_read_typed_values(monkeypatch):
     assert config.env_int("X_INT", 1) == 42
     assert config.env_bool("X_BOOL", False) is True
     assert config.env_int("X_MISSING", 7) == 7
+
+
+def test_production_refuses_to_start_without_audit_key(tmp_path):
+    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db")
+    assert result.returncode != 0
+    assert "OPTISERVE_ENV=production requires AUDIT_KEY" in result.stderr
+
+
+def test_embedded_audit_key_is_generated_into_the_instance_folder(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k != "AUDIT_KEY"}
+    environment["OPTISERVE_INSTANCE_DIR"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import config; print(config.Config.AUDIT_KEY)"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+    )
+    path = tmp_path / "audit_key"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == path.read_text().strip() and len(path.read_text()) >= 40
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() != (tmp_path / "secret_key").read_text()

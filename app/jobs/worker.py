@@ -49,7 +49,24 @@ HORSE_KILLED_MESSAGE = (
 
 
 class AppWorker(Worker):
-    """An RQ worker that keeps the database usable across fork and records dead horses."""
+    """An RQ worker that keeps the database usable across fork and records dead horses.
+
+    A long-running worker (``anchors_audit_chain``) also enqueues the audit-chain anchor
+    job in its maintenance cycle (every 10 minutes; the job runs every AUDIT_ANCHOR_MINUTES).
+    """
+
+    anchors_audit_chain = False
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        if not self.anchors_audit_chain:
+            return
+        from ..audit_anchors import schedule_anchor_if_due
+
+        try:
+            schedule_anchor_if_due(self.queues[0])
+        except Exception:
+            log.exception("could not schedule the audit anchor")
 
     def register_birth(self):
         super().register_birth()
@@ -258,8 +275,11 @@ def run_worker(queues, burst: bool, echo=print) -> None:
     db.session.remove()
     db.engine.dispose()  # no pooled connection is inherited by the forked work horses
     if not burst:
-        # The scheduler runs the delayed retries (Retry intervals) of failed jobs.
-        AppWorker(queues, connection=connection).work(with_scheduler=True)
+        # The scheduler runs the delayed retries (Retry intervals) of failed jobs; a
+        # long-running worker also anchors the audit chain (app.audit_anchors).
+        worker = AppWorker(queues, connection=connection)
+        worker.anchors_audit_chain = True
+        worker.work(with_scheduler=True)
         return
     while True:
         # A burst worker's scheduler moves the retries that are due into the queue at start.

@@ -1,7 +1,8 @@
 """Audit events: who did what to which object, with the changed fields.
 
-Append-only and hash-chained: ``row_hash`` is SHA-256 over ``prev_hash`` (the previous
-row's ``row_hash``) and the row's canonical content (see :mod:`app.audit`)."""
+Append-only and hash-chained: ``row_hash`` is HMAC-SHA256, under the audit key named by
+``key_id``, over ``prev_hash`` (the previous row's ``row_hash``) and the row's canonical
+content (see :mod:`app.audit`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,3 +31,5 @@ class AuditEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    # Which AUDIT_KEY sealed the row (a fingerprint, not the key), so keys can be rotated.
+    key_id: Mapped[str | None] = mapped_column(String(16))

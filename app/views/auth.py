@@ -239,13 +239,16 @@ class OptiServeAuthView(AuthDBView):
             else:
                 check_ip(user)
                 user.password = self.appbuilder.sm.hash_password(form.password.data)
+                before_name = user.first_name
                 user.first_name = form.first_name.data.strip()
                 user.phone = (form.phone.data or "").strip() or None
                 user.mobile = (form.mobile.data or "").strip() or None
                 user.status = UserStatus.active
                 invitation.used_at = dt.datetime.utcnow()
-                audit.record("user.first_login", user, actor=user, changes={
-                    "status": [int(UserStatus.temporary), int(UserStatus.active)]})
+                changes = {"status": [int(UserStatus.temporary), int(UserStatus.active)]}
+                if before_name != user.first_name:  # the display name is the user's to correct
+                    changes["first_name"] = [before_name, user.first_name]
+                audit.record("user.first_login", user, actor=user, changes=changes)
                 return self._second_step(user, self.appbuilder.get_url_for_index)
         return self._form_page(
             form, _("初回ログイン（本登録）"), _("登録する"),

@@ -27,6 +27,7 @@ from ..user_maintenance import (
     invite_new_user,
     prepare_new_user,
     reactivate_user,
+    user_snapshot,
 )
 from ..validation import email_error, mobile_error, phone_error
 from .base import ScopedInterface, ScopedModelView, scope_filter
@@ -43,6 +44,24 @@ REASON_LABELS = {
     InactiveReason.processing_error: _l("処理ミス"),
     InactiveReason.other: _l("その他"),
 }
+
+
+def audit_unoffered_roles(form, field) -> None:
+    """Form validator of ``roles``: a role the form did not offer (only a forged request
+    sends one; WTForms then refuses the choice) is audited as a refused grant."""
+    if not getattr(field, "_invalid_formdata", False):
+        return
+    from flask_appbuilder.security.sqla.models import Role
+
+    submitted = [int(value) for value in request.form.getlist(field.name) if value.isdigit()]
+    names = sorted(name for (name,) in db.session.query(Role.name).filter(Role.id.in_(submitted)))
+    target = str((request.view_args or {}).get("pk") or "") or None
+    audit.record_apart("user.role_grant_refused", changes={
+        "roles": names, "reason": "role not offered to the actor",
+        "user_id": target, "user_email": request.form.get("email"),
+    }, organization_id=getattr(g.user, "organization_id", None))
+
+
 LABELS = {
     "first_name": _l("氏名"),
     "email": _l("メールアドレス"),
@@ -109,6 +128,7 @@ class UserMaintenanceView(ScopedModelView):
         "email": [DataRequired(), rule(email_error)],
         "phone": [rule(phone_error)],
         "mobile": [rule(mobile_error)],
+        "roles": [audit_unoffered_roles],
     }
     _rel_filters = {
         "organization": [scope_filter("id")],
@@ -125,8 +145,17 @@ class UserMaintenanceView(ScopedModelView):
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
                 hours=hours, link=link), "info")
 
+    def process_form(self, form, is_created: bool) -> None:
+        """Called by FAB's edit just before the form is copied onto the user: note the
+        values the change starts from (see :func:`check_update`)."""
+        super().process_form(form, is_created)
+        if not is_created and request.view_args and "pk" in request.view_args:
+            item = self.datamodel.get(request.view_args["pk"])
+            if item is not None:
+                g.user_before_edit = user_snapshot(item)
+
     def pre_update(self, item: User) -> None:
-        check_update(item)
+        check_update(item, g.pop("user_before_edit", None))
 
     def _scoped_user(self, pk) -> User:
         user = self.datamodel.get(pk)

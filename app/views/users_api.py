@@ -22,6 +22,7 @@ from ..user_maintenance import (
     invite_new_user,
     prepare_new_user,
     reactivate_user,
+    user_snapshot,
 )
 from .base import ScopedInterface, ScopedModelRestApi, scope_filter
 from .users import UserMaintenanceView
@@ -92,13 +93,14 @@ class UserApi(ScopedModelRestApi):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
+        before = user_snapshot(user)
         try:
             user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
         except ValidationError as err:
             db.session.rollback()
             return self.response_422(message=err.messages)
         try:
-            check_update(user)
+            check_update(user, before)
         except UserError as exc:
             return self.response_400(message=str(exc))
         db.session.commit()

@@ -1,0 +1,73 @@
+"""Audit chain: appends per second with 20 concurrent writers (each its own connection and
+transaction), and rows per second of the full verification (`audit-verify`).
+
+Run: .venv/bin/python bench/audit_chain.py [rows]
+(DATABASE_URL=postgresql://… for PostgreSQL; default a fresh SQLite file.)
+"""
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_appbuilder import Model
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from app import audit, create_app
+from app.extensions import db
+from app.models import AuditEvent
+
+WRITERS = 20
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    app = create_app()
+    with app.app_context():
+        Model.metadata.create_all(db.engine)
+        db.session.query(AuditEvent).delete()
+        db.session.commit()
+        url = db.engine.url
+    per_writer = 50
+
+    def writer(number):
+        engine = create_engine(url, poolclass=NullPool, **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        with app.app_context(), Session(engine) as session:
+            for i in range(per_writer):
+                audit.record("bench.concurrent", session=session, changes={"w": number, "i": i})
+                session.commit()
+        engine.dispose()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    print(f"{url.get_backend_name()}: {WRITERS} writers x {per_writer} "
+          f"commits: {WRITERS * per_writer / elapsed:.0f} appends/s")
+    with app.app_context():
+        for i in range(rows):
+            audit.record("bench.bulk", changes={"i": i, "text": "x" * 40})
+            if i % 1000 == 999:
+                db.session.commit()
+        db.session.commit()
+        start = time.perf_counter()
+        check = audit.verify_chain()
+        elapsed = time.perf_counter() - start
+        assert check.broken_id is None, check
+        print(f"verify {check.count} rows: {elapsed:.2f} s ({check.count / elapsed:.0f} rows/s)")
+        db.session.remove()
+        if url.get_backend_name() != "sqlite":
+            Model.metadata.drop_all(db.engine)  # leave the database as it was
+
+
+if __name__ == "__main__":
+    main()
