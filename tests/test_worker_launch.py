@@ -127,6 +127,7 @@ def test_production_refuses_an_incomplete_worker_mode(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/optiserve")
     monkeypatch.setenv("TOTP_ENCRYPTION_KEY", "x" * 44)
+    monkeypatch.setenv("AUDIT_KEY", "y" * 44)
     settings = {"OPTISERVE_ENV": "production", "WORKER_MODE": "ecs-run-task", "ECS_CLUSTER": "c",
                 "ECS_WORKER_TASK_DEFINITION": "optiserve-production-worker", "ECS_WORKER_SUBNETS": "",
                 "ECS_WORKER_SECURITY_GROUPS": "sg-1"}
