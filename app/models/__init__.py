@@ -13,6 +13,7 @@ from .files import (
     Download,
     ReportFile,
     ReportType,
+    ReportVersion,
     UploadFile,
     UploadStatus,
     UploadType,
@@ -25,5 +26,5 @@ __all__ = [
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
     "EquipmentChange", "Failure", "InactiveReason", "Invitation", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
-    "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
+    "ReportType", "ReportVersion", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

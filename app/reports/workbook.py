@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..months import jst_now
 from . import charts
 from .figures import HospitalMonthFigures
 from .xlsx import Book
@@ -23,11 +24,11 @@ def month_label(month: dt.date) -> str:
 
 
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
-                            chart_cache: dict | None = None) -> bytes:
+                            chart_cache: dict | None = None, version: int = 1) -> bytes:
     """The workbook as bytes. ``chart_cache`` receives the trend PNGs by (scope key, kind)
-    so a caller can reuse them."""
+    so a caller can reuse them. ``generated_at`` is shown as is (default: now, JST)."""
     book = Book()
-    _cover(book, f, generated_at or dt.datetime.now())
+    _cover(book, f, generated_at or jst_now(), version)
     _summaries(book, f, "①貸出サマリー", "lending", chart_cache)
     _summaries(book, f, "②故障サマリー", "failure", chart_cache)
     _life(book, f)
@@ -37,7 +38,7 @@ def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime |
     return book.close()
 
 
-def _cover(book: Book, f, generated_at):
+def _cover(book: Book, f, generated_at, version=1):
     ws = book.sheet("表紙")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 60)
@@ -49,7 +50,8 @@ def _cover(book: Book, f, generated_at):
         ("対象分類", "、".join(s.scope.name for s in f.scopes[1:]) or "—"),
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
-        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M}"),
+        ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
+        ("版", f"第{version}版" + ("（改訂）" if version > 1 else "")),
     ]
     for i, (label, value) in enumerate(lines, 2):
         ws.write_string(i, 0, label, book.fmt["header"])
