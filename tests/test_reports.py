@@ -261,3 +261,30 @@ def test_cli_runs_a_month(published, app):
     assert "H0001: revised 3 (version 2)" in forced.output
     bad = app.test_cli_runner().invoke(args=["optiserve", "reports", "run", "--month", "May"])
     assert bad.exit_code != 0
+
+
+def test_new_figures_on_dashboard_and_in_workbook(published, client):
+    import re
+
+    login_as(client, HOSPITAL_A)
+    page = client.get("/dashboard/?month=2025-05").get_data(as_text=True)
+    everything = page.split('data-scope="all"')[1].split('data-scope=')[0]
+
+    def figure_cell(key):
+        return re.search(rf'data-figure="{key}">\s*<th>[^<]*</th>\s*<td class="text-right">([^<]*)</td>',
+                         everything).group(1)
+
+    assert figure_cell("hours_per_lent_device") == "110.0"  # 330 h ÷ 3 devices lent
+    assert figure_cell("failed_device_ratio") == "50.00%"  # 2 of 4 devices
+    assert figure_cell("max_device_failure_hours") == "96.0"  # D2: 48 h + 48 h
+    ranking = page.split('id="dashboard-ranking"')[1].split("</table>")[0]
+    cells = [re.sub(r"<[^>]+>", " ", "<tr" + row).split() for row in ranking.split("<tr")[2:]]
+    # May: monitors 294 h, pumps 36 h, each 2 devices × 744 h.
+    assert cells == [["1", "モニタ", "2", "294.0", f"{294 / 1488 * 100:.2f}%", "1", "2"],
+                     ["2", "輸液ポンプ類", "2", "36.0", f"{36 / 1488 * 100:.2f}%", "2", "1"]]
+    wb = workbook(files_of(published["hospital"])[1])
+    table = [r for r in wb["⑥稼働率ランキング"].iter_rows(min_row=2, max_col=7, values_only=True) if r[0]]
+    assert table[0][5:] == ("前月順位", "前年同月順位")
+    assert [(r[1], r[5], r[6]) for r in table[1:]] == [("モニタ", 1, 2), ("輸液ポンプ類", 2, 1)]
+    labels = [r[0] for r in wb["②故障サマリー"].iter_rows(min_col=1, max_col=1, values_only=True)]
+    assert {"故障台数割合", "1台あたり平均故障時間", "1台あたり最大故障時間", "1台あたり最小故障時間"} <= set(labels)

@@ -124,6 +124,22 @@ def _device_hours(hospital_id, devices, windows):
     )
 
 
+def _device_failure_hours(hospital_id, devices, windows):
+    """Per month × device: failures, their hours inside the month (summed), and the longest
+    and shortest single failure."""
+    overlaps, hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
+    return (
+        select(windows.c.idx, devices.c.cls, Failure.equipment_id, func.count(Failure.id).label("n"),
+               func.sum(hours).label("h"), func.max(hours).label("longest"), func.min(hours).label("shortest"))
+        .select_from(Failure)
+        .join(devices, devices.c.equipment_id == Failure.equipment_id)
+        .join(windows, overlaps)
+        .where(Failure.hospital_id == hospital_id)
+        .group_by(windows.c.idx, devices.c.cls, Failure.equipment_id)
+        .subquery("device_failures")
+    )
+
+
 def resolve_selection(hospital: Organization) -> tuple[int, bool, list[Scope]]:
     """The report's level and classification scopes: the saved selection in rank order (up
     to the rank count) at its level, or — with no rows — "automatic": the rank-count
@@ -171,15 +187,13 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         select(per_device.c.idx, per_device.c.cls, func.count().label("lent_devices"),
                func.sum(per_device.c.n), func.sum(per_device.c.h), func.max(per_device.c.h))
         .group_by(per_device.c.idx, per_device.c.cls))
-    f_overlaps, f_hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
+    per_device_failure = _device_failure_hours(hospital_id, devices, windows)
     failure_rows = fetch_rows(
-        select(windows.c.idx, devices.c.cls, func.count(distinct(Failure.equipment_id)),
-               func.count(Failure.id), func.sum(f_hours), func.max(f_hours), func.min(f_hours))
-        .select_from(Failure)
-        .join(devices, devices.c.equipment_id == Failure.equipment_id)
-        .join(windows, f_overlaps)
-        .where(Failure.hospital_id == hospital_id)
-        .group_by(windows.c.idx, devices.c.cls))
+        select(per_device_failure.c.idx, per_device_failure.c.cls, func.count(),
+               func.sum(per_device_failure.c.n), func.sum(per_device_failure.c.h),
+               func.max(per_device_failure.c.longest), func.min(per_device_failure.c.shortest),
+               func.max(per_device_failure.c.h), func.min(per_device_failure.c.h))
+        .group_by(per_device_failure.c.idx, per_device_failure.c.cls))
     with_data = _months_with_data(hospital_id, months)
 
     result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
@@ -194,7 +208,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
                 a.lendings += n
                 a.lending_hours += hours or 0.0
                 a.max_device_hours = _max(a.max_device_hours, longest)
-        for idx, g, failed, n, hours, longest, shortest in failure_rows:
+        for idx, g, failed, n, hours, longest, shortest, device_most, device_least in failure_rows:
             if scope.covers(g):
                 a = aggregates[idx]
                 a.failed_devices += failed
@@ -202,6 +216,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
                 a.failure_hours += hours or 0.0
                 a.max_failure_hours = _max(a.max_failure_hours, longest)
                 a.min_failure_hours = _min(a.min_failure_hours, shortest)
+                a.max_device_failure_hours = _max(a.max_device_failure_hours, device_most)
+                a.min_device_failure_hours = _min(a.min_device_failure_hours, device_least)
         result.scopes.append(ScopeFigures(scope, summarize(LENDING_FIGURES, aggregates),
                                           summarize(FAILURE_FIGURES, aggregates), [], [], []))
 
@@ -210,6 +226,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     _models_near_end(result, devices, month)
     _top_models(result, hospital_id, devices, month)
     result.ranking = utilization_ranking(device_counts, lending_rows, H)
+    _earlier_ranks(result.ranking, device_counts, lending_rows, months, with_data)
     return result
 
 
@@ -309,12 +326,13 @@ def _top_models(result, hospital_id, devices, month):
                                key=lambda m: (-m["hours_per_lending"], -m["lendings"], m["maker"], m["model"]))[:3]
 
 
-def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]:
+def utilization_ranking(device_counts: dict, lending_rows, H: int, idx: int = TREND_MONTHS - 1) -> list[dict]:
     """⑥ Every classification at the report level ranked by its utilization in the month
-    (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last."""
+    (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last.
+    ``idx``: the month's position in the 13-month window (the report month by default)."""
     hours = defaultdict(float)
-    for idx, g, _lent, _n, h, _max in lending_rows:
-        if idx == TREND_MONTHS - 1:
+    for i, g, _lent, _n, h, _max in lending_rows:
+        if i == idx:
             hours[g] += h or 0.0
     names = _names([g for g in device_counts if g is not None])
     rows = [{"classification_id": g, "name": names.get(g, UNCLASSIFIED) if g is not None else UNCLASSIFIED,
@@ -324,3 +342,15 @@ def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
+
+
+def _earlier_ranks(ranking, device_counts, lending_rows, months, with_data) -> None:
+    """⑥ with each classification's rank in the previous month (前月順位) and in the same
+    month last year (前年同月順位), ranked the same way; None for a month without data."""
+    for key, idx in (("previous_rank", TREND_MONTHS - 2), ("last_year_rank", 0)):
+        ranks = {}
+        if months[idx] in with_data:
+            earlier = utilization_ranking(device_counts, lending_rows, hours_in_month(months[idx]), idx)
+            ranks = {r["classification_id"]: r["rank"] for r in earlier}
+        for row in ranking:
+            row[key] = ranks.get(row["classification_id"])

@@ -189,13 +189,14 @@ def _top_models(book: Book, f):
 
 def _ranking(book: Book, f, chart_limit: int = 20):
     ws = book.sheet("⑥稼働率ランキング")
-    for col, width in enumerate([8, 28, 12, 16, 12]):
+    for col, width in enumerate([8, 28, 12, 16, 12, 10, 12]):
         ws.set_column(col, col, width)
     ws.write_string(0, 0, f"機器分類（{LEVEL_NAMES.get(f.level, f.level)}）の稼働率ランキング（同率は台数の多い順）",
                     book.fmt["heading"])
-    data = [[r["rank"], r["name"], r["devices"], r["lending_hours"], r["utilization"]] for r in f.ranking]
-    book.table(ws, 1, 0, ["順位", "機器分類", "機器台数", "当月貸出時間", "稼働率"], data,
-               ["int", "text", "台", "時間", "%"])
+    data = [[r["rank"], r["name"], r["devices"], r["lending_hours"], r["utilization"],
+             r.get("previous_rank"), r.get("last_year_rank")] for r in f.ranking]
+    book.table(ws, 1, 0, ["順位", "機器分類", "機器台数", "当月貸出時間", "稼働率", "前月順位", "前年同月順位"], data,
+               ["int", "text", "台", "時間", "%", "int", "int"])
     if not data:
         return
     last = 1 + min(len(data), chart_limit)
@@ -207,4 +208,4 @@ def _ranking(book: Book, f, chart_limit: int = 20):
     chart.set_legend({"none": True})
     chart.set_title({"name": "稼働率（上位）"})
     chart.set_size({"width": 640, "height": max(300, 22 * (last - 1) + 80)})
-    ws.insert_chart(1, 6, chart)
+    ws.insert_chart(1, 8, chart)
