@@ -85,6 +85,7 @@ class HospitalMonthFigures:
     automatic: bool
     scopes: list[ScopeFigures] = field(default_factory=list)
     ranking: list[dict] = field(default_factory=list)
+    grouping: str = "own"  # the hospital's own classifications, or "smds" groups
 
     def scope(self, key: str) -> ScopeFigures | None:
         return next((s for s in self.scopes if s.scope.key == key), None)
@@ -140,20 +141,38 @@ def _device_failure_hours(hospital_id, devices, windows):
     )
 
 
+def report_grouping(hospital: Organization) -> str:
+    return "smds" if hospital.report_grouping == "smds" else "own"
+
+
+def smds_levels() -> int:
+    """The deepest level of the active SMDS master (1 while it is one flat list)."""
+    return db.session.scalar(select(func.max(Classification.level)).where(
+        Classification.hospital_id.is_(None), Classification.is_active.is_(True))) or 1
+
+
 def resolve_selection(hospital: Organization) -> tuple[int, bool, list[Scope]]:
     """The report's level and classification scopes: the saved selection in rank order (up
     to the rank count) at its level, or — with no rows — "automatic": the rank-count
-    classifications with the most devices at the hospital's analysis level."""
+    classifications with the most devices at the hospital's analysis level (grouped by SMDS
+    groups: at most the SMDS master's depth). Under SMDS grouping only a selection of SMDS
+    classifications applies."""
+    grouping = report_grouping(hospital)
     rows = db.session.scalars(
         select(ReportSelection).where(ReportSelection.hospital_id == hospital.id)
         .order_by(ReportSelection.rank).limit(hospital.report_rank_count)).all()
+    if grouping == "smds":
+        rows = [r for r in rows if r.classification.hospital_id is None]
     if rows:
-        return rows[0].classification.level, False, [_scope_of(r.classification, hospital.id) for r in rows]
+        return rows[0].classification.level, False, [_scope_of(r.classification, hospital.id, grouping)
+                                                     for r in rows]
+    if grouping == "smds":
+        return min(hospital.analysis_level, smds_levels()), True, []
     return hospital.analysis_level, True, []
 
 
-def _scope_of(classification: Classification, hospital_id: int) -> Scope:
-    if classification.hospital_id is not None:
+def _scope_of(classification: Classification, hospital_id: int, grouping: str = "own") -> Scope:
+    if classification.hospital_id is not None or grouping == "smds":
         return Scope(f"c{classification.id}", classification.name, frozenset({classification.id}))
     # A common (SMDS) classification: the hospital's classifications mapped to it.
     mapped = db.session.scalars(select(Classification.id).where(
@@ -171,7 +190,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     # Device counts per group decide the automatic selection, so read them at the saved
     # selection's level (or the analysis level) first.
     level, automatic, scopes = resolve_selection(hospital)
-    devices = counted_devices(hospital_id, level)
+    grouping = report_grouping(hospital)
+    devices = counted_devices(hospital_id, level, grouping=grouping)
     device_counts = dict(db.session.execute(
         select(devices.c.cls, func.count()).group_by(devices.c.cls)).all())
     if automatic:
@@ -196,7 +216,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         .group_by(per_device_failure.c.idx, per_device_failure.c.cls))
     with_data = _months_with_data(hospital_id, months)
 
-    result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
+    result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic,
+                                  grouping=grouping)
     for scope in scopes:
         aggregates = [MonthAggregate(hours_in_month(m), has_data=m in with_data,
                                      devices=sum(n for g, n in device_counts.items() if scope.covers(g)))

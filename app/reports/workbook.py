@@ -49,6 +49,7 @@ def _cover(book: Book, f, generated_at, version=1):
         ("分類レベル", LEVEL_NAMES.get(f.level, str(f.level))),
         ("対象分類", "、".join(s.scope.name for s in f.scopes[1:]) or "—"),
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
+        ("分類の基準", "SMDSグループ（画面7の紐付け）" if f.grouping == "smds" else "医療機関の機器分類"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
         ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
         ("版", f"第{version}版" + ("（改訂）" if version > 1 else "")),
