@@ -105,7 +105,7 @@ def test_a_changed_month_is_published_again_as_version_2(published, client):
     assert "モニタ 合計貸出時間" in body  # D3 is a monitor (override)
     version = db.session.query(ReportVersion).filter_by(hospital_id=h, month=MONTH, version=2).one()
     assert {c["figure"] for c in version.changes if c["kind"] == "figure" and c["scope_key"] == "all"} == {
-        "lending_hours", "mean_lending_hours", "utilization", "max_device_hours"}
+        "lending_hours", "mean_lending_hours", "hours_per_lent_device", "utilization", "max_device_hours"}
 
     # Screen 4: the newest version on the card, version 1 still listed and downloadable.
     page = client.get("/reports/?month=2025-05").get_data(as_text=True)
@@ -188,3 +188,25 @@ def test_a_byte_identical_reupload_queues_the_months_report(app, client, ctx):
     db.session.expire_all()
     assert db.session.query(UploadFile).order_by(UploadFile.id.desc()).first().status == "duplicate"
     assert connection.exists(f"rq:job:{job_id(h, month)}")
+
+
+def test_onprem_first_then_generated_types_are_filled_in(ctx):
+    from app.reports.service import attach_onprem_report
+
+    data = make_dataset()
+    h = data["hospital"]
+    attach_onprem_report(h, MONTH, 1, b"%PDF-1.7 on-prem", "pdf", notify=False)
+    generate_reports(h, MONTH, notify=False)
+    files = versions_of(h)
+    assert list(files) == [1]
+    by_type = {r.file_type: r for r in files[1]}
+    assert by_type[1].source == "onprem" and by_type[1].storage_key.endswith("/1.pdf")
+    assert {t: by_type[t].published_at is not None for t in (2, 3)} == {2: True, 3: True}
+    assert db.session.query(ReportVersion).filter_by(hospital_id=h, month=MONTH).count() == 1
+    # Data changes later: a new version of the generated types; the on-prem file stays.
+    lending = db.session.query(Lending).filter_by(equipment_id=data["devices"]["D3"]).one()
+    lending.returned_at = T(2025, 5, 25)
+    db.session.commit()
+    assert revise_reports_job(h) == "checked 1, revised 1: 2025-05 v2"
+    files = versions_of(h)
+    assert sorted((r.file_type, r.source) for r in files[2]) == [(2, "generated"), (3, "generated")]

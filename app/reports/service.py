@@ -149,7 +149,8 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
     sources = [{"id": u.id, "file_type": u.file_type, "sha256": u.sha256}
                for _, u in sorted(uploads.items()) if u.status in SUCCEEDED_UPLOADS]
     figures = compute_figures(hospital_id, month)
-    snapshot = take_snapshot(figures, failure_rows(hospital_id, month), no_activity_rows(hospital_id, month))
+    failures, idle = failure_rows(hospital_id, month), no_activity_rows(hospital_id, month)
+    snapshot = take_snapshot(figures, failures, idle)
     current = latest_version(hospital_id, month)
     newest = {t: latest_row(hospital_id, month, t) for t in ReportType}
     already_published = any(r is not None and r.published_at for r in newest.values())
@@ -160,31 +161,37 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
             r.version for r in newest.values() if r is not None), snapshot=None, published_at=now)
         db.session.add(current)
     changes: list[dict] = []
+    revising = False
     if current is not None:
         if current.snapshot is None:
             current.snapshot = snapshot
         else:
             changes = compare(current.snapshot, snapshot)
-        if not changes and not force:
-            _restore_published(newest.values())
-            db.session.commit()
-            return Publication("unchanged", current.version,
-                               [r for r in newest.values() if r is not None])
-    version = current.version + 1 if current is not None else 1
+        revising = bool(changes) or force
     onprem = {int(t) for t, r in newest.items() if r is not None and r.source != "generated"}
+    unpublished = {int(t) for t, r in newest.items()
+                   if (r is None or r.published_at is None) and int(t) not in onprem}
+    if current is not None and not revising and not unpublished:
+        _restore_published(newest.values())
+        db.session.commit()
+        return Publication("unchanged", current.version, [r for r in newest.values() if r is not None])
+    # A new version (first or revised); else the same version, only its missing types (a
+    # month whose first file was published on-prem).
+    version = current.version + 1 if revising else current.version if current is not None else 1
+    wanted = {int(t) for t in ReportType} - onprem if revising or current is None else unpublished
     builders = {
         ReportType.analysis: lambda: build_analysis_workbook(figures, version=version),
-        ReportType.failure_list: lambda: build_failure_list(hospital_id, month),
-        ReportType.no_activity_list: lambda: build_no_activity_list(hospital_id, month),
+        ReportType.failure_list: lambda: build_failure_list(hospital_id, month, failures),
+        ReportType.no_activity_list: lambda: build_no_activity_list(hospital_id, month, idle),
     }
     # Build everything first (reads only), then store and update the rows in one short
     # transaction: workers of other hospitals are never blocked by a long write lock.
     db.session.commit()
-    contents = {t: build() for t, build in builders.items() if int(t) not in onprem}
+    contents = {t: build() for t, build in builders.items() if int(t) in wanted}
     rows = []
     for file_type, data in contents.items():
         row = newest[file_type]
-        if row is None or row.version != version and row.published_at is not None:
+        if row is None or row.published_at is not None:
             row = ReportFile(hospital_id=hospital_id, month=month, file_type=int(file_type), version=version,
                              source="generated")
             db.session.add(row)
@@ -194,12 +201,13 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
         row.status, row.message, row.published_at = PUBLISHED, None, now
         rows.append(row)
     _restore_published(r for r in newest.values() if r is not None and r not in rows)
-    db.session.add(ReportVersion(hospital_id=hospital_id, month=month, version=version, snapshot=snapshot,
-                                 changes=changes if current is not None else None, published_at=now))
+    if revising or current is None:
+        db.session.add(ReportVersion(hospital_id=hospital_id, month=month, version=version, snapshot=snapshot,
+                                     changes=changes if revising else None, published_at=now))
     db.session.commit()
     if notify:
-        notify_published(hospital, month, version, changes)
-    return Publication("revised" if current is not None else "published", version, rows, changes)
+        notify_published(hospital, month, version if revising else 1, changes)
+    return Publication("revised" if revising else "published", version, rows, changes)
 
 
 def revise_published_months(hospital_id: int, since: dt.date | None = None, notify: bool = True
