@@ -210,3 +210,17 @@ def test_onprem_first_then_generated_types_are_filled_in(ctx):
     assert revise_reports_job(h) == "checked 1, revised 1: 2025-05 v2"
     files = versions_of(h)
     assert sorted((r.file_type, r.source) for r in files[2]) == [(2, "generated"), (3, "generated")]
+
+
+def test_revise_command(published, app):
+    lending = db.session.query(Lending).filter_by(equipment_id=published["devices"]["D3"]).one()
+    lending.returned_at = T(2025, 5, 25)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["optiserve", "reports", "revise", "--hospital", "H0001"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "H0001 2025-05: revised 3 (version 2)"
+    again = app.test_cli_runner().invoke(args=["optiserve", "reports", "revise", "--hospital", "H0001",
+                                               "--since", "2025-06"])
+    assert again.exit_code == 0 and again.output == ""  # May is before --since
+    bad = app.test_cli_runner().invoke(args=["optiserve", "reports", "revise", "--since", "June"])
+    assert bad.exit_code != 0
