@@ -224,3 +224,72 @@ def test_revise_command(published, app):
     assert again.exit_code == 0 and again.output == ""  # May is before --since
     bad = app.test_cli_runner().invoke(args=["optiserve", "reports", "revise", "--since", "June"])
     assert bad.exit_code != 0
+
+
+def test_a_corrected_reupload_through_the_pipeline_revises_the_month(app, ctx):
+    """The real path: three uploads → ingest jobs → the month's report job → version 1; a
+    corrected lending file (a return filled in) → ingest → revision check → version 2."""
+    from app.jobs.ingest import ingest_job
+    from app.jobs.reports import generate_report_job
+
+    from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload
+
+    month = dt.date(2025, 10, 1)
+    h = hospital()
+    h.notification_emails = "me-room@sakura-hp.example.jp"
+    db.session.commit()
+    hospital_id = h.id  # the jobs end the session: keep the id, not the row
+    header = ["機器番号", "貸出日時", "返却日時", "貸出先"]
+    lent = ["ME00001", "2025/10/01 00:00", "", "ICU"]  # open: runs to the end of October
+    files = {1: csv_bytes([LEDGER_HEADER] + ledger_rows(4)), 2: csv_bytes([header, lent]),
+             3: csv_bytes([["機器番号", "故障日", "修理完了日", "故障内容"], ["ME00002", "2025/10/02", "2025/10/03", "異音"]])}
+    connection = redis_connection()
+    for file_type, data in files.items():
+        upload_id = make_upload(data, file_type, month=month)
+        db.session.get(UploadFile, upload_id).status = "queued"
+        db.session.commit()
+        assert ingest_job(upload_id) == "succeeded"
+    assert connection.exists(f"rq:job:{job_id(hospital_id, month)}")  # the month became ready
+    assert generate_report_job(hospital_id, "2025-10") == "published 3"
+    before = outbox()
+
+    corrected = csv_bytes([header, ["ME00001", "2025/10/01 00:00", "2025/10/11 00:00", "ICU"]])
+    upload_id = make_upload(corrected, 2, month=month)
+    db.session.get(UploadFile, upload_id).status = "queued"
+    db.session.commit()
+    assert ingest_job(upload_id) == "succeeded"
+    assert any(connection.exists(f"rq:job:{ident}") for ident in revision_job_ids(hospital_id))
+    assert revise_reports_job(hospital_id) == "checked 1, revised 1: 2025-10 v2"
+    db.session.expire_all()
+    assert db.session.query(ReportFile).filter_by(hospital_id=hospital_id, month=month, version=2).count() == 3
+    revision_mails = [read_mail(p) for p in outbox() - before if "改訂" in read_mail(p)[0]]
+    assert len(revision_mails) == 1
+    subject, body = revision_mails[0]
+    assert "2025年10月" in subject
+    assert f"全機器 合計貸出時間: {31 * 24:.1f}時間 → {10 * 24:.1f}時間" in body
+
+
+def test_a_month_is_ready_with_the_ledger_in_force(ctx):
+    from app.reports import month_ready, unpublished_ready_months
+
+    h = hospital().id
+    september, october = dt.date(2025, 9, 1), dt.date(2025, 10, 1)
+
+    def upload(month, file_type, status="succeeded", **kw):
+        row = UploadFile(hospital_id=h, month=month, file_type=file_type, original_name="x.csv",
+                         sha256=f"{file_type}" * 64, status=status, **kw)
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    upload(october, 2)
+    upload(october, 3)
+    assert not month_ready(h, october)  # no ledger at all
+    upload(dt.date(2025, 11, 1), 1)
+    assert not month_ready(h, october)  # a later ledger is not in force for October
+    upload(september, 1)
+    assert month_ready(h, october) and unpublished_ready_months(h) == [october]
+    failed = upload(october, 3, status="failed", uploaded_at=dt.datetime(2030, 1, 1))
+    assert not month_ready(h, october)  # its newest failure file failed
+    upload(october, 3, status="duplicate", duplicate_of_id=failed.id, uploaded_at=dt.datetime(2030, 1, 2))
+    assert not month_ready(h, october)  # repeating a failed file is no better

@@ -56,9 +56,11 @@ def revise_reports_job(hospital_id: int) -> str:
 
 def _revise(hospital_id: int) -> str:
     from ..extensions import db
+    from ..reports import refresh_statistics
     from ..reports.service import revise_published_months
 
     try:
+        refresh_statistics()  # it runs right after an ingest's bulk load
         outcomes = revise_published_months(hospital_id)
     finally:
         db.session.rollback()
