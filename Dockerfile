@@ -1,6 +1,6 @@
 # OptiServe image: one image, two commands (web, worker). Production settings come from the
 # environment (ECS task definition / Secrets Manager): OPTISERVE_ENV=production, SECRET_KEY,
-# DATABASE_URL, REDIS_URL, STORAGE_URL=s3://…, MAIL_URL, TRUSTED_PROXY_COUNT=1 behind an ALB.
+# TOTP_ENCRYPTION_KEY, DATABASE_URL, REDIS_URL, STORAGE_URL=s3://…, MAIL_URL, TRUSTED_PROXY_COUNT=1 behind an ALB.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

@@ -7,6 +7,7 @@ database and secret explicitly; see :func:`check_production`.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from datetime import timedelta
@@ -42,19 +43,24 @@ def instance_dir() -> Path:
     return path
 
 
-def persisted_secret_key(path: Path) -> str:
-    """Return the secret in ``path``, creating it (mode 0600) on first use.
+def persisted_secret_key(path: Path, make=lambda: secrets.token_urlsafe(48)) -> str:
+    """Return the secret in ``path``, creating it with ``make()`` (mode 0600) on first use.
 
     Lets the embedded instance keep sessions and API keys valid across restarts without the
     user inventing a secret; production gives ``SECRET_KEY`` instead.
     """
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
+    key = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def new_fernet_key() -> str:
+    """A Fernet key (32 random bytes, URL-safe base64), as ``Fernet.generate_key()`` makes."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -70,7 +76,7 @@ def check_production(settings: dict) -> None:
     """Refuse to start a production instance that would fall back to embedded defaults."""
     if settings.get("OPTISERVE_ENV") != "production":
         return
-    for name in ("SECRET_KEY", "DATABASE_URL"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "TOTP_ENCRYPTION_KEY"):
         if not os.environ.get(name):
             raise SystemExit(f"OPTISERVE_ENV=production requires {name} to be set")
 
@@ -80,6 +86,10 @@ class Config:
     INSTANCE_DIR = str(instance_dir())
 
     SECRET_KEY = env_str("SECRET_KEY") or persisted_secret_key(Path(INSTANCE_DIR) / "secret_key")
+    # Fernet keys encrypting TOTP secrets at rest, comma-separated: the first encrypts, every
+    # one decrypts (rotation: put the new key first, run `optiserve rotate-totp-key`).
+    TOTP_ENCRYPTION_KEY = env_str("TOTP_ENCRYPTION_KEY") or persisted_secret_key(
+        Path(INSTANCE_DIR) / "totp_key", make=new_fernet_key)
     SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
         env_str("DATABASE_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'optiserve.db'}")
     )
@@ -143,6 +153,8 @@ class Config:
 
     TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
     INVITATION_HOURS = env_int("INVITATION_HOURS", 72)
+    # Password-reset mails per address per hour; further requests get the same answer, no mail.
+    PASSWORD_RESET_MAILS_PER_HOUR = env_int("PASSWORD_RESET_MAILS_PER_HOUR", 3)
 
     # Uploads
     MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20)

@@ -11,6 +11,7 @@ from flask_appbuilder import AppBuilder
 
 from config import Config, check_production
 
+from .auth.encryption import check_totp_key
 from .extensions import db, migrate
 from .i18n import compile_catalogs
 
@@ -26,6 +27,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_production(app.config)
+    check_totp_key(app.config)
     compile_catalogs()
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 

@@ -127,3 +127,17 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
     for hospital_id, code in [(h.id, h.code) for h in db.session.scalars(query.order_by(Organization.code))]:
         for month, publication in revise_published_months(hospital_id, start).items():
             click.echo(f"{code} {month:%Y-%m}: {publication}")
+
+
+@optiserve_cli.command("rotate-totp-key")
+def rotate_totp_key_command() -> None:
+    """Re-encrypt every TOTP secret with the first key of TOTP_ENCRYPTION_KEY (rotation: put
+    the new key first, keep the old one after it, run this, then drop the old key)."""
+    from .auth.encryption import rotate_all
+
+    rewritten, unreadable = rotate_all()
+    click.echo(f"re-encrypted {rewritten} TOTP secrets")
+    if unreadable:
+        click.echo(f"{unreadable} secrets open with none of the keys (reset those users' "
+                   "second factor)", err=True)
+        raise SystemExit(1)

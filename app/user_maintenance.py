@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 
 from . import audit, invitations
+from .auth.session import end_all_sessions
 from .extensions import db
 from .mail import send_mail
 from .models import InactiveReason, User, UserStatus
@@ -151,6 +152,9 @@ def check_update(user: User) -> None:
     changes = audit.changed_fields(before, after)
     if changes:
         audit.record("user.update", user, changes=changes)
+    if "roles" in changes or "organization_id" in changes:
+        # what the user may do changed: sessions signed in under the old rights end
+        end_all_sessions(user)
 
 
 def parse_reason(value) -> int:
@@ -174,6 +178,7 @@ def deactivate_user(user: User, reason, note) -> None:
     before = user.status
     user.status = UserStatus.inactive
     user.active = False
+    end_all_sessions(user)
     user.inactive_reason = code
     user.inactive_note = note
     audit.record("user.deactivate", user, changes={

@@ -143,9 +143,10 @@ def login_as(client, email: str) -> User:
     with app.app_context():
         user = user_by_email(email)
         user_id = user.id
+        generation = user.session_generation
     import time
 
-    from app.auth.session import MFA_KEY, SEEN_KEY
+    from app.auth.session import GENERATION_KEY, MFA_KEY, SEEN_KEY
 
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
@@ -153,6 +154,7 @@ def login_as(client, email: str) -> User:
         # what app.auth.session.start() sets once the second factor is passed
         session[MFA_KEY] = "test"
         session[SEEN_KEY] = int(time.time())
+        session[GENERATION_KEY] = generation
     return user_id
 
 

@@ -3,8 +3,10 @@ import datetime as dt
 import re
 
 import pyotp
+import pytest
 
 from app import invitations
+from app.auth import notices
 from app.extensions import db
 from app.models import AuditEvent, Invitation, Organization, User, UserStatus
 from app.seed import DEMO_PASSWORD
@@ -105,17 +107,55 @@ def app_hash(password):
     return current_app.appbuilder.sm.hash_password(password)
 
 
-def test_password_reset_same_response_link_once_old_password_dead(app, client, ctx):
+def queued_jobs(app, function: str) -> list:
+    from app.queue import get_queue
+
+    with app.app_context():
+        return [job for job in get_queue().get_jobs() if job.func_name == function]
+
+
+def run_queued(app, function: str) -> list:
+    """Run (in this process, as the worker would) and remove the queued jobs of ``function``;
+    returns their results."""
+    results = []
+    for job in queued_jobs(app, function):
+        with app.app_context():
+            results.append(job.func(*job.args))
+        job.delete()
+    return results
+
+
+@pytest.fixture()
+def no_queued_mail(app):
+    for function in (notices.RESET_JOB, notices.LOCKOUT_JOB):
+        for job in queued_jobs(app, function):
+            job.delete()
+
+
+def request_reset(client, email=HOSPITAL_A):
+    return client.post("/password-reset/", data={"email": email}, follow_redirects=True)
+
+
+def reset_links(messages) -> list[str]:
+    return [re.search(r"http://127.0.0.1:5000(/password-reset/\S+)", m.get_body().get_content()).group(1)
+            for m in messages]
+
+
+def test_password_reset_same_response_link_once_old_password_dead(app, client, ctx, no_queued_mail):
     before = len(outbox(app))
-    unknown = client.post("/password-reset/", data={"email": "ghost@sakura-hp.example.jp"},
-                          follow_redirects=True)
-    known = client.post("/password-reset/", data={"email": HOSPITAL_A}, follow_redirects=True)
+    unknown = request_reset(client, "ghost@sakura-hp.example.jp")
+    known = request_reset(client, HOSPITAL_A)
     assert unknown.status_code == known.status_code == 200
     strip = lambda r: re.sub(r'(name="csrf_token"|nonce=)[^>]*', "", r.get_data(as_text=True))
     assert strip(unknown) == strip(known)
+    # the requests sent nothing themselves: each queued a job, with the user's id when known
+    assert len(outbox(app)) == before
+    jobs = queued_jobs(app, notices.RESET_JOB)
+    assert [job.args for job in jobs] == [(None,), (user_by_email(HOSPITAL_A).id,)]
+    assert run_queued(app, notices.RESET_JOB) == ["not sent", "sent"]
     messages = outbox(app)
-    assert len(messages) == before + 1
-    link = re.search(r"http://127.0.0.1:5000(/password-reset/\S+)", messages[-1].get_body().get_content()).group(1)
+    assert len(messages) == before + 1 and messages[-1]["To"] == HOSPITAL_A
+    link = reset_links(messages[-1:])[0]
     response = client.post(link, data={"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
     assert response.status_code == 302
     assert client.get(link).status_code == 410  # once
@@ -125,6 +165,52 @@ def test_password_reset_same_response_link_once_old_password_dead(app, client, c
     assert "間違っています" in post_login(client, HOSPITAL_A, DEMO_PASSWORD).get_data(as_text=True)
     assert post_login(client, HOSPITAL_A, NEW_PASSWORD).status_code == 302
     assert db.session.query(AuditEvent).filter_by(action="auth.password_reset").count() == 1
+
+
+def test_new_reset_link_invalidates_older_ones(app, client, ctx, no_queued_mail):
+    before = len(outbox(app))
+    request_reset(client)
+    run_queued(app, notices.RESET_JOB)
+    request_reset(client)
+    run_queued(app, notices.RESET_JOB)
+    first, second = reset_links(outbox(app)[before:])
+    assert first != second
+    assert client.get(first).status_code == 410
+    assert client.post(first, data={"password": NEW_PASSWORD,
+                                    "password_confirm": NEW_PASSWORD}).status_code == 410
+    assert client.get(second).status_code == 200
+    assert client.post(second, data={"password": NEW_PASSWORD,
+                                     "password_confirm": NEW_PASSWORD}).status_code == 302
+
+
+def test_at_most_three_reset_mails_per_address_per_hour(app, client, ctx, no_queued_mail):
+    before = len(outbox(app))
+    answers = [request_reset(client) for _ in range(4)]
+    strip = lambda r: re.sub(r'(name="csrf_token"|nonce=)[^>]*', "", r.get_data(as_text=True))
+    assert len({strip(answer) for answer in answers}) == 1  # the 4th answers the same
+    assert run_queued(app, notices.RESET_JOB) == ["sent", "sent", "sent", "not sent"]
+    assert len(outbox(app)) == before + 3
+    assert db.session.query(AuditEvent).filter_by(
+        action="auth.password_reset_throttled").count() == 1
+    # an hour later the address may ask again
+    db.session.query(Invitation).update(
+        {"created_on": Invitation.created_on - dt.timedelta(hours=1, minutes=1)})
+    db.session.commit()
+    request_reset(client)
+    assert run_queued(app, notices.RESET_JOB) == ["sent"]
+
+
+def test_locked_account_owner_is_mailed_by_a_job(app, client, ctx, no_queued_mail):
+    before = len(outbox(app))
+    for _ in range(app.config["AUTH_LOCKOUT_ATTEMPTS"]):
+        post_login(client, HOSPITAL_A, "wrong-password-123")
+    assert len(outbox(app)) == before  # not from the request
+    jobs = queued_jobs(app, notices.LOCKOUT_JOB)
+    assert [job.args for job in jobs] == [(user_by_email(HOSPITAL_A).id,)]
+    run_queued(app, notices.LOCKOUT_JOB)
+    messages = outbox(app)
+    assert len(messages) == before + 1 and messages[-1]["To"] == HOSPITAL_A
+    assert "ロック" in messages[-1].get_body().get_content()
 
 
 def test_admin_resets_totp_audited_and_orgadmin_is_scoped(app, client, ctx):

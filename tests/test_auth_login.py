@@ -118,9 +118,9 @@ def test_five_bad_codes_lock_until_the_lock_expires(app, client, ctx):
         assert client.post("/login/totp", data={"code": "000000"}).status_code == 200
     response = client.post("/login/totp", data={"code": "000000"}, follow_redirects=True)
     assert "ロックされています" in response.get_data(as_text=True)
-    # locked: the right password and a right code are refused
+    # locked: the right password gets the generic answer, and a right code is refused
     page = post_login(client, HOSPITAL_A).get_data(as_text=True)
-    assert "ロックされています" in page
+    assert BAD in page and "ロックされています" not in page
     assert client.post("/login/totp", data={"code": next_code(secret)}).status_code == 302
     assert not is_logged_in(client)
     assert db.session.query(AuditEvent).filter_by(action="auth.lockout").count() == 1
@@ -146,7 +146,22 @@ def test_five_bad_passwords_lock_and_success_resets_counter(client, ctx):
     post_login(client, HOSPITAL_B, "wrong-password-123")
     db.session.expire_all()
     assert user_by_email(HOSPITAL_B).locked_until is not None
-    assert "ロックされています" in post_login(client, HOSPITAL_B).get_data(as_text=True)
+    assert not is_logged_in(client)
+
+
+def test_locked_account_answers_alike_for_any_password(client, ctx):
+    """Silent lockout: guessing during the lock learns nothing, the right password included."""
+    for _ in range(5):
+        post_login(client, HOSPITAL_B, "wrong-password-123")
+    db.session.expire_all()
+    assert user_by_email(HOSPITAL_B).locked_until is not None
+    strip = lambda r: re.sub(r'(name="csrf_token"|nonce=)[^>]*', "", r.get_data(as_text=True))
+    wrong = post_login(client, HOSPITAL_B, "another-wrong-password")
+    right = post_login(client, HOSPITAL_B)
+    assert wrong.status_code == right.status_code == 200
+    assert BAD in strip(right) and "ロック" not in strip(right)
+    assert strip(wrong) == strip(right)
+    assert not is_logged_in(client)
 
 
 def test_organization_without_mfa_logs_in_after_password(client, ctx):

@@ -18,7 +18,8 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path):
 
 
 def run_app_in_production(tmp_path, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("SECRET_KEY", "DATABASE_URL", "TOTP_ENCRYPTION_KEY")}
     environment.update(OPTISERVE_ENV="production", OPTISERVE_INSTANCE_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "-c", "from app import create_app; create_app()"],
@@ -36,6 +37,12 @@ def test_production_refuses_to_start_without_database_url(tmp_path):
     result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40)
     assert result.returncode != 0
     assert "requires DATABASE_URL" in result.stderr
+
+
+def test_production_refuses_to_start_without_totp_encryption_key(tmp_path):
+    result = run_app_in_production(tmp_path, SECRET_KEY="s" * 40, DATABASE_URL="sqlite:///x.db")
+    assert result.returncode != 0
+    assert "requires TOTP_ENCRYPTION_KEY" in result.stderr
 
 
 def test_env_helpers_read_typed_values(monkeypatch):

@@ -60,3 +60,34 @@ def test_upgrade_downgrade_upgrade_matches_models(empty_database):
         assert schema_differences(db.engine) == []
         db.session.remove()
         db.engine.dispose()
+
+
+def test_totp_migration_encrypts_existing_clear_secrets(empty_database):
+    """0006 encrypts the secrets stored in clear before it, and its downgrade decrypts them."""
+    from cryptography.fernet import Fernet
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database
+
+    app = create_app(Config)
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    select = text("SELECT totp_secret FROM ab_user WHERE email = 'x@example.jp'")
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0001")
+        db.session.execute(text(
+            "INSERT INTO ab_user (first_name, last_name, username, email, active, status, "
+            "totp_secret) VALUES ('x', '', 'x@example.jp', 'x@example.jp', true, 1, :s)"),
+            {"s": secret})
+        db.session.commit()
+        upgrade(directory=MIGRATIONS_DIR)
+        stored = db.session.execute(select).scalar()
+        key = Fernet(app.config["TOTP_ENCRYPTION_KEY"].split(",")[0])
+        assert stored != secret and key.decrypt(stored.encode()).decode() == secret
+        from app.models import User
+
+        assert db.session.query(User).filter_by(email="x@example.jp").one().totp_secret == secret
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0001")
+        assert db.session.execute(select).scalar() == secret
+        db.session.remove()
+        db.engine.dispose()

@@ -159,3 +159,94 @@ def test_login_posts_are_rate_limited_per_ip(limited_app):
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
     other = client.post("/login/", data=data, environ_base={"REMOTE_ADDR": "192.0.2.1"})
     assert other.status_code == 200
+
+
+# ---------------------------------------------------------------- API CSRF
+
+EVIL = {"Origin": "https://evil.example"}
+
+
+def _api_write_routes(app):
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if rule.rule.startswith("/api/") and methods:
+            for method in sorted(methods):
+                yield method, rule
+
+
+def _api_url(app, rule):
+    from flask import url_for
+
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{arg: "1" for arg in rule.arguments})
+
+
+def _refused(response) -> bool:
+    return response.status_code == 403 and "CSRF" in (response.get_json() or {}).get("message", "")
+
+
+def _csrf_token(client) -> str:
+    import re
+
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_cookie_only_api_writes_from_another_origin_are_refused(app, client, ctx):
+    """Every API write route, each method: the browser cookie alone is not enough."""
+    login_as(client, ADMIN)
+    routes = list(_api_write_routes(app))
+    assert any(rule.rule == "/api/v1/uploads/" for _, rule in routes)
+    with config(app, WTF_CSRF_ENABLED=True):
+        token = _csrf_token(client)
+        for method, rule in routes:
+            url = _api_url(app, rule)
+            for headers in (EVIL, {}, {"Origin": "null"}, {"Referer": "https://evil.example/x"},
+                            {**EVIL, "X-CSRFToken": "forged"}):
+                response = client.open(url, method=method, json={}, headers=headers)
+                assert _refused(response), (method, rule.rule, headers, response.status_code)
+            # the same request from this application's pages passes the CSRF rule
+            for headers in ({"Origin": "http://localhost"}, {"Referer": "http://localhost/upload/"},
+                            {"Origin": "http://127.0.0.1:5000"}, {**EVIL, "X-CSRFToken": token}):
+                response = client.open(url, method=method, json={}, headers=headers)
+                assert not _refused(response), (method, rule.rule, headers)
+    refused = db.session.query(AuditEvent).filter_by(action="policy.csrf_refused").count()
+    assert refused == 5 * len(routes)
+
+
+def test_cross_site_upload_with_the_cookie_stores_nothing(app, client, ctx):
+    """The reported attack: POST /api/v1/uploads/ with the cookie, no token, evil Origin."""
+    import io
+
+    from app.models import UploadFile
+
+    from .test_upload import LENDING_CSV, month
+
+    login_as(client, HOSPITAL_A)
+
+    def upload(headers):
+        return client.post("/api/v1/uploads/", headers=headers, content_type="multipart/form-data",
+                           data={"month": month(), "file_type": "2",
+                                 "file": (io.BytesIO(LENDING_CSV), "lend.csv")})
+
+    with config(app, WTF_CSRF_ENABLED=True):
+        assert _refused(upload(EVIL))
+        assert db.session.query(UploadFile).count() == 0
+        response = upload({**EVIL, "X-CSRFToken": _csrf_token(client)})
+        assert response.status_code == 201, response.get_data(as_text=True)
+    assert db.session.query(UploadFile).count() == 1
+
+
+def test_api_key_clients_are_exempt(app, client, ctx):
+    from .conftest import user_by_email
+
+    key = app.appbuilder.sm.create_api_key(user_by_email(ADMIN), "csrf-test")["key"]
+    machine = app.test_client()
+    login_as(client, HOSPITAL_A)  # a browser cookie beside the key changes nothing
+    with config(app, WTF_CSRF_ENABLED=True):
+        for method, rule in _api_write_routes(app):
+            url = _api_url(app, rule)
+            for caller in (machine, client):
+                response = caller.open(url, method=method, json={}, headers={
+                    **EVIL, "Authorization": f"Bearer {key}"})
+                assert not _refused(response), (method, rule.rule)

@@ -2,8 +2,10 @@
 
 Consecutive failures (wrong password or wrong second factor) are counted in FAB's
 ``fail_login_count``; at ``AUTH_LOCKOUT_ATTEMPTS`` the account is locked for
-``AUTH_LOCKOUT_MINUTES``. Whether an account exists, is locked or is suspended is told only
-to someone who gave its correct password; everyone else gets the same generic failure.
+``AUTH_LOCKOUT_MINUTES``. Whether an account exists or is suspended is told only to someone
+who gave its correct password; everyone else gets the same generic failure. A locked
+account answers the generic failure for every password, the right one included, so guessing
+during the lock learns nothing; its owner is told of the lock by mail (a job).
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ from werkzeug.security import check_password_hash
 
 from .. import audit
 from ..models import User, UserStatus
+from . import notices
 
 
 class Outcome(enum.Enum):
     ok = "ok"
-    bad_credentials = "bad_credentials"
-    locked = "locked"
+    bad_credentials = "bad_credentials"  # also every answer while the account is locked
     inactive = "inactive"
     temporary = "temporary"
 
@@ -44,6 +46,7 @@ def register_failure(user: User, *, stage: str) -> bool:
         user.fail_login_count = 0
         audit.record("auth.lockout", user, actor=user,
                      changes={"locked_until": user.locked_until.isoformat(timespec="seconds")})
+        notices.enqueue_lockout_notice(user.id)
         return True
     return False
 
@@ -67,11 +70,11 @@ def check_password(email: str, password: str) -> tuple[Outcome, User | None]:
                      organization_id=getattr(user, "organization_id", None),
                      changes={"stage": "password"})
         return Outcome.bad_credentials, None
-    correct = check_password_hash(user.password, password)
+    correct = check_password_hash(user.password, password)  # same cost, locked or not
     if is_locked(user):
         audit.record("auth.login_failed", user, actor=user,
                      changes={"stage": "password", "locked": True})
-        return (Outcome.locked if correct else Outcome.bad_credentials), None
+        return Outcome.bad_credentials, None
     if not correct:
         register_failure(user, stage="password")
         return Outcome.bad_credentials, None

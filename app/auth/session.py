@@ -4,6 +4,11 @@ content, nothing carried over) at login.
 
 Flask's session is a signed cookie: "rotation" means clearing it before the login, so no
 value planted before authentication survives, and clearing it again at logout.
+
+A signed cookie cannot be deleted from a copy an attacker holds, so every session stores the
+user's ``session_generation`` at login and is refused once the stored generation differs.
+:func:`end_all_sessions` raises it: at logout, password reset, TOTP reset, deactivation,
+a role or organization change, and "log out everywhere".
 """
 from __future__ import annotations
 
@@ -16,7 +21,13 @@ from flask_login import current_user, login_user, logout_user
 MFA_KEY = "_os_mfa"  # second factor passed (or not required) in this session
 SEEN_KEY = "_os_seen"  # epoch seconds of the last request
 PENDING_KEY = "_os_pending"  # a login between the password and the second factor
+GENERATION_KEY = "_os_gen"  # the user's session_generation when this session logged in
 PENDING_SECONDS = 600
+
+
+def end_all_sessions(user) -> None:
+    """End every session of ``user`` (each device, each copied cookie); the caller commits."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def start(user, *, via: str) -> None:
@@ -25,6 +36,7 @@ def start(user, *, via: str) -> None:
     session.permanent = True
     session[MFA_KEY] = via
     session[SEEN_KEY] = int(time.time())
+    session[GENERATION_KEY] = user.session_generation or 0
 
 
 def end() -> None:
@@ -35,7 +47,7 @@ def end() -> None:
 def set_pending(user, next_url: str, stage: str) -> None:
     session.clear()
     session[PENDING_KEY] = {"uid": user.id, "since": int(time.time()), "next": next_url,
-                            "stage": stage}
+                            "stage": stage, "gen": user.session_generation or 0}
 
 
 def pending() -> dict | None:
@@ -45,12 +57,18 @@ def pending() -> dict | None:
     return data
 
 
+def pending_is_current(data: dict, user) -> bool:
+    """A half-done login (password given) is ended by the same events as a session."""
+    return data.get("gen") == (user.session_generation or 0)
+
+
 def clear_pending() -> None:
     session.pop(PENDING_KEY, None)
 
 
 def enforce() -> None:
-    """before_request: drop sessions that skipped the second factor or sat idle too long."""
+    """before_request: drop sessions that skipped the second factor, were ended elsewhere
+    (an older session generation) or sat idle too long."""
     if not current_user.is_authenticated or not session.get("_user_id"):
         return
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
@@ -58,6 +76,10 @@ def enforce() -> None:
     now = int(time.time())
     if not session.get(MFA_KEY):
         end()
+        return
+    if session.get(GENERATION_KEY) != (current_user.session_generation or 0):
+        end()
+        flash(_("このセッションは終了しました。再度ログインしてください。"), "warning")
         return
     if not isinstance(seen, int) or now - seen > idle:
         end()

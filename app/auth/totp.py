@@ -18,6 +18,7 @@ import segno
 
 from ..extensions import db
 from ..models import RecoveryCode, User
+from .session import end_all_sessions
 
 ISSUER = "OptiServe"
 STEP_SECONDS = 30
@@ -120,7 +121,9 @@ def enroll(user: User, secret: str, step: int) -> list[str]:
 
 
 def reset(user: User) -> None:
-    """Forget the user's second factor; the next login enrolls a new one."""
+    """Forget the user's second factor and end the user's sessions; the next login enrolls
+    a new one."""
+    end_all_sessions(user)
     user.totp_secret = None
     user.totp_last_step = None
     user.totp_enrolled_on = None

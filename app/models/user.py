@@ -8,6 +8,9 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User as FabUser
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from ..auth import encryption
 
 from .organization import Organization
 
@@ -25,6 +28,21 @@ class InactiveReason(enum.IntEnum):
     person_changed = 2  # 担当者変更
     processing_error = 3  # 処理ミス
     other = 99  # その他
+
+
+class EncryptedString(TypeDecorator):
+    """A string stored Fernet-encrypted (app.auth.encryption), clear in Python.
+
+    Never compared in queries: each encryption of the same value differs."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encryption.encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else encryption.decrypt(value)
 
 
 class OptiServeUser(FabUser):
@@ -48,13 +66,18 @@ class OptiServeUser(FabUser):
     status: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=UserStatus.active)
     inactive_reason: Mapped[int | None] = mapped_column(SmallInteger)
     inactive_note: Mapped[str | None] = mapped_column(String(255))
-    # Second factor (RFC 6238). The secret is needed in clear to compute codes; the last
-    # accepted time step makes every code single-use (see app.auth.totp).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor (RFC 6238). The secret is needed in clear to compute codes, so it is
+    # encrypted (not hashed) at rest; the last accepted time step makes every code
+    # single-use (see app.auth.totp).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_enrolled_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # Consecutive failures are FAB's ``fail_login_count``; a lock lasts until this time (UTC).
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Every session stores the generation current at its login and ends when it differs:
+    # raising it ends all of the user's sessions (app.auth.session.end_all_sessions).
+    session_generation: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0")
 
     def get_full_name(self) -> str:
         return self.first_name

@@ -21,8 +21,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import audit, invitations
+from ..auth import notices, totp
 from ..auth import session as auth_session
-from ..auth import totp
 from ..auth.login import (
     Outcome,
     check_password,
@@ -33,7 +33,6 @@ from ..auth.login import (
 )
 from ..auth.passwords import MIN_LENGTH, password_error
 from ..extensions import db
-from ..mail import send_mail
 from ..models import Invitation, User, UserStatus
 from ..policy import check_ip
 from ..validation import contact_error, email_error, mobile_error, phone_error
@@ -49,6 +48,13 @@ RESET_SENT = _l("入力されたメールアドレスが登録されている場
 def locked_message() -> str:
     return _("連続してログインに失敗したため、アカウントがロックされています。%(minutes)s分後に再度お試しください。",
              minutes=current_app.config["AUTH_LOCKOUT_MINUTES"])
+
+
+def _user_inputs(user: User, *names: str | None) -> list[str | None]:
+    """What a password must not build on: the user's names and organization."""
+    organization = user.organization
+    return [user.first_name, *names, organization.name if organization else None,
+            organization.code if organization else None]
 
 
 class LoginForm(FlaskForm):
@@ -71,7 +77,8 @@ def _password_policy(form, field):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(_l("新しいパスワード"), description=_l(
-        "%(n)s文字以上。よく使われているパスワードは使えません", n=MIN_LENGTH),
+        "%(n)s文字以上。よく使われているものや推測されやすいもの（単語や数字の並び、氏名・組織名を含むもの）は使えません",
+        n=MIN_LENGTH),
         validators=[DataRequired(message=_l("パスワードを入力してください")), _password_policy])
     password_confirm = PasswordField(_l("新しいパスワード（確認）"), validators=[
         EqualTo("password", message=_l("確認用のパスワードが一致しません"))])
@@ -119,6 +126,8 @@ class OptiServeAuthView(AuthDBView):
         user = db.session.get(User, data["uid"])
         if user is None or user.status != UserStatus.active or not user.active:
             return None
+        if not auth_session.pending_is_current(data, user):
+            return None
         return user
 
     def _finish(self, user: User, method: str, next_url: str):
@@ -146,7 +155,7 @@ class OptiServeAuthView(AuthDBView):
             if outcome is Outcome.ok:
                 check_ip(user)
                 return self._second_step(user, self._next_url())
-            message = {Outcome.locked: locked_message(), Outcome.inactive: INACTIVE,
+            message = {Outcome.inactive: INACTIVE,
                        Outcome.temporary: TEMPORARY}.get(outcome, BAD_CREDENTIALS)
             flash(str(message), "danger")
         return self._form_page(form, _("ログイン"), _("ログイン"), links=[
@@ -223,7 +232,8 @@ class OptiServeAuthView(AuthDBView):
             return self._message_page(INVALID_LINK, 410)
         form = FirstLoginForm(obj=None if request.method == "POST" else user)
         if form.validate_on_submit():
-            error = password_error(form.password.data, email=user.email)
+            error = password_error(form.password.data, email=user.email,
+                                   user_inputs=_user_inputs(user, form.first_name.data))
             if error:
                 form.password.errors = [error]
             else:
@@ -247,17 +257,11 @@ class OptiServeAuthView(AuthDBView):
     def password_reset_request(self):
         form = ResetRequestForm()
         if form.validate_on_submit():
+            # The same work for every address, a look-up and an enqueue (of a job that does
+            # nothing for an unknown one): the mail goes from the job, so known and unknown
+            # addresses are answered alike and equally fast.
             user = self.appbuilder.sm.find_user(email=form.email.data)
-            if user is not None and user.status == UserStatus.active and user.active:
-                link = invitations.create_link(user, invitations.PASSWORD_RESET, hours=1)
-                audit.record("auth.password_reset_requested", user, actor=user)
-                db.session.commit()
-                send_mail(
-                    [user.email], "【OptiServe】パスワード再設定のご案内 / Password reset",
-                    f"{user.first_name} 様\n\n次のリンクからパスワードを再設定してください（1時間有効、1回限り）。\n"
-                    f"{link}\n\nお心当たりがない場合は、このメールを破棄してください。",
-                    f"Use this link to set a new password (valid for 1 hour, once):\n{link}\n\n"
-                    "If you did not ask for this, ignore this message.")
+            notices.enqueue_password_reset(user.id if notices.can_reset_password(user) else None)
             flash(str(RESET_SENT), "info")
             return redirect(url_for(".login"))
         return self._form_page(
@@ -273,11 +277,13 @@ class OptiServeAuthView(AuthDBView):
             return self._message_page(INVALID_LINK, 410)
         form = NewPasswordForm()
         if form.validate_on_submit():
-            error = password_error(form.password.data, email=user.email)
+            error = password_error(form.password.data, email=user.email,
+                                   user_inputs=_user_inputs(user))
             if error:
                 form.password.errors = [error]
             else:
                 user.password = self.appbuilder.sm.hash_password(form.password.data)
+                auth_session.end_all_sessions(user)
                 now = dt.datetime.utcnow()
                 db.session.query(Invitation).filter_by(
                     user_id=user.id, purpose=invitations.PASSWORD_RESET, used_at=None
@@ -292,9 +298,24 @@ class OptiServeAuthView(AuthDBView):
 
     @expose("/logout/")
     def logout(self):
+        """Ends every session of the user, so a copy of this cookie is dead as well."""
         user = self._get_authenticated_user()
         if user is not None:
+            auth_session.end_all_sessions(user)
             audit.record("auth.logout", user, actor=user)
             db.session.commit()
         auth_session.end()
+        return redirect(url_for(".login"))
+
+    @expose("/logout/everywhere", methods=["POST"])
+    def logout_everywhere(self):
+        """「すべての端末からログアウト」 of the profile page (a POST with the CSRF token)."""
+        user = self._get_authenticated_user()
+        if user is None:
+            return redirect(url_for(".login"))
+        auth_session.end_all_sessions(user)
+        audit.record("auth.logout_everywhere", user, actor=user)
+        db.session.commit()
+        auth_session.end()
+        flash(_("すべての端末からログアウトしました。"), "info")
         return redirect(url_for(".login"))

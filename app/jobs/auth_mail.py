@@ -1,0 +1,46 @@
+"""Jobs sending the sign-in mails (app.auth.notices): each takes a user id."""
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+
+
+def _in_app(work, user_id: int | None) -> str:
+    if user_id is None:
+        return "not sent"  # the request's address is unknown: nothing to do, by design
+    if has_app_context():
+        return work(user_id)
+    from .. import create_app
+
+    with create_app().app_context():
+        return work(user_id)
+
+
+def _reset(user_id: int) -> str:
+    from ..auth import notices
+    from ..extensions import db
+    from ..models import User
+
+    user = db.session.get(User, user_id)
+    sent = user is not None and notices.send_password_reset(user, **notices.config_for_reset())
+    db.session.remove()
+    return "sent" if sent else "not sent"
+
+
+def _lockout(user_id: int) -> str:
+    from ..auth import notices
+    from ..extensions import db
+    from ..models import User
+
+    user = db.session.get(User, user_id)
+    sent = user is not None and notices.send_lockout_notice(
+        user, minutes=current_app.config["AUTH_LOCKOUT_MINUTES"])
+    db.session.remove()
+    return "sent" if sent else "not sent"
+
+
+def password_reset_mail_job(user_id: int | None) -> str:
+    return _in_app(_reset, user_id)
+
+
+def lockout_notice_job(user_id: int) -> str:
+    return _in_app(_lockout, user_id)
