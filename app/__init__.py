@@ -46,7 +46,7 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
 
         register_views(appbuilder)
     from .cli import optiserve_cli
-    from .scope import forget_scope
+    from .access.scope import forget_scope
 
     app.before_request(forget_scope)
     policy.init_app(app)  # after FAB's before_request, which loads the user

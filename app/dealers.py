@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, has_request_context, session
+from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit
+from .access.capabilities import level_capabilities  # noqa: F401  (re-export, goes in #12)
+from .access.dealer_choice import (  # noqa: F401  (re-export, goes in #12)
+    SESSION_KEY,
+    active_permissions,
+    choose_hospital,
+    chosen_permission,
+)
+from .access.roles import is_dealer_user
 from .extensions import db
 from .mail import send_mail
 from .models import (
@@ -35,8 +43,6 @@ from .models import (
 )
 from .validation import normalize_email
 
-SESSION_KEY = "optiserve_dealer_hospital_id"
-
 LEVEL_LABELS = {
     DealerLevel.download_site: _l("1 ダウンロードサイト閲覧"),
     DealerLevel.masters: _l("2 マスタ情報の設定"),
@@ -47,74 +53,6 @@ LEVEL_LABELS = {
 
 class DealerPermissionError(ValueError):
     """A refused grant; the message is shown to the person making it."""
-
-
-def level_capabilities(level: int) -> frozenset[str]:
-    # Imported here: app.scope imports this module for the dealer branch.
-    from .scope import (
-        DOWNLOAD_REPORTS,
-        HOSPITAL_CAPABILITIES,
-        MAINTAIN_MASTERS,
-        MANAGE_DEALERS,
-        UPLOAD,
-    )
-
-    if level == DealerLevel.download_site:
-        return frozenset({UPLOAD, DOWNLOAD_REPORTS})
-    if level == DealerLevel.masters:
-        return frozenset({MAINTAIN_MASTERS})
-    if level == DealerLevel.full:
-        return frozenset(HOSPITAL_CAPABILITIES - {MANAGE_DEALERS})
-    return frozenset()
-
-
-def is_dealer_user(user) -> bool:
-    organization = getattr(user, "organization", None)
-    return (
-        organization is not None
-        and organization.kind == OrganizationKind.dealer.value
-        and "DealerUser" in {role.name for role in user.roles}
-    )
-
-
-def active_permissions(user_id: int) -> list[DealerPermission]:
-    """The dealer user's permissions that give access (level 1–3), by hospital code.
-
-    Read from the database on every call: a lowered or revoked level counts on the next request.
-    """
-    return list(
-        db.session.scalars(
-            select(DealerPermission)
-            .join(Organization, Organization.id == DealerPermission.hospital_id)
-            .where(
-                DealerPermission.dealer_user_id == user_id,
-                DealerPermission.level != int(DealerLevel.none),
-                Organization.kind == OrganizationKind.hospital.value,
-            )
-            .order_by(Organization.code)
-        )
-    )
-
-
-def chosen_permission(user) -> DealerPermission | None:
-    """The permission of the hospital chosen in the session; the only one if there is one."""
-    permissions = active_permissions(user.id)
-    chosen = session.get(SESSION_KEY) if has_request_context() else None
-    for permission in permissions:
-        if permission.hospital_id == chosen:
-            return permission
-    if len(permissions) == 1:
-        return permissions[0]
-    return None
-
-
-def choose_hospital(user, hospital_id: int) -> DealerPermission | None:
-    """Put ``hospital_id`` in the session if the user holds a permission for it."""
-    for permission in active_permissions(user.id):
-        if permission.hospital_id == hospital_id:
-            session[SESSION_KEY] = hospital_id
-            return permission
-    return None
 
 
 def permissions_of_hospital(hospital_id: int) -> list[DealerPermission]:

@@ -3,6 +3,15 @@
 A manufacturer never sees a hospital's rows: it sees figures pooled over its selected
 hospitals, and a pooled figure is shown only where at least ``MANUFACTURER_MIN_HOSPITALS``
 (K) hospitals contribute to it — below K one hospital's figures could be read off.
+
+Two ways around K are closed here (docs/dealers-and-manufacturers.md):
+
+- subtraction within a page: a classification total minus its visible model rows would give
+  a hidden row, so a classification with exactly one hidden model row hides one more
+  (complementary suppression, :func:`suppress`); hidden rows are left out of the page;
+- subtraction across selections: the same month's figures over {A, B, C} and over {A, B, D}
+  differ by C − D, so a selection is stored per month and a change applies from the next month
+  (:func:`save_selection`); the figures of a month always use that month's selection.
 """
 from __future__ import annotations
 
@@ -13,9 +22,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from . import audit
+from .access.aggregate import selected_hospital_ids, selection_month
 from .extensions import db
 from .models import (
     Classification,
@@ -27,6 +37,8 @@ from .models import (
     Organization,
     OrganizationKind,
 )
+from .models.dealer import FIRST_SELECTION_MONTH
+from .months import add_months, current_month
 
 UNMAPPED = "未紐付け"
 UNKNOWN = "（不明）"
@@ -48,37 +60,50 @@ def candidate_hospitals() -> list[Organization]:
     )
 
 
-def selection(manufacturer_id: int) -> list[ManufacturerSelection]:
+def latest_selection_month(manufacturer_id: int) -> dt.date | None:
+    return db.session.scalar(select(func.max(ManufacturerSelection.month))
+                             .where(ManufacturerSelection.manufacturer_id == manufacturer_id))
+
+
+def selection(manufacturer_id: int, month: dt.date | None = None) -> list[ManufacturerSelection]:
+    """The selection in force in ``month``; by default the latest saved (perhaps not yet in force)."""
+    since = latest_selection_month(manufacturer_id) if month is None else \
+        selection_month(manufacturer_id, month)
+    if since is None:
+        return []
     return list(
         db.session.scalars(
             select(ManufacturerSelection)
-            .where(ManufacturerSelection.manufacturer_id == manufacturer_id)
-            .order_by(ManufacturerSelection.rank)
-        )
-    )
-
-
-def visible_hospital_ids(manufacturer_id: int) -> list[int]:
-    """Selected hospitals, in rank order, that still allow manufacturer access.
-
-    A hospital that withdraws its consent drops out at once, without touching the selection.
-    """
-    return list(
-        db.session.scalars(
-            select(ManufacturerSelection.hospital_id)
-            .join(Organization, Organization.id == ManufacturerSelection.hospital_id)
             .where(ManufacturerSelection.manufacturer_id == manufacturer_id,
-                   Organization.kind == OrganizationKind.hospital.value,
-                   Organization.allows_manufacturer_access.is_(True))
+                   ManufacturerSelection.month == since)
             .order_by(ManufacturerSelection.rank)
         )
     )
 
 
-def save_selection(manufacturer: Organization, hospital_ids: list[int]) -> list[ManufacturerSelection]:
-    """Replace the manufacturer's ordered selection; the first id is rank 1. Commits."""
+def visible_hospital_ids(manufacturer_id: int, month: dt.date | None = None) -> list[int]:
+    """Hospitals of the selection in force in ``month`` (default: this month), in rank order,
+    that still allow manufacturer access. A withdrawn consent counts at once."""
+    return selected_hospital_ids(manufacturer_id, month or current_month())
+
+
+def change_month(today_month: dt.date | None = None) -> dt.date:
+    """The first month a change saved now applies to: the next one."""
+    return add_months(today_month or current_month(), 1)
+
+
+def save_selection(manufacturer: Organization, hospital_ids: list[int],
+                   today_month: dt.date | None = None) -> list[ManufacturerSelection]:
+    """Store the manufacturer's ordered selection (the first id is rank 1). Commits.
+
+    A manufacturer's first selection applies at once and to past months (there is no earlier
+    one to subtract); a later change applies from the next month, replacing any change saved
+    earlier this month. Returns the rows saved.
+    """
     if manufacturer is None or manufacturer.kind != OrganizationKind.manufacturer.value:
         raise SelectionError(_("メーカーの組織ではありません"))
+    if not hospital_ids:
+        raise SelectionError(_("医療機関を1件以上選択してください"))
     ordered: list[int] = []
     for hospital_id in hospital_ids:
         if hospital_id in ordered:
@@ -94,19 +119,32 @@ def save_selection(manufacturer: Organization, hospital_ids: list[int]) -> list[
     refused = [hospital_id for hospital_id in ordered if hospital_id not in allowed]
     if refused:
         raise SelectionError(_("メーカーの閲覧を許可していない医療機関は選択できません"))
+    today_month = today_month or current_month()
     before = [row.hospital_id for row in selection(manufacturer.id)]
+    in_force = selection(manufacturer.id, today_month)
+    if latest_selection_month(manufacturer.id) is None:
+        month = FIRST_SELECTION_MONTH
+    else:
+        month = change_month(today_month)
+    # One selection per month: a change saved again this month replaces the pending one.
     db.session.execute(
-        delete(ManufacturerSelection).where(ManufacturerSelection.manufacturer_id == manufacturer.id)
+        delete(ManufacturerSelection).where(ManufacturerSelection.manufacturer_id == manufacturer.id,
+                                            ManufacturerSelection.month > today_month)
     )
     db.session.flush()
-    rows = [
-        ManufacturerSelection(manufacturer_id=manufacturer.id, rank=rank, hospital_id=hospital_id)
-        for rank, hospital_id in enumerate(ordered, start=1)
-    ]
-    db.session.add_all(rows)
+    rows = []
+    if month == FIRST_SELECTION_MONTH or ordered != [row.hospital_id for row in in_force]:
+        rows = [
+            ManufacturerSelection(manufacturer_id=manufacturer.id, month=month, rank=rank,
+                                  hospital_id=hospital_id)
+            for rank, hospital_id in enumerate(ordered, start=1)
+        ]
+        db.session.add_all(rows)
+    else:  # back to the selection in force: nothing pending
+        rows = in_force
     if before != ordered:
         audit.record("manufacturer_selection.update", manufacturer, organization_id=manufacturer.id,
-                     changes={"hospital_ids": [before, ordered]})
+                     changes={"hospital_ids": [before, ordered], "from_month": [None, month.isoformat()]})
     db.session.commit()
     return rows
 
@@ -124,7 +162,6 @@ class PooledRow:
     failure_hours: float = 0.0
     ending_within_year: int = 0
     visible: bool = False
-    hidden_reason: str = ""
 
     @property
     def hospital_count(self) -> int:
@@ -140,8 +177,10 @@ class PooledFigures:
     month_hours: int
     min_hospitals: int
     hospital_count: int
+    # Only the rows shown; hidden rows never leave this module, only their number.
     by_classification: list[PooledRow]
     by_model: list[PooledRow]
+    hidden_count: int = 0
 
 
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime, int]:
@@ -219,18 +258,51 @@ def pooled_figures(manufacturer_id: int, hospital_ids, month: dt.date,
                 row.failure_hours += failure.get(device.id, 0.0)
                 if device.expires_on is not None and upper.date() <= device.expires_on < horizon:
                     row.ending_within_year += 1
-    for row in list(by_class.values()) + list(by_model.values()):
-        row.visible = row.hospital_count >= k
-        if not row.visible:
-            row.hidden_reason = _(
-                "非表示: 集計に含まれる医療機関が%(n)d施設で、%(k)d施設未満のため",
-                n=row.hospital_count, k=k,
-            )
+    hidden = suppress(by_class, by_model, k)
     return PooledFigures(
         month=month, month_hours=month_hours, min_hospitals=k, hospital_count=len(hospital_ids),
-        by_classification=sorted(by_class.values(), key=lambda r: (-r.devices, r.key)),
-        by_model=sorted(by_model.values(), key=lambda r: (r.key[0], not r.own_maker, -r.devices, r.key)),
+        by_classification=sorted((r for r in by_class.values() if r.visible),
+                                 key=lambda r: (-r.devices, r.key)),
+        by_model=sorted((r for r in by_model.values() if r.visible),
+                        key=lambda r: (r.key[0], not r.own_maker, -r.devices, r.key)),
+        hidden_count=hidden,
     )
+
+
+def figures_for_month(manufacturer_id: int, month: dt.date,
+                      min_hospitals: int | None = None) -> PooledFigures:
+    """The figures of ``month`` over the selection in force that month (never another one)."""
+    return pooled_figures(manufacturer_id, visible_hospital_ids(manufacturer_id, month), month,
+                          min_hospitals=min_hospitals)
+
+
+def suppress(by_class: dict[tuple, PooledRow], by_model: dict[tuple, PooledRow], k: int) -> int:
+    """Mark which rows are shown; return how many are hidden.
+
+    Primary: a row pooled over fewer than ``k`` hospitals is hidden. Complementary: a
+    classification's total is the sum of its model rows (devices, hours, devices ending), so
+    if exactly one term of that sum is hidden it equals the total minus the shown terms; the
+    smallest shown model row of the classification is hidden too (or, lacking one, the total).
+    A hidden total hides its model rows: they are pooled over no more hospitals than it.
+    """
+    for row in list(by_class.values()) + list(by_model.values()):
+        row.visible = row.hospital_count >= k
+    parts: dict[str, list[PooledRow]] = defaultdict(list)
+    for row in by_model.values():
+        parts[row.key[0]].append(row)
+    for name, total in by_class.items():
+        models = parts.get(name[0], [])
+        if not total.visible:
+            for row in models:
+                row.visible = False
+            continue
+        if sum(not row.visible for row in models) == 1:
+            shown = sorted((r for r in models if r.visible), key=lambda r: (r.devices, r.key))
+            if shown:
+                shown[0].visible = False
+            else:
+                total.visible = False
+    return sum(not row.visible for row in list(by_class.values()) + list(by_model.values()))
 
 
 def _hours_by_device(model, start_col, end_col, hospital_ids, lower, upper) -> dict[int, float]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask import current_app
 
+# Which roles a user may hold and an OrgAdmin may grant are role checks: app.access.roles.
+from .access.roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND  # noqa: F401  (re-export)
+
 ALL = "__all__"
 
 CRUD = ("can_list", "can_show", "can_add", "can_edit")
@@ -72,7 +75,7 @@ ROLE_PERMISSIONS: dict[str, object] = {
 }
 
 # A dealer acting for a hospital reaches every hospital screen; the capabilities of its level
-# (app.scope, app.dealers.level_capabilities) refuse with 403 what the level does not allow.
+# (app.access: scope, level_capabilities) refuse with 403 what the level does not allow.
 # Mirrored from HospitalUser so a new hospital screen reaches dealers without a second edit;
 # the hospital's own administration (its dealer permissions) stays out.
 DEALER_EXCLUDED = {"DealerPermissions", "Dealer Permissions", "Administration"}
@@ -81,16 +84,6 @@ ROLE_PERMISSIONS["DealerUser"] = sorted(
     | {pair for pair in ROLE_PERMISSIONS["HospitalUser"] if pair[1] not in DEALER_EXCLUDED}
     | {("can_choose", "DealerHospitals")}
 )
-
-# Roles an OrgAdmin may grant, by the kind of the user's organization.
-ROLES_BY_ORGANIZATION_KIND = {
-    "hospital": {"OrgAdmin", "HospitalUser"},
-    "dealer": {"OrgAdmin", "DealerUser"},
-    "manufacturer": {"OrgAdmin", "ManufacturerUser"},
-    "operator": {"Admin", "Operator", "System"},
-}
-ORGADMIN_GRANTABLE = {"OrgAdmin", "HospitalUser", "DealerUser", "ManufacturerUser"}
-
 
 def all_permissions(appbuilder) -> set[tuple[str, str]]:
     """Every (permission, view) of the registered views and every menu item."""

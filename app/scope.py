@@ -1,138 +1,26 @@
-"""The one answer to "which organizations' rows may this user see, and do what with them".
+"""Moved to :mod:`app.access.scope` (capability names: :mod:`app.access.capabilities`).
 
-Every view, API, download and job asks :func:`current_scope` (or :func:`scope_of` for a
-given user) instead of deciding access itself. FAB views use it through
-:class:`app.views.base.ScopedModelView`, which applies :meth:`Scope.clause` both as a
-``base_filter`` and on every fetch by primary key (actions, downloads, related fields).
-
-Branches by the user's organization:
-- operator (Admin, Operator roles): every organization;
-- hospital / own organization: its own organization;
-- dealer (DealerUser of a dealer organization): the hospital chosen in the session
-  (:data:`app.dealers.SESSION_KEY`; the only one when it holds one permission), with the
-  capabilities of the granted level (:func:`app.dealers.level_capabilities`). The permission is
-  read from the database on every request, so a lowered or revoked level counts at once.
-  With no hospital chosen, its own organization and no hospital capability;
-- manufacturer: its own organization only in row scope. The hospitals it selected (and that
-  still allow manufacturer access) are in :attr:`Scope.aggregate_hospital_ids`, which only the
-  manufacturer's aggregated page reads — never a row scope, so no list, show, API or download
-  of a hospital's raw rows ever reaches them.
+A thin re-export so parallel branches that still import ``app.scope`` keep working; it goes
+away in the layout issue (#12). New code imports from ``app.access``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from flask import g, has_request_context
-from sqlalchemy import false, true
-from sqlalchemy.sql import ColumnElement
-
-from .models import OrganizationKind
-
-OPERATOR_ROLES = frozenset({"Admin", "Operator"})
-
-# Capabilities a scope can carry; screens and APIs check these beside FAB permissions.
-MANAGE_USERS = "manage_users"
-MANAGE_ORGANIZATIONS = "manage_organizations"
-EDIT_OWN_ORGANIZATION = "edit_own_organization"
-UPLOAD = "upload"
-DOWNLOAD_REPORTS = "download_reports"
-MAINTAIN_MASTERS = "maintain_masters"
-MANAGE_DEALERS = "manage_dealers"
-# A manufacturer choosing the hospitals whose pooled figures it views (screen 9).
-SELECT_HOSPITALS = "select_hospitals"
-
-HOSPITAL_CAPABILITIES = frozenset(
-    {UPLOAD, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, MANAGE_DEALERS}
+from .access.capabilities import (  # noqa: F401  (re-export)
+    DOWNLOAD_REPORTS,
+    EDIT_OWN_ORGANIZATION,
+    HOSPITAL_CAPABILITIES,
+    MAINTAIN_MASTERS,
+    MANAGE_DEALERS,
+    MANAGE_ORGANIZATIONS,
+    MANAGE_USERS,
+    SELECT_HOSPITALS,
+    UPLOAD,
 )
-
-
-@dataclass(frozen=True)
-class Scope:
-    everything: bool = False
-    organization_ids: frozenset[int] = field(default_factory=frozenset)
-    capabilities: frozenset[str] = field(default_factory=frozenset)
-    # Hospitals whose pooled figures a manufacturer may see; never used by clause()/allows().
-    aggregate_hospital_ids: frozenset[int] = field(default_factory=frozenset)
-    # The dealer's chosen hospital and level (None for everyone else), for the navbar switcher.
-    dealer_hospital_id: int | None = None
-    dealer_level: int | None = None
-
-    def allows(self, organization_id: int | None) -> bool:
-        return self.everything or organization_id in self.organization_ids
-
-    def can(self, capability: str) -> bool:
-        return capability in self.capabilities
-
-    def clause(self, column) -> ColumnElement:
-        """A WHERE clause restricting ``column`` (an organization id column) to this scope."""
-        if self.everything:
-            return true()
-        if not self.organization_ids:
-            return false()
-        return column.in_(sorted(self.organization_ids))
-
-
-NOTHING = Scope()
-
-
-def scope_of(user) -> Scope:
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return NOTHING
-    roles = {role.name for role in user.roles}
-    if roles & OPERATOR_ROLES:
-        capabilities = {MANAGE_ORGANIZATIONS, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, UPLOAD}
-        if "Admin" in roles:
-            capabilities |= {MANAGE_USERS, MANAGE_DEALERS}
-        return Scope(everything=True, capabilities=frozenset(capabilities))
-    organization = user.organization
-    if organization is None:
-        return NOTHING
-    own = frozenset({organization.id})
-    capabilities: set[str] = set()
-    if "OrgAdmin" in roles:
-        capabilities |= {MANAGE_USERS, EDIT_OWN_ORGANIZATION}
-    if organization.kind == OrganizationKind.hospital.value:
-        if "HospitalUser" in roles:
-            capabilities |= HOSPITAL_CAPABILITIES
-        elif "OrgAdmin" in roles:
-            # The hospital's administrator registers dealers too (DES 3-5, screen 8).
-            capabilities.add(MANAGE_DEALERS)
-    if organization.kind == OrganizationKind.dealer.value and "DealerUser" in roles:
-        return _dealer_scope(user, own, capabilities)
-    if organization.kind == OrganizationKind.manufacturer.value and "ManufacturerUser" in roles:
-        from .manufacturers import visible_hospital_ids
-
-        return Scope(
-            organization_ids=own, capabilities=frozenset(capabilities | {SELECT_HOSPITALS}),
-            aggregate_hospital_ids=frozenset(visible_hospital_ids(organization.id)),
-        )
-    return Scope(organization_ids=own, capabilities=frozenset(capabilities))
-
-
-def _dealer_scope(user, own: frozenset[int], capabilities: set[str]) -> Scope:
-    from .dealers import chosen_permission, level_capabilities
-
-    permission = chosen_permission(user)
-    if permission is None:
-        return Scope(organization_ids=own, capabilities=frozenset(capabilities))
-    # Acting for the hospital: its rows only, and none of the dealer's own-organization powers.
-    return Scope(
-        organization_ids=frozenset({permission.hospital_id}),
-        capabilities=level_capabilities(permission.level),
-        dealer_hospital_id=permission.hospital_id,
-        dealer_level=permission.level,
-    )
-
-
-def forget_scope() -> None:
-    """Run before each request: a scope is never carried from one request to another."""
-    g.pop("optiserve_scope", None)
-
-
-def current_scope() -> Scope:
-    """The scope of the request's user, computed once per request; nothing outside a request."""
-    if not has_request_context():
-        return NOTHING
-    if "optiserve_scope" not in g:
-        g.optiserve_scope = scope_of(getattr(g, "user", None))
-    return g.optiserve_scope
+from .access.roles import OPERATOR_ROLES  # noqa: F401  (re-export)
+from .access.scope import (  # noqa: F401  (re-export)
+    NOTHING,
+    Scope,
+    current_scope,
+    forget_scope,
+    scope_of,
+)

@@ -1,7 +1,7 @@
 """OptiServe's security manager: the single subclass of FAB's SecurityManager.
 
 Everything FAB-specific about who a user is and which security screens exist lives here;
-*what* a user may see is answered by :mod:`app.scope`. The FAB internals overridden are
+*what* a user may see is answered by :mod:`app.access.scope`. The FAB internals overridden are
 listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 ``tests/test_fab_contract.py``.
 """
@@ -12,8 +12,10 @@ from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
+from .access.scope import current_scope
 from .models import User, UserStatus
 from .policy import check_ip
 from .validation import normalize_email
@@ -31,6 +33,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
@@ -106,6 +110,44 @@ class OptiServeSecurityManager(SecurityManager):
             label=_l("ロール"),
             category="Administration",
         )
+
+    # Menus follow capabilities: FAB shows a menu item when the role holds its ``menu_access``
+    # (navbar: the ``is_menu_visible`` filter → has_access; MenuApi: get_user_menu_access). The
+    # scope must also let the user open the screen behind it (app.access.capabilities), and a
+    # category shows only with a child to show, so a level-1 dealer or Admin is not offered
+    # items that answer 403.
+    def has_access(self, permission_name, view_name):
+        role_allows = super().has_access
+        if permission_name != "menu_access":
+            return role_allows(permission_name, view_name)
+        return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
+
+    def get_user_menu_access(self, menu_names=None):
+        allowed = super().get_user_menu_access(menu_names)
+        return {name for name in allowed if self._menu_opens(name, allowed.__contains__)}
+
+    def _menu_opens(self, name, role_allows) -> bool:
+        if not role_allows(name):
+            return False
+        item = self.appbuilder.menu.find(name)
+        if item is not None and item.childs:
+            return any(self._menu_opens(child.name, role_allows) for child in item.childs
+                       if child.name != "-")
+        return current_scope().can_open(self._menu_permission_name(item))
+
+    def _menu_permission_name(self, item) -> str | None:
+        """The FAB permission name of the view a menu item opens (a link: by its URL)."""
+        if item is None:
+            return None
+        view = item.baseview
+        if view is None and item.href:
+            try:
+                endpoint, _args = current_app.url_map.bind("localhost").match(item.get_url(), method="GET")
+            except HTTPException:
+                return None
+            blueprint = endpoint.split(".", 1)[0]
+            view = next((v for v in self.appbuilder.baseviews if v.endpoint == blueprint), None)
+        return getattr(view, "class_permission_name", None)
 
     def hash_password(self, password: str) -> str:
         """scrypt with the parameters of ``FAB_PASSWORD_HASH_METHOD`` (see config.py)."""

@@ -17,8 +17,9 @@ from .auth.session import end_all_sessions
 from .extensions import db
 from .mail import send_mail
 from .models import InactiveReason, User, UserStatus
-from .roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
-from .scope import current_scope
+from .access import roles as access_roles
+from .access.roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
+from .access.scope import current_scope
 from .validation import (
     contact_error,
     email_domain_allowed,
@@ -34,14 +35,11 @@ class UserError(ValueError):
 
 
 def is_admin() -> bool:
-    user = getattr(g, "user", None)
-    return user is not None and "Admin" in {role.name for role in user.roles}
+    return access_roles.is_admin(getattr(g, "user", None))
 
 
 def grantable_role_names() -> list[str]:
-    if is_admin():
-        return sorted(set().union(*ROLES_BY_ORGANIZATION_KIND.values()))
-    return sorted(ORGADMIN_GRANTABLE)
+    return sorted(access_roles.grantable_roles(getattr(g, "user", None)))
 
 
 def user_snapshot(user: User) -> dict:
@@ -79,7 +77,7 @@ def check_user(user: User, before: dict | None) -> None:
             _("メールアドレスのドメインは組織で許可されたもの（%(domains)s）にしてください",
               domains=", ".join(organization.allowed_domain_list))
         )
-    role_names = {role.name for role in user.roles}
+    role_names = access_roles.role_names(user)
     if not role_names:
         raise UserError(_("ロールを1つ以上選択してください"))
     allowed = set(grantable_role_names())

@@ -21,6 +21,7 @@ with its reason. A new model with a hospital/organization column must get a fact
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -28,6 +29,7 @@ from flask import current_app
 from flask_appbuilder import Model
 from sqlalchemy import select
 
+from app.access.capabilities import SCREEN_CAPABILITIES, level_capabilities
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -52,7 +54,9 @@ from app.models import (
     User,
 )
 
-from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, ORGADMIN_A, login_as
+from app.roles import ROLE_PERMISSIONS
+
+from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, OPERATOR, ORGADMIN_A, login_as
 
 # Endpoints that answer everyone by design (no hospital data behind them).
 PUBLIC = {
@@ -464,3 +468,130 @@ def _global(rule, view) -> bool:
 def _build(rule, args) -> str:
     adapter = current_app.url_map.bind("localhost")
     return adapter.build(rule.endpoint, args, method=next(iter(rule.methods - {"HEAD", "OPTIONS"})))
+
+
+# ---------------------------------------------------------------- dealer levels × endpoints
+
+DEALER_LEVELS = [1, 2, 3, 9]
+# Views a dealer reaches with any level (no hospital capability behind them), with the reason.
+DEALER_FREE_VIEWS = {
+    "DealerHospitals": "choosing which granting hospital to act for",
+}
+
+
+def set_dealer_level(level: int) -> Organization:
+    """The seeded dealer holds hospital A at ``level`` and nothing else (A is then chosen)."""
+    hospital_a = db.session.scalars(select(Organization).where(Organization.code == "H0001")).one()
+    dealer = db.session.scalars(select(User).where(User.email == DEALER)).one()
+    for permission in db.session.scalars(select(DealerPermission).where(
+            DealerPermission.dealer_user_id == dealer.id)):
+        permission.level = level if permission.hospital_id == hospital_a.id else 9
+    db.session.commit()
+    return hospital_a
+
+
+def dealer_view_permissions() -> set[str]:
+    return {view for permission, view in ROLE_PERMISSIONS["DealerUser"] if permission != "menu_access"}
+
+
+def test_every_dealer_screen_names_its_capability(app):
+    """A hospital screen reaches dealers by itself (DealerUser mirrors HospitalUser): it must say
+    which capability it checks (app.access.capabilities.SCREEN_CAPABILITIES), so the sweep below
+    can prove the levels without it are refused."""
+    missing = sorted(dealer_view_permissions() - set(SCREEN_CAPABILITIES) - set(DEALER_FREE_VIEWS))
+    assert not missing, (f"views dealers can reach with no capability declared: {missing} — add them "
+                         f"to SCREEN_CAPABILITIES (or DEALER_FREE_VIEWS in this test, with a reason)")
+
+
+@pytest.mark.parametrize("level", DEALER_LEVELS)
+def test_dealer_level_sweep(app, client, level):
+    """Every endpoint of every dealer-reachable view, as a dealer acting for hospital A at
+    ``level``: a view whose capability the level lacks refuses (no 2xx, A's rows unchanged)."""
+    with app.app_context():
+        hospital_a = set_dealer_level(level)
+        objects, markers_a = build_objects(hospital_a, "A")
+        a_users = [u.id for u in db.session.scalars(select(User).where(User.organization_id == hospital_a.id))]
+        granted = level_capabilities(level)
+        reachable = dealer_view_permissions()
+        login_as(client, DEALER)
+        failures, refused_checked = [], 0
+        for rule in all_rules():
+            if is_public(rule.endpoint) or rule.endpoint in NOT_REQUESTED:
+                continue
+            view = view_of(rule.endpoint)
+            permission = getattr(view, "class_permission_name", None)
+            if permission not in reachable:
+                continue  # FAB refuses DealerUser there: the role matrix above covers it
+            needed = SCREEN_CAPABILITIES.get(permission)
+            lacking = needed is not None and needed not in granted
+            for args in resolve_args(rule, view, objects):
+                url = _build(rule, args)
+                for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                    before = snapshot(hospital_a.id, a_users) if lacking else None
+                    try:
+                        response = _request(client, method, url, _form(objects, hospital_a.id), hospital_a.id)
+                    except Exception as error:  # TESTING propagates what would be a 500
+                        failures.append(f"level {level} {method} {url}: server error {error!r}")
+                        db.session.rollback()
+                        continue
+                    where = f"level {level} {method} {url} ({rule.endpoint}) → {response.status_code}"
+                    if response.status_code >= 500:
+                        failures.append(f"{where}: server error")
+                    if not lacking:
+                        continue
+                    refused_checked += 1
+                    if 200 <= response.status_code < 300:
+                        failures.append(f"{where}: answers without capability {needed}")
+                    shown = [m for m in markers_a if m.encode() in response.get_data()]
+                    if shown:
+                        failures.append(f"{where}: shows hospital A's data {shown} without {needed}")
+                    db.session.expire_all()
+                    if snapshot(hospital_a.id, a_users) != before:
+                        failures.append(f"{where}: changed hospital A's rows without capability {needed}")
+        if level != 3:
+            assert refused_checked > 5
+        assert not failures, "\n".join(failures)
+
+
+# ---------------------------------------------------------------- menus follow capabilities
+
+MENU_USERS = {
+    "admin": (ADMIN, None),
+    "operator": (OPERATOR, None),
+    "orgadmin_a": (ORGADMIN_A, None),
+    "hospital_a": (HOSPITAL_A, None),
+    "manufacturer": (MANUFACTURER, None),
+    **{f"dealer_level_{level}": (DEALER, level) for level in DEALER_LEVELS},
+}
+
+
+def menu_links(html: str) -> list[str]:
+    """The links of the navbar's menu (left part; the right holds language, account, logout)."""
+    start = html.find('<ul class="nav navbar-nav">')
+    end = html.find("navbar-right", start)
+    assert start >= 0 and end > start, "no navbar menu on the page"
+    return re.findall(r'href="(/[^"#]*)"', html[start:end])
+
+
+@pytest.mark.parametrize("who", list(MENU_USERS))
+def test_every_menu_link_opens(app, client, who):
+    """Crawl: each role's and dealer level's menu offers only screens that answer 200."""
+    email, level = MENU_USERS[who]
+    if level is not None:
+        with app.app_context():
+            set_dealer_level(level)
+    login_as(client, email)
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200
+    links = menu_links(home.get_data(as_text=True))
+    answers = {link: client.get(link).status_code for link in links}
+    assert all(status == 200 for status in answers.values()), answers
+    if who == "dealer_level_1":
+        assert {"/upload/", "/reports/"} <= set(links)
+        assert not {"/ledger/", "/report-selection/", "/classification-mapping/"} & set(links), links
+    if who == "dealer_level_2":
+        assert "/ledger/" in links and "/upload/" not in links
+    if who == "admin":
+        assert not any(link.startswith("/manufacturer/") for link in links), links
+    if who == "manufacturer":
+        assert {"/manufacturer/figures", "/manufacturer/selection"} <= set(links)

@@ -11,6 +11,7 @@ import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -75,12 +76,18 @@ class DealerPermissionHistory(Model):
 
 
 class ManufacturerSelection(Model):
-    """A hospital a manufacturer views, in rank order (1 = first)."""
+    """A hospital a manufacturer views, in rank order (1 = first), from ``month`` on.
+
+    One selection (the rows of one ``month``) per manufacturer and month: the figures of a month
+    are pooled over the selection with the latest ``month`` not after it. A change is stored for
+    the next month, so the hospitals behind a month's figures never change (app/manufacturers.py).
+    """
 
     __tablename__ = "manufacturer_selection"
     __table_args__ = (
-        UniqueConstraint("manufacturer_id", "rank", name="uq_manufacturer_selection_rank"),
-        UniqueConstraint("manufacturer_id", "hospital_id", name="uq_manufacturer_selection_hospital"),
+        UniqueConstraint("manufacturer_id", "month", "rank", name="uq_manufacturer_selection_month_rank"),
+        UniqueConstraint("manufacturer_id", "month", "hospital_id",
+                         name="uq_manufacturer_selection_month_hospital"),
         {"extend_existing": True},
     )
 
@@ -88,7 +95,14 @@ class ManufacturerSelection(Model):
     manufacturer_id: Mapped[int] = mapped_column(
         ForeignKey("organization.id"), nullable=False, index=True
     )
+    # First day of the first month this selection applies to; FIRST_SELECTION_MONTH for a
+    # manufacturer's first selection, which applies to every earlier month too.
+    month: Mapped[dt.date] = mapped_column(Date, nullable=False, default=lambda: FIRST_SELECTION_MONTH)
     rank: Mapped[int] = mapped_column(SmallInteger, nullable=False)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
 
     hospital: Mapped[Organization] = relationship(Organization, foreign_keys=[hospital_id])
+
+
+# A manufacturer's first selection has no earlier one to be subtracted from: it covers the past.
+FIRST_SELECTION_MONTH = dt.date(2000, 1, 1)

@@ -1,4 +1,4 @@
-"""Base classes that put every FAB screen and API under :mod:`app.scope`.
+"""Base classes that put every FAB screen and API under :mod:`app.access.scope`.
 
 FAB's ``base_filters`` reach list, show, edit and delete, but not ``@action`` /
 ``action_post``, related-field dropdowns or the ``download/<filename>`` route. The scoped
@@ -12,7 +12,7 @@ from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from ..scope import current_scope
+from ..access.scope import current_scope
 
 
 def require_operator_scope() -> None:
@@ -52,7 +52,7 @@ class ScopedInterface(SQLAInterface):
 
 
 class ScopedModelView(ModelView):
-    """A ModelView whose rows, actions and related dropdowns follow :mod:`app.scope`.
+    """A ModelView whose rows, actions and related dropdowns follow :mod:`app.access.scope`.
 
     Subclasses set ``datamodel = ScopedInterface(Model[, scope_column])``.
     """

@@ -1,11 +1,10 @@
 """Screen 9: a manufacturer's ordered choice of hospitals, and its page of pooled figures.
 
-The page reads only :attr:`Scope.aggregate_hospital_ids` and shows pooled figures; no
-hospital's rows are reachable from here.
+The figures page shows figures pooled over the selection in force in the month shown
+(:func:`app.manufacturers.figures_for_month`); no hospital's rows are reachable from here.
+A saved change applies from the next month, which the selection page says.
 """
 from __future__ import annotations
-
-import datetime as dt
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -15,7 +14,9 @@ from flask_wtf.csrf import generate_csrf
 from .. import manufacturers
 from ..extensions import db
 from ..models import Organization
-from ..scope import SELECT_HOSPITALS, current_scope
+from ..access.capabilities import SELECT_HOSPITALS
+from ..access.scope import current_scope
+from ..months import current_month, parse_month, previous_month
 
 
 def _manufacturer() -> Organization:
@@ -25,18 +26,12 @@ def _manufacturer() -> Organization:
     return db.session.get(Organization, next(iter(scope.organization_ids)))
 
 
-def previous_month(today: dt.date | None = None) -> dt.date:
-    today = today or dt.date.today()
-    last = today.replace(day=1) - dt.timedelta(days=1)
-    return last.replace(day=1)
+def month_label(month) -> str:
+    return _("%(year)d年%(month)d月", year=month.year, month=month.month)
 
 
-def _month_from_request() -> dt.date:
-    raw = request.args.get("month", "")
-    try:
-        return dt.datetime.strptime(raw, "%Y-%m").date()
-    except ValueError:
-        return previous_month()
+def _month_from_request():
+    return parse_month(request.args.get("month")) or previous_month()
 
 
 class ManufacturerView(BaseView):
@@ -54,11 +49,18 @@ class ManufacturerView(BaseView):
     def _selection_page(self, manufacturer, selected_ids, status=200):
         candidates = manufacturers.candidate_hospitals()
         by_id = {hospital.id: hospital for hospital in candidates}
+        this_month = current_month()
+        in_force = [row.hospital for row in manufacturers.selection(manufacturer.id, this_month)]
+        latest = manufacturers.latest_selection_month(manufacturer.id)
+        pending = latest is not None and latest > this_month
         return self.render_template(
             "manufacturers/selection.html", title=_("閲覧する医療機関の選択"),
             manufacturer=manufacturer, candidates=candidates,
             selected=[by_id[i] for i in selected_ids if i in by_id],
             limit=manufacturer.manufacturer_selection_count, csrf_token=generate_csrf(),
+            in_force=in_force, pending=pending, first=latest is None,
+            this_month=month_label(this_month),
+            change_month=month_label(manufacturers.change_month(this_month)),
         ), status
 
     @expose("/selection", methods=["POST"])
@@ -75,7 +77,11 @@ class ManufacturerView(BaseView):
             db.session.rollback()
             flash(str(error), "danger")
             return self._selection_page(manufacturer, hospital_ids, status=400)
-        flash(_("閲覧する医療機関を保存しました。"), "success")
+        if manufacturers.latest_selection_month(manufacturer.id) > current_month():
+            flash(_("閲覧する医療機関を保存しました。%(month)sの分析から適用されます。",
+                    month=month_label(manufacturers.change_month())), "success")
+        else:
+            flash(_("閲覧する医療機関を保存しました。"), "success")
         return redirect(url_for(".selection"))
 
     @expose("/figures")
@@ -83,10 +89,9 @@ class ManufacturerView(BaseView):
     def figures(self):
         manufacturer = _manufacturer()
         month = _month_from_request()
-        hospital_ids = current_scope().aggregate_hospital_ids
-        figures = manufacturers.pooled_figures(manufacturer.id, hospital_ids, month)
+        figures = manufacturers.figures_for_month(manufacturer.id, month)
         hospitals = [db.session.get(Organization, i) for i in
-                     manufacturers.visible_hospital_ids(manufacturer.id)]
+                     manufacturers.visible_hospital_ids(manufacturer.id, month)]
         return self.render_template(
             "manufacturers/figures.html", title=_("選択医療機関の分析"), figures=figures,
             hospitals=hospitals, manufacturer=manufacturer, month_value=f"{month:%Y-%m}",
