@@ -1,7 +1,7 @@
 """report versions (revisable months) and the report grouping of a hospital
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 02:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
