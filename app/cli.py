@@ -124,8 +124,11 @@ optiserve_cli.add_command(reports_cli)
 @click.option("--month", required=True, help="Target month, YYYY-MM.")
 @click.option("--hospital", "codes", multiple=True, help="A hospital code (repeatable); default: all.")
 @click.option("--now", "inline", is_flag=True, help="Generate in this process instead of queueing.")
-def reports_run_command(month: str, codes: tuple[str, ...], inline: bool) -> None:
-    """Generate (queue) the reports of a month for every hospital — the monthly scheduled task."""
+@click.option("--force", is_flag=True, help="A new version even if the figures did not change.")
+def reports_run_command(month: str, codes: tuple[str, ...], inline: bool, force: bool) -> None:
+    """Generate (queue) the reports of a month for every hospital — the monthly scheduled task.
+
+    A month already published gets a new version only when its figures changed."""
     from sqlalchemy import select
 
     from .extensions import db
@@ -144,9 +147,33 @@ def reports_run_command(month: str, codes: tuple[str, ...], inline: bool) -> Non
     refresh_statistics()
     for hospital_id, code in hospitals:
         if inline:
-            click.echo(f"{code}: {generate_report_job(hospital_id, f'{target:%Y-%m}')}")
+            click.echo(f"{code}: {generate_report_job(hospital_id, f'{target:%Y-%m}', force)}")
         else:
-            click.echo(f"{code}: queued {enqueue_report(hospital_id, target).id}")
+            click.echo(f"{code}: queued {enqueue_report(hospital_id, target, force).id}")
+
+
+@reports_cli.command("revise")
+@click.option("--hospital", "codes", multiple=True, help="A hospital code (repeatable); default: all.")
+@click.option("--since", help="Only published months from YYYY-MM on.")
+def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
+    """Recompute published months now; a new version (and a 改訂 mail) for each whose
+    figures changed."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Organization, OrganizationKind
+    from .months import parse_month
+    from .reports.service import revise_published_months
+
+    start = parse_month(since) if since else None
+    if since and start is None:
+        raise click.BadParameter("YYYY-MM の形式で指定してください（例: 2025-05）", param_hint="--since")
+    query = select(Organization).where(Organization.kind == OrganizationKind.hospital.value)
+    if codes:
+        query = query.where(Organization.code.in_(codes))
+    for hospital_id, code in [(h.id, h.code) for h in db.session.scalars(query.order_by(Organization.code))]:
+        for month, publication in revise_published_months(hospital_id, start).items():
+            click.echo(f"{code} {month:%Y-%m}: {publication}")
 
 
 @optiserve_cli.command("rotate-totp-key")

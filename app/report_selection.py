@@ -1,17 +1,23 @@
-"""Screen 6 (K007): the classifications a hospital's reports show, in rank order.
+"""Screen 6 (K007): the classifications a hospital's reports show, in rank order, and the
+grouping they use.
 
 No rows means "automatic" (the classifications with the most devices). Saving replaces the
 whole ordered list in one transaction; the rules are enforced here whatever the client
 sends: no duplicates, at most the hospital's rank count, the hospital's own active
-classifications, all of one level.
+classifications (the active SMDS classifications under SMDS grouping), all of one level.
+
+Grouping: "own" (default, the owner's K007) groups devices by the hospital's
+classifications; "smds" by the SMDS classifications they are mapped to on screen 7.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from . import audit
 from .classifications import LEVELS, device_counts
 from .models import Classification, Organization, ReportSelection
+
+GROUPINGS = {"own": "医療機関の機器分類", "smds": "SMDSグループ"}
 
 DEFAULT_RANK_COUNT = 5
 
@@ -33,17 +39,52 @@ def saved_selection(session, hospital_id: int) -> list[ReportSelection]:
     )
 
 
-def selection_state(session, hospital: Organization) -> dict:
-    """Everything screen 6 needs to start: levels that exist, the initial level (that of
-    the saved selection, else 1), the automatic flag, the saved rows and, per level, the
-    classifications with their device counts."""
+def grouping_of(hospital: Organization) -> str:
+    return "smds" if hospital.report_grouping == "smds" else "own"
+
+
+def smds_device_counts(session, hospital_id: int) -> dict[int, int]:
+    """Devices per SMDS classification (at every level of the master) under SMDS grouping:
+    the same devices and mapping the reports count."""
+    from .reports.sql import counted_devices
+
+    counts: dict[int, int] = {}
+    for level in LEVELS:
+        devices = counted_devices(hospital_id, level, grouping="smds")
+        for cls, n in session.execute(select(devices.c.cls, func.count()).where(devices.c.cls.is_not(None))
+                                      .group_by(devices.c.cls)):
+            counts[cls] = n
+    return counts
+
+
+def _choosable(session, hospital: Organization, grouping: str) -> tuple[list[Classification], dict[int, int]]:
+    """The classifications screen 6 offers and their device counts: the hospital's own, or
+    the SMDS classifications its devices are mapped to."""
+    if grouping == "smds":
+        counts = smds_device_counts(session, hospital.id)
+        classes = (
+            session.query(Classification)
+            .filter(Classification.hospital_id.is_(None), Classification.is_active.is_(True),
+                    Classification.id.in_(list(counts) or [0]))
+            .order_by(Classification.level, Classification.name, Classification.id)
+            .all()
+        )
+        return classes, counts
     classes = (
         session.query(Classification)
         .filter(Classification.hospital_id == hospital.id, Classification.is_active.is_(True))
         .order_by(Classification.level, Classification.name, Classification.id)
         .all()
     )
-    counts = device_counts(session, hospital.id)
+    return classes, device_counts(session, hospital.id)
+
+
+def selection_state(session, hospital: Organization) -> dict:
+    """Everything screen 6 needs to start: the grouping, levels that exist, the initial
+    level (that of the saved selection, else 1), the automatic flag, the saved rows and, per
+    level, the classifications with their device counts."""
+    grouping = grouping_of(hospital)
+    classes, counts = _choosable(session, hospital, grouping)
     by_level: dict[int, list[dict]] = {level: [] for level in LEVELS}
     for cls in classes:
         by_level[cls.level].append({"id": cls.id, "name": cls.name, "count": counts.get(cls.id, 0)})
@@ -61,6 +102,7 @@ def selection_state(session, hospital: Organization) -> dict:
     return {
         "hospital_id": hospital.id,
         "hospital_name": hospital.name,
+        "grouping": grouping,
         "rank_count": rank_count(hospital),
         "levels": levels,
         "level": level,
@@ -91,12 +133,12 @@ def save_selection(session, hospital: Organization, raw_ids, actor=None) -> list
     if len(set(ids)) != len(ids):
         raise SelectionError("同じ機器分類が重複して選択されています。")
     if ids:
+        owner = (Classification.hospital_id.is_(None) if grouping_of(hospital) == "smds"
+                 else Classification.hospital_id == hospital.id)
         found = {
             cls.id: cls
             for cls in session.query(Classification).filter(
-                Classification.id.in_(ids),
-                Classification.hospital_id == hospital.id,
-                Classification.is_active.is_(True),
+                Classification.id.in_(ids), owner, Classification.is_active.is_(True),
             )
         }
         missing = [cid for cid in ids if cid not in found]
@@ -116,3 +158,23 @@ def save_selection(session, hospital: Organization, raw_ids, actor=None) -> list
         changes={"classification_ids": [before, ids]},
     )
     return ids
+
+
+def save_grouping(session, hospital: Organization, raw, actor=None) -> str:
+    """Set how the hospital's reports and dashboard group devices. A saved selection is of
+    the other kind of classification, so changing the grouping clears it (automatic).
+    Flushes in the caller's transaction."""
+    if not isinstance(raw, str) or raw not in GROUPINGS:
+        raise SelectionError("grouping は own（医療機関の機器分類）か smds（SMDSグループ）で指定してください。")
+    before = grouping_of(hospital)
+    if raw == before:
+        return raw
+    cleared = [row.classification_id for row in saved_selection(session, hospital.id)]
+    session.execute(delete(ReportSelection).where(ReportSelection.hospital_id == hospital.id))
+    hospital.report_grouping = raw
+    session.flush()
+    audit.record(
+        "report_selection.grouping", hospital, organization_id=hospital.id, actor=actor,
+        changes={"report_grouping": [before, raw], "classification_ids": [cleared, []]},
+    )
+    return raw

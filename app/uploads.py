@@ -157,6 +157,7 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
             db.session.flush()
             _audit(upload)
             db.session.commit()
+            _report_after_duplicate(upload)
             return upload
         upload.status = UploadStatus.queued.value
         upload.message = _("処理待ちです。")
@@ -174,6 +175,17 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
         discard(checked.path)
     enqueue_ingest(upload.id)
     return upload
+
+
+def _report_after_duplicate(upload: UploadFile) -> None:
+    """A byte-identical re-upload changes no data, but is how a hospital asks again for the
+    month: its report is made if it is missing (an unchanged published month stays as is)."""
+    from .reports import maybe_generate_after_upload
+
+    try:
+        maybe_generate_after_upload(upload.hospital_id, upload.month)
+    except Exception:
+        log.exception("could not queue the report after duplicate upload %s", upload.id)
 
 
 def _audit(upload: UploadFile) -> None:

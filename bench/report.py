@@ -120,7 +120,7 @@ def timed(label, fn, results):
 def one_hospital(hospital_id: int) -> dict:
     from app.reports.figures import compute_figures
     from app.reports.lists import build_failure_list, build_no_activity_list
-    from app.reports.service import generate_reports
+    from app.reports.service import generate_reports, publish_month
     from app.reports.workbook import build_analysis_workbook
 
     results: dict = {}
@@ -130,7 +130,10 @@ def one_hospital(hospital_id: int) -> dict:
     results["dashboard PNGs, 2 per scope (matplotlib)"] = _chart_time(figures)
     timed("failure list", lambda: build_failure_list(hospital_id, MONTH), results)
     timed("no-activity list", lambda: build_no_activity_list(hospital_id, MONTH), results)
-    timed("generate_reports (all 3, stored)", lambda: generate_reports(hospital_id, MONTH, notify=False), results)
+    timed("generate_reports (all 3, stored)",
+          lambda: generate_reports(hospital_id, MONTH, notify=False, force=True), results)
+    # What the revision check costs per published month when nothing changed.
+    timed("revision check of the month (unchanged)", lambda: publish_month(hospital_id, MONTH, notify=False), results)
     lend = {r.figure.key: r.value for r in figures.scope("all").lending}
     fail = {r.figure.key: r.value for r in figures.scope("all").failure}
     results["_facts"] = (f"{lend['devices']:,} devices, {lend['lendings']:,} lendings, {lend['lending_hours']:,.0f} h, "
@@ -155,7 +158,7 @@ def _worker(hospital_id: int) -> float:
         from app.reports.service import generate_reports
 
         start = time.perf_counter()
-        generate_reports(hospital_id, MONTH, notify=False)
+        generate_reports(hospital_id, MONTH, notify=False, force=True)  # a full build even if published
         return time.perf_counter() - start
 
 

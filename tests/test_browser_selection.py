@@ -119,3 +119,51 @@ def test_ordering_ui(app, ctx):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_grouping_switch(app, ctx):
+    """Switching to SMDS groups asks first, then lists the SMDS classifications the
+    hospital's devices are mapped to; a refused confirmation changes nothing."""
+    from app.models import Equipment
+
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    pump = db.session.query(Classification).filter_by(hospital_id=None, name="輸液ポンプ").one()
+    own = Classification(hospital_id=hospital.id, level=1, name="ユエキポンプ", normalized_name="ユエキポンプ",
+                         smds_classification_id=pump.id)
+    db.session.add(own)
+    db.session.flush()
+    db.session.add(Equipment(hospital_id=hospital.id, device_number="GB1", classification_id=own.id,
+                             default_counts=True))
+    db.session.commit()
+    answers = []
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def on_dialog(dialog):
+            answers.append(dialog.message)
+            dialog.accept() if len(answers) > 1 else dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-available tbody tr")
+            assert page.is_checked("#sel-grouping input[value=own]")
+            assert page.locator(f"#sel-available tr[data-id='{own.id}']").count() == 1
+            page.click("#sel-grouping input[value=smds]")  # dismissed: stays own
+            wait_until(page, lambda: len(answers) == 1)
+            assert page.is_checked("#sel-grouping input[value=own]")
+            page.click("#sel-grouping input[value=smds]")  # accepted
+            wait_until(page, lambda: page.locator(f"#sel-available tr[data-id='{pump.id}']").count() == 1)
+            assert "選択中の機器分類は解除され" in answers[-1]
+            assert page.locator(f"#sel-available tr[data-id='{own.id}']").count() == 0
+            assert page.locator("#sel-available tbody tr").count() == 1
+            assert page.inner_text("#sel-message") == "分類の基準を変更しました"
+            db.session.expire_all()
+            assert db.session.get(Organization, hospital.id).report_grouping == "smds"
+            assert not errors, errors
+        finally:
+            browser.close()

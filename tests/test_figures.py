@@ -134,3 +134,51 @@ def test_every_figure_is_documented():
     text = (Path(__file__).resolve().parent.parent / "docs" / "figures.md").read_text()
     for figure in LENDING_FIGURES + FAILURE_FIGURES:
         assert figure.ja in text and figure.en in text and figure.doc
+
+
+def test_lending_hours_per_lent_device(figures):
+    data, f = figures
+    per_device = rows(f.scope("all").lending)["hours_per_lent_device"]
+    # May: 330 h over D1, D2, D3; April: 36 h over D2, D1; 2024-05: 48 h on D1 alone.
+    assert per_device.value == approx(330 / 3)
+    assert per_device.previous == approx(36 / 2) and per_device.diff_previous == approx(110 - 18)
+    assert per_device.last_year == approx(48) and per_device.diff_last_year == approx(110 - 48)
+    assert per_device.mean_12 == approx((18 + 48) / 2)
+    assert rows(f.scope(f"c{data['q1']}").lending)["hours_per_lent_device"].value == approx(294 / 2)
+    assert rows(f.scope(f"c{data['p1']}").lending)["hours_per_lent_device"].value == approx(36)
+
+
+def test_failed_device_ratio_and_failure_hours_per_failed_device(figures):
+    data, f = figures
+    fail = rows(f.scope("all").failure)
+    # May: D2 fails twice (F1 48 h + F3 48 h = 96 h), D1 once (F2: 6 h inside May).
+    assert fail["failed_device_ratio"].value == approx(2 / 4)
+    assert fail["failed_device_ratio"].previous == approx(1 / 4)  # April: D1 only
+    assert fail["failed_device_ratio"].last_year == 0  # 2024-05: data, no failure
+    assert fail["failed_device_ratio"].diff_mean_12 == approx(2 / 4 - (1 / 4 + 0) / 2)
+    assert fail["mean_device_failure_hours"].value == approx((96 + 6) / 2)
+    assert fail["max_device_failure_hours"].value == approx(96)  # one device's failures summed
+    assert fail["max_failure_hours"].value == approx(48)  # …while one failure is at most 48 h
+    assert fail["min_device_failure_hours"].value == approx(6)
+    # April: D1's F2, 48 h inside April; 2024-05: no failure, so undefined.
+    assert fail["mean_device_failure_hours"].previous == approx(48)
+    assert fail["max_device_failure_hours"].diff_previous == approx(96 - 48)
+    assert fail["min_device_failure_hours"].last_year is None
+    assert fail["mean_device_failure_hours"].mean_12 == approx(48)
+    monitors = rows(f.scope(f"c{data['q1']}").failure)
+    assert monitors["failed_device_ratio"].value == approx(1 / 2)  # D2 of D2, D3
+    assert monitors["max_device_failure_hours"].value == approx(96) == monitors["min_device_failure_hours"].value
+
+
+def test_ranking_shows_previous_and_last_year_ranks(figures):
+    _, f = figures
+    # April: monitors 24 h / 1440, pumps 12 h / 1440; 2024-05: pumps 48 h, monitors 0.
+    ranks = {r["name"]: (r["rank"], r["previous_rank"], r["last_year_rank"]) for r in f.ranking}
+    assert ranks == {"モニタ": (1, 1, 2), "輸液ポンプ類": (2, 2, 1)}
+
+
+def test_earlier_ranks_of_months_without_data_are_empty(ctx):
+    data = make_dataset()
+    april = compute_figures(data["hospital"], MONTH.replace(month=4))  # 2025-03 and 2024-04: no data
+    assert [(r["rank"], r["previous_rank"], r["last_year_rank"]) for r in april.ranking] == [
+        (1, None, None), (2, None, None)]

@@ -55,6 +55,7 @@ from app.models import (
     RecoveryCode,
     ReportFile,
     ReportSelection,
+    ReportVersion,
     UploadFile,
     User,
 )
@@ -180,6 +181,11 @@ FACTORIES = {
     "UploadFile": lambda h, m, o: _upload(h, m),
     "ColumnProfile": lambda h, m, o: ColumnProfile(hospital_id=h.id, file_type=2, mapping={"x": m}),
     "ReportFile": lambda h, m, o: _report(h, m),
+    # Version 2 (a revision): screen 4 shows what it changed, here the marker.
+    "ReportVersion": lambda h, m, o: ReportVersion(hospital_id=h.id, month=MONTH, version=2,
+                                                   snapshot={"scopes": [], "note": m},
+                                                   changes=[{"kind": "list", "list": m}],
+                                                   published_at=dt.datetime(2026, 9, 1)),
     "Download": lambda h, m, o: Download(report_file_id=o["ReportFile"].id, hospital_id=h.id,
                                          user_id=o["User"].id),
     "DealerPermission": lambda h, m, o: _dealer_permission(h, m),

@@ -27,10 +27,13 @@ SHEETS = ["表紙", "①貸出サマリー", "②故障サマリー", "③残耐
           "⑥稼働率ランキング", "データ品質"]
 
 
-def files_of(hospital_id) -> dict[int, ReportFile]:
+def files_of(hospital_id, version=None) -> dict[int, ReportFile]:
+    """The month's files of one version; by default the newest of each type."""
     db.session.expire_all()
-    rows = db.session.query(ReportFile).filter_by(hospital_id=hospital_id, month=MONTH).all()
-    return {r.file_type: r for r in rows}
+    query = db.session.query(ReportFile).filter_by(hospital_id=hospital_id, month=MONTH)
+    if version is not None:
+        query = query.filter_by(version=version)
+    return {r.file_type: r for r in query.order_by(ReportFile.version)}
 
 
 def workbook(row: ReportFile):
@@ -137,8 +140,8 @@ def test_publication_records_sources_and_mails(published):
                       status="succeeded") for t in (1, 2, 3)]
     db.session.add_all(ups)
     db.session.commit()
-    generate_reports(h, MONTH, notify=False)
-    row = files_of(h)[1]
+    generate_reports(h, MONTH, notify=False, force=True)  # same figures: a new version only when forced
+    row = files_of(h, version=2)[1]
     assert row.source_uploads == [{"id": u.id, "file_type": u.file_type, "sha256": u.sha256} for u in ups]
 
 
@@ -155,11 +158,15 @@ def test_regenerate_replaces_file_and_keeps_history(published, client):
     db.session.commit()
     generate_reports(h, MONTH, notify=False)
     row = files_of(h)[1]
-    assert row.id == row_id and row.sha256 != old_sha
+    assert row.id != row_id and row.version == 2 and row.sha256 != old_sha
     assert hashlib.sha256(get_storage().open(row.storage_key).read()).hexdigest() == row.sha256
+    old = db.session.get(ReportFile, row_id)
+    assert old.version == 1 and old.sha256 == old_sha
+    assert hashlib.sha256(get_storage().open(old.storage_key).read()).hexdigest() == old_sha
     downloads = db.session.query(Download).filter_by(report_file_id=row_id).all()
     assert len(downloads) == 2 and {d.user_id for d in downloads} == {user_by_email(HOSPITAL_A).id}
     page = client.get("/reports/").get_data(as_text=True)
+    assert "分析レポート_さくら台総合病院_2025-05_第2版.xlsx" in page
     assert "分析レポート_さくら台総合病院_2025-05.xlsx" in page and 'class="text-right">2<' in page
 
 
@@ -253,6 +260,37 @@ def test_cli_runs_a_month(published, app):
     result = app.test_cli_runner().invoke(args=["optiserve", "reports", "run", "--month", "2025-05", "--now",
                                                 "--hospital", "H0001"])
     assert result.exit_code == 0, result.output
-    assert "H0001: published 3" in result.output
+    assert "H0001: unchanged (version 1)" in result.output  # the data did not change since
+    forced = app.test_cli_runner().invoke(args=["optiserve", "reports", "run", "--month", "2025-05", "--now",
+                                                "--hospital", "H0001", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "H0001: revised 3 (version 2)" in forced.output
     bad = app.test_cli_runner().invoke(args=["optiserve", "reports", "run", "--month", "May"])
     assert bad.exit_code != 0
+
+
+def test_new_figures_on_dashboard_and_in_workbook(published, client):
+    import re
+
+    login_as(client, HOSPITAL_A)
+    page = client.get("/dashboard/?month=2025-05").get_data(as_text=True)
+    everything = page.split('data-scope="all"')[1].split('data-scope=')[0]
+
+    def figure_cell(key):
+        return re.search(rf'data-figure="{key}">\s*<th>[^<]*</th>\s*<td class="text-right">([^<]*)</td>',
+                         everything).group(1)
+
+    assert figure_cell("hours_per_lent_device") == "110.0"  # 330 h ÷ 3 devices lent
+    assert figure_cell("failed_device_ratio") == "50.00%"  # 2 of 4 devices
+    assert figure_cell("max_device_failure_hours") == "96.0"  # D2: 48 h + 48 h
+    ranking = page.split('id="dashboard-ranking"')[1].split("</table>")[0]
+    cells = [re.sub(r"<[^>]+>", " ", "<tr" + row).split() for row in ranking.split("<tr")[2:]]
+    # May: monitors 294 h, pumps 36 h, each 2 devices × 744 h.
+    assert cells == [["1", "モニタ", "2", "294.0", f"{294 / 1488 * 100:.2f}%", "1", "2"],
+                     ["2", "輸液ポンプ類", "2", "36.0", f"{36 / 1488 * 100:.2f}%", "2", "1"]]
+    wb = workbook(files_of(published["hospital"])[1])
+    table = [r for r in wb["⑥稼働率ランキング"].iter_rows(min_row=2, max_col=7, values_only=True) if r[0]]
+    assert table[0][5:] == ("前月順位", "前年同月順位")
+    assert [(r[1], r[5], r[6]) for r in table[1:]] == [("モニタ", 1, 2), ("輸液ポンプ類", 2, 1)]
+    labels = [r[0] for r in wb["②故障サマリー"].iter_rows(min_col=1, max_col=1, values_only=True)]
+    assert {"故障台数割合", "1台あたり平均故障時間", "1台あたり最大故障時間", "1台あたり最小故障時間"} <= set(labels)

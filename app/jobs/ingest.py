@@ -101,13 +101,11 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
 
 
 def _queue_report_when_month_complete(upload: UploadFile) -> None:
-    from ..reports import maybe_generate_after_upload
+    """The months this upload made ready get their report; published months whose figures
+    it changed get a new version (app.reports.after_data_change). Never raises."""
+    from ..reports import queue_after_data_change
 
-    try:
-        maybe_generate_after_upload(upload.hospital_id, upload.month)
-    except Exception:
-        # The import stands; the monthly command or an operator can still make the report.
-        log.exception("could not queue the report after upload %s", upload.id)
+    queue_after_data_change(upload.hospital_id)
 
 
 def _notify(upload: UploadFile) -> None:

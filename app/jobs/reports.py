@@ -1,4 +1,5 @@
-"""The report job: one hospital-month, its status recorded on the report rows."""
+"""The report jobs: one hospital-month (its status recorded on the report rows), and the
+revision check of a hospital's published months after its data changed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,22 +22,22 @@ def parse_month(text: str) -> dt.date:
     return month
 
 
-def generate_report_job(hospital_id: int, month: str) -> str:
+def generate_report_job(hospital_id: int, month: str, force: bool = False) -> str:
     if has_app_context():
-        return _run(hospital_id, parse_month(month))
+        return _run(hospital_id, parse_month(month), force)
     from .. import create_app
 
     with create_app().app_context():
-        return _run(hospital_id, parse_month(month))
+        return _run(hospital_id, parse_month(month), force)
 
 
-def _run(hospital_id: int, month: dt.date) -> str:
+def _run(hospital_id: int, month: dt.date, force: bool = False) -> str:
     from ..extensions import db
-    from ..reports.service import generate_reports, mark_status
+    from ..reports.service import mark_status, publish_month
 
     mark_status(hospital_id, month, "running")
     try:
-        rows = generate_reports(hospital_id, month)
+        publication = publish_month(hospital_id, month, force=force)
     except Exception:
         log.exception("report of hospital %s for %s failed", hospital_id, month)
         db.session.rollback()
@@ -45,4 +46,30 @@ def _run(hospital_id: int, month: dt.date) -> str:
     finally:
         db.session.expire_all()
     db.session.remove()
-    return f"published {len(rows)}"
+    return str(publication)
+
+
+def revise_reports_job(hospital_id: int) -> str:
+    """Recompute the hospital's published months; new versions of those that changed."""
+    if has_app_context():
+        return _revise(hospital_id)
+    from .. import create_app
+
+    with create_app().app_context():
+        return _revise(hospital_id)
+
+
+def _revise(hospital_id: int) -> str:
+    from ..extensions import db
+    from ..reports import refresh_statistics
+    from ..reports.service import revise_published_months
+
+    try:
+        refresh_statistics()  # it runs right after an ingest's bulk load
+        outcomes = revise_published_months(hospital_id)
+    finally:
+        db.session.rollback()
+        db.session.expire_all()
+    revised = [f"{m:%Y-%m} v{p.version}" for m, p in outcomes.items() if p.outcome == "revised"]
+    db.session.remove()
+    return f"checked {len(outcomes)}, revised {len(revised)}" + (f": {', '.join(revised)}" if revised else "")

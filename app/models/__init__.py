@@ -14,6 +14,7 @@ from .files import (
     Download,
     ReportFile,
     ReportType,
+    ReportVersion,
     UploadFile,
     UploadStatus,
     UploadType,
@@ -27,5 +28,5 @@ __all__ = [
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
     "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
-    "ReportType", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
+    "ReportType", "ReportVersion", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

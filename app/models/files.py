@@ -94,7 +94,7 @@ class ColumnProfile(Model):
 class ReportFile(Model):
     __tablename__ = "report_file"
     __table_args__ = (
-        UniqueConstraint("hospital_id", "month", "file_type", name="uq_report_file"),
+        UniqueConstraint("hospital_id", "month", "file_type", "version", name="uq_report_file_version"),
         {"extend_existing": True},
     )
 
@@ -102,6 +102,8 @@ class ReportFile(Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
     month: Mapped[dt.date] = mapped_column(Date, nullable=False)
     file_type: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    # A revised month gets new rows (version + 1); older versions stay downloadable.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     source: Mapped[str] = mapped_column(String(20), nullable=False, default="generated")  # generated | onprem
     file_name: Mapped[str | None] = mapped_column(String(255))
     content_type: Mapped[str | None] = mapped_column(String(100))
@@ -113,6 +115,26 @@ class ReportFile(Model):
     source_uploads: Mapped[list | None] = mapped_column(JSON)  # [{id, sha256}]
     generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ReportVersion(Model):
+    """One published version of a hospital-month's reports: the headline figures it was
+    made from (to detect a later change of the month's data) and what changed from the
+    version before."""
+
+    __tablename__ = "report_version"
+    __table_args__ = (
+        UniqueConstraint("hospital_id", "month", "version", name="uq_report_version"),
+        {"extend_existing": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
+    month: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    snapshot: Mapped[dict | None] = mapped_column(JSON)
+    changes: Mapped[list | None] = mapped_column(JSON)  # [{scope, figure, old, new, …}] vs version − 1
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class Download(Model):

@@ -44,6 +44,9 @@ class Organization(Model):
     analysis_level: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     manufacturer_selection_count: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
     allows_manufacturer_access: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # How reports and the dashboard group devices: "own" (the hospital's classifications,
+    # K007) or "smds" (the SMDS classifications they are mapped to on screen 7).
+    report_grouping: Mapped[str] = mapped_column(String(10), nullable=False, default="own")
     created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
     changed_on: Mapped[dt.datetime] = mapped_column(
         DateTime, default=dt.datetime.utcnow, onupdate=dt.datetime.utcnow

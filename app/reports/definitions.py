@@ -25,6 +25,8 @@ class MonthAggregate:
     failure_hours: float = 0.0
     max_failure_hours: float | None = None
     min_failure_hours: float | None = None
+    max_device_failure_hours: float | None = None  # one device's failures in M, summed
+    min_device_failure_hours: float | None = None
 
 
 UNITS_EN = {"台": "devices", "回": "times", "時間": "hours"}
@@ -123,6 +125,13 @@ def mean_lending_hours(a):
     return _ratio(a.lending_hours, a.lendings)
 
 
+@_figure(LENDING_FIGURES, "hours_per_lent_device", "貸出台数あたり貸出時間", "Lending hours per lent device",
+         "時間")
+def hours_per_lent_device(a):
+    """Lending hours ÷ devices lent: the mean lending hours of a device that was lent."""
+    return _ratio(a.lending_hours, a.lent_devices)
+
+
 @_figure(LENDING_FIGURES, "utilization", "稼働率", "Utilization", "%")
 def utilization(a):
     """Lending hours ÷ (devices × H), H = days of the month × 24. Can exceed 100 %."""
@@ -147,6 +156,13 @@ def failure_devices(a):
 def failed_devices(a):
     """Devices with at least one failure overlapping the month."""
     return a.failed_devices
+
+
+@_figure(FAILURE_FIGURES, "failed_device_ratio", "故障台数割合", "Failed-device ratio", "%")
+def failed_device_ratio(a):
+    """Devices failed ÷ devices (the share of devices with a failure in the month; 故障率 is
+    the downtime share)."""
+    return _ratio(a.failed_devices, a.devices)
 
 
 @_figure(FAILURE_FIGURES, "failures", "故障回数", "Failures", "回")
@@ -186,6 +202,28 @@ def max_failure_hours(a):
 def min_failure_hours(a):
     """The shortest hours inside the month of one failure."""
     return a.min_failure_hours
+
+
+@_figure(FAILURE_FIGURES, "mean_device_failure_hours", "1台あたり平均故障時間",
+         "Mean failure hours per failed device", "時間")
+def mean_device_failure_hours(a):
+    """Failure hours ÷ devices failed: per failed device, its failures' hours inside the
+    month summed, then the mean over the failed devices."""
+    return _ratio(a.failure_hours, a.failed_devices)
+
+
+@_figure(FAILURE_FIGURES, "max_device_failure_hours", "1台あたり最大故障時間",
+         "Max failure hours of one device", "時間")
+def max_device_failure_hours(a):
+    """The largest failure hours of one device in the month (its failures summed)."""
+    return a.max_device_failure_hours
+
+
+@_figure(FAILURE_FIGURES, "min_device_failure_hours", "1台あたり最小故障時間",
+         "Min failure hours of one failed device", "時間")
+def min_device_failure_hours(a):
+    """The smallest failure hours of one failed device in the month (its failures summed)."""
+    return a.min_device_failure_hours
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext
-from sqlalchemy import Date, and_, case, distinct, func, literal, select
+from sqlalchemy import Date, and_, case, func, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -86,6 +86,7 @@ class HospitalMonthFigures:
     automatic: bool
     scopes: list[ScopeFigures] = field(default_factory=list)
     ranking: list[dict] = field(default_factory=list)
+    grouping: str = "own"  # the hospital's own classifications, or "smds" groups
 
     def scope(self, key: str) -> ScopeFigures | None:
         return next((s for s in self.scopes if s.scope.key == key), None)
@@ -127,20 +128,55 @@ def _device_hours(hospital_id, devices, windows, in_windows):
     )
 
 
+def _device_failure_hours(hospital_id, devices, windows):
+    """Per month × device in that month (``windows``: app/device_months.device_windows):
+    failures, their hours inside the month (summed), and the longest and shortest single
+    failure."""
+    overlaps, hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
+    return (
+        select(windows.c.idx, devices.c.cls, Failure.equipment_id, func.count(Failure.id).label("n"),
+               func.sum(hours).label("h"), func.max(hours).label("longest"), func.min(hours).label("shortest"))
+        .select_from(Failure)
+        .join(windows, overlaps)
+        .join(devices, and_(devices.c.equipment_id == Failure.equipment_id, device_in_window(windows, devices.c)))
+        .where(Failure.hospital_id == hospital_id)
+        .group_by(windows.c.idx, devices.c.cls, Failure.equipment_id)
+        .subquery("device_failures")
+    )
+
+
+def report_grouping(hospital: Organization) -> str:
+    return "smds" if hospital.report_grouping == "smds" else "own"
+
+
+def smds_levels() -> int:
+    """The deepest level of the active SMDS master (1 while it is one flat list)."""
+    return db.session.scalar(select(func.max(Classification.level)).where(
+        Classification.hospital_id.is_(None), Classification.is_active.is_(True))) or 1
+
+
 def resolve_selection(hospital: Organization) -> tuple[int, bool, list[Scope]]:
     """The report's level and classification scopes: the saved selection in rank order (up
     to the rank count) at its level, or — with no rows — "automatic": the rank-count
-    classifications with the most devices at the hospital's analysis level."""
+    classifications with the most devices at the hospital's analysis level (grouped by SMDS
+    groups: at most the SMDS master's depth). Under SMDS grouping only a selection of SMDS
+    classifications applies."""
+    grouping = report_grouping(hospital)
     rows = db.session.scalars(
         select(ReportSelection).where(ReportSelection.hospital_id == hospital.id)
         .order_by(ReportSelection.rank).limit(hospital.report_rank_count)).all()
+    if grouping == "smds":
+        rows = [r for r in rows if r.classification.hospital_id is None]
     if rows:
-        return rows[0].classification.level, False, [_scope_of(r.classification, hospital.id) for r in rows]
+        return rows[0].classification.level, False, [_scope_of(r.classification, hospital.id, grouping)
+                                                     for r in rows]
+    if grouping == "smds":
+        return min(hospital.analysis_level, smds_levels()), True, []
     return hospital.analysis_level, True, []
 
 
-def _scope_of(classification: Classification, hospital_id: int) -> Scope:
-    if classification.hospital_id is not None:
+def _scope_of(classification: Classification, hospital_id: int, grouping: str = "own") -> Scope:
+    if classification.hospital_id is not None or grouping == "smds":
         return Scope(f"c{classification.id}", classification.name, frozenset({classification.id}))
     # A common (SMDS) classification: the hospital's classifications mapped to it.
     mapped = db.session.scalars(select(Classification.id).where(
@@ -159,7 +195,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     # selection's level (or the analysis level) first. Each month counts its own devices
     # ("device in M"); the selection and ⑥ use the report month's.
     level, automatic, scopes = resolve_selection(hospital)
-    devices = counted_devices(hospital_id, level)
+    grouping = report_grouping(hospital)
+    devices = counted_devices(hospital_id, level, grouping=grouping)
     windows = device_windows(months, [hospital_id])
     monthly_counts: list[dict] = [defaultdict(int) for _ in months]
     for idx, g, n in db.session.execute(
@@ -179,18 +216,17 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
         select(per_device.c.idx, per_device.c.cls, func.count().label("lent_devices"),
                func.sum(per_device.c.n), func.sum(per_device.c.h), func.max(per_device.c.h))
         .group_by(per_device.c.idx, per_device.c.cls))
-    f_overlaps, f_hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
+    per_device_failure = _device_failure_hours(hospital_id, devices, windows)
     failure_rows = fetch_rows(
-        select(windows.c.idx, devices.c.cls, func.count(distinct(Failure.equipment_id)),
-               func.count(Failure.id), func.sum(f_hours), func.max(f_hours), func.min(f_hours))
-        .select_from(Failure)
-        .join(windows, f_overlaps)
-        .join(devices, and_(devices.c.equipment_id == Failure.equipment_id, device_in_window(windows, devices.c)))
-        .where(Failure.hospital_id == hospital_id)
-        .group_by(windows.c.idx, devices.c.cls))
+        select(per_device_failure.c.idx, per_device_failure.c.cls, func.count(),
+               func.sum(per_device_failure.c.n), func.sum(per_device_failure.c.h),
+               func.max(per_device_failure.c.longest), func.min(per_device_failure.c.shortest),
+               func.max(per_device_failure.c.h), func.min(per_device_failure.c.h))
+        .group_by(per_device_failure.c.idx, per_device_failure.c.cls))
     with_data = _months_with_data(hospital_id, months)
 
-    result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic)
+    result = HospitalMonthFigures(hospital_id, hospital.name, month, months, H, level, automatic,
+                                  grouping=grouping)
     for scope in scopes:
         aggregates = [MonthAggregate(hours_in_month(m), has_data=m in with_data,
                                      devices=sum(n for g, n in monthly_counts[i].items() if scope.covers(g)))
@@ -202,7 +238,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
                 a.lendings += n
                 a.lending_hours += hours or 0.0
                 a.max_device_hours = _max(a.max_device_hours, longest)
-        for idx, g, failed, n, hours, longest, shortest in failure_rows:
+        for idx, g, failed, n, hours, longest, shortest, device_most, device_least in failure_rows:
             if scope.covers(g):
                 a = aggregates[idx]
                 a.failed_devices += failed
@@ -210,6 +246,8 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
                 a.failure_hours += hours or 0.0
                 a.max_failure_hours = _max(a.max_failure_hours, longest)
                 a.min_failure_hours = _min(a.min_failure_hours, shortest)
+                a.max_device_failure_hours = _max(a.max_device_failure_hours, device_most)
+                a.min_device_failure_hours = _min(a.min_device_failure_hours, device_least)
         result.scopes.append(ScopeFigures(scope, summarize(LENDING_FIGURES, aggregates),
                                           summarize(FAILURE_FIGURES, aggregates), [], [], []))
 
@@ -221,6 +259,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     _models_near_end(result, devices_now, month)
     _top_models(result, hospital_id, devices_now, in_month)
     result.ranking = utilization_ranking(device_counts, lending_rows, H)
+    _earlier_ranks(result.ranking, device_counts, lending_rows, months, with_data)
     return result
 
 
@@ -325,12 +364,13 @@ def _top_models(result, hospital_id, devices, windows):
                                key=lambda m: (-m["hours_per_lending"], -m["lendings"], m["maker"], m["model"]))[:3]
 
 
-def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]:
+def utilization_ranking(device_counts: dict, lending_rows, H: int, idx: int = TREND_MONTHS - 1) -> list[dict]:
     """⑥ Every classification at the report level ranked by its utilization in the month
-    (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last."""
+    (lending hours ÷ (devices × H)); ties: more devices first. Unclassified devices last.
+    ``idx``: the month's position in the 13-month window (the report month by default)."""
     hours = defaultdict(float)
-    for idx, g, _lent, _n, h, _max in lending_rows:
-        if idx == CURRENT:
+    for i, g, _lent, _n, h, _max in lending_rows:
+        if i == idx:
             hours[g] += h or 0.0
     names = _names([g for g in device_counts if g is not None])
     rows = [{"classification_id": g, "name": names.get(g, UNCLASSIFIED) if g is not None else UNCLASSIFIED,
@@ -340,3 +380,15 @@ def utilization_ranking(device_counts: dict, lending_rows, H: int) -> list[dict]
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
+
+
+def _earlier_ranks(ranking, device_counts, lending_rows, months, with_data) -> None:
+    """⑥ with each classification's rank in the previous month (前月順位) and in the same
+    month last year (前年同月順位), ranked the same way; None for a month without data."""
+    for key, idx in (("previous_rank", TREND_MONTHS - 2), ("last_year_rank", 0)):
+        ranks = {}
+        if months[idx] in with_data:
+            earlier = utilization_ranking(device_counts, lending_rows, hours_in_month(months[idx]), idx)
+            ranks = {r["classification_id"]: r["rank"] for r in earlier}
+        for row in ranking:
+            row[key] = ranks.get(row["classification_id"])

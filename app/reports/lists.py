@@ -63,8 +63,8 @@ def _header(book, ws, hospital_id, month, title, count_label, count):
     ws.write_string(1, 0, f"{count_label}: {count:,}", book.fmt["note"])
 
 
-def build_failure_list(hospital_id: int, month: dt.date) -> bytes:
-    rows = failure_rows(hospital_id, month)
+def build_failure_list(hospital_id: int, month: dt.date, rows: list[tuple] | None = None) -> bytes:
+    rows = failure_rows(hospital_id, month) if rows is None else rows
     book = Book()
     ws = book.sheet("故障リスト")
     _header(book, ws, hospital_id, month, "故障リスト", "当月に故障期間がある故障の件数", len(rows))
@@ -74,8 +74,8 @@ def build_failure_list(hospital_id: int, month: dt.date) -> bytes:
     return book.close()
 
 
-def build_no_activity_list(hospital_id: int, month: dt.date) -> bytes:
-    rows = no_activity_rows(hospital_id, month)
+def build_no_activity_list(hospital_id: int, month: dt.date, rows: list[tuple] | None = None) -> bytes:
+    rows = no_activity_rows(hospital_id, month) if rows is None else rows
     book = Book()
     ws = book.sheet("未実績リスト")
     _header(book, ws, hospital_id, month, "未実績リスト（当月の貸出なし）", "機器台数", len(rows))

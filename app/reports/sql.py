@@ -132,12 +132,40 @@ def level_ancestor(level: int):
     return expression, joins
 
 
-def counted_devices(hospital_id: int, level: int):
-    """Subquery of the hospital's devices with their report classification (``cls``) and
-    the columns "device in M" reads (app/device_months.device_in_window): join it to a row
-    of ``device_windows`` with ``device_in_window(windows, devices.c)`` to keep the devices
-    of that month."""
-    cls, joins = level_ancestor(level)
+GROUPINGS = ("own", "smds")
+
+
+def smds_ancestor(level: int):
+    """(expression, joins) giving, at ``level`` of the SMDS master, the SMDS classification
+    a device's effective classification is mapped to (screen 7) — or, unmapped, that of its
+    nearest mapped ancestor. NULL when nothing on the path is mapped: （未分類）."""
+    c0, c1, c2 = aliased(Classification), aliased(Classification), aliased(Classification)
+    s0, s1, s2 = aliased(Classification), aliased(Classification), aliased(Classification)
+    effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+    mapped = func.coalesce(c0.smds_classification_id, c1.smds_classification_id, c2.smds_classification_id)
+    expression = case(
+        (s0.level == level, s0.id),
+        (s1.level == level, s1.id),
+        (s2.level == level, s2.id),
+        else_=None,
+    )
+    joins = [(c0, c0.id == effective), (c1, c1.id == c0.parent_id), (c2, c2.id == c1.parent_id),
+             (s0, s0.id == mapped), (s1, s1.id == s0.parent_id), (s2, s2.id == s1.parent_id)]
+    return expression, joins
+
+
+def device_group(level: int, grouping: str = "own"):
+    """The one grouping expression of the reports: the device's own classification at
+    ``level`` (``own``, the default) or its mapped SMDS classification (``smds``)."""
+    return smds_ancestor(level) if grouping == "smds" else level_ancestor(level)
+
+
+def counted_devices(hospital_id: int, level: int, grouping: str = "own"):
+    """Subquery of the hospital's devices with their report classification (``cls``, see
+    :func:`device_group`) and the columns "device in M" reads
+    (app/device_months.device_in_window): join it to a row of ``device_windows`` with
+    ``device_in_window(windows, devices.c)`` to keep the devices of that month."""
+    cls, joins = device_group(level, grouping)
     query = select(
         Equipment.id.label("equipment_id"),
         cls.label("cls"),

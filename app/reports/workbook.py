@@ -21,14 +21,15 @@ TREND_TITLES = {"lending": "貸出の推移", "failure": "故障の推移"}
 
 
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
-                            chart_cache: dict | None = None, quality: DataQuality | None = None) -> bytes:
+                            chart_cache: dict | None = None, quality: DataQuality | None = None,
+                            version: int = 1) -> bytes:
     """The workbook as bytes. ``chart_cache`` receives the trend PNGs by (scope key, kind)
-    so a caller can reuse them. ``quality`` (the data-quality section) is read from the
-    database when not given."""
+    so a caller can reuse them. ``generated_at`` is shown as is (default: now, JST).
+    ``quality`` (the data-quality section) is read from the database when not given."""
     if quality is None:
         quality = data_quality(f.hospital_id, f.month)
     book = Book()
-    _cover(book, f, generated_at or jst_now(), quality)
+    _cover(book, f, generated_at or jst_now(), quality, version)
     _summaries(book, f, "①貸出サマリー", "lending", chart_cache)
     _summaries(book, f, "②故障サマリー", "failure", chart_cache)
     _life(book, f)
@@ -39,7 +40,7 @@ def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime |
     return book.close()
 
 
-def _cover(book: Book, f, generated_at, quality: DataQuality):
+def _cover(book: Book, f, generated_at, quality: DataQuality, version=1):
     ws = book.sheet("表紙")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 60)
@@ -50,8 +51,10 @@ def _cover(book: Book, f, generated_at, quality: DataQuality):
         ("分類レベル", LEVEL_NAMES.get(f.level, str(f.level))),
         ("対象分類", "、".join(s.scope.name for s in f.scopes[1:]) or "—"),
         ("分類の選び方", "自動（機器台数の多い順）" if f.automatic else "医療機関の選択（順位順）"),
+        ("分類の基準", "SMDSグループ（画面7の紐付け）" if f.grouping == "smds" else "医療機関の機器分類"),
         ("月の時間数 H", f"{f.hours_in_month:,} 時間"),
         ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
+        ("版", f"第{version}版" + ("（改訂）" if version > 1 else "")),
         ("データ品質", f"返却日・修理日不明 {len(quality.unknown_end):,} 件、月の時間を超える貸出の機器 "
                       f"{len(quality.over_booked):,} 台、{LONG_LENDING_DAYS}日超の貸出 {len(quality.long_lendings):,} 件"
                       "（「データ品質」シート）"),
@@ -192,13 +195,14 @@ def _top_models(book: Book, f):
 
 def _ranking(book: Book, f, chart_limit: int = 20):
     ws = book.sheet("⑥稼働率ランキング")
-    for col, width in enumerate([8, 28, 12, 16, 12]):
+    for col, width in enumerate([8, 28, 12, 16, 12, 10, 12]):
         ws.set_column(col, col, width)
     ws.write_string(0, 0, f"機器分類（{LEVEL_NAMES.get(f.level, f.level)}）の稼働率ランキング（同率は台数の多い順）",
                     book.fmt["heading"])
-    data = [[r["rank"], r["name"], r["devices"], r["lending_hours"], r["utilization"]] for r in f.ranking]
-    book.table(ws, 1, 0, ["順位", "機器分類", "機器台数", "当月貸出時間", "稼働率"], data,
-               ["int", "text", "台", "時間", "%"])
+    data = [[r["rank"], r["name"], r["devices"], r["lending_hours"], r["utilization"],
+             r.get("previous_rank"), r.get("last_year_rank")] for r in f.ranking]
+    book.table(ws, 1, 0, ["順位", "機器分類", "機器台数", "当月貸出時間", "稼働率", "前月順位", "前年同月順位"], data,
+               ["int", "text", "台", "時間", "%", "int", "int"])
     if not data:
         return
     last = 1 + min(len(data), chart_limit)
@@ -210,7 +214,7 @@ def _ranking(book: Book, f, chart_limit: int = 20):
     chart.set_legend({"none": True})
     chart.set_title({"name": "稼働率（上位）"})
     chart.set_size({"width": 640, "height": max(300, 22 * (last - 1) + 80)})
-    ws.insert_chart(1, 6, chart)
+    ws.insert_chart(1, 8, chart)
 
 
 def _data_quality(book: Book, f, quality: DataQuality):

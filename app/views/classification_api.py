@@ -102,3 +102,29 @@ class ClassificationApi(BaseApi):
             db.session.rollback()
             return self.response_400(message=str(exc))
         return self.response(200, message=_("登録が完了しました"), classification_ids=ids)
+
+    @expose("/hospital/<int:hospital_id>/grouping", methods=["PUT"])
+    @protect()
+    @permission_name("write")
+    def put_grouping(self, hospital_id):
+        """How reports and the dashboard group devices: ``grouping`` ``own`` (the hospital's
+        classifications) or ``smds`` (the SMDS classifications they are mapped to). A change
+        clears the saved selection (automatic).
+        ---
+        put:
+          responses:
+            200: {description: saved}
+            400: {description: refused}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            return self.response_400(message=_("JSON形式で grouping を送ってください。"))
+        try:
+            grouping = selection.save_grouping(db.session, hospital, payload.get("grouping"), g.user)
+            db.session.commit()
+        except selection.SelectionError as exc:
+            db.session.rollback()
+            return self.response_400(message=str(exc))
+        return self.response(200, message=_("分類の基準を変更しました"), grouping=grouping)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from .. import audit, ledger
 from ..extensions import db
+from ..reports import queue_after_data_change
 from ..scope import MAINTAIN_MASTERS, current_scope
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
@@ -67,6 +68,8 @@ def apply_change(hospital, target, counts, classification_id, reason) -> int:
     except BaseException:
         db.session.rollback()
         raise
+    if changed:
+        queue_after_data_change(hospital.id)  # published months may change: revision check
     return changed
 
 
@@ -78,6 +81,8 @@ def apply_restore(hospital, target, reason) -> int:
     except BaseException:
         db.session.rollback()
         raise
+    if changed:
+        queue_after_data_change(hospital.id)
     return changed
 
 

@@ -31,6 +31,29 @@ def save_from_request(hospital):
                    state=logic.selection_state(db.session, hospital))
 
 
+def save_grouping_from_request(hospital):
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(message=_("JSON形式で grouping を送ってください。")), 400
+    try:
+        grouping = logic.save_grouping(db.session, hospital, payload.get("grouping"), g.user)
+        db.session.commit()
+    except logic.SelectionError as exc:
+        db.session.rollback()
+        return jsonify(message=str(exc)), 400
+    return jsonify(message=_("分類の基準を変更しました"), grouping=grouping,
+                   state=logic.selection_state(db.session, hospital))
+
+
+def _csrf_refused():
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken"))
+        except (CSRFError, ValidationError):
+            return jsonify(message=_("画面の有効期限が切れました。再読み込みしてください。")), 400
+    return None
+
+
 class ReportSelectionView(BaseView):
     route_base = "/report-selection"
     class_permission_name = "ReportSelection"
@@ -61,9 +84,12 @@ class ReportSelectionView(BaseView):
     @permission_name("write")
     def save(self):
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            try:
-                validate_csrf(request.headers.get("X-CSRFToken"))
-            except (CSRFError, ValidationError):
-                return jsonify(message=_("画面の有効期限が切れました。再読み込みしてください。")), 400
-        return save_from_request(hospital)
+        return _csrf_refused() or save_from_request(hospital)
+
+    @expose("/grouping", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def grouping(self):
+        """Own classifications or SMDS groups for the hospital's reports and dashboard."""
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        return _csrf_refused() or save_grouping_from_request(hospital)

@@ -5,7 +5,6 @@ is recorded (who, when).
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ReportFile, ReportType
-from ..months import parse_month, previous_month
+from ..months import format_jst, parse_month, previous_month
 from ..reports import enqueue_report, service
 from ..scope import DOWNLOAD_REPORTS, current_scope
 from ..storage import get_storage
@@ -66,13 +65,17 @@ class ReportDownloadView(BaseView):
             flash(_("指定された年月のレポートが見つかりません。"), "warning")
         if month not in months:
             month = months[0] if months else None
-        files = {}
+        files, older, versions = {}, {}, []
         if month is not None:
             rows = db.session.scalars(service.published_query(ReportFile.hospital_id == hospital.id)
-                                      .where(ReportFile.month == month)).all()
-            files = {r.file_type: r for r in rows}
+                                      .where(ReportFile.month == month).order_by(ReportFile.version)).all()
+            for r in rows:  # the newest version of each type on the card, the others below it
+                if r.file_type in files:
+                    older.setdefault(r.file_type, []).insert(0, files[r.file_type])
+                files[r.file_type] = r
+            versions = service.month_versions(hospital.id, month)
         cards = [{"type": t, "name": service.TYPE_NAMES[t], "description": service.TYPE_DESCRIPTIONS[t],
-                  "file": files.get(int(t))} for t in ReportType]
+                  "file": files.get(int(t)), "older": older.get(int(t), [])} for t in ReportType]
         status = db.session.scalars(select(ReportFile).where(
             ReportFile.hospital_id == hospital.id).order_by(ReportFile.month.desc(), ReportFile.file_type)).all()
         return self.render_template(
@@ -81,7 +84,8 @@ class ReportDownloadView(BaseView):
             months=months, month=month, cards=cards, history=service.download_history(hospital.id),
             type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
             jobs=[r for r in status if r.status in ("queued", "running", "failed")][:6],
-            form=CsrfForm(), default_month=_previous_month(),
+            form=CsrfForm(), default_month=_previous_month(), versions=versions,
+            describe=service.describe, format_jst=format_jst,
         )
 
     @expose("/download/<int:pk>")
@@ -105,7 +109,7 @@ class ReportDownloadView(BaseView):
         if month is None:
             flash(_("対象年月を YYYY-MM の形式で指定してください。"), "danger")
         else:
-            enqueue_report(hospital.id, month)
+            enqueue_report(hospital.id, month, force=bool(request.form.get("force")))
             flash(_("%(month)s のレポート作成を受け付けました。", month=f"{month:%Y-%m}"), "info")
         return redirect(url_for("ReportDownloadView.index", hospital_id=hospital.id))
 
@@ -115,7 +119,9 @@ def _previous_month() -> str:
 
 
 class ReportApi(BaseApi):
-    """``GET /api/v1/reports/?month=YYYY-MM[&hospital_id=]`` lists published files in scope;
+    """``GET /api/v1/reports/?month=YYYY-MM[&hospital_id=]`` lists published files in scope —
+    the newest version of each hospital-month-type, with its older versions in
+    ``older_versions`` (``&all_versions=1``: every version as its own item);
     ``GET /api/v1/reports/<id>/download`` downloads one (recorded)."""
 
     resource_name = "reports"
@@ -132,6 +138,7 @@ class ReportApi(BaseApi):
           parameters:
           - {in: query, name: month, schema: {type: string}, description: YYYY-MM}
           - {in: query, name: hospital_id, schema: {type: integer}}
+          - {in: query, name: all_versions, schema: {type: boolean}}
           responses:
             200: {description: report files}
             404: {description: hospital out of scope}
@@ -151,8 +158,18 @@ class ReportApi(BaseApi):
                 return self.response_400(message="month must be YYYY-MM")
             query = query.where(ReportFile.month == month)
         rows = db.session.scalars(query.order_by(ReportFile.month.desc(), ReportFile.hospital_id,
-                                                 ReportFile.file_type)).all()
-        return self.response(200, result=[_payload(r) for r in rows])
+                                                 ReportFile.file_type, ReportFile.version.desc())).all()
+        if request.args.get("all_versions") in ("1", "true"):
+            return self.response(200, result=[_payload(r) for r in rows])
+        result, latest = [], {}
+        for r in rows:  # newest version first within each hospital-month-type
+            key = (r.hospital_id, r.month, r.file_type)
+            if key in latest:
+                latest[key]["older_versions"].append(_payload(r))
+            else:
+                latest[key] = {**_payload(r), "older_versions": []}
+                result.append(latest[key])
+        return self.response(200, result=result)
 
     @expose("/<int:pk>/download", methods=["GET"])
     @protect(allow_browser_login=True)
@@ -179,7 +196,8 @@ class ReportApi(BaseApi):
 def _payload(row: ReportFile) -> dict:
     return {
         "id": row.id, "hospital_id": row.hospital_id, "month": f"{row.month:%Y-%m}",
-        "file_type": row.file_type, "name": str(service.TYPE_NAMES[ReportType(row.file_type)]),
+        "file_type": row.file_type, "version": row.version,
+        "name": str(service.TYPE_NAMES[ReportType(row.file_type)]),
         "file_name": row.file_name, "size": row.size, "sha256": row.sha256, "source": row.source,
         "published_at": row.published_at.isoformat() if row.published_at else None,
         "download_url": url_for("ReportApi.download", pk=row.id),

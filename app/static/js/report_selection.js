@@ -17,7 +17,8 @@
     unselect: document.getElementById("btn-unselect"),
     save: document.getElementById("btn-save"),
     reset: document.getElementById("btn-reset"),
-    close: document.getElementById("btn-close")
+    close: document.getElementById("btn-close"),
+    groupings: document.querySelectorAll("#sel-grouping input[name=grouping]")
   };
   var state = null;      // from the server
   var slots = [];        // rank_count entries: {id, name, count} or null
@@ -106,6 +107,7 @@
     });
     el.level.value = String(level);
     el.auto.checked = data.is_auto;
+    Array.prototype.forEach.call(el.groupings, function (radio) { radio.checked = radio.value === data.grouping; });
     activeSlot = -1;
     activeItem = null;
     dirty = false;
@@ -193,6 +195,28 @@
     }
     dirty = true;
     render();
+  });
+  function changeGrouping(radio) {
+    if (!radio.checked || radio.value === state.grouping) { return; }
+    if (!window.confirm(texts.confirmGrouping)) {
+      Array.prototype.forEach.call(el.groupings, function (r) { r.checked = r.value === state.grouping; });
+      return;
+    }
+    fetch(root.dataset.groupingUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
+      body: JSON.stringify({grouping: radio.value})
+    }).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).then(function (res) {
+      if (!res.ok) { el.message.textContent = res.body.message; init(state); return; }
+      init(res.body.state);
+      el.message.textContent = res.body.message;
+    });
+  }
+  Array.prototype.forEach.call(el.groupings, function (radio) {
+    radio.addEventListener("change", function () { changeGrouping(radio); });
   });
   el.select.addEventListener("click", doSelect);
   el.up.addEventListener("click", function () { move(-1); });
