@@ -140,6 +140,8 @@ class Config:
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
     S3_SSE = env_str("S3_SSE", "AES256")  # or aws:kms
     S3_SSE_KMS_KEY_ID = env_str("S3_SSE_KMS_KEY_ID")
+    # Days of COMPLIANCE Object Lock on write-once objects (audit anchors) in S3; 0 = none.
+    S3_OBJECT_LOCK_DAYS = env_int("S3_OBJECT_LOCK_DAYS", 0)
     MAIL_URL = env_str("MAIL_URL", f"file://{Path(INSTANCE_DIR) / 'outbox'}")
     MAIL_FROM = env_str("MAIL_FROM", "OptiServe <no-reply@optiserve.local>")
     PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:5000")

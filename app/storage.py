@@ -116,4 +116,5 @@ def get_storage() -> Storage:
     return storage_from_url(
         config["STORAGE_URL"], config.get("S3_ENDPOINT_URL"),
         sse=config.get("S3_SSE"), kms_key_id=config.get("S3_SSE_KMS_KEY_ID"),
+        object_lock_days=config.get("S3_OBJECT_LOCK_DAYS", 0),
     )

@@ -26,11 +26,15 @@ class S3Storage:
         sse: str | None = None,
         kms_key_id: str | None = None,
         client=None,
+        object_lock_days: int = 0,
     ):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.sse = sse or "AES256"
         self.kms_key_id = kms_key_id or None
+        # Write-once objects (put_new: the audit anchors) get a COMPLIANCE Object Lock of this
+        # many days when > 0; the production bucket policy refuses them without one.
+        self.object_lock_days = int(object_lock_days or 0)
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url or None)
         # Local copies handed out by local_path(); removed by cleanup().
         self._temp_paths: list[str] = []
@@ -44,6 +48,15 @@ class S3Storage:
         if self.sse == "aws:kms" and self.kms_key_id:
             extra["SSEKMSKeyId"] = self.kms_key_id
         return extra
+
+    def _lock_args(self) -> dict:
+        if self.object_lock_days <= 0:
+            return {}
+        import datetime as dt
+
+        until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.object_lock_days)
+        return {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until,
+                "ChecksumAlgorithm": "SHA256"}
 
     def put_file(self, key: str, source: BinaryIO) -> None:
         # upload_fileobj streams in parts; an object appears only once complete.
@@ -102,7 +115,7 @@ class S3Storage:
         In a bucket with Object Lock the object then cannot be changed or deleted either."""
         try:
             self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                   IfNoneMatch="*", **self._extra_args())
+                                   IfNoneMatch="*", **self._extra_args(), **self._lock_args())
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
                 raise KeyExistsError(key) from exc

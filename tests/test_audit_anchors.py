@@ -206,3 +206,20 @@ def test_anchor_search_stops_at_the_first_row_month(ctx, store):
     db.session.commit()
     first = db.session.query(AuditEvent).order_by(AuditEvent.created_on).first().created_on
     assert audit_anchors.newest_anchor(store, now=first + dt.timedelta(days=400)) is None
+
+
+def test_anchors_in_an_object_lock_bucket_are_locked_in_compliance_mode(app, ctx, moto_endpoint, aws_env):  # noqa: F811
+    """Production's bucket refuses an anchor without a COMPLIANCE lock (deploy/optiserve.yaml):
+    with S3_OBJECT_LOCK_DAYS the anchor is written locked for that long."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    client.create_bucket(Bucket="locked-anchors", ObjectLockEnabledForBucket=True)
+    s3 = storage_from_url("s3://locked-anchors/files", s3_endpoint_url=moto_endpoint, object_lock_days=2557)
+    make_events(1)
+    outcome, anchor_written = audit_anchors.write_anchor(s3)
+    assert outcome == "written"
+    head = client.head_object(Bucket="locked-anchors", Key=f"files/{anchor_written.storage_key}")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    until = head["ObjectLockRetainUntilDate"]
+    assert (until.date() - utc_now().date()).days >= 2556
