@@ -44,14 +44,19 @@ def grouping_of(hospital: Organization) -> str:
 
 
 def smds_device_counts(session, hospital_id: int) -> dict[int, int]:
-    """Devices per SMDS classification (at every level of the master) under SMDS grouping:
-    the same devices and mapping the reports count."""
+    """Devices of Japan's current month ("device in M", as :func:`device_counts`) per SMDS
+    classification (at every level of the master) under SMDS grouping: the same devices and
+    mapping the reports count."""
+    from .device_months import devices_in_month
+    from .months import current_month
     from .reports.sql import counted_devices
 
     counts: dict[int, int] = {}
+    in_month = devices_in_month(current_month(), [hospital_id])
     for level in LEVELS:
         devices = counted_devices(hospital_id, level, grouping="smds")
-        for cls, n in session.execute(select(devices.c.cls, func.count()).where(devices.c.cls.is_not(None))
+        for cls, n in session.execute(select(devices.c.cls, func.count())
+                                      .where(devices.c.cls.is_not(None), devices.c.equipment_id.in_(in_month))
                                       .group_by(devices.c.cls)):
             counts[cls] = n
     return counts

@@ -124,6 +124,9 @@ def test_ordering_ui(app, ctx):
 def test_grouping_switch(app, ctx):
     """Switching to SMDS groups asks first, then lists the SMDS classifications the
     hospital's devices are mapped to; a refused confirmation changes nothing."""
+    import datetime as dt
+
+    from app.device_months import list_devices
     from app.models import Equipment
 
     hospital = db.session.query(Organization).filter_by(code="H0001").one()
@@ -132,8 +135,11 @@ def test_grouping_switch(app, ctx):
                          smds_classification_id=pump.id)
     db.session.add(own)
     db.session.flush()
-    db.session.add(Equipment(hospital_id=hospital.id, device_number="GB1", classification_id=own.id,
-                             default_counts=True))
+    device = Equipment(hospital_id=hospital.id, device_number="GB1", classification_id=own.id,
+                       default_counts=True)
+    db.session.add(device)
+    db.session.flush()
+    list_devices(db.session, hospital.id, dt.date(2025, 5, 1), [device.id])  # a ledger in force now
     db.session.commit()
     answers = []
     with serve(app) as base, sync_api.sync_playwright() as playwright:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import dealers
+from app.device_months import list_devices
 from app.extensions import db
 from app.models import Classification, Equipment, Lending, Organization, ReportSelection
 from app.report_selection import SelectionError, save_grouping, save_selection
@@ -50,6 +51,7 @@ def ledger(ctx):
     syringe = common("シリンジポンプ")
     number = 0
     hours = {}
+    listed = []  # one ledger, of the report month, lists every device
 
     def add_devices(cls, count, smds):
         nonlocal number
@@ -60,6 +62,7 @@ def ledger(ctx):
                           model_number="X", default_counts=True)
             db.session.add(e)
             db.session.flush()
+            listed.append(e.id)
             extra = 24 if i == 0 else 0
             db.session.add(Lending(hospital_id=h.id, equipment_id=e.id, month=MONTH,
                                    lent_at=dt.datetime(2025, 5, 3),
@@ -70,6 +73,7 @@ def ledger(ctx):
         add_devices(own_class(h.id, name), count, pump)
     add_devices(own_class(h.id, "シリンジ"), 2, syringe)
     add_devices(own_class(h.id, "その他機器"), 1, None)  # not mapped: （未分類） under SMDS grouping
+    list_devices(db.session, h.id, MONTH, listed)
     db.session.commit()
     return {"hospital": h.id, "pump": pump.id, "syringe": syringe.id, "hours": hours}
 
@@ -127,7 +131,12 @@ def test_screen_6_switches_grouping_and_lists_smds_classes(ledger, client):
     state = response.get_json()["state"]
     assert state["grouping"] == "smds" and state["is_auto"]
     listed = {c["name"]: c["count"] for c in state["classifications"]["1"]}
-    assert listed == {"輸液ポンプ": 10, "シリンジポンプ": 2}
+    assert listed == {"輸液ポンプ": 10, "シリンジポンプ": 2}  # the 2025-05 ledger is still in force
+    device = db.session.query(Equipment).filter_by(device_number="G001").one()
+    device.override_counts = False  # the one definition: a device that does not count is not listed
+    db.session.commit()
+    listed = {c["name"]: c["count"] for c in client.get("/report-selection/data").get_json()["classifications"]["1"]}
+    assert listed == {"輸液ポンプ": 9, "シリンジポンプ": 2}
     db.session.expire_all()
     assert org("H0001").report_grouping == "smds"
     page = client.get("/dashboard/?month=2025-05").get_data(as_text=True)

@@ -137,7 +137,9 @@ def test_a_change_outside_the_month_makes_no_version(published):
                            lent_at=T(2023, 1, 5), returned_at=T(2023, 1, 6)))
     db.session.commit()
     before = outbox()
-    assert revise_reports_job(h) == "checked 1, revised 0"
+    outcome = revise_reports_job(h)
+    revision = db.session.query(ReportVersion).filter_by(hospital_id=h, month=MONTH, version=2).first()
+    assert outcome == "checked 1, revised 0", revision.changes if revision else None
     assert sorted(versions_of(h)) == [1] and outbox() == before
 
 

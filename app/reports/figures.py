@@ -271,6 +271,12 @@ def _min(a, b):
     return b if a is None else a if b is None else min(a, b)
 
 
+def _first_name(a, b):
+    """The smaller of two product names (None last): the same name for a model whatever
+    order the database returns its rows in."""
+    return b if a is None else a if b is None else min(a, b)
+
+
 def _names(ids) -> dict:
     if not ids:
         return {}
@@ -326,6 +332,7 @@ def _models_near_end(result, devices, month):
                                                         "product": product, "devices": 0, "near_end": 0})
                 m["devices"] += n
                 m["near_end"] += n_near or 0
+                m["product"] = _first_name(m["product"], product)  # whatever order the rows came in
         for m in merged.values():
             m["share"] = m["near_end"] / m["devices"] if m["devices"] else None
         sf.models_near_end = sorted(merged.values(),
@@ -355,6 +362,7 @@ def _top_models(result, hospital_id, devices, windows):
             m["lendings"] += n
             m["hours"] += h or 0.0
             m["departments"][dept] += n
+            m["product"] = _first_name(m["product"], product)
         for m in models.values():
             m["hours_per_lending"] = m["hours"] / m["lendings"]
             m["departments"] = sorted(
