@@ -228,9 +228,12 @@ def test_revise_command(published, app):
     assert bad.exit_code != 0
 
 
-def test_a_corrected_reupload_through_the_pipeline_revises_the_month(app, ctx):
-    """The real path: three uploads → ingest jobs → the month's report job → version 1; a
-    corrected lending file (a return filled in) → ingest → revision check → version 2."""
+@pytest.mark.parametrize("next_file", [False, True], ids=["corrected-reupload", "next-months-file"])
+def test_a_file_that_fills_in_a_return_revises_the_published_month(app, ctx, next_file):
+    """The real path: three uploads → ingest jobs → the month's report job → version 1; then a
+    file that fills in the open lending's return → ingest → revision check → version 2. The file
+    is either October's own, corrected, or November's (a whole-history export listing the
+    October lending with the return the October export did not know yet)."""
     from app.jobs.ingest import ingest_job
     from app.jobs.reports import generate_report_job
 
@@ -256,7 +259,7 @@ def test_a_corrected_reupload_through_the_pipeline_revises_the_month(app, ctx):
     before = outbox()
 
     corrected = csv_bytes([header, ["ME00001", "2025/10/01 00:00", "2025/10/11 00:00", "ICU"]])
-    upload_id = make_upload(corrected, 2, month=month)
+    upload_id = make_upload(corrected, 2, month=dt.date(2025, 11, 1) if next_file else month)
     db.session.get(UploadFile, upload_id).status = "queued"
     db.session.commit()
     assert ingest_job(upload_id) == "succeeded"
