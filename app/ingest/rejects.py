@@ -16,6 +16,8 @@ import re
 import tempfile
 import zipfile
 
+from .headers import column_letters
+
 MAX_CELL_CHARS = 32_767
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -68,15 +70,6 @@ _SHEET_HEAD = (
 )
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _string_cell(ref: str, value: str, style: str = "") -> str:
     value = _INVALID_XML.sub("", value[:MAX_CELL_CHARS]).translate(_ESCAPES)
     return f'<c r="{ref}" t="inlineStr"{style}><is><t xml:space="preserve">{value}</t></is></c>'
@@ -93,7 +86,7 @@ class RejectWriter:
 
     def _letter(self, col: int) -> str:
         while col >= len(self._letters):
-            self._letters.append(_column_letters(len(self._letters)))
+            self._letters.append(column_letters(len(self._letters)))
         return self._letters[col]
 
     def _open(self) -> None:
