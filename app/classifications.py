@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, or_
 from . import audit
 from .device_months import devices_in_month
 from .models import Classification, Equipment
-from .months import current_month
+from .months import current_month, utc_now
 from .normalize import match_key, normalize_text
 from .suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
 
@@ -64,7 +64,7 @@ def ensure_hospital_classifications(
     for cid, parent_id, level, key in rows:
         existing.setdefault((parent_id, level, key), cid)
     common = common_by_key(session)
-    now = dt.datetime.utcnow()
+    now = utc_now()
     cleaned: list[tuple[str, ...]] = []
     for raw in paths:
         names = [normalize_text(part) for part in raw][:3]
@@ -221,7 +221,7 @@ def set_mapping(session, cls: Classification, smds_id: int | None, method: str, 
     cls.smds_classification_id = smds_id
     cls.mapping_method = method if smds_id is not None else None
     cls.mapped_by_id = getattr(actor, "id", None) if smds_id is not None else None
-    cls.mapped_at = dt.datetime.utcnow() if smds_id is not None else None
+    cls.mapped_at = utc_now() if smds_id is not None else None
     after = {"smds_classification_id": smds_id, "mapping_method": cls.mapping_method}
     audit.record(
         "classification.map" if smds_id is not None else "classification.unmap", cls,

@@ -14,13 +14,13 @@ Level decisions (DESIGN.md §2, owner-spec digest §9 item 2):
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .months import utc_now
 from . import audit
 from .access.capabilities import level_capabilities  # noqa: F401  (re-export, goes in #12)
 from .access.dealer_choice import (  # noqa: F401  (re-export, goes in #12)
@@ -115,7 +115,7 @@ def grant(hospital: Organization, email: str, level: int, reason: str, actor) ->
         )
     ).one_or_none()
     old_level = permission.level if permission is not None else None
-    now = dt.datetime.utcnow()
+    now = utc_now()
     if permission is None:
         permission = DealerPermission(hospital_id=hospital.id, dealer_user_id=dealer.id)
         db.session.add(permission)

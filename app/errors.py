@@ -65,7 +65,7 @@ def _check_rison(value: str) -> None:
     try:
         prison.loads(value)
     except prison.decoder.ParserException:
-        pass  # FAB answers these itself (400, or its JSON fallback)
+        return  # FAB answers these itself (400, or its JSON fallback)
     except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         raise BadQuery() from None
 

@@ -15,6 +15,7 @@ import enum
 from flask import current_app
 from werkzeug.security import check_password_hash
 
+from ..months import utc_now
 from .. import audit
 from ..models import User, UserStatus
 from . import notices
@@ -28,7 +29,7 @@ class Outcome(enum.Enum):
 
 
 def now() -> dt.datetime:
-    return dt.datetime.utcnow()
+    return utc_now()
 
 
 def is_locked(user: User) -> bool:
@@ -55,7 +56,7 @@ def register_success(user: User, *, method: str) -> None:
     user.fail_login_count = 0
     user.locked_until = None
     user.login_count = (user.login_count or 0) + 1
-    user.last_login = dt.datetime.now()
+    user.last_login = utc_now()
     audit.record("auth.login", user, actor=user, changes={"second_factor": method})
 
 

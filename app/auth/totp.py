@@ -6,7 +6,6 @@ randomness each, so an unsalted SHA-256 is enough to keep them from being read.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import io
@@ -16,6 +15,7 @@ import time
 import pyotp
 import segno
 
+from ..months import utc_now
 from ..extensions import db
 from ..models import RecoveryCode, User
 from .session import end_all_sessions
@@ -107,7 +107,7 @@ def use_recovery_code(user: User, code: str) -> bool:
     ).first()
     if row is None:
         return False
-    row.used_at = dt.datetime.utcnow()
+    row.used_at = utc_now()
     return True
 
 
@@ -116,7 +116,7 @@ def enroll(user: User, secret: str, step: int) -> list[str]:
     recovery codes."""
     user.totp_secret = secret
     user.totp_last_step = step
-    user.totp_enrolled_on = dt.datetime.utcnow()
+    user.totp_enrolled_on = utc_now()
     return new_recovery_codes(user)
 
 

@@ -8,7 +8,6 @@ errors (database or storage unreachable) raise, after a rollback, so the job can
 """
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import logging
 import os
@@ -21,7 +20,7 @@ from .. import audit
 from ..classifications import ensure_hospital_classifications
 from ..extensions import db
 from ..models import ColumnProfile, UploadFile, UploadStatus
-from ..months import month_label
+from ..months import month_label, utc_now
 from ..normalize import resolve_makers
 from ..storage import get_storage
 from . import write
@@ -145,7 +144,7 @@ def _record_stop(session, upload_id: int, stop: _Stop, state: _State, storage) -
             storage.put_file(key, handle)
         upload.rejected_key = key
         upload.rows_rejected = rejects.count
-    upload.finished_at = dt.datetime.utcnow()
+    upload.finished_at = utc_now()
     outcome = IngestOutcome(stop.status.value, state.total, 0, upload.rows_rejected, stop.message)
     session.commit()
     return outcome
@@ -171,7 +170,7 @@ class _State:
         upload.status = status.value
         upload.message = message
         upload.rows_total, upload.rows_imported, upload.rows_rejected = self.total, self.imported, self.rejected
-        upload.finished_at = dt.datetime.utcnow()
+        upload.finished_at = utc_now()
         audit.record("upload.ingest", upload, organization_id=upload.hospital_id, changes={
             "status": status.value, "rows_total": self.total, "rows_imported": self.imported,
             "rows_rejected": self.rejected,
