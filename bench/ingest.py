@@ -90,9 +90,9 @@ class ServerCpu:
 def phase_setup(args) -> dict:
     from flask_appbuilder import Model
 
+    from app.access.role_sync import sync_roles
     from app.extensions import db
-    from app.roles import sync_roles
-    from app.seed import seed_all
+    from app.seeding.seed import seed_all
 
     with _app().app_context():
         Model.metadata.drop_all(db.engine)
@@ -138,10 +138,10 @@ def _when(value):
 def phase_floor(args) -> dict:
     import datetime as dt
 
+    from app.core.normalize import device_key
     from app.extensions import db
-    from app.ingest import write
-    from app.ingest.headers import map_headers
-    from app.normalize import device_key
+    from app.services.ingest import write
+    from app.services.ingest.headers import map_headers
 
     files = _files(args)
     with _app().app_context():
@@ -202,7 +202,7 @@ def phase_floor(args) -> dict:
 def _insert_events(session, kind, fields, records):
     """The plain bulk insert the ingest's writer did before reconciliation (COPY / one
     executemany with SQLAlchemy's SQLite datetime format built directly)."""
-    from app.ingest import write
+    from app.services.ingest import write
 
     columns = ("hospital_id", "equipment_id", "month", *fields)
     if session.get_bind().dialect.name == "postgresql":
@@ -216,7 +216,7 @@ def _insert_events(session, kind, fields, records):
 
 
 def _insert(session, table, columns, rows):
-    from app.ingest import write
+    from app.services.ingest import write
 
     if session.get_bind().dialect.name == "postgresql":
         write._copy(session, table, columns, rows)
@@ -232,9 +232,9 @@ def phase_ingest(args) -> dict:
     import hashlib
 
     from app.extensions import db
-    from app.ingest.pipeline import run_ingest
+    from app.infra.storage import get_storage
     from app.models import UploadFile, UploadStatus
-    from app.storage import get_storage
+    from app.services.ingest.pipeline import run_ingest
 
     files = _files(args)
     with _app().app_context():

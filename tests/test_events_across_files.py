@@ -28,11 +28,11 @@ from collections import defaultdict
 from sqlalchemy import update
 
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
+from app.services.ingest.pipeline import run_ingest
 from app.models import Equipment, Organization
-from app.reports.data_quality import data_quality
-from app.reports.figures import compute_figures
-from app.reports.lists import failure_rows, no_activity_rows
+from app.services.reports.data_quality import data_quality
+from app.services.reports.figures import compute_figures
+from app.services.reports.lists import failure_rows, no_activity_rows
 
 from .ingest_helpers import hospital_id, make_upload
 

@@ -14,9 +14,9 @@ import zipfile
 import openpyxl
 from openpyxl.utils.cell import range_boundaries
 
-from app.reports.figures import compute_figures
-from app.reports.lists import build_failure_list, build_no_activity_list
-from app.reports.workbook import build_analysis_workbook
+from app.services.reports.figures import compute_figures
+from app.services.reports.lists import build_failure_list, build_no_activity_list
+from app.services.reports.workbook import build_analysis_workbook
 
 from .report_data import MONTH, make_dataset
 
