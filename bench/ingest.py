@@ -17,7 +17,10 @@ lending, failure). Three processes run one after the other on a fresh schema:
 - ingest: ``run_ingest`` for the three uploads (child-process parsing, header mapping,
   normalization, validation, makers and classifications, rejected-rows file, bulk write).
 
-Each phase reports its wall time and peak RSS (its own and its children's, ``ru_maxrss``).
+Each phase reports its wall time and peak RSS (its own and its children's, ``ru_maxrss``),
+its CPU time and, on a PostgreSQL server on this machine, the CPU time of its database
+backend (``/proc``): on a shared machine wall time swings, and on PostgreSQL most of the
+writing is the server's CPU, so "client + server" CPU is the steady figure to compare.
 Targets: ingest total ≤ 1.5 × floor total, ingest peak RSS ≤ 300 MB.
 """
 from __future__ import annotations
