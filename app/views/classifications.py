@@ -5,6 +5,8 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext as _
 
+from app.services.classifications import screen
+
 from .. import classifications as logic
 from ..extensions import db
 from ..normalize import match_key
@@ -129,16 +131,21 @@ class ClassificationMappingView(BaseView):
     @has_access
     @permission_name("read")
     def index(self):
+        """The screen with its first page (50 rows) in the page; the script pages, filters,
+        accepts and bulk-accepts through /api/v1/classification without reloading."""
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        rows = logic.mapping_rows(db.session, hospital.id)
+        page = request.args.get("page", "1")
+        first = screen.mapping_page(db.session, hospital.id, screen.MappingFilter.parse(request.args),
+                                    int(page) if page.isdigit() else 1)
         return self.render_template(
             "classifications/mapping.html",
             hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            rows=rows,
-            unmapped=sum(1 for r in rows if r["smds_classification_id"] is None),
+            first=first,
             commons=logic.common_classifications(db.session),
             threshold=AUTO_ACCEPT_THRESHOLD,
+            device_filters=[("", _("すべて")), ("0", _("0台")), ("1", _("1台以上")),
+                            ("10", _("10台以上")), ("100", _("100台以上"))],
             form=CsrfForm(),
             title=_("機器分類の紐付け"),
         )
