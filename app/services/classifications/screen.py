@@ -13,7 +13,6 @@ from sqlalchemy.orm import aliased
 
 from app.classifications import (
     SUGGESTION,
-    common_classifications,
     device_counts,
     prior_mappings,
     set_mapping,
@@ -112,9 +111,13 @@ class _Suggester:
     """Suggestions for some rows, with the master and other hospitals' choices read once."""
 
     def __init__(self, session, hospital_id: int):
-        commons = common_classifications(session)
-        self.candidates = tuple((c.id, c.name) for c in commons)
-        self.names = {c.id: c.name for c in commons}
+        # Plain tuples: suggest_cached hashes and compares them at every lookup (rows are slow).
+        self.candidates = tuple(
+            (cid, name) for cid, name in session.query(Classification.id, Classification.name)
+            .filter(Classification.hospital_id.is_(None), Classification.is_active.is_(True))
+            .order_by(Classification.level, Classification.name)
+        )
+        self.names = dict(self.candidates)
         self.prior = prior_mappings(session, hospital_id)
 
     def __call__(self, row: dict, limit: int = 3) -> list[dict]:
