@@ -48,6 +48,7 @@ def build():
     from app.extensions import db
     from app.roles import sync_roles
     from app.seed import seed_all
+    from app.seed_demo_activity import seed_demo_activity
     from config import TestConfig, sqlalchemy_url
 
     class BenchConfig(TestConfig):
@@ -60,6 +61,7 @@ def build():
         Model.metadata.create_all(db.engine)
         sync_roles()
         seed_all()
+        seed_demo_activity()  # as `optiserve seed demo` (run.py) does: 299 devices, a year of activity
         db.session.commit()
     return app
 
@@ -104,6 +106,7 @@ def main() -> None:
         unmapped = db.session.query(Classification).filter_by(
             hospital_id=hospital.id, is_active=True, smds_classification_id=None).count()
         hospital_id, hospital_name = hospital.id, hospital.name
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings grow with it)")
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}  seeded in "
           f"{time.perf_counter() - started:.1f}s  hospital: {hospital_name} — {classes} classifications, "
           f"{unmapped} unmapped")

@@ -82,7 +82,7 @@ def _matches(f: MappingFilter, row: dict) -> bool:
 
 def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dict], dict]:
     """The hospital's classifications under ``f`` without suggestions, unmapped first
-    (then level, most devices, name), and the hospital's totals."""
+    (then most devices, level, name), and the hospital's totals."""
     parent = aliased(Classification)
     smds = aliased(Classification)
     query = (
@@ -102,7 +102,8 @@ def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dic
     ]
     totals = {"all": len(rows), "unmapped": sum(1 for r in rows if r["smds_classification_id"] is None)}
     rows = [r for r in rows if _matches(f, r)]
-    rows.sort(key=lambda r: (r["smds_classification_id"] is not None, r["level"], -r["device_count"],
+    # Unmapped first; within each, the classes that weigh most in the reports (most devices).
+    rows.sort(key=lambda r: (r["smds_classification_id"] is not None, -r["device_count"], r["level"],
                              r["name"], r["id"]))
     return rows, totals
 
