@@ -46,9 +46,9 @@ def build():
 
     from app import create_app
     from app.extensions import db
-    from app.roles import sync_roles
-    from app.seed import seed_all
-    from app.seed_demo_activity import seed_demo_activity
+    from app.access.role_sync import sync_roles
+    from app.seeding.seed import seed_all
+    from app.seeding.demo_activity import seed_demo_activity
     from config import TestConfig, sqlalchemy_url
 
     class BenchConfig(TestConfig):
@@ -67,7 +67,7 @@ def build():
 
 
 def session_cookie(app) -> str:
-    from app.auth.session import GENERATION_KEY, MFA_KEY, SEEN_KEY
+    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
     from app.extensions import db
     from app.models import User
 

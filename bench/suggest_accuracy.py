@@ -1,4 +1,4 @@
-"""Accuracy of app.suggest.suggest on the HELD-OUT hand-labelled set (bench/data/suggest_heldout.csv,
+"""Accuracy of app.services.classifications.suggest.suggest on the HELD-OUT hand-labelled set (bench/data/suggest_heldout.csv,
 made as bench/data/HELDOUT.md says; never used to tune the synonyms or the weights).
 
 Reports top-1 and top-3 on the names that have a counterpart, twice:
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.normalize import match_key  # noqa: E402
-from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest  # noqa: E402
+from app.core.normalize import match_key  # noqa: E402
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest  # noqa: E402
 
 HELDOUT = ROOT / "bench" / "data" / "suggest_heldout.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"

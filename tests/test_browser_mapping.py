@@ -2,7 +2,7 @@
 without a reload, and the bulk accept on a filter (preview, then apply) — CSP and CSRF on."""
 from playwright import sync_api
 
-from app.classifications import ensure_hospital_classifications
+from app.services.classifications.mapping import ensure_hospital_classifications
 from app.extensions import db
 from app.models import Classification, Organization
 

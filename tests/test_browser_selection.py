@@ -129,8 +129,8 @@ def test_grouping_switch(app, ctx):
     hospital's devices are mapped to; a refused confirmation changes nothing."""
     import datetime as dt
 
-    from app.device_months import list_devices
     from app.models import Equipment
+    from app.services.ledger.device_months import list_devices
 
     hospital = db.session.query(Organization).filter_by(code="H0001").one()
     pump = db.session.query(Classification).filter_by(hospital_id=None, name="輸液ポンプ").one()
@@ -181,7 +181,7 @@ def test_grouping_switch(app, ctx):
 def test_search_sort_and_zero_device_classes(app, ctx):
     """Issue 14: the list shows device counts, most devices first, hides 0-device classes
     unless asked, sorts by name on request and searches with width and case folded."""
-    from app.classifications import ensure_hospital_classifications
+    from app.services.classifications.mapping import ensure_hospital_classifications
 
     from .test_classifications import add_devices
 

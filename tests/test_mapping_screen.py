@@ -1,7 +1,7 @@
 """Screen 7 at real scale (issue 14): pages of 50, unmapped first, search (width and case
 folded), filters, the bulk accept on a filter (preview, then apply exactly what was
 previewed) — and hospital A never reaching hospital B's classifications through them."""
-from app.classifications import ensure_hospital_classifications
+from app.services.classifications.mapping import ensure_hospital_classifications
 from app.extensions import db
 from app.models import AuditEvent, Classification
 

@@ -11,15 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import aliased
 
-from app.classifications import (
-    SUGGESTION,
-    device_counts,
-    prior_mappings,
-    set_mapping,
-)
+from app.services.classifications.mapping import SUGGESTION, device_counts, prior_mappings, set_mapping
 from app.models import Classification
-from app.normalize import match_key, normalize_text
-from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
+from app.core.normalize import match_key, normalize_text
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
 
 PER_PAGE = 50
 MIN_THRESHOLD = 50.0
