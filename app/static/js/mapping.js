@@ -132,6 +132,7 @@
     manual.appendChild(input);
     manual.appendChild(go);
     manual.className = "form-inline";
+    manual.style.whiteSpace = "nowrap";
     tr.appendChild(manual);
     tr.addEventListener("click", function (e) {
       if (e.target.tagName !== "INPUT") { setActive(index); }
