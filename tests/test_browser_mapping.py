@@ -64,11 +64,14 @@ def test_mapping_search_accept_and_bulk_without_reload(app, ctx):
             page.keyboard.press("ArrowUp")
             page.keyboard.press("ArrowDown")
             page.keyboard.press("Enter")
-            wait_until(page, lambda: mapped_name(ward_b) == "シリンジポンプ")
+            wait_until(page, lambda: "シリンジポンプ" in page.inner_text(
+                f"#mapping-table tr[data-id='{ward_b}'] td.mapped"))
+            assert mapped_name(ward_b) == "シリンジポンプ"
             # Unmap by click, without reload either.
             page.click(f"#mapping-table tr[data-id='{ward_b}'] button.unmap")
-            wait_until(page, lambda: mapped_name(ward_b) is None)
-            assert "未紐付け" in page.inner_text(f"#mapping-table tr[data-id='{ward_b}'] td.mapped")
+            wait_until(page, lambda: "未紐付け" in page.inner_text(
+                f"#mapping-table tr[data-id='{ward_b}'] td.mapped"))
+            assert mapped_name(ward_b) is None
 
             # Bulk accept on a filter: unmapped + "ポンプ(" — preview first, nothing changes.
             page.fill("#mf-q", "ポンプ(")
