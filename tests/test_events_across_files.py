@@ -28,8 +28,8 @@ from collections import defaultdict
 from sqlalchemy import update
 
 from app.extensions import db
-from app.services.ingest.pipeline import run_ingest
 from app.models import Equipment, Organization
+from app.services.ingest.pipeline import run_ingest
 from app.services.reports.data_quality import data_quality
 from app.services.reports.figures import compute_figures
 from app.services.reports.lists import failure_rows, no_activity_rows

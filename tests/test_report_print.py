@@ -87,7 +87,7 @@ def test_analysis_workbook_prints_each_section_on_its_own_pages_with_no_chart_cu
     for ws in book.worksheets:
         _r0, last_row, _c0, last_col = check_page_setup(ws)
         breaks = sorted(b.id for b in ws.row_breaks.brk)
-        for first, last, first_col, last_col_used in anchors[ws.title]:
+        for first, last, _first_col, last_col_used in anchors[ws.title]:
             # inside the print area ...
             assert last <= last_row and last_col_used <= last_col, (ws.title, (first, last), last_row)
             # ... and on one page: no break between its first and last row (a break at b
