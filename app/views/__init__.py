@@ -16,6 +16,7 @@ from .organizations import OrganizationView
 from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
 from .system_api import SystemReportApi, SystemUploadApi
+from .system_push import SystemLedgerApi, SystemMastersApi
 from .upload import UploadView
 from .upload_api import UploadApi
 from .users_api import UserApi
@@ -48,6 +49,8 @@ def register_machine_access(appbuilder) -> None:
     appbuilder.add_api(ApiKeyApi)
     appbuilder.add_api(SystemUploadApi)
     appbuilder.add_api(SystemReportApi)
+    appbuilder.add_api(SystemMastersApi)
+    appbuilder.add_api(SystemLedgerApi)
 
 
 def register_classification_views(appbuilder) -> None:

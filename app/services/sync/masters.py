@@ -1,0 +1,328 @@
+"""Masters push: the on-prem masters upserted by their ids, all or nothing.
+
+:func:`push` applies a payload checked by :mod:`app.services.sync.masters_payload` in one
+transaction: organizations (hospitals, dealers, manufacturers), SMDS classifications,
+hospitals' classifications with their mapping, makers with their spellings — in that order,
+so a row may name one sent before it. Each row is found by its on-prem id (``external_id``);
+the first push of a row that OptiServe already has (same organization code, same
+classification name under the same parent, same maker name, never pushed before) adopts it.
+A field is written only when its value differs, so the same payload twice changes nothing:
+no UPDATE, no timestamp, no audit row. With ``full``, a row of a sent list that OptiServe got
+from an earlier push and that the payload no longer lists is deactivated (never deleted);
+rows made in OptiServe and never pushed are left alone. Any problem → nothing is written.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.extensions import db
+from app.makers import merge_makers
+from app.models import Classification, Maker, MakerAlias, Organization, OrganizationKind
+from app.months import utc_now
+from app.normalize import maker_key, match_key, normalize_text
+from app.services.sync.masters_payload import (
+    ORGANIZATION_FIELDS,
+    ORGANIZATION_SECTIONS,
+    MastersInvalid,
+    Payload,
+    parse,
+)
+
+ONPREM = "onprem"  # Classification.mapping_method of a mapping sent by the on-prem system
+MAX_AUDITED_CHANGES = 200
+SECTION_OF_KIND = {kind: section for section, kind in ORGANIZATION_SECTIONS.items()}
+
+
+class _Run:
+    """What one push changed, and the problems found while applying it."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.errors: list[str] = []
+        self.counts: dict[str, dict[str, int]] = {}
+        self.changes: list[dict] = []
+
+    def count(self, section: str, what: str) -> None:
+        counts = self.counts.setdefault(section, {"created": 0, "updated": 0, "unchanged": 0, "deactivated": 0})
+        counts[what] += 1
+
+    def fail(self, where: str, message: str) -> None:
+        self.errors.append(f"{where}: {message}")
+
+    def assign(self, row, values: dict) -> dict:
+        """Set the attributes whose value differs; ``{name: [old, new]}`` of those."""
+        diff = {}
+        for name, value in values.items():
+            old = getattr(row, name)
+            if old != value:
+                diff[name] = [old, value]
+                setattr(row, name, value)
+        return diff
+
+    def note(self, section: str, external_id: str, what: str, diff: dict | None = None) -> None:
+        self.count(section, what)
+        if what != "unchanged":
+            self.changes.append({"section": section, "id": external_id, "change": what, **({"fields": diff} if diff else {})})
+
+
+def push(data, actor) -> dict:
+    """Check and apply a masters payload; returns the counts per list. Raises
+    :class:`MastersInvalid` (nothing written) when the payload or a row is refused."""
+    payload = parse(data)
+    session = db.session
+    run = _Run(actor)
+    try:
+        with session.no_autoflush:
+            for kind, rows in payload.organizations.items():
+                _organizations(session, run, kind, rows, payload.full)
+            session.flush()
+            if payload.smds_classifications is not None:
+                _smds_classifications(session, run, payload.smds_classifications, payload.full)
+            if payload.hospital_classifications is not None:
+                _hospital_classifications(session, run, payload.hospital_classifications, payload.full)
+            if payload.makers is not None:
+                _makers(session, run, payload.makers, payload.full)
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise MastersInvalid([_("他の行と重複する値があるため保存できませんでした。送信内容を確認してください。")]) from None
+    if run.errors:
+        session.rollback()
+        raise MastersInvalid(run.errors)
+    if run.changes:
+        audit.record("masters.push", None, actor=actor, changes={
+            "full": payload.full, "counts": run.counts, "changes": run.changes[:MAX_AUDITED_CHANGES],
+            "changes_total": len(run.changes)})
+    session.commit()
+    return {"full": payload.full, "changed": bool(run.changes), "counts": run.counts}
+
+
+# ---------------------------------------------------------------- organizations
+
+def _organizations(session, run: _Run, kind: str, rows: list[dict], full: bool) -> None:
+    section = SECTION_OF_KIND[kind]
+    existing = {o.external_id: o for o in session.scalars(
+        select(Organization).where(Organization.kind == kind, Organization.external_id.isnot(None)))}
+    codes = [r["code"] for r in rows]
+    by_code = {o.code: o for o in session.scalars(select(Organization).where(Organization.code.in_(codes)))} if codes else {}
+    for item in rows:
+        org = existing.get(item["id"])
+        holder = by_code.get(item["code"])
+        if org is None and holder is not None and holder.kind == kind and holder.external_id is None:
+            org = holder  # adopt the organization made in OptiServe before the first push
+        if holder is not None and holder is not org:
+            run.fail(item["_where"], _("コード %(code)s は別の組織（%(name)s）で使われています。",
+                                       code=item["code"], name=holder.name))
+            continue
+        values = {name: item[name] for name in ORGANIZATION_FIELDS}
+        values.update(external_id=item["id"], is_active=True)
+        if org is None:
+            org = Organization(kind=kind, **values)
+            session.add(org)
+            run.note(section, item["id"], "created")
+            continue
+        diff = run.assign(org, values)
+        run.note(section, item["id"], "updated" if diff else "unchanged", diff)
+    if full:
+        sent = {item["id"] for item in rows}
+        for external_id, org in existing.items():
+            if external_id not in sent and org.is_active:
+                org.is_active = False
+                run.note(section, external_id, "deactivated")
+
+
+# ---------------------------------------------------------------- classifications
+
+def _smds_classifications(session, run: _Run, rows: list[dict], full: bool) -> None:
+    section = "smds_classifications"
+    existing = {c.external_id: c for c in session.scalars(select(Classification).where(
+        Classification.hospital_id.is_(None), Classification.external_id.isnot(None)))}
+    resolved: dict[str, Classification] = {}
+    for item in sorted(rows, key=lambda r: r["level"]):
+        parent = _parent(run, item, resolved, existing)
+        if parent is False:
+            continue
+        cls = existing.get(item["id"])
+        name = normalize_text(item["name"])
+        if cls is None:
+            cls = _adoptable(session, None, item["level"], parent, match_key(name))
+        values = {"level": item["level"], "parent_id": parent.id if parent else None, "name": item["name"],
+                  "normalized_name": match_key(name)[:200], "code": item["code"], "external_id": item["id"],
+                  "is_active": True}
+        resolved[item["id"]] = _upsert_classification(session, run, section, item, cls, values, None)
+    if full:
+        _deactivate_missing(run, section, existing, {item["id"] for item in rows})
+
+
+def _hospital_classifications(session, run: _Run, rows: list[dict], full: bool) -> None:
+    section = "hospital_classifications"
+    hospitals = {o.external_id: o for o in session.scalars(select(Organization).where(
+        Organization.kind == OrganizationKind.hospital.value, Organization.external_id.isnot(None)))}
+    existing = {(c.hospital_id, c.external_id): c for c in session.scalars(select(Classification).where(
+        Classification.hospital_id.isnot(None), Classification.external_id.isnot(None)))}
+    commons = {c.external_id: c for c in session.scalars(select(Classification).where(
+        Classification.hospital_id.is_(None), Classification.external_id.isnot(None)))}
+    resolved: dict[tuple[int, str], Classification] = {}
+    sent = set()
+    for item in sorted(rows, key=lambda r: r["level"]):
+        hospital = hospitals.get(item["hospital_id"])
+        if hospital is None:
+            run.fail(f"{item['_where']}.hospital_id", _("医療機関 %(id)s がありません。", id=item["hospital_id"]))
+            continue
+        sent.add((hospital.id, item["id"]))
+        parent = _parent(run, item, {k[1]: v for k, v in resolved.items() if k[0] == hospital.id},
+                         {k[1]: v for k, v in existing.items() if k[0] == hospital.id})
+        if parent is False:
+            continue
+        name = normalize_text(item["name"])[:200]
+        values = {"level": item["level"], "parent_id": parent.id if parent else None, "name": name,
+                  "normalized_name": match_key(name)[:200], "external_id": item["id"], "is_active": True}
+        if "smds_id" in item:
+            target = commons.get(item["smds_id"]) if item["smds_id"] else None
+            if item["smds_id"] and (target is None or not target.is_active):
+                run.fail(f"{item['_where']}.smds_id", _("有効なSMDS機器分類 %(id)s がありません。", id=item["smds_id"]))
+                continue
+            values["smds_classification_id"] = target.id if target else None
+        cls = existing.get((hospital.id, item["id"]))
+        if cls is None:
+            cls = _adoptable(session, hospital.id, item["level"], parent, values["normalized_name"])
+        resolved[(hospital.id, item["id"])] = _upsert_classification(session, run, section, item, cls, values,
+                                                                     hospital.id)
+    if full:
+        _deactivate_missing(run, section, existing, sent)
+
+
+def _parent(run: _Run, item: dict, resolved: dict, existing: dict):
+    """The parent classification of ``item`` (None for level 1; False: refused)."""
+    if not item["parent_id"]:
+        return None
+    parent = resolved.get(item["parent_id"]) or existing.get(item["parent_id"])
+    if parent is None:
+        run.fail(f"{item['_where']}.parent_id", _("親の分類 %(id)s がありません。", id=item["parent_id"]))
+        return False
+    if parent.level != item["level"] - 1:
+        run.fail(f"{item['_where']}.parent_id", _("親の分類 %(id)s の階層が合いません（親は level %(level)s）。",
+                                                   id=item["parent_id"], level=parent.level))
+        return False
+    return parent
+
+
+def _adoptable(session, hospital_id, level: int, parent, key: str) -> Classification | None:
+    """A classification made in OptiServe (never pushed) with the same place and name."""
+    return session.scalar(select(Classification).where(
+        Classification.hospital_id.is_(None) if hospital_id is None else Classification.hospital_id == hospital_id,
+        Classification.level == level,
+        Classification.parent_id.is_(None) if parent is None else Classification.parent_id == parent.id,
+        Classification.normalized_name == key, Classification.external_id.is_(None),
+    ).order_by(Classification.id).limit(1))
+
+
+def _upsert_classification(session, run: _Run, section: str, item: dict, cls, values: dict, hospital_id):
+    if hospital_id is not None:
+        clash = session.scalar(select(Classification.id).where(
+            Classification.hospital_id == hospital_id, Classification.level == values["level"],
+            Classification.parent_id.is_(None) if values["parent_id"] is None
+            else Classification.parent_id == values["parent_id"],
+            Classification.name == values["name"],
+            *([Classification.id != cls.id] if cls is not None and cls.id else [])).limit(1))
+        if clash is not None:
+            run.fail(item["_where"], _("同じ親の下に同じ名前の分類「%(name)s」が既にあります。", name=values["name"]))
+            return cls
+    mapping = "smds_classification_id" in values
+    if cls is None:
+        cls = Classification(hospital_id=hospital_id, **values)
+        if mapping and values["smds_classification_id"] is not None:
+            cls.mapping_method, cls.mapped_by_id, cls.mapped_at = ONPREM, run.actor.id, utc_now()
+        session.add(cls)
+        session.flush([cls])
+        run.note(section, item["id"], "created")
+        return cls
+    diff = run.assign(cls, values)
+    if "smds_classification_id" in diff:
+        mapped = values["smds_classification_id"] is not None
+        cls.mapping_method = ONPREM if mapped else None
+        cls.mapped_by_id = run.actor.id if mapped else None
+        cls.mapped_at = utc_now() if mapped else None
+    run.note(section, item["id"], "updated" if diff else "unchanged", diff)
+    return cls
+
+
+def _deactivate_missing(run: _Run, section: str, existing: dict, sent: set) -> None:
+    for key, cls in existing.items():
+        if key not in sent and cls.is_active:
+            cls.is_active = False
+            run.note(section, key[1] if isinstance(key, tuple) else key, "deactivated")
+
+
+# ---------------------------------------------------------------- makers
+
+def _makers(session, run: _Run, rows: list[dict], full: bool) -> None:
+    section = "makers"
+    existing = {m.external_id: m for m in session.scalars(select(Maker).where(Maker.external_id.isnot(None)))}
+    manufacturers = {o.external_id: o for o in session.scalars(select(Organization).where(
+        Organization.kind == OrganizationKind.manufacturer.value, Organization.external_id.isnot(None)))}
+    for item in rows:
+        maker = existing.get(item["id"])
+        holder = session.scalar(select(Maker).where(Maker.name == item["name"]))
+        if maker is None and holder is not None and holder.external_id is None:
+            maker = holder  # adopt the maker an upload or the seed made
+        if holder is not None and holder is not maker:
+            run.fail(f"{item['_where']}.name", _("メーカー名「%(name)s」は別のメーカーで使われています。", name=item["name"]))
+            continue
+        values = {"name": item["name"], "external_id": item["id"], "is_active": True}
+        if "manufacturer_id" in item:
+            organization = manufacturers.get(item["manufacturer_id"]) if item["manufacturer_id"] else None
+            if item["manufacturer_id"] and organization is None:
+                run.fail(f"{item['_where']}.manufacturer_id",
+                         _("メーカー（組織）%(id)s がありません。", id=item["manufacturer_id"]))
+                continue
+            values["organization_id"] = organization.id if organization else None
+        created = maker is None
+        if created:
+            maker = Maker(**values)
+            session.add(maker)
+            session.flush([maker])
+            diff = {}
+        else:
+            diff = run.assign(maker, values)
+        added = _aliases(session, run, item, maker)
+        if added:
+            diff["aliases"] = added
+        run.note(section, item["id"], "created" if created else "updated" if diff else "unchanged",
+                 None if created else diff)
+    if full:
+        sent = {item["id"] for item in rows}
+        for external_id, maker in existing.items():
+            if external_id not in sent and maker.is_active:
+                maker.is_active = False
+                run.note(section, external_id, "deactivated")
+
+
+def _aliases(session, run: _Run, item: dict, maker: Maker) -> list[str]:
+    """Add the maker's spellings (its name included); a spelling an upload gave a maker of its
+    own merges that maker (and its devices) into this one. Spellings are never removed."""
+    added = []
+    for spelling in [item["name"], *item["aliases"]]:
+        key = maker_key(spelling)
+        if not key:
+            run.fail(f"{item['_where']}.aliases", _("表記「%(alias)s」からメーカーを識別できません。", alias=spelling))
+            continue
+        owner = session.scalar(select(MakerAlias).where(MakerAlias.normalized_alias == key))
+        if owner is None:
+            session.add(MakerAlias(maker_id=maker.id, alias=normalize_text(spelling)[:200], normalized_alias=key))
+            session.flush()
+            added.append(spelling)
+        elif owner.maker_id != maker.id:
+            if owner.maker.external_id is not None:
+                run.fail(f"{item['_where']}.aliases", _("表記「%(alias)s」は別のメーカー（%(name)s）のものです。",
+                                                        alias=spelling, name=owner.maker.name))
+                continue
+            merge_makers(session, owner.maker_id, maker.id, actor=run.actor)
+            added.append(spelling)
+    return added
+
+
+__all__ = ["MastersInvalid", "Payload", "push"]
