@@ -111,14 +111,18 @@ class OrganizationInactive(Forbidden):
     """403 for a user whose organization a full masters push deactivated."""
 
 
-def _enforce_active_organization() -> None:
-    """Users of a deactivated organization (app.services.sync.masters) are refused, web and
-    API alike (the 403 is audited as every refusal is); they may still log out."""
-    if request.endpoint in _OPEN_ENDPOINTS or not current_user.is_authenticated:
-        return
-    organization = getattr(current_user, "organization", None)
+def check_organization_active(user) -> None:
+    """Users of a deactivated organization (app.services.sync.masters) are refused (403),
+    by session and by API key alike; the 403 is audited as every refusal is."""
+    organization = getattr(user, "organization", None)
     if organization is not None and not organization.is_active:
         raise OrganizationInactive()
+
+
+def _enforce_active_organization() -> None:
+    if request.endpoint in _OPEN_ENDPOINTS or not current_user.is_authenticated:
+        return  # they may still log out
+    check_organization_active(current_user)
 
 
 def _organization_inactive(error):

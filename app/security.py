@@ -19,7 +19,7 @@ from . import api_keys
 from .access.scope import current_scope, forget_scope
 from .models import User, UserStatus
 from .months import utc_now
-from .policy import check_ip
+from .policy import check_ip, check_organization_active
 from .validation import normalize_email
 from .views.auth import OptiServeAuthView
 from .views.base import ScopedInterface
@@ -170,7 +170,8 @@ class OptiServeSecurityManager(SecurityManager):
 
     def validate_api_key(self, api_key_string):
         """FAB's key check with stored times in UTC (FAB compares with local time), then the
-        organization's IP allow-list (403 outside it) and the per-key rate limit (429).
+        organization's IP allow-list (403 outside it), its being active (403) and the per-key
+        rate limit (429).
         None (→ 401) for an unknown, revoked or expired key or an inactive user."""
         key = api_keys.find_usable_key(api_key_string, self)
         if key is None:
@@ -180,6 +181,7 @@ class OptiServeSecurityManager(SecurityManager):
         g._api_key_user = True
         forget_scope()  # a scope computed before the key was read would be the anonymous one
         check_ip(user)
+        check_organization_active(user)
         api_keys.check_rate_limit(current_app, key)
         key.last_used_on = utc_now()
         self.session.commit()

@@ -54,7 +54,7 @@ class SystemMastersApi(BaseApi):
             result = masters.push(data, g.user)
         except masters.MastersInvalid as exc:
             db.session.rollback()
-            return self.response_400(message=exc.errors[0], errors=exc.errors)
+            return self.response(400, message=exc.errors[0], errors=exc.errors)
         return self.response(200, result=result)
 
 

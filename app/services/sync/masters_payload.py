@@ -111,7 +111,7 @@ class _Checker:
 
 def parse(data) -> Payload:
     if not isinstance(data, dict):
-        raise MastersInvalid([_("送信内容は JSON オブジェクトにしてください。")])
+        raise MastersInvalid(["payload: " + _("送信内容は JSON オブジェクトにしてください。")])
     check = _Checker()
     check.known(data, "payload", {"full", *SECTIONS})
     full = data.get("full", False)
