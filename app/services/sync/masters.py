@@ -81,11 +81,13 @@ def push(data, actor) -> dict:
             session.flush()
             if payload.smds_classifications is not None:
                 _smds_classifications(session, run, payload.smds_classifications, payload.full)
+                session.flush()
             if payload.hospital_classifications is not None:
                 _hospital_classifications(session, run, payload.hospital_classifications, payload.full)
+                session.flush()
             if payload.makers is not None:
                 _makers(session, run, payload.makers, payload.full)
-            session.flush()
+                session.flush()
     except IntegrityError:
         session.rollback()
         raise MastersInvalid([_("他の行と重複する値があるため保存できませんでした。送信内容を確認してください。")]) from None
@@ -136,23 +138,63 @@ def _organizations(session, run: _Run, kind: str, rows: list[dict], full: bool) 
 
 # ---------------------------------------------------------------- classifications
 
+class _Places:
+    """Classifications by place, loaded once and kept current during the push: by
+    (hospital, level, parent, name) — the unique constraint — and, for rows never pushed, by
+    normalized name (what a first push adopts)."""
+
+    def __init__(self, rows):
+        self.by_name: dict[tuple, Classification] = {}
+        self.adoptable: dict[tuple, Classification] = {}
+        for cls in rows:
+            self.by_name.setdefault(self.name_key(cls.hospital_id, cls.level, cls.parent_id, cls.name), cls)
+            if cls.external_id is None:
+                self.adoptable.setdefault((cls.hospital_id, cls.level, cls.parent_id, cls.normalized_name), cls)
+
+    @staticmethod
+    def name_key(hospital_id, level, parent_id, name) -> tuple:
+        return hospital_id, level, parent_id, name
+
+    def adopt(self, hospital_id, values: dict) -> Classification | None:
+        return self.adoptable.pop((hospital_id, values["level"], values["parent_id"], values["normalized_name"]), None)
+
+    def clash(self, hospital_id, values: dict, cls) -> Classification | None:
+        other = self.by_name.get(self.name_key(hospital_id, values["level"], values["parent_id"], values["name"]))
+        return other if other is not None and other is not cls else None
+
+    def moved(self, cls, old_key: tuple | None) -> None:
+        if old_key is not None and self.by_name.get(old_key) is cls:
+            del self.by_name[old_key]
+        self.by_name[self.name_key(cls.hospital_id, cls.level, cls.parent_id, cls.name)] = cls
+
+
+def _by_level(session, rows: list[dict]):
+    """Rows by level, the session flushed between levels (new parents get their ids)."""
+    level = None
+    for item in sorted(rows, key=lambda r: r["level"]):
+        if item["level"] != level:
+            session.flush()
+            level = item["level"]
+        yield item
+
+
 def _smds_classifications(session, run: _Run, rows: list[dict], full: bool) -> None:
     section = "smds_classifications"
-    existing = {c.external_id: c for c in session.scalars(select(Classification).where(
-        Classification.hospital_id.is_(None), Classification.external_id.isnot(None)))}
+    commons = list(session.scalars(select(Classification).where(Classification.hospital_id.is_(None))
+                                   .order_by(Classification.id)))
+    existing = {c.external_id: c for c in commons if c.external_id is not None}
+    places = _Places(commons)
     resolved: dict[str, Classification] = {}
-    for item in sorted(rows, key=lambda r: r["level"]):
-        parent = _parent(run, item, resolved, existing)
+    for item in _by_level(session, rows):
+        parent = _parent(run, item, resolved.get(item["parent_id"]) or existing.get(item["parent_id"]))
         if parent is False:
             continue
-        cls = existing.get(item["id"])
         name = normalize_text(item["name"])
-        if cls is None:
-            cls = _adoptable(session, None, item["level"], parent, match_key(name))
         values = {"level": item["level"], "parent_id": parent.id if parent else None, "name": item["name"],
                   "normalized_name": match_key(name)[:200], "code": item["code"], "external_id": item["id"],
                   "is_active": True}
-        resolved[item["id"]] = _upsert_classification(session, run, section, item, cls, values, None)
+        cls = existing.get(item["id"]) or places.adopt(None, values)
+        resolved[item["id"]] = _upsert_classification(session, run, section, item, cls, values, None, places)
     if full:
         _deactivate_missing(run, section, existing, {item["id"] for item in rows})
 
@@ -161,20 +203,23 @@ def _hospital_classifications(session, run: _Run, rows: list[dict], full: bool) 
     section = "hospital_classifications"
     hospitals = {o.external_id: o for o in session.scalars(select(Organization).where(
         Organization.kind == OrganizationKind.hospital.value, Organization.external_id.isnot(None)))}
+    hospital_ids = {hospitals[r["hospital_id"]].id for r in rows if r["hospital_id"] in hospitals}
     existing = {(c.hospital_id, c.external_id): c for c in session.scalars(select(Classification).where(
         Classification.hospital_id.isnot(None), Classification.external_id.isnot(None)))}
+    places = _Places(session.scalars(select(Classification).where(Classification.hospital_id.in_(hospital_ids))
+                                     .order_by(Classification.id))) if hospital_ids else _Places([])
     commons = {c.external_id: c for c in session.scalars(select(Classification).where(
         Classification.hospital_id.is_(None), Classification.external_id.isnot(None)))}
     resolved: dict[tuple[int, str], Classification] = {}
     sent = set()
-    for item in sorted(rows, key=lambda r: r["level"]):
+    for item in _by_level(session, rows):
         hospital = hospitals.get(item["hospital_id"])
         if hospital is None:
             run.fail(f"{item['_where']}.hospital_id", _("医療機関 %(id)s がありません。", id=item["hospital_id"]))
             continue
         sent.add((hospital.id, item["id"]))
-        parent = _parent(run, item, {k[1]: v for k, v in resolved.items() if k[0] == hospital.id},
-                         {k[1]: v for k, v in existing.items() if k[0] == hospital.id})
+        parent_key = (hospital.id, item["parent_id"])
+        parent = _parent(run, item, resolved.get(parent_key) or existing.get(parent_key))
         if parent is False:
             continue
         name = normalize_text(item["name"])[:200]
@@ -186,20 +231,17 @@ def _hospital_classifications(session, run: _Run, rows: list[dict], full: bool) 
                 run.fail(f"{item['_where']}.smds_id", _("有効なSMDS機器分類 %(id)s がありません。", id=item["smds_id"]))
                 continue
             values["smds_classification_id"] = target.id if target else None
-        cls = existing.get((hospital.id, item["id"]))
-        if cls is None:
-            cls = _adoptable(session, hospital.id, item["level"], parent, values["normalized_name"])
+        cls = existing.get((hospital.id, item["id"])) or places.adopt(hospital.id, values)
         resolved[(hospital.id, item["id"])] = _upsert_classification(session, run, section, item, cls, values,
-                                                                     hospital.id)
+                                                                     hospital.id, places)
     if full:
         _deactivate_missing(run, section, existing, sent)
 
 
-def _parent(run: _Run, item: dict, resolved: dict, existing: dict):
+def _parent(run: _Run, item: dict, parent):
     """The parent classification of ``item`` (None for level 1; False: refused)."""
     if not item["parent_id"]:
         return None
-    parent = resolved.get(item["parent_id"]) or existing.get(item["parent_id"])
     if parent is None:
         run.fail(f"{item['_where']}.parent_id", _("親の分類 %(id)s がありません。", id=item["parent_id"]))
         return False
@@ -210,41 +252,27 @@ def _parent(run: _Run, item: dict, resolved: dict, existing: dict):
     return parent
 
 
-def _adoptable(session, hospital_id, level: int, parent, key: str) -> Classification | None:
-    """A classification made in OptiServe (never pushed) with the same place and name."""
-    return session.scalar(select(Classification).where(
-        Classification.hospital_id.is_(None) if hospital_id is None else Classification.hospital_id == hospital_id,
-        Classification.level == level,
-        Classification.parent_id.is_(None) if parent is None else Classification.parent_id == parent.id,
-        Classification.normalized_name == key, Classification.external_id.is_(None),
-    ).order_by(Classification.id).limit(1))
-
-
-def _upsert_classification(session, run: _Run, section: str, item: dict, cls, values: dict, hospital_id):
-    if hospital_id is not None:
-        clash = session.scalar(select(Classification.id).where(
-            Classification.hospital_id == hospital_id, Classification.level == values["level"],
-            Classification.parent_id.is_(None) if values["parent_id"] is None
-            else Classification.parent_id == values["parent_id"],
-            Classification.name == values["name"],
-            *([Classification.id != cls.id] if cls is not None and cls.id else [])).limit(1))
-        if clash is not None:
-            run.fail(item["_where"], _("同じ親の下に同じ名前の分類「%(name)s」が既にあります。", name=values["name"]))
-            return cls
-    mapping = "smds_classification_id" in values
+def _upsert_classification(session, run: _Run, section: str, item: dict, cls, values: dict, hospital_id,
+                           places: _Places):
+    if hospital_id is not None and places.clash(hospital_id, values, cls) is not None:
+        run.fail(item["_where"], _("同じ親の下に同じ名前の分類「%(name)s」が既にあります。", name=values["name"]))
+        return cls
     if cls is None:
         cls = Classification(hospital_id=hospital_id, **values)
-        if mapping and values["smds_classification_id"] is not None:
-            cls.mapping_method, cls.mapped_by_id, cls.mapped_at = ONPREM, run.actor.id, utc_now()
+        if values.get("smds_classification_id") is not None:
+            cls.mapping_method, cls.mapped_by_id, cls.mapped_at = ONPREM, getattr(run.actor, "id", None), utc_now()
         session.add(cls)
-        session.flush([cls])
+        places.moved(cls, None)
         run.note(section, item["id"], "created")
         return cls
+    old_key = places.name_key(cls.hospital_id, cls.level, cls.parent_id, cls.name)
     diff = run.assign(cls, values)
+    if diff:
+        places.moved(cls, old_key)
     if "smds_classification_id" in diff:
         mapped = values["smds_classification_id"] is not None
         cls.mapping_method = ONPREM if mapped else None
-        cls.mapped_by_id = run.actor.id if mapped else None
+        cls.mapped_by_id = getattr(run.actor, "id", None) if mapped else None
         cls.mapped_at = utc_now() if mapped else None
     run.note(section, item["id"], "updated" if diff else "unchanged", diff)
     return cls
@@ -261,12 +289,15 @@ def _deactivate_missing(run: _Run, section: str, existing: dict, sent: set) -> N
 
 def _makers(session, run: _Run, rows: list[dict], full: bool) -> None:
     section = "makers"
-    existing = {m.external_id: m for m in session.scalars(select(Maker).where(Maker.external_id.isnot(None)))}
+    makers = list(session.scalars(select(Maker)))
+    existing = {m.external_id: m for m in makers if m.external_id is not None}
+    by_name = {m.name: m for m in makers}
+    owners = {a.normalized_alias: a.maker for a in session.scalars(select(MakerAlias))}
     manufacturers = {o.external_id: o for o in session.scalars(select(Organization).where(
         Organization.kind == OrganizationKind.manufacturer.value, Organization.external_id.isnot(None)))}
     for item in rows:
         maker = existing.get(item["id"])
-        holder = session.scalar(select(Maker).where(Maker.name == item["name"]))
+        holder = by_name.get(item["name"])
         if maker is None and holder is not None and holder.external_id is None:
             maker = holder  # adopt the maker an upload or the seed made
         if holder is not None and holder is not maker:
@@ -284,11 +315,14 @@ def _makers(session, run: _Run, rows: list[dict], full: bool) -> None:
         if created:
             maker = Maker(**values)
             session.add(maker)
-            session.flush([maker])
             diff = {}
         else:
+            old_name = maker.name
             diff = run.assign(maker, values)
-        added = _aliases(session, run, item, maker)
+            if "name" in diff:
+                by_name.pop(old_name, None)
+        by_name[maker.name] = maker
+        added = _aliases(session, run, item, maker, owners)
         if added:
             diff["aliases"] = added
         run.note(section, item["id"], "created" if created else "updated" if diff else "unchanged",
@@ -301,7 +335,7 @@ def _makers(session, run: _Run, rows: list[dict], full: bool) -> None:
                 run.note(section, external_id, "deactivated")
 
 
-def _aliases(session, run: _Run, item: dict, maker: Maker) -> list[str]:
+def _aliases(session, run: _Run, item: dict, maker: Maker, owners: dict) -> list[str]:
     """Add the maker's spellings (its name included); a spelling an upload gave a maker of its
     own merges that maker (and its devices) into this one. Spellings are never removed."""
     added = []
@@ -310,17 +344,21 @@ def _aliases(session, run: _Run, item: dict, maker: Maker) -> list[str]:
         if not key:
             run.fail(f"{item['_where']}.aliases", _("表記「%(alias)s」からメーカーを識別できません。", alias=spelling))
             continue
-        owner = session.scalar(select(MakerAlias).where(MakerAlias.normalized_alias == key))
+        owner = owners.get(key)
         if owner is None:
-            session.add(MakerAlias(maker_id=maker.id, alias=normalize_text(spelling)[:200], normalized_alias=key))
-            session.flush()
+            session.add(MakerAlias(maker=maker, alias=normalize_text(spelling)[:200], normalized_alias=key))
+            owners[key] = maker
             added.append(spelling)
-        elif owner.maker_id != maker.id:
-            if owner.maker.external_id is not None:
+        elif owner is not maker:
+            if owner.external_id is not None:
                 run.fail(f"{item['_where']}.aliases", _("表記「%(alias)s」は別のメーカー（%(name)s）のものです。",
-                                                        alias=spelling, name=owner.maker.name))
+                                                        alias=spelling, name=owner.name))
                 continue
-            merge_makers(session, owner.maker_id, maker.id, actor=run.actor)
+            session.flush()  # the merge works on ids
+            merge_makers(session, owner.id, maker.id, actor=run.actor)
+            for other_key, other in list(owners.items()):
+                if other is owner:
+                    owners[other_key] = maker
             added.append(spelling)
     return added
 
