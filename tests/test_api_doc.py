@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Organization, ReportFile, UploadFile
-from app.uploads import default_month
+from app.services.uploads.records import default_month
 
 from .conftest import ADMIN, user_by_email
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload

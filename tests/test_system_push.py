@@ -21,7 +21,7 @@ from app.models import (
     UploadStatus,
 )
 from app.services.sync import masters
-from app.uploads import history
+from app.services.uploads.records import history
 
 from .conftest import ADMIN, DEALER, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 from .ingest_helpers import LEDGER_HEADER, MONTH, csv_bytes, ledger_rows
@@ -218,7 +218,7 @@ def test_a_maker_an_upload_created_is_merged_into_the_pushed_one(client, system_
     db.session.flush()
     db.session.add(MakerAlias(maker_id=stray.id, alias="トウト医科", normalized_alias="トウト医科"))
     db.session.commit()
-    from app.normalize import maker_key
+    from app.core.normalize import maker_key
 
     alias = db.session.scalars(select(MakerAlias).where(MakerAlias.maker_id == stray.id)).one()
     alias.normalized_alias = maker_key("トウト医科")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from app.extensions import db
 from app.services.sync import ledger_push, masters
-from app.uploads import status_payload
+from app.services.uploads.records import status_payload
 from app.views.system_api import _operator_wide, idempotent
 
 IDEMPOTENCY_PARAMETER = {"in": "header", "name": "Idempotency-Key", "required": True,

@@ -2,8 +2,8 @@
 for a month, and it takes the path of a ledger uploaded on screen 3.
 
 The rows (JSON objects keyed by the canonical ledger fields of
-:data:`app.ingest.headers.CANONICAL_FIELDS`) are written as a CSV file whose headers are
-those field names, then accepted by :func:`app.uploads.accept_files` as a ledger upload of
+:data:`app.services.ingest.headers.CANONICAL_FIELDS`) are written as a CSV file whose headers are
+those field names, then accepted by :func:`app.services.uploads.records.accept_files` as a ledger upload of
 the System account: the same month window, file checks, duplicate detection, storage, upload
 history, ingest job (validation, rejected rows, "ledgers over time" listing) and
 notification. A CSV or Excel file may be sent instead of rows; it is accepted as it is.
@@ -15,11 +15,11 @@ import io
 
 from flask_babel import gettext as _
 
-from app.ingest.headers import CANONICAL_FIELDS, LEDGER
 from app.models import UploadFile, UploadType
-from app.system_sync import SyncError, hospital_by_code
-from app.upload_checks import UploadRejected
-from app.uploads import accept_files
+from app.services.ingest.headers import CANONICAL_FIELDS, LEDGER
+from app.services.sync.onprem import SyncError, hospital_by_code
+from app.services.uploads.checks import UploadRejected
+from app.services.uploads.records import accept_files
 
 LEDGER_FIELDS = [name for name, _label, _required in CANONICAL_FIELDS[LEDGER]]
 MAX_ERRORS = 20

@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit
+from app.core.months import utc_now
+from app.core.normalize import maker_key, match_key, normalize_text
 from app.extensions import db
-from app.makers import merge_makers
 from app.models import Classification, Maker, MakerAlias, Organization, OrganizationKind
-from app.months import utc_now
-from app.normalize import maker_key, match_key, normalize_text
+from app.services.audit import trail as audit
+from app.services.classifications.makers import merge_makers
 from app.services.sync.masters_payload import (
     ORGANIZATION_FIELDS,
     ORGANIZATION_SECTIONS,
