@@ -20,6 +20,7 @@ from app.models import (
     UploadFile,
     UploadStatus,
 )
+from app.services.partners.manufacturers import candidate_hospitals
 from app.services.sync import masters
 from app.services.uploads.records import history
 
@@ -132,6 +133,9 @@ def test_a_changed_field_is_updated_and_audited(client, system_key):
 
 def test_full_push_deactivates_missing_rows_never_deletes_and_they_are_refused(client, system_key):
     assert push(client, system_key, PAYLOAD).status_code == 200
+    org("H0002").allows_manufacturer_access = True
+    db.session.commit()
+    assert org("H0002") in candidate_hospitals()
     minato_key = key_for(client.application, HOSPITAL_B)
     assert client.get("/api/v1/uploads/", headers=bearer(minato_key)).status_code == 200
     full = copy.deepcopy(PAYLOAD)
@@ -145,6 +149,7 @@ def test_full_push_deactivates_missing_rows_never_deletes_and_they_are_refused(c
     minato = org("H0002")
     assert minato is not None and minato.is_active is False  # kept, deactivated
     assert org("H0001").is_active is True  # never pushed: left alone
+    assert org("H0002") not in candidate_hospitals()  # no longer offered to manufacturers
     s3 = db.session.scalars(select(Classification).where(Classification.external_id == "S-3")).one()
     assert s3.is_active is False
     assert push(client, system_key, full, idem="full-2").get_json()["result"]["changed"] is False
@@ -342,3 +347,17 @@ def test_push_without_idempotency_key_is_400(client, system_key):
     answer = client.post("/api/v1/system/masters/", json=PAYLOAD, headers=bearer(system_key))
     assert answer.status_code == 400 and "Idempotency-Key" in answer.get_json()["message"]
     assert org("H9001") is None
+
+
+def test_pushed_rows_with_iso_dates_and_three_level_classifications(client, system_key):
+    rows = [{"device_number": "ME90001", "product_name": "人工呼吸器", "delivered_on": "2021-04-01",
+             "expires_on": "2031-03-31", "classification_1": "呼吸器", "classification_2": "人工呼吸器",
+             "classification_3": "成人用", "maker_name": "テルモ株式会社", "serial_number": 12345}]
+    answer = push_ledger(client, system_key, "H0003", rows)
+    assert answer.status_code == 202, answer.get_json()
+    ingest_job(answer.get_json()["result"]["id"])
+    db.session.expire_all()
+    device = db.session.scalars(select(Equipment).where(Equipment.device_number == "ME90001")).one()
+    assert device.delivered_on.isoformat() == "2021-04-01" and device.expires_on.isoformat() == "2031-03-31"
+    assert device.serial_number == "12345" and device.maker_id is not None
+    assert device.classification.name == "成人用" and device.classification.parent.parent.name == "呼吸器"
