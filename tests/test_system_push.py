@@ -315,6 +315,9 @@ def test_ledger_push_as_a_file(client, system_key):
     ("H0001", [{"device_number": "ME1"}], "2099-01", 400, "は未来の月のためアップロードできません"),
     ("H0001", [{"device_number": "ME1"}], "10/2025", 400, "対象年月を YYYY-MM の形式で指定してください"),
     ("H9999", [{"device_number": "ME1"}], "2025-10", 404, "医療機関コード H9999 の医療機関が見つかりません。"),
+    (1, [{"device_number": "ME1"}], 202510, 404, "医療機関コード 1 の医療機関が見つかりません。"),
+    ("H0001", [{"device_number": "ME1"}], 202510, 400, "対象年月を YYYY-MM の形式で指定してください"),
+    ("H0001", {"device_number": "ME1"}, "2025-10", 400, "rows には台帳の行"),
 ])
 def test_bad_ledger_push_is_refused_and_stores_nothing(client, system_key, code, rows, month, status, message):
     answer = push_ledger(client, system_key, code, rows, month=month)

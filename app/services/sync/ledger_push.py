@@ -60,6 +60,7 @@ def rows_csv(rows) -> bytes:
 def push_ledger(actor, hospital_code, month_text, config, *, rows=None, stream=None,
                 filename: str | None = None) -> UploadFile:
     """Record the pushed ledger as a ledger upload of ``actor`` and queue its ingest."""
+    hospital_code, month_text = (None if v is None else str(v) for v in (hospital_code, month_text))
     hospital = hospital_by_code(hospital_code)
     if rows is not None:
         data = rows_csv(rows)
