@@ -47,6 +47,7 @@ def main() -> None:
     app = create_app()
     with app.app_context(), app.test_request_context():
         from app.services.sync.masters import push
+        from app.services.unit_of_work import unit_of_work
 
         Model.metadata.create_all(db.engine)
         actor = db.session.query(User).first()
@@ -54,11 +55,13 @@ def main() -> None:
         rows = sum(len(v) for v in data.values() if isinstance(v, list))
         for label, body in [("first push (create)", data), ("same payload again", data)]:
             start = time.perf_counter()
-            result = push(body, actor)
+            with unit_of_work():
+                result = push(body, actor)
             print(f"{label}: {rows:,} rows in {time.perf_counter() - start:.2f} s (changed={result['changed']})")
         full = dict(data, full=True, makers=data["makers"][:450])
         start = time.perf_counter()
-        result = push(full, actor)
+        with unit_of_work():
+            result = push(full, actor)
         print(f"full push, 50 makers missing: {time.perf_counter() - start:.2f} s "
               f"(deactivated {result['counts']['makers']['deactivated']})")
 

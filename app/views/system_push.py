@@ -7,8 +7,8 @@ from flask import current_app, g, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext as _
 
-from app.extensions import db
 from app.services.sync import ledger_push, masters
+from app.services.unit_of_work import unit_of_work
 from app.services.uploads.records import status_payload
 from app.views.system_api import _operator_wide, idempotent
 
@@ -51,9 +51,9 @@ class SystemMastersApi(BaseApi):
         """
         data = request.get_json(silent=True)
         try:
-            result = masters.push(data, g.user)
+            with unit_of_work():
+                result = masters.push(data, g.user)
         except masters.MastersInvalid as exc:
-            db.session.rollback()
             return self.response(400, message=exc.errors[0], errors=exc.errors)
         return self.response(200, result=result)
 

@@ -9,7 +9,8 @@ classification name under the same parent, same maker name, never pushed before)
 A field is written only when its value differs, so the same payload twice changes nothing:
 no UPDATE, no timestamp, no audit row. With ``full``, a row of a sent list that OptiServe got
 from an earlier push and that the payload no longer lists is deactivated (never deleted);
-rows made in OptiServe and never pushed are left alone. Any problem → nothing is written.
+rows made in OptiServe and never pushed are left alone. Any problem → nothing is written
+(the service flushes; the caller's :func:`app.services.unit_of_work.unit_of_work` commits).
 """
 from __future__ import annotations
 
@@ -69,8 +70,9 @@ class _Run:
 
 
 def push(data, actor) -> dict:
-    """Check and apply a masters payload; returns the counts per list. Raises
-    :class:`MastersInvalid` (nothing written) when the payload or a row is refused."""
+    """Check and apply a masters payload (flushed; the caller's unit of work commits);
+    returns the counts per list. Raises :class:`MastersInvalid` when the payload or a row is
+    refused — the caller's rollback then leaves nothing written."""
     payload = parse(data)
     session = db.session
     run = _Run(actor)
@@ -89,16 +91,13 @@ def push(data, actor) -> dict:
                 _makers(session, run, payload.makers, payload.full)
                 session.flush()
     except IntegrityError:
-        session.rollback()
         raise MastersInvalid([_("他の行と重複する値があるため保存できませんでした。送信内容を確認してください。")]) from None
     if run.errors:
-        session.rollback()
         raise MastersInvalid(run.errors)
     if run.changes:
         audit.record("masters.push", None, actor=actor, changes={
             "full": payload.full, "counts": run.counts, "changes": run.changes[:MAX_AUDITED_CHANGES],
             "changes_total": len(run.changes)})
-    session.commit()
     return {"full": payload.full, "changed": bool(run.changes), "counts": run.counts}
 
 
