@@ -5,7 +5,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.sync_client import sync_cli
+
 optiserve_cli = AppGroup("optiserve", help="OptiServe administration commands.")
+optiserve_cli.add_command(sync_cli)
 
 
 @optiserve_cli.command("sync-roles")

@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ReportFile, UploadFile
+from app.models import Organization, ReportFile, UploadFile
+from app.services.uploads.records import default_month
 
 from .conftest import ADMIN, user_by_email
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload
@@ -91,7 +92,8 @@ def replay(client, request: dict):
 def test_documented_requests_work(app, client, ctx):
     upload_id = make_upload(csv_bytes([LEDGER_HEADER] + ledger_rows(3)), 1)
     variables = {"OPTISERVE": "", "ADMIN_KEY": key_for(app, ADMIN, actor=ADMIN),
-                 "SYSTEM_USER_ID": str(user_by_email("system@smds.example").id)}
+                 "SYSTEM_USER_ID": str(user_by_email("system@smds.example").id),
+                 "MONTH": f"{default_month():%Y-%m}"}
     requests = documented_requests()
     assert len(requests) >= 5
     for line, expected in requests:
@@ -110,3 +112,8 @@ def test_documented_requests_work(app, client, ctx):
     report = db.session.scalars(select(ReportFile).where(ReportFile.source == "onprem")).one()
     assert report.month.strftime("%Y-%m") == "2026-08" and report.file_type == 1
     assert report.sha256 == hashlib.sha256(FILES["analysis.pdf"]).hexdigest()
+    pushed = db.session.scalars(select(Organization).where(Organization.code == "H1001")).one()
+    assert pushed.external_id == "1001" and pushed.is_active
+    assert db.session.scalars(select(Organization).where(Organization.code == "H1002")).first() is None
+    ledger = db.session.scalars(select(UploadFile).where(UploadFile.original_name.like("onprem-ledger-%"))).one()
+    assert ledger.file_type == 1 and f"{ledger.month:%Y-%m}" == variables["MONTH"]

@@ -107,6 +107,31 @@ def _enforce_ip_policy() -> None:
         check_ip(current_user)
 
 
+class OrganizationInactive(Forbidden):
+    """403 for a user whose organization a full masters push deactivated."""
+
+
+def check_organization_active(user) -> None:
+    """Users of a deactivated organization (app.services.sync.masters) are refused (403),
+    by session and by API key alike; the 403 is audited as every refusal is."""
+    organization = getattr(user, "organization", None)
+    if organization is not None and not organization.is_active:
+        raise OrganizationInactive()
+
+
+def _enforce_active_organization() -> None:
+    if request.endpoint in _OPEN_ENDPOINTS or not current_user.is_authenticated:
+        return  # they may still log out
+    check_organization_active(current_user)
+
+
+def _organization_inactive(error):
+    if request.path.startswith("/api/"):
+        return jsonify(message=_("所属組織が無効になっているため利用できません")), 403
+    organization = getattr(current_user, "organization", None)
+    return render_template("policy/organization_inactive.html", name=getattr(organization, "name", "")), 403
+
+
 def _ip_refused(error):
     if request.path.startswith("/api/"):
         return jsonify(message=_("このIPアドレスからの接続は許可されていません")), 403
@@ -223,5 +248,7 @@ def init_app(app: Flask) -> None:
     app.before_request(auth_session.enforce)
     app.before_request(_enforce_api_csrf)  # after enforce: an ended session is no session
     app.before_request(_enforce_ip_policy)
+    app.before_request(_enforce_active_organization)
     app.after_request(_security_headers)
     app.register_error_handler(IPRefused, _ip_refused)
+    app.register_error_handler(OrganizationInactive, _organization_inactive)

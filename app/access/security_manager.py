@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from app.access import api_keys
-from app.access.request_policy import check_ip
+from app.access.request_policy import check_ip, check_organization_active
 from app.access.scope import current_scope, forget_scope
 from app.core.months import utc_now
 from app.core.validation import normalize_email
@@ -194,7 +194,8 @@ class OptiServeSecurityManager(SecurityManager):
 
     def validate_api_key(self, api_key_string):
         """FAB's key check with stored times in UTC (FAB compares with local time), then the
-        organization's IP allow-list (403 outside it) and the per-key rate limit (429).
+        organization's IP allow-list (403 outside it), its being active (403) and the per-key
+        rate limit (429).
         None (→ 401) for an unknown, revoked or expired key or an inactive user."""
         key = api_keys.find_usable_key(api_key_string, self)
         if key is None:
@@ -204,6 +205,7 @@ class OptiServeSecurityManager(SecurityManager):
         g._api_key_user = True
         forget_scope()  # a scope computed before the key was read would be the anonymous one
         check_ip(user)
+        check_organization_active(user)
         api_keys.check_rate_limit(current_app, key)
         key.last_used_on = utc_now()
         self.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,7 @@ class Classification(Model):
     __tablename__ = "classification"
     __table_args__ = (
         UniqueConstraint("hospital_id", "level", "parent_id", "name", name="uq_classification_name"),
+        UniqueConstraint("hospital_id", "external_id", name="uq_classification_external_id"),
         {"extend_existing": True},
     )
 
@@ -36,6 +38,8 @@ class Classification(Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     normalized_name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The on-prem master's id (masters push); NULL for classifications never pushed.
+    external_id: Mapped[str | None] = mapped_column(String(64))
     smds_classification_id: Mapped[int | None] = mapped_column(
         ForeignKey("classification.id"), index=True
     )
@@ -62,9 +66,13 @@ class Classification(Model):
 
 class Maker(Model):
     __tablename__ = "maker"
+    __table_args__ = (UniqueConstraint("external_id", name="uq_maker_external_id"), {"extend_existing": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    # The on-prem master's id (masters push); NULL for makers never pushed.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     # A manufacturer organization that is this maker (its makers are highlighted for it).
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
     created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)

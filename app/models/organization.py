@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.validation import split_lines
@@ -21,6 +21,10 @@ class OrganizationKind(str, enum.Enum):
 
 class Organization(Model):
     __tablename__ = "organization"
+    __table_args__ = (
+        UniqueConstraint("kind", "external_id", name="uq_organization_external_id"),
+        {"extend_existing": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
@@ -43,6 +47,10 @@ class Organization(Model):
     # How reports and the dashboard group devices: "own" (the hospital's classifications,
     # K007) or "smds" (the SMDS classifications they are mapped to on screen 7).
     report_grouping: Mapped[str] = mapped_column(String(10), nullable=False, default="own")
+    # The on-prem master's id (masters push); NULL for organizations never pushed.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    # False once a full masters push no longer lists it: never deleted, its users refused.
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     created_on: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
     changed_on: Mapped[dt.datetime] = mapped_column(
         DateTime, default=dt.datetime.utcnow, onupdate=dt.datetime.utcnow

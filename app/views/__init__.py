@@ -16,6 +16,7 @@ from app.views.organizations import OrganizationView
 from app.views.report_selection import ReportSelectionView
 from app.views.reports import ReportApi, ReportDownloadView
 from app.views.system_api import SystemReportApi, SystemUploadApi
+from app.views.system_push import SystemLedgerApi, SystemMastersApi
 from app.views.upload import UploadView
 from app.views.upload_api import UploadApi
 from app.views.users_api import UserApi
@@ -48,6 +49,8 @@ def register_machine_access(appbuilder) -> None:
     appbuilder.add_api(ApiKeyApi)
     appbuilder.add_api(SystemUploadApi)
     appbuilder.add_api(SystemReportApi)
+    appbuilder.add_api(SystemMastersApi)
+    appbuilder.add_api(SystemLedgerApi)
 
 
 def register_classification_views(appbuilder) -> None:

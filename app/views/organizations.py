@@ -67,6 +67,8 @@ LABELS = {
     "manufacturer_selection_count": _l("メーカー閲覧医療機関数"),
     "allows_manufacturer_access": _l("メーカーの閲覧を許可する"),
     "changed_on": _l("最終更新"),
+    "is_active": _l("有効"),
+    "external_id": _l("オンプレミスのID"),
 }
 
 
@@ -102,11 +104,12 @@ class OrganizationView(ScopedModelView):
     add_title = _l("組織の登録")
     edit_title = _l("組織の編集")
     label_columns = LABELS
-    list_columns = ["code", "name", "kind", "prefecture", "report_rank_count", "changed_on"]
+    list_columns = ["code", "name", "kind", "prefecture", "report_rank_count", "is_active", "changed_on"]
     search_columns = ["name", "kind", "prefecture", "code"]
     order_columns = ["code", "name", "prefecture", "report_rank_count", "changed_on"]
     base_order = ("code", "asc")
-    show_columns = list(AUDITED_FIELDS)
+    # is_active and external_id are set by the on-prem masters push only (app.services.sync.masters)
+    show_columns = [*AUDITED_FIELDS, "is_active", "external_id"]
     add_columns = [
         "kind", "code", "name", "postal_code", "prefecture", "city", "address_line1",
         "address_line2", "phone", "notification_emails", "allowed_email_domains",

@@ -32,7 +32,8 @@ def _operator_wide(view):
             return view(self, *args, **kwargs)
         except system_sync.SyncError as exc:
             db.session.rollback()
-            return self.response(exc.status, message=exc.message)
+            extra = {"errors": exc.errors} if exc.errors else {}
+            return self.response(exc.status, message=exc.message, **extra)
     return wrapper
 
 

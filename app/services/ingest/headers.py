@@ -103,6 +103,11 @@ SYNONYM_INDEX: dict[int, dict[str, str]] = {
     file_type: {header_key(name): fieldname for fieldname, names in table.items() for name in names}
     for file_type, table in _SYNONYMS.items()
 }
+# The canonical field names themselves are always known headers (what the on-prem ledger
+# push writes, app.services.sync.ledger_push); a synonym of the table wins a clash.
+for _file_type, _fields in CANONICAL_FIELDS.items():
+    for _name, _label, _required in _fields:
+        SYNONYM_INDEX[_file_type].setdefault(header_key(_name), _name)
 
 
 def required_fields(file_type: int) -> list[str]:

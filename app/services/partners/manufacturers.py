@@ -56,7 +56,7 @@ def candidate_hospitals() -> list[Organization]:
         db.session.scalars(
             select(Organization)
             .where(Organization.kind == OrganizationKind.hospital.value,
-                   Organization.allows_manufacturer_access.is_(True))
+                   Organization.allows_manufacturer_access.is_(True), Organization.is_active.is_(True))
             .order_by(Organization.code)
         )
     )

@@ -32,9 +32,9 @@ MAGIC = {"pdf": b"%PDF-", "pptx": b"PK\x03\x04", "xlsx": b"PK\x03\x04"}
 
 
 class SyncError(ValueError):
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, errors: list[str] | None = None):
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.errors = message, status, errors
 
 
 # ---------------------------------------------------------------- uploads
@@ -99,6 +99,8 @@ def hospital_by_code(code: str | None) -> Organization:
         Organization.code == (code or "").strip(), Organization.kind == OrganizationKind.hospital.value))
     if hospital is None:
         raise SyncError(_("医療機関コード %(code)s の医療機関が見つかりません。", code=code or ""), 404)
+    if not hospital.is_active:  # deactivated by a full masters push
+        raise SyncError(_("医療機関コード %(code)s の医療機関は無効になっています。", code=hospital.code))
     return hospital
 
 
