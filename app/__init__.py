@@ -70,6 +70,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from . import errors
 
     errors.init_app(app)
+    from app.views import display
+
+    display.init_app(app)
 
     from . import audit
 

@@ -21,7 +21,8 @@ from ..validation import (
     phone_error,
     postal_code_error,
 )
-from .base import ScopedInterface, ScopedModelView
+from app.views.base import ScopedInterface, ScopedModelView
+from app.views.saving import make_read_only
 from .forms import rule
 
 KIND_LABELS = {
@@ -100,6 +101,8 @@ class OrganizationView(ScopedModelView):
     show_title = _l("組織")
     add_title = _l("組織の登録")
     edit_title = _l("組織の編集")
+    add_row_message = _l("組織を登録しました。")
+    edit_row_message = _l("組織の情報を保存しました。")
     label_columns = LABELS
     list_columns = ["code", "name", "kind", "prefecture", "report_rank_count", "changed_on"]
     search_columns = ["name", "kind", "prefecture", "code"]
@@ -149,6 +152,11 @@ class OrganizationView(ScopedModelView):
         "manufacturer_selection_count": [NumberRange(1, 99)],
     }
     formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
+
+    def restrict_form(self, form, item) -> None:
+        """An OrgAdmin sees the operator's fields read-only and saves the others."""
+        if item is not None and not current_scope().can(MANAGE_ORGANIZATIONS):
+            make_read_only(form, OPERATOR_ONLY_FIELDS, item)
 
     def _check(self, item: Organization) -> None:
         error = address_error(

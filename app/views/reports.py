@@ -6,15 +6,16 @@ is recorded (who, when).
 from __future__ import annotations
 
 
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ReportFile, ReportType
-from ..months import format_jst, parse_month, previous_month
+from ..months import parse_month, previous_month
 from ..reports import enqueue_report, service
 from ..scope import DOWNLOAD_REPORTS, current_scope
 from ..storage import get_storage
@@ -37,6 +38,25 @@ def send_report(row: ReportFile):
     service.record_download(row, getattr(g.user, "id", None))
     return send_file(get_storage().open(row.storage_key), mimetype=row.content_type or "application/octet-stream",
                      as_attachment=True, download_name=row.file_name or f"report-{row.id}")
+
+
+JOB_STATUS_LABELS = {
+    "queued": _l("待機中"),
+    "running": _l("作成中"),
+    "failed": _l("失敗"),
+    service.PUBLISHED: _l("完了"),
+}
+JOB_PENDING = ("queued", "running")
+
+
+def report_jobs(hospital_id: int, limit: int = 6) -> list[dict]:
+    """The latest generated report files of a hospital with their status in Japanese."""
+    rows = db.session.scalars(select(ReportFile).where(
+        ReportFile.hospital_id == hospital_id, ReportFile.source == "generated")
+        .order_by(ReportFile.id.desc()).limit(limit)).all()
+    return [{"id": r.id, "month": f"{r.month:%Y-%m}", "type": str(service.TYPE_NAMES.get(r.file_type, r.file_type)),
+             "status": r.status, "status_label": str(JOB_STATUS_LABELS.get(r.status, r.status)),
+             "message": r.message or "", "done": r.status not in JOB_PENDING} for r in rows]
 
 
 def human_size(size) -> str:
@@ -76,17 +96,25 @@ class ReportDownloadView(BaseView):
             versions = service.month_versions(hospital.id, month)
         cards = [{"type": t, "name": service.TYPE_NAMES[t], "description": service.TYPE_DESCRIPTIONS[t],
                   "file": files.get(int(t)), "older": older.get(int(t), [])} for t in ReportType]
-        status = db.session.scalars(select(ReportFile).where(
-            ReportFile.hospital_id == hospital.id).order_by(ReportFile.month.desc(), ReportFile.file_type)).all()
         return self.render_template(
             "reports/index.html", title=_("分析レポートのダウンロード"), hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             months=months, month=month, cards=cards, history=service.download_history(hospital.id),
             type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
-            jobs=[r for r in status if r.status in ("queued", "running", "failed")][:6],
+            jobs=report_jobs(hospital.id) if current_scope().everything else [],
             form=CsrfForm(), default_month=_previous_month(), versions=versions,
-            describe=service.describe, format_jst=format_jst,
+            describe=service.describe,
         )
+
+    @expose("/jobs")
+    @has_access
+    @permission_name("read")
+    def jobs(self):
+        """The generation status polled by the page (operators, who can generate)."""
+        if not current_scope().everything:
+            abort(403)
+        hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
+        return jsonify(jobs=report_jobs(hospital.id))
 
     @expose("/download/<int:pk>")
     @has_access
