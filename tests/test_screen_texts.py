@@ -114,3 +114,30 @@ def test_report_job_status_in_japanese_and_polled(client, ctx):
 def test_report_jobs_are_for_operators_only(client, ctx):
     login_as(client, HOSPITAL_A)
     assert client.get("/reports/jobs").status_code == 403
+
+
+def test_excel_cover_points_to_the_definitions_sheet(ctx):
+    """The cover no longer sends a hospital to "docs/figures.md" (a file of the repository): the
+    workbook carries the definitions in its own sheet, one for every figure of ① and ②."""
+    import io
+
+    import openpyxl
+
+    from app.reports.definitions import DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES
+    from app.reports.figures import compute_figures
+    from app.reports.workbook import build_analysis_workbook
+
+    from .report_data import MONTH, make_dataset
+
+    data = make_dataset()
+    figures = compute_figures(data["hospital"], MONTH)
+    book = openpyxl.load_workbook(io.BytesIO(build_analysis_workbook(figures)))
+    cover = [c.value for row in book["表紙"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any("docs/" in value or ".md" in value for value in cover)
+    assert "各数値の定義は「数値の定義」シートのとおりです。" in cover
+    sheet = [[c.value for c in row] for row in book["数値の定義"].iter_rows()]
+    by_name = {row[0]: row[1] for row in sheet if row[0]}
+    assert "合計貸出時間 ÷ (機器台数 × H)" in by_name["稼働率"]
+    assert "停止時間の割合" in by_name["故障率"]
+    for kind, figures_of_kind in (("lending", LENDING_FIGURES), ("failure", FAILURE_FIGURES)):
+        assert {f.key for f in figures_of_kind} == set(DEFINITIONS_JA[kind]), kind
