@@ -141,3 +141,9 @@ def test_excel_cover_points_to_the_definitions_sheet(ctx):
     assert "停止時間の割合" in by_name["故障率"]
     for kind, figures_of_kind in (("lending", LENDING_FIGURES), ("failure", FAILURE_FIGURES)):
         assert {f.key for f in figures_of_kind} == set(DEFINITIONS_JA[kind]), kind
+
+
+def test_profile_shows_the_japanese_role_name(client, ctx):
+    login_as(client, ORGADMIN_A)
+    text = visible(client.get("/users/userinfo/").get_data(as_text=True))
+    assert "組織管理者" in text and "OrgAdmin" not in text
