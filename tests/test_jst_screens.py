@@ -182,3 +182,37 @@ def test_users_never_see_a_stored_time_in_utc(client, ctx):
     login_as(client, ADMIN)
     text = text_of(client.get("/users/list/"))
     assert " None " not in text
+
+
+def _mail_text(message) -> str:
+    part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
+    return part.get_content()
+
+
+def _until_in_mail(text: str) -> dt.datetime:
+    match = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d)（日本時間）まで", text)
+    assert match, text
+    return dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M")
+
+
+def test_mails_give_times_in_japan_time(app, client, ctx):
+    """The invitation's expiry and the lockout's end are written in JST and say so."""
+    from app.auth.notices import send_lockout_notice
+    from app.mail import outbox_messages
+    from app.months import jst_now
+
+    login_as(client, ADMIN)
+    client.post("/users/add", data={
+        "first_name": "新規 花子", "email": "hanako@sakura-hp.example.jp",
+        "organization": str(org("H0001").id),
+        "roles": [str(app.appbuilder.sm.find_role("HospitalUser").id)],
+    })
+    invitation = [m for m in outbox_messages() if m["To"] == "hanako@sakura-hp.example.jp"][-1]
+    until = _until_in_mail(_mail_text(invitation))
+    expected = jst_now().replace(tzinfo=None) + dt.timedelta(hours=app.config["INVITATION_HOURS"])
+    assert abs(until - expected) < dt.timedelta(minutes=2)
+
+    send_lockout_notice(user_by_email(HOSPITAL_A), minutes=15)
+    lockout = [m for m in outbox_messages() if m["To"] == HOSPITAL_A][-1]
+    until = _until_in_mail(_mail_text(lockout))
+    assert abs(until - (jst_now().replace(tzinfo=None) + dt.timedelta(minutes=15))) < dt.timedelta(minutes=2)
