@@ -82,6 +82,7 @@ def test_audit_actions_are_labels(client, ctx):
     login_as(client, ORGADMIN_A)
     text = visible(client.get("/audit/list/").get_data(as_text=True))
     assert "ログイン" in text and "auth.login" not in text
+    assert "ユーザー" in text and " User " not in text  # the object type, by its label
 
 
 def test_unknown_audit_action_is_still_shown():

@@ -11,7 +11,7 @@ import json
 from flask_babel import lazy_gettext as _l
 
 from app.models import AuditEvent
-from app.views.audit_labels import action_label
+from app.views.audit_labels import action_label, object_label
 from app.views.base import ScopedInterface, ScopedModelView
 
 
@@ -38,4 +38,5 @@ class AuditLogView(ScopedModelView):
     search_columns = ["action", "actor_email", "created_on", "ip"]
     order_columns = ["created_on", "action", "actor_email"]
     base_order = ("id", "desc")
-    formatters_columns = {"changes": _changes, "action": action_label}
+    formatters_columns = {"changes": _changes, "action": action_label,
+                          "object_type": object_label}

@@ -56,6 +56,26 @@ ACTION_LABELS = {
 }
 
 
+OBJECT_LABELS = {
+    "User": _l("ユーザー"),
+    "Organization": _l("組織"),
+    "ApiKey": _l("APIキー"),
+    "Classification": _l("機器分類"),
+    "Maker": _l("メーカー"),
+    "UploadFile": _l("アップロード"),
+    "ReportFile": _l("レポート"),
+    "DealerPermission": _l("ディーラー権限"),
+    "Equipment": _l("機器"),
+}
+
+
+def object_label(name: str | None) -> str:
+    if not name:
+        return ""
+    label = OBJECT_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
 def action_label(code: str | None) -> str:
     if not code:
         return ""
