@@ -97,7 +97,9 @@ def test_no_menu_link_or_page_link_is_refused(client, who):
                 failures[f"{link} → {inner}"] = status
     assert failures == {}, failures
     if who != "system":
-        assert len(menu) >= 2 and len(seen) > len(menu), (menu, seen)
+        assert len(menu) >= 2, menu
+    if who in ("admin", "hospital_a", "dealer_level_3"):
+        assert len(seen) > len(menu), "the pages' own links were not followed"
     if who == "dealer_level_1":
         assert not {"/ledger/", "/report-selection/", "/classification-mapping/"} & set(menu), menu
         assert {"/upload/", "/reports/"} <= set(menu)
