@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import audit
+from app.services.audit import trail as audit
 from app.extensions import db
 from app.models import Organization, ReportFile
 
@@ -124,9 +124,9 @@ def test_excel_cover_points_to_the_definitions_sheet(ctx):
 
     import openpyxl
 
-    from app.reports.definitions import DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES
-    from app.reports.figures import compute_figures
-    from app.reports.workbook import build_analysis_workbook
+    from app.services.reports.definitions import DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES
+    from app.services.reports.figures import compute_figures
+    from app.services.reports.workbook import build_analysis_workbook
 
     from .report_data import MONTH, make_dataset
 

@@ -11,7 +11,6 @@ from flask import abort, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-
 from flask_babel import lazy_gettext as _l
 
 from app.access.scope import current_scope

@@ -1,6 +1,6 @@
 """How values are shown on screens: one place for times, empty values, yes/no and role names.
 
-- A stored timestamp (naive UTC) is shown in Japan time to the minute (:func:`app.months.format_jst`);
+- A stored timestamp (naive UTC) is shown in Japan time to the minute (:func:`app.core.months.format_jst`);
   a page that shows one states the zone once, in its footer (``appbuilder/footer.html`` asks
   :func:`times_shown`).
 - ``None`` is shown as nothing, a boolean as はい / いいえ, a list joined by 「、」.
@@ -16,7 +16,7 @@ import datetime as dt
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
-from app.months import format_jst
+from app.core.months import format_jst
 
 ZONE_NOTE = _l("時刻はすべて日本時間（JST）です。")
 YES = _l("はい")

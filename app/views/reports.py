@@ -13,13 +13,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ReportFile, ReportType
-from ..months import parse_month, previous_month
-from ..reports import enqueue_report, service
-from ..scope import DOWNLOAD_REPORTS, current_scope
-from ..storage import get_storage
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.access.capabilities import DOWNLOAD_REPORTS
+from app.access.scope import current_scope
+from app.core.months import parse_month, previous_month
+from app.extensions import db
+from app.infra.storage import get_storage
+from app.models import ReportFile, ReportType
+from app.services.reports import enqueue_report, service
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
 def scoped_report(pk: int) -> ReportFile:
