@@ -11,7 +11,6 @@ from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
@@ -50,14 +49,13 @@ JOB_STATUS_LABELS = {
 JOB_PENDING = ("queued", "running")
 
 
-def report_jobs(hospital_id: int, limit: int = 6) -> list[dict]:
-    """The latest generated report files of a hospital with their status in Japanese."""
-    rows = db.session.scalars(select(ReportFile).where(
-        ReportFile.hospital_id == hospital_id, ReportFile.source == "generated")
-        .order_by(ReportFile.id.desc()).limit(limit)).all()
+def report_jobs(hospital_id: int) -> list[dict]:
+    """The latest generated report files of a hospital with their status in Japanese (the page
+    polls this until every one is done)."""
     return [{"id": r.id, "month": f"{r.month:%Y-%m}", "type": str(service.TYPE_NAMES.get(r.file_type, r.file_type)),
              "status": r.status, "status_label": str(JOB_STATUS_LABELS.get(r.status, r.status)),
-             "message": r.message or "", "done": r.status not in JOB_PENDING} for r in rows]
+             "message": r.message or "", "done": r.status not in JOB_PENDING}
+            for r in service.recent_generated_reports(hospital_id)]
 
 
 def human_size(size) -> str:
@@ -88,12 +86,7 @@ class ReportDownloadView(BaseView):
             month = months[0] if months else None
         files, older, versions = {}, {}, []
         if month is not None:
-            rows = db.session.scalars(service.published_query(ReportFile.hospital_id == hospital.id)
-                                      .where(ReportFile.month == month).order_by(ReportFile.version)).all()
-            for r in rows:  # the newest version of each type on the card, the others below it
-                if r.file_type in files:
-                    older.setdefault(r.file_type, []).insert(0, files[r.file_type])
-                files[r.file_type] = r
+            files, older = service.month_files(hospital.id, month)
             versions = service.month_versions(hospital.id, month)
         cards = [{"type": t, "name": service.TYPE_NAMES[t], "description": service.TYPE_DESCRIPTIONS[t],
                   "file": files.get(int(t)), "older": older.get(int(t), [])} for t in ReportType]
