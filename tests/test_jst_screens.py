@@ -11,6 +11,7 @@ import re
 
 from sqlalchemy import insert, select
 
+from app.core.months import current_month, format_jst
 from app.extensions import db
 from app.models import (
     Download,
@@ -21,7 +22,6 @@ from app.models import (
     UploadFile,
     User,
 )
-from app.core.months import current_month, format_jst
 from app.views.display import ZONE_NOTE
 
 from .conftest import ADMIN, HOSPITAL_A, ORGADMIN_A, login_as, user_by_email
@@ -78,8 +78,8 @@ def test_organizations_list_last_change(client, ctx):
 
 def test_audit_list_and_show(client, ctx):
     login_as(client, ORGADMIN_A)
-    from app.services.audit import trail as audit
     from app.models import AuditEvent
+    from app.services.audit import trail as audit
 
     audit.record("user.update", user_by_email(HOSPITAL_A), organization_id=org("H0001").id,
                  changes={"phone": ["1", "2"]})
@@ -197,9 +197,9 @@ def _until_in_mail(text: str) -> dt.datetime:
 
 def test_mails_give_times_in_japan_time(app, client, ctx):
     """The invitation's expiry and the lockout's end are written in JST and say so."""
-    from app.services.accounts.notices import send_lockout_notice
-    from app.infra.mail import outbox_messages
     from app.core.months import jst_now
+    from app.infra.mail import outbox_messages
+    from app.services.accounts.notices import send_lockout_notice
 
     login_as(client, ADMIN)
     client.post("/users/add", data={

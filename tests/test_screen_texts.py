@@ -9,9 +9,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.services.audit import trail as audit
 from app.extensions import db
 from app.models import Organization, ReportFile
+from app.services.audit import trail as audit
 
 from .conftest import ADMIN, HOSPITAL_A, OPERATOR, ORGADMIN_A, login_as, user_by_email
 

@@ -5,7 +5,6 @@ is recorded (who, when).
 """
 from __future__ import annotations
 
-
 from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect

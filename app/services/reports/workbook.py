@@ -67,8 +67,8 @@ def _cover(book: Book, f, generated_at, quality: DataQuality, version=1):
         book.cell(ws, i, 1, value)
     ws.write_url(len(lines) + 3, 0, f"internal:'{DEFINITIONS_SHEET}'!A1",
                  string="各数値の定義は「数値の定義」シートのとおりです。")
-    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種", "⑥稼働率ランキング",
-                "データ品質", DEFINITIONS_SHEET]
+    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種",
+                "⑥稼働率ランキング", "データ品質", DEFINITIONS_SHEET]
     for i, name in enumerate(sections, len(lines) + 5):
         ws.write_url(i, 0, f"internal:'{name}'!A1", string=name)
 
