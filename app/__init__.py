@@ -69,6 +69,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     from app.views import errors
 
     errors.init_app(app)
+    from app.views import display
+
+    display.init_app(app)
 
     from app.views import request_audit
 

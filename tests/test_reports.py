@@ -24,7 +24,7 @@ from .conftest import HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as, user_by_email
 from .report_data import LEDGER_MONTH, MONTH, T, hospital, make_dataset
 
 SHEETS = ["表紙", "①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種",
-          "⑥稼働率ランキング", "データ品質"]
+          "⑥稼働率ランキング", "データ品質", "数値の定義"]
 
 
 def files_of(hospital_id, version=None) -> dict[int, ReportFile]:

@@ -11,6 +11,7 @@ from flask import abort, current_app, g, has_request_context, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
@@ -53,8 +54,22 @@ class RoleView(RoleModelView):
     """Roles are declared in app.access.role_sync and applied by a command: read-only on screen."""
 
     base_permissions = ["can_list", "can_show"]
-    list_columns = ["name"]
+    # FAB's role widgets print the raw permission list; the plain ones use the formatters.
+    list_widget = ListWidget
+    show_widget = ShowWidget
+    search_columns = ["name"]
+    list_columns = ["name", "permissions"]
     show_columns = ["name", "permissions"]
+    label_columns = {"name": _l("ロール"), "permissions": _l("利用できる画面とAPI")}
+    list_title = _l("ロール一覧")
+    show_title = _l("ロール")
+
+    def __init__(self, **kwargs):
+        from app.views.display import role_label
+        from app.views.role_summary import summarize
+
+        super().__init__(**kwargs)
+        self.formatters_columns = {"name": role_label, "permissions": summarize}
 
     def copy_role(self, items):
         """Not an action here (no @action): roles are declared as data, never copied on screen."""

@@ -11,6 +11,7 @@ import json
 from flask_babel import lazy_gettext as _l
 
 from app.models import AuditEvent
+from app.views.audit_labels import action_label, object_label
 from app.views.base import ScopedInterface, ScopedModelView
 
 
@@ -26,7 +27,7 @@ class AuditLogView(ScopedModelView):
     base_permissions = ["can_list", "can_show"]
     list_title = show_title = _l("監査ログ")
     label_columns = {
-        "id": "ID", "created_on": _l("日時（UTC）"), "actor_email": _l("実行者"),
+        "id": "ID", "created_on": _l("日時"), "actor_email": _l("実行者"),
         "organization_id": _l("組織ID"), "action": _l("操作"), "object_type": _l("対象"),
         "object_id": _l("対象ID"), "changes": _l("内容"), "ip": _l("IPアドレス"),
         "row_hash": _l("ハッシュ"), "prev_hash": _l("前行のハッシュ"),
@@ -37,4 +38,5 @@ class AuditLogView(ScopedModelView):
     search_columns = ["action", "actor_email", "created_on", "ip"]
     order_columns = ["created_on", "action", "actor_email"]
     base_order = ("id", "desc")
-    formatters_columns = {"changes": _changes}
+    formatters_columns = {"changes": _changes, "action": action_label,
+                          "object_type": object_label}

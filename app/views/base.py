@@ -11,8 +11,11 @@ from flask import abort, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
 
 from app.access.scope import current_scope
+from app.views.display import default_formatters, polish_form
+from app.views.saving import SaveFlow
 
 
 def require_operator_scope() -> None:
@@ -51,18 +54,25 @@ class ScopedInterface(SQLAInterface):
         )
 
 
-class ScopedModelView(ModelView):
+class ScopedModelView(SaveFlow, ModelView):
     """A ModelView whose rows, actions and related dropdowns follow :mod:`app.access.scope`.
 
-    Subclasses set ``datamodel = ScopedInterface(Model[, scope_column])``.
+    Subclasses set ``datamodel = ScopedInterface(Model[, scope_column])``. Values are shown
+    through :mod:`app.views.display` (JST, no "None"/"True"); saving follows
+    :mod:`app.views.saving` (back to the list, or the same form with the input kept).
     """
 
     page_size = 20
+    add_row_message = _l("登録しました。")
+    edit_row_message = _l("保存しました。")
 
     def __init__(self, **kwargs):
         column = self.datamodel.scope_column
         self.base_filters = [scope_filter(column)] + list(self.base_filters or [])
         super().__init__(**kwargs)
+        self.formatters_columns = default_formatters(self)
+        polish_form(self.add_form)
+        polish_form(self.edit_form)
 
     def pre_add(self, item):
         """Stamp the organization on rows made by a user who has exactly one."""

@@ -127,9 +127,10 @@ class LedgerView(BaseView):
         device = ledger.device(hospital.id, pk)
         if device is None:
             abort(404)
+        changes = ledger.history(hospital.id, device.id)
         return self.render_template(
             "ledger/show.html", title=_("機器の設定と変更履歴"), hospital=hospital, device=device,
-            row=ledger.device_row(device), changes=ledger.history(hospital.id, device.id),
+            row=ledger.device_row(device), changes=changes, editors=ledger.editor_names(changes),
             classifications=ledger.classification_choices(hospital.id), counts_label=ledger.counts_label,
             form=CsrfForm(),
         )
@@ -209,9 +210,12 @@ class LedgerApi(BaseApi):
         device = ledger.device(hospital.id, pk)
         if device is None:
             return self.response_404()
-        changes = [{"changed_at": c.changed_at.isoformat(), "changed_by_id": c.changed_by_id, "field": c.field,
+        history = ledger.history(hospital.id, device.id)
+        editors = ledger.editor_names(history)
+        changes = [{"changed_at": c.changed_at.isoformat() + "Z", "changed_by_id": c.changed_by_id,
+                    "changed_by": editors.get(c.changed_by_id), "field": c.field,
                     "old": c.old_value, "new": c.new_value, "reason": c.reason}
-                   for c in ledger.history(hospital.id, device.id)]
+                   for c in history]
         return self.response(200, result=ledger.device_row(device), history=changes)
 
     def _body(self):

@@ -24,6 +24,7 @@ from app.models import Organization, OrganizationKind
 from app.services.audit import trail as audit
 from app.views.base import ScopedInterface, ScopedModelView
 from app.views.forms import rule
+from app.views.saving import make_read_only
 
 KIND_LABELS = {
     OrganizationKind.hospital.value: _l("医療機関"),
@@ -103,6 +104,8 @@ class OrganizationView(ScopedModelView):
     show_title = _l("組織")
     add_title = _l("組織の登録")
     edit_title = _l("組織の編集")
+    add_row_message = _l("組織を登録しました。")
+    edit_row_message = _l("組織の情報を保存しました。")
     label_columns = LABELS
     list_columns = ["code", "name", "kind", "prefecture", "report_rank_count", "is_active", "changed_on"]
     search_columns = ["name", "kind", "prefecture", "code"]
@@ -153,6 +156,11 @@ class OrganizationView(ScopedModelView):
         "manufacturer_selection_count": [NumberRange(1, 99)],
     }
     formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
+
+    def restrict_form(self, form, item) -> None:
+        """An OrgAdmin sees the operator's fields read-only and saves the others."""
+        if item is not None and not current_scope().can(MANAGE_ORGANIZATIONS):
+            make_read_only(form, OPERATOR_ONLY_FIELDS, item)
 
     def _check(self, item: Organization) -> None:
         error = address_error(

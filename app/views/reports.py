@@ -5,14 +5,15 @@ is recorded (who, when).
 """
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
-from app.core.months import format_jst, parse_month, previous_month
+from app.core.months import parse_month, previous_month
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import ReportFile, ReportType
@@ -36,6 +37,24 @@ def send_report(row: ReportFile):
     service.record_download(row, getattr(g.user, "id", None))
     return send_file(get_storage().open(row.storage_key), mimetype=row.content_type or "application/octet-stream",
                      as_attachment=True, download_name=row.file_name or f"report-{row.id}")
+
+
+JOB_STATUS_LABELS = {
+    "queued": _l("待機中"),
+    "running": _l("作成中"),
+    "failed": _l("失敗"),
+    service.PUBLISHED: _l("完了"),
+}
+JOB_PENDING = ("queued", "running")
+
+
+def report_jobs(hospital_id: int) -> list[dict]:
+    """The latest generated report files of a hospital with their status in Japanese (the page
+    polls this until every one is done)."""
+    return [{"id": r.id, "month": f"{r.month:%Y-%m}", "type": str(service.TYPE_NAMES.get(r.file_type, r.file_type)),
+             "status": r.status, "status_label": str(JOB_STATUS_LABELS.get(r.status, r.status)),
+             "message": r.message or "", "done": r.status not in JOB_PENDING}
+            for r in service.recent_generated_reports(hospital_id)]
 
 
 def human_size(size) -> str:
@@ -75,10 +94,20 @@ class ReportDownloadView(BaseView):
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             months=months, month=month, cards=cards, history=service.download_history(hospital.id),
             type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
-            jobs=service.unfinished_reports(hospital.id),
+            jobs=report_jobs(hospital.id) if current_scope().everything else [],
             form=CsrfForm(), default_month=_previous_month(), versions=versions,
-            describe=service.describe, format_jst=format_jst,
+            describe=service.describe,
         )
+
+    @expose("/jobs")
+    @has_access
+    @permission_name("read")
+    def jobs(self):
+        """The generation status polled by the page (operators, who can generate)."""
+        if not current_scope().everything:
+            abort(403)
+        hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
+        return jsonify(jobs=report_jobs(hospital.id))
 
     @expose("/download/<int:pk>")
     @has_access

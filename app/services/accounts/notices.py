@@ -15,7 +15,7 @@ import logging
 import redis
 from flask import current_app
 
-from app.core.months import utc_now
+from app.core.months import format_jst, utc_now
 from app.extensions import db
 from app.infra.mail import send_mail
 from app.models import Invitation, User, UserStatus
@@ -88,10 +88,11 @@ def send_lockout_notice(user: User, *, minutes: int) -> str | None:
     """Tell the owner that the account is locked (the login page tells nobody)."""
     if not user.email:
         return None
+    until = format_jst(utc_now() + dt.timedelta(minutes=minutes))
     return send_mail(
         [user.email], "【OptiServe】アカウントがロックされました / Account locked",
         f"{user.first_name} 様\n\nログインの失敗が続いたため、OptiServe のアカウント（{user.email}）を"
-        f"{minutes}分間ロックしました。この間は正しいパスワードでもログインできません。\n"
+        f"{minutes}分間（{until}（日本時間）まで）ロックしました。この間は正しいパスワードでもログインできません。\n"
         "お心当たりがない場合は、ロックの解除後にパスワードを再設定し、管理者にご連絡ください。",
         f"After repeated failed sign-ins, your OptiServe account ({user.email}) is locked for "
         f"{minutes} minutes; during that time even the right password is refused. If this was "

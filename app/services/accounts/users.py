@@ -7,6 +7,8 @@ same. A refused change raises :class:`UserError` after rolling the session back.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func
@@ -122,12 +124,15 @@ def _refused(check, *args) -> None:
 
 def send_invitation(user: User, link: str, hours: int) -> None:
     """The "ユーザー情報登録完了" mail of the owner's flow, with the first-login link."""
+    from app.core.months import format_jst, utc_now
+
+    until = format_jst(utc_now() + dt.timedelta(hours=hours))
     send_mail(
         [user.email],
         "【OptiServe】ユーザー仮登録のお知らせ / Your OptiServe account",
         f"{user.first_name} 様\n\nOptiServe のユーザーとして仮登録されました。\n"
         f"次のリンクからパスワードと基本情報を登録し、二要素認証を設定してください"
-        f"（{hours}時間有効、1回限り）。\n{link}\n",
+        f"（{hours}時間有効、{until}（日本時間）まで、1回限り）。\n{link}\n",
         f"An OptiServe account has been created for you. Use this link to set your password "
         f"and contact details and to set up two-factor authentication (valid for {hours} hours, "
         f"once):\n{link}\n",

@@ -227,6 +227,17 @@ def history(hospital_id: int, equipment_id: int) -> list[EquipmentChange]:
     ))
 
 
+def editor_names(changes) -> dict[int, str]:
+    """Names of the users who made ``changes`` (the history shows who, not a user id)."""
+    from app.models import User
+
+    ids = {c.changed_by_id for c in changes if c.changed_by_id is not None}
+    if not ids:
+        return {}
+    return {user_id: name or "" for user_id, name in
+            db.session.execute(select(User.id, User.first_name).where(User.id.in_(sorted(ids))))}
+
+
 def filter_choices(hospital_id: int) -> dict:
     """Values for the filter dropdowns: the hospital's departments, makers, classifications."""
     def distinct(column):

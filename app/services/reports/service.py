@@ -357,6 +357,14 @@ def unfinished_reports(hospital_id: int, limit: int = 6) -> list[ReportFile]:
         .order_by(ReportFile.month.desc(), ReportFile.file_type).limit(limit)))
 
 
+def recent_generated_reports(hospital_id: int, limit: int = 6) -> list[ReportFile]:
+    """The latest generated report files, finished or not, newest first (the job status list,
+    which says when they are done)."""
+    return list(db.session.scalars(
+        select(ReportFile).where(ReportFile.hospital_id == hospital_id, ReportFile.source == "generated")
+        .order_by(ReportFile.id.desc()).limit(limit)))
+
+
 def month_versions(hospital_id: int, month: dt.date) -> list[ReportVersion]:
     """The month's published versions, newest first, with what each changed."""
     return list(db.session.scalars(select(ReportVersion).where(

@@ -12,6 +12,7 @@ import datetime as dt
 from app.core.months import jst_now, month_label
 from app.services.reports import charts
 from app.services.reports.data_quality import LONG_LENDING_DAYS, DataQuality, data_quality
+from app.services.reports.definitions import COMMON_JA, DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES, SECTIONS_JA
 from app.services.reports.figures import HospitalMonthFigures
 from app.services.reports.xlsx import Book
 
@@ -19,6 +20,7 @@ LEVEL_NAMES = {1: "大分類", 2: "中分類", 3: "小分類"}
 SUMMARY_HEADERS = ["項目", "当月", "前月", "前月差", "前年同月", "前年同月差", "過去12か月平均", "平均との差"]
 CHART_ROWS = 17  # a 320-px image over 20-px rows
 TREND_TITLES = {"lending": "貸出の推移", "failure": "故障の推移"}
+DEFINITIONS_SHEET = "数値の定義"
 
 
 def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime | None = None,
@@ -38,6 +40,7 @@ def build_analysis_workbook(f: HospitalMonthFigures, generated_at: dt.datetime |
     _top_models(book, f)
     _ranking(book, f)
     _data_quality(book, f, quality)
+    _definitions(book)
     return book.close()
 
 
@@ -63,8 +66,10 @@ def _cover(book: Book, f, generated_at, quality: DataQuality, version=1):
     for i, (label, value) in enumerate(lines, 2):
         ws.write_string(i, 0, label, book.fmt["header"])
         book.cell(ws, i, 1, value)
-    ws.write_string(len(lines) + 3, 0, "各数値の定義は docs/figures.md（数値の定義）のとおりです。", book.fmt["note"])
-    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種", "⑥稼働率ランキング", "データ品質"]
+    ws.write_url(len(lines) + 3, 0, f"internal:'{DEFINITIONS_SHEET}'!A1",
+                 string="各数値の定義は「数値の定義」シートのとおりです。")
+    sections = ["①貸出サマリー", "②故障サマリー", "③残耐用年数", "④更新対象機種", "⑤貸出時間上位機種",
+                "⑥稼働率ランキング", "データ品質", DEFINITIONS_SHEET]
     for i, name in enumerate(sections, len(lines) + 5):
         ws.write_url(i, 0, f"internal:'{name}'!A1", string=name)
 
@@ -250,3 +255,17 @@ def _data_quality(book: Book, f, quality: DataQuality):
     data = [[x.device_number, x.product, x.start, x.end, x.days] for x in quality.long_lendings]
     book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "日数"], data,
                ["text", "text", "datetime", "datetime", "int"])
+
+
+def _definitions(book: Book):
+    """How every figure is made (the Japanese text of docs/figures.md)."""
+    ws = book.sheet(DEFINITIONS_SHEET)
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 1, 100)
+    ws.write_string(0, 0, "数値の定義", book.fmt["title"])
+    row = book.table(ws, 2, 0, ["共通", "定義"], [list(pair) for pair in COMMON_JA], ["text", "text"])
+    for title, kind, figures in (("①貸出サマリー", "lending", LENDING_FIGURES),
+                                 ("②故障サマリー", "failure", FAILURE_FIGURES)):
+        data = [[fig.ja, DEFINITIONS_JA[kind].get(fig.key, "")] for fig in figures]
+        row = book.table(ws, row, 0, [title, "定義"], data, ["text", "text"])
+    book.table(ws, row, 0, ["③〜⑥・データ品質", "定義"], [list(pair) for pair in SECTIONS_JA], ["text", "text"])

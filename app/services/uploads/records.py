@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.core.months import add_months, first_of_month, jst_today, previous_month, utc_now
+from app.core.months import add_months, first_of_month, format_jst, jst_today, previous_month, utc_now
 from app.core.months import parse_month as parse_any_month
 from app.extensions import db
 from app.infra.storage import get_storage
@@ -270,7 +270,7 @@ def status_payload(upload: UploadFile, url_for=None) -> dict:
         "file_type": upload.file_type,
         "file_type_label": str(TYPE_LABELS[UploadType(upload.file_type)]),
         "original_name": upload.original_name,
-        "uploaded_at": f"{upload.uploaded_at:%Y-%m-%d %H:%M:%S}",
+        "uploaded_at": format_jst(upload.uploaded_at),
         "status": upload.status,
         "status_label": str(STATUS_LABELS.get(upload.status, upload.status)),
         "message": upload.message or "",
@@ -323,7 +323,7 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
             status = _("未実施")
         rows.append({
             "month": f"{month:%Y-%m}",
-            "date": f"{max(u.uploaded_at for u in items):%Y-%m-%d %H:%M}" if items else "",
+            "date": format_jst(max(u.uploaded_at for u in items)) if items else "",
             "marks": marks,
             "status": status,
         })
