@@ -2,7 +2,7 @@
 and an active flag on organizations and makers (a full push deactivates, never deletes)
 
 Revision ID: 0010_h13push
-Revises: 0004
+Revises: 0010_h10
 Create Date: 2026-11-30 05:10:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_h13push'
-down_revision = '0004'
+down_revision = "0010_h10"
 branch_labels = None
 depends_on = None
 
