@@ -15,7 +15,7 @@ from .manufacturers import ManufacturerView
 from .organizations import OrganizationView
 from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
-from .system_api import SystemReportApi, SystemUploadApi
+from .system_api import SystemChangesApi, SystemReportApi, SystemUploadApi
 from .upload import UploadView
 from .upload_api import UploadApi
 from .users_api import UserApi
@@ -48,6 +48,7 @@ def register_machine_access(appbuilder) -> None:
     appbuilder.add_api(ApiKeyApi)
     appbuilder.add_api(SystemUploadApi)
     appbuilder.add_api(SystemReportApi)
+    appbuilder.add_api(SystemChangesApi)
 
 
 def register_classification_views(appbuilder) -> None:

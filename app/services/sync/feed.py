@@ -1,0 +1,38 @@
+"""Reading the changes feed: entries after a cursor, in ``seq`` order, one page at a time.
+
+The cursor is the ``seq`` of the last entry received (0 at first). A page holds up to
+``limit`` entries; ``next_cursor`` is its last ``seq``, or the given cursor when there is
+nothing new, so a client always has a cursor to store. Because the change log is written
+in commit order (see :mod:`app.services.sync.changes`), the entries after a cursor never
+change once visible: asking again with the same cursor returns the same entries (a page
+that was not full may have grown at its end).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.models import SyncChange
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+
+_COLUMNS = (SyncChange.seq, SyncChange.entity, SyncChange.key, SyncChange.payload, SyncChange.changed_at)
+
+
+def entry(row) -> dict:
+    return {
+        "seq": row.seq, "entity": row.entity, "key": row.key,
+        "op": "delete" if row.payload is None else "upsert", "data": row.payload,
+        "changed_at": row.changed_at.isoformat() + "Z",
+    }
+
+
+def page(session, since: int, limit: int = DEFAULT_LIMIT) -> dict:
+    rows = session.execute(select(*_COLUMNS).where(SyncChange.seq > since)
+                           .order_by(SyncChange.seq).limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = rows[-1].seq if rows else since
+    latest = session.scalar(select(func.max(SyncChange.seq))) or 0
+    return {"result": [entry(r) for r in rows], "next_cursor": next_cursor, "has_more": has_more,
+            "latest": max(latest, next_cursor)}
