@@ -170,10 +170,10 @@ def test_a_lower_seq_committing_last_is_never_skipped(ctx):
         assert a_seq > start
 
         b_done = threading.Event()
+        h2 = org("H0002").id
 
         def commit_b():
-            b.get(Organization, db.session.scalar(select(Organization.id).where(
-                Organization.code == "H0002"))).phone = "B"
+            b.get(Organization, h2).phone = "B"
             b.commit()
             b_done.set()
 
