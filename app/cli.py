@@ -119,6 +119,12 @@ def audit_anchor_command() -> None:
 reports_cli = AppGroup("reports", help="Monthly analysis reports.")
 optiserve_cli.add_command(reports_cli)
 
+from app.sync_client import sync_cli  # noqa: E402  (each direction adds its command to the group)
+from app.sync_client.pull import pull_command  # noqa: E402
+
+sync_cli.add_command(pull_command)
+optiserve_cli.add_command(sync_cli)
+
 
 @reports_cli.command("run")
 @click.option("--month", required=True, help="Target month, YYYY-MM.")
