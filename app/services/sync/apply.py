@@ -14,7 +14,7 @@ import secrets
 from collections import Counter
 
 from flask_appbuilder.security.sqla.models import Role
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from app.models import (
     Classification,
@@ -25,6 +25,7 @@ from app.models import (
     ReportSelection,
     User,
 )
+from app.months import utc_now
 from app.normalize import match_key
 from app.services.sync.payloads import ORGANIZATION_FIELDS, USER_FIELDS
 
@@ -41,6 +42,7 @@ class Applier:
         self.counts: Counter = Counter()
         self._orgs: dict[str, Organization | None] = {}
         self._classes: dict[tuple, int | None] = {}
+        self._loaded: set[int | None] = set()
 
     # ------------------------------------------------------------ lookups
 
@@ -66,26 +68,31 @@ class Applier:
             if hospital is None:
                 return None
             hospital_id = hospital.id
+        self._load_classes(hospital_id)
         parent_id = None
         for level, name in enumerate(key["path"], start=1):
             cache_key = (hospital_id, parent_id, name)
-            if cache_key not in self._classes:
-                self._classes[cache_key] = self.session.scalar(select(Classification.id).where(
-                    Classification.hospital_id.is_(hospital_id) if hospital_id is None
-                    else Classification.hospital_id == hospital_id,
-                    Classification.parent_id.is_(None) if parent_id is None
-                    else Classification.parent_id == parent_id,
-                    Classification.name == name).limit(1))
-            if self._classes[cache_key] is None:
+            if self._classes.get(cache_key) is None:
                 if not create or hospital_id is None:
                     return None
-                node = Classification(hospital_id=hospital_id, level=level, parent_id=parent_id, name=name,
-                                      normalized_name=match_key(name)[:200], is_active=True)
-                self.session.add(node)
-                self.session.flush()
-                self._classes[cache_key] = node.id
+                # one INSERT … RETURNING, no unit-of-work flush: a first pull creates thousands
+                self._classes[cache_key] = self.session.execute(
+                    insert(Classification).returning(Classification.id),
+                    [dict(hospital_id=hospital_id, level=level, parent_id=parent_id, name=name,
+                          normalized_name=match_key(name)[:200], is_active=True, created_on=utc_now())],
+                ).scalar_one()
             parent_id = self._classes[cache_key]
         return parent_id
+
+    def _load_classes(self, hospital_id: int | None) -> None:
+        """Every classification of one owner (a hospital, or the SMDS master) in one query."""
+        if hospital_id in self._loaded:
+            return
+        self._loaded.add(hospital_id)
+        owner = (Classification.hospital_id.is_(None) if hospital_id is None
+                 else Classification.hospital_id == hospital_id)
+        for cls in self.session.scalars(select(Classification).where(owner).order_by(Classification.id)):
+            self._classes.setdefault((hospital_id, cls.parent_id, cls.name), cls.id)
 
     # ------------------------------------------------------------ entities
 
@@ -170,7 +177,6 @@ class Applier:
         self._assign(cls, {"code": data.get("code"), "is_active": data.get("is_active", True),
                            "smds_classification_id": smds, "mapping_method": data.get("mapping_method"),
                            "mapped_at": _time(data.get("mapped_at"))})
-        self.session.flush()
 
     def report_selection(self, entry) -> None:
         data = entry["data"]
