@@ -2,6 +2,7 @@
 it pages, and that a transaction committing late is never skipped (PostgreSQL)."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -121,6 +122,7 @@ def test_paging_same_cursor_same_entries_and_cursor_when_empty(client, system_ke
         cursor = page["next_cursor"]
         if not page["has_more"]:
             break
+    assert json.loads(feed.page_body(db.session, start, 10)) == feed.page(db.session, start, 10)
     assert len(seen) == 25 and [e["seq"] for e in seen] == sorted(e["seq"] for e in seen)
     assert len({e["key"] for e in seen}) == 25
     empty = pull(client, system_key, cursor)

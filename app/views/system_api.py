@@ -217,4 +217,5 @@ class SystemChangesApi(BaseApi):
             if not 1 <= limit <= feed.MAX_LIMIT:
                 return self.response_400(message=_("limit には1から%(max)sまでの整数を指定してください。",
                                                    max=feed.MAX_LIMIT))
-        return self.response(200, **feed.page(db.session, since, limit))
+        return current_app.response_class(feed.page_body(db.session, since, limit), status=200,
+                                          mimetype="application/json")

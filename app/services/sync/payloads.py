@@ -60,17 +60,21 @@ class ClassificationPaths:
 
     def load(self, ids) -> None:
         wanted = {i for i in ids if i is not None and i not in self.rows}
+        if not wanted:
+            return
+        hospitals: set[int] = set()
         while wanted:
             for chunk in _chunks(wanted):
                 for cid, parent, hospital, name in self.session.execute(
                         select(Classification.id, Classification.parent_id, Classification.hospital_id,
                                Classification.name).where(Classification.id.in_(chunk))):
                     self.rows[cid] = (parent, hospital, name)
+                    hospitals.add(hospital)
             missing = {i for i in wanted if i not in self.rows}
             for cid in missing:  # gone: never asked for again
                 self.rows[cid] = (None, None, "")
             wanted = {self.rows[i][0] for i in wanted} - set(self.rows) - {None}
-        self.codes.update(_codes(self.session, {h for _, h, _ in self.rows.values()} - set(self.codes)))
+        self.codes.update(_codes(self.session, hospitals - set(self.codes)))
 
     def key(self, cid: int | None) -> dict | None:
         if cid is None:
