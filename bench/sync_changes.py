@@ -35,8 +35,8 @@ def _fresh(app, demo: bool) -> None:
     from flask_appbuilder import Model
 
     from app.extensions import db
-    from app.roles import sync_roles
-    from app.seed import seed_demo, seed_masters
+    from app.access.role_sync import sync_roles
+    from app.seeding.seed import seed_demo, seed_masters
 
     with app.app_context():
         Model.metadata.drop_all(db.engine)
@@ -68,7 +68,7 @@ def _system_key(app) -> str:
     from sqlalchemy import select
 
     from app.access.scope import scope_of
-    from app.api_keys import create_key
+    from app.access.api_keys import create_key
     from app.extensions import db
     from app.models import User
 
@@ -130,7 +130,7 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from app import ledger
+    from app.services.ledger import maintenance as ledger
     from app.models import SyncChange
 
     with server_app.app_context():

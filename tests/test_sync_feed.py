@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app import dealers, ledger, manufacturers, report_selection
-from app.classifications import set_mapping
+from app.services.partners import dealers, manufacturers
+from app.services.ledger import maintenance as ledger
+from app.services.reports import selection as report_selection
+from app.services.classifications.mapping import set_mapping
 from app.extensions import db
 from app.models import Classification, Equipment, Organization, SyncChange, User
 from app.services.sync import changes, feed

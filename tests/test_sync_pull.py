@@ -14,11 +14,13 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from app import create_app, dealers, ledger
+from app import create_app
+from app.services.partners import dealers
+from app.services.ledger import maintenance as ledger
 from app.extensions import db
 from app.models import DealerPermission, Equipment, ManufacturerSelection, Organization, SyncChange, UploadFile, User
-from app.roles import sync_roles
-from app.seed import seed_masters
+from app.access.role_sync import sync_roles
+from app.seeding.seed import seed_masters
 from config import TestConfig
 
 from .conftest import HOSPITAL_A

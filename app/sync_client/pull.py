@@ -30,9 +30,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.extensions import db
-from app.months import utc_now
+from app.core.months import utc_now
 from app.services.sync.apply import Applier
-from app.storage import get_storage
+from app.infra.storage import get_storage
 
 PAGE_LIMIT = 1000
 UPLOAD_PAGE = 100

@@ -25,8 +25,8 @@ from app.models import (
     ReportSelection,
     User,
 )
-from app.months import utc_now
-from app.normalize import match_key
+from app.core.months import utc_now
+from app.core.normalize import match_key
 from app.services.sync.payloads import ORGANIZATION_FIELDS, USER_FIELDS
 
 NO_PASSWORD = "!sync"  # not a password hash: nobody can log in with a password here

@@ -48,7 +48,7 @@ from app.models import (
     SyncChange,
     User,
 )
-from app.months import utc_now
+from app.core.months import utc_now
 from app.services.sync import payloads
 
 ADVISORY_LOCK = 0x5F5E_C0DE  # the one lock id serializing change-log writers (PostgreSQL)
