@@ -1,7 +1,7 @@
 """The on-prem changes feed's change log (sync_change)
 
 Revision ID: 0010_h13feed
-Revises: 0008
+Revises: 0004
 Create Date: 2026-11-30 05:10:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_h13feed'
-down_revision = '0008'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
