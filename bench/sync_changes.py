@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--local-url")
     parser.add_argument("--devices", type=int, default=15000)
+    parser.add_argument("--profile", help="write a cProfile of the timed pull to this file")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="optiserve-bench-sync-")
     os.environ.setdefault("OPTISERVE_INSTANCE_DIR", work)
@@ -142,20 +143,33 @@ def main() -> None:
         after = db.session.scalar(select(func.max(SyncChange.seq)))
         db.session.remove()
 
-    started = time.perf_counter()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started, cpu_started = time.perf_counter(), time.process_time()
     summary = pull()
-    pull_seconds = time.perf_counter() - started
+    pull_seconds, pull_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     server.shutdown()
 
     client = server_app.test_client()
     headers = {"Authorization": f"Bearer {open(key_file).read()}"}
-    page_times = []
+    page_times, page_cpu, empty_times = [], [], []
     for i in range(15):
         since = before + (i * 1000) % max(after - before - 1000, 1)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(f"/api/v1/system/changes/?since={since}&limit=1000", headers=headers)
         page_times.append(time.perf_counter() - started)
+        page_cpu.append(time.process_time() - cpu_started)
         assert response.status_code == 200 and len(response.get_json()["result"]) == 1000
+        started = time.perf_counter()  # the same call with nothing to answer: the fixed cost of a call
+        client.get(f"/api/v1/system/changes/?since={after}&limit=1000", headers=headers)
+        empty_times.append(time.perf_counter() - started)
     with local_app.app_context():
         from app.models import Equipment
 
@@ -165,10 +179,13 @@ def main() -> None:
         "server_database": server_url.split("://")[0], "onprem_database": local_url.split("://")[0],
         "devices": args.devices, "devices_changed": changed, "change_log_entries": after - before,
         "ledger_change_commit_s": round(change_seconds, 3),
-        "pull_end_to_end_s": round(pull_seconds, 3), "pull_target_s": 3.0, "pull_summary": summary,
+        "pull_end_to_end_s": round(pull_seconds, 3), "pull_cpu_s": round(pull_cpu, 3), "pull_target_s": 3.0, "pull_summary": summary,
         "onprem_devices_not_counted": applied,
         "page_1000_median_ms": round(statistics.median(page_times) * 1000, 1),
         "page_1000_max_ms": round(max(page_times) * 1000, 1), "page_target_ms": 200,
+        "page_1000_cpu_median_ms": round(statistics.median(page_cpu) * 1000, 1),
+        "empty_page_median_ms": round(statistics.median(empty_times) * 1000, 1),
+        "load_average": os.getloadavg()[0],
     }, indent=1, ensure_ascii=False))
 
 

@@ -31,6 +31,7 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.core.months import utc_now
+from app.services.sync import changes
 from app.services.sync.apply import Applier
 from app.infra.storage import get_storage
 
@@ -124,8 +125,9 @@ def pull_changes(remote: Remote, state_path: Path, since: int | None, limit: int
             entries = page["result"]
             if entries:
                 try:
-                    counts = Applier(db.session).apply(entries)
-                    db.session.commit()
+                    with changes.suppressed(db.session):  # OptiServe's changes, not this instance's
+                        counts = Applier(db.session).apply(entries)
+                        db.session.commit()
                 except Exception:
                     db.session.rollback()
                     raise

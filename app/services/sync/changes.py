@@ -35,6 +35,8 @@ to COMMIT, which serializes the same way by itself.
 """
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -53,6 +55,7 @@ from app.services.sync import payloads
 
 ADVISORY_LOCK = 0x5F5E_C0DE  # the one lock id serializing change-log writers (PostgreSQL)
 NOTES = "sync_changes"
+SUPPRESS = "sync_changes_suppressed"
 
 # class → (entity, watched attributes or None for any column, how to get the thing's id)
 WATCHED = {
@@ -73,13 +76,25 @@ BULK_KEY = {
 }
 
 
+@contextlib.contextmanager
+def suppressed(session):
+    """No change log for what is written inside: the sync client applying OptiServe's own
+    changes to the on-prem database would otherwise log them again (an echo, and half the
+    cost of a pull). Whatever else the same transaction changes is not logged either."""
+    session.info[SUPPRESS] = True
+    try:
+        yield
+    finally:
+        session.info.pop(SUPPRESS, None)
+
+
 def _notes(session) -> dict[str, dict[int, str | None]]:
     """entity → {local id: key to use if the thing is gone at commit (None: unknown)}."""
     return session.info.setdefault(NOTES, {})
 
 
 def note(session, entity: str, ident: int | None, gone_key: str | None = None) -> None:
-    if ident is None:
+    if ident is None or session.info.get(SUPPRESS):
         return
     known = _notes(session).setdefault(entity, {})
     if gone_key is not None or ident not in known:
@@ -102,6 +117,8 @@ def _gone_key(obj) -> str | None:
 
 
 def _after_flush(session, _context) -> None:
+    if session.info.get(SUPPRESS):
+        return
     for obj in session.new:
         spec = WATCHED.get(type(obj))
         if spec:
@@ -134,7 +151,7 @@ def _do_orm_execute(orm_state) -> None:
     if not (orm_state.is_update or orm_state.is_delete or orm_state.is_insert):
         return
     cls = _bulk_entity(orm_state)
-    if cls is None:
+    if cls is None or orm_state.session.info.get(SUPPRESS):
         return
     entity = WATCHED[cls][0]
     statement = orm_state.statement
