@@ -100,15 +100,15 @@ def main() -> None:
 
     from app import create_app
     from app.extensions import db
-    from config import TestConfig
+    from config import TestConfig, sqlalchemy_url
 
     server_url = args.database_url or f"sqlite:///{work}/optiserve.db"
     local_url = args.local_url or f"sqlite:///{work}/onprem.db"
     server_app = create_app(type("Server", (TestConfig,), {
-        "SQLALCHEMY_DATABASE_URI": server_url, "STORAGE_URL": f"file://{work}/server-storage",
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(server_url), "STORAGE_URL": f"file://{work}/server-storage",
         "API_KEY_RATE_LIMIT": "100000 per minute"}))
     local_app = create_app(type("OnPrem", (TestConfig,), {
-        "SQLALCHEMY_DATABASE_URI": local_url, "STORAGE_URL": f"file://{work}/onprem-storage"}))
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(local_url), "STORAGE_URL": f"file://{work}/onprem-storage"}))
     _fresh(server_app, demo=True)
     _fresh(local_app, demo=False)
     hospital_id = _devices(server_app, args.devices)
@@ -138,7 +138,8 @@ def main() -> None:
         before = db.session.scalar(select(func.max(SyncChange.seq)))
         started = time.perf_counter()
         changed = ledger.change(hospital_id, ledger.Target(everything=True), counts=False, reason="bench")
-        db.session.commit()
+        update_seconds = time.perf_counter() - started
+        db.session.commit()  # writes the 15,000 change-log entries
         change_seconds = time.perf_counter() - started
         after = db.session.scalar(select(func.max(SyncChange.seq)))
         db.session.remove()
@@ -178,7 +179,8 @@ def main() -> None:
     print(json.dumps({
         "server_database": server_url.split("://")[0], "onprem_database": local_url.split("://")[0],
         "devices": args.devices, "devices_changed": changed, "change_log_entries": after - before,
-        "ledger_change_commit_s": round(change_seconds, 3),
+        "ledger_change_s": round(update_seconds, 3),
+        "ledger_change_and_commit_with_log_s": round(change_seconds, 3),
         "pull_end_to_end_s": round(pull_seconds, 3), "pull_cpu_s": round(pull_cpu, 3), "pull_target_s": 3.0, "pull_summary": summary,
         "onprem_devices_not_counted": applied,
         "page_1000_median_ms": round(statistics.median(page_times) * 1000, 1),
