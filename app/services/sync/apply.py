@@ -127,7 +127,7 @@ class Applier:
         roles = list(self.session.scalars(select(Role).where(Role.name.in_(wanted)))) if wanted else []
         if len(roles) < len(wanted):
             self.counts["unknown_roles"] += len(wanted) - len(roles)
-        if {r.name for r in user.roles} != {r.name for r in roles}:
+        if user.role_names != {r.name for r in roles}:
             user.roles = roles
             self.counts["changed"] += 1
         self.session.flush()

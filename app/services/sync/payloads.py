@@ -108,7 +108,7 @@ def users(session, ids) -> dict:
         for user in rows:
             payload = {f: getattr(user, f) for f in USER_FIELDS}
             payload["organization"] = codes.get(user.organization_id)
-            payload["roles"] = sorted(role.name for role in user.roles)
+            payload["roles"] = sorted(user.role_names)
             out[user.id] = (user.username, user.organization_id, payload)
     return out
 
