@@ -20,6 +20,7 @@ from app.services.ledger import maintenance as ledger
 from app.extensions import db
 from app.models import DealerPermission, Equipment, ManufacturerSelection, Organization, SyncChange, UploadFile, User
 from app.access.role_sync import sync_roles
+from app.infra.storage import get_storage
 from app.seeding.seed import seed_masters
 from config import TestConfig
 
@@ -135,9 +136,13 @@ def test_pull_twice_then_a_change_arrives_once(app, onprem, key_file, tmp_path):
             assert db.session.scalar(select(func.count()).select_from(DealerPermission)) > 0
             assert db.session.scalar(select(func.count()).select_from(ManufacturerSelection)) > 0
             local_log = db.session.scalar(select(func.count()).select_from(SyncChange))
-        inbox = sorted(p.name for p in (tmp_path / "storage" / "sync-inbox" / "H0002").rglob("*"))
-        assert inbox == [f"{upload_id}-ledger.csv", f"{upload_id}-ledger.csv.json"] or \
-            len([n for n in inbox if n.startswith(f"{upload_id}-")]) == 2
+        with app.app_context():
+            sent = db.session.get(UploadFile, upload_id)
+            stored = get_storage().open(sent.storage_key).read()
+            folder = tmp_path / "storage" / "sync-inbox" / "H0002" / f"{sent.month:%Y-%m}"
+        assert sorted(p.name for p in folder.iterdir()) == [f"{upload_id}-ledger.csv", f"{upload_id}-ledger.csv.json"]
+        assert (folder / f"{upload_id}-ledger.csv").read_bytes() == stored
+        assert json.loads((folder / f"{upload_id}-ledger.csv.json").read_text())["id"] == upload_id
         with app.app_context():
             assert db.session.get(UploadFile, upload_id).fetched_at is not None
 
