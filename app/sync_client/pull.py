@@ -33,6 +33,7 @@ from app.extensions import db
 from app.core.months import utc_now
 from app.services.sync import changes
 from app.services.sync.apply import Applier
+from app.services.unit_of_work import unit_of_work
 from app.infra.storage import get_storage
 
 PAGE_LIMIT = 1000
@@ -124,13 +125,9 @@ def pull_changes(remote: Remote, state_path: Path, since: int | None, limit: int
         while True:
             entries = page["result"]
             if entries:
-                try:
-                    with changes.suppressed(db.session):  # OptiServe's changes, not this instance's
-                        counts = Applier(db.session).apply(entries)
-                        db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    raise
+                # one transaction per page; OptiServe's changes are not logged again here
+                with changes.suppressed(db.session), unit_of_work(db.session):
+                    counts = Applier(db.session).apply(entries)
                 for name in ("changed", "unchanged", "skipped"):
                     totals[name] += counts.get(name, 0)
             totals["entries"] += len(entries)
