@@ -30,6 +30,8 @@ transaction's locks, so a reader that sees 11 also sees 10. We chose this over f
 ``pg_current_snapshot()`` xmin because an xid does not bound the seq a running transaction
 will take (an older xid may allocate a later seq), and the lock is held only for the few
 milliseconds between ``before_commit`` and COMMIT, payloads being read before it is taken.
+It is always the last lock a transaction takes (the audit chain's advisory lock is taken in
+the transaction's body, never after this one), so the two cannot deadlock.
 On SQLite a write transaction holds the database's single write lock from its first write
 to COMMIT, which serializes the same way by itself.
 """
