@@ -10,9 +10,10 @@ device number, impossible date, return before lending, duplicate device number).
     python bench/generate_exports.py --out /tmp/exports [--devices 15000] [--lending-mb 10]
         [--failure-mb 1] [--dirty 0.01] [--variant 0|1|2] [--month 2025-10] [--seed 1]
 
-:func:`history` makes months of exports of one hospital with one constant ledger, in the
-three windows real ME systems use, together with the TRUE events they were cut from
-(tests/test_events_across_files.py compares the figures with the truth).
+:func:`history` makes fourteen months of exports of one hospital with two ledgers, in the
+three windows real ME systems use, together with the TRUE events and devices they were cut
+from (tests/test_events_across_files.py compares every figure of the report with an
+independent calculation over that truth).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ PRODUCTS = [
     ("輸液ポンプ", "ｲﾝﾌｭｰｼﾞｮﾝﾎﾟﾝﾌﾟ", "OT-818G", "ＪＭＳ株式会社"),
     ("シリンジポンプ", "ｼﾘﾝｼﾞﾎﾟﾝﾌﾟ", "TE-351", "テルモ株式会社"),
     ("シリンジポンプ", "シリンジポンプ", "CFT-3300", "ニプロ㈱"),
-    ("生体情報モニタ", "ベッドサイドモニタ", "BSM-6301", "日本光電工業㈱"),
+    ("低圧持続吸引器", "低圧持続吸引器", "MS-008", "日本光電工業㈱"),
     ("生体情報モニタ", "セントラルモニタ　", "CNS-6201", "日本光電工業株式会社"),
     ("人工呼吸器", "人工呼吸器", "Servo-i", "フクダ電子㈱"),
     ("除細動器", "除細動器（ＡＥＤ）", "AED-3100", "日本光電工業㈱"),
@@ -201,7 +202,24 @@ def generate(args) -> dict[str, str]:
 OVERLAP, STARTED, WHOLE = "overlap", "started-in-month", "whole-history"
 EVENT_HEADERS = {"lending": ["機器番号", "貸出日時", "返却日時", "貸出先"],
                  "failure": ["機器番号", "故障日", "修理完了日", "故障内容"]}
-HISTORY_CLASSES = ["輸液ポンプ", "シリンジポンプ", "人工呼吸器"]
+HISTORY_LEDGER_HEADER = ["機器番号", "製品名", "型番", "メーカー名", "利用部門", "納入日", "使用期限", "廃棄日", "機器分類"]
+# class, product, model, the maker as the ledger spells it, the maker it is (seeds/maker_aliases.csv)
+HISTORY_MODELS = [
+    ("輸液ポンプ", "輸液ポンプ", "TE-161S", "テルモ㈱", "テルモ株式会社"),
+    ("輸液ポンプ", "輸液ポンプ", "FP-N11", "ニプロ", "ニプロ株式会社"),
+    ("シリンジポンプ", "シリンジポンプ", "TE-351", "TERUMO", "テルモ株式会社"),
+    ("シリンジポンプ", "シリンジポンプ", "SP-N20", "ニプロ株式会社", "ニプロ株式会社"),
+    ("人工呼吸器", "人工呼吸器", "FV-500", "フクダ電子", "フクダ電子株式会社"),
+    ("人工呼吸器", "新生児用人工呼吸器", "AT-V3", "ATOM", "アトムメディカル株式会社"),
+    ("低圧持続吸引器", "低圧持続吸引器", "MS-008", "NIHON KOHDEN", "日本光電工業株式会社"),
+    ("低圧持続吸引器", "電動式低圧吸引器", "ES-100", "フクダ電子株式会社", "フクダ電子株式会社"),
+    ("除細動器", "除細動器", "TEC-5631", "日本光電", "日本光電工業株式会社"),
+]
+# Classes of different sizes (60 devices: 24 / 16 / 10 / 6 / 4), so the automatic top-N and
+# the ⑥ order never hang on a tie in device counts.
+HISTORY_CLASS_SIZES = [("輸液ポンプ", 24), ("シリンジポンプ", 16), ("人工呼吸器", 10), ("低圧持続吸引器", 6), ("除細動器", 4)]
+HISTORY_DEPARTMENTS = ["ICU", "HCU", "NICU", "手術室", "救急外来", "5階東病棟", "5階西病棟", "透析室", "MEセンター"]
+HISTORY_CLASSES = [c for c, _n in HISTORY_CLASS_SIZES]
 
 
 @dataclass(frozen=True)
@@ -210,7 +228,30 @@ class TrueEvent:
     device: str
     start: dt.datetime
     end: dt.datetime  # the true end (it may lie after every export: then no file knows it)
-    text: str
+    text: str  # 貸出先 ("" = blank: the device's 利用部門 applies) / 故障内容
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device as a ledger lists it (the truth the independent calculation reads)."""
+
+    number: str
+    cls: str
+    product: str
+    model: str
+    maker_spelled: str
+    maker: str
+    department: str
+    delivered: dt.date | None
+    expires: dt.date | None
+    disposed: dt.date | None = None
+
+
+@dataclass
+class LedgerFile:
+    month: dt.date
+    devices: list  # Device, as this ledger lists them
+    data: bytes = b""
 
 
 @dataclass
@@ -228,11 +269,16 @@ class MonthFile:
 
 @dataclass
 class History:
-    ledger: bytes  # CSV
+    ledgers: list  # LedgerFile, in upload order
     devices: dict  # device number → classification name
     events: list  # TrueEvent, the truth
-    files: list  # MonthFile, in upload order
-    months: list  # the months uploaded, in order
+    files: list  # MonthFile and LedgerFile, in upload order
+    months: list  # the months of the lending / failure files, in order
+    counts_off: tuple = ()  # devices the hospital sets to "not counted" (screen 5) after the first ledger
+
+    @property
+    def ledger(self) -> bytes:
+        return self.ledgers[0].data
 
 
 def _month_add(month: dt.date, n: int) -> dt.date:
@@ -244,23 +290,28 @@ def _at(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
 
-def _true_events(rng, devices, begin, until):
+def _true_events(rng, devices, begin, until, starts=None):
     """Per device a run of lendings (one after the other; a few devices are double-booked in
-    the source) and a sparser run of failures, all starting between ``begin`` and ``until``."""
+    the source) and a sparser run of failures, all starting between ``begin`` (or the
+    device's own start in ``starts``) and ``until``. Lendings without a 貸出先 happen."""
     events = []
     for index, number in enumerate(devices):
         if index % 12 == 11:
             continue  # a device with no activity at all
+        first = max(begin, (starts or {}).get(number) or begin)
         for kind, gap_hours, lengths in (("lending", 60, [(1, 48), (48, 480), (480, 2900)]),
                                          ("failure", 500, [(1, 24), (24, 360)])):
-            t = begin + dt.timedelta(minutes=rng.randrange(20 * 24 * 60))
+            t = first + dt.timedelta(minutes=rng.randrange(20 * 24 * 60))
             while True:
                 start = t + dt.timedelta(minutes=rng.randrange(1, int(gap_hours * 2 * 60)))
                 if start >= until:
                     break
                 low, high = lengths[0] if rng.random() < 0.6 else rng.choice(lengths[1:])
                 end = start + dt.timedelta(minutes=rng.randrange(low * 60, high * 60))
-                text = rng.choice(DEPARTMENTS if kind == "lending" else FAILURES)
+                if kind == "lending":
+                    text = "" if rng.random() < 0.1 else rng.choice(HISTORY_DEPARTMENTS)
+                else:
+                    text = rng.choice(FAILURES)
                 events.append(TrueEvent(kind, number, start, end, text))
                 if kind == "lending" and index % 17 == 3 and rng.random() < 0.3:
                     # Double-booked in the source: a second lending while the first runs.
@@ -314,51 +365,109 @@ def _render(kind, fmt, rows) -> bytes:
     return buffer.getvalue().encode("cp932")
 
 
-def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 1)) -> History:
-    """Seven months (January–July of ``first``'s year by default) of lending and failure
-    exports of one hospital with one constant ledger, uploaded in this order:
+def _render_ledger(devices) -> bytes:
+    def day(value):
+        return "" if value is None else f"{value:%Y/%m/%d}"
 
-    1–4. January–April: the usual window, every event overlapping the month, exported on
-         the 3rd of the next month at 09:00; a return after that is blank and filled in the
-         next month's file. February's file states its times in UTC (…Z); March's is xlsx
-         (Excel serial times) and lists two lendings that never happened;
-         and one return mistyped (7 hours late);
-    5.   a corrected re-upload of March, exported a day after April's file: without the two,
-         the return corrected;
-    6.   May: only the events started in May (xlsx);
-    7.   June: the usual window;
-    8.   February's original files again, byte-identical (blank returns long since filled);
-    9.   July: a re-export of the whole history.
-    Each month's lending file is followed by its failure file.
+    rows = [HISTORY_LEDGER_HEADER] + [
+        [d.number, d.product, d.model, d.maker_spelled, d.department, day(d.delivered), day(d.expires),
+         day(d.disposed), d.cls] for d in devices]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("cp932")
+
+
+def _history_devices(rng, first: dt.date, count: int = 60, new: int = 6) -> list[Device]:
+    """``count`` devices of the first ledger then ``new`` devices delivered later; the
+    classes have the sizes of HISTORY_CLASS_SIZES (scaled when ``count`` is not 60)."""
+    classes = []
+    for cls, size in HISTORY_CLASS_SIZES:
+        classes += [cls] * max(1, round(size * count / 60))
+    classes = (classes * 2)[:count]
+    rng.shuffle(classes)
+    classes += ["輸液ポンプ", "輸液ポンプ", "輸液ポンプ", "シリンジポンプ", "シリンジポンプ", "除細動器"][:new]
+    devices = []
+    for index, cls in enumerate(classes, 1):
+        models = [m for m in HISTORY_MODELS if m[0] == cls]
+        _c, product, model, spelled, maker = models[index % len(models)]
+        if index > count:  # bought during the year: delivered in the ledger's month or later
+            delivered = _month_add(first, 7 + (2 if index == count + 4 else 0)) + dt.timedelta(days=4 + index % 20)
+        elif index == 7:
+            delivered = _month_add(first, 1) + dt.timedelta(days=13)  # counts from February
+        else:
+            delivered = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(9 * 365))
+        roll = rng.random()
+        expires = None if roll < 0.1 else delivered.replace(year=delivered.year + (6 if roll < 0.45 else 8 if roll < 0.7 else 10))
+        devices.append(Device(f"ME{index:04d}", cls, product, model, spelled, maker,
+                              rng.choice(HISTORY_DEPARTMENTS), delivered, expires))
+    return devices
+
+
+def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 1), months: int = 14) -> History:
+    """``months`` months (fourteen by default: January of ``first``'s year to February of
+    the next) of lending and failure exports of one hospital, with two ledgers, in the
+    order a hospital would upload them:
+
+    - the first ledger, for March (before its month, the first ledger is in force): one
+      device delivered in February, one disposed in June;
+    - January–April: the usual window, every event overlapping the month, exported on the
+      3rd of the next month at 09:00; a return after that is blank and filled in the next
+      month's file. February's file states its times in UTC (…Z); March's is xlsx (Excel
+      serial times) and lists two lendings that never happened, and one return mistyped
+      (7 hours late);
+    - a corrected re-upload of March, exported a day after April's file: without the two,
+      the return corrected;
+    - May: only the events started in May (xlsx); June: the usual window;
+    - February's original files again, byte-identical (blank returns long since filled);
+    - July: the usual window;
+    - the August ledger: three devices gone (they keep counting up to July, and their
+      lendings go on in the exports), six new ones (delivered in August, one in October),
+      one device disposed in October;
+    - August–January: the usual window, except October (only the events started in it)
+      and November (UTC); August and January in xlsx;
+    - the last month: a re-export of the whole history.
+    Each month's lending file is followed by its failure file. ``counts_off``: one device
+    the hospital excludes from aggregation (screen 5) after the first ledger.
     """
     rng = random.Random(seed)
-    numbers = [f"ME{n:04d}" for n in range(1, devices + 1)]
-    classes = {n: HISTORY_CLASSES[i % len(HISTORY_CLASSES)] if i % 10 else HISTORY_CLASSES[0]
-               for i, n in enumerate(numbers)}
-    ledger_rows = [["機器番号", "製品名", "型番", "メーカー名", "納入日", "使用期限", "機器分類"]]
-    for number in numbers:
-        cls = classes[number]
-        ledger_rows.append([number, f"{cls}{number[-1]}", f"M-{number[-1]}", "テルモ㈱", "2020/04/01", "2035/03/31", cls])
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(ledger_rows)
-    months = [_month_add(first, i) for i in range(7)]
-    exported = {m: _at(_month_add(m, 1)) + dt.timedelta(days=2, hours=9) for m in months}
-    events = _true_events(rng, numbers, _at(_month_add(first, -1)), exported[months[-1]] + dt.timedelta(days=10))
-    march = months[2]
+    everyone = _history_devices(rng, first, devices)
+    initial, bought = everyone[:devices], everyone[devices:]
+    march, august = _month_add(first, 2), _month_add(first, 7)
+    disposed_june = initial[29]
+    first_ledger = [d if d is not disposed_june else Device(**{**d.__dict__, "disposed": _month_add(first, 5) + dt.timedelta(days=14)})
+                    for d in initial]
+    gone = {d.number for d in initial[9:12]}
+    disposed_october = initial[39]
+    second_ledger = [d if d.number != disposed_october.number else
+                     Device(**{**d.__dict__, "disposed": _month_add(first, 9) + dt.timedelta(days=19)})
+                     for d in first_ledger if d.number not in gone] + bought
+    ledgers = [LedgerFile(march, first_ledger, _render_ledger(first_ledger)),
+               LedgerFile(august, second_ledger, _render_ledger(second_ledger))]
+    month_list = [_month_add(first, i) for i in range(months)]
+    exported = {m: _at(_month_add(m, 1)) + dt.timedelta(days=2, hours=9) for m in month_list}
+    starts = {d.number: _at(d.delivered) for d in bought}
+    numbers = [d.number for d in everyone]
+    events = _true_events(rng, numbers, _at(_month_add(first, -1)), exported[month_list[-1]] + dt.timedelta(days=10),
+                          starts)
     phantoms = [TrueEvent("lending", numbers[0], _at(march) + dt.timedelta(days=5, hours=10, minutes=7),
                           _at(march) + dt.timedelta(days=6, hours=11), "幻の貸出"),
                 TrueEvent("lending", numbers[1], _at(march) + dt.timedelta(days=20, hours=8, minutes=3),
                           _at(march) + dt.timedelta(days=60), "幻の貸出")]
-    plan = [(months[0], OVERLAP, exported[months[0]], "csv", []),
-            (months[1], OVERLAP, exported[months[1]], "csv-utc", []),
-            (march, OVERLAP, exported[march], "xlsx", phantoms),
-            (months[3], OVERLAP, exported[months[3]], "csv", []),
-            (march, OVERLAP, exported[months[3]] + dt.timedelta(days=1), "csv", []),
-            (months[4], STARTED, exported[months[4]], "xlsx", []),
-            (months[5], OVERLAP, exported[months[5]], "csv", []),
-            (months[6], WHOLE, exported[months[6]], "csv", [])]
-    files = []
+    windows = {4: (STARTED, "xlsx"), 1: (OVERLAP, "csv-utc"), 2: (OVERLAP, "xlsx"), 7: (OVERLAP, "xlsx"),
+               9: (STARTED, "csv"), 10: (OVERLAP, "csv-utc"), 12: (OVERLAP, "xlsx")}
+    plan = []
+    for i, m in enumerate(month_list):
+        window, fmt = windows.get(i, (OVERLAP, "csv"))
+        if i == len(month_list) - 1:
+            window, fmt = WHOLE, "csv"
+        plan.append((m, window, exported[m], fmt, phantoms if i == 2 else []))
+        if i == 3:  # the corrected March, a day after April's file
+            plan.append((march, OVERLAP, exported[month_list[3]] + dt.timedelta(days=1), "csv", []))
+    files: list = [ledgers[0]]
+    february = []
     for step, (month, window, at, fmt, extra) in enumerate(plan):
+        if month == august and window != WHOLE:
+            files.append(ledgers[1])
         for kind in ("lending", "failure"):
             listed = _listed(events + [e for e in extra if e.kind == kind], kind, month, window, at)
             listed.sort(key=lambda row: (row[1], row[0]))
@@ -368,10 +477,14 @@ def history(seed: int = 7, devices: int = 60, first: dt.date = dt.date(2025, 1, 
                             and r[3] != "幻の貸出")
                 device, start, end, text = listed[typo]
                 listed[typo] = (device, start, end + dt.timedelta(hours=7), text)
-            files.append(MonthFile(month, kind, window, at, fmt, listed, _render(kind, fmt, listed)))
-        if step == 6:
-            files += [f for f in files[2:4]]  # February's files once more
-    return History(buffer.getvalue().encode("cp932"), classes, events, files, months)
+            f = MonthFile(month, kind, window, at, fmt, listed, _render(kind, fmt, listed))
+            files.append(f)
+            if step == 1:
+                february.append(f)
+        if month == _month_add(first, 5):
+            files += february  # February's files once more, byte-identical
+    classes = {d.number: d.cls for d in everyone}
+    return History(ledgers, classes, events, files, month_list, counts_off=(initial[4].number,))
 
 
 def parser() -> argparse.ArgumentParser:

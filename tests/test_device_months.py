@@ -114,6 +114,27 @@ def test_before_the_first_ledger_the_first_ledger_is_in_force(ctx):
     assert report_devices(MAY) == 2
 
 
+def test_a_back_filled_month_before_the_first_ledger_counts_its_lendings_everywhere(ctx):
+    """The decision of docs/figures.md ("device in M", rule 1): a hospital that starts with
+    today's ledger and back-fills older months gets those months' figures — the first
+    ledger is in force before its month — on every screen that counts devices."""
+    from app.services.reports.lists import no_activity_rows
+
+    upload_ledger(JUNE, [row("A1"), row("A2"), row("A3", disposed="2025/03/31")])
+    march = dt.date(2025, 3, 1)
+    lending = csv_bytes([["機器番号", "貸出日時", "返却日時", "貸出先"],
+                         ["A1", "2025/03/10 09:00", "2025/03/11 09:00", "ICU"],
+                         ["A3", "2025/03/20 09:00", "2025/03/20 21:00", "ICU"]])
+    assert run_ingest(make_upload(lending, 2, month=march)).status == "succeeded"
+    figures = {r.figure.key: r.value for r in compute_figures(hospital_id(), march).scope("all").lending}
+    assert figures["devices"] == 3  # A3 disposed at the end of March still counts in March
+    assert figures["lendings"] == 2 and figures["lending_hours"] == 36
+    assert figures["utilization"] == 36 / (3 * 31 * 24)
+    assert [r[0] for r in no_activity_rows(hospital_id(), march)] == ["A2"]
+    assert screen_count(march) == 3 and pooled_devices(march) == 3
+    assert screen_count(APRIL) == 2 and pooled_devices(APRIL) == 2  # A3 disposed before April
+
+
 def test_screens_6_and_7_follow_the_counts_flag_and_disposal(ctx):
     now = current_month()
     last = add_months(now, -1)

@@ -149,8 +149,10 @@ class Lending(Model):
     returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     open_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     department: Mapped[str | None] = mapped_column(String(100))
-    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
-    end_upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id", name="fk_lending_end_upload"))
+    # Upload ids without foreign keys: bookkeeping of the reconciliation, written for every
+    # event (a key check per row doubled the ingest's database cost; migration 0010_h10).
+    upload_id: Mapped[int | None] = mapped_column(Integer)
+    end_upload_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Failure(Model):
@@ -175,5 +177,5 @@ class Failure(Model):
     repaired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     open_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     description: Mapped[str | None] = mapped_column(Text)
-    upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id"))
-    end_upload_id: Mapped[int | None] = mapped_column(ForeignKey("upload_file.id", name="fk_failure_end_upload"))
+    upload_id: Mapped[int | None] = mapped_column(Integer)  # no foreign keys: see Lending
+    end_upload_id: Mapped[int | None] = mapped_column(Integer)

@@ -259,7 +259,7 @@ def compute_figures(hospital_id: int, month: dt.date) -> HospitalMonthFigures:
     _models_near_end(result, devices_now, month)
     _top_models(result, hospital_id, devices_now, in_month)
     result.ranking = utilization_ranking(device_counts, lending_rows, H)
-    _earlier_ranks(result.ranking, device_counts, lending_rows, months, with_data)
+    _earlier_ranks(result.ranking, monthly_counts, lending_rows, months, with_data)
     return result
 
 
@@ -390,13 +390,14 @@ def utilization_ranking(device_counts: dict, lending_rows, H: int, idx: int = TR
     return rows
 
 
-def _earlier_ranks(ranking, device_counts, lending_rows, months, with_data) -> None:
+def _earlier_ranks(ranking, monthly_counts, lending_rows, months, with_data) -> None:
     """⑥ with each classification's rank in the previous month (前月順位) and in the same
-    month last year (前年同月順位), ranked the same way; None for a month without data."""
+    month last year (前年同月順位), ranked the same way — with that month's devices ("device
+    in M" of that month, as its own ⑥ counted them); None for a month without data."""
     for key, idx in (("previous_rank", TREND_MONTHS - 2), ("last_year_rank", 0)):
         ranks = {}
         if months[idx] in with_data:
-            earlier = utilization_ranking(device_counts, lending_rows, hours_in_month(months[idx]), idx)
+            earlier = utilization_ranking(dict(monthly_counts[idx]), lending_rows, hours_in_month(months[idx]), idx)
             ranks = {r["classification_id"]: r["rank"] for r in earlier}
         for row in ranking:
             row[key] = ranks.get(row["classification_id"])

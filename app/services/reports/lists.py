@@ -66,7 +66,7 @@ def _header(book, ws, hospital_id, month, title, count_label, count):
 def build_failure_list(hospital_id: int, month: dt.date, rows: list[tuple] | None = None) -> bytes:
     rows = failure_rows(hospital_id, month) if rows is None else rows
     book = Book()
-    ws = book.sheet("故障リスト")
+    ws = book.sheet("故障リスト", repeat_rows=(3, 3))
     _header(book, ws, hospital_id, month, "故障リスト", "当月に故障期間がある故障の件数", len(rows))
     book.table(ws, 3, 0, FAILURE_HEADERS, rows, FAILURE_UNITS, [12, 18, 24, 16, 20, 14, 17, 17, 14, 40])
     ws.autofilter(3, 0, 3 + len(rows), len(FAILURE_HEADERS) - 1)
@@ -77,7 +77,7 @@ def build_failure_list(hospital_id: int, month: dt.date, rows: list[tuple] | Non
 def build_no_activity_list(hospital_id: int, month: dt.date, rows: list[tuple] | None = None) -> bytes:
     rows = no_activity_rows(hospital_id, month) if rows is None else rows
     book = Book()
-    ws = book.sheet("未実績リスト")
+    ws = book.sheet("未実績リスト", repeat_rows=(3, 3))
     _header(book, ws, hospital_id, month, "未実績リスト（当月の貸出なし）", "機器台数", len(rows))
     book.table(ws, 3, 0, NO_ACTIVITY_HEADERS, rows, NO_ACTIVITY_UNITS, [12, 18, 24, 16, 20, 14, 14, 12, 9])
     ws.autofilter(3, 0, 3 + len(rows), len(NO_ACTIVITY_HEADERS) - 1)

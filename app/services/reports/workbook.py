@@ -2,7 +2,8 @@
 
 Cover, then one sheet per section ①–⑥; each section repeats for all devices and each
 report classification. Trend charts are matplotlib images (the same PNGs as the
-dashboard); ③ and ⑥ use native Excel charts linked to their tables.
+dashboard); ③ and ⑥ use native Excel charts linked to their tables. Printed, each section
+(a classification's table and chart) starts a page, so no chart is cut (app/reports/xlsx.py).
 """
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ def _summaries(book: Book, f, sheet_name, kind, chart_cache):
     row = 0
     for sf in f.scopes:
         summary = sf.lending if kind == "lending" else sf.failure
+        book.section(ws, row)  # each classification's table and chart on a page of its own
         ws.write_string(row, 0, sf.scope.name, book.fmt["heading"])
         table = []
         for r in summary:
@@ -123,8 +125,7 @@ def _native_trend(book, ws, row, col, count, at_row, title):
     chart.set_y_axis({"num_format": "#,##0"})
     line.set_y2_axis({"num_format": "0%"})
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 720, "height": 320})
-    ws.insert_chart(at_row, 0, chart)
+    book.chart(ws, at_row, 0, chart, 720, 320)
 
 
 def _trend_table(book, ws, row, col, months, summary, kind):
@@ -142,6 +143,7 @@ def _life(book: Book, f):
     ws.set_column(1, 2, 14)
     row = 0
     for sf in f.scopes:
+        book.section(ws, row)
         ws.write_string(row, 0, f"{sf.scope.name}（基準日 {f.month:%Y-%m}末）", book.fmt["heading"])
         data = [[r["label"], r["devices"], r["lending_hours"]] for r in sf.life]
         book.table(ws, row + 1, 0, ["残耐用年数", "機器台数", "当月貸出時間"], data, ["text", "台", "時間"])
@@ -156,8 +158,7 @@ def _life(book: Book, f):
         chart.combine(line)
         chart.set_title({"name": f"{sf.scope.name} 残耐用年数別の台数と貸出時間"})
         chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 640, "height": 300})
-        ws.insert_chart(row + 1, 4, chart)
+        book.chart(ws, row + 1, 4, chart, 640, 300)
         row = max(last + 3, row + 17)
 
 
@@ -167,6 +168,7 @@ def _near_end(book: Book, f, limit: int = 20):
         ws.set_column(col, col, width)
     row = 0
     for sf in f.scopes:
+        book.section(ws, row)
         ws.write_string(row, 0, f"{sf.scope.name}: 残耐用年数1年以内の機器の割合（上位{limit}機種）",
                         book.fmt["heading"])
         data = [[m["maker"], m["model"], m["product"], m["devices"], m["near_end"], m["share"]]
@@ -181,6 +183,7 @@ def _top_models(book: Book, f):
         ws.set_column(col, col, width)
     row = 0
     for sf in f.scopes:
+        book.section(ws, row)
         ws.write_string(row, 0, f"{sf.scope.name}: 1回あたり貸出時間 上位3機種", book.fmt["heading"])
         data = [[i, m["maker"], m["model"], m["product"], m["lendings"], m["hours"], m["hours_per_lending"]]
                 for i, m in enumerate(sf.top_models, 1)]
@@ -194,7 +197,7 @@ def _top_models(book: Book, f):
 
 
 def _ranking(book: Book, f, chart_limit: int = 20):
-    ws = book.sheet("⑥稼働率ランキング")
+    ws = book.sheet("⑥稼働率ランキング", repeat_rows=(1, 1))
     for col, width in enumerate([8, 28, 12, 16, 12, 10, 12]):
         ws.set_column(col, col, width)
     ws.write_string(0, 0, f"機器分類（{LEVEL_NAMES.get(f.level, f.level)}）の稼働率ランキング（同率は台数の多い順）",
@@ -213,8 +216,7 @@ def _ranking(book: Book, f, chart_limit: int = 20):
     chart.set_x_axis({"num_format": "0%"})
     chart.set_legend({"none": True})
     chart.set_title({"name": "稼働率（上位）"})
-    chart.set_size({"width": 640, "height": max(300, 22 * (last - 1) + 80)})
-    ws.insert_chart(1, 8, chart)
+    book.chart(ws, 1, 8, chart, 640, max(300, 22 * (last - 1) + 80))
 
 
 def _data_quality(book: Book, f, quality: DataQuality):
@@ -233,6 +235,7 @@ def _data_quality(book: Book, f, quality: DataQuality):
              u.last_listed.strftime("%Y-%m") if u.last_listed else "—"] for u in quality.unknown_end]
     row = book.table(ws, row + 1, 0, ["区分", "機器番号", "製品名", "開始日時", "最後に未返却・未修理で載った月"], data,
                      ["text", "text", "text", "datetime", "text"])
+    book.section(ws, row)
     ws.write_string(row, 0, f"当月の貸出時間が月の時間数（{quality.hours_in_month:,} 時間）を超える機器"
                             f"（{len(quality.over_booked):,} 台、元データで同時に重複して貸し出されています）",
                     book.fmt["heading"])
@@ -242,6 +245,7 @@ def _data_quality(book: Book, f, quality: DataQuality):
         data += [[device.device_number, None, r.start, r.end, r.hours, r.department] for r in device.rows]
     row = book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "当月の貸出時間", "貸出先"], data,
                      ["text", "text", "datetime", "datetime", "時間", "text"])
+    book.section(ws, row)
     ws.write_string(row, 0, f"{LONG_LENDING_DAYS}日を超える貸出（{len(quality.long_lendings):,} 件）", book.fmt["heading"])
     data = [[x.device_number, x.product, x.start, x.end, x.days] for x in quality.long_lendings]
     book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "日数"], data,
