@@ -1,7 +1,7 @@
 """The on-prem changes feed's change log (sync_change)
 
 Revision ID: 0010_h13feed
-Revises: 0004
+Revises: 0010_h10
 Create Date: 2026-11-30 05:10:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_h13feed'
-down_revision = '0004'
+down_revision = '0010_h10'
 branch_labels = None
 depends_on = None
 
