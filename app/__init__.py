@@ -48,6 +48,9 @@ def create_app(config: type | Mapping[str, Any] | None = None) -> Flask:
     policy.init_csrf(app)  # before AppBuilder, which then exempts its REST APIs
     with app.app_context():
         from app import models  # noqa: F401  (registers every table on the metadata)
+        from app.services.sync import changes as sync_changes
+
+        sync_changes.install()  # the on-prem changes feed's log, written with every commit
 
         # update_perms=False: permissions are declared in app.access.role_sync, applied by a command.
         appbuilder = AppBuilder(update_perms=False)

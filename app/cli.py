@@ -5,10 +5,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.sync_client import sync_cli
-
 optiserve_cli = AppGroup("optiserve", help="OptiServe administration commands.")
-optiserve_cli.add_command(sync_cli)
 
 
 @optiserve_cli.command("sync-roles")
@@ -121,6 +118,14 @@ def audit_anchor_command() -> None:
 
 reports_cli = AppGroup("reports", help="Monthly analysis reports.")
 optiserve_cli.add_command(reports_cli)
+
+from app.sync_client import sync_cli  # noqa: E402  (each direction adds its command to the group)
+from app.sync_client.pull import pull_command  # noqa: E402
+from app.sync_client.push import push_cli  # noqa: E402
+
+sync_cli.add_command(pull_command)
+sync_cli.add_command(push_cli)
+optiserve_cli.add_command(sync_cli)
 
 
 @reports_cli.command("run")

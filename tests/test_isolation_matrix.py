@@ -210,6 +210,8 @@ NOT_OWNED = {
     "maker": "Maker.organization_id links a manufacturer to its maker entry (a master)",
     "ab_api_key": "API keys belong to a user (user_id, swept through USER_OWNED); FAB's own key "
                   "screens are not registered (app.views.api_keys replaces them)",
+    "sync_change": "the on-prem changes feed's log: read only through /api/v1/system/changes, "
+                   "operator-wide (System/Admin); a hospital key gets 403 (tests/test_sync_feed.py)",
 }
 
 

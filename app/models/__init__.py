@@ -20,6 +20,7 @@ from app.models.files import (
     UploadType,
 )
 from app.models.organization import Organization, OrganizationKind
+from app.models.sync import SyncChange
 from app.models.user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
 
 __all__ = [
@@ -28,5 +29,5 @@ __all__ = [
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
     "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
-    "ReportType", "ReportVersion", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
+    "ReportType", "ReportVersion", "SyncChange", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

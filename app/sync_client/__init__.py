@@ -1,14 +1,9 @@
-"""``flask optiserve sync …``: the client an on-prem system runs against OptiServe's System APIs."""
-from __future__ import annotations
+"""``flask optiserve sync …``: the on-prem side's client of OptiServe's System APIs.
 
-import click
+The group only; each direction is its own module (:mod:`app.sync_client.pull`,
+:mod:`app.sync_client.push`),
+added to the group in :mod:`app.cli`.
+"""
+from flask.cli import AppGroup
 
-
-@click.group("sync")
-def sync_cli() -> None:
-    """Exchange data with an OptiServe instance over its System APIs (API key of a System account)."""
-
-
-from app.sync_client.push import push_cli  # noqa: E402  (registers `push`)
-
-sync_cli.add_command(push_cli)
+sync_cli = AppGroup("sync", help="Synchronize this (on-prem) instance with OptiServe over its System APIs.")

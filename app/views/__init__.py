@@ -15,7 +15,7 @@ from app.views.manufacturers import ManufacturerView
 from app.views.organizations import OrganizationView
 from app.views.report_selection import ReportSelectionView
 from app.views.reports import ReportApi, ReportDownloadView
-from app.views.system_api import SystemReportApi, SystemUploadApi
+from app.views.system_api import SystemChangesApi, SystemReportApi, SystemUploadApi
 from app.views.system_push import SystemLedgerApi, SystemMastersApi
 from app.views.upload import UploadView
 from app.views.upload_api import UploadApi
@@ -49,6 +49,7 @@ def register_machine_access(appbuilder) -> None:
     appbuilder.add_api(ApiKeyApi)
     appbuilder.add_api(SystemUploadApi)
     appbuilder.add_api(SystemReportApi)
+    appbuilder.add_api(SystemChangesApi)
     appbuilder.add_api(SystemMastersApi)
     appbuilder.add_api(SystemLedgerApi)
 

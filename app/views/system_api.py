@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from app.access.scope import current_scope
 from app.extensions import db
 from app.models import Organization
-from app.services.sync import idempotency
+from app.services.sync import feed, idempotency
 from app.services.sync import onprem as system_sync
 from app.services.uploads.records import upload_in_scope
 from app.views.upload import original_download
@@ -180,3 +180,43 @@ class SystemReportApi(BaseApi):
             upload.filename, upload.read())
         hospital = db.session.get(Organization, row.hospital_id)
         return self.response(201, result=system_sync.report_payload(row, hospital, notified))
+
+
+class SystemChangesApi(BaseApi):
+    route_base = "/api/v1/system/changes"
+    class_permission_name = "SystemApi"
+    method_permission_name = {"changes": "read"}
+    openapi_spec_tag = "System"
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @_operator_wide
+    def changes(self):
+        """What changed since a cursor: accounts, ledger settings, selections, mappings, permissions.
+        ---
+        get:
+          summary: Changes after `since` (ascending `seq`), for the daily pull
+          description: >-
+            Each entry has `seq`, `entity` (organization, user, ledger_setting, classification,
+            report_selection, dealer_permission, manufacturer_selection), `key`, `op` (upsert or
+            delete) and `data` (the thing's state at that change, by natural keys; users carry
+            no secrets). Store `next_cursor` (always present, also when nothing changed) and ask
+            again while `has_more` is true. The same `since` always returns the same entries.
+          parameters:
+          - {in: query, name: since, schema: {type: integer, minimum: 0}}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
+          responses:
+            200: {description: "`result` (entries), `next_cursor`, `has_more`, `latest`"}
+            400: {description: malformed cursor or limit}
+        """
+        since = system_sync.parse_cursor(request.args.get("since"), "since")
+        limit = request.args.get("limit")
+        if limit in (None, ""):
+            limit = feed.DEFAULT_LIMIT
+        else:
+            limit = system_sync.parse_cursor(limit, "limit")
+            if not 1 <= limit <= feed.MAX_LIMIT:
+                return self.response_400(message=_("limit には1から%(max)sまでの整数を指定してください。",
+                                                   max=feed.MAX_LIMIT))
+        return current_app.response_class(feed.page_body(db.session, since, limit), status=200,
+                                          mimetype="application/json")
