@@ -9,6 +9,7 @@ from .dealer import (
     ManufacturerSelection,
 )
 from .equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
+from .figures import FiguresChange, StoredFigures
 from .files import (
     ColumnProfile,
     Download,
@@ -26,7 +27,7 @@ __all__ = [
     "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
-    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
+    "EquipmentChange", "Failure", "FiguresChange", "StoredFigures", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "ReportVersion", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]
