@@ -30,7 +30,7 @@ def test_login_dashboard_and_download(app, ctx, tmp_path):
             page.wait_for_selector("#dashboard")
             assert "/dashboard/" in page.url
             assert "さくら台総合病院" in page.inner_text("#dashboard .panel-heading")
-            row = page.locator('section[data-scope="all"] .dashboard-lending tr[data-figure="lending_hours"] td').first
+            row = page.locator('[data-scope="all"] .dashboard-lending tr[data-figure="lending_hours"] td').first
             assert row.inner_text() == "330.0"
             charts = page.locator("section[data-scope=all] img")
             assert charts.count() == 2
