@@ -14,13 +14,12 @@ import datetime as dt
 import json
 from urllib.parse import quote
 
-from flask import Response, abort, g, jsonify, request
+from flask import Response, abort, g, jsonify, request, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access, permission_name
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Lending
 from app.months import first_of_month, parse_month, previous_month
 from app.reports.data_quality import LONG_LENDING_DAYS
 from app.reports.service import report_months
@@ -35,10 +34,22 @@ from app.views.hospital_target import hospitals_in_scope, target_hospital
 fmt, fmt_diff = board.fmt, board.fmt_diff
 
 
+_LENDING_MONTHS = text(
+    "WITH RECURSIVE m(month) AS ("
+    " SELECT MIN(month) FROM lending WHERE hospital_id = :h"
+    " UNION ALL"
+    " SELECT (SELECT MIN(l.month) FROM lending l WHERE l.hospital_id = :h AND l.month > m.month)"
+    " FROM m WHERE m.month IS NOT NULL)"
+    " SELECT month FROM m WHERE month IS NOT NULL")
+
+
 def data_months(hospital_id: int) -> list[dt.date]:
-    """Months to offer: months with reports, and months whose lending data came in."""
+    """Months to offer: months with reports, and months whose lending data came in. The
+    lending months are read by skipping along the (hospital_id, month) index, one probe per
+    month, not by reading every lending of the hospital."""
     months = set(report_months(hospital_id))
-    months |= set(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital_id).distinct()))
+    for (month,) in db.session.execute(_LENDING_MONTHS, {"h": hospital_id}):
+        months.add(month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month)[:10]))
     return sorted({first_of_month(m) for m in months}, reverse=True)
 
 
@@ -87,7 +98,9 @@ class DashboardView(BaseView):
             client_json=json.dumps(_client_data(data), ensure_ascii=False).replace("</", "<\\/"),
             next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            data_defs=definitions(), status=hospital_status(hospital.id),
+            data_defs=definitions(), status=hospital_status(hospital.id), labels=board.labels(),
+            export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
+            drill_base=url_for("DashboardView.devices", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
         )
 
     @expose("/data")

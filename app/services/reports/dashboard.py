@@ -61,16 +61,22 @@ def definition(section: str, key: str) -> str:
     return text
 
 
-def rows_of(scope: dict, section: str) -> list[dict]:
+def rows_of(scope: dict, section: str, labels: dict | None = None) -> list[dict]:
     """The ① or ② rows of a stored scope with figure, label, formatted values and diffs."""
     out = []
     for r in scope[section]:
         figure = FIGURES[section][r["key"]]
-        out.append({**r, "figure": figure, "definition": definition(section, r["key"]),
+        label = labels[section][r["key"]] if labels else figure.label
+        out.append({**r, "figure": figure, "label": label, "definition": definition(section, r["key"]),
                     "diff_previous": diff(r["value"], r["previous"]),
                     "diff_last_year": diff(r["value"], r["last_year"]),
                     "diff_mean_12": diff(r["value"], r["mean_12"])})
     return out
+
+
+def labels() -> dict:
+    """Each figure's label in the UI language, once per request."""
+    return {section: {k: f.label for k, f in figures.items()} for section, figures in FIGURES.items()}
 
 
 def _change(value, before, unit, meaning) -> dict:
@@ -215,22 +221,27 @@ def devices(hospital_id: int, month: dt.date, level: int, grouping: str, groups)
         if None in groups:
             condition = pool.c.cls.is_(None) if condition is None else condition | pool.c.cls.is_(None)
         query = query.where(condition)
-    chosen = query.subquery("chosen")
+    chosen = dict(fetch_rows(query))
+    # Three plain grouped queries merged here: joined as subqueries SQLite re-reads the
+    # events once per device.
     lend_overlap, lend_hours = clipped(Lending.lent_at, Lending.returned_at, windows)
-    lent = (select(Lending.equipment_id.label("eid"), func.count(Lending.id).label("n"), func.sum(lend_hours).label("h"))
-            .select_from(Lending).join(windows, lend_overlap).where(Lending.hospital_id == hospital_id)
-            .group_by(Lending.equipment_id).subquery("lent"))
+    lent = {e: (n, h) for e, n, h in fetch_rows(
+        select(Lending.equipment_id, func.count(Lending.id), func.sum(lend_hours))
+        .select_from(Lending).join(windows, lend_overlap).where(Lending.hospital_id == hospital_id)
+        .group_by(Lending.equipment_id))}
     fail_overlap, fail_hours = clipped(Failure.failed_at, Failure.repaired_at, windows)
-    failed = (select(Failure.equipment_id.label("eid"), func.count(Failure.id).label("n"),
-                     func.sum(fail_hours).label("h"))
-              .select_from(Failure).join(windows, fail_overlap).where(Failure.hospital_id == hospital_id)
-              .group_by(Failure.equipment_id).subquery("failed"))
-    rows = fetch_rows(
-        select(Equipment.id, Equipment.device_number, Equipment.product_name, Equipment.maker_name,
-               Equipment.model_number, Equipment.department_use, lent.c.n, lent.c.h, failed.c.n, failed.c.h)
-        .select_from(chosen).join(Equipment, Equipment.id == chosen.c.equipment_id)
-        .outerjoin(lent, lent.c.eid == chosen.c.equipment_id).outerjoin(failed, failed.c.eid == chosen.c.equipment_id)
-        .order_by(Equipment.device_number))
+    failed = {e: (n, h) for e, n, h in fetch_rows(
+        select(Failure.equipment_id, func.count(Failure.id), func.sum(fail_hours))
+        .select_from(Failure).join(windows, fail_overlap).where(Failure.hospital_id == hospital_id)
+        .group_by(Failure.equipment_id))}
+    rows = []
+    if chosen:
+        for e in db.session.execute(
+                select(Equipment.id, Equipment.device_number, Equipment.product_name, Equipment.maker_name,
+                       Equipment.model_number, Equipment.department_use)
+                .where(Equipment.hospital_id == hospital_id).order_by(Equipment.device_number)):
+            if e[0] in chosen:
+                rows.append((*e, *lent.get(e[0], (0, 0.0)), *failed.get(e[0], (0, 0.0))))
     H = hours_in_month(month)
     return [{"id": i, "device_number": number, "product": product or "", "maker": maker or "", "model": model or "",
              "department": department or "", "lendings": ln or 0, "lending_hours": lh or 0.0,

@@ -39,7 +39,7 @@ from app.months import UTC, add_months, first_of_month
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the stored JSON changes shape: every stored row then recomputes
+FORMAT = 2  # bump when the stored JSON changes shape: every stored row then recomputes
 
 
 def now() -> dt.datetime:
@@ -105,19 +105,24 @@ def _minute(value) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else None
 
 
+QUALITY_ROWS = 50  # rows of each data-quality list kept for the screen (the workbook has all)
+
+
 def _quality(quality) -> dict:
     return {
         "hours_in_month": quality.hours_in_month,
+        "counts": {"unknown_end": len(quality.unknown_end), "over_booked": len(quality.over_booked),
+                   "long_lendings": len(quality.long_lendings)},
         "unknown_end": [{"kind": u.kind, "label": u.label, "device_number": u.device_number, "product": u.product,
                          "start": _minute(u.start),
                          "last_listed": u.last_listed.strftime("%Y-%m") if u.last_listed else None}
-                        for u in quality.unknown_end],
+                        for u in quality.unknown_end[:QUALITY_ROWS]],
         "over_booked": [{"device_number": d.device_number, "product": d.product, "hours": d.hours,
                          "rows": [{"start": _minute(r.start), "end": _minute(r.end), "hours": r.hours,
                                    "department": r.department} for r in d.rows]}
-                        for d in quality.over_booked],
+                        for d in quality.over_booked[:QUALITY_ROWS]],
         "long_lendings": [{"device_number": x.device_number, "product": x.product, "start": _minute(x.start),
-                           "end": _minute(x.end), "days": x.days} for x in quality.long_lendings],
+                           "end": _minute(x.end), "days": x.days} for x in quality.long_lendings[:QUALITY_ROWS]],
     }
 
 
