@@ -53,11 +53,11 @@ def build(devices: int, seed: int = 7) -> int:
     from flask_appbuilder import Model
     from sqlalchemy import insert
 
-    from app.device_months import list_devices
+    from app.services.ledger.device_months import list_devices
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, Lending, Organization
-    from app.months import add_months
-    from app.roles import sync_roles
+    from app.core.months import add_months
+    from app.access.role_sync import sync_roles
 
     rng = random.Random(seed)
     Model.metadata.drop_all(db.engine)
@@ -130,14 +130,14 @@ def build(devices: int, seed: int = 7) -> int:
                           password="Bench-dashboard-2026")
     created.organization_id = user.id
     db.session.commit()
-    from app.reports import refresh_statistics
+    from app.services.reports import refresh_statistics
 
     refresh_statistics()
     return h.id
 
 
 def login(client, app):
-    from app.auth.session import GENERATION_KEY, MFA_KEY, SEEN_KEY
+    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
     from app.extensions import db
     from app.models import User
 

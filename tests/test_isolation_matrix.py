@@ -30,14 +30,13 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import ApiKey
 from sqlalchemy import select
 
-from app import api_keys
+from app.access import api_keys
 from app.access.capabilities import SCREEN_CAPABILITIES, level_capabilities
+from app.access.role_sync import ROLE_PERMISSIONS
 from app.access.scope import scope_of
 from app.extensions import db
 from app.models import (
     AuditEvent,
-    IdempotencyRecord,
-    ReportNotice,
     Classification,
     ColumnProfile,
     DealerPermission,
@@ -47,6 +46,7 @@ from app.models import (
     EquipmentChange,
     Failure,
     FiguresChange,
+    IdempotencyRecord,
     Invitation,
     LedgerListing,
     Lending,
@@ -55,14 +55,13 @@ from app.models import (
     Organization,
     RecoveryCode,
     ReportFile,
+    ReportNotice,
     ReportSelection,
     ReportVersion,
     StoredFigures,
     UploadFile,
     User,
 )
-
-from app.roles import ROLE_PERMISSIONS
 
 from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, OPERATOR, ORGADMIN_A, login_as
 

@@ -11,11 +11,11 @@ import random
 import pytest
 from sqlalchemy import insert, select
 
-from app.classifications import set_mapping
-from app.device_months import list_devices
+from app.services.classifications.mapping import set_mapping
+from app.services.ledger.device_months import list_devices
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, ReportSelection, StoredFigures
-from app.months import add_months
+from app.core.months import add_months
 from app.services.reports import stored
 
 from .report_data import MONTH, hospital, make_dataset
@@ -114,8 +114,8 @@ def test_data_change_makes_every_month_stale(history):
                            lent_at=dt.datetime(2025, 5, 15), returned_at=dt.datetime(2025, 5, 16), department="手術室"))
     db.session.commit()
     assert stored.load(h, MONTH) == before  # no change announced yet: the stored month is served
-    from app.reports import after_data_change
-    from app.queue import redis_connection
+    from app.services.reports import after_data_change
+    from app.infra.queue import redis_connection
 
     try:
         after_data_change(h)
@@ -143,7 +143,7 @@ def test_mapping_change_and_master_change_make_months_stale(history):
     after = stored.load(h.id, MONTH)
     assert after != before and after == plain(stored.compute(h.id, MONTH))
     assert any(r["name"] == "輸液ポンプ" for r in after["ranking"])
-    from app.classifications import rename_common
+    from app.services.classifications.mapping import rename_common
 
     rename_common(db.session, pump.id, "輸液ポンプ改")
     db.session.commit()
@@ -160,7 +160,7 @@ def test_selection_change_is_a_new_key_and_publish_stores(history):
     after = stored.load(h.id, MONTH)
     assert after["automatic"] is False and [s["name"] for s in after["scopes"]] == ["全機器", "モニタ"]
     assert stored_count(h.id) == 1  # one presentation kept per month
-    from app.reports.service import publish_month
+    from app.services.reports.service import publish_month
 
     june = add_months(MONTH, 1)
     publish_month(h.id, june, notify=False)

@@ -26,7 +26,7 @@ from app.models import (
     UploadType,
     User,
 )
-from app.months import add_months, current_month, jst_today, previous_month, utc_now
+from app.core.months import add_months, current_month, jst_today, previous_month, utc_now
 
 DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -62,9 +62,9 @@ def _latest_uploads(hospital_ids, month: dt.date) -> dict[int, dict[int, UploadF
 
 
 def incomplete_hospitals(today: dt.date | None = None) -> dict:
-    """Hospitals whose due month is not complete (app.reports.month_ready), with what each
+    """Hospitals whose due month is not complete (app.services.reports.month_ready), with what each
     type's newest upload says."""
-    from app.reports import month_ready
+    from app.services.reports import month_ready
 
     month, due, overdue = due_month(today)
     hospitals = _hospitals()
@@ -145,8 +145,8 @@ def locked_users(organization_id: int, now: dt.datetime | None = None) -> list[U
 
 def hospital_status(hospital_id: int, today: dt.date | None = None) -> dict:
     """This month's upload status (the month due now) and the latest published report."""
-    from app.reports import month_ready
-    from app.reports.service import is_published
+    from app.services.reports import month_ready
+    from app.services.reports.service import is_published
 
     month, due, overdue = due_month(today)
     latest = _latest_uploads([hospital_id], month).get(hospital_id, {})
@@ -162,7 +162,7 @@ def hospital_status(hospital_id: int, today: dt.date | None = None) -> dict:
 
 
 def manufacturer_summary(manufacturer_id: int) -> dict:
-    from app import manufacturers
+    from app.services.partners import manufacturers
 
     chosen = manufacturers.selection(manufacturer_id)
     visible = set(manufacturers.visible_hospital_ids(manufacturer_id))

@@ -20,10 +20,11 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from app.extensions import db
-from app.months import first_of_month, parse_month, previous_month
-from app.reports.data_quality import LONG_LENDING_DAYS
-from app.reports.service import report_months
-from app.scope import DOWNLOAD_REPORTS, current_scope
+from app.core.months import first_of_month, parse_month, previous_month
+from app.services.reports.data_quality import LONG_LENDING_DAYS
+from app.services.reports.service import report_months
+from app.access.capabilities import DOWNLOAD_REPORTS
+from app.access.scope import current_scope
 from app.services.reports import dashboard as board
 from app.services.reports import stored
 from app.services.reports.glossary import definitions

@@ -8,11 +8,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from app.device_months import device_in_window, device_windows
+from app.services.ledger.device_months import device_in_window, device_windows
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
-from app.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
-from app.reports.sql import clipped, counted_devices, fetch_rows
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
+from app.services.reports.sql import clipped, counted_devices, fetch_rows
 from app.services.reports.glossary import definitions
 
 FIGURES = {"lending": {f.key: f for f in LENDING_FIGURES}, "failure": {f.key: f for f in FAILURE_FIGURES}}
@@ -209,7 +209,7 @@ def devices(hospital_id: int, month: dt.date, level: int, grouping: str, groups)
     """The month's devices (device in M) of ``groups`` (None = all; a None member =
     未分類) with their lendings, lending hours, utilization, failures and failure hours in the
     month — the rows behind a classification's figures."""
-    from app.months import hours_in_month
+    from app.core.months import hours_in_month
 
     windows = device_windows([month], [hospital_id])
     pool = counted_devices(hospital_id, level, grouping=grouping)

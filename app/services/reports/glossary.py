@@ -19,7 +19,7 @@ def _japanese(line: str) -> bool:
 @lru_cache(maxsize=1)
 def definitions() -> dict:
     """``{"lending": {"機器台数": "…", …}, "failure": {…}, "life": "…", …}`` (Japanese)."""
-    from app.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
+    from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
 
     found: dict = {}
     try:

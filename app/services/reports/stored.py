@@ -2,8 +2,8 @@
 by the dashboard, its charts and its exports (issue 14).
 
 - :func:`mark_changed` — a hospital's data changed (the end of an ingest and of a ledger
-  setting change: app.reports.after_data_change; a classification mapping:
-  app.classifications.set_mapping; the SMDS master: :func:`mark_all_changed`). Every stored
+  setting change: app.services.reports.after_data_change; a classification mapping:
+  app.services.classifications.mapping.set_mapping; the SMDS master: :func:`mark_all_changed`). Every stored
   month of the hospital computed before that moment is stale.
 - :func:`save` — store figures just computed (the report job does, so a published month is
   stored when it is made or revised).
@@ -35,7 +35,7 @@ from app.models import (
     ReportSelection,
     StoredFigures,
 )
-from app.months import UTC, add_months, first_of_month
+from app.core.months import UTC, add_months, first_of_month
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def version_key(hospital: Organization) -> str:
     """What, besides the data, decides a hospital-month's figures: grouping, analysis level,
     rank count, the SMDS master's depth and the saved selection (rank, classification,
     its level). A change of any of them makes a new key (the month is computed again)."""
-    from app.reports.figures import smds_levels
+    from app.services.reports.figures import smds_levels
 
     selection = db.session.execute(
         select(ReportSelection.rank, ReportSelection.classification_id, Classification.level,
@@ -127,7 +127,7 @@ def _quality(quality) -> dict:
 
 
 def serialize(figures, quality) -> dict:
-    """A computed hospital-month (app.reports.figures.HospitalMonthFigures and its data
+    """A computed hospital-month (app.services.reports.figures.HospitalMonthFigures and its data
     quality) as JSON-ready data."""
     return {
         "format": FORMAT,
@@ -152,8 +152,8 @@ def serialize(figures, quality) -> dict:
 
 def compute(hospital_id: int, month: dt.date) -> dict:
     """Fresh figures of a hospital-month (nothing stored)."""
-    from app.reports.data_quality import data_quality
-    from app.reports.figures import compute_figures
+    from app.services.reports.data_quality import data_quality
+    from app.services.reports.figures import compute_figures
 
     return serialize(compute_figures(hospital_id, month), data_quality(hospital_id, month))
 
@@ -176,7 +176,7 @@ def _put(hospital_id: int, month: dt.date, key: str, data: dict, started: dt.dat
 
 def save(figures, started: dt.datetime, quality=None) -> None:
     """Store figures computed from data read at or after ``started`` (the caller commits)."""
-    from app.reports.data_quality import data_quality
+    from app.services.reports.data_quality import data_quality
 
     hospital = db.session.get(Organization, figures.hospital_id)
     quality = quality or data_quality(figures.hospital_id, figures.month)
@@ -215,7 +215,7 @@ def load(hospital_id: int, month: dt.date) -> dict:
 def warm(hospital_id: int, month: dt.date, count: int = 13) -> int:
     """Compute and store the months with data among the ``count`` months ending with
     ``month`` that are missing or stale. Returns how many were computed."""
-    from app.reports.figures import _months_with_data
+    from app.services.reports.figures import _months_with_data
 
     hospital = db.session.get(Organization, hospital_id)
     key = version_key(hospital)
