@@ -166,3 +166,17 @@ def test_selection_change_is_a_new_key_and_publish_stores(history):
     publish_month(h.id, june, notify=False)
     row = db.session.scalars(select(StoredFigures).where(StoredFigures.month == june)).one()
     assert row.data == plain(stored.compute(h.id, june))
+
+
+def test_revision_job_warms_the_dashboard_months(history):
+    """After a data change the revision job computes the 13 months ending with the newest
+    month with data, so the dashboard finds them stored."""
+    from app.jobs.reports import _warm_stored_figures
+
+    h = history["hospital"]
+    _warm_stored_figures(h)
+    months = {r.month for r in db.session.query(StoredFigures).filter_by(hospital_id=h)}
+    newest = max(MONTHS)
+    assert months == {m for m in MONTHS if add_months(newest, -12) <= m <= newest}
+    for row in db.session.query(StoredFigures).filter_by(hospital_id=h):
+        assert row.data == plain(stored.compute(h, row.month))
