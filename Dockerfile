@@ -43,6 +43,8 @@ COPY config.py ./
 COPY app ./app
 COPY migrations ./migrations
 COPY seeds ./seeds
+# The dashboard shows each figure's definition from this document (app/services/reports/glossary.py).
+COPY docs/figures.md ./docs/figures.md
 # Catalogs compiled at build time: on AWS the root filesystem is read-only.
 RUN python -c "from app.infra.i18n import compile_catalogs; compile_catalogs()" \
     && python -m compileall -q app config.py migrations

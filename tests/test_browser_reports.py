@@ -30,12 +30,11 @@ def test_login_dashboard_and_download(app, ctx, tmp_path):
             page.wait_for_selector("#dashboard")
             assert "/dashboard/" in page.url
             assert "さくら台総合病院" in page.inner_text("#dashboard .panel-heading")
-            row = page.locator('section[data-scope="all"] .dashboard-lending tr[data-figure="lending_hours"] td').first
+            row = page.locator('[data-scope="all"] .dashboard-lending tr[data-figure="lending_hours"] td').first
             assert row.inner_text() == "330.0"
-            charts = page.locator("section[data-scope=all] img")
-            assert charts.count() == 2
-            charts.first.scroll_into_view_if_needed()
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=charts.first.element_handle())
+            charts = page.locator('[data-scope="all"] .dash-chart canvas')
+            assert charts.count() == 4  # ① and ② trends, ③, ④ (drawn by Chart.js)
+            page.wait_for_function("() => document.querySelector('[data-scope=\"all\"] .dash-chart').chart")
             page.click("text=分析レポートのダウンロード")
             page.wait_for_selector("#report-download")
             with page.expect_download() as info:

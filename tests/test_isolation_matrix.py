@@ -45,6 +45,7 @@ from app.models import (
     Equipment,
     EquipmentChange,
     Failure,
+    FiguresChange,
     IdempotencyRecord,
     Invitation,
     LedgerListing,
@@ -57,6 +58,7 @@ from app.models import (
     ReportNotice,
     ReportSelection,
     ReportVersion,
+    StoredFigures,
     UploadFile,
     User,
 )
@@ -185,6 +187,12 @@ FACTORIES = {
                                                    snapshot={"scopes": [], "note": m},
                                                    changes=[{"kind": "list", "list": m}],
                                                    published_at=dt.datetime(2026, 9, 1)),
+    # Stored dashboard figures (issue 14): under another presentation key, so never served;
+    # the dashboard's URLs are swept with B's hospital_id like every other view.
+    "StoredFigures": lambda h, m, o: StoredFigures(hospital_id=h.id, month=MONTH, version_key=f"matrix-{m}"[:40],
+                                                   data={"note": m}, computed_from=dt.datetime(2026, 9, 1),
+                                                   computed_at=dt.datetime(2026, 9, 1)),
+    "FiguresChange": lambda h, m, o: FiguresChange(hospital_id=h.id, changed_at=dt.datetime(2026, 9, 1)),
     "Download": lambda h, m, o: Download(report_file_id=o["ReportFile"].id, hospital_id=h.id,
                                          user_id=o["User"].id),
     "DealerPermission": lambda h, m, o: _dealer_permission(h, m),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import io
 import zipfile
 from pathlib import Path
@@ -182,7 +183,7 @@ def test_hospital_a_cannot_reach_b_reports(published, client):
     assert client.get(f"/reports/?hospital_id={b.id}").status_code == 404
     assert client.get(f"/reports/download/{b_file}").status_code == 404
     assert client.get(f"/dashboard/?hospital_id={b.id}").status_code == 404
-    assert client.get(f"/dashboard/chart/{b.id}/2025-05/all/lending.png").status_code == 404
+    assert client.get(f"/dashboard/data?hospital_id={b.id}&month=2025-05").status_code == 404
     listing = client.get("/api/v1/reports/").get_json()["result"]
     assert listing and {r["hospital_id"] for r in listing} == {published["hospital"]}
     assert client.get(f"/api/v1/reports/?hospital_id={b.id}").status_code == 404
@@ -203,8 +204,10 @@ def test_dashboard_is_the_hospital_users_start_page(published, client):
     assert "330.0" in page and "11.09%" in page  # lending hours, utilization 330 / 2976
     assert "+294.0" in page  # vs April
     assert "輸液ポンプ類" in page and "モニタ" in page
-    chart = client.get(f"/dashboard/chart/{published['hospital']}/2025-05/all/failure.png")
-    assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
+    # The charts are drawn in the browser from the figures embedded in the page.
+    embedded = json.loads(page.split('id="dashboard-data"')[1].split(">", 1)[1].split("</script>")[0])
+    assert embedded["months"][-1] == "2025-05"
+    assert embedded["scopes"][0]["trend"]["failure"]["failures"][-2:] == [1, 3]
 
 
 def test_operator_generates_on_demand_and_job_publishes(published, client):

@@ -67,9 +67,27 @@ def _revise(hospital_id: int) -> str:
     try:
         refresh_statistics()  # it runs right after an ingest's bulk load
         outcomes = revise_published_months(hospital_id)
+        _warm_stored_figures(hospital_id)
     finally:
         db.session.rollback()
         db.session.expire_all()
     revised = [f"{m:%Y-%m} v{p.version}" for m, p in outcomes.items() if p.outcome == "revised"]
     db.session.remove()
     return f"checked {len(outcomes)}, revised {len(revised)}" + (f": {', '.join(revised)}" if revised else "")
+
+
+def _warm_stored_figures(hospital_id: int) -> None:
+    """After a data change the dashboard's months (the newest month with data and the 12
+    before it) are computed here, once, instead of on the next dashboard view."""
+    from app.extensions import db
+    from app.models import Lending
+    from app.services.reports.stored import warm
+    from sqlalchemy import func, select
+
+    newest = db.session.scalar(select(func.max(Lending.month)).where(Lending.hospital_id == hospital_id))
+    if newest is not None:
+        try:
+            warm(hospital_id, newest)
+        except Exception:
+            log.exception("stored figures of hospital %s could not be computed", hospital_id)
+            db.session.rollback()

@@ -9,6 +9,7 @@ from app.models.dealer import (
     ManufacturerSelection,
 )
 from app.models.equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
+from app.models.figures import FiguresChange, StoredFigures
 from app.models.files import (
     ColumnProfile,
     Download,
@@ -27,7 +28,7 @@ __all__ = [
     "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
-    "EquipmentChange", "Failure", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
+    "EquipmentChange", "Failure", "FiguresChange", "StoredFigures", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "ReportVersion", "SyncChange", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

@@ -1,54 +1,82 @@
-"""The hospital dashboard (the first page a hospital user sees) and the index view.
+"""The hospital dashboard and the start page (``/``).
 
-One page per hospital-month: the ① and ② tables with their comparisons and the 13-month
-trend charts — the same PNGs as in the analysis workbook, served by a scoped route.
+The dashboard reads the stored figures of the hospital-month (app/services/reports/stored.py:
+computed once when the month's data changes): headline cards, the interactive charts (drawn
+in the browser by the vendored Chart.js from the figures embedded in the page: no further
+data request), ①–⑥ tables with CSV / Excel export, and the drill-down from a classification
+to its devices. Every URL decides its hospital through target_hospital (the scope): a
+hospital user only ever reaches its own hospital, a dealer the chosen one, an operator any;
+a manufacturer has no hospital dashboard (its pooled figures are screen 9).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
+from urllib.parse import quote
 
-from flask import Response, abort, g, redirect, request, url_for
+from flask import Response, abort, g, jsonify, request, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access, permission_name
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import text
 
+from app.extensions import db
+from app.core.months import first_of_month, parse_month, previous_month
+from app.services.reports.data_quality import LONG_LENDING_DAYS
+from app.services.reports.service import report_months
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
-from app.core.months import first_of_month, parse_month, previous_month
-from app.extensions import db
-from app.models import Lending
-from app.services.reports import charts
-from app.services.reports.data_quality import LONG_LENDING_DAYS, data_quality
-from app.services.reports.figures import compute_figures
-from app.services.reports.service import report_months
+from app.services.reports import dashboard as board
+from app.services.reports import stored
+from app.services.reports.glossary import definitions
+from app.services.reports.table_export import to_csv, to_xlsx
+from app.services.start import hospital_status
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
-
-def fmt(value, unit) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value * 100:,.2f}%"
-    if unit == "時間" or not float(value).is_integer():
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
+fmt, fmt_diff = board.fmt, board.fmt_diff
 
 
-def fmt_diff(value, unit) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value * 100:+,.2f}pt"
-    if unit == "時間":
-        return f"{value:+,.1f}"
-    return f"{value:+,.0f}" if float(value).is_integer() else f"{value:+,.1f}"
+_LENDING_MONTHS = text(
+    "WITH RECURSIVE m(month) AS ("
+    " SELECT MIN(month) FROM lending WHERE hospital_id = :h"
+    " UNION ALL"
+    " SELECT (SELECT MIN(l.month) FROM lending l WHERE l.hospital_id = :h AND l.month > m.month)"
+    " FROM m WHERE m.month IS NOT NULL)"
+    " SELECT month FROM m WHERE month IS NOT NULL")
 
 
 def data_months(hospital_id: int) -> list[dt.date]:
-    """Months to offer: months with reports, and months whose lending data came in."""
+    """Months to offer: months with reports, and months whose lending data came in. The
+    lending months are read by skipping along the (hospital_id, month) index, one probe per
+    month, not by reading every lending of the hospital."""
     months = set(report_months(hospital_id))
-    months |= set(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital_id).distinct()))
+    for (month,) in db.session.execute(_LENDING_MONTHS, {"h": hospital_id}):
+        months.add(month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month)[:10]))
     return sorted({first_of_month(m) for m in months}, reverse=True)
+
+
+def _target():
+    """(hospital, month, months offered) of a dashboard request, in scope (else 403/404)."""
+    hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
+    months = data_months(hospital.id)
+    month = parse_month(request.args.get("month"))
+    if request.args.get("month") and month is None:
+        abort(404)
+    if month is None:
+        month = months[0] if months else previous_month()
+    return hospital, month, months
+
+
+def _client_data(data: dict) -> dict:
+    """What the charts need (trends and ③–⑥), with labels and definitions."""
+    labels = {s: {k: f.ja for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
+    units = {s: {k: f.unit for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
+    return {"months": [m[:7] for m in data["months"]], "month": data["month"][:7], "labels": labels,
+            "units": units, "definitions": definitions(),
+            "scopes": [{"key": s["key"], "name": s["name"],
+                        "trend": {sec: {r["key"]: r["trend"] for r in s[sec]} for sec in ("lending", "failure")},
+                        "life": s["life"], "models_near_end": s["models_near_end"][:10],
+                        "top_models": s["top_models"]} for s in data["scopes"]],
+            "ranking": data["ranking"][:20]}
 
 
 class DashboardView(BaseView):
@@ -60,45 +88,96 @@ class DashboardView(BaseView):
     @has_access
     @permission_name("read")
     def index(self):
-        hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
-        months = data_months(hospital.id)
-        month = parse_month(request.args.get("month"))
-        if month is None:
-            month = months[0] if months else previous_month()
-        figures = compute_figures(hospital.id, month)
+        hospital, month, months = _target()
+        data = stored.load(hospital.id, month)
+        newer = [m for m in months if m > month]
+        older = [m for m in months if m < month]
         return self.render_template(
-            "dashboard/index.html", title=_("ダッシュボード"), hospital=hospital, month=month,
-            months=months, figures=figures, fmt=fmt, fmt_diff=fmt_diff,
-            quality=data_quality(hospital.id, month), long_days=LONG_LENDING_DAYS,
+            "dashboard/index.html", title=_("ダッシュボード"), hospital=hospital, month=month, months=months,
+            data=data, board=board, cards=board.cards(data), has_data=board.has_data(data), fmt=fmt,
+            fmt_diff=fmt_diff, quality=data["quality"], long_days=LONG_LENDING_DAYS,
+            client_json=json.dumps(_client_data(data), ensure_ascii=False).replace("</", "<\\/"),
+            next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
+            data_defs=definitions(), status=hospital_status(hospital.id), labels=board.labels(),
+            export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
+            drill_base=url_for("DashboardView.devices", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
         )
 
-    @expose("/chart/<int:hospital_id>/<string:month>/<string:scope_key>/<string:kind>.png")
+    @expose("/data")
     @has_access
     @permission_name("read")
-    def chart(self, hospital_id, month, scope_key, kind):
-        hospital = target_hospital(hospital_id, DOWNLOAD_REPORTS)
-        target = parse_month(month)
-        if target is None or kind not in ("lending", "failure"):
+    def data(self):
+        """The month's stored figures as JSON (what the page embeds, for scripts)."""
+        hospital, month, _months = _target()
+        data = stored.load(hospital.id, month)
+        return jsonify(hospital_id=hospital.id, month=f"{month:%Y-%m}", cards=board.cards(data),
+                       has_data=board.has_data(data), figures=_client_data(data))
+
+    @expose("/devices")
+    @has_access
+    @permission_name("read")
+    def devices(self):
+        """Drill-down: the devices of one classification (``cls``, from ⑥) or of a scope
+        (``scope``), with their lendings and failures in the month."""
+        hospital, month, _months = _target()
+        data = stored.load(hospital.id, month)
+        groups = board.groups_for(data, request.args.get("scope"), request.args.get("cls"))
+        if groups is False:
             abort(404)
-        figures = compute_figures(hospital.id, target)
-        part = figures.scope(scope_key)
-        if part is None:
+        found = board.devices(hospital.id, month, data["level"], data["grouping"], groups)
+        return self.render_template(
+            "dashboard/devices.html", title=_("機器一覧"), hospital=hospital, month=month, fmt=fmt,
+            name=board.drill_title(data, request.args.get("scope"), request.args.get("cls")),
+            devices=found[:board.DRILL_LIMIT], total=len(found), limit=board.DRILL_LIMIT,
+            export_args={k: v for k, v in (("scope", request.args.get("scope")), ("cls", request.args.get("cls")))
+                         if v is not None})
+
+    @expose("/export")
+    @has_access
+    @permission_name("read")
+    def export(self):
+        """Any table of the dashboard as CSV (UTF-8 with BOM) or Excel."""
+        hospital, month, _months = _target()
+        name, kind = request.args.get("table", ""), request.args.get("format", "csv")
+        if kind not in ("csv", "xlsx") or name not in board.TABLES:
             abort(404)
-        draw = charts.lending_trend if kind == "lending" else charts.failure_trend
-        png = draw(part.scope.name, figures.months, part.lending if kind == "lending" else part.failure)
-        return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+        data = stored.load(hospital.id, month)
+        scope = request.args.get("scope")
+        if name == "devices":
+            groups = board.groups_for(data, scope, request.args.get("cls"))
+            if groups is False:
+                abort(404)
+            header = board.DEVICE_HEADER
+            rows = board.device_rows(board.devices(hospital.id, month, data["level"], data["grouping"], groups))
+            label = board.drill_title(data, scope, request.args.get("cls"))
+        else:
+            found = board.table(data, name, scope)
+            if found is None:
+                abort(404)
+            header, rows = found
+            label = "" if name == "ranking" else board.scope_of(data, scope)["name"]
+        title = board.TABLES[name]
+        filename = "_".join(p for p in (title.replace(" ", ""), label, hospital.name, f"{month:%Y-%m}") if p)
+        if kind == "csv":
+            body, mimetype = to_csv(header, rows), "text/csv; charset=utf-8"
+        else:
+            body = to_xlsx(title, header, rows)
+            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, mimetype=mimetype, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}.{kind}",
+            "Cache-Control": "private, no-store"})
 
 
 class OptiServeIndexView(IndexView):
-    """``/``: a hospital-side user goes straight to the dashboard; others get FAB's index."""
+    """``/``: the start page of each role (app/views/start.py): a hospital-side user goes
+    straight to the dashboard, everyone else sees what needs doing."""
 
     @expose("/")
     def index(self):
+        from app.views.start import start_page
+
         user = getattr(g, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            scope = current_scope()
-            if not scope.everything and scope.can(DOWNLOAD_REPORTS) and \
-                    self.appbuilder.sm.has_access("can_read", "Dashboard"):
-                return redirect(url_for("DashboardView.index"))
+            return start_page(self)
         return super().index()

@@ -18,6 +18,7 @@ from app.models import Classification, Equipment
 from app.services.audit import trail as audit
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
 from app.services.ledger.device_months import devices_in_month
+from app.services.reports.stored import mark_all_changed, mark_changed
 
 LEVELS = (1, 2, 3)
 AUTOMATIC, SUGGESTION, MANUAL = "automatic", "suggestion", "manual"
@@ -223,6 +224,7 @@ def set_mapping(session, cls: Classification, smds_id: int | None, method: str, 
     cls.mapped_by_id = getattr(actor, "id", None) if smds_id is not None else None
     cls.mapped_at = utc_now() if smds_id is not None else None
     after = {"smds_classification_id": smds_id, "mapping_method": cls.mapping_method}
+    mark_changed(cls.hospital_id, session)  # SMDS grouping and selections follow the mapping
     audit.record(
         "classification.map" if smds_id is not None else "classification.unmap", cls,
         organization_id=cls.hospital_id, actor=actor, changes=audit.changed_fields(before, after),
@@ -327,6 +329,7 @@ def rename_common(session, common_id: int, name: str, actor=None) -> Classificat
     before = cls.name
     cls.name, cls.normalized_name = name[:200], match_key(name)[:200]
     audit.record("smds_classification.rename", cls, actor=actor, changes={"name": [before, name]})
+    mark_all_changed(session)
     return cls
 
 
@@ -347,6 +350,7 @@ def move_common(session, common_id: int, parent_id: int | None, actor=None) -> C
     _shift_levels(session, cls, shift)
     audit.record("smds_classification.move", cls, actor=actor,
                  changes=audit.changed_fields(before, {"parent_id": parent_id, "level": cls.level}))
+    mark_all_changed(session)
     return cls
 
 
@@ -376,6 +380,7 @@ def deactivate_common(session, common_id: int, actor=None) -> Classification:
         )
     cls.is_active = False
     audit.record("smds_classification.deactivate", cls, actor=actor, changes={"is_active": [True, False]})
+    mark_all_changed(session)
     return cls
 
 
@@ -383,6 +388,7 @@ def reactivate_common(session, common_id: int, actor=None) -> Classification:
     cls = _common(session, common_id)
     cls.is_active = True
     audit.record("smds_classification.reactivate", cls, actor=actor, changes={"is_active": [False, True]})
+    mark_all_changed(session)
     return cls
 
 

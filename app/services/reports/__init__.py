@@ -140,7 +140,14 @@ def enqueue_revision_check(hospital_id: int):
 
 def after_data_change(hospital_id: int) -> list[dt.date]:
     """A hospital's data changed: queue the reports of the months that became ready, and a
-    revision check of the published ones. Returns the months queued for a first report."""
+    revision check of the published ones. Returns the months queued for a first report.
+    The hospital's stored figures become stale here (the one place an ingest and a ledger
+    setting change end); the revision job computes them again."""
+    from app.extensions import db
+    from app.services.reports.stored import mark_changed
+
+    mark_changed(hospital_id)
+    db.session.commit()
     months = unpublished_ready_months(hospital_id)
     if months:
         refresh_statistics()

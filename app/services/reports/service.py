@@ -24,6 +24,7 @@ from app.models import (
     UploadFile,
     UploadStatus,
 )
+from app.services.reports import stored
 from app.services.reports.figures import compute_figures
 from app.services.reports.lists import (
     build_failure_list,
@@ -153,7 +154,9 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
     uploads = latest_uploads(hospital_id, month)
     sources = [{"id": u.id, "file_type": u.file_type, "sha256": u.sha256}
                for _, u in sorted(uploads.items()) if u.status in SUCCEEDED_UPLOADS]
+    started = stored.now()
     figures = compute_figures(hospital_id, month)
+    stored.save(figures, started)  # the dashboard reads these (committed with the publication)
     failures, idle = failure_rows(hospital_id, month), no_activity_rows(hospital_id, month)
     snapshot = take_snapshot(figures, failures, idle)
     current = latest_version(hospital_id, month)

@@ -1,0 +1,174 @@
+"""What each role's start page shows (issue 14, item 7): what needs doing. Plain functions:
+the view passes the organization / scope in.
+
+- operator / admin: hospitals whose previous month is not complete (due by the 10th), failed
+  or stuck uploads and report jobs, unmapped classifications by hospital;
+- OrgAdmin: pending invitations and locked users of its organization;
+- hospital user: this month's upload status and the latest published report (on the dashboard);
+- manufacturer: its selected hospitals and its latest analysis months.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Classification,
+    Equipment,
+    Invitation,
+    Organization,
+    OrganizationKind,
+    ReportFile,
+    UploadFile,
+    UploadStatus,
+    UploadType,
+    User,
+)
+from app.core.months import add_months, current_month, jst_today, previous_month, utc_now
+
+DUE_DAY = 10  # the month's files are due by the 10th of the next month
+STUCK_AFTER = dt.timedelta(minutes=30)
+RECENT = dt.timedelta(days=14)
+TYPE_LABELS = {int(UploadType.ledger): "台帳", int(UploadType.lending): "貸出", int(UploadType.failure): "故障"}
+STATUS_LABELS = {
+    "queued": "待機中", "processing": "処理中", "succeeded": "取込完了",
+    "succeeded_with_rejections": "取込完了（一部除外）", "needs_mapping": "列の対応づけ待ち",
+    "failed": "失敗", "duplicate": "同一ファイル", "running": "作成中", "published": "公開済み",
+}
+
+
+def due_month(today: dt.date | None = None) -> tuple[dt.date, dt.date, bool]:
+    """(the month whose files are due, its due date, whether the due date has passed)."""
+    today = today or jst_today()
+    month = previous_month(dt.date(today.year, today.month, 1))
+    due = dt.date(today.year, today.month, DUE_DAY)
+    return month, due, today > due
+
+
+def _hospitals() -> list[Organization]:
+    return list(db.session.scalars(select(Organization).where(
+        Organization.kind == OrganizationKind.hospital.value).order_by(Organization.code)))
+
+
+def _latest_uploads(hospital_ids, month: dt.date) -> dict[int, dict[int, UploadFile]]:
+    found: dict[int, dict[int, UploadFile]] = {}
+    for upload in db.session.scalars(select(UploadFile).where(
+            UploadFile.hospital_id.in_(hospital_ids), UploadFile.month == month)
+            .order_by(UploadFile.uploaded_at, UploadFile.id)):
+        found.setdefault(upload.hospital_id, {})[upload.file_type] = upload
+    return found
+
+
+def incomplete_hospitals(today: dt.date | None = None) -> dict:
+    """Hospitals whose due month is not complete (app.services.reports.month_ready), with what each
+    type's newest upload says."""
+    from app.services.reports import month_ready
+
+    month, due, overdue = due_month(today)
+    hospitals = _hospitals()
+    uploads = _latest_uploads([h.id for h in hospitals], month)
+    rows = []
+    for h in hospitals:
+        if month_ready(h.id, month):
+            continue
+        latest = uploads.get(h.id, {})
+        rows.append({"hospital": h, "types": [
+            {"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
+             if t in latest else "未提出", "ok": t in latest and latest[t].status in (
+                 UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
+            for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]})
+    return {"month": month, "due": due, "overdue": overdue, "rows": rows, "total": len(hospitals)}
+
+
+def job_problems(now: dt.datetime | None = None) -> list[dict]:
+    """Failed uploads and report jobs of the last two weeks, and uploads / reports waiting or
+    running for longer than 30 minutes (stuck), newest first."""
+    now = now or utc_now()
+    names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
+    problems = []
+    for u in db.session.scalars(select(UploadFile).where(
+            ((UploadFile.status == UploadStatus.failed.value) & (UploadFile.uploaded_at >= now - RECENT))
+            | (UploadFile.status.in_([UploadStatus.queued.value, UploadStatus.processing.value])
+               & (UploadFile.uploaded_at < now - STUCK_AFTER))).order_by(UploadFile.uploaded_at.desc()).limit(50)):
+        problems.append({"kind": "アップロード", "hospital": names.get(u.hospital_id, ""), "hospital_id": u.hospital_id,
+                         "month": u.month, "what": f"{TYPE_LABELS.get(u.file_type, '')} {u.original_name}",
+                         "status": "失敗" if u.status == UploadStatus.failed.value else "停止の疑い",
+                         "detail": STATUS_LABELS.get(u.status, u.status), "at": u.uploaded_at,
+                         "message": (u.message or "")[:200]})
+    for r in db.session.scalars(select(ReportFile).where(
+            (ReportFile.status == "failed")
+            | (ReportFile.status.in_(["queued", "running"]) & (func.coalesce(ReportFile.generated_at, ReportFile.month)
+                                                               < now - STUCK_AFTER)))
+            .order_by(ReportFile.month.desc()).limit(50)):
+        problems.append({"kind": "レポート作成", "hospital": names.get(r.hospital_id, ""), "hospital_id": r.hospital_id,
+                         "month": r.month, "what": f"種別{r.file_type} 第{r.version}版",
+                         "status": "失敗" if r.status == "failed" else "停止の疑い",
+                         "detail": STATUS_LABELS.get(r.status, r.status), "at": r.generated_at,
+                         "message": (r.message or "")[:200]})
+    return problems
+
+
+def unmapped_by_hospital(limit: int = 30) -> list[dict]:
+    """Per hospital: its classifications not yet mapped to an SMDS classification, and how
+    many devices use them; most unmapped first."""
+    effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+    devices = (select(effective.label("cid"), func.count().label("n")).group_by(effective).subquery())
+    rows = db.session.execute(
+        select(Organization.id, Organization.code, Organization.name, func.count(Classification.id),
+               func.coalesce(func.sum(devices.c.n), 0))
+        .join(Classification, Classification.hospital_id == Organization.id)
+        .outerjoin(devices, devices.c.cid == Classification.id)
+        .where(Classification.smds_classification_id.is_(None), Classification.is_active.is_(True))
+        .group_by(Organization.id, Organization.code, Organization.name)
+        .order_by(func.count(Classification.id).desc(), Organization.code).limit(limit)).all()
+    return [{"hospital_id": i, "code": code, "name": name, "classes": n, "devices": int(d or 0)}
+            for i, code, name, n, d in rows]
+
+
+def pending_invitations(organization_id: int, now: dt.datetime | None = None) -> list[dict]:
+    now = now or utc_now()
+    rows = db.session.execute(
+        select(User, Invitation.expires_at, Invitation.created_on).join(Invitation, Invitation.user_id == User.id)
+        .where(User.organization_id == organization_id, Invitation.purpose == "invitation",
+               Invitation.used_at.is_(None)).order_by(Invitation.created_on.desc())).all()
+    return [{"user": u, "expires_at": expires, "sent_at": sent, "expired": expires < now} for u, expires, sent in rows]
+
+
+def locked_users(organization_id: int, now: dt.datetime | None = None) -> list[User]:
+    now = now or utc_now()
+    return list(db.session.scalars(select(User).where(
+        User.organization_id == organization_id, User.locked_until.is_not(None), User.locked_until > now)
+        .order_by(User.locked_until.desc())))
+
+
+def hospital_status(hospital_id: int, today: dt.date | None = None) -> dict:
+    """This month's upload status (the month due now) and the latest published report."""
+    from app.services.reports import month_ready
+    from app.services.reports.service import is_published
+
+    month, due, overdue = due_month(today)
+    latest = _latest_uploads([hospital_id], month).get(hospital_id, {})
+    types = [{"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
+              if t in latest else "未提出", "ok": t in latest and latest[t].status in (
+                  UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
+             for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]
+    report = db.session.scalars(select(ReportFile).where(ReportFile.hospital_id == hospital_id, is_published())
+                                .order_by(ReportFile.month.desc(), ReportFile.file_type, ReportFile.version.desc())
+                                .limit(1)).first()
+    return {"month": month, "due": due, "overdue": overdue, "ready": month_ready(hospital_id, month),
+            "types": types, "report": report}
+
+
+def manufacturer_summary(manufacturer_id: int) -> dict:
+    from app.services.partners import manufacturers
+
+    chosen = manufacturers.selection(manufacturer_id)
+    visible = set(manufacturers.visible_hospital_ids(manufacturer_id))
+    month = current_month()
+    names = dict(db.session.execute(select(Organization.id, Organization.name).where(
+        Organization.id.in_([s.hospital_id for s in chosen]))).all()) if chosen else {}
+    return {"selection": [{"hospital": names.get(s.hospital_id, ""), "rank": s.rank, "visible": s.hospital_id in visible,
+                           "since": s.month} for s in chosen],
+            "months": [add_months(month, -i) for i in range(1, 4)]}
