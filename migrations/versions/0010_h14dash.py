@@ -1,7 +1,7 @@
 """Stored figures of a hospital-month and the moment a hospital's data last changed (issue 14)
 
 Revision ID: 0010_h14dash
-Revises: 0004
+Revises: 0010_h13feed
 Create Date: 2026-11-30 05:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_h14dash'
-down_revision = '0004'
+down_revision = "0010_h13feed"
 branch_labels = None
 depends_on = None
 
