@@ -19,6 +19,7 @@ from .system_api import SystemReportApi, SystemUploadApi
 from .upload import UploadView
 from .upload_api import UploadApi
 from .users_api import UserApi
+from app.views.openapi import OpenApi, SwaggerView
 
 
 def register_views(appbuilder) -> None:
@@ -39,6 +40,14 @@ def register_views(appbuilder) -> None:
     register_me_data_views(appbuilder)
     register_classification_views(appbuilder)
     register_dealer_views(appbuilder)
+    register_openapi(appbuilder)
+
+
+def register_openapi(appbuilder) -> None:
+    """/api/v1/_openapi (the contract of every API) and Swagger UI (app.views.openapi)."""
+    appbuilder.add_api(OpenApi)
+    if current_app.config.get("FAB_API_SWAGGER_UI"):
+        appbuilder.add_view_no_menu(SwaggerView)
 
 
 def register_machine_access(appbuilder) -> None:

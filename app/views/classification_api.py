@@ -32,7 +32,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: rows}
+            200:
+              description: rows
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingRows'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -45,8 +49,17 @@ class ClassificationApi(BaseApi):
         """Map (``smds_classification_id``) or unmap (null) one hospital classification.
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/MappingRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
@@ -73,7 +86,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: state}
+            200:
+              description: state
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SelectionState'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -86,8 +103,17 @@ class ClassificationApi(BaseApi):
         """Replace the selection with ``classification_ids`` (order = rank; [] = automatic).
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/SelectionRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SelectionSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
@@ -112,8 +138,17 @@ class ClassificationApi(BaseApi):
         clears the saved selection (automatic).
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/GroupingRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/GroupingSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """

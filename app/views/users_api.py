@@ -52,6 +52,21 @@ class UserApi(ScopedModelRestApi):
     allow_browser_login = True
     openapi_spec_tag = "Users"
 
+    # What post/put/deactivate/reactivate answer: the user as shown (``UserApi.get``).
+    openapi_spec_methods = {
+        "post": {"post": {"responses": {
+            "201": {"description": "the invited user", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "result"],
+                "properties": {"id": {"type": "integer"},
+                               "result": {"$ref": "#/components/schemas/UserApi.get"}}}}}},
+            "400": {"description": "refused"}, "422": {"description": "invalid fields"}}}},
+        "put": {"put": {"responses": {
+            "200": {"description": "the changed user", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/UserResult"}}}},
+            "400": {"description": "refused"}, "404": {"description": "no such user in your scope"},
+            "422": {"description": "invalid fields"}}}},
+    }
+
     list_columns = show_columns = READ_COLUMNS
     order_columns = ["first_name", "email", "status", "last_login"]
     # Explicit: FAB's default would allow filtering on the password hash.
@@ -77,7 +92,7 @@ class UserApi(ScopedModelRestApi):
             user = self.add_model_schema.load(payload)
         except ValidationError as err:
             db.session.rollback()
-            return self.response_422(message=err.messages)
+            return self.response(422, message=_("入力内容を確認してください。"), errors=err.messages)
         try:
             prepare_new_user(user)
         except UserError as exc:
@@ -98,7 +113,7 @@ class UserApi(ScopedModelRestApi):
             user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
         except ValidationError as err:
             db.session.rollback()
-            return self.response_422(message=err.messages)
+            return self.response(422, message=_("入力内容を確認してください。"), errors=err.messages)
         try:
             check_update(user, before)
         except UserError as exc:
@@ -115,8 +130,17 @@ class UserApi(ScopedModelRestApi):
         ---
         post:
           summary: Deactivate a user (JSON `reason` 1, 2, 3 or 99 and `note`)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/DeactivateRequest'}
           responses:
-            200: {description: the user}
+            200:
+              description: the user
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UserResult'}
             400: {description: refused (reason or note missing, or oneself)}
             404: {description: no such user in your scope}
         """
@@ -143,8 +167,17 @@ class UserApi(ScopedModelRestApi):
         ---
         post:
           summary: Reactivate a user (body `{}` as JSON)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object}
           responses:
-            200: {description: the user}
+            200:
+              description: the user
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UserResult'}
             400: {description: the body is not JSON}
             404: {description: no such user in your scope}
         """
