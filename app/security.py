@@ -39,6 +39,7 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "_get_user_permission_view_menus"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
@@ -127,7 +128,11 @@ class OptiServeSecurityManager(SecurityManager):
         return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
 
     def get_user_menu_access(self, menu_names=None):
-        allowed = super().get_user_menu_access(menu_names)
+        if g.get("_api_key_user") and g.get("user") is not None:
+            # FAB asks flask-login, which knows nothing of a key's user (MenuApi answered 500)
+            allowed = self._get_user_permission_view_menus(g.user, "menu_access", view_menus_name=menu_names)
+        else:
+            allowed = super().get_user_menu_access(menu_names)
         return {name for name in allowed if self._menu_opens(name, allowed.__contains__)}
 
     def _menu_opens(self, name, role_allows) -> bool:

@@ -19,6 +19,7 @@ from .system_api import SystemReportApi, SystemUploadApi
 from .upload import UploadView
 from .upload_api import UploadApi
 from .users_api import UserApi
+from app.views.users_api import register_id_fallback
 from app.views.openapi import OpenApi, SwaggerView
 
 
@@ -36,6 +37,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(AuditLogView, "AuditLog", icon="fa-list-alt", label=_l("監査ログ"),
                         category="Administration")
     appbuilder.add_api(UserApi)  # screen 2's API; the screen is the security manager's user view
+    register_id_fallback(current_app)
     register_machine_access(appbuilder)
     register_me_data_views(appbuilder)
     register_classification_views(appbuilder)

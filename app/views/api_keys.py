@@ -21,6 +21,7 @@ from ..months import JST, UTC, format_jst
 from ..access.capabilities import MANAGE_USERS
 from ..access.scope import current_scope
 from .hospital_target import CsrfForm
+from app.errors import is_valid_id
 
 
 def parse_expiry(value) -> dt.datetime | None:
@@ -50,10 +51,9 @@ def manageable_users() -> list[User]:
 
 
 def _user(user_id) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    if isinstance(user_id, bool) or not isinstance(user_id, (int, str)) or not is_valid_id(str(user_id)):
         return None
+    return db.session.get(User, int(user_id))
 
 
 class ApiKeyView(BaseView):

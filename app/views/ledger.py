@@ -229,7 +229,7 @@ class LedgerApi(BaseApi):
         device = ledger.device(hospital.id, pk)
         if device is None:
             return self.response_404()
-        changes = [{"changed_at": c.changed_at.isoformat(), "changed_by_id": c.changed_by_id, "field": c.field,
+        changes = [{"changed_at": c.changed_at.isoformat() + "Z", "changed_by_id": c.changed_by_id, "field": c.field,
                     "old": c.old_value, "new": c.new_value, "reason": c.reason}
                    for c in ledger.history(hospital.id, device.id)]
         return self.response(200, result=ledger.device_row(device), history=changes)

@@ -118,6 +118,7 @@ def complete(spec: dict, sessions: set) -> dict:
     if "UserApi.get" in schemas:  # what the users API's writes answer: the user as shown
         schemas["UserResult"] = {"type": "object", "required": ["result"],
                                  "properties": {"result": {"$ref": "#/components/schemas/UserApi.get"}}}
+    _fab_model_api_types(spec)
     rules = _path_converters()
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
@@ -130,7 +131,10 @@ def complete(spec: dict, sessions: set) -> dict:
                     operation["security"].append({"session": []})
                 for code in PROTECTED_ANSWERS:
                     responses.setdefault(code, {"$ref": f"#/components/responses/{code}"})
-            declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+            parameters = operation.get("parameters", [])
+            if any(p.get("name") == "hospital_id" for p in parameters):
+                responses.setdefault("404", {"$ref": "#/components/responses/404"})  # not in your scope
+            declared = {p.get("name") for p in parameters if p.get("in") == "path"}
             for name in re.findall(r"{([^}]+)}", path):
                 if name not in declared:
                     operation.setdefault("parameters", []).append(
@@ -142,6 +146,25 @@ def complete(spec: dict, sessions: set) -> dict:
                     response.setdefault("description", ERROR_DESCRIPTIONS.get(str(code), "Error"))
                     response["content"] = ERROR_CONTENT
     return spec
+
+
+def _fab_model_api_types(spec: dict) -> None:
+    """FAB's ModelRestApi docstrings type ids as strings and the _info columns as objects;
+    OptiServe's ids are integers and FAB answers lists of column descriptions."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                properties = schema.get("properties", {})
+                if properties.get("id", {}).get("type") == "string":
+                    properties["id"]["type"] = "integer"
+                if properties.get("ids", {}).get("items", {}).get("type") == "string":
+                    properties["ids"]["items"]["type"] = "integer"
+                for name in ("add_columns", "edit_columns"):
+                    if properties.get(name, {}).get("type") == "object":
+                        properties[name] = {"type": "array", "items": {"type": "object"}}
 
 
 def _path_converters() -> dict:

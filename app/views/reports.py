@@ -211,6 +211,6 @@ def _payload(row: ReportFile) -> dict:
         "file_type": row.file_type, "version": row.version,
         "name": str(service.TYPE_NAMES[ReportType(row.file_type)]),
         "file_name": row.file_name, "size": row.size, "sha256": row.sha256, "source": row.source,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "published_at": row.published_at.isoformat() + "Z" if row.published_at else None,  # stored in UTC
         "download_url": url_for("ReportApi.download", pk=row.id),
     }

@@ -5,7 +5,7 @@ Users are never deleted (no DELETE route); they are deactivated with a reason an
 """
 from __future__ import annotations
 
-from flask import request
+from flask import abort, request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import permission_name
@@ -26,12 +26,27 @@ from ..user_maintenance import (
 )
 from .base import ScopedInterface, ScopedModelRestApi, scope_filter
 from .users import UserMaintenanceView
+from app.errors import MAX_ID
 
 # Never the password hash, the TOTP secret or anything of the recovery codes.
 READ_COLUMNS = [
     "id", "first_name", "email", "organization.id", "organization.name", "phone", "mobile",
     "status", "inactive_reason", "inactive_note", "roles.name", "last_login",
 ]
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+
+
+def not_an_id(pk):
+    """FAB routes GET /api/v1/users/<int:pk> but PUT /<pk>: a GET with a non-numeric id
+    would answer 405 (the PUT rule matches); it is a 404 like any unknown id."""
+    abort(404)
+
+
+def register_id_fallback(app) -> None:
+    app.add_url_rule("/api/v1/users/<pk>", endpoint="UserApi.not_an_id", view_func=not_an_id, methods=["GET"])
 
 
 class UserApi(ScopedModelRestApi):
@@ -80,6 +95,19 @@ class UserApi(ScopedModelRestApi):
     }
     add_query_rel_fields = edit_query_rel_fields = _rel_filters
 
+    def _refused_relations(self, payload: dict):
+        """``organization`` is an id and ``roles`` a list of ids; marshmallow-sqlalchemy would
+        build a new row from an object given there (a TypeError: 500)."""
+        organization, roles = payload.get("organization"), payload.get("roles")
+        errors = {}
+        if organization is not None and not _is_id(organization):
+            errors["organization"] = [_("組織のIDを指定してください。")]
+        if roles is not None and (not isinstance(roles, list) or not all(_is_id(r) for r in roles)):
+            errors["roles"] = [_("ロールのIDの配列を指定してください。")]
+        if errors:
+            return self.response(422, message=_("入力内容を確認してください。"), errors=errors)
+        return None
+
     def _result(self, user: User) -> dict:
         return self.show_model_schema.dump(user, many=False)
 
@@ -88,6 +116,9 @@ class UserApi(ScopedModelRestApi):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
+        refused = self._refused_relations(payload)
+        if refused is not None:
+            return refused
         try:
             user = self.add_model_schema.load(payload)
         except ValidationError as err:
@@ -108,6 +139,9 @@ class UserApi(ScopedModelRestApi):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
+        refused = self._refused_relations(payload)
+        if refused is not None:
+            return refused
         before = user_snapshot(user)
         try:
             user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
