@@ -11,9 +11,9 @@ hospital user's (hospital A) and a System account's. Every answer must:
 
 Half of the generated requests name real objects of hospital A in their path (an upload, a
 device, a classification, a key, a user, a report), so the success answers are checked too,
-not only 404s. Bounded for CI: ``CONTRACT_EXAMPLES`` examples per operation (default 5, each
-sent with the three keys), derandomized (the same requests on every run), no shrinking; the
-data are restored after every operation, so the writes stay inside this test.
+not only 404s. Bounded for CI: ``CONTRACT_EXAMPLES`` examples per operation and key (default
+2), derandomized (the same requests on every run), no shrinking; the data are restored after
+every write operation (and at the end), so the writes stay inside this test.
 """
 from __future__ import annotations
 
