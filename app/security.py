@@ -7,7 +7,7 @@ listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 """
 from __future__ import annotations
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, jsonify, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
@@ -40,6 +40,7 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "_get_user_permission_view_menus"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "create_jwt_manager"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
@@ -157,6 +158,20 @@ class OptiServeSecurityManager(SecurityManager):
             blueprint = endpoint.split(".", 1)[0]
             view = next((v for v in self.appbuilder.baseviews if v.endpoint == blueprint), None)
         return getattr(view, "class_permission_name", None)
+
+    def create_jwt_manager(self, app):
+        """FAB falls back to a JWT when an API call has neither key nor session; OptiServe
+        issues no JWTs, and the refusal has the APIs' one error shape (``{"message": …}``,
+        as documented in /api/v1/_openapi) instead of flask-jwt-extended's ``{"msg": …}``."""
+        manager = super().create_jwt_manager(app)
+
+        def refused(*_args):
+            return jsonify(message=str(_l("APIキーを Authorization: Bearer ヘッダーで送るか、ログインしてください。"))), 401
+
+        for loader in (manager.unauthorized_loader, manager.invalid_token_loader, manager.expired_token_loader,
+                       manager.revoked_token_loader, manager.needs_fresh_token_loader):
+            loader(refused)
+        return manager
 
     def hash_password(self, password: str) -> str:
         """scrypt with the parameters of ``FAB_PASSWORD_HASH_METHOD`` (see config.py)."""

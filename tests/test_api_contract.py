@@ -212,3 +212,49 @@ def test_every_operation_documents_its_answers(app):
     for code, response in spec["components"]["responses"].items():
         assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, code
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- who reads the contract
+
+def test_openapi_document_is_for_operators_and_system_keys(app):
+    from .conftest import DEALER, MANUFACTURER, OPERATOR, ORGADMIN_A
+
+    anonymous = app.test_client().get("/api/v1/_openapi")
+    assert anonymous.status_code == 401 and set(anonymous.get_json()) == {"message"}
+    for email in (OPERATOR, ADMIN):
+        client = app.test_client()
+        login_as(client, email)
+        assert client.get("/api/v1/_openapi").get_json()["info"]["title"] == "OptiServe"
+    for email in (HOSPITAL_A, ORGADMIN_A, DEALER, MANUFACTURER):
+        client = app.test_client()
+        login_as(client, email)
+        refused = client.get("/api/v1/_openapi")
+        assert refused.status_code == 403 and "paths" not in refused.get_json(), email
+    keys, _ids = prepare(app)
+    by_key = {name: app.test_client().get("/api/v1/_openapi", headers={"Authorization": f"Bearer {key}"})
+              for name, key in keys.items()}
+    assert by_key["system"].status_code == 200 and "/api/v1/system/uploads/" in by_key["system"].get_json()["paths"]
+    assert by_key["admin"].status_code == 200
+    assert by_key["hospital_a"].status_code == 403
+
+
+def test_swagger_ui_only_for_signed_in_operators(app):
+    from .conftest import DEALER, OPERATOR, ORGADMIN_A
+
+    anonymous = app.test_client().get("/swagger/v1")
+    assert anonymous.status_code == 302 and "/login/" in anonymous.headers["Location"]
+    for email in (OPERATOR, ADMIN):
+        client = app.test_client()
+        login_as(client, email)
+        page = client.get("/swagger/v1")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "SwaggerUIBundle" in html and "/api/v1/_openapi" in html
+        assert "swagger-ui-bundle.js" in html and "//cdn" not in html  # served by the app itself
+    for email in (HOSPITAL_A, ORGADMIN_A, DEALER):
+        client = app.test_client()
+        login_as(client, email)
+        page = client.get("/swagger/v1")
+        assert page.status_code != 200 and "SwaggerUIBundle" not in page.get_data(as_text=True), email
+    keys, _ids = prepare(app)  # a key is not a signed-in operator: the page is for people
+    page = app.test_client().get("/swagger/v1", headers={"Authorization": f"Bearer {keys['system']}"})
+    assert page.status_code != 200 and "SwaggerUIBundle" not in page.get_data(as_text=True)
