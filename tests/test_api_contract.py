@@ -23,7 +23,6 @@ import os
 import time
 from collections import Counter
 
-import pytest
 import schemathesis
 from flask import current_app
 from hypothesis import HealthCheck, Phase, given, settings
@@ -37,12 +36,12 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import event, select
 
-from app import api_keys
+from app.access import api_keys
 from app.access.scope import scope_of
+from app.core.months import utc_now
 from app.extensions import db
+from app.infra.storage import get_storage
 from app.models import Classification, Equipment, Organization, ReportFile, User
-from app.months import utc_now
-from app.storage import get_storage
 
 from .conftest import ADMIN, HOSPITAL_A, login_as, reset_data
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload

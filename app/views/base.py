@@ -12,7 +12,7 @@ from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from ..access.scope import current_scope
+from app.access.scope import current_scope
 
 
 def require_operator_scope() -> None:

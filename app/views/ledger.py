@@ -1,4 +1,4 @@
-"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.ledger`."""
+"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.services.ledger.maintenance`."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
@@ -7,11 +7,13 @@ from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.api import expose as api_expose
 from flask_babel import gettext as _
 
-from .. import audit, ledger
-from ..extensions import db
-from ..reports import queue_after_data_change
-from ..scope import MAINTAIN_MASTERS, current_scope
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.access.capabilities import MAINTAIN_MASTERS
+from app.access.scope import current_scope
+from app.extensions import db
+from app.services.audit import trail as audit
+from app.services.ledger import maintenance as ledger
+from app.services.reports import queue_after_data_change
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 FILTER_PREFIX = "f_"
 
@@ -184,7 +186,10 @@ class LedgerApi(BaseApi):
         get:
           summary: Devices of the hospital, filtered (q, classification_id, department, maker, model, state)
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           - {in: query, name: q, schema: {type: string}}
           - {in: query, name: classification_id, schema: {type: integer}}
           - {in: query, name: department, schema: {type: string}}
@@ -216,7 +221,10 @@ class LedgerApi(BaseApi):
         get:
           summary: One device's settings and history
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           responses:
             200:
               description: the device
@@ -248,7 +256,10 @@ class LedgerApi(BaseApi):
         post:
           summary: 'JSON: target (ids | model_number | filter | all), counts, classification_id, reason'
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           requestBody:
             required: true
             content:
@@ -279,7 +290,10 @@ class LedgerApi(BaseApi):
         post:
           summary: 'JSON: target (ids | model_number | filter | all), reason'
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           requestBody:
             required: true
             content:

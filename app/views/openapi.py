@@ -11,7 +11,7 @@ so that it is a contract, not only descriptions:
 - the answers every protected call can get (401, 403, 429) and, with an id in the path,
   404 are listed on every operation; path parameters are declared from the URL rules.
 
-Who may read it: Admin, Operator and System (``OpenApi`` ``can_get`` in app/roles.py);
+Who may read it: Admin, Operator and System (``OpenApi`` ``can_get`` in app/access/role_sync.py);
 Swagger UI (``/swagger/v1``) for signed-in operators only (Admin, Operator).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """REST API of screen 3: upload files (multipart), read their status, download rejected rows.
 
-Same checks, storage and queue as the screen (:mod:`app.uploads`), same scope.
+Same checks, storage and queue as the screen (:mod:`app.services.uploads.records`), same scope.
 """
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import uploads
-from ..scope import UPLOAD, current_scope
-from ..upload_checks import UploadRejected, too_large_message
-from .hospital_target import target_hospital
-from .upload import original_download, rejected_download, scoped_upload
+from app.access.capabilities import UPLOAD
+from app.access.scope import current_scope
+from app.services.uploads import records as uploads
+from app.services.uploads.checks import UploadRejected, too_large_message
+from app.views.hospital_target import target_hospital
+from app.views.upload import original_download, rejected_download, scoped_upload
 
 
 class UploadApi(BaseApi):
@@ -39,7 +40,10 @@ class UploadApi(BaseApi):
             `file` with `file_type` (1 ledger, 2 lending, 3 failure), or files named
             `ledger`, `lending`, `failure`.
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           requestBody:
             required: true
             content:
@@ -86,7 +90,10 @@ class UploadApi(BaseApi):
         get:
           summary: The hospital's recent uploads (newest first) and the six-month history
           parameters:
-          - {in: query, name: hospital_id, schema: {type: integer, minimum: 1}, description: 'operators and dealers: the hospital'}
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           responses:
             200:
               description: uploads and history
@@ -151,10 +158,14 @@ class UploadApi(BaseApi):
             200:
               description: the file as uploaded (CSV, XLSX or XLS)
               content:
-                text/csv: {schema: {type: string, format: binary}}
-                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {schema: {type: string, format: binary}}
-                application/vnd.ms-excel: {schema: {type: string, format: binary}}
-                application/octet-stream: {schema: {type: string, format: binary}}
+                text/csv:
+                  schema: {type: string, format: binary}
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+                application/vnd.ms-excel:
+                  schema: {type: string, format: binary}
+                application/octet-stream:
+                  schema: {type: string, format: binary}
             404: {description: not in your scope}
         """
         return original_download(scoped_upload(pk))
