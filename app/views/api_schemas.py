@@ -232,6 +232,43 @@ class MappingRows(Schema):
     result = fields.List(fields.Nested(MappingRow), required=True)
 
 
+class MappingPage(Schema):
+    rows = fields.List(fields.Dict(), required=True, metadata={"description": "rows like MappingRow"})
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    matched = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    unmapped = fields.Integer(required=True)
+    filter = fields.Dict(required=True)
+
+
+class BulkChange(Schema):
+    id = fields.Integer(required=True)
+    level = fields.Integer()
+    name = fields.String()
+    parent = fields.String(allow_none=True)
+    device_count = fields.Integer()
+    smds_classification_id = fields.Integer(required=True)
+    smds_classification_name = fields.String()
+    score = fields.Float()
+
+
+class BulkMappingRequest(Schema):
+    filter = fields.Dict(metadata={"description": "the page's filter keys"})
+    threshold = fields.Float()
+    apply = fields.Boolean()
+    changes = fields.List(fields.Nested(BulkChange), metadata={"description": "the preview, with apply: true"})
+
+
+class BulkMappingResult(Schema):
+    applied = fields.Boolean(required=True)
+    threshold = fields.Float(required=True)
+    count = fields.Integer(required=True)
+    changes = fields.List(fields.Nested(BulkChange), required=True)
+    message = fields.String()
+
+
 class MappingRequest(Schema):
     smds_classification_id = fields.Integer(required=True, allow_none=True)
     method = fields.String(validate=validate.OneOf(["manual", "suggestion"]))

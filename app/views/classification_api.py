@@ -53,7 +53,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: "rows, page, pages, matched, total, unmapped"}
+            200:
+              description: rows, page, pages, matched, total, unmapped
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingPage'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -72,8 +76,17 @@ class ClassificationApi(BaseApi):
         smds_classification_id}]``): maps those that still qualify, and only those.
         ---
         post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/BulkMappingRequest'}
           responses:
-            200: {description: "preview or applied changes"}
+            200:
+              description: preview or applied changes
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/BulkMappingResult'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
