@@ -157,7 +157,10 @@ class Config:
     FAB_ADD_SECURITY_PERMISSION_VIEW = False
     FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
     FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
+    # Swagger UI at /swagger/v1 (signed-in Admin and Operator); the OpenAPI document and the
+    # page are OptiServe's subclasses (app.views.openapi), registered in app.views.
     FAB_API_SWAGGER_UI = True
+    FAB_ADD_OPENAPI_VIEWS = False
     FAB_API_KEY_ENABLED = True
     # Keys are 32 random bytes: a fast salted hash suffices (no dictionary to guess from), and
     # it is checked on every API call.

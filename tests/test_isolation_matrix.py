@@ -74,8 +74,6 @@ PUBLIC = {
     "LocaleView.index": "language switch, stores the locale in the session",
     "UtilView.back": "FAB's redirect to the previous page",
     "IndexView.index": "the welcome page, no data",
-    "OpenApi.get": "the OpenAPI document: API descriptions, no rows",
-    "SwaggerView.show": "Swagger UI page rendering the OpenAPI document",
     "MenuApi.get_menu_data": "the menu of the caller's own permissions",
 }
 # Endpoint-name prefixes of the login flow (login, TOTP, first login, password reset, logout):
@@ -506,6 +504,63 @@ def _global(rule, view) -> bool:
 def _build(rule, args) -> str:
     adapter = current_app.url_map.bind("localhost")
     return adapter.build(rule.endpoint, args, method=next(iter(rule.methods - {"HEAD", "OPTIONS"})))
+
+
+# ---------------------------------------------------------------- unusable API keys × every API
+
+KEY_STATES = {
+    "revoked": 401,  # revoked on the screen or with POST /api/v1/apikeys/<id>/revoke
+    "expired": 401,  # past expires_on
+    "outside_allowlist": 403,  # the organization has an IP allow-list and the caller is outside it
+}
+
+
+def _unusable_key(owner_email: str, state: str) -> str:
+    owner = db.session.scalars(select(User).where(User.email == owner_email)).one()
+    admin = db.session.scalars(select(User).where(User.email == ADMIN)).one()
+    key, raw_key = api_keys.create_key(scope_of(admin), admin, owner, f"matrix {state}", None,
+                                       current_app.appbuilder.sm)
+    if state == "revoked":
+        api_keys.revoke_key(scope_of(admin), admin, key)
+    elif state == "expired":
+        key.expires_on = dt.datetime(2020, 1, 1)
+    else:
+        owner.organization.ip_allowlist = "192.0.2.0/24"  # the test client calls from 127.0.0.1
+    db.session.commit()
+    return raw_key
+
+
+@pytest.mark.parametrize("owner", [HOSPITAL_A, "system@smds.example"])
+@pytest.mark.parametrize("state", list(KEY_STATES))
+def test_unusable_key_is_refused_by_every_api(app, client, state, owner, monkeypatch):
+    """Every API route, every method, hospital B's ids: a revoked or expired key answers 401,
+    a key used from outside its organization's IP allow-list 403 — and nothing of B shows or
+    changes. (A valid key of hospital A against B: the sweep above, roles ``*_key``.)"""
+    monkeypatch.setitem(app.config, "API_KEY_RATE_LIMIT", "")
+    with app.app_context():
+        hospital_b = db.session.scalars(select(Organization).where(Organization.code == "H0002")).one()
+        objects, markers_b = build_objects(hospital_b, "B")
+        b_users = [u.id for u in db.session.scalars(select(User).where(User.organization_id == hospital_b.id))]
+        before = snapshot(hospital_b.id, b_users)
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {_unusable_key(owner, state)}"
+        expected, failures, checked = KEY_STATES[state], [], 0
+        for rule in all_rules():
+            if not rule.rule.startswith("/api/") or rule.endpoint == "UserApi.not_an_id":
+                continue
+            for args in resolve_args(rule, view_of(rule.endpoint), objects):
+                url = _build(rule, args)
+                for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                    response = _request(client, method, url, _form(objects, hospital_b.id), hospital_b.id)
+                    checked += 1
+                    body = response.get_data()
+                    if response.status_code != expected or set(response.get_json(silent=True) or {}) != {"message"}:
+                        failures.append(f"{state} {method} {url} → {response.status_code} {body[:120]!r}")
+                    if any(m.encode() in body for m in markers_b):
+                        failures.append(f"{state} {method} {url}: shows hospital B's data")
+        db.session.expire_all()
+        assert snapshot(hospital_b.id, b_users) == before
+        assert checked > 30
+        assert not failures, "\n".join(failures)
 
 
 # ---------------------------------------------------------------- dealer levels × endpoints

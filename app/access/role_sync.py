@@ -38,6 +38,9 @@ ROLE_PERMISSIONS: dict[str, object] = {
         *_grant("Reports", "can_read", "can_download", "can_generate"),
         *_grant("ReportsApi", "can_read"),
         *_menu("Dashboard", "Reports"),
+        # the API contract (/api/v1/_openapi) and Swagger UI (/swagger/v1)
+        *_grant("OpenApi", "can_get"),
+        *_grant("SwaggerView", "can_show"),
     ],
     "OrgAdmin": [
         *_grant("Users", *CRUD, "can_deactivate", "can_reactivate", "can_reset_totp"),
@@ -74,7 +77,7 @@ ROLE_PERMISSIONS: dict[str, object] = {
         *_menu("Manufacturer", "Manufacturer Figures", "Manufacturer Selection"),
     ],
     # Service accounts of the on-prem systems: API keys only, no screens.
-    "System": [*_grant("SystemApi", "can_read", "can_write")],
+    "System": [*_grant("SystemApi", "can_read", "can_write"), *_grant("OpenApi", "can_get")],
 }
 
 # A dealer acting for a hospital reaches every hospital screen; the capabilities of its level

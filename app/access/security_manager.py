@@ -7,7 +7,7 @@ listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 """
 from __future__ import annotations
 
-from flask import abort, current_app, g, has_request_context, request
+from flask import abort, current_app, g, has_request_context, jsonify, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView
@@ -40,6 +40,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "_get_user_permission_view_menus"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "create_jwt_manager"),
     ("flask_appbuilder.security.views.AuthDBView", "login"),
     ("flask_appbuilder.security.views.AuthView", "logout"),
     ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
@@ -142,7 +144,11 @@ class OptiServeSecurityManager(SecurityManager):
         return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
 
     def get_user_menu_access(self, menu_names=None):
-        allowed = super().get_user_menu_access(menu_names)
+        if g.get("_api_key_user") and g.get("user") is not None:
+            # FAB asks flask-login, which knows nothing of a key's user (MenuApi answered 500)
+            allowed = self._get_user_permission_view_menus(g.user, "menu_access", view_menus_name=menu_names)
+        else:
+            allowed = super().get_user_menu_access(menu_names)
         return {name for name in allowed if self._menu_opens(name, allowed.__contains__)}
 
     def _menu_opens(self, name, role_allows) -> bool:
@@ -167,6 +173,21 @@ class OptiServeSecurityManager(SecurityManager):
             blueprint = endpoint.split(".", 1)[0]
             view = next((v for v in self.appbuilder.baseviews if v.endpoint == blueprint), None)
         return getattr(view, "class_permission_name", None)
+
+    def create_jwt_manager(self, app):
+        """FAB falls back to a JWT when an API call has neither key nor session; OptiServe
+        issues no JWTs, and the refusal has the APIs' one error shape (``{"message": …}``,
+        as documented in /api/v1/_openapi) instead of flask-jwt-extended's ``{"msg": …}``."""
+        manager = super().create_jwt_manager(app)
+
+        def refused(*_args):
+            message = _l("APIキーを Authorization: Bearer ヘッダーで送るか、ログインしてください。")
+            return jsonify(message=str(message)), 401
+
+        for loader in (manager.unauthorized_loader, manager.invalid_token_loader, manager.expired_token_loader,
+                       manager.revoked_token_loader, manager.needs_fresh_token_loader):
+            loader(refused)
+        return manager
 
     def exist_permission_on_roles(self, view_name: str, permission_name: str, role_ids) -> bool:
         """FAB asks the database once per check, and the navbar checks every menu item (27

@@ -12,6 +12,7 @@ from app.views.health import HealthView
 from app.views.ledger import LedgerApi, LedgerView
 from app.views.makers import MakerView
 from app.views.manufacturers import ManufacturerView
+from app.views.openapi import OpenApi, SwaggerView
 from app.views.organizations import OrganizationView
 from app.views.report_selection import ReportSelectionView
 from app.views.reports import ReportApi, ReportDownloadView
@@ -19,7 +20,7 @@ from app.views.system_api import SystemChangesApi, SystemReportApi, SystemUpload
 from app.views.system_push import SystemLedgerApi, SystemMastersApi
 from app.views.upload import UploadView
 from app.views.upload_api import UploadApi
-from app.views.users_api import UserApi
+from app.views.users_api import UserApi, register_id_fallback
 
 
 def register_views(appbuilder) -> None:
@@ -36,10 +37,19 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(AuditLogView, "AuditLog", icon="fa-list-alt", label=_l("監査ログ"),
                         category="Administration")
     appbuilder.add_api(UserApi)  # screen 2's API; the screen is the security manager's user view
+    register_id_fallback(current_app)
     register_machine_access(appbuilder)
     register_me_data_views(appbuilder)
     register_classification_views(appbuilder)
     register_dealer_views(appbuilder)
+    register_openapi(appbuilder)
+
+
+def register_openapi(appbuilder) -> None:
+    """/api/v1/_openapi (the contract of every API) and Swagger UI (app.views.openapi)."""
+    appbuilder.add_api(OpenApi)
+    if current_app.config.get("FAB_API_SWAGGER_UI"):
+        appbuilder.add_view_no_menu(SwaggerView)
 
 
 def register_machine_access(appbuilder) -> None:

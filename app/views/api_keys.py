@@ -20,6 +20,7 @@ from app.access.scope import current_scope
 from app.core.months import JST, UTC, format_jst
 from app.extensions import db
 from app.models import User, UserStatus
+from app.views.errors import is_valid_id
 from app.views.hospital_target import CsrfForm
 
 
@@ -50,10 +51,9 @@ def manageable_users() -> list[User]:
 
 
 def _user(user_id) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    if isinstance(user_id, bool) or not isinstance(user_id, (int, str)) or not is_valid_id(str(user_id)):
         return None
+    return db.session.get(User, int(user_id))
 
 
 class ApiKeyView(BaseView):
@@ -122,7 +122,11 @@ class ApiKeyApi(BaseApi):
         get:
           summary: Keys (prefix, name, state, expiry, last use); never the key itself
           responses:
-            200: {description: the keys}
+            200:
+              description: the keys
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiKeyList'}
         """
         return self.response(200, result=[api_keys.key_payload(k) for k in api_keys.keys_in_scope(current_scope())])
 
@@ -134,7 +138,11 @@ class ApiKeyApi(BaseApi):
         get:
           summary: One key and its daily read counts
           responses:
-            200: {description: the key}
+            200:
+              description: the key
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiKeyDetailResult'}
             404: {description: not a key of a user you manage}
         """
         key = api_keys.key_in_scope(current_scope(), pk)
@@ -151,17 +159,16 @@ class ApiKeyApi(BaseApi):
         post:
           summary: Issue a key; the answer holds the key itself, shown this once
           requestBody:
+            required: true
             content:
               application/json:
-                schema:
-                  type: object
-                  required: [user_id, name]
-                  properties:
-                    user_id: {type: integer}
-                    name: {type: string, maxLength: 256}
-                    expires_on: {type: string, description: "YYYY-MM-DD (end of that day, JST) or ISO date-time"}
+                schema: {$ref: '#/components/schemas/ApiKeyRequest'}
           responses:
-            201: {description: the key; `key` is the secret}
+            201:
+              description: the key; `key` is the secret
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiKeyCreatedResult'}
             400: {description: invalid name or expiry}
             404: {description: not a user you manage}
         """
@@ -184,7 +191,11 @@ class ApiKeyApi(BaseApi):
         post:
           summary: Revoke a key at once (its next call answers 401)
           responses:
-            200: {description: the revoked key}
+            200:
+              description: the revoked key
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ApiKeyResult'}
             404: {description: not a key of a user you manage}
         """
         try:

@@ -33,7 +33,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: rows}
+            200:
+              description: rows
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingRows'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -49,7 +53,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: "rows, page, pages, matched, total, unmapped"}
+            200:
+              description: rows, page, pages, matched, total, unmapped
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingPage'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -68,8 +76,17 @@ class ClassificationApi(BaseApi):
         smds_classification_id}]``): maps those that still qualify, and only those.
         ---
         post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/BulkMappingRequest'}
           responses:
-            200: {description: "preview or applied changes"}
+            200:
+              description: preview or applied changes
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/BulkMappingResult'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
@@ -102,8 +119,17 @@ class ClassificationApi(BaseApi):
         """Map (``smds_classification_id``) or unmap (null) one hospital classification.
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/MappingRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MappingSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
@@ -130,7 +156,11 @@ class ClassificationApi(BaseApi):
         ---
         get:
           responses:
-            200: {description: state}
+            200:
+              description: state
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SelectionState'}
             404: {description: not found or out of scope}
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
@@ -143,8 +173,17 @@ class ClassificationApi(BaseApi):
         """Replace the selection with ``classification_ids`` (order = rank; [] = automatic).
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/SelectionRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SelectionSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """
@@ -169,8 +208,17 @@ class ClassificationApi(BaseApi):
         clears the saved selection (automatic).
         ---
         put:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/GroupingRequest'}
           responses:
-            200: {description: saved}
+            200:
+              description: saved
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/GroupingSaved'}
             400: {description: refused}
             404: {description: not found or out of scope}
         """

@@ -186,13 +186,32 @@ class LedgerApi(BaseApi):
         ---
         get:
           summary: Devices of the hospital, filtered (q, classification_id, department, maker, model, state)
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
+          - {in: query, name: q, schema: {type: string}}
+          - {in: query, name: classification_id, schema: {type: integer}}
+          - {in: query, name: department, schema: {type: string}}
+          - {in: query, name: maker, schema: {type: string}}
+          - {in: query, name: model, schema: {type: string}}
+          - {in: query, name: state, schema: {type: string}}
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 1000}}
           responses:
-            200: {description: a page of devices}
+            200:
+              description: a page of devices
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/LedgerPage'}
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
         flt = ledger.LedgerFilter.from_mapping(request.args)
         result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1,
                              request.args.get("page_size", ledger.PAGE_SIZE, type=int))
+        latest = result["latest_ledger_month"]
+        result["latest_ledger_month"] = f"{latest:%Y-%m}" if latest else None
         return self.response(200, **result)
 
     @api_expose("/<int:pk>", methods=["GET"])
@@ -202,8 +221,17 @@ class LedgerApi(BaseApi):
         ---
         get:
           summary: One device's settings and history
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           responses:
-            200: {description: the device}
+            200:
+              description: the device
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/DeviceDetail'}
             404: {description: not in your scope}
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
@@ -231,8 +259,22 @@ class LedgerApi(BaseApi):
         ---
         post:
           summary: 'JSON: target (ids | model_number | filter | all), counts, classification_id, reason'
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/LedgerChangeRequest'}
           responses:
-            200: {description: how many values changed}
+            200:
+              description: how many values changed
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/LedgerChanged'}
             400: {description: refused}
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
@@ -251,8 +293,22 @@ class LedgerApi(BaseApi):
         ---
         post:
           summary: 'JSON: target (ids | model_number | filter | all), reason'
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/LedgerRestoreRequest'}
           responses:
-            200: {description: how many values were restored}
+            200:
+              description: how many values were restored
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/LedgerChanged'}
             400: {description: refused}
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)

@@ -149,9 +149,10 @@ class ReportApi(BaseApi):
     class_permission_name = "ReportsApi"
     method_permission_name = {"list_reports": "read", "download": "read"}
     openapi_spec_tag = "Reports"
+    allow_browser_login = True  # the screen's session too; machines use API keys
 
     @expose("/", methods=["GET"])
-    @protect(allow_browser_login=True)
+    @protect()
     def list_reports(self):
         """List published report files.
         ---
@@ -159,9 +160,14 @@ class ReportApi(BaseApi):
           parameters:
           - {in: query, name: month, schema: {type: string}, description: YYYY-MM}
           - {in: query, name: hospital_id, schema: {type: integer}}
-          - {in: query, name: all_versions, schema: {type: boolean}}
+          - {in: query, name: all_versions, schema: {type: string, enum: ['1', 'true', '0', 'false']}}
           responses:
-            200: {description: report files}
+            200:
+              description: report files
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ReportList'}
+            400: {description: malformed month}
             404: {description: hospital out of scope}
         """
         scope = current_scope()
@@ -193,15 +199,25 @@ class ReportApi(BaseApi):
         return self.response(200, result=result)
 
     @expose("/<int:pk>/download", methods=["GET"])
-    @protect(allow_browser_login=True)
+    @protect()
     def download(self, pk):
         """Download one report file.
         ---
         get:
           parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: path, name: pk, required: true, schema: {type: integer, minimum: 0, maximum: 2147483647}}
           responses:
-            200: {description: the file}
+            200:
+              description: the file (XLSX, or PDF/PPTX/XLSX published on-prem)
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+                application/pdf:
+                  schema: {type: string, format: binary}
+                application/vnd.openxmlformats-officedocument.presentationml.presentation:
+                  schema: {type: string, format: binary}
+                application/octet-stream:
+                  schema: {type: string, format: binary}
             404: {description: not found or out of scope}
         """
         scope = current_scope()
@@ -220,6 +236,6 @@ def _payload(row: ReportFile) -> dict:
         "file_type": row.file_type, "version": row.version,
         "name": str(service.TYPE_NAMES[ReportType(row.file_type)]),
         "file_name": row.file_name, "size": row.size, "sha256": row.sha256, "source": row.source,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "published_at": row.published_at.isoformat() + "Z" if row.published_at else None,  # stored in UTC
         "download_url": url_for("ReportApi.download", pk=row.id),
     }

@@ -94,7 +94,11 @@ class SystemUploadApi(BaseApi):
           - {in: query, name: cursor, schema: {type: integer, minimum: 0}}
           - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 500}}
           responses:
-            200: {description: "`result` (uploads) and `next_cursor` (always present)"}
+            200:
+              description: "`result` (uploads) and `next_cursor` (always present)"
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SystemUploadPage'}
             400: {description: malformed cursor or page size}
         """
         cursor = system_sync.parse_cursor(request.args.get("cursor"))
@@ -112,7 +116,17 @@ class SystemUploadApi(BaseApi):
         get:
           summary: Download an upload as stored
           responses:
-            200: {description: the file}
+            200:
+              description: the file as uploaded (CSV, XLSX or XLS)
+              content:
+                text/csv:
+                  schema: {type: string, format: binary}
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+                application/vnd.ms-excel:
+                  schema: {type: string, format: binary}
+                application/octet-stream:
+                  schema: {type: string, format: binary}
             404: {description: no such upload}
         """
         upload = upload_in_scope(current_scope(), pk)
@@ -130,9 +144,14 @@ class SystemUploadApi(BaseApi):
         post:
           summary: Acknowledge an upload (it leaves the unfetched list)
           parameters:
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
           responses:
-            200: {description: the upload with `fetched_at`}
+            200:
+              description: the upload with `fetched_at`
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SystemUploadResult'}
+            400: {description: no Idempotency-Key}
             404: {description: no such upload}
             409: {description: the Idempotency-Key was used for another request}
         """
@@ -164,9 +183,18 @@ class SystemReportApi(BaseApi):
             that type on screen 4; the hospital's notification list is mailed on the first
             publication of a month and type only.
           parameters:
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema: {$ref: '#/components/schemas/ReportPublishForm'}
           responses:
-            201: {description: the published report; `notified` says whether mail was sent}
+            201:
+              description: the published report; `notified` says whether mail was sent
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/PublishedReportResult'}
             400: {description: missing or malformed field or file}
             404: {description: no hospital with that code}
             409: {description: the Idempotency-Key was used for another request}

@@ -39,8 +39,22 @@ class UploadApi(BaseApi):
             months before it; a future month is refused), `hospital_id` (operators only) and a file in
             `file` with `file_type` (1 ledger, 2 lending, 3 failure), or files named
             `ledger`, `lending`, `failure`.
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema: {$ref: '#/components/schemas/UploadForm'}
           responses:
-            201: {description: accepted; the uploads with their status}
+            201:
+              description: accepted; the uploads with their status
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UploadAccepted'}
             400: {description: a file was refused; nothing stored}
             413: {description: a file is larger than the limit}
         """
@@ -75,8 +89,17 @@ class UploadApi(BaseApi):
         ---
         get:
           summary: The hospital's recent uploads (newest first) and the six-month history
+          parameters:
+          - in: query
+            name: hospital_id
+            schema: {type: integer, minimum: 1}
+            description: 'operators and dealers: the hospital'
           responses:
-            200: {description: uploads and history}
+            200:
+              description: uploads and history
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UploadList'}
         """
         hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
         return self.response(
@@ -93,7 +116,11 @@ class UploadApi(BaseApi):
         get:
           summary: Status, counts and message of one upload
           responses:
-            200: {description: the upload}
+            200:
+              description: the upload
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UploadResult'}
             404: {description: no such upload in your scope}
         """
         if not current_scope().can(UPLOAD):
@@ -111,7 +138,11 @@ class UploadApi(BaseApi):
         get:
           summary: Rejected rows with row number, column and reason
           responses:
-            200: {description: xlsx file}
+            200:
+              description: xlsx file
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
             404: {description: none, or not in your scope}
         """
         return rejected_download(scoped_upload(pk))
@@ -124,7 +155,17 @@ class UploadApi(BaseApi):
         get:
           summary: Download the stored upload
           responses:
-            200: {description: the file}
+            200:
+              description: the file as uploaded (CSV, XLSX or XLS)
+              content:
+                text/csv:
+                  schema: {type: string, format: binary}
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+                application/vnd.ms-excel:
+                  schema: {type: string, format: binary}
+                application/octet-stream:
+                  schema: {type: string, format: binary}
             404: {description: not in your scope}
         """
         return original_download(scoped_upload(pk))

@@ -5,7 +5,7 @@ Users are never deleted (no DELETE route); they are deactivated with a reason an
 """
 from __future__ import annotations
 
-from flask import g, request
+from flask import abort, g, request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import permission_name
@@ -25,6 +25,7 @@ from app.services.accounts.users import (
     user_snapshot,
 )
 from app.views.base import ScopedInterface, ScopedModelRestApi, scope_filter
+from app.views.errors import MAX_ID
 from app.views.users import UserMaintenanceView
 
 # Never the password hash, the TOTP secret or anything of the recovery codes.
@@ -32,6 +33,20 @@ READ_COLUMNS = [
     "id", "first_name", "email", "organization.id", "organization.name", "phone", "mobile",
     "status", "inactive_reason", "inactive_note", "roles.name", "last_login",
 ]
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+
+
+def not_an_id(pk):
+    """FAB routes GET /api/v1/users/<int:pk> but PUT /<pk>: a GET with a non-numeric id
+    would answer 405 (the PUT rule matches); it is a 404 like any unknown id."""
+    abort(404)
+
+
+def register_id_fallback(app) -> None:
+    app.add_url_rule("/api/v1/users/<pk>", endpoint="UserApi.not_an_id", view_func=not_an_id, methods=["GET"])
 
 
 class UserApi(ScopedModelRestApi):
@@ -52,6 +67,21 @@ class UserApi(ScopedModelRestApi):
     allow_browser_login = True
     openapi_spec_tag = "Users"
 
+    # What post/put/deactivate/reactivate answer: the user as shown (``UserApi.get``).
+    openapi_spec_methods = {
+        "post": {"post": {"responses": {
+            "201": {"description": "the invited user", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "result"],
+                "properties": {"id": {"type": "integer"},
+                               "result": {"$ref": "#/components/schemas/UserApi.get"}}}}}},
+            "400": {"description": "refused"}, "422": {"description": "invalid fields"}}}},
+        "put": {"put": {"responses": {
+            "200": {"description": "the changed user", "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/UserResult"}}}},
+            "400": {"description": "refused"}, "404": {"description": "no such user in your scope"},
+            "422": {"description": "invalid fields"}}}},
+    }
+
     list_columns = show_columns = READ_COLUMNS
     order_columns = ["first_name", "email", "status", "last_login"]
     # Explicit: FAB's default would allow filtering on the password hash.
@@ -65,6 +95,19 @@ class UserApi(ScopedModelRestApi):
     }
     add_query_rel_fields = edit_query_rel_fields = _rel_filters
 
+    def _refused_relations(self, payload: dict):
+        """``organization`` is an id and ``roles`` a list of ids; marshmallow-sqlalchemy would
+        build a new row from an object given there (a TypeError: 500)."""
+        organization, roles = payload.get("organization"), payload.get("roles")
+        errors = {}
+        if organization is not None and not _is_id(organization):
+            errors["organization"] = [_("組織のIDを指定してください。")]
+        if roles is not None and (not isinstance(roles, list) or not all(_is_id(r) for r in roles)):
+            errors["roles"] = [_("ロールのIDの配列を指定してください。")]
+        if errors:
+            return self.response(422, message=_("入力内容を確認してください。"), errors=errors)
+        return None
+
     def _result(self, user: User) -> dict:
         return self.show_model_schema.dump(user, many=False)
 
@@ -73,11 +116,14 @@ class UserApi(ScopedModelRestApi):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
+        refused = self._refused_relations(payload)
+        if refused is not None:
+            return refused
         try:
             user = self.add_model_schema.load(payload)
         except ValidationError as err:
             db.session.rollback()
-            return self.response_422(message=err.messages)
+            return self.response(422, message=_("入力内容を確認してください。"), errors=err.messages)
         try:
             prepare_new_user(user, g.user)
         except UserError as exc:
@@ -93,12 +139,15 @@ class UserApi(ScopedModelRestApi):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
+        refused = self._refused_relations(payload)
+        if refused is not None:
+            return refused
         before = user_snapshot(user)
         try:
             user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
         except ValidationError as err:
             db.session.rollback()
-            return self.response_422(message=err.messages)
+            return self.response(422, message=_("入力内容を確認してください。"), errors=err.messages)
         try:
             check_update(user, before, g.user)
         except UserError as exc:
@@ -115,8 +164,17 @@ class UserApi(ScopedModelRestApi):
         ---
         post:
           summary: Deactivate a user (JSON `reason` 1, 2, 3 or 99 and `note`)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/DeactivateRequest'}
           responses:
-            200: {description: the user}
+            200:
+              description: the user
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UserResult'}
             400: {description: refused (reason or note missing, or oneself)}
             404: {description: no such user in your scope}
         """
@@ -143,8 +201,17 @@ class UserApi(ScopedModelRestApi):
         ---
         post:
           summary: Reactivate a user (body `{}` as JSON)
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object}
           responses:
-            200: {description: the user}
+            200:
+              description: the user
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UserResult'}
             400: {description: the body is not JSON}
             404: {description: no such user in your scope}
         """

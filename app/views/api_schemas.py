@@ -1,0 +1,413 @@
+"""The OpenAPI contract's schemas: what every REST API of OptiServe takes and answers.
+
+Registered as components of ``/api/v1/_openapi`` (``COMPONENTS``, through
+:class:`app.views.openapi.OptiServeOpenApi`) and referenced from the views' docstrings as
+``$ref: '#/components/schemas/<Name>'``. ``tests/test_api_contract.py`` sends generated
+requests to every operation and checks each answer against these schemas, so a schema that
+drifts from what a view returns fails the suite.
+
+Every error answer of every API has the one shape :class:`Error` (``{"message": …}``, in the
+user's language, plus ``errors`` where several things were refused at once).
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MONTH = {"pattern": r"^\d{4}-\d{2}$"}
+NULLABLE = {"allow_none": True, "required": True}
+
+
+def _month(**kwargs):
+    return fields.String(metadata={"description": "YYYY-MM", **MONTH}, **kwargs)
+
+
+class Error(Schema):
+    """Every 4xx/5xx answer of the APIs."""
+
+    message = fields.String(required=True, metadata={"description": "what went wrong, for a person"})
+    errors = fields.Raw(metadata={"description": "per-item or per-field details, when there are several"})
+
+
+# ---------------------------------------------------------------- API keys
+
+class ApiKey(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    key_prefix = fields.String(required=True, metadata={"description": "the first 12 characters"})
+    user_id = fields.Integer(required=True)
+    user_email = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["active", "expired", "revoked"]))
+    created_on = fields.String(**NULLABLE, metadata={"format": "date-time"})
+    expires_on = fields.String(**NULLABLE, metadata={"format": "date-time"})
+    last_used_on = fields.String(**NULLABLE, metadata={"format": "date-time"})
+    revoked_on = fields.String(**NULLABLE, metadata={"format": "date-time"})
+
+
+class ApiKeyCreated(ApiKey):
+    key = fields.String(required=True, metadata={"description": "the key itself (sst_…), shown this once"})
+
+
+class KeyReads(Schema):
+    day = fields.String(required=True, metadata={"format": "date"})
+    reads = fields.Integer(required=True)
+
+
+class ApiKeyDetail(ApiKey):
+    reads_per_day = fields.List(fields.Nested(KeyReads), required=True)
+
+
+class ApiKeyList(Schema):
+    result = fields.List(fields.Nested(ApiKey), required=True)
+
+
+class ApiKeyResult(Schema):
+    result = fields.Nested(ApiKey, required=True)
+
+
+class ApiKeyCreatedResult(Schema):
+    result = fields.Nested(ApiKeyCreated, required=True)
+
+
+class ApiKeyDetailResult(Schema):
+    result = fields.Nested(ApiKeyDetail, required=True)
+
+
+class ApiKeyRequest(Schema):
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    expires_on = fields.String(metadata={"description": "YYYY-MM-DD (end of that day, JST) or ISO date-time"})
+
+
+# ---------------------------------------------------------------- uploads (screen 3)
+
+class UploadStatus(Schema):
+    id = fields.Integer(required=True)
+    month = _month(required=True)
+    file_type = fields.Integer(required=True, validate=validate.OneOf([1, 2, 3]),
+                               metadata={"description": "1 ledger, 2 lending, 3 failure"})
+    file_type_label = fields.String(required=True)
+    original_name = fields.String(required=True)
+    uploaded_at = fields.String(required=True, metadata={"description": "JST, YYYY-MM-DD HH:MM:SS"})
+    status = fields.String(required=True)
+    status_label = fields.String(required=True)
+    message = fields.String(required=True)
+    rows_total = fields.Integer(**NULLABLE)
+    rows_imported = fields.Integer(**NULLABLE)
+    rows_rejected = fields.Integer(**NULLABLE)
+    duplicate_of = fields.Integer(**NULLABLE)
+    done = fields.Boolean(required=True)
+
+
+class UploadMonth(Schema):
+    month = _month(required=True)
+    date = fields.String(required=True, metadata={"description": "latest upload (JST) or empty"})
+    marks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                        metadata={"description": "file type → ○ (done) or -"})
+    status = fields.String(required=True)
+
+
+class UploadList(Schema):
+    result = fields.List(fields.Nested(UploadStatus), required=True)
+    history = fields.List(fields.Nested(UploadMonth), required=True)
+
+
+class UploadAccepted(Schema):
+    result = fields.List(fields.Nested(UploadStatus), required=True)
+
+
+class UploadResult(Schema):
+    result = fields.Nested(UploadStatus, required=True)
+
+
+class UploadForm(Schema):
+    month = _month(required=True)
+    file_type = fields.Integer(validate=validate.OneOf([1, 2, 3]))
+    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+    hospital_id = fields.Integer(metadata={"description": "operators and dealers: the hospital"})
+
+
+# ---------------------------------------------------------------- ledger (screen 5)
+
+class Device(Schema):
+    id = fields.Integer(required=True)
+    counts = fields.Boolean(**NULLABLE, metadata={"description": "counts in aggregation (effective)"})
+    default_counts = fields.Boolean(**NULLABLE)
+    override_counts = fields.Boolean(**NULLABLE)
+    department = fields.String(**NULLABLE)
+    device_number = fields.String(**NULLABLE)
+    product_name = fields.String(**NULLABLE)
+    model_number = fields.String(**NULLABLE)
+    serial_number = fields.String(**NULLABLE)
+    maker_name = fields.String(**NULLABLE)
+    delivered_on = fields.String(**NULLABLE, metadata={"format": "date"})
+    expires_on = fields.String(**NULLABLE, metadata={"format": "date"})
+    classification_id = fields.Integer(**NULLABLE)
+    classification = fields.String(**NULLABLE)
+    default_classification_id = fields.Integer(**NULLABLE)
+    default_classification = fields.String(**NULLABLE)
+    override_classification_id = fields.Integer(**NULLABLE)
+    overridden = fields.Boolean(required=True)
+    has_activity = fields.Boolean(**NULLABLE)
+    in_latest_ledger = fields.Boolean(**NULLABLE)
+    disposed_on = fields.String(**NULLABLE, metadata={"format": "date"})
+
+
+class LedgerPage(Schema):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    rows = fields.List(fields.Nested(Device), required=True)
+    latest_ledger_month = fields.String(**NULLABLE, metadata={"description": "YYYY-MM", **MONTH})
+
+
+class DeviceChange(Schema):
+    changed_at = fields.String(required=True, metadata={"format": "date-time"})
+    changed_by_id = fields.Integer(**NULLABLE)
+    changed_by = fields.String(**NULLABLE, metadata={"description": "the editor's name"})
+    field = fields.String(required=True)
+    old = fields.String(**NULLABLE)
+    new = fields.String(**NULLABLE)
+    reason = fields.String(**NULLABLE)
+
+
+class DeviceDetail(Schema):
+    result = fields.Nested(Device, required=True)
+    history = fields.List(fields.Nested(DeviceChange), required=True)
+
+
+class LedgerFilterFields(Schema):
+    q = fields.String()
+    classification_id = fields.Integer()
+    department = fields.String()
+    maker = fields.String()
+    model = fields.String()
+    state = fields.String()
+
+
+class LedgerChangeRequest(Schema):
+    """The devices: one of ``ids``, ``model_number``, ``filter``, ``all: true``."""
+
+    ids = fields.List(fields.Integer())
+    model_number = fields.String()
+    filter = fields.Nested(LedgerFilterFields)
+    all = fields.Boolean()
+    counts = fields.Boolean(allow_none=True)
+    classification_id = fields.Integer(allow_none=True)
+    reason = fields.String(required=True)
+
+
+class LedgerRestoreRequest(Schema):
+    ids = fields.List(fields.Integer())
+    model_number = fields.String()
+    filter = fields.Nested(LedgerFilterFields)
+    all = fields.Boolean()
+    reason = fields.String(required=True)
+
+
+class LedgerChanged(Schema):
+    changed = fields.Integer(required=True, metadata={"description": "how many values changed"})
+
+
+# ---------------------------------------------------------------- classifications (screens 6, 7)
+
+class Suggestion(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+class MappingRow(Schema):
+    id = fields.Integer(required=True)
+    level = fields.Integer(required=True)
+    name = fields.String(required=True)
+    parent = fields.String(**NULLABLE)
+    device_count = fields.Integer(required=True)
+    smds_classification_id = fields.Integer(**NULLABLE)
+    smds_classification_name = fields.String(**NULLABLE)
+    mapping_method = fields.String(**NULLABLE)
+    suggestions = fields.List(fields.Nested(Suggestion), required=True)
+
+
+class MappingRows(Schema):
+    result = fields.List(fields.Nested(MappingRow), required=True)
+
+
+class MappingPage(Schema):
+    rows = fields.List(fields.Dict(), required=True, metadata={"description": "rows like MappingRow"})
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    matched = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    unmapped = fields.Integer(required=True)
+    filter = fields.Dict(required=True)
+
+
+class BulkChange(Schema):
+    id = fields.Integer(required=True)
+    level = fields.Integer()
+    name = fields.String()
+    parent = fields.String(allow_none=True)
+    device_count = fields.Integer()
+    smds_classification_id = fields.Integer(required=True)
+    smds_classification_name = fields.String()
+    score = fields.Float()
+
+
+class BulkMappingRequest(Schema):
+    filter = fields.Dict(metadata={"description": "the page's filter keys"})
+    threshold = fields.Float()
+    apply = fields.Boolean()
+    changes = fields.List(fields.Nested(BulkChange), metadata={"description": "the preview, with apply: true"})
+
+
+class BulkMappingResult(Schema):
+    applied = fields.Boolean(required=True)
+    threshold = fields.Float(required=True)
+    count = fields.Integer(required=True)
+    changes = fields.List(fields.Nested(BulkChange), required=True)
+    message = fields.String()
+
+
+class MappingRequest(Schema):
+    smds_classification_id = fields.Integer(required=True, allow_none=True)
+    method = fields.String(validate=validate.OneOf(["manual", "suggestion"]))
+
+
+class MappingSaved(Schema):
+    id = fields.Integer(required=True)
+    smds_classification_id = fields.Integer(**NULLABLE)
+    mapping_method = fields.String(**NULLABLE)
+
+
+class ChoosableClass(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class SelectedClass(ChoosableClass):
+    rank = fields.Integer(required=True)
+
+
+class SelectionState(Schema):
+    hospital_id = fields.Integer(required=True)
+    hospital_name = fields.String(required=True)
+    grouping = fields.String(required=True, validate=validate.OneOf(["own", "smds"]))
+    rank_count = fields.Integer(required=True)
+    levels = fields.List(fields.Integer(), required=True)
+    level = fields.Integer(required=True)
+    is_auto = fields.Boolean(required=True)
+    selected = fields.List(fields.Nested(SelectedClass), required=True)
+    classifications = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(ChoosableClass)),
+                                  required=True, metadata={"description": "level → classifications"})
+
+
+class SelectionRequest(Schema):
+    classification_ids = fields.List(fields.Integer(), required=True,
+                                     metadata={"description": "order = rank; [] = automatic"})
+
+
+class SelectionSaved(Schema):
+    message = fields.String(required=True)
+    classification_ids = fields.List(fields.Integer(), required=True)
+
+
+class GroupingRequest(Schema):
+    grouping = fields.String(required=True, validate=validate.OneOf(["own", "smds"]))
+
+
+class GroupingSaved(Schema):
+    message = fields.String(required=True)
+    grouping = fields.String(required=True, validate=validate.OneOf(["own", "smds"]))
+
+
+# ---------------------------------------------------------------- reports (screen 4)
+
+class ReportFile(Schema):
+    id = fields.Integer(required=True)
+    hospital_id = fields.Integer(required=True)
+    month = _month(required=True)
+    file_type = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    name = fields.String(required=True)
+    file_name = fields.String(required=True)
+    size = fields.Integer(**NULLABLE)
+    sha256 = fields.String(**NULLABLE)
+    source = fields.String(required=True)
+    published_at = fields.String(**NULLABLE, metadata={"format": "date-time"})
+    download_url = fields.String(required=True)
+
+
+class ReportFileWithVersions(ReportFile):
+    older_versions = fields.List(fields.Nested(ReportFile),
+                                 metadata={"description": "absent with all_versions=1"})
+
+
+class ReportList(Schema):
+    result = fields.List(fields.Nested(ReportFileWithVersions), required=True)
+
+
+# ---------------------------------------------------------------- System (on-prem)
+
+class SystemUpload(Schema):
+    id = fields.Integer(required=True)
+    hospital_id = fields.Integer(required=True)
+    hospital_code = fields.String(required=True)
+    month = _month(required=True)
+    file_type = fields.Integer(required=True, validate=validate.OneOf([1, 2, 3]))
+    file_kind = fields.String(**NULLABLE)
+    original_name = fields.String(required=True)
+    size = fields.Integer(**NULLABLE)
+    sha256 = fields.String(required=True)
+    status = fields.String(required=True)
+    uploaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    fetched_at = fields.String(**NULLABLE, metadata={"format": "date-time"})
+
+
+class SystemUploadPage(Schema):
+    result = fields.List(fields.Nested(SystemUpload), required=True)
+    next_cursor = fields.Integer(required=True, metadata={"description": "send it as `cursor` next time"})
+
+
+class SystemUploadResult(Schema):
+    result = fields.Nested(SystemUpload, required=True)
+
+
+class PublishedReport(Schema):
+    id = fields.Integer(required=True)
+    hospital_code = fields.String(required=True)
+    month = _month(required=True)
+    file_type = fields.Integer(required=True, validate=validate.OneOf([1, 2, 3]))
+    file_name = fields.String(required=True)
+    content_type = fields.String(**NULLABLE)
+    size = fields.Integer(**NULLABLE)
+    sha256 = fields.String(**NULLABLE)
+    source = fields.String(required=True)
+    notified = fields.Boolean(required=True, metadata={"description": "this publication mailed the hospital"})
+
+
+class PublishedReportResult(Schema):
+    result = fields.Nested(PublishedReport, required=True)
+
+
+class ReportPublishForm(Schema):
+    organization_code = fields.String(required=True)
+    month = _month(required=True)
+    file_type = fields.Integer(required=True, validate=validate.OneOf([1, 2, 3]))
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+# ---------------------------------------------------------------- users (screen 2)
+
+class DeactivateRequest(Schema):
+    reason = fields.Integer(required=True, validate=validate.OneOf([1, 2, 3, 99]))
+    note = fields.String(required=True)
+
+
+COMPONENTS = tuple(
+    value for value in list(globals().values())
+    if isinstance(value, type) and issubclass(value, Schema) and value is not Schema
+    and value.__module__ == __name__
+)
