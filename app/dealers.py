@@ -156,7 +156,8 @@ def notify(dealer: User, hospital: Organization, old_level: int | None, new_leve
 # Endpoints a dealer reaches before choosing a hospital: logging in and out, the choice itself,
 # its own account page, static files, the language switch and the health check.
 GATE_FREE_PREFIXES = ("static", "appbuilder.static", "DealerHospitalView.", "HealthView.",
-                      "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo")
+                      "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo",
+                      "ProfileView.")
 
 
 def hospital_gate():

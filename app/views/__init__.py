@@ -13,6 +13,7 @@ from .ledger import LedgerApi, LedgerView
 from .makers import MakerView
 from .manufacturers import ManufacturerView
 from .organizations import OrganizationView
+from .profile import ProfileView
 from .report_selection import ReportSelectionView
 from .reports import ReportApi, ReportDownloadView
 from .system_api import SystemReportApi, SystemUploadApi
@@ -23,6 +24,7 @@ from .users_api import UserApi
 
 def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(HealthView())
+    appbuilder.add_view_no_menu(ProfileView())
     register_report_views(appbuilder)
     appbuilder.add_view(
         OrganizationView,
