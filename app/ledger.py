@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from app.core import search
 from .extensions import db
 from .device_months import latest_ledger_month
 from .ingest.activity import recent_activity
@@ -100,23 +101,18 @@ class Target:
     everything: bool = False
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
     clauses = [Equipment.hospital_id == hospital_id]
     if flt is None:
         return clauses
     if flt.q:
-        pattern = _like(flt.q)
-        matching_classes = select(Classification.id).where(Classification.name.ilike(pattern, escape="\\"))
+        # width and case ignored on both sides (app.core.search): one folded text per device
+        matching_classes = select(Classification.id).where(search.contains(Classification.name, flt.q))
         clauses.append(or_(
-            *(column.ilike(pattern, escape="\\") for column in (
+            search.contains(search.joined(
                 Equipment.department_use, Equipment.device_number, Equipment.product_name,
                 Equipment.model_number, Equipment.serial_number, Equipment.maker_name,
-            )),
+            ), flt.q),
             effective_class_id.in_(matching_classes),
         ))
     if flt.classification_id:
@@ -126,7 +122,7 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
     if flt.maker:
         clauses.append(Equipment.maker_name == flt.maker)
     if flt.model:
-        clauses.append(Equipment.model_number.ilike(_like(flt.model), escape="\\"))
+        clauses.append(search.contains(Equipment.model_number, flt.model))
     overridden = or_(Equipment.override_counts.is_not(None), Equipment.override_classification_id.is_not(None))
     if flt.state == "included":
         clauses.append(effective_counts == true())

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
+import app.core.search  # noqa: F401  (the os_fold SQL function of every search, on every connection)
 from .api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
 from .audit import AuditEvent
 from .classification import Classification, Maker, MakerAlias, ReportSelection

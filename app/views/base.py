@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import abort, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter, Filters
+from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.core import search
 from ..access.scope import current_scope
 
 
@@ -36,8 +38,43 @@ def scope_filter(column: str = "organization_id") -> list:
     return [column, FilterInScope, None]
 
 
+def _folded_filter(base, start: str, end: str, negate: bool = False):
+    """FAB's text filter ``base`` comparing both sides through app.core.search (NFKC and
+    case folding): ＴＥ－２８１Ａ, ｉｃｕ and ﾃﾙﾓ find TE-281A, ICU and テルモ."""
+
+    def apply(self, query, value):
+        query, field = sqla_filters.get_field_setup_query(query, self.model, self.column_name)
+        clause = search.folded(field).like(search.like_pattern(str(value), start=start, end=end),
+                                           escape="\\")
+        return query.filter(~clause if negate else clause)
+
+    return type(f"Folded{base.__name__}", (base,), {"apply": apply})
+
+
+FOLDED = {
+    sqla_filters.FilterContains: _folded_filter(sqla_filters.FilterContains, "%", "%"),
+    sqla_filters.FilterNotContains: _folded_filter(sqla_filters.FilterNotContains, "%", "%", True),
+    sqla_filters.FilterStartsWith: _folded_filter(sqla_filters.FilterStartsWith, "", "%"),
+    sqla_filters.FilterNotStartsWith: _folded_filter(sqla_filters.FilterNotStartsWith, "", "%", True),
+    sqla_filters.FilterEndsWith: _folded_filter(sqla_filters.FilterEndsWith, "%", ""),
+    sqla_filters.FilterNotEndsWith: _folded_filter(sqla_filters.FilterNotEndsWith, "%", "", True),
+}
+
+
+class FoldingFilterConverter(sqla_filters.SQLAFilterConverter):
+    """Text columns get the folded filters; every other type keeps FAB's."""
+
+    conversion_table = tuple(
+        (test, [FOLDED.get(flt, flt) for flt in filters] if test in ("is_text", "is_string") else filters)
+        for test, filters in sqla_filters.SQLAFilterConverter.conversion_table
+    )
+
+
 class ScopedInterface(SQLAInterface):
-    """A datamodel whose fetch by primary key is limited to the current scope."""
+    """A datamodel whose fetch by primary key is limited to the current scope; its text
+    searches ignore full/half width and case."""
+
+    filter_converter_class = FoldingFilterConverter
 
     def __init__(self, obj, scope_column: str = "organization_id", session=None):
         super().__init__(obj, session=session)
