@@ -153,17 +153,14 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 # ---------------------------------------------------------------- reading
 
 
-def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
-    size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
-    clauses = filter_clauses(hospital_id, flt)
-    total = db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
-    pages = max(1, -(-total // size))
-    number = max(1, min(int(number or 1), pages))
+def _rows_query(hospital_id: int, clauses: list):
+    """The list's rows (device, class names, activity, listed in the latest ledger), ordered."""
     default_class = aliased(Classification)
     effective_class = aliased(Classification)
     has_activity = recent_activity(Equipment.id, jst_today())
     latest = latest_ledger_month(db.session, hospital_id)
     in_latest = select(LedgerListing.equipment_id).where(
+        LedgerListing.equipment_id == Equipment.id,
         LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest).exists()
     query = (
         select(Equipment, default_class.name, effective_class.name, has_activity.label("active"),
@@ -172,12 +169,31 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
         .outerjoin(effective_class, effective_class.id == effective_class_id)
         .where(*clauses)
         .order_by(Equipment.department_use, Equipment.device_number, Equipment.id)
-        .limit(size).offset((number - 1) * size)
     )
-    rows = [device_row(e, default_name, effective_name, active, listed if latest else None)
+    return query, latest
+
+
+def _rows(query, latest) -> list[dict]:
+    return [device_row(e, default_name, effective_name, active, listed if latest else None)
             for e, default_name, effective_name, active, listed in db.session.execute(query)]
+
+
+def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
+    size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
+    clauses = filter_clauses(hospital_id, flt)
+    total = db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
+    pages = max(1, -(-total // size))
+    number = max(1, min(int(number or 1), pages))
+    query, latest = _rows_query(hospital_id, clauses)
+    rows = _rows(query.limit(size).offset((number - 1) * size), latest)
     return {"total": total, "page": number, "pages": pages, "page_size": size, "rows": rows,
             "latest_ledger_month": latest}
+
+
+def all_rows(hospital_id: int, flt: LedgerFilter) -> list[dict]:
+    """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
+    query, latest = _rows_query(hospital_id, filter_clauses(hospital_id, flt))
+    return _rows(query, latest)
 
 
 def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,

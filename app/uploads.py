@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Organization, UploadFile, UploadStatus, UploadType
-from .months import add_months, first_of_month, jst_today, previous_month, utc_now
+from .months import add_months, first_of_month, format_jst, jst_today, previous_month, utc_now
 from .months import parse_month as parse_any_month
 from .storage import get_storage
 from .upload_checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
@@ -319,15 +319,29 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
             status = _("完了")
         elif any(u.status in PENDING for u in items):
             status = _("処理中")
+        elif done:  # e.g. only the ledger: imported, the other files still to come
+            status = _("一部完了（%(types)s）", types="・".join(
+                str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
+        elif items:
+            status = _("取込エラー")
         else:
             status = _("未実施")
         rows.append({
             "month": f"{month:%Y-%m}",
-            "date": f"{max(u.uploaded_at for u in items):%Y-%m-%d %H:%M}" if items else "",
+            "date": format_jst(max(u.uploaded_at for u in items)) if items else "",
             "marks": marks,
             "status": status,
         })
     return rows
+
+
+def history_uploads(hospital_id: int, on: dt.date | None = None) -> list[UploadFile]:
+    """Every file of the history's months (the CSV of the upload history), newest first."""
+    current = first_of_month(on or jst_today())
+    months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
+    return list(db.session.scalars(
+        select(UploadFile).where(UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months))
+        .order_by(UploadFile.month.desc(), UploadFile.id.desc())))
 
 
 def _succeeded(upload_id: int) -> bool:

@@ -326,7 +326,29 @@ def download_history(hospital_id: int, months: int = 6) -> list[dict]:
         .outerjoin(stats, stats.c.report_file_id == ReportFile.id)
         .where(ReportFile.hospital_id == hospital_id, ReportFile.month.in_(recent), is_published())
         .order_by(ReportFile.month.desc(), ReportFile.file_type, ReportFile.version.desc())).all()
-    return [{"file": f, "count": count or 0, "first": first, "last": last} for f, count, first, last in rows]
+    who = downloaders([f.id for f, *_rest in rows])
+    return [{"file": f, "count": count or 0, "first": first, "last": last, "who": who.get(f.id, [])}
+            for f, count, first, last in rows]
+
+
+def downloaders(report_file_ids: list[int], limit: int = 10) -> dict[int, list[dict]]:
+    """Who downloaded each file and when (newest first, at most ``limit`` per file); a
+    download by a since-deleted or machine account shows as —."""
+    from ..models import User
+
+    if not report_file_ids:
+        return {}
+    rows = db.session.execute(
+        select(Download.report_file_id, User.first_name, Download.downloaded_at)
+        .outerjoin(User, User.id == Download.user_id)
+        .where(Download.report_file_id.in_(report_file_ids))
+        .order_by(Download.report_file_id, Download.downloaded_at.desc(), Download.id.desc()))
+    result: dict[int, list[dict]] = {}
+    for file_id, name, at in rows:
+        entries = result.setdefault(file_id, [])
+        if len(entries) < limit:
+            entries.append({"name": name or "—", "at": at})
+    return result
 
 
 def month_versions(hospital_id: int, month: dt.date) -> list[ReportVersion]:

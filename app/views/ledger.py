@@ -11,6 +11,7 @@ from .. import audit, ledger
 from ..extensions import db
 from ..reports import queue_after_data_change
 from ..scope import MAINTAIN_MASTERS, current_scope
+from app.views.csv_export import csv_response
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 FILTER_PREFIX = "f_"
@@ -116,6 +117,22 @@ class LedgerView(BaseView):
             flt=flt, result=result, choices=ledger.filter_choices(hospital.id),
             form=CsrfForm(), prefix=FILTER_PREFIX,
         )
+
+    @expose("/export.csv")
+    @has_access
+    @permission_name("read")
+    def export_csv(self):
+        """The list as CSV: the same hospital and filters as the screen, every page."""
+        hospital = self._hospital()
+        flt = ledger.LedgerFilter.from_mapping(request.args)
+        header = [_("集計対象"), _("変更あり"), _("利用部門"), _("機器番号"), _("製品名"), _("モデル番号"),
+                  _("シリアル番号"), _("メーカー名"), _("納入日"), _("使用期限"), _("廃棄日"), _("機器分類"),
+                  _("元の機器分類"), _("最新の台帳にあり"), _("直近12か月の実績あり")]
+        rows = ([r["counts"], r["overridden"], r["department"], r["device_number"], r["product_name"],
+                 r["model_number"], r["serial_number"], r["maker_name"], r["delivered_on"], r["expires_on"],
+                 r["disposed_on"], r["classification"], r["default_classification"], r["in_latest_ledger"],
+                 r["has_activity"]] for r in ledger.all_rows(hospital.id, flt))
+        return csv_response(f"ledger-{hospital.code or hospital.id}", header, rows)
 
     @expose("/<int:pk>")
     @has_access

@@ -147,6 +147,26 @@ class UploadView(BaseView):
                 flash(_("%(label)s を受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
         return redirect(url_for("UploadView.index", hospital_id=hospital.id if current_scope().everything else None))
 
+    @expose("/history.csv")
+    @has_access
+    @permission_name("read")
+    def history_csv(self):
+        """The upload history as CSV: the same hospital and months as the screen, one row per
+        file (who uploaded it, when in JST, status and counts)."""
+        from app.models import User
+        from app.views.csv_export import csv_response
+
+        hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
+        files = uploads.history_uploads(hospital.id)
+        ids = {f.uploaded_by_id for f in files if f.uploaded_by_id}
+        names = dict(db.session.query(User.id, User.first_name).filter(User.id.in_(ids))) if ids else {}
+        header = [_("受付番号"), _("対象年月"), _("種別"), _("ファイル名"), _("受付日時（JST）"), _("アップロードした人"),
+                  _("状態"), _("件数"), _("取り込み件数"), _("取り込めなかった行"), _("メッセージ")]
+        rows = ([f.id, f"{f.month:%Y-%m}", uploads.TYPE_LABELS[UploadType(f.file_type)], f.original_name,
+                 f.uploaded_at, names.get(f.uploaded_by_id, ""), uploads.STATUS_LABELS.get(f.status, f.status),
+                 f.rows_total, f.rows_imported, f.rows_rejected, f.message] for f in files)
+        return csv_response(f"uploads-{hospital.code or hospital.id}", header, rows)
+
     @expose("/status")
     @has_access
     @permission_name("read")

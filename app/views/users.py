@@ -95,6 +95,7 @@ class DeactivateForm(FlaskForm):
 
 class UserMaintenanceView(ScopedModelView):
     datamodel = ScopedInterface(User)
+    export_name = "users"
     route_base = "/users"
     class_permission_name = "Users"
     method_permission_name = {
