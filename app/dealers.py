@@ -31,6 +31,7 @@ from .access.dealer_choice import (  # noqa: F401  (re-export, goes in #12)
 )
 from .access.roles import is_dealer_user
 from .extensions import db
+from .mail import render as render_mail
 from .mail import send_mail
 from .models import (
     DealerLevel,
@@ -143,14 +144,9 @@ def grant(hospital: Organization, email: str, level: int, reason: str, actor) ->
 def notify(dealer: User, hospital: Organization, old_level: int | None, new_level: int, reason: str) -> None:
     label = str(LEVEL_LABELS[DealerLevel(new_level)])
     old = str(LEVEL_LABELS[DealerLevel(old_level)]) if old_level is not None else "（なし）"
-    base_url = current_app.config.get("PUBLIC_BASE_URL", "")
-    body = (
-        f"{dealer.first_name} 様\n\n"
-        f"{hospital.name} から OptiServe のディーラー権限が設定されました。\n\n"
-        f"変更前: {old}\n変更後: {label}\n設定理由: {reason}\n\n"
-        f"OptiServe: {base_url}\n"
-    )
-    send_mail([dealer.email], f"[OptiServe] {hospital.name} のディーラー権限: {label}", body)
+    subject, body = render_mail("dealer_permission", dealer=dealer, hospital=hospital, old=old,
+                                label=label, reason=reason)
+    send_mail([dealer.email], subject, body)
 
 
 # Endpoints a dealer reaches before choosing a hospital: logging in and out, the choice itself,

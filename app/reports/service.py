@@ -12,6 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..mail import public_url
+from ..mail import render as render_mail
 from ..mail import send_mail
 from ..months import first_of_month
 from ..models import (
@@ -262,25 +264,16 @@ def notify_published(hospital: Organization, month: dt.date, version: int = 1,
                      changes: list[dict] | None = None) -> None:
     """E-mail the hospital's notification list; a mail failure never unpublishes. A new
     version of a published month is announced as 改訂 with what changed."""
+    link = public_url(f"/reports/?month={month:%Y-%m}")
     if version > 1:
         lines = describe(changes or []) or ["数値の変更はありません（再作成）。"]
-        subject = f"【OptiServe】{month_label(month)}の分析レポートを改訂しました（第{version}版）"
-        body_ja = (f"{hospital.name} ご担当者様\n\n{month_label(month)}の分析レポートを改訂しました（第{version}版）。"
-                   "その後に受け付けたデータ（返却・修理の記入、再アップロード、台帳の変更など）で"
-                   "この月の集計が変わったためです。\n\n変更された主な数値（旧 → 新）:\n"
-                   + "\n".join(f"・{line}" for line in lines)
-                   + "\n\n以前の版も「分析レポートのダウンロード」画面から引き続きダウンロードできます。")
-        body_en = (f"The reports of {month:%Y-%m} for {hospital.name} were revised (version {version}): data "
-                   "received later changed the month's figures. Previous versions stay downloadable.\n"
-                   + "\n".join(f"- {line}" for line in lines))
+        subject, body = render_mail("report_revised", hospital=hospital, month_label=month_label(month),
+                                    version=version, lines=lines, link=link)
     else:
-        subject = f"【OptiServe】{month_label(month)}の分析レポートを公開しました"
-        body_ja = (f"{hospital.name} ご担当者様\n\n{month_label(month)}の分析レポート・故障リスト・未実績リストを"
-                   "公開しました。OptiServe の「分析レポートのダウンロード」画面からダウンロードしてください。")
-        body_en = (f"The reports of {month:%Y-%m} for {hospital.name} are published. Download them from the "
-                   "report download screen of OptiServe.")
+        subject, body = render_mail("report_published", hospital=hospital, month_label=month_label(month),
+                                    link=link)
     try:
-        send_mail(hospital.notification_email_list, subject, body_ja, body_en)
+        send_mail(hospital.notification_email_list, subject, body)
     except Exception:
         log.exception("report notification for hospital %s failed", hospital.id)
 
