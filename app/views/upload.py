@@ -27,7 +27,7 @@ from ..upload_mapping import (
     MappingError,
     canonical_fields,
     current_choices,
-    file_headers,
+    file_preview,
     save_mapping,
 )
 from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
@@ -197,7 +197,7 @@ class UploadView(BaseView):
         if upload.status != "needs_mapping":
             flash(_("このファイルは列の対応付けを必要としていません。"), "info")
             return redirect(url_for("UploadView.index", hospital_id=upload.hospital_id))
-        headers = file_headers(upload)
+        headers, preview = file_preview(upload)  # the named headers and the first rows under them
         error = None
         choices = current_choices(upload, headers)
         if request.method == "POST":
@@ -218,6 +218,7 @@ class UploadView(BaseView):
             upload=upload,
             type_label=uploads.TYPE_LABELS[UploadType(upload.file_type)],
             headers=headers,
+            preview=preview,
             fields=canonical_fields(upload.file_type),
             choices=choices,
             error=error,
