@@ -161,7 +161,7 @@ class Config:
     APP_THEME = ""
     # Hospital users land on their dashboard (app.views.dashboard); others on FAB's index.
     FAB_INDEX_VIEW = "app.views.dashboard.OptiServeIndexView"
-    FAB_SECURITY_MANAGER_CLASS = "app.security.OptiServeSecurityManager"
+    FAB_SECURITY_MANAGER_CLASS = "app.access.security_manager.OptiServeSecurityManager"
     FAB_CREATE_DB = False  # Alembic owns the whole schema, FAB's tables included
     FAB_UPDATE_PERMS = False  # permissions are applied by `flask optiserve sync-roles`
     FAB_ADD_SECURITY_PERMISSION_VIEW = False

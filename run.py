@@ -57,7 +57,7 @@ def flask(*args: str, env: dict) -> None:
 
 def print_demo_logins() -> None:
     sys.path.insert(0, str(ROOT))
-    from app.seed import DEMO_PASSWORD, DEMO_USERS
+    from app.seeding.seed import DEMO_PASSWORD, DEMO_USERS
 
     print("\nOptiServe is running on http://%s:%s" % (HOST, PORT))
     print("Demo accounts (password for all: %s):" % DEMO_PASSWORD)

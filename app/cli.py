@@ -11,7 +11,7 @@ optiserve_cli = AppGroup("optiserve", help="OptiServe administration commands.")
 @optiserve_cli.command("sync-roles")
 def sync_roles_command() -> None:
     """Create the declared roles and give each exactly its declared permissions."""
-    from .roles import sync_roles
+    from app.access.role_sync import sync_roles
 
     for role, count in sync_roles().items():
         click.echo(f"{role}: {count} permissions")
@@ -24,7 +24,7 @@ optiserve_cli.add_command(seed_cli)
 @seed_cli.command("masters")
 def seed_masters_command() -> None:
     """SMDS classifications and makers (idempotent; safe in production)."""
-    from .seed import seed_masters
+    from app.seeding.seed import seed_masters
 
     for line in seed_masters():
         click.echo(line)
@@ -35,7 +35,7 @@ def seed_masters_command() -> None:
 def seed_demo_command(no_activity: bool) -> None:
     """Demo organizations and accounts (shared password in README.md), their settings and a
     fictional year of activity for H0001 (idempotent). Refused when OPTISERVE_ENV=production."""
-    from .seed import DemoRefused, seed_demo
+    from app.seeding.seed import DemoRefused, seed_demo
 
     try:
         lines = seed_demo()
@@ -44,7 +44,7 @@ def seed_demo_command(no_activity: bool) -> None:
     for line in lines:
         click.echo(line)
     if not no_activity:
-        from .seed_demo_activity import generate_demo_reports, seed_demo_activity
+        from app.seeding.demo_activity import generate_demo_reports, seed_demo_activity
 
         click.echo(seed_demo_activity())
         click.echo(generate_demo_reports())
@@ -60,7 +60,7 @@ def seed_demo_command(no_activity: bool) -> None:
 def create_admin_command(email: str, name: str, code: str, organization_name: str) -> None:
     """Create the first Admin and print a one-time first-login link (password and second
     factor are set by the person who opens it)."""
-    from .first_admin import FirstAdminError, create_first_admin
+    from app.services.accounts.first_admin import FirstAdminError, create_first_admin
 
     try:
         user, link = create_first_admin(email, name, code, organization_name)
@@ -80,8 +80,8 @@ def worker_command(burst: bool) -> None:
     Work a dead worker or a lost Redis left queued or processing (uploads, reports) is
     re-queued (or failed) first; see app/jobs/worker.py.
     """
-    from .jobs.worker import run_worker
-    from .queue import QUEUE_NAMES, get_queue
+    from app.infra.queue import QUEUE_NAMES, get_queue
+    from app.jobs.worker import run_worker
 
     queues = [get_queue(name) for name in QUEUE_NAMES]
     click.echo(f"worker on {current_app.config['REDIS_URL']}")
@@ -92,7 +92,7 @@ def worker_command(burst: bool) -> None:
 def audit_verify_command() -> None:
     """Check the audit log's keyed hash chain against the newest anchor: prints OK, or what
     is broken (first broken row, deleted tail, rewritten rows) and exits 1."""
-    from .audit_anchors import verify
+    from app.services.audit.anchors import verify
 
     ok, lines = verify()
     for line in lines:
@@ -105,7 +105,7 @@ def audit_verify_command() -> None:
 def audit_anchor_command() -> None:
     """Write the audit chain's head (last id, hash, time) to storage outside the database;
     the worker does this every AUDIT_ANCHOR_MINUTES, this is for cron / EventBridge."""
-    from .audit_anchors import ChainBroken, write_anchor
+    from app.services.audit.anchors import ChainBroken, write_anchor
 
     try:
         outcome, anchor = write_anchor()
@@ -131,10 +131,10 @@ def reports_run_command(month: str, codes: tuple[str, ...], inline: bool, force:
     A month already published gets a new version only when its figures changed."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .jobs.reports import generate_report_job, parse_month
-    from .models import Organization, OrganizationKind
-    from .reports import enqueue_report, refresh_statistics
+    from app.extensions import db
+    from app.jobs.reports import generate_report_job, parse_month
+    from app.models import Organization, OrganizationKind
+    from app.services.reports import enqueue_report, refresh_statistics
 
     try:
         target = parse_month(month)
@@ -160,10 +160,10 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
     figures changed."""
     from sqlalchemy import select
 
-    from .extensions import db
-    from .models import Organization, OrganizationKind
-    from .months import parse_month
-    from .reports.service import revise_published_months
+    from app.core.months import parse_month
+    from app.extensions import db
+    from app.models import Organization, OrganizationKind
+    from app.services.reports.service import revise_published_months
 
     start = parse_month(since) if since else None
     if since and start is None:
@@ -180,9 +180,9 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
 def rotate_totp_key_command() -> None:
     """Re-encrypt every TOTP secret with the first key of TOTP_ENCRYPTION_KEY (rotation: put
     the new key first, keep the old one after it, run this, then drop the old key)."""
-    from .auth.encryption import rotate_all
+    from app.services.accounts.totp import rotate_totp_secrets
 
-    rewritten, unreadable = rotate_all()
+    rewritten, unreadable = rotate_totp_secrets()
     click.echo(f"re-encrypted {rewritten} TOTP secrets")
     if unreadable:
         click.echo(f"{unreadable} secrets open with none of the keys (reset those users' "

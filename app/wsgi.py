@@ -1,4 +1,4 @@
 """WSGI entry point for gunicorn: ``gunicorn app.wsgi:application``."""
-from . import create_app
+from app import create_app
 
 application = create_app()

@@ -19,9 +19,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from app import audit, create_app
+from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
+from app.services.audit import trail as audit
 
 WRITERS = 20
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.normalize import match_key
+from app.core.normalize import match_key
 
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"
 SAMPLE = ROOT / "seeds" / "hospital_classifications_demo.csv"

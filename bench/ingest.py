@@ -60,9 +60,9 @@ def _rss() -> dict:
 def phase_setup(args) -> dict:
     from flask_appbuilder import Model
 
+    from app.access.role_sync import sync_roles
     from app.extensions import db
-    from app.roles import sync_roles
-    from app.seed import seed_all
+    from app.seeding.seed import seed_all
 
     with _app().app_context():
         Model.metadata.drop_all(db.engine)
@@ -108,10 +108,10 @@ def _when(value):
 def phase_floor(args) -> dict:
     import datetime as dt
 
+    from app.core.normalize import device_key
     from app.extensions import db
-    from app.ingest import write
-    from app.ingest.headers import map_headers
-    from app.normalize import device_key
+    from app.services.ingest import write
+    from app.services.ingest.headers import map_headers
 
     files = _files(args)
     with _app().app_context():
@@ -168,7 +168,7 @@ def phase_floor(args) -> dict:
 def _insert_events(session, kind, fields, records):
     """The plain bulk insert the ingest's writer did before reconciliation (COPY / one
     executemany with SQLAlchemy's SQLite datetime format built directly)."""
-    from app.ingest import write
+    from app.services.ingest import write
 
     columns = ("hospital_id", "equipment_id", "month", *fields)
     if session.get_bind().dialect.name == "postgresql":
@@ -182,7 +182,7 @@ def _insert_events(session, kind, fields, records):
 
 
 def _insert(session, table, columns, rows):
-    from app.ingest import write
+    from app.services.ingest import write
 
     if session.get_bind().dialect.name == "postgresql":
         write._copy(session, table, columns, rows)
@@ -198,9 +198,9 @@ def phase_ingest(args) -> dict:
     import hashlib
 
     from app.extensions import db
-    from app.ingest.pipeline import run_ingest
+    from app.infra.storage import get_storage
     from app.models import UploadFile, UploadStatus
-    from app.storage import get_storage
+    from app.services.ingest.pipeline import run_ingest
 
     files = _files(args)
     with _app().app_context():

@@ -15,10 +15,10 @@ from flask_appbuilder import Model
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import create_app
+from app.access.role_sync import sync_roles
 from app.extensions import db
 from app.models import User
-from app.roles import sync_roles
-from app.seed import DEMO_PASSWORD, seed_all
+from app.seeding.seed import DEMO_PASSWORD, seed_all
 from config import Config
 
 

@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_appbuilder import Model
 
 from app import create_app
+from app.access.role_sync import sync_roles
 from app.extensions import db
-from app.queue import stop_embedded_redis
-from app.roles import sync_roles
-from app.seed import seed_all
+from app.infra.queue import stop_embedded_redis
+from app.seeding.seed import seed_all
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     client = app.test_client()
     addresses = {"known": "user@sakura-hp.example.jp", "unknown": "ghost@sakura-hp.example.jp"}
     times = {name: [] for name in addresses}
-    for name, email in addresses.items():  # warm-up
+    for email in addresses.values():  # warm-up
         client.post("/password-reset/", data={"email": email})
     for _ in range(args.runs):
         for name, email in addresses.items():

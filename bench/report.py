@@ -43,10 +43,10 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
     from flask_appbuilder import Model
     from sqlalchemy import insert
 
+    from app.core.months import add_months
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, Lending, Organization
-    from app.device_months import list_devices
-    from app.months import add_months
+    from app.services.ledger.device_months import list_devices
 
     rng = random.Random(seed)
     Model.metadata.drop_all(db.engine)
@@ -104,7 +104,7 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
         db.session.execute(insert(Failure), failures)
         db.session.commit()
         ids.append(h.id)
-    from app.reports import refresh_statistics
+    from app.services.reports import refresh_statistics
 
     refresh_statistics()  # as the upload trigger and the monthly command do
     return ids
@@ -118,10 +118,10 @@ def timed(label, fn, results):
 
 
 def one_hospital(hospital_id: int) -> dict:
-    from app.reports.figures import compute_figures
-    from app.reports.lists import build_failure_list, build_no_activity_list
-    from app.reports.service import generate_reports, publish_month
-    from app.reports.workbook import build_analysis_workbook
+    from app.services.reports.figures import compute_figures
+    from app.services.reports.lists import build_failure_list, build_no_activity_list
+    from app.services.reports.service import generate_reports, publish_month
+    from app.services.reports.workbook import build_analysis_workbook
 
     results: dict = {}
     figures = timed("figures (SQL)", lambda: compute_figures(hospital_id, MONTH), results)
@@ -143,7 +143,7 @@ def one_hospital(hospital_id: int) -> dict:
 
 
 def _chart_time(figures) -> float:
-    from app.reports import charts
+    from app.services.reports import charts
 
     start = time.perf_counter()
     for part in figures.scopes:
@@ -155,7 +155,7 @@ def _chart_time(figures) -> float:
 def _worker(hospital_id: int) -> float:
     app = _worker.app
     with app.app_context():
-        from app.reports.service import generate_reports
+        from app.services.reports.service import generate_reports
 
         start = time.perf_counter()
         generate_reports(hospital_id, MONTH, notify=False, force=True)  # a full build even if published
@@ -184,7 +184,7 @@ def main():
         if args.skip_build:
             from app.extensions import db
             from app.models import Organization
-            from app.reports import refresh_statistics
+            from app.services.reports import refresh_statistics
 
             ids = [i for (i,) in db.session.query(Organization.id).filter(Organization.code.like("B%"))
                    .order_by(Organization.code).limit(args.hospitals)]

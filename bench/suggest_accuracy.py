@@ -1,4 +1,4 @@
-"""Accuracy of app.suggest.suggest on a labelled CSV (name, expected_id[, expected_name, source]).
+"""Accuracy of app.services.classifications.suggest.suggest on a labelled CSV (name, expected_id[, expected_name, source]).
 
 Prints top-1 and top-3 accuracy (overall and per source), the rate of names without a
 counterpart (empty expected_id) that would be auto-accepted, and every miss.
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest
 
 LABELS = ROOT / "bench" / "data" / "suggest_labels.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"

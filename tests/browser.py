@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -25,11 +25,11 @@ from flask_appbuilder import Model
 from sqlalchemy import delete, insert, select, text
 
 from app import create_app
+from app.access.role_sync import sync_roles
 from app.extensions import db
+from app.infra.queue import stop_embedded_redis
 from app.models import User
-from app.queue import stop_embedded_redis
-from app.roles import sync_roles
-from app.seed import seed_all
+from app.seeding.seed import seed_all
 from config import TestConfig
 
 # Tables that hold roles and permissions survive between tests (they are declared data).
@@ -146,12 +146,12 @@ def login_as(client, email: str) -> User:
         generation = user.session_generation
     import time
 
-    from app.auth.session import GENERATION_KEY, MFA_KEY, SEEN_KEY
+    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
 
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
-        # what app.auth.session.start() sets once the second factor is passed
+        # what app.access.sessions.start() sets once the second factor is passed
         session[MFA_KEY] = "test"
         session[SEEN_KEY] = int(time.time())
         session[GENERATION_KEY] = generation

@@ -129,8 +129,8 @@ def make_upload(data: bytes, file_type: int, ext: str = "csv", code: str = "H000
     import hashlib
 
     from app.extensions import db
+    from app.infra.storage import get_storage
     from app.models import UploadFile, UploadStatus
-    from app.storage import get_storage
 
     upload = UploadFile(
         hospital_id=hospital_id(code), month=month, file_type=file_type,

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.device_months import list_devices
+from app.core.months import month_bounds
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, Organization
-from app.months import month_bounds
+from app.services.ledger.device_months import list_devices
 
 MONTH = dt.date(2025, 5, 1)
 LEDGER_MONTH = dt.date(2024, 5, 1)

@@ -9,9 +9,9 @@ import pytest
 from flask_appbuilder.security.sqla.models import ApiKey
 from sqlalchemy import select
 
+from app.core.months import utc_now
 from app.extensions import db
 from app.models import ApiKeyDailyUse, AuditEvent, Organization, ReportFile, UploadFile
-from app.months import utc_now
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, ORGADMIN_A, login_as, user_by_email
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload
@@ -183,7 +183,7 @@ def test_writes_are_audited_and_reads_counted_per_day(app, client, ctx):
     key = db.session.scalars(select(ApiKey)).one()
     for _ in range(3):
         assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 200
-    from app.uploads import default_month
+    from app.services.uploads.records import default_month
 
     response = _upload(client, raw, f"{default_month():%Y-%m}")
     assert response.status_code == 201, response.get_json()

@@ -7,9 +7,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from app import audit
 from app.extensions import db
 from app.models import AuditEvent, Organization, User
+from app.services.audit import trail as audit
 
 from .conftest import ADMIN, HOSPITAL_A, ORGADMIN_A, login_as
 

@@ -11,12 +11,13 @@ from flask import current_app
 from rq import Queue
 from sqlalchemy import text
 
-from app import audit, audit_anchors
+from app.core.months import add_months, first_of_month, utc_now
 from app.extensions import db
+from app.infra.queue import redis_connection
+from app.infra.storage import KeyExistsError, storage_from_url
 from app.models import AuditEvent, Organization
-from app.months import add_months, first_of_month, utc_now
-from app.queue import redis_connection
-from app.storage import KeyExistsError, storage_from_url
+from app.services.audit import anchors as audit_anchors
+from app.services.audit import trail as audit
 
 from .test_audit import all_rows, make_events, rewrite_from, run_verify
 from .test_storage import BUCKET, aws_env, moto_endpoint  # noqa: F401  (fixtures)

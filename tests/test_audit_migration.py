@@ -7,8 +7,9 @@ import json
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from app import MIGRATIONS_DIR, audit, create_app
+from app import MIGRATIONS_DIR, create_app
 from app.extensions import db
+from app.services.audit import trail as audit
 from config import TestConfig
 
 from .test_migrations import empty_database  # noqa: F401  (fixture)

@@ -1,9 +1,9 @@
 """Refused privilege attempts and user-name changes end up in the audit log (issue 11)."""
 from flask import current_app
 
-from app import audit
 from app.extensions import db
 from app.models import AuditEvent, Organization
+from app.services.audit import trail as audit
 
 from .conftest import DEALER, HOSPITAL_A, ORGADMIN_A, login_as, user_by_email
 from .test_dealer_screens import as_dealer, set_level
@@ -111,7 +111,7 @@ def test_display_name_change_through_the_api_is_audited_alone(client, ctx):
 
 
 def test_display_name_changed_at_first_login_is_audited(client, ctx):
-    from app import invitations
+    from app.services.accounts import invitations
 
     from .test_auth_links import first_login_form, temporary_user
 

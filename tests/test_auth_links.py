@@ -5,11 +5,10 @@ import re
 import pyotp
 import pytest
 
-from app import invitations
-from app.auth import notices
 from app.extensions import db
 from app.models import AuditEvent, Invitation, Organization, User, UserStatus
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
+from app.services.accounts import invitations, notices
 
 from .conftest import ADMIN, HOSPITAL_A, ORGADMIN_A, login_as, user_by_email
 from .test_auth_login import post_login
@@ -19,7 +18,7 @@ NEW_PASSWORD = "kawa-no-nagare-2026"
 
 def outbox(app):
     """Messages the embedded mail transport wrote, oldest first."""
-    from app.mail import outbox_messages
+    from app.infra.mail import outbox_messages
 
     with app.app_context():
         return outbox_messages()
@@ -110,7 +109,7 @@ def app_hash(password):
 
 
 def queued_jobs(app, function: str) -> list:
-    from app.queue import get_queue
+    from app.infra.queue import get_queue
 
     with app.app_context():
         return [job for job in get_queue().get_jobs() if job.func_name == function]

@@ -7,7 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, RecoveryCode
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 

@@ -9,11 +9,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 import config
-from app import invitations
-from app.auth import encryption
-from app.auth.passwords import MIN_STRENGTH, password_error, strength
+from app.core import encryption
 from app.extensions import db
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
+from app.services.accounts import invitations
+from app.services.accounts.passwords import MIN_STRENGTH, password_error, strength
 
 from .conftest import HOSPITAL_A, user_by_email
 from .test_auth_links import first_login_form, temporary_user

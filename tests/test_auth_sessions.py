@@ -7,10 +7,10 @@ import pyotp
 import pytest
 from flask import current_app
 
-from app import invitations
 from app.extensions import db
 from app.models import AuditEvent
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
+from app.services.accounts import invitations
 
 from .conftest import ADMIN, HOSPITAL_B, login_as, user_by_email
 from .test_auth_login import is_logged_in, post_login

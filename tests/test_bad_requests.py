@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from werkzeug.exceptions import BadRequest, Forbidden, InternalServerError, RequestEntityTooLarge, TooManyRequests
+from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, TooManyRequests
 
 from .conftest import ADMIN, HOSPITAL_A, OPERATOR, login_as
 

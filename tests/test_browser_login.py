@@ -6,7 +6,7 @@ import pyotp
 import pytest
 from playwright import sync_api
 
-from app.seed import DEMO_PASSWORD
+from app.seeding.seed import DEMO_PASSWORD
 
 from .browser import ARGS, BROWSER_TEST, CHROMIUM, serve
 from .conftest import HOSPITAL_A

@@ -6,7 +6,7 @@ from playwright import sync_api
 
 from app.extensions import db
 from app.models import Download
-from app.reports.service import generate_reports
+from app.services.reports.service import generate_reports
 
 from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
 from .conftest import HOSPITAL_A

@@ -126,8 +126,8 @@ def test_grouping_switch(app, ctx):
     hospital's devices are mapped to; a refused confirmation changes nothing."""
     import datetime as dt
 
-    from app.device_months import list_devices
     from app.models import Equipment
+    from app.services.ledger.device_months import list_devices
 
     hospital = db.session.query(Organization).filter_by(code="H0001").one()
     pump = db.session.query(Classification).filter_by(hospital_id=None, name="輸液ポンプ").one()

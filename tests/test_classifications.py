@@ -2,7 +2,7 @@
 and tenant isolation (hospital A never reaches hospital B's rows)."""
 import pytest
 
-from app.classifications import ensure_hospital_classifications, usage_count
+from app.core.months import current_month
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -12,7 +12,7 @@ from app.models import (
     Organization,
     ReportSelection,
 )
-from app.months import current_month
+from app.services.classifications.mapping import ensure_hospital_classifications, usage_count
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as
 

@@ -8,9 +8,12 @@ import io
 import pytest
 from sqlalchemy import select
 
-from app import dealers, uploads
+from app.access import dealer_choice
 from app.extensions import db
 from app.models import Equipment, Organization, UploadFile
+from app.services.partners import dealers
+from app.services.unit_of_work import unit_of_work
+from app.services.uploads import records as uploads
 
 from .conftest import DEALER, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
@@ -21,7 +24,7 @@ LEDGER_CSV = csv_bytes([LEDGER_HEADER] + ledger_rows(3))
 @pytest.fixture(autouse=True)
 def _empty_queue(app):
     with app.app_context():
-        from app.queue import redis_connection
+        from app.infra.queue import redis_connection
 
         redis_connection().flushdb()
     yield
@@ -33,7 +36,8 @@ def org(code):
 
 def set_level(code, level, reason):
     actor = user_by_email(HOSPITAL_A if code == "H0001" else HOSPITAL_B)
-    dealers.grant(org(code), DEALER, level, reason, actor)
+    with unit_of_work():  # the service flushes; its caller commits
+        dealers.grant(org(code), DEALER, level, reason, actor)
 
 
 def as_dealer(client, code):
@@ -143,7 +147,7 @@ def test_lowering_the_level_counts_on_the_next_request(client, ctx):
     client.get("/")
     assert client.get(f"/ledger/?hospital_id={org('H0001').id}").status_code in (403, 404)
     with client.session_transaction() as session:
-        assert session[dealers.SESSION_KEY] == org("H0002").id
+        assert session[dealer_choice.SESSION_KEY] == org("H0002").id
 
 
 def test_dealer_sees_only_the_chosen_hospital_and_switching_changes_it(client, ctx):

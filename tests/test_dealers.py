@@ -4,17 +4,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import dealers
-from app.extensions import db
-from app.models import DealerPermission, DealerPermissionHistory, Organization
-from app.scope import (
+from app.access.capabilities import (
     DOWNLOAD_REPORTS,
     MAINTAIN_MASTERS,
     MANAGE_DEALERS,
     MANAGE_USERS,
     UPLOAD,
-    scope_of,
+    level_capabilities,
 )
+from app.access.scope import scope_of
+from app.extensions import db
+from app.models import DealerPermission, DealerPermissionHistory, Organization
+from app.services.partners import dealers
+from app.services.unit_of_work import unit_of_work
 
 from .conftest import (
     ADMIN,
@@ -33,7 +35,9 @@ def org(code):
 
 def set_level(hospital_code, level, reason="テスト", actor_email=HOSPITAL_A, email=DEALER):
     actor = user_by_email(actor_email)
-    return dealers.grant(org(hospital_code), email, level, reason, actor)
+    with unit_of_work():
+        permission = dealers.grant(org(hospital_code), email, level, reason, actor)
+    return permission
 
 
 def choose(client, code):
@@ -49,15 +53,15 @@ def choose(client, code):
     (9, set()),
 ])
 def test_level_capabilities(level, expected):
-    capabilities = dealers.level_capabilities(level)
+    capabilities = level_capabilities(level)
     assert capabilities == expected
     assert MANAGE_USERS not in capabilities and MANAGE_DEALERS not in capabilities
 
 
 def test_level_2_does_not_include_level_1(ctx):
     """Decision (app/dealers.py): 2 is master maintenance only; 3 is 1 and 2 together."""
-    assert not dealers.level_capabilities(2) & dealers.level_capabilities(1)
-    assert dealers.level_capabilities(3) == dealers.level_capabilities(1) | dealers.level_capabilities(2)
+    assert not level_capabilities(2) & level_capabilities(1)
+    assert level_capabilities(3) == level_capabilities(1) | level_capabilities(2)
 
 
 def test_grant_requires_dealer_user_and_reason(ctx):

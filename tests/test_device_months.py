@@ -9,13 +9,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from app import manufacturers
-from app.classifications import device_counts, mapping_rows
+from app.core.months import add_months, current_month
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
 from app.models import Classification, Equipment, Organization
-from app.months import add_months, current_month
-from app.reports.figures import compute_figures
+from app.services.classifications.mapping import device_counts, mapping_rows
+from app.services.ingest.pipeline import run_ingest
+from app.services.partners import manufacturers
+from app.services.reports.figures import compute_figures
 
 from .ingest_helpers import csv_bytes, hospital_id, make_upload
 

@@ -10,12 +10,12 @@ import openpyxl
 from sqlalchemy import select
 
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
+from app.infra.storage import get_storage
 from app.models import Equipment, Failure, Lending, Organization, ReportFile
-from app.reports.data_quality import data_quality
-from app.reports.figures import compute_figures
-from app.reports.service import generate_reports
-from app.storage import get_storage
+from app.services.ingest.pipeline import run_ingest
+from app.services.reports.data_quality import data_quality
+from app.services.reports.figures import compute_figures
+from app.services.reports.service import generate_reports
 
 from .conftest import HOSPITAL_A, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, hospital_id, ledger_rows, make_upload, xlsx_bytes
@@ -161,8 +161,8 @@ def test_double_booked_device_and_long_lending_are_listed(ctx):
 
 
 def test_manufacturer_and_no_activity_use_the_same_interval_rule(ctx):
-    from app import manufacturers
-    from app.reports.lists import no_activity_rows
+    from app.services.partners import manufacturers
+    from app.services.reports.lists import no_activity_rows
 
     ids = setup_hospital()
     lend(MARCH, [["ME00001", "2025/03/31 00:00", "", "ICU"]])

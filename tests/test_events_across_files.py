@@ -16,13 +16,10 @@ import os
 import sys
 from collections import defaultdict
 
-import pytest
-from sqlalchemy import select
-
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
 from app.models import Organization
-from app.reports.figures import compute_figures
+from app.services.ingest.pipeline import run_ingest
+from app.services.reports.figures import compute_figures
 
 from .ingest_helpers import hospital_id, make_upload
 
@@ -172,7 +169,7 @@ def test_months_of_exports_in_three_windows_equal_the_truth(ctx):
     counts = {"figures": 0, "equal": 0, "ranking": 0, "ranking_equal": 0, "checkpoints": 0, "not_compared": set()}
     mismatches: list = []
     windows = set()
-    for index, f in enumerate(history.files):
+    for _index, f in enumerate(history.files):
         ext = "xlsx" if f.fmt == "xlsx" else "csv"
         outcome = run_ingest(make_upload(f.data, FILE_TYPES[f.kind], ext, month=f.month))
         assert outcome.status == "succeeded", (f.month, f.kind, outcome.message)

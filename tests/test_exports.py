@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import insert
 
-from app import audit
+from app.services.audit import trail as audit
 from app.extensions import db
 from app.models import Classification, Download, Equipment, Organization, ReportFile, UploadFile
 

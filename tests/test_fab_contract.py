@@ -1,18 +1,18 @@
-"""OptiServe relies on a few Flask-AppBuilder internals (listed in app.security.FAB_OVERRIDES
+"""OptiServe relies on a few Flask-AppBuilder internals (listed in app.access.security_manager.FAB_OVERRIDES
 and app.views.base). This test fails when FAB changes version, so whoever upgrades FAB
 re-reads those internals first."""
 import importlib
 
 import flask_appbuilder
 
-from app.security import FAB_OVERRIDES
+from app.access.security_manager import FAB_OVERRIDES
 
 PINNED_FAB_VERSION = "5.3.0"
 
 
 def test_fab_version_is_the_pinned_one():
     assert flask_appbuilder.__version__ == PINNED_FAB_VERSION, (
-        "Flask-AppBuilder changed: check every entry of app.security.FAB_OVERRIDES and the "
+        "Flask-AppBuilder changed: check every entry of app.access.security_manager.FAB_OVERRIDES and the "
         "paths app/views/base.py guards (action, action_post, download, datamodel.get)"
     )
 

@@ -8,8 +8,8 @@ import pytest
 
 from app.extensions import db
 from app.models import ReportSelection
-from app.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
-from app.reports.figures import compute_figures
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
+from app.services.reports.figures import compute_figures
 
 from .report_data import MONTH, make_dataset
 

@@ -11,11 +11,11 @@ import xlsxwriter
 from sqlalchemy import select
 
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
-from app.ingest.values import parse_date
+from app.infra.storage import get_storage
 from app.models import Equipment, Lending, UploadFile
-from app.storage import get_storage
-from app.upload_checks import UploadRejected, check_upload, clean_filename
+from app.services.ingest.pipeline import run_ingest
+from app.services.ingest.values import parse_date
+from app.services.uploads.checks import UploadRejected, check_upload, clean_filename
 
 from .conftest import HOSPITAL_A, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload, xlsx_bytes
@@ -240,11 +240,11 @@ def test_clean_filename(raw, clean):
 
 
 def test_nul_in_an_uploaded_file_name_is_not_stored(app, client, ctx):
-    from app.queue import redis_connection
+    from app.infra.queue import redis_connection
 
     redis_connection().flushdb()
     login_as(client, HOSPITAL_A)
-    from app import uploads
+    from app.services.uploads import records as uploads
 
     data = csv_bytes([LEDGER_HEADER, *ledger_rows(2)])
     response = client.post("/upload/", data={"month": f"{uploads.default_month():%Y-%m}",

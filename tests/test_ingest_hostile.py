@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
-from app.ingest import reading, write
-from app.ingest.pipeline import run_ingest
 from app.models import Equipment, Lending, UploadFile
+from app.services.ingest import reading, write
+from app.services.ingest.pipeline import run_ingest
 
 from .ingest_helpers import (
     LEDGER_HEADER,

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.ingest.pipeline import run_ingest
+from app.infra.storage import get_storage
 from app.models import Classification, Equipment, Failure, LedgerListing, Lending, Maker, UploadFile
-from app.storage import get_storage
+from app.services.ingest.pipeline import run_ingest
 
 from .ingest_helpers import (
     LEDGER_HEADER,
@@ -241,7 +241,7 @@ def test_title_rows_above_header_and_english_headers(ctx):
 
 
 def test_read_headers_for_the_mapping_screen(ctx):
-    from app.ingest.headers import CANONICAL_FIELDS, read_headers
+    from app.services.ingest.headers import CANONICAL_FIELDS, read_headers
 
     upload_id = make_upload(xlsx_bytes([["台帳"], ["No", "名称X", "日付"], ["1", "a", "2025/1/1"]]), 1, "xlsx")
     upload = db.session.get(UploadFile, upload_id)
@@ -261,7 +261,7 @@ def test_large_workbook_streams_in_batches(ctx):
 
 
 def test_no_activity_marker(ctx):
-    from app.ingest.activity import no_activity
+    from app.services.ingest.activity import no_activity
 
     known = _ledger(3)
     run_ingest(make_upload(csv_bytes([["機器番号", "貸出日時"], ["ME00001", "2025/10/01 10:00"]]), 2))

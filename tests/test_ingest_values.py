@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.ingest import reading
-from app.ingest.headers import FAILURE, LEDGER, LENDING, find_header_row, map_headers
-from app.ingest.values import parse_date, parse_datetime, parse_number, text
+from app.services.ingest import reading
+from app.services.ingest.headers import FAILURE, LEDGER, LENDING, find_header_row, map_headers
+from app.services.ingest.values import parse_date, parse_datetime, parse_number, text
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -30,14 +30,13 @@ from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import ApiKey
 from sqlalchemy import select
 
-from app import api_keys
+from app.access import api_keys
 from app.access.capabilities import SCREEN_CAPABILITIES, level_capabilities
+from app.access.role_sync import ROLE_PERMISSIONS
 from app.access.scope import scope_of
 from app.extensions import db
 from app.models import (
     AuditEvent,
-    IdempotencyRecord,
-    ReportNotice,
     Classification,
     ColumnProfile,
     DealerPermission,
@@ -46,6 +45,7 @@ from app.models import (
     Equipment,
     EquipmentChange,
     Failure,
+    IdempotencyRecord,
     Invitation,
     LedgerListing,
     Lending,
@@ -54,13 +54,12 @@ from app.models import (
     Organization,
     RecoveryCode,
     ReportFile,
+    ReportNotice,
     ReportSelection,
     ReportVersion,
     UploadFile,
     User,
 )
-
-from app.roles import ROLE_PERMISSIONS
 
 from .conftest import ADMIN, DEALER, HOSPITAL_A, MANUFACTURER, OPERATOR, ORGADMIN_A, login_as
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from app import uploads
 from app.extensions import db
+from app.infra.queue import get_queue, redis_connection
 from app.jobs import ingest as ingest_job_module
 from app.jobs.worker import MAX_RECOVERIES, recover_stuck_uploads
 from app.models import Equipment, UploadFile
-from app.queue import get_queue, redis_connection
+from app.services.uploads import records as uploads
 
 from .ingest_helpers import (
     LEDGER_HEADER,
@@ -224,7 +224,7 @@ def test_infrastructure_error_is_recorded_and_raised(app, ctx, monkeypatch):
     def broken(_upload_id):
         raise sa_exc.OperationalError("SELECT 1", {}, Exception("database is gone"))
 
-    monkeypatch.setattr("app.ingest.pipeline.run_ingest", broken)
+    monkeypatch.setattr("app.services.ingest.pipeline.run_ingest", broken)
     with pytest.raises(sa_exc.OperationalError):
         ingest_job_module.ingest_job(upload_id)
     upload = status(upload_id)

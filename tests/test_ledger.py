@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
-from app import ledger
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, Lending, Organization
+from app.services.ledger import maintenance as ledger
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from app.mail import MailSecurityError, send_mail
+from app.infra.mail import MailSecurityError, send_mail
 
 PASSWORD = "smtp-secret-pw"
 
@@ -76,8 +76,8 @@ def test_no_login_without_starttls(app, ctx, monkeypatch, smtp_server, caplog):
     server = smtp_server(offer_starttls=False)
     use_server(app, monkeypatch, server)
     # Alembic's fileConfig (a migration test earlier in the run) disables existing loggers.
-    monkeypatch.setattr(logging.getLogger("app.mail"), "disabled", False)
-    with caplog.at_level(logging.ERROR, logger="app.mail"):
+    monkeypatch.setattr(logging.getLogger("app.infra.mail"), "disabled", False)
+    with caplog.at_level(logging.ERROR, logger="app.infra.mail"):
         with pytest.raises(MailSecurityError, match="offers no TLS"):
             send_mail(["someone@example.jp"], "件名", "本文")
     assert any(line.upper().startswith("EHLO") for line in server.lines)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from flask import current_app
 
-from app import mail
-from app.auth import notices
+from app.infra import mail
+from app.services.accounts import notices
 from app.extensions import db
 from app.models import Organization
-from app.reports.service import notify_published
+from app.services.reports.service import notify_published
 from config import default_public_base_url
 
 from .conftest import ADMIN, HOSPITAL_A, login_as, user_by_email

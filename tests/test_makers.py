@@ -1,7 +1,7 @@
 """Makers: spellings resolve to one maker, unknown ones are created, operators merge."""
 from app.extensions import db
 from app.models import AuditEvent, Equipment, Maker, MakerAlias, Organization
-from app.normalize import normalize_maker, resolve_makers
+from app.services.classifications.makers import normalize_maker, resolve_makers
 
 from .conftest import HOSPITAL_A, OPERATOR, login_as
 
@@ -99,7 +99,7 @@ def test_makers_across_scripts_resolve_to_one_seeded_maker(ctx):
 
 
 def test_maker_master_is_a_csv_and_seeding_again_changes_nothing(ctx):
-    from app.seed_classifications import maker_master, seed_makers
+    from app.seeding.classifications import maker_master, seed_makers
 
     master = maker_master()
     for name in ("日本光電工業株式会社", "フクダ電子株式会社", "ニプロ株式会社", "大研医器株式会社",
@@ -114,8 +114,8 @@ def test_maker_master_is_a_csv_and_seeding_again_changes_nothing(ctx):
 
 def test_seed_merges_a_maker_an_upload_split_off(ctx):
     """Before the master knew KONICA MINOLTA, an upload made it a maker of its own."""
-    from app.normalize import maker_key
-    from app.seed_classifications import seed_makers
+    from app.core.normalize import maker_key
+    from app.seeding.classifications import seed_makers
 
     hospital = db.session.query(Organization).filter_by(code="H0001").one()
     split = Maker(name="KONICA MINOLTA")

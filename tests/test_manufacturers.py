@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from app import manufacturers
+from app.access.scope import scope_of
+from app.core.months import add_months, current_month
 from app.extensions import db
 from app.models import (
     Classification,
@@ -19,9 +20,8 @@ from app.models import (
     ManufacturerSelection,
     Organization,
 )
-from app.access.scope import scope_of
 from app.models.dealer import FIRST_SELECTION_MONTH
-from app.months import add_months, current_month
+from app.services.partners import manufacturers
 
 from .conftest import ADMIN, HOSPITAL_A, MANUFACTURER, login_as, user_by_email
 

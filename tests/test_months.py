@@ -1,7 +1,7 @@
 """The one month / Japan-time module (app/months.py)."""
 import datetime as dt
 
-from app import months
+from app.core import months
 
 
 def test_month_arithmetic_and_hours():
@@ -32,7 +32,7 @@ def test_parse_month_forms():
 
 
 def test_times_are_japan_time():
-    aware = dt.datetime(2025, 5, 1, 0, 0, tzinfo=dt.timezone.utc)
+    aware = dt.datetime(2025, 5, 1, 0, 0, tzinfo=dt.UTC)
     assert months.to_jst_wall(aware) == dt.datetime(2025, 5, 1, 9, 0)
     assert months.to_jst_wall(dt.datetime(2025, 5, 1, 9)) == dt.datetime(2025, 5, 1, 9)
     assert months.format_jst(dt.datetime(2026, 11, 30, 20, 5, 7, 123), with_zone=True) == "2026-12-01 05:05 JST"

@@ -8,16 +8,16 @@ import email
 from pathlib import Path
 
 from app.extensions import db
+from app.infra.queue import get_queue, redis_connection
 from app.jobs.worker import recover_stuck_work
 from app.models import Organization, ReportFile
-from app.queue import get_queue, redis_connection
-from app.reports import enqueue_report
-from app.reports import job_id as report_job_id
+from app.services.reports import enqueue_report
+from app.services.reports import job_id as report_job_id
 
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
 from .report_data import MONTH as REPORT_MONTH
 from .report_data import make_dataset
-from .test_jobs import equipment_count, queued_upload, start_worker, status
+from .test_jobs import equipment_count, start_worker, status
 
 
 def outbox_subjects(app) -> list[str]:
@@ -85,8 +85,8 @@ def test_work_survives_a_redis_flush_and_completes_exactly_once(app, ctx):
 
 
 def queued_upload_for(code: str) -> int:
-    from app import uploads
     from app.models import UploadFile
+    from app.services.uploads import records as uploads
 
     from .ingest_helpers import make_upload
 

@@ -8,12 +8,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app import dealers
-from app.device_months import list_devices
 from app.extensions import db
 from app.models import Classification, Equipment, Lending, Organization, ReportSelection
-from app.report_selection import SelectionError, save_grouping, save_selection
-from app.reports.figures import compute_figures
+from app.services.ledger.device_months import list_devices
+from app.services.partners import dealers
+from app.services.reports.figures import compute_figures
+from app.services.reports.selection import SelectionError, save_grouping, save_selection
+from app.services.unit_of_work import unit_of_work
 
 from .conftest import DEALER, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 
@@ -161,13 +162,15 @@ def test_hospital_b_cannot_change_a_grouping(ledger, client):
 
 def test_dealer_needs_master_maintenance_level(ledger, client):
     a = org("H0001")
-    dealers.grant(a, DEALER, 1, "レポート閲覧のみ", user_by_email(HOSPITAL_A))
+    with unit_of_work():
+        dealers.grant(a, DEALER, 1, "レポート閲覧のみ", user_by_email(HOSPITAL_A))
     db.session.commit()
     login_as(client, DEALER)
     assert client.post("/dealer/choose", data={"hospital": a.id}).status_code == 302
     refused = client.put(f"/api/v1/classification/hospital/{a.id}/grouping", json={"grouping": "smds"})
     assert refused.status_code in (403, 404)
-    dealers.grant(db.session.get(Organization, a.id), DEALER, 2, "マスタ設定を委託", user_by_email(HOSPITAL_A))
+    with unit_of_work():
+        dealers.grant(db.session.get(Organization, a.id), DEALER, 2, "マスタ設定を委託", user_by_email(HOSPITAL_A))
     db.session.commit()
     assert client.put(f"/api/v1/classification/hospital/{a.id}/grouping", json={"grouping": "smds"}).status_code == 200
     db.session.expire_all()

@@ -14,12 +14,12 @@ import pytest
 from flask import current_app
 
 from app.extensions import db
+from app.infra.queue import redis_connection
+from app.infra.storage import get_storage
 from app.jobs.reports import revise_reports_job
 from app.models import Download, Lending, ReportFile, ReportVersion, UploadFile
-from app.queue import redis_connection
-from app.reports import job_id, revision_job_ids
-from app.reports.service import generate_reports
-from app.storage import get_storage
+from app.services.reports import job_id, revision_job_ids
+from app.services.reports.service import generate_reports
 
 from .conftest import HOSPITAL_A, login_as
 from .report_data import MONTH, T, hospital, make_dataset
@@ -85,7 +85,7 @@ def test_a_changed_month_is_published_again_as_version_2(published, client):
     assert v2[1].file_name == "分析レポート_さくら台総合病院_2025-05_第2版.xlsx"
     assert v2[1].storage_key == f"reports/{h}/2025-05/v2/1.xlsx"
     # Version 1 is untouched: same file, same bytes, its download history kept.
-    for file_type, (row_id, sha, key) in published["v1"].items():
+    for _file_type, (row_id, sha, key) in published["v1"].items():
         old = db.session.get(ReportFile, row_id)
         assert (old.version, old.sha256, old.storage_key) == (1, sha, key)
         assert get_storage().open(key).read()  # still stored
@@ -172,7 +172,7 @@ def test_a_ledger_override_queues_the_check_and_revises(published, client):
 
 
 def test_a_byte_identical_reupload_queues_the_months_report(app, client, ctx):
-    from app import uploads
+    from app.services.uploads import records as uploads
 
     from .test_upload import FAILURE_CSV, LEDGER_CSV, LENDING_CSV, post
 
@@ -193,7 +193,7 @@ def test_a_byte_identical_reupload_queues_the_months_report(app, client, ctx):
 
 
 def test_onprem_first_then_generated_types_are_filled_in(ctx):
-    from app.reports.service import attach_onprem_report
+    from app.services.reports.service import attach_onprem_report
 
     data = make_dataset()
     h = data["hospital"]
@@ -275,7 +275,7 @@ def test_a_file_that_fills_in_a_return_revises_the_published_month(app, ctx, nex
 
 
 def test_a_month_is_ready_with_the_ledger_in_force(ctx):
-    from app.reports import month_ready, unpublished_ready_months
+    from app.services.reports import month_ready, unpublished_ready_months
 
     h = hospital().id
     september, october = dt.date(2025, 9, 1), dt.date(2025, 10, 1)

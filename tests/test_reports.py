@@ -13,12 +13,12 @@ import pytest
 from flask import current_app
 
 from app.extensions import db
+from app.infra.queue import redis_connection
+from app.infra.storage import get_storage
 from app.jobs.reports import generate_report_job
 from app.models import Download, Equipment, LedgerListing, Lending, ReportFile, UploadFile
-from app.queue import redis_connection
-from app.reports import job_id, maybe_generate_after_upload
-from app.reports.service import attach_onprem_report, generate_reports
-from app.storage import get_storage
+from app.services.reports import job_id, maybe_generate_after_upload
+from app.services.reports.service import attach_onprem_report, generate_reports
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, OPERATOR, login_as, user_by_email
 from .report_data import LEDGER_MONTH, MONTH, T, hospital, make_dataset

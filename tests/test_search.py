@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert, select
 
-from app import audit, ledger
+from app.services.audit import trail as audit
+from app.services.ledger import maintenance as ledger
 from app.core import search
 from app.extensions import db
 from app.models import Equipment, Organization, User

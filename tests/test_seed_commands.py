@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
-
 import pyotp
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Classification, Maker, MakerAlias, Organization, User, UserStatus

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from app.storage import LocalStorage, check_key, storage_from_url
+from app.infra.storage import LocalStorage, check_key, storage_from_url
 
 BUCKET = "optiserve-test"
 
@@ -130,7 +130,7 @@ def test_s3_objects_are_encrypted_server_side(moto_endpoint, aws_env):
 def test_s3_sse_is_configurable(app, moto_endpoint, aws_env, monkeypatch):
     import boto3
 
-    from app.storage import get_storage
+    from app.infra.storage import get_storage
 
     monkeypatch.setitem(app.config, "STORAGE_URL", "s3://sse-kms")
     monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", moto_endpoint)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from app.normalize import maker_key, match_key, normalize_text
-from app.suggest import AUTO_ACCEPT_THRESHOLD, suggest
+from app.core.normalize import maker_key, match_key, normalize_text
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest
 
 MASTER = Path(__file__).resolve().parent.parent / "seeds" / "smds_classification_master.csv"
 

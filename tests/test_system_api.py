@@ -13,8 +13,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.infra.storage import get_storage
 from app.models import AuditEvent, IdempotencyRecord, Organization, ReportFile, UploadFile, UploadStatus
-from app.storage import get_storage
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload

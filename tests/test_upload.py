@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app import months, uploads
+from app.core import months
 from app.extensions import db
+from app.infra.queue import get_queue
+from app.infra.storage import get_storage
 from app.models import ColumnProfile, Organization, UploadFile, UploadStatus
-from app.queue import get_queue
-from app.storage import get_storage
-from app.upload_checks import UploadRejected
+from app.services.uploads import records as uploads
+from app.services.uploads.checks import UploadRejected
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as
 from .ingest_helpers import (
@@ -38,7 +39,7 @@ FAILURE_CSV = csv_bytes([["機器番号", "故障日", "修理完了日", "故�
 def _empty_queue(app):
     """Jobs of earlier tests (whose upload ids the database reuses) are dropped."""
     with app.app_context():
-        from app.queue import redis_connection
+        from app.infra.queue import redis_connection
 
         redis_connection().flushdb()
     yield
@@ -202,7 +203,7 @@ def test_screen_refuses_next_month_and_37_months_back(client, ctx):
 
 def test_month_is_japans_on_a_utc_server_in_the_first_hours_of_the_1st(client, ctx, monkeypatch):
     # 2026-11-30 20:00 UTC is 2026-12-01 05:00 in Japan: a UTC clock would still say November.
-    fake_clock(monkeypatch, dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.timezone.utc))
+    fake_clock(monkeypatch, dt.datetime(2026, 11, 30, 20, 0, tzinfo=dt.UTC))
     assert uploads.default_month() == dt.date(2026, 11, 1)
     assert uploads.selectable_months()[0] == dt.date(2026, 12, 1)
     login_as(client, HOSPITAL_A)
@@ -214,11 +215,11 @@ def test_month_is_japans_on_a_utc_server_in_the_first_hours_of_the_1st(client, c
 
 
 def fake_clock(monkeypatch, instant: dt.datetime) -> None:
-    """Stop app.months' clock at ``instant`` (whatever the machine's zone)."""
+    """Stop app.core.months' clock at ``instant`` (whatever the machine's zone)."""
     class Frozen(dt.datetime):
         @classmethod
         def now(cls, tz=None):
-            return instant.astimezone(tz) if tz else instant.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return instant.astimezone(tz) if tz else instant.astimezone(dt.UTC).replace(tzinfo=None)
 
     clock = types.SimpleNamespace(**{name: getattr(dt, name) for name in dir(dt) if not name.startswith("__")})
     clock.datetime = Frozen

@@ -2,7 +2,7 @@
 from flask import current_app
 
 from app.extensions import db
-from app.mail import outbox_messages
+from app.infra.mail import outbox_messages
 from app.models import AuditEvent, Invitation, Organization, User, UserStatus
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, ORGADMIN_A, login_as, user_by_email

@@ -8,11 +8,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from app import uploads
 from app.extensions import db
+from app.infra.queue import WORKER_LAUNCH_LOCK, get_queue, redis_connection
 from app.jobs.worker import AppWorker
 from app.models import UploadFile
-from app.queue import WORKER_LAUNCH_LOCK, get_queue, redis_connection
+from app.services.uploads import records as uploads
 
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload
 
@@ -82,7 +82,7 @@ def test_a_burst_of_enqueues_starts_one_worker_task(ecs, app):
     attachment = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
     assert attachment["subnetId"] in app.config["ECS_WORKER_SUBNETS"]  # the private subnets given
     # A report queued afterwards, while the task is still starting, starts nothing either.
-    from app.reports import enqueue_report
+    from app.services.reports import enqueue_report
 
     enqueue_report(db.session.get(UploadFile, ids[0]).hospital_id, db.session.get(UploadFile, ids[0]).month)
     assert len(worker_tasks(ecs)) == 1
@@ -104,8 +104,8 @@ def test_a_running_worker_takes_new_work_and_a_stopped_one_is_replaced(ecs):
 def test_a_failed_launch_keeps_the_job_and_tries_again_next_time(ecs, app, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "ECS_CLUSTER", "no-such-cluster")
     # Alembic's fileConfig (tests/test_migrations.py) disables the loggers that existed then.
-    monkeypatch.setattr(logging.getLogger("app.queue"), "disabled", False)
-    with caplog.at_level(logging.ERROR, logger="app.queue"):
+    monkeypatch.setattr(logging.getLogger("app.infra.queue"), "disabled", False)
+    with caplog.at_level(logging.ERROR, logger="app.infra.queue"):
         [upload_id] = enqueue_uploads(1)
     assert get_queue().get_job_ids() == [f"ingest-{upload_id}"]
     assert "could not start a worker task" in caplog.text

@@ -10,8 +10,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..models import ManufacturerSelection, Organization, OrganizationKind
+from app.extensions import db
+from app.models import ManufacturerSelection, Organization, OrganizationKind
 
 
 def selection_month(manufacturer_id: int, month: dt.date) -> dt.date | None:

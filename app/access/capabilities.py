@@ -5,7 +5,7 @@ FAB's permissions, and the menu shows an item only when the scope holds its capa
 """
 from __future__ import annotations
 
-from ..models import DealerLevel
+from app.models import DealerLevel
 
 MANAGE_USERS = "manage_users"
 MANAGE_ORGANIZATIONS = "manage_organizations"
@@ -40,7 +40,7 @@ def level_capabilities(level: int) -> frozenset[str]:
 
 
 # FAB permission name of a screen or API (its ``class_permission_name``) → the capability it
-# checks. Menus hide an item whose screen the scope may not open (app.security), and
+# checks. Menus hide an item whose screen the scope may not open (app.access.security_manager), and
 # tests/test_isolation_matrix.py sweeps every endpoint of these views for dealer levels 1, 2, 3
 # and 9: a hospital screen left out here, or one that forgets its check, fails there.
 SCREEN_CAPABILITIES = {

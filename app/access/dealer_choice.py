@@ -4,11 +4,12 @@ Read from the database on every call: a lowered or revoked level counts on the n
 """
 from __future__ import annotations
 
-from flask import has_request_context, session
+from flask import current_app, g, has_request_context, redirect, request, session, url_for
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import DealerLevel, DealerPermission, Organization, OrganizationKind
+from app.access.roles import is_dealer_user
+from app.extensions import db
+from app.models import DealerLevel, DealerPermission, Organization, OrganizationKind
 
 SESSION_KEY = "optiserve_dealer_hospital_id"
 
@@ -48,3 +49,29 @@ def choose_hospital(user, hospital_id: int) -> DealerPermission | None:
             session[SESSION_KEY] = hospital_id
             return permission
     return None
+
+
+# Endpoints a dealer reaches before choosing a hospital: logging in and out, the choice itself,
+# its own account page, static files, the language switch and the health check.
+GATE_FREE_PREFIXES = ("static", "appbuilder.static", "DealerHospitalView.", "HealthView.",
+                      "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo",
+                      "ProfileView.")
+
+
+def hospital_gate():
+    """Before each request: send a dealer with several hospitals and none chosen to the choice
+    (after login, or when the chosen one was revoked); with one hospital it is chosen for it."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False) or not is_dealer_user(user):
+        return None
+    endpoint = request.endpoint or ""
+    auth_view = getattr(current_app.appbuilder.sm, "auth_view", None)
+    free = GATE_FREE_PREFIXES + ((auth_view.endpoint + ".",) if auth_view is not None else ())
+    if endpoint.startswith(free) or request.method != "GET" or request.path.startswith("/api/"):
+        return None
+    permission = chosen_permission(user)
+    if permission is not None:
+        if session.get(SESSION_KEY) != permission.hospital_id:
+            session[SESSION_KEY] = permission.hospital_id
+        return None
+    return redirect(url_for("DealerHospitalView.hospitals"))

@@ -1,11 +1,11 @@
 """Role names and role checks: the only place that compares a user's role names.
 
-Which permissions each role holds is declared data in :mod:`app.roles` (applied by
+Which permissions each role holds is declared data in :mod:`app.access.role_sync` (applied by
 ``flask optiserve sync-roles``); what a role *means* for access is answered here.
 """
 from __future__ import annotations
 
-from ..models import OrganizationKind
+from app.models import OrganizationKind
 
 ADMIN = "Admin"
 OPERATOR = "Operator"

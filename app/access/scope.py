@@ -28,11 +28,9 @@ from flask import g, has_request_context
 from sqlalchemy import false, true
 from sqlalchemy.sql import ColumnElement
 
-from ..models import OrganizationKind
-from ..months import current_month
-from . import roles
-from .aggregate import selected_hospital_ids
-from .capabilities import (
+from app.access import roles
+from app.access.aggregate import selected_hospital_ids
+from app.access.capabilities import (
     ADMIN_CAPABILITIES,
     HOSPITAL_CAPABILITIES,
     MANAGE_DEALERS,
@@ -43,7 +41,9 @@ from .capabilities import (
     level_capabilities,
     screen_allows,
 )
-from .dealer_choice import chosen_permission
+from app.access.dealer_choice import chosen_permission
+from app.core.months import current_month
+from app.models import OrganizationKind
 
 
 @dataclass(frozen=True)

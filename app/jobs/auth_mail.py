@@ -1,4 +1,4 @@
-"""Jobs sending the sign-in mails (app.auth.notices): each takes a user id."""
+"""Jobs sending the sign-in mails (app.services.accounts.notices): each takes a user id."""
 from __future__ import annotations
 
 from flask import current_app, has_app_context
@@ -9,16 +9,16 @@ def _in_app(work, user_id: int | None) -> str:
         return "not sent"  # the request's address is unknown: nothing to do, by design
     if has_app_context():
         return work(user_id)
-    from .. import create_app
+    from app import create_app
 
     with create_app().app_context():
         return work(user_id)
 
 
 def _reset(user_id: int) -> str:
-    from ..auth import notices
-    from ..extensions import db
-    from ..models import User
+    from app.extensions import db
+    from app.models import User
+    from app.services.accounts import notices
 
     user = db.session.get(User, user_id)
     sent = user is not None and notices.send_password_reset(user, **notices.config_for_reset())
@@ -27,9 +27,9 @@ def _reset(user_id: int) -> str:
 
 
 def _lockout(user_id: int) -> str:
-    from ..auth import notices
-    from ..extensions import db
-    from ..models import User
+    from app.extensions import db
+    from app.models import User
+    from app.services.accounts import notices
 
     user = db.session.get(User, user_id)
     sent = user is not None and notices.send_lockout_notice(

@@ -1,6 +1,6 @@
 """The ingest job: load the upload, call the domain code, record the outcome.
 
-Bad data never raises here (:func:`app.ingest.pipeline.run_ingest` records it on the upload);
+Bad data never raises here (:func:`app.services.ingest.pipeline.run_ingest` records it on the upload);
 only infrastructure errors do, and those are retried by RQ (``Retry`` given at enqueue). An
 upload is never left "processing": an exception is recorded before it propagates, a killed
 work horse is recorded by :class:`app.jobs.worker.AppWorker`, and a killed worker is found by
@@ -14,7 +14,7 @@ import logging
 from flask import current_app, has_app_context
 from sqlalchemy import update
 
-from ..models import UploadFile, UploadStatus
+from app.models import UploadFile, UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,15 @@ def job_id(upload_id: int) -> str:
 def ingest_job(upload_id: int) -> str:
     if has_app_context():
         return _run(upload_id)
-    from .. import create_app
+    from app import create_app
 
     with create_app().app_context():
         return _run(upload_id)
 
 
 def _run(upload_id: int) -> str:
-    from ..extensions import db
-    from ..ingest.pipeline import run_ingest
+    from app.extensions import db
+    from app.services.ingest.pipeline import run_ingest
 
     # Claim the upload atomically: a second delivery of the job (two workers recovering the
     # same upload, a duplicate enqueue) finds it no longer queued and does no work twice.
@@ -85,7 +85,7 @@ def _will_retry() -> bool:
 
 
 def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str | None = None) -> None:
-    from ..extensions import db
+    from app.extensions import db
 
     upload = db.session.get(UploadFile, upload_id)
     if upload is None or upload.status not in RUNNABLE:
@@ -102,15 +102,15 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
 
 def _queue_report_when_month_complete(upload: UploadFile) -> None:
     """The months this upload made ready get their report; published months whose figures
-    it changed get a new version (app.reports.after_data_change). Never raises."""
-    from ..reports import queue_after_data_change
+    it changed get a new version (app.services.reports.after_data_change). Never raises."""
+    from app.services.reports import queue_after_data_change
 
     queue_after_data_change(upload.hospital_id)
 
 
 def _notify(upload: UploadFile) -> None:
-    from ..extensions import db
-    from ..uploads import notify_success
+    from app.extensions import db
+    from app.services.uploads.records import notify_success
 
     try:
         sent = notify_success(upload)

@@ -13,8 +13,8 @@ FAILED_MESSAGE = "レポートの作成に失敗しました。管理者にお�
 
 
 def parse_month(text: str) -> dt.date:
-    """``YYYY-MM`` (app.months.parse_month); ValueError for anything else."""
-    from ..months import parse_month as parse
+    """``YYYY-MM`` (app.core.months.parse_month); ValueError for anything else."""
+    from app.core.months import parse_month as parse
 
     month = parse(text)
     if month is None:
@@ -25,15 +25,15 @@ def parse_month(text: str) -> dt.date:
 def generate_report_job(hospital_id: int, month: str, force: bool = False) -> str:
     if has_app_context():
         return _run(hospital_id, parse_month(month), force)
-    from .. import create_app
+    from app import create_app
 
     with create_app().app_context():
         return _run(hospital_id, parse_month(month), force)
 
 
 def _run(hospital_id: int, month: dt.date, force: bool = False) -> str:
-    from ..extensions import db
-    from ..reports.service import mark_status, publish_month
+    from app.extensions import db
+    from app.services.reports.service import mark_status, publish_month
 
     mark_status(hospital_id, month, "running")
     try:
@@ -53,16 +53,16 @@ def revise_reports_job(hospital_id: int) -> str:
     """Recompute the hospital's published months; new versions of those that changed."""
     if has_app_context():
         return _revise(hospital_id)
-    from .. import create_app
+    from app import create_app
 
     with create_app().app_context():
         return _revise(hospital_id)
 
 
 def _revise(hospital_id: int) -> str:
-    from ..extensions import db
-    from ..reports import refresh_statistics
-    from ..reports.service import revise_published_months
+    from app.extensions import db
+    from app.services.reports import refresh_statistics
+    from app.services.reports.service import revise_published_months
 
     try:
         refresh_statistics()  # it runs right after an ingest's bulk load

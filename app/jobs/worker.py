@@ -22,9 +22,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from ..extensions import db
-from ..models import ReportFile, UploadFile, UploadStatus
-from .ingest import job_id, record_infrastructure_failure
+from app.extensions import db
+from app.jobs.ingest import job_id, record_infrastructure_failure
+from app.models import ReportFile, UploadFile, UploadStatus
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class AppWorker(Worker):
         super().run_maintenance_tasks()
         if not self.anchors_audit_chain:
             return
-        from ..audit_anchors import schedule_anchor_if_due
+        from app.services.audit.anchors import schedule_anchor_if_due
 
         try:
             schedule_anchor_if_due(self.queues[0])
@@ -72,7 +72,7 @@ class AppWorker(Worker):
         super().register_birth()
         # Registered: from now on the worker registry says a worker is running, so the launch
         # lock of WORKER_MODE=ecs-run-task (app/queue.py) has done its job.
-        from ..queue import WORKER_LAUNCH_LOCK
+        from app.infra.queue import WORKER_LAUNCH_LOCK
 
         self.connection.delete(WORKER_LAUNCH_LOCK)
 
@@ -153,7 +153,7 @@ def _forget_job(connection, queue, ident: str) -> None:
 def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
     """Re-queue (at most ``MAX_RECOVERIES`` times) or fail each upload left queued or
     processing with no live job. Returns ``[(upload id, "requeued" | "failed")]``."""
-    from ..uploads import enqueue_ingest
+    from app.services.uploads.records import enqueue_ingest
 
     connection = queue.connection
     done = []
@@ -192,9 +192,9 @@ def recover_stuck_reports(queue) -> list[tuple[str, str]]:
     Returns ``[("report <hospital id>/<YYYY-MM>", "requeued" | "failed")]``."""
     from sqlalchemy import select
 
-    from ..reports import enqueue_report
-    from ..reports import job_id as report_job_id
-    from ..reports.service import mark_status
+    from app.services.reports import enqueue_report
+    from app.services.reports import job_id as report_job_id
+    from app.services.reports.service import mark_status
 
     connection = queue.connection
     rows = db.session.execute(
@@ -265,7 +265,7 @@ def run_worker(queues, burst: bool, echo=print) -> None:
     no retry is due soon — the one-off worker task of ``WORKER_MODE=ecs-run-task``."""
     from flask import current_app
 
-    from ..queue import WORKER_LAUNCH_LOCK
+    from app.infra.queue import WORKER_LAUNCH_LOCK
 
     connection = queues[0].connection
     # This worker is on its way: the jobs the sweep queues must not start another worker task.
@@ -276,7 +276,7 @@ def run_worker(queues, burst: bool, echo=print) -> None:
     db.engine.dispose()  # no pooled connection is inherited by the forked work horses
     if not burst:
         # The scheduler runs the delayed retries (Retry intervals) of failed jobs; a
-        # long-running worker also anchors the audit chain (app.audit_anchors).
+        # long-running worker also anchors the audit chain (app.services.audit.anchors).
         worker = AppWorker(queues, connection=connection)
         worker.anchors_audit_chain = True
         worker.work(with_scheduler=True)

@@ -1,16 +1,16 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
 import app.core.search  # noqa: F401  (the os_fold SQL function of every search, on every connection)
-from .api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
-from .audit import AuditEvent
-from .classification import Classification, Maker, MakerAlias, ReportSelection
-from .dealer import (
+from app.models.api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
+from app.models.audit import AuditEvent
+from app.models.classification import Classification, Maker, MakerAlias, ReportSelection
+from app.models.dealer import (
     DealerLevel,
     DealerPermission,
     DealerPermissionHistory,
     ManufacturerSelection,
 )
-from .equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
-from .files import (
+from app.models.equipment import Equipment, EquipmentChange, Failure, LedgerListing, Lending
+from app.models.files import (
     ColumnProfile,
     Download,
     ReportFile,
@@ -20,8 +20,8 @@ from .files import (
     UploadStatus,
     UploadType,
 )
-from .organization import Organization, OrganizationKind
-from .user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
+from app.models.organization import Organization, OrganizationKind
+from app.models.user import InactiveReason, Invitation, RecoveryCode, User, UserStatus
 
 __all__ = [
     "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",

@@ -2,7 +2,7 @@
 
 Append-only and hash-chained: ``row_hash`` is HMAC-SHA256, under the audit key named by
 ``key_id``, over ``prev_hash`` (the previous row's ``row_hash``) and the row's canonical
-content (see :mod:`app.audit`)."""
+content (see :mod:`app.services.audit.trail`)."""
 from __future__ import annotations
 
 import datetime as dt

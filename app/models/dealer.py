@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .organization import Organization
-from .user import User
+from app.models.organization import Organization
+from app.models.user import User
 
 
 class DealerLevel(enum.IntEnum):

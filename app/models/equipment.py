@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..normalize import DEVICE_KEY_MAX, device_key
-from .classification import Classification, Maker
+from app.core.normalize import DEVICE_KEY_MAX, device_key
+from app.models.classification import Classification, Maker
 
 
 def _device_key_default(context) -> str:
@@ -43,7 +43,7 @@ class Equipment(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), nullable=False, index=True)
     device_number: Mapped[str] = mapped_column(String(50), nullable=False)
-    # app.normalize.device_key(device_number): what uploads match on (width and case folded).
+    # app.core.normalize.device_key(device_number): what uploads match on (width and case folded).
     device_key: Mapped[str] = mapped_column(String(DEVICE_KEY_MAX), nullable=False, default=_device_key_default)
     classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"), index=True)
     product_name: Mapped[str | None] = mapped_column(String(200))

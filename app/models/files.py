@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .organization import Organization
+from app.models.organization import Organization
 
 
 class UploadType(enum.IntEnum):

@@ -8,6 +8,8 @@ from flask_appbuilder import Model
 from sqlalchemy import Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.validation import split_lines
+
 
 class OrganizationKind(str, enum.Enum):
     hospital = "hospital"
@@ -15,12 +17,6 @@ class OrganizationKind(str, enum.Enum):
     manufacturer = "manufacturer"
     operator = "operator"
 
-
-def split_lines(text: str | None) -> list[str]:
-    """The list fields (e-mails, domains, CIDRs) are stored one entry per line."""
-    if not text:
-        return []
-    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
 
 
 class Organization(Model):

@@ -10,9 +10,8 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, SmallInteger, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from ..auth import encryption
-
-from .organization import Organization
+from app.core import encryption
+from app.models.organization import Organization
 
 
 class UserStatus(enum.IntEnum):
@@ -31,7 +30,7 @@ class InactiveReason(enum.IntEnum):
 
 
 class EncryptedString(TypeDecorator):
-    """A string stored Fernet-encrypted (app.auth.encryption), clear in Python.
+    """A string stored Fernet-encrypted (app.core.encryption), clear in Python.
 
     Never compared in queries: each encryption of the same value differs."""
 
@@ -68,14 +67,14 @@ class OptiServeUser(FabUser):
     inactive_note: Mapped[str | None] = mapped_column(String(255))
     # Second factor (RFC 6238). The secret is needed in clear to compute codes, so it is
     # encrypted (not hashed) at rest; the last accepted time step makes every code
-    # single-use (see app.auth.totp).
+    # single-use (see app.services.accounts.totp).
     totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_enrolled_on: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # Consecutive failures are FAB's ``fail_login_count``; a lock lasts until this time (UTC).
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Every session stores the generation current at its login and ends when it differs:
-    # raising it ends all of the user's sessions (app.auth.session.end_all_sessions).
+    # raising it ends all of the user's sessions (app.services.accounts.sessions.end_all_sessions).
     session_generation: Mapped[int] = mapped_column(
         Integer, nullable=False, default=0, server_default="0")
 

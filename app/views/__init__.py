@@ -2,24 +2,24 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from .api_keys import ApiKeyApi, ApiKeyView
-from .audit import AuditLogView
-from .classification_api import ClassificationApi
-from .classifications import ClassificationMappingView, SmdsMasterView
-from .dashboard import DashboardView
-from .dealers import DealerHospitalView, DealerPermissionView, switcher_context
-from .health import HealthView
-from .ledger import LedgerApi, LedgerView
-from .makers import MakerView
-from .manufacturers import ManufacturerView
-from .organizations import OrganizationView
-from .profile import ProfileView
-from .report_selection import ReportSelectionView
-from .reports import ReportApi, ReportDownloadView
-from .system_api import SystemReportApi, SystemUploadApi
-from .upload import UploadView
-from .upload_api import UploadApi
-from .users_api import UserApi
+from app.views.api_keys import ApiKeyApi, ApiKeyView
+from app.views.audit import AuditLogView
+from app.views.classification_api import ClassificationApi
+from app.views.classifications import ClassificationMappingView, SmdsMasterView
+from app.views.dashboard import DashboardView
+from app.views.dealers import DealerHospitalView, DealerPermissionView, switcher_context
+from app.views.health import HealthView
+from app.views.ledger import LedgerApi, LedgerView
+from app.views.makers import MakerView
+from app.views.manufacturers import ManufacturerView
+from app.views.organizations import OrganizationView
+from app.views.profile import ProfileView
+from app.views.report_selection import ReportSelectionView
+from app.views.reports import ReportApi, ReportDownloadView
+from app.views.system_api import SystemReportApi, SystemUploadApi
+from app.views.upload import UploadView
+from app.views.upload_api import UploadApi
+from app.views.users_api import UserApi
 
 
 def register_views(appbuilder) -> None:

@@ -1,6 +1,6 @@
 """API keys: the screen (/apikeys/) and its REST API (/api/v1/apikeys/).
 
-Both are thin over :mod:`app.api_keys`, which decides who may issue or revoke a key for whom
+Both are thin over :mod:`app.access.api_keys`, which decides who may issue or revoke a key for whom
 through the scope. The raw key is in the answer to the creation only.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import api_keys
-from ..extensions import db
-from ..models import User, UserStatus
-from ..months import JST, UTC, format_jst
-from ..access.capabilities import MANAGE_USERS
-from ..access.scope import current_scope
-from .hospital_target import CsrfForm
+from app.access import api_keys
+from app.access.capabilities import MANAGE_USERS
+from app.access.scope import current_scope
+from app.core.months import JST, UTC, format_jst
+from app.extensions import db
+from app.models import User, UserStatus
+from app.views.hospital_target import CsrfForm
 
 
 def parse_expiry(value) -> dt.datetime | None:

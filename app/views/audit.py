@@ -10,8 +10,8 @@ import json
 
 from flask_babel import lazy_gettext as _l
 
-from ..models import AuditEvent
-from .base import ScopedInterface, ScopedModelView
+from app.models import AuditEvent
+from app.views.base import ScopedInterface, ScopedModelView
 
 
 def _changes(value) -> str:

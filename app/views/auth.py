@@ -3,8 +3,8 @@ self-service password reset; logout.
 
 Subclasses FAB's AuthDBView (method ``login`` keeps FAB's ``/login/`` URL and endpoint). The
 user is not logged in (``login_user``) until the second factor is verified: between the two
-steps the session only holds a short-lived "pending" marker (app.auth.session). The logic
-lives in app.auth.*; these handlers only route between the steps.
+steps the session only holds a short-lived "pending" marker (app.services.accounts.session). The logic
+lives in app.services.accounts.*; these handlers only route between the steps.
 """
 from __future__ import annotations
 
@@ -20,10 +20,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from .. import audit, invitations
-from ..auth import notices, totp
-from ..auth import session as auth_session
-from ..auth.login import (
+from app.access import sessions as auth_session
+from app.access.request_policy import check_ip
+from app.core.validation import contact_error, email_error, mobile_error, phone_error
+from app.extensions import db
+from app.models import Invitation, User, UserStatus
+from app.services.accounts import invitations, notices, totp
+from app.services.accounts.login import (
     Outcome,
     check_password,
     is_locked,
@@ -31,12 +34,10 @@ from ..auth.login import (
     register_success,
     second_factor_required,
 )
-from ..auth.passwords import MIN_LENGTH, password_error
-from ..extensions import db
-from ..models import Invitation, User, UserStatus
-from ..policy import check_ip
-from ..validation import contact_error, email_error, mobile_error, phone_error
-from .forms import rule
+from app.services.accounts.passwords import MIN_LENGTH, password_error
+from app.services.accounts.sessions import end_all_sessions
+from app.services.audit import trail as audit
+from app.views.forms import rule
 
 BAD_CREDENTIALS = _l("メールアドレス、またはパスワードが間違っています。")
 INACTIVE = _l("アカウントが利用停止中です。管理者にお問い合わせください。")
@@ -286,7 +287,7 @@ class OptiServeAuthView(AuthDBView):
                 form.password.errors = [error]
             else:
                 user.password = self.appbuilder.sm.hash_password(form.password.data)
-                auth_session.end_all_sessions(user)
+                end_all_sessions(user)
                 now = dt.datetime.utcnow()
                 db.session.query(Invitation).filter_by(
                     user_id=user.id, purpose=invitations.PASSWORD_RESET, used_at=None
@@ -304,7 +305,7 @@ class OptiServeAuthView(AuthDBView):
         """Ends every session of the user, so a copy of this cookie is dead as well."""
         user = self._get_authenticated_user()
         if user is not None:
-            auth_session.end_all_sessions(user)
+            end_all_sessions(user)
             audit.record("auth.logout", user, actor=user)
             db.session.commit()
         auth_session.end()
@@ -316,7 +317,7 @@ class OptiServeAuthView(AuthDBView):
         user = self._get_authenticated_user()
         if user is None:
             return redirect(url_for(".login"))
-        auth_session.end_all_sessions(user)
+        end_all_sessions(user)
         audit.record("auth.logout_everywhere", user, actor=user)
         db.session.commit()
         auth_session.end()

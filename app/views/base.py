@@ -14,8 +14,8 @@ from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from app.access.scope import current_scope
 from app.core import search
-from ..access.scope import current_scope
 
 
 def require_operator_scope() -> None:

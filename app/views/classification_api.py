@@ -8,11 +8,11 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 
-from .. import classifications as logic
-from .. import report_selection as selection
-from ..extensions import db
-from ..scope import MAINTAIN_MASTERS
-from .hospital_target import hospital_classification, target_hospital
+from app.access.capabilities import MAINTAIN_MASTERS
+from app.extensions import db
+from app.services.classifications import mapping as logic
+from app.services.reports import selection
+from app.views.hospital_target import hospital_classification, target_hospital
 
 
 class ClassificationApi(BaseApi):

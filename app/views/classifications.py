@@ -5,13 +5,14 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext as _
 
-from .. import classifications as logic
-from ..extensions import db
-from ..normalize import match_key
-from ..scope import MAINTAIN_MASTERS, current_scope
-from ..suggest import AUTO_ACCEPT_THRESHOLD
-from .base import require_operator_scope
-from .hospital_target import (
+from app.access.capabilities import MAINTAIN_MASTERS
+from app.access.scope import current_scope
+from app.core.normalize import match_key
+from app.extensions import db
+from app.services.classifications import mapping as logic
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD
+from app.views.base import require_operator_scope
+from app.views.hospital_target import (
     CsrfForm,
     hospital_classification,
     hospitals_in_scope,

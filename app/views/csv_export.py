@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from flask import Response
 
-from app.months import format_jst
+from app.core.months import format_jst
 
 BOM = "\ufeff"
 # A cell starting with one of these is read as a formula by spreadsheet programs.
@@ -45,7 +45,7 @@ def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:
 
 def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:
     """``filename``: ASCII, without the date (added here, JST)."""
-    from app.months import jst_now
+    from app.core.months import jst_now
 
     name = f"{filename}-{jst_now():%Y%m%d-%H%M}.csv"
     return Response(csv_text(header, rows).encode("utf-8"), mimetype="text/csv",

@@ -12,15 +12,16 @@ from flask_appbuilder import BaseView, IndexView, expose, has_access, permission
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Lending
-from ..months import first_of_month, parse_month, previous_month
-from ..reports import charts
-from ..reports.data_quality import LONG_LENDING_DAYS, data_quality
-from ..reports.figures import compute_figures
-from ..reports.service import report_months
-from ..scope import DOWNLOAD_REPORTS, current_scope
-from .hospital_target import hospitals_in_scope, target_hospital
+from app.access.capabilities import DOWNLOAD_REPORTS
+from app.access.scope import current_scope
+from app.core.months import first_of_month, parse_month, previous_month
+from app.extensions import db
+from app.models import Lending
+from app.services.reports import charts
+from app.services.reports.data_quality import LONG_LENDING_DAYS, data_quality
+from app.services.reports.figures import compute_figures
+from app.services.reports.service import report_months
+from app.views.hospital_target import hospitals_in_scope, target_hospital
 
 
 def fmt(value, unit) -> str:

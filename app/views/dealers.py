@@ -12,10 +12,14 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from .. import dealers
-from ..extensions import db
-from ..models import DealerLevel, DealerPermission, Organization, OrganizationKind
-from ..scope import MANAGE_DEALERS, current_scope
+from app.access import dealer_choice
+from app.access.capabilities import MANAGE_DEALERS
+from app.access.roles import is_dealer_user
+from app.access.scope import current_scope
+from app.extensions import db
+from app.models import DealerLevel, DealerPermission, Organization, OrganizationKind
+from app.services.partners import dealers
+from app.services.unit_of_work import unit_of_work
 
 
 def _hospital_from_request() -> Organization:
@@ -81,10 +85,10 @@ class DealerPermissionView(BaseView):
             abort(404)
         form = request.form
         try:
-            permission = dealers.grant(hospital, form.get("email", ""), form.get("level"),
-                                       form.get("reason", ""), g.user)
+            with unit_of_work():
+                permission = dealers.grant(hospital, form.get("email", ""), form.get("level"),
+                                           form.get("reason", ""), g.user)
         except dealers.DealerPermissionError as error:
-            db.session.rollback()
             flash(str(error), "danger")
             return self._page(hospital, email=form.get("email", ""),
                               level=form.get("level", type=int), reason=form.get("reason", ""),
@@ -106,20 +110,20 @@ class DealerHospitalView(BaseView):
     @expose("/hospitals")
     @has_access
     def hospitals(self):
-        permissions = dealers.active_permissions(g.user.id) if dealers.is_dealer_user(g.user) else []
+        permissions = dealer_choice.active_permissions(g.user.id) if is_dealer_user(g.user) else []
         return self.render_template(
             "dealers/hospitals.html", title=_("対象医療機関の選択"), permissions=permissions,
             chosen=current_scope().dealer_hospital_id, level_labels=dealers.LEVEL_LABELS,
-            csrf_token=generate_csrf(), is_dealer=dealers.is_dealer_user(g.user),
+            csrf_token=generate_csrf(), is_dealer=is_dealer_user(g.user),
         )
 
     @expose("/choose", methods=["POST"])
     @has_access
     def choose(self):
         hospital_id = request.form.get("hospital", type=int)
-        if not dealers.is_dealer_user(g.user) or hospital_id is None:
+        if not is_dealer_user(g.user) or hospital_id is None:
             abort(404)
-        permission = dealers.choose_hospital(g.user, hospital_id)
+        permission = dealer_choice.choose_hospital(g.user, hospital_id)
         if permission is None:
             abort(404)
         flash(_("%(name)s の作業に切り替えました。", name=permission.hospital.name), "success")
@@ -132,10 +136,10 @@ def switcher_context() -> dict:
 
     def dealer_switcher():
         user = getattr(g, "user", None)
-        if user is None or not getattr(user, "is_authenticated", False) or not dealers.is_dealer_user(user):
+        if user is None or not getattr(user, "is_authenticated", False) or not is_dealer_user(user):
             return None
         return {
-            "permissions": dealers.active_permissions(user.id),
+            "permissions": dealer_choice.active_permissions(user.id),
             "chosen": current_scope().dealer_hospital_id,
             "labels": dealers.LEVEL_LABELS,
             "csrf_token": generate_csrf(),

@@ -1,4 +1,4 @@
-"""WTForms adaptors for the rules of :mod:`app.validation`."""
+"""WTForms adaptors for the rules of :mod:`app.core.validation`."""
 from __future__ import annotations
 
 from collections.abc import Callable

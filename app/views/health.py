@@ -5,8 +5,8 @@ from flask import jsonify
 from flask_appbuilder import BaseView, expose
 from sqlalchemy import text
 
-from ..extensions import db
-from ..queue import redis_connection
+from app.extensions import db
+from app.infra.queue import redis_connection
 
 
 class HealthView(BaseView):

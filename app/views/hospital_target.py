@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import abort
 from flask_wtf import FlaskForm
 
-from ..extensions import db
-from ..models import Classification, Organization, OrganizationKind
-from ..scope import current_scope
+from app.access.scope import current_scope
+from app.extensions import db
+from app.models import Classification, Organization, OrganizationKind
 
 
 class CsrfForm(FlaskForm):

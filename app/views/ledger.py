@@ -1,4 +1,4 @@
-"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.ledger`."""
+"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.services.ledger.maintenance`."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
@@ -7,12 +7,14 @@ from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.api import expose as api_expose
 from flask_babel import gettext as _
 
-from .. import audit, ledger
-from ..extensions import db
-from ..reports import queue_after_data_change
-from ..scope import MAINTAIN_MASTERS, current_scope
+from app.access.capabilities import MAINTAIN_MASTERS
+from app.access.scope import current_scope
+from app.extensions import db
+from app.services.audit import trail as audit
+from app.services.ledger import maintenance as ledger
+from app.services.reports import queue_after_data_change
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 from app.views.csv_export import csv_response
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 FILTER_PREFIX = "f_"
 

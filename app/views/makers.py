@@ -6,11 +6,11 @@ from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext as _
 from sqlalchemy import func
 
-from ..extensions import db
-from ..makers import MakerError, add_alias, merge_makers
-from ..models import Equipment, Maker
-from .base import require_operator_scope
-from .hospital_target import CsrfForm
+from app.extensions import db
+from app.models import Equipment, Maker
+from app.services.classifications.makers import MakerError, add_alias, merge_makers
+from app.views.base import require_operator_scope
+from app.views.hospital_target import CsrfForm
 
 
 class MakerView(BaseView):

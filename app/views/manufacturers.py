@@ -1,7 +1,7 @@
 """Screen 9: a manufacturer's ordered choice of hospitals, and its page of pooled figures.
 
 The figures page shows figures pooled over the selection in force in the month shown
-(:func:`app.manufacturers.figures_for_month`); no hospital's rows are reachable from here.
+(:func:`app.services.partners.manufacturers.figures_for_month`); no hospital's rows are reachable from here.
 A saved change applies from the next month, which the selection page says.
 """
 from __future__ import annotations
@@ -11,12 +11,12 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from .. import manufacturers
-from ..extensions import db
-from ..models import Organization
-from ..access.capabilities import SELECT_HOSPITALS
-from ..access.scope import current_scope
-from ..months import current_month, parse_month, previous_month
+from app.access.capabilities import SELECT_HOSPITALS
+from app.access.scope import current_scope
+from app.core.months import current_month, parse_month, previous_month
+from app.extensions import db
+from app.models import Organization
+from app.services.partners import manufacturers
 
 
 def _manufacturer() -> Organization:

@@ -8,12 +8,10 @@ from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import NumberRange
 
-from .. import audit
-from ..extensions import db
-from ..models import Organization, OrganizationKind
-from ..policy import ip_allowed
-from ..scope import MANAGE_ORGANIZATIONS, current_scope
-from ..validation import (
+from app.access.capabilities import MANAGE_ORGANIZATIONS
+from app.access.request_policy import ip_allowed
+from app.access.scope import current_scope
+from app.core.validation import (
     address_error,
     cidr_list_error,
     domain_list_error,
@@ -21,8 +19,11 @@ from ..validation import (
     phone_error,
     postal_code_error,
 )
-from .base import ScopedInterface, ScopedModelView
-from .forms import rule
+from app.extensions import db
+from app.models import Organization, OrganizationKind
+from app.services.audit import trail as audit
+from app.views.base import ScopedInterface, ScopedModelView
+from app.views.forms import rule
 
 KIND_LABELS = {
     OrganizationKind.hospital.value: _l("医療機関"),

@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from app.auth import session as auth_session
-from app.auth import totp
-from app.auth.passwords import MIN_LENGTH
+from app.access import sessions as auth_session
+from app.services.accounts import totp
+from app.services.accounts.passwords import MIN_LENGTH
 from app.extensions import db
 from app.models import User
 from app.services.accounts import profile

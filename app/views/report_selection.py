@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from .. import report_selection as logic
-from ..extensions import db
-from ..scope import MAINTAIN_MASTERS, current_scope
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.access.capabilities import MAINTAIN_MASTERS
+from app.access.scope import current_scope
+from app.extensions import db
+from app.services.reports import selection as logic
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
 def save_from_request(hospital):

@@ -5,20 +5,20 @@ is recorded (who, when).
 """
 from __future__ import annotations
 
-
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ReportFile, ReportType
-from ..months import format_jst, parse_month, previous_month
-from ..reports import enqueue_report, service
-from ..scope import DOWNLOAD_REPORTS, current_scope
-from ..storage import get_storage
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.access.capabilities import DOWNLOAD_REPORTS
+from app.access.scope import current_scope
+from app.core.months import format_jst, parse_month, previous_month
+from app.extensions import db
+from app.infra.storage import get_storage
+from app.models import ReportFile, ReportType
+from app.services.reports import enqueue_report, service
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
 def scoped_report(pk: int) -> ReportFile:

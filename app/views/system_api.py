@@ -2,7 +2,7 @@
 
 Role System (service accounts, API keys only) and Admin hold the ``SystemApi`` permissions;
 the scope must cover every hospital (:data:`app.access.capabilities.SYSTEM_SYNC` or an operator), and every
-write takes an ``Idempotency-Key`` header (:mod:`app.idempotency`).
+write takes an ``Idempotency-Key`` header (:mod:`app.services.sync.idempotency`).
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from flask import current_app, g, jsonify, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext as _
 
-from .. import idempotency, system_sync
-from ..extensions import db
-from ..models import Organization
-from ..access.scope import current_scope
-from ..uploads import upload_in_scope
-from .upload import original_download
+from app.access.scope import current_scope
+from app.extensions import db
+from app.models import Organization
+from app.services.sync import idempotency
+from app.services.sync import onprem as system_sync
+from app.services.uploads.records import upload_in_scope
+from app.views.upload import original_download
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -45,7 +46,7 @@ def _request_hash() -> str:
 
 
 def idempotent(view):
-    """Answer a repeat of the same request from the stored first answer (see app.idempotency)."""
+    """Answer a repeat of the same request from the stored first answer (see app.services.sync.idempotency)."""
     @functools.wraps(view)
     def wrapper(self, *args, **kwargs):
         key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()

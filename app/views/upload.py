@@ -17,20 +17,21 @@ from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import uploads
-from ..extensions import db
-from ..models import UploadType
-from ..scope import UPLOAD, current_scope
-from ..storage import get_storage
-from ..upload_checks import UploadRejected, too_large_message
-from ..upload_mapping import (
+from app.access.capabilities import UPLOAD
+from app.access.scope import current_scope
+from app.extensions import db
+from app.infra.storage import get_storage
+from app.models import UploadType
+from app.services.uploads import records as uploads
+from app.services.uploads.checks import UploadRejected, too_large_message
+from app.services.uploads.column_mapping import (
     MappingError,
     canonical_fields,
     current_choices,
     file_preview,
     save_mapping,
 )
-from .hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {"xlsx": XLSX, "xls": "application/vnd.ms-excel", "csv": "text/csv"}

@@ -1,6 +1,6 @@
 """REST API of screen 3: upload files (multipart), read their status, download rejected rows.
 
-Same checks, storage and queue as the screen (:mod:`app.uploads`), same scope.
+Same checks, storage and queue as the screen (:mod:`app.services.uploads.records`), same scope.
 """
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import uploads
-from ..scope import UPLOAD, current_scope
-from ..upload_checks import UploadRejected, too_large_message
-from .hospital_target import target_hospital
-from .upload import original_download, rejected_download, scoped_upload
+from app.access.capabilities import UPLOAD
+from app.access.scope import current_scope
+from app.services.uploads import records as uploads
+from app.services.uploads.checks import UploadRejected, too_large_message
+from app.views.hospital_target import target_hospital
+from app.views.upload import original_download, rejected_download, scoped_upload
 
 
 class UploadApi(BaseApi):

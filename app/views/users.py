@@ -1,6 +1,6 @@
 """Screen 2, ユーザーメンテナンス: one screen for Admin (all users) and OrgAdmin (its own).
 
-Scope decides which users a person sees; the checks of :mod:`app.user_maintenance`, run from
+Scope decides which users a person sees; the checks of :mod:`app.services.accounts.users`, run from
 ``pre_add``/``pre_update`` here and from the users API, refuse organizations outside the scope,
 roles the person may not grant and e-mails outside the organization's allowed domains.
 """
@@ -15,11 +15,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
-from ..auth import totp
-from ..extensions import db
-from ..models import InactiveReason, User, UserStatus
-from ..user_maintenance import (
+from app.core.validation import email_error, mobile_error, phone_error
+from app.extensions import db
+from app.models import InactiveReason, User, UserStatus
+from app.services.accounts import totp
+from app.services.accounts.users import (
     UserError,
     check_update,
     deactivate_user,
@@ -29,9 +29,9 @@ from ..user_maintenance import (
     reactivate_user,
     user_snapshot,
 )
-from ..validation import email_error, mobile_error, phone_error
-from .base import ScopedInterface, ScopedModelView, scope_filter
-from .forms import rule
+from app.services.audit import trail as audit
+from app.views.base import ScopedInterface, ScopedModelView, scope_filter
+from app.views.forms import rule
 
 STATUS_LABELS = {
     UserStatus.temporary: _l("仮登録"),
@@ -133,16 +133,16 @@ class UserMaintenanceView(ScopedModelView):
     }
     _rel_filters = {
         "organization": [scope_filter("id")],
-        "roles": [["name", FilterInFunction, grantable_role_names]],
+        "roles": [["name", FilterInFunction, lambda: grantable_role_names(g.user)]],
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = _rel_filters
     search_form_query_rel_fields = {"organization": [scope_filter("id")]}
 
     def pre_add(self, item: User) -> None:
-        prepare_new_user(item)
+        prepare_new_user(item, g.user)
 
     def post_add(self, item: User) -> None:
-        link, hours = invite_new_user(item)
+        link, hours = invite_new_user(item, g.user)
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
                 hours=hours, link=link), "info")
 
@@ -156,7 +156,7 @@ class UserMaintenanceView(ScopedModelView):
                 g.user_before_edit = user_snapshot(item)
 
     def pre_update(self, item: User) -> None:
-        check_update(item, g.pop("user_before_edit", None))
+        check_update(item, g.pop("user_before_edit", None), g.user)
 
     def _scoped_user(self, pk) -> User:
         user = self.datamodel.get(pk)
@@ -191,7 +191,7 @@ class UserMaintenanceView(ScopedModelView):
         form = DeactivateForm()
         if request.method == "POST" and form.validate():
             try:
-                deactivate_user(user, form.reason.data, form.note.data)
+                deactivate_user(user, form.reason.data, form.note.data, g.user)
             except UserError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")

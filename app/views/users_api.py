@@ -1,20 +1,20 @@
 """REST API of screen 2 (/api/v1/users/...): the same scope, permissions and rules as the
-screen (:mod:`app.user_maintenance`), so an API client can do nothing the screen refuses.
+screen (:mod:`app.services.accounts.users`), so an API client can do nothing the screen refuses.
 
 Users are never deleted (no DELETE route); they are deactivated with a reason and a note.
 """
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..extensions import db
-from ..models import User
-from ..user_maintenance import (
+from app.extensions import db
+from app.models import User
+from app.services.accounts.users import (
     UserError,
     check_update,
     deactivate_user,
@@ -24,8 +24,8 @@ from ..user_maintenance import (
     reactivate_user,
     user_snapshot,
 )
-from .base import ScopedInterface, ScopedModelRestApi, scope_filter
-from .users import UserMaintenanceView
+from app.views.base import ScopedInterface, ScopedModelRestApi, scope_filter
+from app.views.users import UserMaintenanceView
 
 # Never the password hash, the TOTP secret or anything of the recovery codes.
 READ_COLUMNS = [
@@ -61,7 +61,7 @@ class UserApi(ScopedModelRestApi):
     base_order = ("organization_id", "asc")
     _rel_filters = {
         "organization": [scope_filter("id")],
-        "roles": [["name", FilterInFunction, grantable_role_names]],
+        "roles": [["name", FilterInFunction, lambda: grantable_role_names(g.user)]],
     }
     add_query_rel_fields = edit_query_rel_fields = _rel_filters
 
@@ -79,10 +79,10 @@ class UserApi(ScopedModelRestApi):
             db.session.rollback()
             return self.response_422(message=err.messages)
         try:
-            prepare_new_user(user)
+            prepare_new_user(user, g.user)
         except UserError as exc:
             return self.response_400(message=str(exc))
-        invite_new_user(user)
+        invite_new_user(user, g.user)
         return self.response(201, id=user.id, result=self._result(user))
 
     def put_headless(self, pk):
@@ -100,7 +100,7 @@ class UserApi(ScopedModelRestApi):
             db.session.rollback()
             return self.response_422(message=err.messages)
         try:
-            check_update(user, before)
+            check_update(user, before, g.user)
         except UserError as exc:
             return self.response_400(message=str(exc))
         db.session.commit()
@@ -127,7 +127,7 @@ class UserApi(ScopedModelRestApi):
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
         try:
-            deactivate_user(user, payload.get("reason"), payload.get("note"))
+            deactivate_user(user, payload.get("reason"), payload.get("note"), g.user)
         except UserError as exc:
             db.session.rollback()
             return self.response_400(message=str(exc))

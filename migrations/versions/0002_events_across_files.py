@@ -49,7 +49,7 @@ def upgrade():
 
 
 def downgrade():
-    for table, start, end, short in TABLES:
+    for table, start, _end, short in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f'uq_{table}_event', type_='unique')
             batch_op.drop_index(f'ix_{table}_hospital_{short}')

@@ -45,7 +45,7 @@ audit_event = sa.table(
 
 
 def _canonical(row) -> str:
-    # Same content and form as app.audit.canonical at this revision.
+    # Same content and form as app.services.audit.trail.canonical at this revision.
     content = {
         "created_on": row.created_on.isoformat(timespec="microseconds"),
         "actor_id": row.actor_id,

@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0009
 Create Date: 2026-11-30 02:30:00
 
-The key is ``app.normalize.device_key(device_number)``; the app's own function fills it so
+The key is ``app.core.normalize.device_key(device_number)``; the app's own function fills it so
 existing rows get exactly the key new uploads compute. Two devices of one hospital whose
 numbers differ only in width or case (``ME1`` and ``me1``) were two devices before: the
 newer keeps the key with its id appended, so neither is lost (the hospital's next ledger
@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade():
-    from app.normalize import device_key
+    from app.core.normalize import device_key
 
     with op.batch_alter_table('equipment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_key', sa.String(length=100), nullable=True))

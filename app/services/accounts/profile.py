@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import audit
-from app.auth import totp
-from app.auth.login import register_failure
-from app.auth.passwords import password_error
-from app.auth.session import end_all_sessions
+from app.core.validation import contact_error, mobile_error, phone_error
 from app.models import User
-from app.validation import contact_error, mobile_error, phone_error
+from app.services.accounts import totp
+from app.services.accounts.login import register_failure
+from app.services.accounts.passwords import password_error
+from app.services.accounts.sessions import end_all_sessions
+from app.services.audit import trail as audit
 
 
 class ProfileError(ValueError):

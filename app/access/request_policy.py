@@ -1,0 +1,227 @@
+"""Request-wide policy: client address, organization IP allow-lists, session rules, CSRF
+(forms and API) and security headers. :func:`init_app` wires it into the application.
+
+Client address: ``X-Forwarded-For`` is believed only for ``TRUSTED_PROXY_COUNT`` proxies
+(werkzeug's ProxyFix; 0 = the header is ignored). The count is read per request so a
+configuration change (or a test) needs no new middleware.
+
+IP allow-list: when the organization of the signed-in user (session or API key) lists
+CIDRs, a request from any other address is refused with 403 and audited, web and API alike.
+
+API CSRF: FAB exempts its REST blueprints from Flask-WTF's CSRF check, yet the APIs also
+accept the browser's session cookie (so the screens' scripts can call them). A write
+(POST/PUT/PATCH/DELETE) under ``/api/`` made with the session cookie therefore needs the
+CSRF token in an ``X-CSRFToken`` header, or an ``Origin`` (else ``Referer``) naming this
+application. Machine clients authenticate with an API key in the ``Authorization`` header,
+which a cross-site page cannot set, and are exempt.
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from urllib.parse import urlparse
+
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect, validate_csrf
+from werkzeug.exceptions import Forbidden
+from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms.validators import ValidationError
+
+from app.access import sessions as auth_session
+from app.extensions import db
+from app.services.audit import trail as audit
+
+csrf = CSRFProtect()
+
+# Endpoints a refused user may still reach: leaving, and the static files of the 403 page.
+_OPEN_ENDPOINTS = {"static", "appbuilder.static", "OptiServeAuthView.logout"}
+
+
+class TrustedProxyFix:
+    """ProxyFix whose ``x_for`` is ``app.config['TRUSTED_PROXY_COUNT']`` at request time."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._fixes: dict[int, ProxyFix] = {}
+
+    def __call__(self, environ, start_response):
+        count = int(self.app.config.get("TRUSTED_PROXY_COUNT") or 0)
+        if count <= 0:
+            return self.wsgi_app(environ, start_response)
+        fix = self._fixes.get(count)
+        if fix is None:
+            fix = self._fixes[count] = ProxyFix(self.wsgi_app, x_for=count, x_proto=count)
+        return fix(environ, start_response)
+
+
+def ip_allowed(address: str | None, entries: list[str]) -> bool:
+    """True when there is no allow-list, or ``address`` lies in one of its networks."""
+    if not entries:
+        return True
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    for entry in entries:
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class IPRefused(Forbidden):
+    """403 for a request from outside the organization's allow-list."""
+
+
+def check_ip(user) -> None:
+    """Refuse (403, audited) when ``user``'s organization does not allow this address."""
+    organization = getattr(user, "organization", None)
+    entries = organization.ip_allowlist_entries if organization is not None else []
+    address = request.remote_addr
+    if ip_allowed(address, entries):
+        return
+    audit.record("policy.ip_refused", organization, organization_id=organization.id,
+                 actor=user, changes={"path": request.path[:200], "ip": address})
+    db.session.commit()
+    raise IPRefused()
+
+
+def _enforce_ip_policy() -> None:
+    if request.endpoint in _OPEN_ENDPOINTS:
+        return
+    if current_user.is_authenticated:
+        check_ip(current_user)
+
+
+def _ip_refused(error):
+    if request.path.startswith("/api/"):
+        return jsonify(message=_("このIPアドレスからの接続は許可されていません")), 403
+    return render_template("policy/ip_refused.html", address=request.remote_addr), 403
+
+
+API_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _origin_of(url: str | None) -> str | None:
+    parsed = urlparse(url or "")
+    if not parsed.scheme or not parsed.netloc:
+        return None
+    return f"{parsed.scheme}://{parsed.netloc}".lower()
+
+
+def is_same_origin(url: str | None) -> bool:
+    """Whether ``url`` (an Origin or Referer header) is this application: the address the
+    request came to, or ``PUBLIC_BASE_URL``."""
+    origin = _origin_of(url)
+    if origin is None:
+        return False
+    own = {f"{request.scheme}://{request.host}".lower(),
+           _origin_of(current_app.config.get("PUBLIC_BASE_URL"))}
+    return origin in own
+
+
+def _valid_csrf_header() -> bool:
+    token = request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
+    if not token:
+        return False
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return False
+    return True
+
+
+def api_write_allowed() -> bool:
+    """The API CSRF rule (see the module docstring) for the current request."""
+    if not request.path.startswith("/api/") or request.method not in API_WRITE_METHODS:
+        return True
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    if current_app.appbuilder.sm.extract_api_key_from_request() is not None:
+        return True  # a machine client: its key, not the cookie, authenticates it
+    if not session.get("_user_id"):
+        return True  # no signed-in browser session to borrow; the API answers 401 itself
+    if _valid_csrf_header():
+        return True
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return is_same_origin(origin)
+    return is_same_origin(request.headers.get("Referer"))
+
+
+def _enforce_api_csrf():
+    if api_write_allowed():
+        return None
+    audit.record("policy.csrf_refused", changes={
+        "path": request.path[:200], "method": request.method,
+        "origin": (request.headers.get("Origin") or "")[:200]})
+    db.session.commit()
+    return jsonify(message=_("CSRFトークンがないか正しくありません。画面を再読み込みしてからやり直してください。")), 403
+
+
+def csp_nonce() -> str:
+    """The per-request nonce FAB's templates put on their <script> tags (baselib.get_nonce)."""
+    if not has_request_context():
+        return ""
+    nonce = getattr(g, "_csp_nonce", None)
+    if nonce is None:
+        nonce = g._csp_nonce = secrets.token_urlsafe(16)
+    return nonce
+
+
+def content_security_policy(nonce: str) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        # FAB's templates and widgets (select2, datepicker) use style attributes
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config.get("OPTISERVE_ENV") == "production":
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def init_csrf(app: Flask) -> None:
+    """CSRF for every form, FAB's and ours. Must run before AppBuilder registers its APIs:
+    FAB exempts its REST blueprints (authenticated by API key or session + JSON) only when
+    the extension already exists."""
+    csrf.init_app(app)
+
+
+def init_app(app: Flask) -> None:
+    app.wsgi_app = TrustedProxyFix(app, app.wsgi_app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(auth_session.enforce)
+    app.before_request(_enforce_api_csrf)  # after enforce: an ended session is no session
+    app.before_request(_enforce_ip_policy)
+    app.after_request(_security_headers)
+    app.register_error_handler(IPRefused, _ip_refused)

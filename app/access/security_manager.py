@@ -1,0 +1,194 @@
+"""OptiServe's security manager: the single subclass of FAB's SecurityManager.
+
+Everything FAB-specific about who a user is and which security screens exist lives here;
+*what* a user may see is answered by :mod:`app.access.scope`. The FAB internals overridden are
+listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
+``tests/test_fab_contract.py``.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, g, request
+from flask_appbuilder import expose
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import RoleModelView
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+from werkzeug.security import generate_password_hash
+
+from app.access import api_keys
+from app.access.request_policy import check_ip
+from app.access.scope import current_scope, forget_scope
+from app.core.months import utc_now
+from app.core.validation import normalize_email
+from app.models import User, UserStatus
+from app.views.auth import OptiServeAuthView
+from app.views.base import ScopedInterface
+from app.views.users import UserMaintenanceView
+
+# (class, attribute) pairs of FAB that this module relies on or replaces.
+FAB_OVERRIDES = (
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "user_model"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "userdbmodelview"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "rolemodelview"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "register_views"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "find_user"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "auth_user_db"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "authdbview"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "validate_api_key"),
+    # app.access.api_keys issues keys with FAB's lookup hash, so FAB's look-up finds them
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
+    ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
+    ("flask_appbuilder.security.views.AuthDBView", "login"),
+    ("flask_appbuilder.security.views.AuthView", "logout"),
+    ("flask_appbuilder.security.views.AuthView", "_get_authenticated_user"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "is_auth_limited"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "auth_rate_limit"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "before_request"),
+    ("flask_appbuilder.baseviews.BaseCRUDView", "is_get_mutation_allowed"),
+)
+
+
+class RoleView(RoleModelView):
+    """Roles are declared in app.access.role_sync and applied by a command: read-only on screen."""
+
+    base_permissions = ["can_list", "can_show"]
+    list_columns = ["name"]
+    show_columns = ["name", "permissions"]
+
+    def copy_role(self, items):
+        """Not an action here (no @action): roles are declared as data, never copied on screen."""
+        abort(404)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        """FAB raises (500) on an action name it does not know; answer 404 instead."""
+        if name not in self.actions:
+            abort(404)
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        if request.form.get("action") not in self.actions:
+            abort(404)
+        return super().action_post()
+
+
+class OptiServeSecurityManager(SecurityManager):
+    user_model = User
+    userdbmodelview = UserMaintenanceView
+    authdbview = OptiServeAuthView
+    rolemodelview = RoleView
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        # FAB's constructor gives the user view a plain interface; users are scoped too.
+        self.userdbmodelview.datamodel = ScopedInterface(self.user_model)
+
+    def register_views(self) -> None:
+        """Register only the security screens OptiServe offers.
+
+        Left out on purpose: FAB's JWT login API (``/api/v1/security/login`` would bypass
+        the second factor), its password-reset views (an administrator must never set a
+        user's password), the permission/view-menu screens (permissions are declared in
+        :mod:`app.access.role_sync`) and self-registration.
+        """
+        self.user_view = self.userdbmodelview
+        self.auth_view = self.authdbview()
+        self.appbuilder.add_view_no_menu(self.auth_view)
+        if self.is_auth_limited:
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+        self.user_view = self.appbuilder.add_view(
+            self.user_view,
+            "Users",
+            icon="fa-user",
+            label=_l("ユーザーメンテナンス"),
+            category="Administration",
+            category_icon="fa-cogs",
+            category_label=_l("管理"),
+        )
+        self.appbuilder.add_view(
+            self.rolemodelview,
+            "Roles",
+            icon="fa-user-gear",
+            label=_l("ロール"),
+            category="Administration",
+        )
+
+    # Menus follow capabilities: FAB shows a menu item when the role holds its ``menu_access``
+    # (navbar: the ``is_menu_visible`` filter → has_access; MenuApi: get_user_menu_access). The
+    # scope must also let the user open the screen behind it (app.access.capabilities), and a
+    # category shows only with a child to show, so a level-1 dealer or Admin is not offered
+    # items that answer 403.
+    def has_access(self, permission_name, view_name):
+        role_allows = super().has_access
+        if permission_name != "menu_access":
+            return role_allows(permission_name, view_name)
+        return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
+
+    def get_user_menu_access(self, menu_names=None):
+        allowed = super().get_user_menu_access(menu_names)
+        return {name for name in allowed if self._menu_opens(name, allowed.__contains__)}
+
+    def _menu_opens(self, name, role_allows) -> bool:
+        if not role_allows(name):
+            return False
+        item = self.appbuilder.menu.find(name)
+        if item is not None and item.childs:
+            return any(self._menu_opens(child.name, role_allows) for child in item.childs
+                       if child.name != "-")
+        return current_scope().can_open(self._menu_permission_name(item))
+
+    def _menu_permission_name(self, item) -> str | None:
+        """The FAB permission name of the view a menu item opens (a link: by its URL)."""
+        if item is None:
+            return None
+        view = item.baseview
+        if view is None and item.href:
+            try:
+                endpoint, _args = current_app.url_map.bind("localhost").match(item.get_url(), method="GET")
+            except HTTPException:
+                return None
+            blueprint = endpoint.split(".", 1)[0]
+            view = next((v for v in self.appbuilder.baseviews if v.endpoint == blueprint), None)
+        return getattr(view, "class_permission_name", None)
+
+    def hash_password(self, password: str) -> str:
+        """scrypt with the parameters of ``FAB_PASSWORD_HASH_METHOD`` (see config.py)."""
+        return generate_password_hash(
+            password,
+            method=current_app.config["FAB_PASSWORD_HASH_METHOD"],
+            salt_length=current_app.config["FAB_PASSWORD_HASH_SALT_LENGTH"],
+        )
+
+    def find_user(self, username=None, email=None):
+        """Log-in ids are e-mails, stored lower-cased; look them up case-insensitively."""
+        key = normalize_email(email or username)
+        if not key:
+            return None
+        return self.session.query(self.user_model).filter_by(email=key).one_or_none()
+
+    def validate_api_key(self, api_key_string):
+        """FAB's key check with stored times in UTC (FAB compares with local time), then the
+        organization's IP allow-list (403 outside it) and the per-key rate limit (429).
+        None (→ 401) for an unknown, revoked or expired key or an inactive user."""
+        key = api_keys.find_usable_key(api_key_string, self)
+        if key is None:
+            return None
+        user = api_keys.owner_of(key)
+        g.user = user
+        g._api_key_user = True
+        forget_scope()  # a scope computed before the key was read would be the anonymous one
+        check_ip(user)
+        api_keys.check_rate_limit(current_app, key)
+        key.last_used_on = utc_now()
+        self.session.commit()
+        g.optiserve_api_key_id = key.id  # app.access.api_keys records the call after the response
+        return user
+
+    def auth_user_db(self, username, password):
+        """FAB's check, refusing users that are not active (temporary or inactive)."""
+        user = self.find_user(username=username)
+        if user is None or user.status != UserStatus.active:
+            return None
+        return super().auth_user_db(user.email, password)

@@ -1,4 +1,0 @@
-"""Ingest of uploaded ME-system files: reading, header mapping, values, checks, bulk writes.
-
-Entry point for the job: :func:`app.ingest.pipeline.run_ingest`.
-"""

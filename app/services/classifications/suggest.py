@@ -1,0 +1,159 @@
+"""Ranked suggestions of a common (SMDS) classification for a hospital's classification name.
+
+:func:`suggest` is pure: a name, the candidates ``(id, name)`` and optionally what other
+hospitals mapped the same normalized name to. Scores are 0..100:
+
+- 100: the same name once normalized (width, long vowels, small kana, punctuation);
+- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ);
+- 96..99: the candidate other hospitals chose for this exact normalized name (more votes,
+  higher), so an agreed mapping outranks everything but an exact match;
+- otherwise a blend of character ratio, partial ratio, token-set ratio and character
+  bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器).
+
+Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all".
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from app.core.normalize import base_key, match_key, normalize_text
+
+AUTO_ACCEPT_THRESHOLD = 90.0
+EXACT = 100.0
+BASE_EXACT = 97.0
+PRIOR_BASE = 96.0
+
+
+@lru_cache(maxsize=8192)
+def _bigrams(key: str) -> frozenset[str]:
+    if len(key) < 2:
+        return frozenset({key}) if key else frozenset()
+    return frozenset(key[i:i + 2] for i in range(len(key) - 1))
+
+
+def _dice(a: str, b: str) -> float:
+    ga, gb = _bigrams(a), _bigrams(b)
+    if not ga or not gb:
+        return 0.0
+    return 200.0 * len(ga & gb) / (len(ga) + len(gb))
+
+
+def _fuzzy(name_key: str, name_base: str, name_tokens: str, cand_key: str, cand_tokens: str) -> float:
+    if not name_key or not cand_key:
+        return 0.0
+    ratio = fuzz.ratio(name_key, cand_key)
+    partial = fuzz.partial_ratio(name_key, cand_key)
+    tokens = fuzz.token_set_ratio(name_tokens, cand_tokens)
+    ngram = _dice(name_key, cand_key)
+    score = 0.4 * ratio + 0.2 * partial + 0.1 * tokens + 0.3 * ngram
+    shorter, longer = sorted((name_base, cand_key), key=len)
+    if len(shorter) >= 2 and shorter in longer:
+        # Containment: the more of the longer name the shorter covers, the surer the match.
+        # A Japanese compound's head is its last part (成人用人工呼吸器 is a 人工呼吸器), so a
+        # candidate that ends the name counts most; one at its start (血液 in 血液浄化装置)
+        # least; the name inside a longer candidate in between.
+        cover = len(shorter) / len(longer)
+        if cand_key == shorter and name_base.endswith(cand_key):
+            score = max(score, 75.0 + 20.0 * cover)
+        elif cand_key == shorter:
+            score = max(score, 60.0 + 30.0 * cover)
+        else:
+            score = max(score, 68.0 + 20.0 * cover)
+    return min(score, 95.0)
+
+
+# Generic names (JMDN and common usage) → the word the SMDS master uses. Applied to the
+# normalized key of a hospital's name; the result is scored like a bracket-free match.
+SYNONYMS = {
+    "注射筒輸液ポンプ": "シリンジポンプ",
+    "心電図モニタ": "生体情報モニタ",
+    "多項目モニタ": "生体情報モニタ",
+    "ベツドサイドモニタ": "生体情報モニタ",
+    "患者モニタ": "生体情報モニタ",
+    "心臓ペスメカ": "ペスメカ",
+    "開放式保育器": "開放型保育器",
+    "閉鎖式保育器": "保育器",
+    "アネロイド式血圧計": "手動式血圧計",
+    "水銀血圧計": "手動式血圧計",
+    "高周波焼灼装置": "電気手術器",
+    "血液浄化装置": "血液浄化関連",
+    "aed": "除細動器",
+    "汎用輸液ポンプ": "輸液ポンプ",
+    "経腸栄養用輸液ポンプ": "輸液ポンプ",
+    "体外型": "体外式",
+    "オキシメタ": "パルスオキシメタ",
+}
+_SYNONYM_KEYS = sorted(SYNONYMS, key=len, reverse=True)
+
+
+@lru_cache(maxsize=8192)
+def synonym_key(key: str) -> str:
+    for word in _SYNONYM_KEYS:
+        replacement = SYNONYMS[word]
+        if word in key and not (word in replacement and replacement in key):
+            key = key.replace(word, replacement)
+    return key
+
+
+@lru_cache(maxsize=8192)
+def _token_text(s: str) -> str:
+    return normalize_text(s).lower()
+
+
+def suggest(
+    name: str,
+    candidates: Iterable[tuple[int, str]] | Mapping[int, str],
+    prior_mappings: Mapping[int, int] | None = None,
+    limit: int | None = 3,
+) -> list[tuple[int, float]]:
+    """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
+
+    ``prior_mappings`` is ``{candidate_id: number of other hospitals}`` that mapped a
+    classification with the same normalized name to that candidate.
+    """
+    items = candidates.items() if isinstance(candidates, Mapping) else candidates
+    name_key = match_key(name)
+    name_base = base_key(name)
+    name_syn = synonym_key(name_base)
+    name_tokens = _token_text(name)
+    prior = prior_mappings or {}
+    top_votes = max(prior.values(), default=0)
+    scored = []
+    for cid, cname in items:
+        cand_key = match_key(cname)
+        if cand_key and cand_key == name_key:
+            score = EXACT
+        elif cand_key and cand_key in (name_base, name_syn):
+            score = BASE_EXACT
+        else:
+            score = _fuzzy(name_key, name_base, name_tokens, cand_key, _token_text(cname))
+            if name_syn != name_base:
+                score = max(score, _fuzzy(name_key, name_syn, name_tokens, cand_key, _token_text(cname)))
+        votes = prior.get(cid, 0)
+        if votes and score < EXACT:
+            # The most chosen prior gets the most weight; a minority choice still ranks high.
+            share = votes / top_votes
+            score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
+        scored.append((cid, round(score, 1)))
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:limit] if limit else scored
+
+
+def exact_match(name: str, candidates_by_key: Mapping[str, int]) -> int | None:
+    """The candidate whose normalized name equals ``name``'s (the automatic mapping)."""
+    return candidates_by_key.get(match_key(name))
+
+
+@lru_cache(maxsize=32768)
+def suggest_cached(
+    name: str,
+    candidates: tuple[tuple[int, str], ...],
+    prior: tuple[tuple[int, int], ...] = (),
+    limit: int | None = 3,
+) -> tuple[tuple[int, float], ...]:
+    """:func:`suggest` memoized on hashable arguments: screen 7 ranks the same hundreds of
+    names against the same master at every page load."""
+    return tuple(suggest(name, candidates, dict(prior), limit=limit))

@@ -1,0 +1,371 @@
+"""One upload, from its stored file to committed rows: :func:`run_ingest`.
+
+The contract with the job wrapper (app/jobs): ``run_ingest(upload_id)`` sets the upload's
+status, message, counts, detected format/encoding, column mapping and rejected-rows file,
+and commits them together with the rows. Bad data never raises — it ends as ``failed``,
+``needs_mapping`` or ``succeeded_with_rejections`` with a message. Only infrastructure
+errors (database or storage unreachable) raise, after a rollback, so the job can retry.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import exc as sa_exc
+
+from app.core.months import month_label, utc_now
+from app.extensions import db
+from app.infra.storage import get_storage
+from app.models import ColumnProfile, UploadFile, UploadStatus
+from app.services.audit import trail as audit
+from app.services.classifications.makers import resolve_makers
+from app.services.classifications.mapping import ensure_hospital_classifications
+from app.services.ingest import write
+from app.services.ingest.headers import (
+    CANONICAL_FIELDS,
+    FAILURE,
+    HEADER_SCAN_ROWS,
+    LEDGER,
+    LENDING,
+    column_letters,
+    duplicates_message,
+    field_label,
+    find_header_row,
+    map_headers,
+)
+from app.services.ingest.reading import (
+    CsvPosition,
+    Limits,
+    ReadError,
+    check_record_span,
+    check_shape,
+    open_rows,
+)
+from app.services.ingest.rejects import RejectWriter
+from app.services.ingest.validate import FailureChecker, LedgerChecker, LendingChecker
+from app.services.ingest.values import EXCEL_ERRORS
+
+# Excel's own limit for one cell; a longer value is a broken export (or an attack).
+MAX_CELL_CHARS = 32_767
+
+log = logging.getLogger(__name__)
+
+TYPE_LABELS = {LEDGER: "医療機器台帳", LENDING: "貸出履歴", FAILURE: "故障履歴"}
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    ConnectionError, TimeoutError,
+)
+
+
+@dataclass
+class IngestOutcome:
+    status: str
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+
+
+class _Stop(Exception):
+    """The file cannot be ingested; ``status`` and the message go on the upload."""
+
+    def __init__(self, status: UploadStatus, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _infrastructure_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # boto3 is optional in the embedded mode
+        return INFRASTRUCTURE_ERRORS
+    return (*INFRASTRUCTURE_ERRORS, BotoCoreError, ClientError)
+
+
+def rejected_key(upload: UploadFile) -> str:
+    return f"uploads/{upload.hospital_id}/{upload.month:%Y-%m}/{upload.id}/rejected.xlsx"
+
+
+def run_ingest(upload_id: int) -> IngestOutcome:
+    session = db.session
+    upload = session.get(UploadFile, upload_id)
+    if upload is None:
+        return IngestOutcome(UploadStatus.failed.value, message=f"アップロード {upload_id} が見つかりません。")
+    storage = get_storage()
+    state = _State(upload)
+    try:
+        if not upload.storage_key:
+            raise _Stop(UploadStatus.failed, "アップロードされたファイルが保存されていません。もう一度アップロードしてください。")
+        path = storage.local_path(upload.storage_key)
+        declared = os.path.splitext(upload.storage_key)[1]
+        _ingest_file(session, upload, path, declared, state)
+        if state.rejects is not None and state.rejects.count:
+            key = rejected_key(upload)
+            with open(state.rejects.path, "rb") as handle:
+                storage.put_file(key, handle)
+            upload.rejected_key = key
+        else:
+            upload.rejected_key = None
+        outcome = state.finish(session)
+        session.commit()
+        return outcome
+    except _Stop as stop:
+        session.rollback()
+        return _record_stop(session, upload_id, stop, state, storage)
+    except _infrastructure_errors():
+        session.rollback()
+        raise
+    except Exception:
+        log.exception("ingest of upload %s failed", upload_id)
+        session.rollback()
+        if state.rejects is not None:
+            state.rejects.discard()
+            state.rejects = None
+        return _record_stop(session, upload_id, _Stop(
+            UploadStatus.failed,
+            "取り込み中に予期しないエラーが発生しました。データは変更されていません。管理者にお問い合わせください。",
+        ), state, storage)
+    finally:
+        if state.rejects is not None:
+            state.rejects.discard()
+        cleanup = getattr(storage, "cleanup", None)
+        if cleanup:
+            cleanup()
+
+
+def _record_stop(session, upload_id: int, stop: _Stop, state: _State, storage) -> IngestOutcome:
+    upload = session.get(UploadFile, upload_id)
+    upload.status = stop.status.value
+    upload.message = stop.message
+    upload.rows_total, upload.rows_imported, upload.rows_rejected = state.total, 0, 0
+    upload.rejected_key = None
+    rejects = state.rejects
+    if rejects is not None and rejects.count and rejects.close():
+        # Nothing was imported, but the reasons every row was refused are still worth reading.
+        key = rejected_key(upload)
+        with open(rejects.path, "rb") as handle:
+            storage.put_file(key, handle)
+        upload.rejected_key = key
+        upload.rows_rejected = rejects.count
+    upload.finished_at = utc_now()
+    outcome = IngestOutcome(stop.status.value, state.total, 0, upload.rows_rejected, stop.message)
+    session.commit()
+    return outcome
+
+
+class _State:
+    """What the run learned, recorded on the upload at the end."""
+
+    def __init__(self, upload: UploadFile):
+        self.upload = upload
+        self.total = self.imported = self.rejected = 0
+        self.rejects: RejectWriter | None = None
+        self.notes: list[str] = []
+
+    def finish(self, session) -> IngestOutcome:
+        upload = self.upload
+        label = TYPE_LABELS.get(upload.file_type, "")
+        status = UploadStatus.succeeded_with_rejections if self.rejected else UploadStatus.succeeded
+        message = f"{label}を取り込みました（{self.imported:,} 件）。"
+        if self.rejected:
+            message += f"取り込めなかった行が {self.rejected:,} 件あります。理由は「取り込めなかった行」のファイルをご確認ください。"
+        message += "".join(self.notes)
+        upload.status = status.value
+        upload.message = message
+        upload.rows_total, upload.rows_imported, upload.rows_rejected = self.total, self.imported, self.rejected
+        upload.finished_at = utc_now()
+        audit.record("upload.ingest", upload, organization_id=upload.hospital_id, changes={
+            "status": status.value, "rows_total": self.total, "rows_imported": self.imported,
+            "rows_rejected": self.rejected,
+        })
+        return IngestOutcome(status.value, self.total, self.imported, self.rejected, message)
+
+
+def _profile(session, upload: UploadFile) -> dict | None:
+    profile = session.query(ColumnProfile).filter_by(
+        hospital_id=upload.hospital_id, file_type=upload.file_type
+    ).one_or_none()
+    return profile.mapping if profile is not None else None
+
+
+def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _State) -> None:
+    file_type = int(upload.file_type)
+    if file_type not in CANONICAL_FIELDS:
+        raise _Stop(UploadStatus.failed, f"不明なファイル種別です（{upload.file_type}）。")
+    limits = Limits.from_config(current_app.config)
+    try:
+        source = open_rows(path, declared, limits)
+    except ReadError as exc:
+        raise _Stop(UploadStatus.failed, str(exc)) from exc
+    upload.detected_format = source.fmt
+    upload.detected_encoding = source.encoding
+    rows = iter(source.rows)
+    try:
+        _ingest_rows(session, upload, file_type, rows, state, source.position)
+    except ReadError as exc:
+        raise _Stop(UploadStatus.failed, str(exc)) from exc
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+
+
+def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _State,
+                 position: CsvPosition | None = None) -> None:
+    """``position`` is given for CSV: where a record came from, and the sign that every
+    record must have the header's column count (a workbook's rows always do)."""
+    head = []
+    for row in rows:
+        head.append(row)
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    if not any(any(not _blank(c) for c in row) for row in head):
+        raise _Stop(UploadStatus.failed, "ファイルにデータがありません（空のファイルです）。")
+    profile = _profile(session, upload)
+    header_index = find_header_row(head, file_type, profile)
+    mapping = map_headers(head[header_index], file_type, profile)
+    upload.column_mapping = mapping.used
+    if mapping.missing:
+        labels = "、".join(field_label(file_type, name) for name in mapping.missing)
+        headers = [h for h in mapping.headers if h]
+        found = "、".join(headers[:30]) + ("…" if len(headers) > 30 else "") or "なし"
+        raise _Stop(
+            UploadStatus.needs_mapping,
+            f"必須の列（{labels}）が見つかりません。見出しの対応付けを指定してください。"
+            f"ファイルの見出し: {found}",
+        )
+    if mapping.duplicates:
+        raise _Stop(UploadStatus.needs_mapping, duplicates_message(mapping))
+    width = len(mapping.headers)
+    mapped = sorted((index, field_label(file_type, name)) for name, index in mapping.columns.items())
+    strict = position is not None
+    if file_type == LEDGER:
+        checker = LedgerChecker(mapping.columns)
+    else:
+        devices = write.load_devices(session, upload.hospital_id)
+        checker_class = LendingChecker if file_type == LENDING else FailureChecker
+        checker = checker_class(mapping.columns, devices, upload.month)
+    rejects = state.rejects = RejectWriter(mapping.headers)
+    records = []
+    append = records.append
+    check = checker.check
+    limits = Limits.from_config(current_app.config)
+    rownum = header_index + 1
+    max_rows = limits.max_rows
+    total = 0
+    try:
+        for row in itertools.chain(head[header_index + 1:], rows):
+            rownum += 1
+            if rownum > max_rows or len(row) != width:
+                check_shape(rownum, row, limits)
+                if strict and len(row) > width and _blank_row(row[width:]):
+                    row = row[:width]  # trailing separators
+                elif strict and len(row) != width and not _blank_row(row):
+                    total += 1
+                    first_line, last_line = position.lines(rownum, row)
+                    check_record_span(rownum, first_line, last_line)
+                    rejects.add(rownum, [_width_problem(row, width, first_line, last_line)], row)
+                    continue
+                if len(row) < width:
+                    row = list(row) + [None] * (width - len(row))
+            first = row[0]
+            if (first is None or first == "" or type(first) is str and first.isspace()) and _blank_row(row):
+                continue
+            total += 1
+            if strict and max(map(len, row)) > MAX_CELL_CHARS or not EXCEL_ERRORS.isdisjoint(row):
+                problems = _cell_problems(row, mapping.headers, mapped, strict)
+                if problems:
+                    rejects.add(rownum, problems, row)
+                    continue
+            record, problems = check(rownum, row)
+            if record is None:
+                rejects.add(rownum, problems, row)
+            else:
+                append(record)
+    finally:
+        rejects.close()
+        state.total = total
+    state.rejected = rejects.count
+    if state.total == 0:
+        raise _Stop(UploadStatus.failed, "見出し行だけで、データ行がありません。")
+    if not records:
+        raise _Stop(UploadStatus.failed, f"有効な行がありません（{state.rejected:,} 行すべてに問題があります）。"
+                    "取り込めなかった行のファイルで理由をご確認ください。")
+    if file_type == LEDGER:
+        _resolve_ledger(session, upload.hospital_id, records)
+        dropped = write.write_ledger(session, upload.hospital_id, upload.id, records, mapping.columns,
+                                     upload.month)
+        if dropped:
+            state.notes.append(f"前の台帳にあって今回の台帳にない {dropped:,} 台は、{month_label(upload.month)}"
+                               "からの集計に含まれません（それより前の月の集計は変わりません）。")
+    else:
+        kind = "lending" if file_type == LENDING else "failure"
+        removed = write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)
+        if removed:
+            noun = "貸出" if kind == "lending" else "故障"
+            state.notes.append(f"{upload.month.year}年{upload.month.month}月に始まる{noun}のうち、"
+                               f"今回のファイルにない {removed:,} 件を削除しました。")
+    state.imported = len(records)
+
+
+def _width_problem(row: list, width: int, first: int, last: int) -> tuple[str, str]:
+    reason = f"列の数（{len(row)} 列）が見出しの列数（{width} 列）と違います。"
+    if last > first:
+        reason += (f"ファイルの {first}〜{last} 行目が1行として読まれています。"
+                   "引用符（\"）が閉じられていない可能性があります。")
+    else:
+        reason += "区切り文字（,）や引用符（\"）を確認してください。"
+    return "列数", reason
+
+
+def _cell_problems(row: list, headers: list[str], mapped: list[tuple[int, str]], strict: bool) -> list:
+    """Cells too long (any column: the row cannot be trusted) and Excel error values in the
+    columns that are read (#DIV/0! in a date is no date)."""
+    problems = []
+    if strict:
+        for index, value in enumerate(row):
+            if len(value) > MAX_CELL_CHARS:
+                label = (headers[index] if index < len(headers) else "") or f"{column_letters(index)}列"
+                problems.append((label, f"値が長すぎます（{len(value):,} 文字。1つのセルは {MAX_CELL_CHARS:,} 文字まで）。"))
+    for index, label in mapped:
+        value = row[index]
+        if type(value) is str and value in EXCEL_ERRORS:
+            problems.append((label, f"Excel のエラー値「{value}」です。元のファイルの数式を確認してください。"))
+    return problems
+
+
+def _resolve_ledger(session, hospital_id: int, records: list[dict]) -> None:
+    """Maker ids through the maker normalizer, classification ids through the
+    classification module (unknown names become the hospital's own classifications)."""
+    makers = {r["maker_name"] for r in records if r.get("maker_name")}
+    maker_ids = resolve_makers(session, sorted(makers)) if makers else {}
+    paths = {r["classification_path"] for r in records if r.get("classification_path")}
+    class_ids = ensure_hospital_classifications(session, hospital_id, sorted(paths)) if paths else {}
+    for record in records:
+        name = record.get("maker_name")
+        if name:
+            record["maker_id"] = maker_ids.get(name)
+        path = record.pop("classification_path", None)
+        if path:
+            trimmed = list(path)
+            while trimmed and not trimmed[-1]:
+                trimmed.pop()
+            record["classification_id"] = class_ids.get(tuple(trimmed))
+
+
+def _blank(cell) -> bool:
+    return cell is None or cell == "" or (isinstance(cell, str) and cell.isspace())
+
+
+def _blank_row(row) -> bool:
+    for cell in row:
+        if cell is not None and cell != "" and not (isinstance(cell, str) and cell.isspace()):
+            return False
+    return True
+
+
+__all__ = ["IngestOutcome", "rejected_key", "run_ingest"]

@@ -1,0 +1,370 @@
+"""Ledger maintenance (screen 5, K006): which devices count in aggregation, classification
+overrides, their history, and restoring defaults.
+
+Every change is set-based: one INSERT … SELECT writes the history rows (one per device whose
+value changes: who, when, reason, old → new) and one UPDATE changes the devices, whatever the
+target (one device, a selection, every device of a model, every device matching a filter).
+An override equal to the default is stored as "no override" (DESIGN §9, decision 8);
+restoring defaults removes overrides and never deletes history.
+
+Decision (issue 10, ledgers over time): the months a device counts in are decided by the
+ledgers that list it (``ledger_listing``, app/device_months.py), not by a flag. So the
+default "counts in aggregation" is true for every device, also for one that the latest
+ledger no longer lists — turning it false would remove the device from the past months
+whose ledgers listed it. The screen shows every device the hospital ever uploaded, marks
+those the latest ledger does not list (最新の台帳になし: they count only in months whose
+ledger listed them), and the hospital's override is the only way to stop a listed device
+from counting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from app.core.months import jst_today, utc_now
+from app.extensions import db
+from app.models import Classification, Equipment, EquipmentChange, LedgerListing
+from app.services.ingest.activity import recent_activity
+from app.services.ledger.device_months import latest_ledger_month
+from app.core import search
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_SEARCH = 100
+MAX_REASON = 500
+COUNTS, CLASSIFICATION = "counts", "classification"
+STATES = ("included", "excluded", "overridden", "not_overridden")
+
+effective_counts = func.coalesce(Equipment.override_counts, Equipment.default_counts)
+effective_class_id = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+
+
+class LedgerError(ValueError):
+    """A refused change; the message is shown to the user."""
+
+
+@dataclass
+class LedgerFilter:
+    q: str = ""
+    classification_id: int | None = None
+    department: str | None = None
+    maker: str | None = None
+    model: str | None = None
+    state: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data) -> LedgerFilter:
+        def text(name):
+            value = (data.get(name) or "").strip()
+            return value[:MAX_SEARCH] or None
+
+        try:
+            classification_id = int(data.get("classification_id") or 0) or None
+        except (TypeError, ValueError):
+            classification_id = None
+        state = data.get("state") if data.get("state") in STATES else None
+        return cls(q=text("q") or "", classification_id=classification_id, department=text("department"),
+                   maker=text("maker"), model=text("model"), state=state)
+
+    def as_params(self) -> dict:
+        return {k: v for k, v in {
+            "q": self.q, "classification_id": self.classification_id, "department": self.department,
+            "maker": self.maker, "model": self.model, "state": self.state,
+        }.items() if v}
+
+
+@dataclass
+class Target:
+    """Which devices a change applies to; always within one hospital."""
+
+    ids: list[int] | None = None
+    model_number: str | None = None
+    filter: LedgerFilter | None = None
+    everything: bool = False
+
+
+def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
+    clauses = [Equipment.hospital_id == hospital_id]
+    if flt is None:
+        return clauses
+    if flt.q:
+        # width and case ignored on both sides (app.core.search): one folded text per device
+        matching_classes = select(Classification.id).where(search.contains(Classification.name, flt.q))
+        clauses.append(or_(
+            search.contains(search.joined(
+                Equipment.department_use, Equipment.device_number, Equipment.product_name,
+                Equipment.model_number, Equipment.serial_number, Equipment.maker_name,
+            ), flt.q),
+            effective_class_id.in_(matching_classes),
+        ))
+    if flt.classification_id:
+        clauses.append(effective_class_id == flt.classification_id)
+    if flt.department:
+        clauses.append(Equipment.department_use == flt.department)
+    if flt.maker:
+        clauses.append(Equipment.maker_name == flt.maker)
+    if flt.model:
+        clauses.append(search.contains(Equipment.model_number, flt.model))
+    overridden = or_(Equipment.override_counts.is_not(None), Equipment.override_classification_id.is_not(None))
+    if flt.state == "included":
+        clauses.append(effective_counts == true())
+    elif flt.state == "excluded":
+        clauses.append(effective_counts == false())
+    elif flt.state == "overridden":
+        clauses.append(overridden)
+    elif flt.state == "not_overridden":
+        clauses.append(~overridden)
+    return clauses
+
+
+def target_clauses(hospital_id: int, target: Target) -> list:
+    if target.ids is not None:
+        ids = sorted({int(i) for i in target.ids})
+        if not ids:
+            raise LedgerError(_("機器を選択してください。"))
+        return [Equipment.hospital_id == hospital_id, Equipment.id.in_(ids)]
+    if target.model_number is not None:
+        if not target.model_number.strip():
+            raise LedgerError(_("モデル番号を指定してください。"))
+        return [Equipment.hospital_id == hospital_id, Equipment.model_number == target.model_number.strip()]
+    if target.filter is not None or target.everything:
+        return filter_clauses(hospital_id, target.filter)
+    raise LedgerError(_("変更の対象を指定してください。"))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _rows_query(hospital_id: int, clauses: list):
+    """The list's rows (device, class names, activity, listed in the latest ledger), ordered."""
+    default_class = aliased(Classification)
+    effective_class = aliased(Classification)
+    has_activity = recent_activity(Equipment.id, jst_today())
+    latest = latest_ledger_month(db.session, hospital_id)
+    in_latest = select(LedgerListing.equipment_id).where(
+        LedgerListing.equipment_id == Equipment.id,
+        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest).exists()
+    query = (
+        select(Equipment, default_class.name, effective_class.name, has_activity.label("active"),
+               in_latest.label("in_latest"))
+        .outerjoin(default_class, default_class.id == Equipment.classification_id)
+        .outerjoin(effective_class, effective_class.id == effective_class_id)
+        .where(*clauses)
+        .order_by(Equipment.department_use, Equipment.device_number, Equipment.id)
+    )
+    return query, latest
+
+
+def _rows(query, latest) -> list[dict]:
+    return [device_row(e, default_name, effective_name, active, listed if latest else None)
+            for e, default_name, effective_name, active, listed in db.session.execute(query)]
+
+
+def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
+    size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
+    clauses = filter_clauses(hospital_id, flt)
+    total = db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
+    pages = max(1, -(-total // size))
+    number = max(1, min(int(number or 1), pages))
+    query, latest = _rows_query(hospital_id, clauses)
+    rows = _rows(query.limit(size).offset((number - 1) * size), latest)
+    return {"total": total, "page": number, "pages": pages, "page_size": size, "rows": rows,
+            "latest_ledger_month": latest}
+
+
+def all_rows(hospital_id: int, flt: LedgerFilter) -> list[dict]:
+    """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
+    query, latest = _rows_query(hospital_id, filter_clauses(hospital_id, flt))
+    return _rows(query, latest)
+
+
+def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,
+               in_latest_ledger=None) -> dict:
+    return {
+        "id": e.id,
+        "counts": e.counts_in_aggregation,
+        "default_counts": e.default_counts,
+        "override_counts": e.override_counts,
+        "department": e.department_use,
+        "device_number": e.device_number,
+        "product_name": e.product_name,
+        "model_number": e.model_number,
+        "serial_number": e.serial_number,
+        "maker_name": e.maker_name,
+        "delivered_on": e.delivered_on.isoformat() if e.delivered_on else None,
+        "expires_on": e.expires_on.isoformat() if e.expires_on else None,
+        "classification_id": e.effective_classification_id,
+        "classification": effective_class_name,
+        "default_classification_id": e.classification_id,
+        "default_classification": default_class_name,
+        "override_classification_id": e.override_classification_id,
+        "overridden": e.override_counts is not None or e.override_classification_id is not None,
+        "has_activity": None if active is None else bool(active),
+        "in_latest_ledger": None if in_latest_ledger is None else bool(in_latest_ledger),
+        "disposed_on": e.disposed_on.isoformat() if e.disposed_on else None,
+    }
+
+
+def device(hospital_id: int, equipment_id) -> Equipment | None:
+    try:
+        equipment_id = int(equipment_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(Equipment).where(Equipment.id == equipment_id, Equipment.hospital_id == hospital_id))
+
+
+def history(hospital_id: int, equipment_id: int) -> list[EquipmentChange]:
+    return list(db.session.scalars(
+        select(EquipmentChange)
+        .where(EquipmentChange.hospital_id == hospital_id, EquipmentChange.equipment_id == equipment_id)
+        .order_by(EquipmentChange.changed_at.desc(), EquipmentChange.id.desc())
+    ))
+
+
+def filter_choices(hospital_id: int) -> dict:
+    """Values for the filter dropdowns: the hospital's departments, makers, classifications."""
+    def distinct(column):
+        return [v for v in db.session.scalars(
+            select(column).where(Equipment.hospital_id == hospital_id, column.is_not(None))
+            .distinct().order_by(column)) if v]
+
+    return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name),
+            "classifications": classification_choices(hospital_id)}
+
+
+def classification_choices(hospital_id: int) -> list[Classification]:
+    """Classifications a device may be set to: the common master and the hospital's own."""
+    return list(db.session.scalars(
+        select(Classification)
+        .where(Classification.is_active.is_(True),
+               or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
+        .order_by(Classification.hospital_id.is_(None), Classification.level, Classification.name)
+    ))
+
+
+# ---------------------------------------------------------------- changing
+
+
+def _reason(reason: str | None, required: bool = True, default: str = "") -> str:
+    text = (reason or "").strip()
+    if not text:
+        if required:
+            raise LedgerError(_("変更理由を入力してください。"))
+        text = default
+    if len(text) > MAX_REASON:
+        raise LedgerError(_("変更理由は500文字以内で入力してください。"))
+    return text
+
+
+def _counts_text(expr):
+    return case((expr == true(), literal("true")), else_=literal("false"))
+
+
+def _record(hospital_id, where, fieldname, old_expr, new_expr, reason, user_id, now) -> int:
+    """INSERT … SELECT one history row per device matching ``where``."""
+    rows = select(
+        Equipment.id, Equipment.hospital_id, literal(user_id, type_=Integer) if user_id else null(),
+        literal(now), literal(fieldname), cast(old_expr, String), cast(new_expr, String), literal(reason),
+    ).where(*where)
+    result = db.session.execute(insert(EquipmentChange).from_select(
+        ["equipment_id", "hospital_id", "changed_by_id", "changed_at", "field", "old_value",
+         "new_value", "reason"], rows,
+    ))
+    return result.rowcount or 0
+
+
+def _class_name(expr):
+    return select(Classification.name).where(Classification.id == expr).scalar_subquery()
+
+
+def set_counts(hospital_id, target: Target, value: bool, reason, user_id, now) -> int:
+    value = bool(value)
+    where = target_clauses(hospital_id, target) + [effective_counts != value]
+    changed = _record(hospital_id, where, COUNTS, _counts_text(effective_counts),
+                      literal("true" if value else "false"), reason, user_id, now)
+    db.session.execute(
+        update(Equipment).where(*where)
+        .values(override_counts=case((Equipment.default_counts == value, null()), else_=literal(value, Boolean)),
+                updated_on=now)
+        .execution_options(synchronize_session=False)
+    )
+    return changed
+
+
+def set_classification(hospital_id, target: Target, classification_id: int, reason, user_id, now) -> int:
+    allowed = {c.id for c in classification_choices(hospital_id)}
+    if classification_id not in allowed:
+        raise LedgerError(_("機器分類を一覧から選択してください。"))
+    where = target_clauses(hospital_id, target) + [
+        or_(effective_class_id.is_(None), effective_class_id != classification_id)
+    ]
+    new_name = db.session.get(Classification, classification_id).name
+    changed = _record(hospital_id, where, CLASSIFICATION, _class_name(effective_class_id),
+                      literal(new_name), reason, user_id, now)
+    db.session.execute(
+        update(Equipment).where(*where)
+        .values(override_classification_id=case(
+            (Equipment.classification_id == classification_id, null()), else_=literal(classification_id)),
+            updated_on=now)
+        .execution_options(synchronize_session=False)
+    )
+    return changed
+
+
+def change(hospital_id: int, target: Target, *, counts: bool | None = None,
+           classification_id: int | None = None, reason: str | None = None, user_id: int | None = None) -> int:
+    """Apply a change to the target's devices; returns how many device values changed."""
+    if counts is None and classification_id is None:
+        raise LedgerError(_("変更する内容（集計対象・機器分類）を選択してください。"))
+    reason = _reason(reason)
+    now = utc_now()
+    changed = 0
+    if counts is not None:
+        changed += set_counts(hospital_id, target, counts, reason, user_id, now)
+    if classification_id is not None:
+        changed += set_classification(hospital_id, target, int(classification_id), reason, user_id, now)
+    return changed
+
+
+def restore_defaults(hospital_id: int, target: Target, reason: str | None = None,
+                     user_id: int | None = None) -> int:
+    """Remove the overrides of the target's devices; history is kept (and added to)."""
+    reason = _reason(reason, required=False, default=_("デフォルトに戻す"))
+    now = utc_now()
+    base = target_clauses(hospital_id, target)
+    counts_where = base + [Equipment.override_counts.is_not(None)]
+    changed = _record(hospital_id, counts_where, COUNTS, _counts_text(effective_counts),
+                      _counts_text(Equipment.default_counts), reason, user_id, now)
+    class_where = base + [Equipment.override_classification_id.is_not(None)]
+    changed += _record(hospital_id, class_where, CLASSIFICATION, _class_name(effective_class_id),
+                       _class_name(Equipment.classification_id), reason, user_id, now)
+    db.session.execute(
+        update(Equipment)
+        .where(*base, or_(Equipment.override_counts.is_not(None), Equipment.override_classification_id.is_not(None)))
+        .values(override_counts=None, override_classification_id=None, updated_on=now)
+        .execution_options(synchronize_session=False)
+    )
+    return changed
+
+
+def counts_label(value: str | None) -> str:
+    return {"true": _("集計対象"), "false": _("集計対象外")}.get(value or "", value or "")
+

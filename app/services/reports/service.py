@@ -1,0 +1,364 @@
+"""Report files of a hospital-month: generate, store, publish, attach on-prem files, and the
+download history. Plain functions (no request, no Redis): the job and views call these.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.core.months import first_of_month, utc_now
+from app.extensions import db
+from app.infra.mail import public_url
+from app.infra.mail import render as render_mail
+from app.infra.mail import send_mail
+from app.infra.storage import get_storage
+from app.models import (
+    Download,
+    Organization,
+    ReportFile,
+    ReportType,
+    ReportVersion,
+    UploadFile,
+    UploadStatus,
+)
+from app.services.reports.figures import compute_figures
+from app.services.reports.lists import (
+    build_failure_list,
+    build_no_activity_list,
+    failure_rows,
+    no_activity_rows,
+)
+from app.services.reports.revisions import compare, describe, take_snapshot
+from app.services.reports.workbook import build_analysis_workbook, month_label
+
+log = logging.getLogger(__name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ONPREM_TYPES = {
+    "pdf": "application/pdf",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": XLSX,
+}
+# Lazy: shown in the user's language on screens; Japanese (the default) in file names.
+TYPE_NAMES = {
+    ReportType.analysis: _l("分析レポート"),
+    ReportType.failure_list: _l("故障リスト"),
+    ReportType.no_activity_list: _l("未実績リスト"),
+}
+TYPE_DESCRIPTIONS = {
+    ReportType.analysis: _l("貸出・故障の集計（前月・前年同月・過去12か月平均との比較、13か月推移）、"
+                            "残耐用年数、更新対象機種、貸出時間上位機種、稼働率ランキング。"),
+    ReportType.failure_list: _l("当月に故障期間がある故障の一覧（機器ごと）。"),
+    ReportType.no_activity_list: _l("当月に貸出実績のない機器の一覧。"),
+}
+PUBLISHED = "published"
+SUCCEEDED_UPLOADS = (UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)
+
+
+def storage_key(hospital_id: int, month: dt.date, file_type: int, extension: str = "xlsx", version: int = 1) -> str:
+    folder = f"reports/{hospital_id}/{month:%Y-%m}"
+    if version > 1:
+        folder += f"/v{version}"
+    return f"{folder}/{int(file_type)}.{extension}"
+
+
+def latest_version(hospital_id: int, month: dt.date) -> ReportVersion | None:
+    return db.session.scalars(select(ReportVersion).where(
+        ReportVersion.hospital_id == hospital_id, ReportVersion.month == month)
+        .order_by(ReportVersion.version.desc()).limit(1)).first()
+
+
+def latest_row(hospital_id: int, month: dt.date, file_type: int) -> ReportFile | None:
+    """The newest version of a hospital-month-type (older versions stay, downloadable)."""
+    return db.session.scalars(select(ReportFile).where(
+        ReportFile.hospital_id == hospital_id, ReportFile.month == month,
+        ReportFile.file_type == int(file_type)).order_by(ReportFile.version.desc()).limit(1)).first()
+
+
+def report_row(hospital_id: int, month: dt.date, file_type: int) -> ReportFile:
+    """The newest row of a hospital-month-type; made if missing (version 1)."""
+    row = latest_row(hospital_id, month, file_type)
+    if row is None:
+        row = ReportFile(hospital_id=hospital_id, month=month, file_type=int(file_type), version=1,
+                         source="generated", status="queued")
+        db.session.add(row)
+    return row
+
+
+def latest_uploads(hospital_id: int, month: dt.date) -> dict[int, UploadFile]:
+    """The newest upload of each type for the month (re-uploads replace the month's data)."""
+    uploads = db.session.scalars(select(UploadFile).where(
+        UploadFile.hospital_id == hospital_id, UploadFile.month == month)
+        .order_by(UploadFile.uploaded_at, UploadFile.id)).all()
+    latest = {}
+    for upload in uploads:
+        latest[upload.file_type] = upload
+    return latest
+
+
+def mark_status(hospital_id: int, month: dt.date, status: str, message: str | None = None) -> None:
+    """Set the status of the month's newest generated report rows (on-prem files are left
+    alone). A published file stays downloadable whatever the status says."""
+    for file_type in ReportType:
+        row = report_row(hospital_id, month, file_type)
+        if row.source == "generated":
+            row.status, row.message = status, message
+    db.session.commit()
+
+
+def _store(row: ReportFile, data: bytes, extension: str, content_type: str, file_name: str) -> None:
+    key = storage_key(row.hospital_id, row.month, row.file_type, extension, row.version)
+    get_storage().put_bytes(key, data)
+    row.storage_key, row.size, row.sha256 = key, len(data), hashlib.sha256(data).hexdigest()
+    row.content_type, row.file_name = content_type, file_name
+
+
+def file_name(hospital: Organization, month: dt.date, file_type: int, extension: str, version: int = 1) -> str:
+    suffix = f"_第{version}版" if version > 1 else ""
+    return f"{TYPE_NAMES[ReportType(file_type)]}_{hospital.name}_{month:%Y-%m}{suffix}.{extension}"
+
+
+@dataclass
+class Publication:
+    """The outcome of :func:`publish_month`: ``published`` (the month's first version),
+    ``revised`` (a new version: ``changes`` against the one before) or ``unchanged``."""
+
+    outcome: str
+    version: int
+    rows: list[ReportFile] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.outcome == "unchanged":
+            return f"unchanged (version {self.version})"
+        if self.outcome == "revised":
+            return f"revised {len(self.rows)} (version {self.version})"
+        return f"published {len(self.rows)}"
+
+
+def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: bool = False) -> Publication:
+    """Compute the month's figures and publish its reports.
+
+    The month's first publication is version 1. A published month gets a new version only
+    when its figures differ from the snapshot of its newest version (or ``force``): the
+    old files stay downloadable with their download history, and the mail says 改訂 with
+    what changed. Unchanged figures: nothing is written or mailed. A type whose newest
+    file came from on-prem is not regenerated (the on-prem file is the published one).
+    """
+    month = first_of_month(month)
+    hospital = db.session.get(Organization, hospital_id)
+    uploads = latest_uploads(hospital_id, month)
+    sources = [{"id": u.id, "file_type": u.file_type, "sha256": u.sha256}
+               for _, u in sorted(uploads.items()) if u.status in SUCCEEDED_UPLOADS]
+    figures = compute_figures(hospital_id, month)
+    failures, idle = failure_rows(hospital_id, month), no_activity_rows(hospital_id, month)
+    snapshot = take_snapshot(figures, failures, idle)
+    current = latest_version(hospital_id, month)
+    newest = {t: latest_row(hospital_id, month, t) for t in ReportType}
+    already_published = any(r is not None and r.published_at for r in newest.values())
+    now = utc_now()
+    if current is None and already_published:
+        # Published before versions were recorded: today's figures become its baseline.
+        current = ReportVersion(hospital_id=hospital_id, month=month, version=max(
+            r.version for r in newest.values() if r is not None), snapshot=None, published_at=now)
+        db.session.add(current)
+    changes: list[dict] = []
+    revising = False
+    if current is not None:
+        if current.snapshot is None:
+            current.snapshot = snapshot
+        else:
+            changes = compare(current.snapshot, snapshot)
+        revising = bool(changes) or force
+    onprem = {int(t) for t, r in newest.items() if r is not None and r.source != "generated"}
+    unpublished = {int(t) for t, r in newest.items()
+                   if (r is None or r.published_at is None) and int(t) not in onprem}
+    if current is not None and not revising and not unpublished:
+        _restore_published(newest.values())
+        db.session.commit()
+        return Publication("unchanged", current.version, [r for r in newest.values() if r is not None])
+    # A new version (first or revised); else the same version, only its missing types (a
+    # month whose first file was published on-prem).
+    version = current.version + 1 if revising else current.version if current is not None else 1
+    wanted = {int(t) for t in ReportType} - onprem if revising or current is None else unpublished
+    builders = {
+        ReportType.analysis: lambda: build_analysis_workbook(figures, version=version),
+        ReportType.failure_list: lambda: build_failure_list(hospital_id, month, failures),
+        ReportType.no_activity_list: lambda: build_no_activity_list(hospital_id, month, idle),
+    }
+    # Build everything first (reads only), then store and update the rows in one short
+    # transaction: workers of other hospitals are never blocked by a long write lock.
+    db.session.commit()
+    contents = {t: build() for t, build in builders.items() if int(t) in wanted}
+    rows = []
+    for file_type, data in contents.items():
+        row = newest[file_type]
+        if row is None or row.published_at is not None:
+            row = ReportFile(hospital_id=hospital_id, month=month, file_type=int(file_type), version=version,
+                             source="generated")
+            db.session.add(row)
+        row.version = version
+        _store(row, data, "xlsx", XLSX, file_name(hospital, month, file_type, "xlsx", version))
+        row.source_uploads, row.generated_at = sources, now
+        row.status, row.message, row.published_at = PUBLISHED, None, now
+        rows.append(row)
+    _restore_published(r for r in newest.values() if r is not None and r not in rows)
+    if revising or current is None:
+        db.session.add(ReportVersion(hospital_id=hospital_id, month=month, version=version, snapshot=snapshot,
+                                     changes=changes if revising else None, published_at=now))
+    db.session.commit()
+    if notify:
+        notify_published(hospital, month, version if revising else 1, changes)
+    return Publication("revised" if revising else "published", version, rows, changes)
+
+
+def revise_published_months(hospital_id: int, since: dt.date | None = None, notify: bool = True
+                            ) -> dict[dt.date, Publication]:
+    """Recompute every published month of the hospital (from ``since`` on, if given) and
+    publish a new version of those whose figures changed. A change of one month's data
+    also changes later months' comparisons (前月, 前年同月, 12か月平均), so every published
+    month after the earliest one a change can touch is checked."""
+    months = [m for m in report_months(hospital_id) if since is None or m >= first_of_month(since)]
+    return {month: publish_month(hospital_id, month, notify=notify) for month in sorted(months)}
+
+
+def _restore_published(rows) -> None:
+    """Rows marked queued / running while a version was being made are published again."""
+    for row in rows:
+        if row is not None and row.published_at is not None and row.source == "generated":
+            row.status, row.message = PUBLISHED, None
+
+
+def generate_reports(hospital_id: int, month: dt.date, notify: bool = True, force: bool = False
+                     ) -> list[ReportFile]:
+    """:func:`publish_month`, returning the rows of the month's newest version."""
+    return publish_month(hospital_id, month, notify=notify, force=force).rows
+
+
+def attach_onprem_report(hospital_id: int, month: dt.date, file_type: int, data: bytes, extension: str,
+                         source_uploads: list | None = None, notify: bool = True) -> ReportFile:
+    """Publish a file produced on-prem (PDF/PPTX/XLSX) as type 1–3 of a hospital-month. It
+    replaces the newest file of that type in place; the download history stays."""
+    extension = extension.lower().lstrip(".")
+    if extension not in ONPREM_TYPES:
+        raise ValueError(f"on-prem reports must be PDF, PPTX or XLSX, not {extension!r}")
+    month = first_of_month(month)
+    hospital = db.session.get(Organization, hospital_id)
+    row = report_row(hospital_id, month, ReportType(file_type))
+    old_key = row.storage_key
+    _store(row, data, extension, ONPREM_TYPES[extension],
+           file_name(hospital, month, file_type, extension, row.version))
+    if old_key and old_key != row.storage_key:
+        get_storage().delete(old_key)
+    now = utc_now()
+    row.source, row.status, row.message = "onprem", PUBLISHED, None
+    row.source_uploads, row.generated_at, row.published_at = source_uploads, now, now
+    db.session.commit()
+    if notify:
+        notify_published(hospital, month)
+    return row
+
+
+def notify_published(hospital: Organization, month: dt.date, version: int = 1,
+                     changes: list[dict] | None = None) -> None:
+    """E-mail the hospital's notification list; a mail failure never unpublishes. A new
+    version of a published month is announced as 改訂 with what changed."""
+    link = public_url(f"/reports/?month={month:%Y-%m}")
+    if version > 1:
+        lines = describe(changes or []) or ["数値の変更はありません（再作成）。"]
+        subject, body = render_mail("report_revised", hospital=hospital, month_label=month_label(month),
+                                    version=version, lines=lines, link=link)
+    else:
+        subject, body = render_mail("report_published", hospital=hospital, month_label=month_label(month),
+                                    link=link)
+    try:
+        send_mail(hospital.notification_email_list, subject, body)
+    except Exception:
+        log.exception("report notification for hospital %s failed", hospital.id)
+
+
+# ------------------------------------------------------------------ listing and downloads
+
+def is_published():
+    """A file once published stays downloadable while a regeneration runs (status then says
+    queued/running); the new file replaces it when done."""
+    return ReportFile.published_at.isnot(None) & ReportFile.storage_key.isnot(None)
+
+
+def published_query(scope_clause):
+    return select(ReportFile).where(scope_clause, is_published())
+
+
+def report_months(hospital_id: int) -> list[dt.date]:
+    """Months with published reports, newest first."""
+    return list(db.session.scalars(select(ReportFile.month).where(
+        ReportFile.hospital_id == hospital_id, is_published())
+        .distinct().order_by(ReportFile.month.desc())))
+
+
+def record_download(row: ReportFile, user_id: int | None) -> Download:
+    download = Download(report_file_id=row.id, hospital_id=row.hospital_id, user_id=user_id,
+                        downloaded_at=utc_now())
+    db.session.add(download)
+    db.session.commit()
+    return download
+
+
+def download_history(hospital_id: int, months: int = 6) -> list[dict]:
+    """Published files of the last ``months`` report months, with download count and the
+    first and last download."""
+    recent = report_months(hospital_id)[:months]
+    if not recent:
+        return []
+    stats = (select(Download.report_file_id, func.count(Download.id).label("count"),
+                    func.min(Download.downloaded_at).label("first"), func.max(Download.downloaded_at).label("last"))
+             .group_by(Download.report_file_id).subquery())
+    rows = db.session.execute(
+        select(ReportFile, stats.c.count, stats.c.first, stats.c.last)
+        .outerjoin(stats, stats.c.report_file_id == ReportFile.id)
+        .where(ReportFile.hospital_id == hospital_id, ReportFile.month.in_(recent), is_published())
+        .order_by(ReportFile.month.desc(), ReportFile.file_type, ReportFile.version.desc())).all()
+    who = downloaders([f.id for f, *_rest in rows])
+    return [{"file": f, "count": count or 0, "first": first, "last": last, "who": who.get(f.id, [])}
+            for f, count, first, last in rows]
+
+
+def downloaders(report_file_ids: list[int], limit: int = 10) -> dict[int, list[dict]]:
+    """Who downloaded each file and when (newest first, at most ``limit`` per file); a
+    download by a since-deleted or machine account shows as —."""
+    from app.models import User
+
+    if not report_file_ids:
+        return {}
+    rows = db.session.execute(
+        select(Download.report_file_id, User.first_name, Download.downloaded_at)
+        .outerjoin(User, User.id == Download.user_id)
+        .where(Download.report_file_id.in_(report_file_ids))
+        .order_by(Download.report_file_id, Download.downloaded_at.desc(), Download.id.desc()))
+    result: dict[int, list[dict]] = {}
+    for file_id, name, at in rows:
+        entries = result.setdefault(file_id, [])
+        if len(entries) < limit:
+            entries.append({"name": name or "—", "at": at})
+    return result
+
+
+def month_versions(hospital_id: int, month: dt.date) -> list[ReportVersion]:
+    """The month's published versions, newest first, with what each changed."""
+    return list(db.session.scalars(select(ReportVersion).where(
+        ReportVersion.hospital_id == hospital_id, ReportVersion.month == month)
+        .order_by(ReportVersion.version.desc())))
+
+
+def last_downloader(report_file_id: int):
+    from app.models import User
+
+    return db.session.execute(
+        select(User.first_name, Download.downloaded_at).join(User, User.id == Download.user_id)
+        .where(Download.report_file_id == report_file_id)
+        .order_by(Download.downloaded_at.desc()).limit(1)).first()

@@ -1,0 +1,366 @@
+"""Accepting ME-system files (screen 3): target hospital and month, storage, duplicates,
+queuing, status for the screen, history, and the notification after a successful import.
+
+The view and the REST API are thin wrappers over these functions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.core.months import add_months, first_of_month, format_jst, jst_today, previous_month, utc_now
+from app.core.months import parse_month as parse_any_month
+from app.extensions import db
+from app.infra.storage import get_storage
+from app.models import Organization, UploadFile, UploadStatus, UploadType
+from app.services.uploads.checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
+
+log = logging.getLogger(__name__)
+
+TYPE_LABELS = {
+    UploadType.ledger: _l("医療機器台帳"),
+    UploadType.lending: _l("貸出履歴"),
+    UploadType.failure: _l("故障履歴"),
+}
+TYPE_SLUGS = {UploadType.ledger: "ledger", UploadType.lending: "lending", UploadType.failure: "failure"}
+STATUS_LABELS = {
+    UploadStatus.queued.value: _l("待機中"),
+    UploadStatus.processing.value: _l("処理中"),
+    UploadStatus.succeeded.value: _l("完了"),
+    UploadStatus.succeeded_with_rejections.value: _l("完了（取り込めない行あり）"),
+    UploadStatus.needs_mapping.value: _l("列の対応付けが必要"),
+    UploadStatus.failed.value: _l("失敗"),
+    UploadStatus.duplicate.value: _l("同一ファイル（処理済み）"),
+}
+SUCCEEDED = {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}
+PENDING = {UploadStatus.queued.value, UploadStatus.processing.value}
+# Uploads whose file is (or will be) the month's data: a new identical file adds nothing.
+EFFECTIVE = SUCCEEDED | PENDING | {UploadStatus.needs_mapping.value}
+HISTORY_MONTHS = 6
+BACKFILL_MONTHS = 36  # complete months before the current one (DESIGN §9, decision 5)
+
+
+def parse_file_type(value) -> UploadType | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    for file_type, slug in TYPE_SLUGS.items():
+        if text in (slug, str(int(file_type))):
+            return file_type
+    return None
+
+
+# ---------------------------------------------------------------- months
+
+
+def selectable_months(on: dt.date | None = None) -> list[dt.date]:
+    """Japan's current month and the 36 complete months before it, newest first: a hospital
+    back-fills up to three years when it starts (a first report needs 13 months)."""
+    current = first_of_month(on or jst_today())
+    return [add_months(current, -i) for i in range(BACKFILL_MONTHS + 1)]
+
+
+def default_month(on: dt.date | None = None) -> dt.date:
+    """The last complete month in Japan (the month a monthly export is usually for)."""
+    return previous_month(first_of_month(on or jst_today()))
+
+
+def parse_month(text: str | None, on: dt.date | None = None) -> dt.date:
+    """``YYYY-MM`` within :func:`selectable_months`, else :class:`UploadRejected` saying why."""
+    value = parse_any_month(text) if text and len(str(text).strip()) <= 10 else None
+    if value is None:
+        raise UploadRejected(_("対象年月を YYYY-MM の形式で指定してください（例: 2025-05）。"))
+    current = first_of_month(on or jst_today())
+    if value > current:
+        raise UploadRejected(_("%(month)s は未来の月のためアップロードできません。対象年月は %(current)s 以前を指定してください。",
+                               month=f"{value:%Y-%m}", current=f"{current:%Y-%m}"))
+    oldest = add_months(current, -BACKFILL_MONTHS)
+    if value < oldest:
+        raise UploadRejected(_("対象年月は過去36ヶ月（%(oldest)s〜%(current)s）の範囲で指定してください。",
+                               oldest=f"{oldest:%Y-%m}", current=f"{current:%Y-%m}"))
+    return value
+
+
+# ---------------------------------------------------------------- lookup
+
+
+def upload_in_scope(scope, upload_id) -> UploadFile | None:
+    try:
+        upload_id = int(upload_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(
+        select(UploadFile).where(UploadFile.id == upload_id, scope.clause(UploadFile.hospital_id))
+    )
+
+
+# ---------------------------------------------------------------- accepting files
+
+
+def storage_key(upload: UploadFile, extension: str) -> str:
+    slug = TYPE_SLUGS[UploadType(upload.file_type)]
+    return f"uploads/{upload.hospital_id}/{upload.month:%Y-%m}/{upload.id}/{slug}.{extension}"
+
+
+def check_files(files: dict[UploadType, tuple], config) -> tuple[dict, dict]:
+    """Check every (stream, filename) first: ``(checked, errors)`` keyed by type."""
+    checked: dict[UploadType, tuple[CheckedFile, str]] = {}
+    errors: dict[UploadType, UploadRejected] = {}
+    for file_type, (stream, filename) in files.items():
+        try:
+            checked[file_type] = (check_upload(stream, filename, config), filename)
+        except UploadRejected as exc:
+            errors[file_type] = UploadRejected(f"{TYPE_LABELS[file_type]}: {exc.message}", exc.status)
+    return checked, errors
+
+
+def previous_effective(hospital_id: int, month: dt.date, file_type: int) -> UploadFile | None:
+    return db.session.scalar(
+        select(UploadFile)
+        .where(
+            UploadFile.hospital_id == hospital_id, UploadFile.month == month,
+            UploadFile.file_type == int(file_type), UploadFile.status.in_(EFFECTIVE),
+        )
+        .order_by(UploadFile.id.desc())
+        .limit(1)
+    )
+
+
+def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
+                  checked: CheckedFile, filename: str, user_id: int | None) -> UploadFile:
+    """Record one checked file: a duplicate is recorded without storing or queuing anything;
+    otherwise the file is stored under an id-built key, the row committed, then queued."""
+    try:
+        upload = UploadFile(
+            hospital_id=hospital.id, month=month, file_type=int(file_type),
+            original_name=clean_filename(filename), size=checked.size, sha256=checked.sha256,
+            detected_format=checked.fmt, uploaded_by_id=user_id, uploaded_at=utc_now(),
+        )
+        previous = previous_effective(hospital.id, month, file_type)
+        if previous is not None and previous.sha256 == checked.sha256:
+            upload.status = UploadStatus.duplicate.value
+            upload.duplicate_of_id = previous.id
+            upload.storage_key = previous.storage_key
+            upload.rows_total, upload.rows_imported = previous.rows_total, previous.rows_imported
+            upload.rows_rejected = previous.rows_rejected
+            upload.message = _(
+                "同じ内容のファイルが %(when)s に受け付け済みです（受付番号 %(id)s）。"
+                "再処理は行いません。",
+                when=f"{previous.uploaded_at:%Y-%m-%d %H:%M}", id=previous.id,
+            )
+            db.session.add(upload)
+            db.session.flush()
+            _audit(upload)
+            db.session.commit()
+            _report_after_duplicate(upload)
+            return upload
+        upload.status = UploadStatus.queued.value
+        upload.message = _("処理待ちです。")
+        db.session.add(upload)
+        db.session.flush()  # the id is part of the storage key
+        upload.storage_key = storage_key(upload, checked.extension)
+        with open(checked.path, "rb") as source:
+            get_storage().put_file(upload.storage_key, source)
+        _audit(upload)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        discard(checked.path)
+    enqueue_ingest(upload.id)
+    return upload
+
+
+def _report_after_duplicate(upload: UploadFile) -> None:
+    """A byte-identical re-upload changes no data, but is how a hospital asks again for the
+    month: its report is made if it is missing (an unchanged published month stays as is)."""
+    from app.services.reports import maybe_generate_after_upload
+
+    try:
+        maybe_generate_after_upload(upload.hospital_id, upload.month)
+    except Exception:
+        log.exception("could not queue the report after duplicate upload %s", upload.id)
+
+
+def _audit(upload: UploadFile) -> None:
+    from app.services.audit import trail as audit
+
+    audit.record("upload.accepted", upload, organization_id=upload.hospital_id, changes={
+        "month": f"{upload.month:%Y-%m}", "file_type": upload.file_type, "status": upload.status,
+        "sha256": upload.sha256, "size": upload.size, "original_name": upload.original_name,
+    })
+
+
+def accept_files(hospital: Organization, month_text: str | None,
+                 files: dict[UploadType, tuple], user_id: int | None, config
+                 ) -> tuple[list[UploadFile], list[UploadRejected]]:
+    """All files of one request are checked before any is stored: one bad file → nothing stored."""
+    month = parse_month(month_text)
+    if not files:
+        raise UploadRejected(_("アップロードするファイルを選択してください"))
+    checked, errors = check_files(files, config)
+    if errors:
+        for item, _name in checked.values():
+            discard(item.path)
+        return [], list(errors.values())
+    uploads = []
+    try:
+        for file_type in sorted(checked):
+            item, filename = checked.pop(file_type)
+            uploads.append(store_checked(hospital, month, file_type, item, filename, user_id))
+    finally:
+        for item, _name in checked.values():
+            discard(item.path)
+    return uploads, []
+
+
+def pending_ledger_job(upload_id: int) -> str | None:
+    """The job of an earlier ledger upload of the same hospital still waiting or running.
+
+    Lending and failure rows are checked against the ledger, so with several workers their
+    ingest must wait for a ledger uploaded before them (one worker runs jobs in order anyway).
+    """
+    upload = db.session.get(UploadFile, upload_id)
+    if upload is None or upload.file_type == UploadType.ledger:
+        return None
+    ledger_id = db.session.scalar(
+        select(UploadFile.id)
+        .where(UploadFile.hospital_id == upload.hospital_id,
+               UploadFile.file_type == int(UploadType.ledger),
+               UploadFile.status.in_([UploadStatus.queued.value, UploadStatus.processing.value]),
+               UploadFile.id < upload.id)
+        .order_by(UploadFile.id.desc()).limit(1)
+    )
+    return None if ledger_id is None else f"ingest-{ledger_id}"
+
+
+def enqueue_ingest(upload_id: int):
+    from rq import Retry
+    from rq.job import Dependency, Job
+
+    from app.infra.queue import get_queue, redis_connection
+
+    depends_on = None
+    ledger_job = pending_ledger_job(upload_id)
+    if ledger_job and Job.exists(ledger_job, connection=redis_connection()):
+        # allow_failure: a failed ledger must not leave this upload waiting for ever.
+        depends_on = Dependency(jobs=[ledger_job], allow_failure=True)
+    return get_queue().enqueue(
+        "app.jobs.ingest.ingest_job", upload_id,
+        job_id=f"ingest-{upload_id}", depends_on=depends_on,
+        retry=Retry(max=2, interval=[10, 60]),
+        job_timeout=current_app.config["INGEST_JOB_TIMEOUT"],
+        result_ttl=86400, failure_ttl=7 * 86400,
+    )
+
+
+# ---------------------------------------------------------------- status and history
+
+
+def status_payload(upload: UploadFile, url_for=None) -> dict:
+    data = {
+        "id": upload.id,
+        "month": f"{upload.month:%Y-%m}",
+        "file_type": upload.file_type,
+        "file_type_label": str(TYPE_LABELS[UploadType(upload.file_type)]),
+        "original_name": upload.original_name,
+        "uploaded_at": f"{upload.uploaded_at:%Y-%m-%d %H:%M:%S}",
+        "status": upload.status,
+        "status_label": str(STATUS_LABELS.get(upload.status, upload.status)),
+        "message": upload.message or "",
+        "rows_total": upload.rows_total,
+        "rows_imported": upload.rows_imported,
+        "rows_rejected": upload.rows_rejected,
+        "duplicate_of": upload.duplicate_of_id,
+        "done": upload.status not in PENDING,
+    }
+    if url_for is not None:
+        data["rejected_url"] = url_for("UploadView.rejected", pk=upload.id) if upload.rejected_key else None
+        data["mapping_url"] = (
+            url_for("UploadView.mapping", pk=upload.id)
+            if upload.status == UploadStatus.needs_mapping.value else None
+        )
+    return data
+
+
+def recent_uploads(hospital_id: int, limit: int = 20) -> list[UploadFile]:
+    return list(db.session.scalars(
+        select(UploadFile).where(UploadFile.hospital_id == hospital_id)
+        .order_by(UploadFile.id.desc()).limit(limit)
+    ))
+
+
+def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
+    """One row per month of the last six: date of the latest upload, ○/- per type, status."""
+    current = first_of_month(on or jst_today())
+    months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
+    uploads = db.session.scalars(
+        select(UploadFile).where(
+            UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months)
+        ).order_by(UploadFile.id)
+    )
+    by_month: dict[dt.date, list[UploadFile]] = {month: [] for month in months}
+    for upload in uploads:
+        by_month[upload.month].append(upload)
+    rows = []
+    for month in months:
+        items = by_month[month]
+        done = {u.file_type for u in items if u.status in SUCCEEDED}
+        done |= {u.file_type for u in items if u.status == UploadStatus.duplicate.value
+                 and u.duplicate_of_id is not None and _succeeded(u.duplicate_of_id)}
+        marks = {int(t): ("○" if int(t) in done else "-") for t in UploadType}
+        if len(done) == len(UploadType):
+            status = _("完了")
+        elif any(u.status in PENDING for u in items):
+            status = _("処理中")
+        elif done:  # e.g. only the ledger: imported, the other files still to come
+            status = _("一部完了（%(types)s）", types="・".join(
+                str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
+        elif items:
+            status = _("取込エラー")
+        else:
+            status = _("未実施")
+        rows.append({
+            "month": f"{month:%Y-%m}",
+            "date": format_jst(max(u.uploaded_at for u in items)) if items else "",
+            "marks": marks,
+            "status": status,
+        })
+    return rows
+
+
+def history_uploads(hospital_id: int, on: dt.date | None = None) -> list[UploadFile]:
+    """Every file of the history's months (the CSV of the upload history), newest first."""
+    current = first_of_month(on or jst_today())
+    months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
+    return list(db.session.scalars(
+        select(UploadFile).where(UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months))
+        .order_by(UploadFile.month.desc(), UploadFile.id.desc())))
+
+
+def _succeeded(upload_id: int) -> bool:
+    original = db.session.get(UploadFile, upload_id)
+    return original is not None and original.status in SUCCEEDED
+
+
+# ---------------------------------------------------------------- notification
+
+
+def notify_success(upload: UploadFile) -> str | None:
+    """E-mail the hospital's notification list that a file of the month was imported."""
+    from app.infra.mail import render as render_mail
+    from app.infra.mail import send_mail
+
+    hospital = db.session.get(Organization, upload.hospital_id)
+    if hospital is None:
+        return None
+    subject, body = render_mail("upload_done", hospital=hospital, month=f"{upload.month:%Y-%m}",
+                                label=str(TYPE_LABELS[UploadType(upload.file_type)]),
+                                imported=upload.rows_imported or 0, rejected=upload.rows_rejected or 0)
+    return send_mail(hospital.notification_email_list, subject, body)

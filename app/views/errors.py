@@ -1,0 +1,117 @@
+"""Bad ids, bad queries and error answers, in one place.
+
+- Ids in URLs: an ``<int:…>`` argument is at most 2,147,483,647 (PostgreSQL's ``integer``; a
+  bigger number could only fail the query), and FAB's string ``<pk>`` (show, edit, delete,
+  REST API) must be such a number too; anything else is a 404 before a view runs. (A
+  converter with a maximum would not do: werkzeug then answers 405 where two rules share
+  a path with different methods.)
+- ``?q=`` of the REST API must be readable rison (FAB catches only some of its parser's
+  errors: ``((((((`` recursed into a 500); otherwise 400.
+- Error pages (400, 403, 404, 405, 413, 429, 500) are in the user's language, inside the
+  app's layout, with a link back to the start page; under ``/api/`` the answer is JSON
+  ``{"message": …}`` in the user's language.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1
+MAX_QUERY_CHARS = 4096
+_ID_RE = re.compile(r"\d{1,10}")
+ID_ARGUMENTS = ("pk",)
+
+PAGES = {
+    400: (_l("リクエストが正しくありません"), _l("送信された内容を読み取れませんでした。入力内容を確認して、もう一度お試しください。")),
+    403: (_l("アクセスできません"), _l("このページを表示する権限がありません。必要な場合は組織の管理者にお問い合わせください。")),
+    404: (_l("ページが見つかりません"), _l("お探しのページ（またはデータ）は存在しないか、表示できません。URL を確認してください。")),
+    405: (_l("この操作はできません"), _l("このページでは、その方法の操作は受け付けていません。")),
+    413: (_l("ファイルが大きすぎます"), _l("送信されたデータが大きすぎます。ファイルのサイズを確認してください。")),
+    429: (_l("アクセスが集中しています"), _l("短い時間に多くの操作が行われました。しばらく待ってから、もう一度お試しください。")),
+    500: (_l("システムエラーが発生しました"), _l("処理中に予期しないエラーが発生しました。時間をおいてもう一度お試しいただき、解決しない場合は管理者にお問い合わせください。")),
+}
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID_RE.fullmatch(value)) and int(value) <= MAX_ID
+
+
+def check_request() -> None:
+    """A before-request hook: ids in the path and the REST API's rison ``q``."""
+    for name, value in (request.view_args or {}).items():
+        if type(value) is int and not 0 <= value <= MAX_ID:
+            raise NotFound()
+        if name in ID_ARGUMENTS and isinstance(value, str) and not is_valid_id(value):
+            raise NotFound()
+    if request.path.startswith("/api/") and "q" in request.args:
+        _check_rison(request.args["q"])
+
+
+class BadQuery(BadRequest):
+    description = "q"
+
+
+def _check_rison(value: str) -> None:
+    import prison
+
+    if len(value) > MAX_QUERY_CHARS:
+        raise BadQuery()
+    try:
+        prison.loads(value)
+    except prison.decoder.ParserException:
+        return  # FAB answers these itself (400, or its JSON fallback)
+    except (RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        raise BadQuery() from None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _page(code: int, title, message):
+    appbuilder = current_app.appbuilder
+    home = appbuilder.get_url_for_index
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=message, home=home,
+                               appbuilder=appbuilder, base_template=appbuilder.base_template)
+    except Exception:  # the layout itself failed (database down): the page still answers
+        log.exception("error page %s rendered without the layout", code)
+        return render_template("errors/plain.html", code=code, title=title, message=message, home=home)
+
+
+def handle_error(error):
+    code = error.code if isinstance(error, HTTPException) and error.code in PAGES else 500
+    if code == 500:
+        from app.extensions import db
+
+        db.session.rollback()  # the failed request's transaction must not break the page
+        original = getattr(error, "original_exception", None)
+        if original is not None:
+            log.error("unhandled error on %s", request.path, exc_info=original)
+    title, message = PAGES[code]
+    if _wants_json():
+        response = jsonify(message=str(message))
+    else:
+        response = current_app.make_response(_page(code, title, message))
+    response.status_code = code
+    if isinstance(error, HTTPException):
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+    return response
+
+
+def init_app(app) -> None:
+    app.before_request(check_request)
+    for code in PAGES:
+        app.register_error_handler(code, handle_error)
+    app.register_error_handler(InternalServerError, handle_error)
+
+
+__all__ = ["MAX_ID", "check_request", "handle_error", "init_app", "is_valid_id"]

@@ -1,0 +1,46 @@
+"""The request's side of the audit trail: who and from where (for
+:func:`app.services.audit.trail.record`), and an event for every refused (403) request."""
+from __future__ import annotations
+
+from flask import g, has_request_context, request
+
+from app.services.audit import trail
+
+
+def request_origin() -> trail.Origin | None:
+    """The signed-in user and the client address (after ProxyFix has applied
+    ``TRUSTED_PROXY_COUNT``); None outside a request."""
+    if not has_request_context():
+        return None
+    actor = getattr(g, "user", None)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return trail.Origin(actor=actor, ip=request.remote_addr)
+
+
+def note_recorded(action: str) -> None:
+    if has_request_context():
+        g.setdefault("audit_actions", []).append(action)
+
+
+def audit_refused_request(response):
+    """``after_request``: every 403 answered to a signed-in user is audited — FAB's
+    ``has_access`` / ``protect`` refusals and the app's own capability checks alike — unless
+    the refusal was already audited more precisely (e.g. ``policy.ip_refused``)."""
+    if response.status_code != 403:
+        return response
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return response
+    if any(action.endswith("refused") for action in g.get("audit_actions", [])):
+        return response
+    trail.record_apart("access.refused", organization_id=getattr(user, "organization_id", None), changes={
+        "method": request.method, "path": request.path[:500], "endpoint": request.endpoint,
+    })
+    return response
+
+
+def init_app(app) -> None:
+    trail.origin_provider = request_origin
+    trail.note_recorded = note_recorded
+    app.after_request(audit_refused_request)
