@@ -6,6 +6,7 @@ from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.api import expose as api_expose
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
@@ -89,6 +90,19 @@ def apply_restore(hospital, target, reason) -> int:
     return changed
 
 
+def option_renderer(rows):
+    """``<option>``s of ~1,000 classifications, built once per page in Python (a Jinja loop
+    over them, twice, was most of the page's time); the hospital's own are marked *."""
+    body = [(id_, f'<option value="{id_}"', f'>{escape(name)}{" *" if own else ""}</option>')
+            for id_, name, own in rows]
+
+    def render(selected_id=None) -> Markup:
+        return Markup("".join(f'{head}{" selected" if id_ == selected_id else ""}{tail}'
+                              for id_, head, tail in body))
+
+    return render
+
+
 class LedgerView(BaseView):
     route_base = "/ledger"
     class_permission_name = "Ledger"
@@ -113,10 +127,11 @@ class LedgerView(BaseView):
         hospital = self._hospital()
         flt = ledger.LedgerFilter.from_mapping(request.args)
         result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1)
+        choices = ledger.filter_choices(hospital.id)
         return self.render_template(
             "ledger/index.html", title=_("機器台帳のメンテナンス"), hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            flt=flt, result=result, choices=ledger.filter_choices(hospital.id),
+            flt=flt, result=result, choices=choices, class_options=option_renderer(choices["classifications"]),
             form=CsrfForm(), prefix=FILTER_PREFIX,
         )
 
