@@ -126,7 +126,7 @@ def grant(hospital: Organization, email: str, level: int, reason: str, actor) ->
         )
     )
     audit.record(
-        "dealer_permission.grant", permission, organization_id=hospital.id,
+        "dealer_permission.grant", permission, organization_id=hospital.id, actor=actor,
         changes={"dealer": [None, dealer.email], "level": [old_level, int(level)], "reason": [None, reason]},
     )
     after_commit(db.session, notice(dealer, hospital, old_level, int(level), reason))
