@@ -1,9 +1,17 @@
-"""Accuracy of app.services.classifications.suggest.suggest on a labelled CSV (name, expected_id[, expected_name, source]).
+"""Accuracy of app.services.classifications.suggest.suggest on the HELD-OUT hand-labelled set (bench/data/suggest_heldout.csv,
+made as bench/data/HELDOUT.md says; never used to tune the synonyms or the weights).
 
-Prints top-1 and top-3 accuracy (overall and per source), the rate of names without a
-counterpart (empty expected_id) that would be auto-accepted, and every miss.
+Reports top-1 and top-3 on the names that have a counterpart, twice:
+- "no priors": the name alone against the SMDS master;
+- "with priors": plus what the OTHER hospitals of the set mapped the same normalized name to
+  (leave-one-hospital-out, as screen 7 uses the prior mappings of other hospitals);
+and, for names without a counterpart, how many the default threshold would auto-accept
+(each is a wrong mapping), and for names with one, how many it would auto-accept wrongly.
+Every miss is listed.
 
-Run: python bench/suggest_accuracy.py [labels.csv] [master.csv]
+Run: python bench/suggest_accuracy.py [heldout.csv] [master.csv]
+(bench/data/suggest_labels.csv, built by build_suggest_labels.py, is the development set the
+synonyms were tuned on; pass it explicitly to see it, it proves nothing.)
 """
 from __future__ import annotations
 
@@ -16,54 +24,83 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest
+from app.core.normalize import match_key  # noqa: E402
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest  # noqa: E402
 
-LABELS = ROOT / "bench" / "data" / "suggest_labels.csv"
+HELDOUT = ROOT / "bench" / "data" / "suggest_heldout.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"
 
 
-def main(labels: Path = LABELS, master_path: Path = MASTER) -> None:
+def load(labels: Path):
+    with labels.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        raw = row.get("expected_ids", row.get("expected_id", "")) or ""
+        row["ids"] = [int(x) for x in raw.split("|") if x.strip()]
+        row["hospital"] = row.get("hospital") or row.get("source") or "-"
+    return rows
+
+
+def priors_for(rows, row) -> dict[int, int]:
+    """Other hospitals' choices for this normalized name: {master id: hospitals}."""
+    key = match_key(row["name"])
+    votes: dict[int, set] = defaultdict(set)
+    for other in rows:
+        if other["hospital"] != row["hospital"] and other["ids"] and match_key(other["name"]) == key:
+            votes[other["ids"][0]].add(other["hospital"])
+    return {cid: len(h) for cid, h in votes.items()}
+
+
+def evaluate(rows, master, use_priors: bool):
+    n = top1 = top3 = 0
+    wrong_auto = neg_auto = negatives = 0
+    misses = []
+    for row in rows:
+        prior = priors_for(rows, row) if use_priors else None
+        ranked = suggest(row["name"], master, prior, limit=3)
+        best_id, best_score = ranked[0]
+        auto = best_score >= AUTO_ACCEPT_THRESHOLD
+        if not row["ids"]:
+            negatives += 1
+            if auto:
+                neg_auto += 1
+                misses.append((row, ranked, "auto-accepted, no counterpart"))
+            continue
+        n += 1
+        ids = [cid for cid, _ in ranked]
+        hit1 = best_id in row["ids"]
+        top1 += hit1
+        top3 += any(cid in row["ids"] for cid in ids)
+        if auto and not hit1:
+            wrong_auto += 1
+        if not hit1:
+            misses.append((row, ranked, "wrong top-1" + (" (auto-accepted!)" if auto else "")))
+    return dict(n=n, top1=top1, top3=top3, negatives=negatives, neg_auto=neg_auto,
+                wrong_auto=wrong_auto, misses=misses)
+
+
+def main(labels: Path = HELDOUT, master_path: Path = MASTER) -> None:
     with master_path.open(encoding="utf-8-sig") as handle:
         master = [(int(r[0]), r[1]) for r in csv.reader(handle) if r and r[0].isdigit()]
     names = dict(master)
-    with labels.open(encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    totals = defaultdict(lambda: [0, 0, 0])  # source -> [n, top1, top3]
-    negatives = [0, 0]  # n, auto-accepted by mistake
-    misses = []
-    started = time.perf_counter()
-    for row in rows:
-        ranked = suggest(row["name"], master, limit=3)
-        source = row.get("source") or "-"
-        if not row["expected_id"]:
-            negatives[0] += 1
-            if ranked and ranked[0][1] >= AUTO_ACCEPT_THRESHOLD:
-                negatives[1] += 1
-                misses.append((source, row["name"], "(none)", ranked))
-            continue
-        expected = int(row["expected_id"])
-        ids = [cid for cid, _ in ranked]
-        for key in (source, "ALL"):
-            totals[key][0] += 1
-            totals[key][1] += ids[:1] == [expected]
-            totals[key][2] += expected in ids
-        if ids[:1] != [expected]:
-            misses.append((source, row["name"], names.get(expected, expected), ranked))
-    elapsed = time.perf_counter() - started
-    print(f"labelled names: {len(rows)}  master: {len(master)}  time: {elapsed:.2f}s "
-          f"({1000 * elapsed / max(len(rows), 1):.2f} ms/name)")
-    for source in sorted(totals, key=lambda s: (s == "ALL", s)):
-        n, top1, top3 = totals[source]
-        print(f"{source:20s} n={n:4d}  top-1 {100 * top1 / n:6.2f} %  top-3 {100 * top3 / n:6.2f} %")
-    if negatives[0]:
-        print(f"{'negative':20s} n={negatives[0]:4d}  auto-accepted by mistake (≥{AUTO_ACCEPT_THRESHOLD:g}): "
-              f"{negatives[1]}")
-    print(f"misses ({len(misses)}):")
-    for source, name, expected, ranked in misses:
+    rows = load(labels)
+    print(f"labels: {labels.relative_to(ROOT) if labels.is_relative_to(ROOT) else labels}  "
+          f"names: {len(rows)}  master: {len(master)}  auto-accept threshold: {AUTO_ACCEPT_THRESHOLD:g}")
+    for use_priors in (False, True):
+        started = time.perf_counter()
+        r = evaluate(rows, master, use_priors)
+        elapsed = time.perf_counter() - started
+        label = "with priors" if use_priors else "no priors"
+        print(f"{label:12s} n={r['n']:4d}  top-1 {100 * r['top1'] / r['n']:6.2f} %  "
+              f"top-3 {100 * r['top3'] / r['n']:6.2f} %  wrong auto-accepts {r['wrong_auto']}  | "
+              f"no counterpart n={r['negatives']} auto-accepted {r['neg_auto']}  "
+              f"({1000 * elapsed / max(len(rows), 1):.2f} ms/name)")
+    print(f"misses with priors ({len(r['misses'])}):")
+    for row, ranked, why in r["misses"]:
         got = ", ".join(f"{names[cid]} {score:g}" for cid, score in ranked)
-        print(f"  [{source}] {name} → expected {expected}; got {got}")
+        expected = "|".join(names[i] for i in row["ids"]) or "(none)"
+        print(f"  [{row['hospital']}] {row['name']} → {expected}; got {got} — {why}")
 
 
 if __name__ == "__main__":
-    args = [Path(a) for a in sys.argv[1:3]]
-    main(*args)
+    main(*[Path(a) for a in sys.argv[1:3]])

@@ -51,6 +51,9 @@ def test_ordering_ui(app, ctx):
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
             page.wait_for_selector("#sel-selected tbody tr")
+            # This test orders classes picked by name, 0-device ones included.
+            page.check("#sel-show-zero")
+            page.select_option("#sel-sort", "name")
             # T01: nothing saved — level 1, automatic on, rank-count empty rows, buttons off.
             assert page.locator("#sel-selected tbody tr").count() == 5
             assert page.input_value("#sel-level") == "1"
@@ -170,6 +173,67 @@ def test_grouping_switch(app, ctx):
             assert page.inner_text("#sel-message") == "分類の基準を変更しました"
             db.session.expire_all()
             assert db.session.get(Organization, hospital.id).report_grouping == "smds"
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+def test_search_sort_and_zero_device_classes(app, ctx):
+    """Issue 14: the list shows device counts, most devices first, hides 0-device classes
+    unless asked, sorts by name on request and searches with width and case folded."""
+    from app.services.classifications.mapping import ensure_hospital_classifications
+
+    from .test_classifications import add_devices
+
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    ids = ensure_hospital_classifications(db.session, hospital.id, [("検索用輸液ポンプ",), ("検索用ＭＲＩ輸液ポンプ",),
+                                                                    ("検索用シリンジポンプ",)])
+    db.session.commit()
+    pump, mri, syringe = ids[("検索用輸液ポンプ",)], ids[("検索用MRI輸液ポンプ",)], ids[("検索用シリンジポンプ",)]
+    add_devices("H0001", pump, 7)
+    add_devices("H0001", syringe, 2, start=100)
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-available tbody tr")
+
+            def listed():
+                rows = page.locator("#sel-available tbody tr[data-id]").all()
+                return [(int(r.get_attribute("data-id")), r.locator("td").nth(1).inner_text(),
+                         int(r.locator("td").nth(2).inner_text())) for r in rows]
+
+            # Default: device count, most first; no 0-device class; the count beside each name.
+            assert page.input_value("#sel-sort") == "count" and not page.is_checked("#sel-show-zero")
+            rows = listed()
+            counts = [n for _, _, n in rows]
+            assert counts == sorted(counts, reverse=True) and all(n > 0 for n in counts)
+            assert pump in [i for i, _, _ in rows] and mri not in [i for i, _, _ in rows]
+            assert "非表示" in page.inner_text("#sel-hidden-note")
+            # Search (full-width, lower case) narrows the list.
+            page.fill("#sel-search", "検索用")
+            assert [(i, n) for i, _, n in listed()] == [(pump, 7), (syringe, 2)]
+            page.fill("#sel-search", "ｍｒｉ")
+            assert listed() == []
+            page.check("#sel-show-zero")
+            assert listed() == [(mri, "検索用MRI輸液ポンプ", 0)]
+            # By name.
+            page.fill("#sel-search", "検索用")
+            page.select_option("#sel-sort", "name")
+            assert [i for i, _, _ in listed()] == sorted([pump, mri, syringe], key=lambda i: {
+                pump: "検索用輸液ポンプ", mri: "検索用MRI輸液ポンプ", syringe: "検索用シリンジポンプ"}[i])
+            page.select_option("#sel-sort", "count")
+            assert [i for i, _, _ in listed()] == [pump, syringe, mri]
+            # Picking from a searched list still works.
+            page.uncheck("#sel-auto")
+            page.click(f"#sel-available tr[data-id='{pump}']")
+            page.click("#btn-select")
+            assert page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()[0] == str(pump)
+            assert page.locator("#sel-selected tbody tr td:nth-child(4)").all_inner_texts()[0] == "7"
             assert not errors, errors
         finally:
             browser.close()

@@ -85,3 +85,26 @@ def test_maker_key_spellings():
     assert len(keys) == 1
     assert maker_key("テルモ株式会社") == maker_key("ﾃﾙﾓ(株)") == maker_key("テルモ")
     assert maker_key("GE Healthcare Japan Co., Ltd.") == maker_key("GE Healthcare Japan")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ポンプ(輸液)", "輸液ポンプ"),
+    ("ポンプ（シリンジ）", "シリンジポンプ"),
+    ("ﾎﾟﾝﾌﾟ(ｼﾘﾝｼﾞ)", "シリンジポンプ"),
+    ("モニタ(生体情報)", "生体情報モニター"),
+])
+def test_a_qualifier_that_names_the_device_is_the_head(master, name, expected):
+    """Issue 14: ポンプ(輸液) is an infusion pump; "accept all ≥ 90" mapped it to ポンプ."""
+    ranked = suggest(name, master)
+    names = dict(master)
+    assert names[ranked[0][0]] == expected
+    generic = [score for cid, score in ranked if names[cid] == "ポンプ"]
+    assert all(score < AUTO_ACCEPT_THRESHOLD for score in generic)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("保育器（閉鎖式）", "保育器"), ("無影灯（天吊型）", "無影灯"), ("除細動器（AED）", "除細動器"),
+])
+def test_a_qualifier_of_size_type_or_model_stays_noise(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score >= AUTO_ACCEPT_THRESHOLD

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from app.access.capabilities import MAINTAIN_MASTERS
 from app.extensions import db
 from app.services.classifications import mapping as logic
+from app.services.classifications import screen
 from app.services.reports import selection
 from app.views.hospital_target import hospital_classification, target_hospital
 
@@ -37,6 +38,62 @@ class ClassificationApi(BaseApi):
         """
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
         return self.response(200, result=logic.mapping_rows(db.session, hospital.id))
+
+    @expose("/hospital/<int:hospital_id>/mapping/page", methods=["GET"])
+    @protect()
+    @permission_name("read")
+    def get_mapping_page(self, hospital_id):
+        """One page (50) of screen 7 under a filter: ``q`` (name; width and case ignored),
+        ``level`` (1-3), ``status`` (all / unmapped / mapped), ``devices`` ("0", "1", "10",
+        "100": none, at least 1, 10, 100), ``page``; unmapped first, top-3 suggestions.
+        ---
+        get:
+          responses:
+            200: {description: "rows, page, pages, matched, total, unmapped"}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() else 1
+        return self.response(200, **screen.mapping_page(
+            db.session, hospital.id, screen.MappingFilter.parse(request.args), page))
+
+    @expose("/hospital/<int:hospital_id>/mapping/bulk", methods=["POST"])
+    @protect()
+    @permission_name("write")
+    def post_mapping_bulk(self, hospital_id):
+        """Accept every top suggestion ≥ ``threshold`` of the unmapped classifications under
+        ``filter`` (same keys as the page). Without ``apply`` (or false): the preview, nothing
+        changes. With ``apply: true`` and ``changes`` (the previewed ``[{id,
+        smds_classification_id}]``): maps those that still qualify, and only those.
+        ---
+        post:
+          responses:
+            200: {description: "preview or applied changes"}
+            400: {description: refused}
+            404: {description: not found or out of scope}
+        """
+        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            return self.response_400(message=_("JSON形式で送ってください。"))
+        raw_filter = payload.get("filter") if isinstance(payload.get("filter"), dict) else {}
+        f = screen.MappingFilter.parse(raw_filter)
+        threshold = screen.clamp_threshold(payload.get("threshold", screen.AUTO_ACCEPT_THRESHOLD))
+        if not payload.get("apply"):
+            changes = screen.bulk_preview(db.session, hospital.id, f, threshold)
+            return self.response(200, applied=False, threshold=threshold, count=len(changes), changes=changes)
+        previewed = payload.get("changes")
+        if not isinstance(previewed, list):
+            return self.response_400(message=_("適用する変更（changes）を指定してください。"))
+        try:
+            changes = screen.bulk_apply(db.session, hospital.id, f, threshold, previewed, g.user)
+            db.session.commit()
+        except logic.ClassificationError as exc:
+            db.session.rollback()
+            return self.response_400(message=str(exc))
+        return self.response(200, applied=True, threshold=threshold, count=len(changes), changes=changes,
+                             message=_("%(n)d件を紐付けました。", n=len(changes)))
 
     @expose("/<int:pk>/mapping", methods=["PUT"])
     @protect()

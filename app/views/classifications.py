@@ -10,6 +10,7 @@ from app.access.scope import current_scope
 from app.core.normalize import match_key
 from app.extensions import db
 from app.services.classifications import mapping as logic
+from app.services.classifications import screen
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD
 from app.views.base import require_operator_scope
 from app.views.hospital_target import (
@@ -130,16 +131,21 @@ class ClassificationMappingView(BaseView):
     @has_access
     @permission_name("read")
     def index(self):
+        """The screen with its first page (50 rows) in the page; the script pages, filters,
+        accepts and bulk-accepts through /api/v1/classification without reloading."""
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        rows = logic.mapping_rows(db.session, hospital.id)
+        page = request.args.get("page", "1")
+        first = screen.mapping_page(db.session, hospital.id, screen.MappingFilter.parse(request.args),
+                                    int(page) if page.isdigit() else 1)
         return self.render_template(
             "classifications/mapping.html",
             hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            rows=rows,
-            unmapped=sum(1 for r in rows if r["smds_classification_id"] is None),
+            first=first,
             commons=logic.common_classifications(db.session),
             threshold=AUTO_ACCEPT_THRESHOLD,
+            device_filters=[("", _("すべて")), ("0", _("0台")), ("1", _("1台以上")),
+                            ("10", _("10台以上")), ("100", _("100台以上"))],
             form=CsrfForm(),
             title=_("機器分類の紐付け"),
         )

@@ -9,7 +9,6 @@ from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import BaseApi, protect
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
@@ -67,23 +66,16 @@ class ReportDownloadView(BaseView):
             month = months[0] if months else None
         files, older, versions = {}, {}, []
         if month is not None:
-            rows = db.session.scalars(service.published_query(ReportFile.hospital_id == hospital.id)
-                                      .where(ReportFile.month == month).order_by(ReportFile.version)).all()
-            for r in rows:  # the newest version of each type on the card, the others below it
-                if r.file_type in files:
-                    older.setdefault(r.file_type, []).insert(0, files[r.file_type])
-                files[r.file_type] = r
+            files, older = service.month_files(hospital.id, month)
             versions = service.month_versions(hospital.id, month)
         cards = [{"type": t, "name": service.TYPE_NAMES[t], "description": service.TYPE_DESCRIPTIONS[t],
                   "file": files.get(int(t)), "older": older.get(int(t), [])} for t in ReportType]
-        status = db.session.scalars(select(ReportFile).where(
-            ReportFile.hospital_id == hospital.id).order_by(ReportFile.month.desc(), ReportFile.file_type)).all()
         return self.render_template(
             "reports/index.html", title=_("分析レポートのダウンロード"), hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             months=months, month=month, cards=cards, history=service.download_history(hospital.id),
             type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
-            jobs=[r for r in status if r.status in ("queued", "running", "failed")][:6],
+            jobs=service.unfinished_reports(hospital.id),
             form=CsrfForm(), default_month=_previous_month(), versions=versions,
             describe=service.describe, format_jst=format_jst,
         )

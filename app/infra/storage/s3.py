@@ -14,7 +14,7 @@ from typing import BinaryIO
 import boto3
 from botocore.exceptions import ClientError
 
-from app.infra.storage import KeyExistsError, check_key
+from app.infra.storage.base import KeyExistsError, check_key
 
 
 class S3Storage:

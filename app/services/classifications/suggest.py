@@ -4,7 +4,11 @@
 hospitals mapped the same normalized name to. Scores are 0..100:
 
 - 100: the same name once normalized (width, long vowels, small kana, punctuation);
-- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ);
+- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ), or
+  once a qualifier that names the device is put in front as the head of the name
+  (ポンプ(輸液) → 輸液ポンプ, ポンプ（シリンジ） → シリンジポンプ);
+- 85: the bracket-free name when its qualifier names the device — a word of other master
+  names (ポンプ(輸液) → ポンプ): offered, never auto-accepted;
 - 96..99: the candidate other hospitals chose for this exact normalized name (more votes,
   higher), so an agreed mapping outranks everything but an exact match;
 - otherwise a blend of character ratio, partial ratio, token-set ratio and character
@@ -14,6 +18,7 @@ Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -25,6 +30,24 @@ AUTO_ACCEPT_THRESHOLD = 90.0
 EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
+QUALIFIED_BASE = 85.0
+
+_QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
+
+
+@lru_cache(maxsize=8192)
+def qualifier_heads(name: str) -> tuple[tuple[str, str], ...]:
+    """``(qualifier key, qualifier + name without brackets as a key)`` per bracketed
+    qualifier of ``name``: ポンプ(輸液) → (("輸液", "輸液ポンプ"),). A Japanese compound's head
+    is its last part, so a qualifier that names the kind of device goes in front."""
+    text = normalize_text(name)
+    stripped = _QUALIFIER_RE.sub("", text)
+    heads = []
+    for inner in _QUALIFIER_RE.findall(text):
+        key = match_key(inner)
+        if len(key) >= 2 and not key.isascii():
+            heads.append((key, match_key(inner + stripped)))
+    return tuple(heads)
 
 
 @lru_cache(maxsize=8192)
@@ -114,24 +137,35 @@ def suggest(
     ``prior_mappings`` is ``{candidate_id: number of other hospitals}`` that mapped a
     classification with the same normalized name to that candidate.
     """
-    items = candidates.items() if isinstance(candidates, Mapping) else candidates
+    items = [(cid, cname, match_key(cname)) for cid, cname in
+             (candidates.items() if isinstance(candidates, Mapping) else candidates)]
     name_key = match_key(name)
     name_base = base_key(name)
     name_syn = synonym_key(name_base)
     name_tokens = _token_text(name)
+    # Qualifiers that name the device (a word other master names use: 輸液, シリンジ) make
+    # the bracket-free name a guess, and qualifier + name the likely head.
+    heads = [(q, fused) for q, fused in qualifier_heads(name)
+             if any(q in key and key != name_base for _, _, key in items)]
+    fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     prior = prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
-    for cid, cname in items:
-        cand_key = match_key(cname)
+    for cid, cname, cand_key in items:
         if cand_key and cand_key == name_key:
             score = EXACT
-        elif cand_key and cand_key in (name_base, name_syn):
+        elif cand_key and cand_key in fused_keys:
             score = BASE_EXACT
+        elif cand_key and cand_key in (name_base, name_syn):
+            score = QUALIFIED_BASE if heads else BASE_EXACT
         else:
             score = _fuzzy(name_key, name_base, name_tokens, cand_key, _token_text(cname))
             if name_syn != name_base:
                 score = max(score, _fuzzy(name_key, name_syn, name_tokens, cand_key, _token_text(cname)))
+            for fused in fused_keys:
+                score = max(score, _fuzzy(name_key, fused, name_tokens, cand_key, _token_text(cname)))
+            if heads:
+                score = min(score, QUALIFIED_BASE)
         votes = prior.get(cid, 0)
         if votes and score < EXACT:
             # The most chosen prior gets the most weight; a minority choice still ranks high.

@@ -99,7 +99,8 @@ def run_ingest(upload_id: int) -> IngestOutcome:
     state = _State(upload)
     try:
         if not upload.storage_key:
-            raise _Stop(UploadStatus.failed, "アップロードされたファイルが保存されていません。もう一度アップロードしてください。")
+            raise _Stop(UploadStatus.failed,
+                        "アップロードされたファイルが保存されていません。もう一度アップロードしてください。")
         path = storage.local_path(upload.storage_key)
         declared = os.path.splitext(upload.storage_key)[1]
         _ingest_file(session, upload, path, declared, state)
@@ -172,7 +173,8 @@ class _State:
         status = UploadStatus.succeeded_with_rejections if self.rejected else UploadStatus.succeeded
         message = f"{label}を取り込みました（{self.imported:,} 件）。"
         if self.rejected:
-            message += f"取り込めなかった行が {self.rejected:,} 件あります。理由は「取り込めなかった行」のファイルをご確認ください。"
+            message += (f"取り込めなかった行が {self.rejected:,} 件あります。"
+                        "理由は「取り込めなかった行」のファイルをご確認ください。")
         message += "".join(self.notes)
         upload.status = status.value
         upload.message = message
@@ -330,7 +332,8 @@ def _cell_problems(row: list, headers: list[str], mapped: list[tuple[int, str]],
         for index, value in enumerate(row):
             if len(value) > MAX_CELL_CHARS:
                 label = (headers[index] if index < len(headers) else "") or f"{column_letters(index)}列"
-                problems.append((label, f"値が長すぎます（{len(value):,} 文字。1つのセルは {MAX_CELL_CHARS:,} 文字まで）。"))
+                problems.append((label, f"値が長すぎます（{len(value):,} 文字。"
+                                        f"1つのセルは {MAX_CELL_CHARS:,} 文字まで）。"))
     for index, label in mapped:
         value = row[index]
         if type(value) is str and value in EXCEL_ERRORS:

@@ -152,7 +152,8 @@ def check_xlsx_zip(path: str, limits: Limits) -> None:
             )
         for info in infos:
             if info.file_size > 1024 * 1024 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                raise ReadError("圧縮率が異常に高いファイルが含まれています（圧縮爆弾の疑い）。取り込みを中止しました。")
+                raise ReadError("圧縮率が異常に高いファイルが含まれています（圧縮爆弾の疑い）。"
+                                "取り込みを中止しました。")
         try:
             for info in infos:
                 name = info.filename
@@ -328,7 +329,8 @@ def detect_encoding(path: str) -> str:
     if ok:
         return "cp932"
     raise ReadError(
-        f"文字コードを判別できません（{utf8_line} 行目）。UTF-8 または Shift_JIS（CP932）の CSV で保存し直してください。"
+        f"文字コードを判別できません（{utf8_line} 行目）。"
+        "UTF-8 または Shift_JIS（CP932）の CSV で保存し直してください。"
     )
 
 

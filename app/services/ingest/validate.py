@@ -128,7 +128,8 @@ class EventChecker(Checker):
             problems.append((self.labels[name], f"{exc}（例: 2023/04/01 10:30）"))
             return None
         if moment is not None and not EVENT_MIN <= moment < (latest or self.latest):
-            problems.append((self.labels[name], f"日時が範囲外です（対象月 {self.month:%Y-%m} に対して）: {moment:%Y/%m/%d %H:%M}"))
+            problems.append((self.labels[name],
+                             f"日時が範囲外です（対象月 {self.month:%Y-%m} に対して）: {moment:%Y/%m/%d %H:%M}"))
             return None
         return moment
 
@@ -142,7 +143,8 @@ class EventChecker(Checker):
             return None
         equipment_id = self.devices.get(device_key(number))
         if equipment_id is None:
-            problems.append((self.labels["device_number"], f"機器番号 {number} は機器台帳にありません。先に台帳を取り込んでください。"))
+            problems.append((self.labels["device_number"],
+                             f"機器番号 {number} は機器台帳にありません。先に台帳を取り込んでください。"))
         elif type(raw) is str:
             self.by_raw[raw] = equipment_id  # exports repeat device numbers: skip the cleaning next time
         return equipment_id

@@ -348,6 +348,30 @@ def downloaders(report_file_ids: list[int], limit: int = 10) -> dict[int, list[d
     return result
 
 
+def month_files(hospital_id: int, month: dt.date) -> tuple[dict[int, ReportFile], dict[int, list[ReportFile]]]:
+    """The month's published files by type: the newest version of each, and the older ones
+    (newest first)."""
+    rows = db.session.scalars(published_query(ReportFile.hospital_id == hospital_id)
+                              .where(ReportFile.month == month).order_by(ReportFile.version)).all()
+    newest: dict[int, ReportFile] = {}
+    older: dict[int, list[ReportFile]] = {}
+    for row in rows:
+        if row.file_type in newest:
+            older.setdefault(row.file_type, []).insert(0, newest[row.file_type])
+        newest[row.file_type] = row
+    return newest, older
+
+
+UNFINISHED = ("queued", "running", "failed")
+
+
+def unfinished_reports(hospital_id: int, limit: int = 6) -> list[ReportFile]:
+    """Reports being made or that failed, newest month first (the screen's job list)."""
+    return list(db.session.scalars(
+        select(ReportFile).where(ReportFile.hospital_id == hospital_id, ReportFile.status.in_(UNFINISHED))
+        .order_by(ReportFile.month.desc(), ReportFile.file_type).limit(limit)))
+
+
 def month_versions(hospital_id: int, month: dt.date) -> list[ReportVersion]:
     """The month's published versions, newest first, with what each changed."""
     return list(db.session.scalars(select(ReportVersion).where(

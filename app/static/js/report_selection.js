@@ -18,7 +18,11 @@
     save: document.getElementById("btn-save"),
     reset: document.getElementById("btn-reset"),
     close: document.getElementById("btn-close"),
-    groupings: document.querySelectorAll("#sel-grouping input[name=grouping]")
+    groupings: document.querySelectorAll("#sel-grouping input[name=grouping]"),
+    search: document.getElementById("sel-search"),
+    sort: document.getElementById("sel-sort"),
+    showZero: document.getElementById("sel-show-zero"),
+    hiddenNote: document.getElementById("sel-hidden-note")
   };
   var state = null;      // from the server
   var slots = [];        // rank_count entries: {id, name, count} or null
@@ -38,6 +42,28 @@
   }
   function selectedIds() {
     return slots.filter(function (s) { return s; }).map(function (s) { return s.id; });
+  }
+  // Search as ledger search does: NFKC + case-fold, so ＭＲＩ, mri and ﾕｴｷ find their names.
+  function fold(text) {
+    var s = String(text || "");
+    if (s.normalize) { s = s.normalize("NFKC"); }
+    return s.toLowerCase();
+  }
+  // The list as shown: searched, 0-device classes hidden unless asked, sorted by device
+  // count (default; ties by name) or by name.
+  function visibleItems(items, chosen) {
+    var needle = fold(el.search.value.trim());
+    var showZero = el.showZero.checked;
+    var hidden = 0;
+    var shown = items.filter(function (item) {
+      if (chosen.indexOf(item.id) >= 0) { return false; }
+      if (needle && fold(item.name).indexOf(needle) < 0) { return false; }
+      if (!showZero && !item.count) { hidden += 1; return false; }
+      return true;
+    });
+    var byName = function (a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id; };
+    shown.sort(el.sort.value === "name" ? byName : function (a, b) { return (b.count - a.count) || byName(a, b); });
+    return {items: shown, hidden: hidden};
   }
   function firstEmpty() {
     for (var i = 0; i < slots.length; i++) { if (!slots[i]) { return i; } }
@@ -77,13 +103,21 @@
     });
     el.available.innerHTML = "";
     var chosen = selectedIds();
-    (state.classifications[String(level)] || []).forEach(function (item) {
-      if (chosen.indexOf(item.id) >= 0) { return; }
+    var visible = visibleItems(state.classifications[String(level)] || [], chosen);
+    el.hiddenNote.textContent = visible.hidden ? fmt(texts.hiddenZero, {n: visible.hidden}) : "";
+    if (!visible.items.length) {
+      var none = document.createElement("tr");
+      var td = cell(none, texts.noMatch);
+      td.colSpan = 3;
+      td.className = "text-muted";
+      el.available.appendChild(none);
+    }
+    visible.items.forEach(function (item) {
       var tr = document.createElement("tr");
       tr.dataset.id = String(item.id);
       cell(tr, item.id);
       cell(tr, item.name);
-      cell(tr, item.count);
+      cell(tr, item.count).className = "text-right";
       if (item.id === activeItem) { tr.className = "info"; }
       tr.addEventListener("click", function () { activeItem = item.id; render(); });
       tr.addEventListener("dblclick", function () { activeItem = item.id; doSelect(); });
@@ -218,6 +252,9 @@
   Array.prototype.forEach.call(el.groupings, function (radio) {
     radio.addEventListener("change", function () { changeGrouping(radio); });
   });
+  el.search.addEventListener("input", render);
+  el.sort.addEventListener("change", render);
+  el.showZero.addEventListener("change", render);
   el.select.addEventListener("click", doSelect);
   el.up.addEventListener("click", function () { move(-1); });
   el.down.addEventListener("click", function () { move(1); });

@@ -1,0 +1,150 @@
+"""Speed of screen 7 (classification mapping) for the demo hospital of 859 classifications.
+
+Target (issue 14): the first page in ≤ 300 ms and ≤ 300 KB. Seeds a fresh database with the
+masters and demo data (`seed_all`, as `run.py` does), serves the app on a local port, signs
+in as the demo hospital user and measures over real HTTP:
+
+- the screen (`/classification-mapping/`: HTML with the first 50 rows and their suggestions
+  inside), its own script, and the static files the page loads (FAB's CSS/JS, cached by a
+  browser after the first screen of the app);
+- the JSON of the next page and of a search, as the script asks for them;
+- the bulk preview of the whole hospital (all unmapped rows), for information.
+
+The first request after start ("cold") ranks suggestions with empty caches; "warm" is the
+median of later requests.
+
+    .venv/bin/python bench/mapping_page.py                  # SQLite in a temporary folder
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_mapping .venv/bin/python bench/mapping_page.py
+"""
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = tempfile.mkdtemp(prefix="optiserve-bench-")
+os.environ.setdefault("OPTISERVE_INSTANCE_DIR", WORK)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORK}/bench.db")
+os.environ.setdefault("STORAGE_URL", f"file://{WORK}/storage")
+os.environ.setdefault("MAIL_URL", f"file://{WORK}/outbox")
+os.environ["OPTISERVE_ENV"] = "test"
+
+USER = "user@sakura-hp.example.jp"
+RUNS = 15
+
+
+def build():
+    from flask_appbuilder import Model
+
+    from app import create_app
+    from app.extensions import db
+    from app.access.role_sync import sync_roles
+    from app.seeding.seed import seed_all
+    from app.seeding.demo_activity import seed_demo_activity
+    from config import TestConfig, sqlalchemy_url
+
+    class BenchConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ["DATABASE_URL"])
+        WTF_CSRF_ENABLED = True
+
+    app = create_app(BenchConfig)
+    with app.app_context():
+        Model.metadata.drop_all(db.engine)
+        Model.metadata.create_all(db.engine)
+        sync_roles()
+        seed_all()
+        seed_demo_activity()  # as `optiserve seed demo` (run.py) does: 299 devices, a year of activity
+        db.session.commit()
+    return app
+
+
+def session_cookie(app) -> str:
+    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
+    from app.extensions import db
+    from app.models import User
+
+    client = app.test_client()
+    with app.app_context():
+        user = db.session.query(User).filter_by(email=USER).one()
+        user_id, generation = user.id, user.session_generation
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+        session[MFA_KEY] = "bench"
+        session[SEEN_KEY] = int(time.time())
+        session[GENERATION_KEY] = generation
+    return client.get_cookie("session").value
+
+
+def fetch(url: str, cookie: str, data: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=data, headers={"Cookie": f"session={cookie}", **(headers or {})})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request) as response:
+        body = response.read()
+    return (time.perf_counter() - started) * 1000, body
+
+
+def main() -> None:
+    from werkzeug.serving import make_server
+
+    from app.extensions import db
+    from app.models import Classification, Organization
+
+    started = time.perf_counter()
+    app = build()
+    with app.app_context():
+        hospital = db.session.query(Organization).filter_by(code="H0001").one()
+        classes = db.session.query(Classification).filter_by(hospital_id=hospital.id, is_active=True).count()
+        unmapped = db.session.query(Classification).filter_by(
+            hospital_id=hospital.id, is_active=True, smds_classification_id=None).count()
+        hospital_id, hospital_name = hospital.id, hospital.name
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (timings grow with it)")
+    print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}  seeded in "
+          f"{time.perf_counter() - started:.1f}s  hospital: {hospital_name} — {classes} classifications, "
+          f"{unmapped} unmapped")
+    cookie = session_cookie(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        cold_ms, html = fetch(f"{base}/classification-mapping/", cookie)
+        warm = [fetch(f"{base}/classification-mapping/", cookie)[0] for _ in range(RUNS)]
+        text = html.decode()
+        rows = len(re.findall(r'"device_count"', text))
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', text)
+        sizes = {a: len(fetch(base + a, cookie)[1]) for a in dict.fromkeys(assets)}
+        own_js = sum(n for a, n in sizes.items() if a.endswith("/js/mapping.js"))
+        api = f"{base}/api/v1/classification/hospital/{hospital_id}/mapping"
+        page2 = [fetch(f"{api}/page?page=2", cookie)[0] for _ in range(RUNS)]
+        search = [fetch(f"{api}/page?q=%EF%BD%BC%EF%BE%98%EF%BE%9D%EF%BD%BC%EF%BE%9E", cookie)[0]  # ｼﾘﾝｼﾞ
+                  for _ in range(RUNS)]
+        csrf = re.search(r'data-csrf="([^"]*)"', text).group(1)
+        bulk_ms, bulk = fetch(f"{api}/bulk", cookie, data=b'{"threshold": 90}',
+                              headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": base})
+        bulk_warm, _ = fetch(f"{api}/bulk", cookie, data=b'{"threshold": 90}',
+                             headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": base})
+    finally:
+        server.shutdown()
+    first_kb = (len(html) + own_js) / 1024
+    print(f"first page: {rows} rows in the HTML")
+    print(f"  time  cold {cold_ms:6.0f} ms   warm median {statistics.median(warm):6.0f} ms  "
+          f"max {max(warm):6.0f} ms   (target ≤ 300 ms)")
+    print(f"  size  HTML {len(html) / 1024:6.1f} KB + mapping.js {own_js / 1024:.1f} KB = {first_kb:.1f} KB "
+          f"(target ≤ 300 KB); with FAB's static files on a first visit "
+          f"{(len(html) + sum(sizes.values())) / 1024:.0f} KB ({len(sizes)} files, cached afterwards)")
+    print(f"next page (JSON)     median {statistics.median(page2):6.0f} ms")
+    print(f"search ｼﾘﾝｼﾞ (JSON)  median {statistics.median(search):6.0f} ms")
+    print(f"bulk preview of all unmapped (≥90): {bulk.count(b'smds_classification_name')} changes, "
+          f"cold {bulk_ms:.0f} ms, warm {bulk_warm:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
