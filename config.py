@@ -37,6 +37,16 @@ def env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def default_public_base_url(environ=None) -> str:
+    """Links in mails point at the address ``run.py`` serves on (``OPTISERVE_HOST`` and
+    ``OPTISERVE_PORT``, default 127.0.0.1:5000) unless ``PUBLIC_BASE_URL`` is set."""
+    environ = os.environ if environ is None else environ
+    host = environ.get("OPTISERVE_HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{environ.get('OPTISERVE_PORT') or '5000'}"
+
+
 def instance_dir() -> Path:
     path = Path(env_str("OPTISERVE_INSTANCE_DIR", str(BASE_DIR / "instance")))
     path.mkdir(parents=True, exist_ok=True)
@@ -144,7 +154,7 @@ class Config:
     S3_OBJECT_LOCK_DAYS = env_int("S3_OBJECT_LOCK_DAYS", 0)
     MAIL_URL = env_str("MAIL_URL", f"file://{Path(INSTANCE_DIR) / 'outbox'}")
     MAIL_FROM = env_str("MAIL_FROM", "OptiServe <no-reply@optiserve.local>")
-    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL") or default_public_base_url()
 
     # Flask-AppBuilder
     APP_NAME = "OptiServe"

@@ -48,10 +48,12 @@ def test_invitation_mail_is_sent_on_provisional_registration(app, client, ctx):
     client.post("/users/add", data={"first_name": "招待 花子", "email": "invite@sakura-hp.example.jp",
                                     "organization": str(org.id), "roles": [str(role.id)]})
     messages = outbox(app)
-    assert len(messages) == before + 1
-    body = messages[-1].get_body().get_content()
-    assert "/first-login/" in body and "An OptiServe account" in body
-    assert messages[-1]["To"] == "invite@sakura-hp.example.jp"
+    assert len(messages) == before + 2  # the user's mail and the registering admin's copy
+    invitation, copy = messages[-2:]
+    body = invitation.get_body().get_content()
+    assert "/first-login/" in body and "仮登録" in body and "An OptiServe account" not in body
+    assert invitation["To"] == "invite@sakura-hp.example.jp"
+    assert copy["To"] == "orgadmin@sakura-hp.example.jp" and "/first-login/" not in copy.get_content()
 
 
 def test_first_login_sets_password_info_and_enrolls(client, ctx):

@@ -138,9 +138,10 @@ def test_admin_creates_temporary_user_with_invitation_mail(client, ctx):
     assert db.session.query(Invitation).filter_by(user_id=user.id).count() == 1
     assert db.session.query(AuditEvent).filter_by(action="user.create", object_id=str(user.id)).count() == 1
     mails = outbox_messages()[mails_before:]
-    assert len(mails) == 1
+    assert len(mails) == 2  # the user's invitation and the registering admin's copy
     assert mails[0]["To"] == "new.nurse@sakura-hp.example.jp"
     assert "/first-login/" in mails[0].get_content()
+    assert mails[1]["To"] == ADMIN and "/first-login/" not in mails[1].get_content()
 
 
 def test_deactivate_requires_reason_and_note_then_reactivate(client, ctx):

@@ -54,7 +54,8 @@ def choose_hospital(user, hospital_id: int) -> DealerPermission | None:
 # Endpoints a dealer reaches before choosing a hospital: logging in and out, the choice itself,
 # its own account page, static files, the language switch and the health check.
 GATE_FREE_PREFIXES = ("static", "appbuilder.static", "DealerHospitalView.", "HealthView.",
-                      "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo")
+                      "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo",
+                      "ProfileView.")
 
 
 def hospital_gate():

@@ -35,6 +35,11 @@ def start(user, *, via: str) -> None:
     session[GENERATION_KEY] = user.session_generation or 0
 
 
+def current_via() -> str:
+    """How this session passed the second factor (kept when the session is started afresh)."""
+    return session.get(MFA_KEY) or "password"
+
+
 def end() -> None:
     logout_user()
     session.clear()

@@ -69,29 +69,62 @@ def _smtp_transport(url, message: EmailMessage) -> str:
 TRANSPORTS = {"file": _file_transport, "smtp": _smtp_transport, "smtps": _smtp_transport}
 
 
-def build_message(to: list[str], subject: str, body_ja: str, body_en: str = "") -> EmailMessage:
-    """A plain-text message: Japanese first, English below."""
+SUBJECT_PREFIX = "【OptiServe】"
+_OLD_PREFIXES = ("【OptiServe】", "[OptiServe]")
+
+
+def subject_with_prefix(subject: str) -> str:
+    """Every subject starts with the one prefix, whatever the caller wrote."""
+    subject = subject.strip()
+    for prefix in _OLD_PREFIXES:
+        if subject.startswith(prefix):
+            subject = subject[len(prefix):].strip()
+    return f"{SUBJECT_PREFIX}{subject}"
+
+
+def public_url(path: str = "/") -> str:
+    """An absolute link into the application (``PUBLIC_BASE_URL`` + ``path``)."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def render(template: str, **context) -> tuple[str, str]:
+    """``(subject, body)`` of ``app/templates/mail/<template>.txt``: its first line is the
+    subject (without the prefix), the rest the body; every mail ends with the one footer
+    (mail/_footer.txt). Japanese only: one template set for every mail."""
+    text = current_app.jinja_env.get_template(f"mail/{template}.txt").render(
+        base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"), public_url=public_url, **context)
+    subject, _, body = text.strip("\n").partition("\n")
+    return subject_with_prefix(subject), body.strip("\n") + "\n"
+
+
+def build_message(to: list[str], subject: str, body: str, body_en: str = "",
+                  cc: list[str] | None = None) -> EmailMessage:
+    """A plain-text Japanese message. ``body_en`` is accepted for old callers and not sent:
+    the mails are Japanese only (issue 14)."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = subject_with_prefix(subject)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="optiserve")
-    body = body_ja if not body_en else f"{body_ja}\n\n-----\n\n{body_en}"
     message.set_content(body, charset="utf-8")
     return message
 
 
-def send_mail(to: list[str], subject: str, body_ja: str, body_en: str = "") -> str | None:
+def send_mail(to: list[str], subject: str, body: str, body_en: str = "",
+              cc: list[str] | None = None) -> str | None:
     """Send one message; returns where it went (file path or message id), None if no recipient."""
     recipients = [address for address in to if address]
     if not recipients:
         return None
+    copies = [address for address in (cc or []) if address and address not in recipients]
     url = urlparse(current_app.config["MAIL_URL"])
     transport = TRANSPORTS.get(url.scheme)
     if transport is None:
         raise ValueError(f"MAIL_URL scheme not supported: {url.scheme}")
-    return transport(url, build_message(recipients, subject, body_ja, body_en))
+    return transport(url, build_message(recipients, subject, body, cc=copies))
 
 
 def outbox_messages() -> list[EmailMessage]:

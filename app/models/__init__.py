@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
+import app.core.search  # noqa: F401  (the os_fold SQL function of every search, on every connection)
 from app.models.api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
 from app.models.audit import AuditEvent
 from app.models.classification import Classification, Maker, MakerAlias, ReportSelection

@@ -37,6 +37,9 @@ class Equipment(Model):
     __tablename__ = "equipment"
     __table_args__ = (
         UniqueConstraint("hospital_id", "device_key", name="uq_equipment_device_key"),
+        # The ledger list's order (one page is an index range) and its filter dropdowns.
+        Index("ix_equipment_list_order", "hospital_id", "department_use", "device_number", "id"),
+        Index("ix_equipment_hospital_maker", "hospital_id", "maker_name"),
         {"extend_existing": True},
     )
 

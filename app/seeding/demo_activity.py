@@ -7,18 +7,31 @@ Deterministic (fixed random seed) and idempotent: nothing happens once H0001 has
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.core.months import add_months, previous_month
 from app.extensions import db
-from app.models import Classification, Equipment, Failure, Lending, Organization, ReportFile
+from app.models import (
+    Classification,
+    Equipment,
+    Failure,
+    Lending,
+    Organization,
+    ReportFile,
+    UploadFile,
+    UploadStatus,
+    UploadType,
+    User,
+)
 from app.services.classifications.makers import resolve_makers
 from app.services.ledger.device_months import list_devices
 
 HOSPITAL_CODE = "H0001"
 MONTHS = 13
+DEMO_UPLOADER = "user@sakura-hp.example.jp"
 DEPARTMENTS = ["ICU", "HCU", "救命救急センター", "3階東病棟", "4階西病棟", "5階東病棟", "手術室", "NICU",
                "小児科病棟", "外来処置室"]
 
@@ -48,7 +61,8 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     if hospital is None:
         return "demo activity: no demo hospital"
     if db.session.query(Equipment.id).filter_by(hospital_id=hospital.id).first():
-        return "demo activity: already present"
+        uploads = seed_demo_uploads(hospital)  # instances seeded before the records existed
+        return "demo activity: already present" + (f"; {uploads}" if uploads else "")
     rng = random.Random(2026)
     last_month = previous_month(today) if today else previous_month()
     months = [add_months(last_month, offset) for offset in range(-MONTHS + 1, 1)]
@@ -98,8 +112,46 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     db.session.execute(insert(Lending), lendings)
     db.session.execute(insert(Failure), failures)
     db.session.commit()
+    uploads = seed_demo_uploads(hospital)
     return (f"demo activity: {len(devices)} devices, {len(lendings)} lendings, "
-            f"{len(failures)} failures for {months[0]:%Y-%m}..{months[-1]:%Y-%m}")
+            f"{len(failures)} failures for {months[0]:%Y-%m}..{months[-1]:%Y-%m}; {uploads}")
+
+
+def seed_demo_uploads(hospital: Organization) -> str | None:
+    """The upload records of the demo data: each month with lendings got its three files
+    (ledger, lending, failure history), imported on the 3rd of the next month at 10:00 JST by
+    the demo hospital user, so the upload screen's history matches the dashboard's months.
+    Records only (no stored file, marked as fetched by the on-prem system); None when the
+    hospital already has upload records."""
+    if db.session.query(UploadFile.id).filter_by(hospital_id=hospital.id).first():
+        return None
+    months = sorted(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital.id).distinct()))
+    if not months:
+        return None
+    devices = db.session.scalar(select(func.count(Equipment.id)).where(Equipment.hospital_id == hospital.id))
+    lendings = dict(db.session.execute(select(Lending.month, func.count(Lending.id))
+                                       .where(Lending.hospital_id == hospital.id).group_by(Lending.month)).all())
+    failures = dict(db.session.execute(select(Failure.month, func.count(Failure.id))
+                                       .where(Failure.hospital_id == hospital.id).group_by(Failure.month)).all())
+    uploader = db.session.scalar(select(User.id).where(User.email == DEMO_UPLOADER))
+    names = {UploadType.ledger: "機器台帳", UploadType.lending: "貸出履歴", UploadType.failure: "故障履歴"}
+    rows = []
+    for month in months:
+        # 10:00 JST on the 3rd of the next month, stored as naive UTC (01:00)
+        at = dt.datetime.combine(add_months(month, 1).replace(day=3), dt.time(1, 0))
+        for file_type, count in ((UploadType.ledger, devices), (UploadType.lending, lendings.get(month, 0)),
+                                 (UploadType.failure, failures.get(month, 0))):
+            name = f"{names[file_type]}_{month:%Y%m}.csv"
+            rows.append(dict(
+                hospital_id=hospital.id, month=month, file_type=int(file_type), original_name=name,
+                storage_key=None, size=0, sha256=hashlib.sha256(f"demo:{hospital.code}:{name}".encode()).hexdigest(),
+                detected_format="csv", status=UploadStatus.succeeded.value, message="デモデータ",
+                rows_total=count, rows_imported=count, rows_rejected=0, uploaded_by_id=uploader,
+                uploaded_at=at, started_at=at, finished_at=at + dt.timedelta(minutes=1),
+                fetched_at=at + dt.timedelta(hours=1)))
+    db.session.execute(insert(UploadFile), rows)
+    db.session.commit()
+    return f"{len(rows)} upload records for {months[0]:%Y-%m}..{months[-1]:%Y-%m}"
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -14,6 +14,7 @@ from app.views.makers import MakerView
 from app.views.manufacturers import ManufacturerView
 from app.views.openapi import OpenApi, SwaggerView
 from app.views.organizations import OrganizationView
+from app.views.profile import ProfileView
 from app.views.report_selection import ReportSelectionView
 from app.views.reports import ReportApi, ReportDownloadView
 from app.views.system_api import SystemChangesApi, SystemReportApi, SystemUploadApi
@@ -25,6 +26,7 @@ from app.views.users_api import UserApi, register_id_fallback
 
 def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(HealthView())
+    appbuilder.add_view_no_menu(ProfileView())
     register_report_views(appbuilder)
     appbuilder.add_view(
         OrganizationView,

@@ -21,6 +21,7 @@ def _changes(value) -> str:
 
 class AuditLogView(ScopedModelView):
     datamodel = ScopedInterface(AuditEvent)
+    export_name = "audit-log"
     route_base = "/audit"
     class_permission_name = "AuditLog"
     method_permission_name = {"list": "list", "show": "show"}

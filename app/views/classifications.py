@@ -150,6 +150,27 @@ class ClassificationMappingView(BaseView):
             title=_("機器分類の紐付け"),
         )
 
+    @expose("/export.csv")
+    @has_access
+    @permission_name("read")
+    def export_csv(self):
+        """The mapping list as CSV: the same hospital and rows as the screen, with the best
+        suggestion of each unmapped classification."""
+        from app.views.csv_export import csv_response
+
+        hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
+        methods = {"automatic": _("自動"), "suggestion": _("候補から採用"), "manual": _("手動")}
+        header = [_("階層"), _("機器分類（医療機関）"), _("上位の分類"), _("台数"), _("SMDS機器分類"), _("紐付け方法"),
+                  _("第1候補"), _("第1候補の一致度")]
+
+        def row(r):
+            best = r["suggestions"][0] if r["suggestions"] else {}
+            return [r["level"], r["name"], r["parent"], r["device_count"], r["smds_classification_name"],
+                    methods.get(r["mapping_method"], ""), best.get("name"), best.get("score")]
+
+        rows = logic.mapping_rows(db.session, hospital.id)
+        return csv_response(f"classification-mapping-{hospital.code or hospital.id}", header, map(row, rows))
+
     def _back(self, hospital_id):
         return redirect(url_for(".index", hospital_id=hospital_id))
 

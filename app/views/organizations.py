@@ -97,6 +97,7 @@ def check_own_allowlist(item: Organization) -> None:
 
 class OrganizationView(ScopedModelView):
     datamodel = ScopedInterface(Organization, scope_column="id")
+    export_name = "organizations"
     route_base = "/organizations"
     class_permission_name = "Organizations"
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]  # never deleted

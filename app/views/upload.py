@@ -28,7 +28,7 @@ from app.services.uploads.column_mapping import (
     MappingError,
     canonical_fields,
     current_choices,
-    file_headers,
+    file_preview,
     save_mapping,
 )
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
@@ -148,6 +148,26 @@ class UploadView(BaseView):
                 flash(_("%(label)s を受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
         return redirect(url_for("UploadView.index", hospital_id=hospital.id if current_scope().everything else None))
 
+    @expose("/history.csv")
+    @has_access
+    @permission_name("read")
+    def history_csv(self):
+        """The upload history as CSV: the same hospital and months as the screen, one row per
+        file (who uploaded it, when in JST, status and counts)."""
+        from app.models import User
+        from app.views.csv_export import csv_response
+
+        hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
+        files = uploads.history_uploads(hospital.id)
+        ids = {f.uploaded_by_id for f in files if f.uploaded_by_id}
+        names = dict(db.session.query(User.id, User.first_name).filter(User.id.in_(ids))) if ids else {}
+        header = [_("受付番号"), _("対象年月"), _("種別"), _("ファイル名"), _("受付日時（JST）"), _("アップロードした人"),
+                  _("状態"), _("件数"), _("取り込み件数"), _("取り込めなかった行"), _("メッセージ")]
+        rows = ([f.id, f"{f.month:%Y-%m}", uploads.TYPE_LABELS[UploadType(f.file_type)], f.original_name,
+                 f.uploaded_at, names.get(f.uploaded_by_id, ""), uploads.STATUS_LABELS.get(f.status, f.status),
+                 f.rows_total, f.rows_imported, f.rows_rejected, f.message] for f in files)
+        return csv_response(f"uploads-{hospital.code or hospital.id}", header, rows)
+
     @expose("/status")
     @has_access
     @permission_name("read")
@@ -178,7 +198,7 @@ class UploadView(BaseView):
         if upload.status != "needs_mapping":
             flash(_("このファイルは列の対応付けを必要としていません。"), "info")
             return redirect(url_for("UploadView.index", hospital_id=upload.hospital_id))
-        headers = file_headers(upload)
+        headers, preview = file_preview(upload)  # the named headers and the first rows under them
         error = None
         choices = current_choices(upload, headers)
         if request.method == "POST":
@@ -199,6 +219,7 @@ class UploadView(BaseView):
             upload=upload,
             type_label=uploads.TYPE_LABELS[UploadType(upload.file_type)],
             headers=headers,
+            preview=preview,
             fields=canonical_fields(upload.file_type),
             choices=choices,
             error=error,

@@ -95,6 +95,7 @@ class DeactivateForm(FlaskForm):
 
 class UserMaintenanceView(ScopedModelView):
     datamodel = ScopedInterface(User)
+    export_name = "users"
     route_base = "/users"
     class_permission_name = "Users"
     method_permission_name = {
@@ -168,10 +169,9 @@ class UserMaintenanceView(ScopedModelView):
         """The navigation bar's "profile" link: one's own account, for every role."""
         if g.user is None or not g.user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
-        return self.render_template(
-            "users/me.html", user=g.user, title=_("アカウント情報"),
-            status_label=STATUS_LABELS.get(g.user.status, ""),
-        )
+        from app.views.profile import render_profile
+
+        return render_profile(self)
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access

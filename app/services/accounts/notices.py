@@ -21,6 +21,7 @@ from app.infra.mail import send_mail
 from app.models import Invitation, User, UserStatus
 from app.services.accounts import invitations
 from app.services.audit import trail as audit
+from app.infra.mail import render as render_mail
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,8 @@ def send_password_reset(user: User, *, mails_per_hour: int,
     link = invitations.create_link(user, invitations.PASSWORD_RESET, hours=RESET_LINK_HOURS)
     audit.record("auth.password_reset_requested", user, actor=user)
     db.session.commit()
-    send_mail(
-        [user.email], "【OptiServe】パスワード再設定のご案内 / Password reset",
-        f"{user.first_name} 様\n\n次のリンクからパスワードを再設定してください（1時間有効、1回限り）。\n"
-        "以前にお送りしたリンクは使えなくなりました。\n"
-        f"{link}\n\nお心当たりがない場合は、このメールを破棄してください。",
-        f"Use this link to set a new password (valid for 1 hour, once; links sent before "
-        f"no longer work):\n{link}\n\nIf you did not ask for this, ignore this message.")
+    subject, body = render_mail("password_reset", user=user, link=link, hours=RESET_LINK_HOURS)
+    send_mail([user.email], subject, body)
     return link
 
 
@@ -89,14 +85,8 @@ def send_lockout_notice(user: User, *, minutes: int) -> str | None:
     if not user.email:
         return None
     until = format_jst(utc_now() + dt.timedelta(minutes=minutes))
-    return send_mail(
-        [user.email], "【OptiServe】アカウントがロックされました / Account locked",
-        f"{user.first_name} 様\n\nログインの失敗が続いたため、OptiServe のアカウント（{user.email}）を"
-        f"{minutes}分間（{until}（日本時間）まで）ロックしました。この間は正しいパスワードでもログインできません。\n"
-        "お心当たりがない場合は、ロックの解除後にパスワードを再設定し、管理者にご連絡ください。",
-        f"After repeated failed sign-ins, your OptiServe account ({user.email}) is locked for "
-        f"{minutes} minutes; during that time even the right password is refused. If this was "
-        "not you, reset your password once the lock ends and tell your administrator.")
+    subject, body = render_mail("lockout", user=user, minutes=minutes, until=until)
+    return send_mail([user.email], subject, body)
 
 
 def config_for_reset() -> dict:

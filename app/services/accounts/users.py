@@ -24,6 +24,7 @@ from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import invitations
 from app.services.accounts.sessions import end_all_sessions
 from app.services.audit import trail as audit
+from app.infra.mail import render as render_mail
 
 NOTE_MAX = 255
 
@@ -122,21 +123,18 @@ def _refused(check, *args) -> None:
         raise
 
 
-def send_invitation(user: User, link: str, hours: int) -> None:
-    """The "ユーザー情報登録完了" mail of the owner's flow, with the first-login link."""
+def send_invitation(user: User, link: str, hours: int, inviter: User | None = None) -> None:
+    """The "ユーザー情報登録完了" mail of the owner's flow, with the first-login link; a copy
+    (控え) goes to the admin who registered the user, as the owner's spec asks (the copy
+    names the user but not the link, which only its owner receives)."""
     from app.core.months import format_jst, utc_now
 
     until = format_jst(utc_now() + dt.timedelta(hours=hours))
-    send_mail(
-        [user.email],
-        "【OptiServe】ユーザー仮登録のお知らせ / Your OptiServe account",
-        f"{user.first_name} 様\n\nOptiServe のユーザーとして仮登録されました。\n"
-        f"次のリンクからパスワードと基本情報を登録し、二要素認証を設定してください"
-        f"（{hours}時間有効、{until}（日本時間）まで、1回限り）。\n{link}\n",
-        f"An OptiServe account has been created for you. Use this link to set your password "
-        f"and contact details and to set up two-factor authentication (valid for {hours} hours, "
-        f"once):\n{link}\n",
-    )
+    subject, body = render_mail("invitation", user=user, link=link, hours=hours, until=until, inviter=inviter)
+    send_mail([user.email], subject, body)
+    if inviter is not None and inviter.email and inviter.email != user.email:
+        subject, body = render_mail("invitation_copy", user=user, hours=hours, inviter=inviter)
+        send_mail([inviter.email], subject, body)
 
 
 def prepare_new_user(user: User, actor) -> None:
@@ -160,7 +158,7 @@ def invite_new_user(user: User, actor) -> tuple[str, int]:
     })
     db.session.commit()
     hours = current_app.config["INVITATION_HOURS"]
-    send_invitation(user, link, hours)
+    send_invitation(user, link, hours, inviter=actor)
     return link, hours
 
 

@@ -192,6 +192,13 @@ HEADER_SCAN_ROWS = 10
 def read_headers(path: str, fmt: str, file_type: int | None = None, profile: dict | None = None) -> list[str]:
     """The header row of a stored upload, for the needs-mapping screen. ``fmt`` is the
     declared extension or the detected format."""
+    return read_head(path, fmt, file_type, profile)[0]
+
+
+def read_head(path: str, fmt: str, file_type: int | None = None, profile: dict | None = None,
+              preview_rows: int = 0) -> tuple[list[str], list[list]]:
+    """The header row and up to ``preview_rows`` data rows below it (the mapping step's
+    preview), read through the ingest reader's limits."""
     from flask import current_app
 
     from app.services.ingest.reading import Limits, open_rows
@@ -202,19 +209,20 @@ def read_headers(path: str, fmt: str, file_type: int | None = None, profile: dic
     try:
         for row in rows:
             head.append(row)
-            if len(head) >= HEADER_SCAN_ROWS:
+            if len(head) >= HEADER_SCAN_ROWS + preview_rows:
                 break
     finally:
         close = getattr(rows, "close", None)
         if close:
             close()
     if not head:
-        return []
-    index = find_header_row(head, file_type, profile) if file_type else _widest(head)
+        return [], []
+    index = find_header_row(head[:HEADER_SCAN_ROWS], file_type, profile) if file_type else _widest(head[:HEADER_SCAN_ROWS])
     headers = [("" if h is None else str(h).strip()) for h in head[index]]
     while headers and not headers[-1]:
         headers.pop()
-    return headers
+    data = [row for row in head[index + 1:] if any(c is not None and str(c).strip() for c in row)]
+    return headers, data[:preview_rows]
 
 
 def _widest(rows: list[list]) -> int:

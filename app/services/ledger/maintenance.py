@@ -42,8 +42,9 @@ from sqlalchemy.orm import aliased
 from app.core.months import jst_today, utc_now
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, LedgerListing
-from app.services.ingest.activity import recent_activity
+from app.services.ingest.activity import active_devices
 from app.services.ledger.device_months import latest_ledger_month
+from app.core import search
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -100,23 +101,18 @@ class Target:
     everything: bool = False
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
     clauses = [Equipment.hospital_id == hospital_id]
     if flt is None:
         return clauses
     if flt.q:
-        pattern = _like(flt.q)
-        matching_classes = select(Classification.id).where(Classification.name.ilike(pattern, escape="\\"))
+        # width and case ignored on both sides (app.core.search): one folded text per device
+        matching_classes = select(Classification.id).where(search.contains(Classification.name, flt.q))
         clauses.append(or_(
-            *(column.ilike(pattern, escape="\\") for column in (
+            search.contains(search.joined(
                 Equipment.department_use, Equipment.device_number, Equipment.product_name,
                 Equipment.model_number, Equipment.serial_number, Equipment.maker_name,
-            )),
+            ), flt.q),
             effective_class_id.in_(matching_classes),
         ))
     if flt.classification_id:
@@ -126,7 +122,7 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
     if flt.maker:
         clauses.append(Equipment.maker_name == flt.maker)
     if flt.model:
-        clauses.append(Equipment.model_number.ilike(_like(flt.model), escape="\\"))
+        clauses.append(search.contains(Equipment.model_number, flt.model))
     overridden = or_(Equipment.override_counts.is_not(None), Equipment.override_classification_id.is_not(None))
     if flt.state == "included":
         clauses.append(effective_counts == true())
@@ -157,31 +153,53 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 # ---------------------------------------------------------------- reading
 
 
+ORDER = (Equipment.department_use, Equipment.device_number, Equipment.id)
+
+
+def _rows(hospital_id: int, ids: list[int]) -> list[dict]:
+    """The list's rows of ``ids`` (in the list's order), with both class names, the activity
+    marker and whether the latest ledger lists each device: a few indexed look-ups for one
+    page, never a subquery per device of the hospital."""
+    if not ids:
+        return []
+    default_class = aliased(Classification)
+    effective_class = aliased(Classification)
+    found = db.session.execute(
+        select(Equipment, default_class.name, effective_class.name)
+        .outerjoin(default_class, default_class.id == Equipment.classification_id)
+        .outerjoin(effective_class, effective_class.id == effective_class_id)
+        .where(Equipment.hospital_id == hospital_id, Equipment.id.in_(ids))).all()
+    by_id = {e.id: (e, default_name, effective_name) for e, default_name, effective_name in found}
+    active = active_devices(db.session, list(by_id), jst_today())
+    latest = latest_ledger_month(db.session, hospital_id)
+    listed = set(db.session.scalars(select(LedgerListing.equipment_id).where(
+        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
+        LedgerListing.equipment_id.in_(list(by_id))))) if latest else set()
+    return [device_row(e, default_name, effective_name, e.id in active, (e.id in listed) if latest else None)
+            for e, default_name, effective_name in (by_id[i] for i in ids if i in by_id)]
+
+
 def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
+    """One page of the list: the count, then the page's ids in order (an index scan of
+    ix_equipment_list_order when unfiltered), then only those rows' details."""
     size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
     clauses = filter_clauses(hospital_id, flt)
     total = db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
     pages = max(1, -(-total // size))
     number = max(1, min(int(number or 1), pages))
-    default_class = aliased(Classification)
-    effective_class = aliased(Classification)
-    has_activity = recent_activity(Equipment.id, jst_today())
-    latest = latest_ledger_month(db.session, hospital_id)
-    in_latest = select(LedgerListing.equipment_id).where(
-        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest).exists()
-    query = (
-        select(Equipment, default_class.name, effective_class.name, has_activity.label("active"),
-               in_latest.label("in_latest"))
-        .outerjoin(default_class, default_class.id == Equipment.classification_id)
-        .outerjoin(effective_class, effective_class.id == effective_class_id)
-        .where(*clauses)
-        .order_by(Equipment.department_use, Equipment.device_number, Equipment.id)
-        .limit(size).offset((number - 1) * size)
-    )
-    rows = [device_row(e, default_name, effective_name, active, listed if latest else None)
-            for e, default_name, effective_name, active, listed in db.session.execute(query)]
-    return {"total": total, "page": number, "pages": pages, "page_size": size, "rows": rows,
-            "latest_ledger_month": latest}
+    ids = list(db.session.scalars(select(Equipment.id).where(*clauses).order_by(*ORDER)
+                                  .limit(size).offset((number - 1) * size)))
+    return {"total": total, "page": number, "pages": pages, "page_size": size,
+            "rows": _rows(hospital_id, ids), "latest_ledger_month": latest_ledger_month(db.session, hospital_id)}
+
+
+def all_rows(hospital_id: int, flt: LedgerFilter, chunk: int = 1000) -> list[dict]:
+    """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
+    ids = list(db.session.scalars(select(Equipment.id).where(*filter_clauses(hospital_id, flt)).order_by(*ORDER)))
+    rows = []
+    for start in range(0, len(ids), chunk):
+        rows.extend(_rows(hospital_id, ids[start:start + chunk]))
+    return rows
 
 
 def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,
@@ -246,7 +264,17 @@ def filter_choices(hospital_id: int) -> dict:
             .distinct().order_by(column)) if v]
 
     return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name),
-            "classifications": classification_choices(hospital_id)}
+            "classifications": classification_option_rows(hospital_id)}
+
+
+def classification_option_rows(hospital_id: int) -> list[tuple[int, str, bool]]:
+    """(id, name, the hospital's own) of :func:`classification_choices`, as plain tuples: the
+    list screen renders ~1,000 of them twice per page."""
+    return [(id_, name, own is not None) for id_, name, own in db.session.execute(
+        select(Classification.id, Classification.name, Classification.hospital_id)
+        .where(Classification.is_active.is_(True),
+               or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
+        .order_by(Classification.hospital_id.is_(None), Classification.level, Classification.name))]
 
 
 def classification_choices(hospital_id: int) -> list[Classification]:

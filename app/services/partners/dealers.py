@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.core.months import utc_now
 from app.core.validation import normalize_email
 from app.extensions import db
+from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.models import (
     DealerLevel,
@@ -137,12 +138,7 @@ def notice(dealer: User, hospital: Organization, old_level: int | None, new_leve
     commit, outside the transaction)."""
     label = str(LEVEL_LABELS[DealerLevel(new_level)])
     old = str(LEVEL_LABELS[DealerLevel(old_level)]) if old_level is not None else "（なし）"
-    base_url = current_app.config.get("PUBLIC_BASE_URL", "")
-    body = (
-        f"{dealer.first_name} 様\n\n"
-        f"{hospital.name} から OptiServe のディーラー権限が設定されました。\n\n"
-        f"変更前: {old}\n変更後: {label}\n設定理由: {reason}\n\n"
-        f"OptiServe: {base_url}\n"
-    )
-    recipients, subject = [dealer.email], f"[OptiServe] {hospital.name} のディーラー権限: {label}"
+    subject, body = render_mail("dealer_permission", dealer=dealer, hospital=hospital, old=old,
+                                label=label, reason=reason)
+    recipients = [dealer.email]
     return lambda: send_mail(recipients, subject, body)

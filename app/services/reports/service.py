@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from app.core.months import first_of_month, utc_now
 from app.extensions import db
+from app.infra.mail import public_url
+from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.infra.storage import get_storage
 from app.models import (
@@ -269,25 +271,16 @@ def notify_published(hospital: Organization, month: dt.date, version: int = 1,
                      changes: list[dict] | None = None) -> None:
     """E-mail the hospital's notification list; a mail failure never unpublishes. A new
     version of a published month is announced as 改訂 with what changed."""
+    link = public_url(f"/reports/?month={month:%Y-%m}")
     if version > 1:
         lines = describe(changes or []) or ["数値の変更はありません（再作成）。"]
-        subject = f"【OptiServe】{month_label(month)}の分析レポートを改訂しました（第{version}版）"
-        body_ja = (f"{hospital.name} ご担当者様\n\n{month_label(month)}の分析レポートを改訂しました（第{version}版）。"
-                   "その後に受け付けたデータ（返却・修理の記入、再アップロード、台帳の変更など）で"
-                   "この月の集計が変わったためです。\n\n変更された主な数値（旧 → 新）:\n"
-                   + "\n".join(f"・{line}" for line in lines)
-                   + "\n\n以前の版も「分析レポートのダウンロード」画面から引き続きダウンロードできます。")
-        body_en = (f"The reports of {month:%Y-%m} for {hospital.name} were revised (version {version}): data "
-                   "received later changed the month's figures. Previous versions stay downloadable.\n"
-                   + "\n".join(f"- {line}" for line in lines))
+        subject, body = render_mail("report_revised", hospital=hospital, month_label=month_label(month),
+                                    version=version, lines=lines, link=link)
     else:
-        subject = f"【OptiServe】{month_label(month)}の分析レポートを公開しました"
-        body_ja = (f"{hospital.name} ご担当者様\n\n{month_label(month)}の分析レポート・故障リスト・未実績リストを"
-                   "公開しました。OptiServe の「分析レポートのダウンロード」画面からダウンロードしてください。")
-        body_en = (f"The reports of {month:%Y-%m} for {hospital.name} are published. Download them from the "
-                   "report download screen of OptiServe.")
+        subject, body = render_mail("report_published", hospital=hospital, month_label=month_label(month),
+                                    link=link)
     try:
-        send_mail(hospital.notification_email_list, subject, body_ja, body_en)
+        send_mail(hospital.notification_email_list, subject, body)
     except Exception:
         log.exception("report notification for hospital %s failed", hospital.id)
 
@@ -333,7 +326,29 @@ def download_history(hospital_id: int, months: int = 6) -> list[dict]:
         .outerjoin(stats, stats.c.report_file_id == ReportFile.id)
         .where(ReportFile.hospital_id == hospital_id, ReportFile.month.in_(recent), is_published())
         .order_by(ReportFile.month.desc(), ReportFile.file_type, ReportFile.version.desc())).all()
-    return [{"file": f, "count": count or 0, "first": first, "last": last} for f, count, first, last in rows]
+    who = downloaders([f.id for f, *_rest in rows])
+    return [{"file": f, "count": count or 0, "first": first, "last": last, "who": who.get(f.id, [])}
+            for f, count, first, last in rows]
+
+
+def downloaders(report_file_ids: list[int], limit: int = 10) -> dict[int, list[dict]]:
+    """Who downloaded each file and when (newest first, at most ``limit`` per file); a
+    download by a since-deleted or machine account shows as —."""
+    from app.models import User
+
+    if not report_file_ids:
+        return {}
+    rows = db.session.execute(
+        select(Download.report_file_id, User.first_name, Download.downloaded_at)
+        .outerjoin(User, User.id == Download.user_id)
+        .where(Download.report_file_id.in_(report_file_ids))
+        .order_by(Download.report_file_id, Download.downloaded_at.desc(), Download.id.desc()))
+    result: dict[int, list[dict]] = {}
+    for file_id, name, at in rows:
+        entries = result.setdefault(file_id, [])
+        if len(entries) < limit:
+            entries.append({"name": name or "—", "at": at})
+    return result
 
 
 def month_files(hospital_id: int, month: dt.date) -> tuple[dict[int, ReportFile], dict[int, list[ReportFile]]]:

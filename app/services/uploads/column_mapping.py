@@ -43,6 +43,38 @@ def file_headers(upload: UploadFile) -> list[str]:
         getattr(storage, "cleanup", lambda: None)()
 
 
+PREVIEW_ROWS = 5
+PREVIEW_CELL_CHARS = 40
+
+
+def file_preview(upload: UploadFile, rows: int = PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
+    """The named headers of the stored file and its first ``rows`` data rows under them
+    (cells as shown text, cut to PREVIEW_CELL_CHARS), for the mapping step."""
+    from app.services.ingest.headers import read_head
+
+    storage = get_storage()
+    path = storage.local_path(upload.storage_key)
+    try:
+        fmt = upload.detected_format or upload.storage_key.rsplit(".", 1)[-1]
+        profile = profile_of(upload.hospital_id, upload.file_type)
+        headers, data = read_head(path, fmt, upload.file_type, profile.mapping if profile else None, rows)
+    finally:
+        getattr(storage, "cleanup", lambda: None)()
+    named = [i for i, h in enumerate(headers) if h]
+
+    def shown(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            text = value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else f"{value:%Y-%m-%d}"
+        else:
+            text = str(value).strip()
+        return text if len(text) <= PREVIEW_CELL_CHARS else text[:PREVIEW_CELL_CHARS - 1] + "…"
+
+    return ([headers[i] for i in named],
+            [[shown(row[i]) if i < len(row) else "" for i in named] for row in data])
+
+
 def current_choices(upload: UploadFile, headers: list[str]) -> dict[str, str]:
     """field → header, as the saved profile and the synonyms map them today."""
     from app.services.ingest.headers import map_headers

@@ -319,6 +319,11 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
             status = _("完了")
         elif any(u.status in PENDING for u in items):
             status = _("処理中")
+        elif done:  # e.g. only the ledger: imported, the other files still to come
+            status = _("一部完了（%(types)s）", types="・".join(
+                str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
+        elif items:
+            status = _("取込エラー")
         else:
             status = _("未実施")
         rows.append({
@@ -328,6 +333,15 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
             "status": status,
         })
     return rows
+
+
+def history_uploads(hospital_id: int, on: dt.date | None = None) -> list[UploadFile]:
+    """Every file of the history's months (the CSV of the upload history), newest first."""
+    current = first_of_month(on or jst_today())
+    months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
+    return list(db.session.scalars(
+        select(UploadFile).where(UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months))
+        .order_by(UploadFile.month.desc(), UploadFile.id.desc())))
 
 
 def _succeeded(upload_id: int) -> bool:
@@ -340,24 +354,13 @@ def _succeeded(upload_id: int) -> bool:
 
 def notify_success(upload: UploadFile) -> str | None:
     """E-mail the hospital's notification list that a file of the month was imported."""
+    from app.infra.mail import render as render_mail
     from app.infra.mail import send_mail
 
     hospital = db.session.get(Organization, upload.hospital_id)
     if hospital is None:
         return None
-    label = TYPE_LABELS[UploadType(upload.file_type)]
-    month = f"{upload.month:%Y-%m}"
-    subject = f"[OptiServe] {month} {label} のアップロードが完了しました"
-    body = (
-        f"{hospital.name} 御中\n\n"
-        f"{month} 分の{label}の取り込みが完了しました。\n"
-        f"取り込み件数: {upload.rows_imported or 0} 件"
-        f"（取り込めなかった行: {upload.rows_rejected or 0} 件）\n\n"
-        "アップロード画面で処理結果を確認できます。\n"
-        f"{current_app.config.get('PUBLIC_BASE_URL', '')}/upload/\n"
-    )
-    body_en = (
-        f"The {month} {TYPE_SLUGS[UploadType(upload.file_type)]} file of {hospital.name} was imported: "
-        f"{upload.rows_imported or 0} rows ({upload.rows_rejected or 0} rejected)."
-    )
-    return send_mail(hospital.notification_email_list, subject, body, body_en)
+    subject, body = render_mail("upload_done", hospital=hospital, month=f"{upload.month:%Y-%m}",
+                                label=str(TYPE_LABELS[UploadType(upload.file_type)]),
+                                imported=upload.rows_imported or 0, rejected=upload.rows_rejected or 0)
+    return send_mail(hospital.notification_email_list, subject, body)

@@ -1,0 +1,54 @@
+"""CSV downloads of the lists (issue 14 item 12): UTF-8 with a byte-order mark and CRLF, so
+Excel opens the Japanese text directly; times in JST. Each list's view builds the rows with
+the same scope and filters as the screen; this module only writes them."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+
+from flask import Response
+
+from app.core.months import format_jst
+
+BOM = "\ufeff"
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "○" if value else "×"
+    if isinstance(value, dt.datetime):
+        return format_jst(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith(FORMULA_START) or (text.startswith("-") and len(text) > 1
+                                          and not text[1].isdigit()):
+        return "'" + text
+    return text
+
+
+def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([str(h) for h in header])
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:
+    """``filename``: ASCII, without the date (added here, JST)."""
+    from app.core.months import jst_now
+
+    name = f"{filename}-{jst_now():%Y%m%d-%H%M}.csv"
+    return Response(csv_text(header, rows).encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Content-Type": "text/csv; charset=utf-8",
+                             "Cache-Control": "no-store"})

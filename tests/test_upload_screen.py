@@ -1,0 +1,69 @@
+"""Issue 14 item 13: the demo hospital's upload history matches its 13 demo months; the history
+no longer says 未実施 after a ledger-only upload; the column-mapping step previews the file's
+first rows under their headers."""
+from __future__ import annotations
+
+import datetime as dt
+
+from app.services.uploads import records as uploads
+from app.extensions import db
+from app.models import Organization, UploadFile
+from app.core.months import add_months, previous_month
+from app.seeding.demo_activity import MONTHS, seed_demo_activity
+
+from .conftest import HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
+from .ingest_helpers import csv_bytes
+from .test_upload import post
+
+
+def org(code):
+    return db.session.query(Organization).filter_by(code=code).one()
+
+
+def test_demo_data_has_the_upload_records_of_its_13_months(client, ctx):
+    assert "39 upload records" in seed_demo_activity()
+    hospital = org("H0001")
+    records = db.session.query(UploadFile).filter_by(hospital_id=hospital.id).all()
+    months = sorted({r.month for r in records})
+    assert len(months) == MONTHS and months[-1] == previous_month()
+    assert all(r.status == "succeeded" and r.uploaded_by_id == user_by_email(HOSPITAL_A).id for r in records)
+    assert seed_demo_activity() == "demo activity: already present"  # idempotent
+    assert db.session.query(UploadFile).count() == 3 * MONTHS
+    login_as(client, HOSPITAL_A)
+    page = client.get("/upload/").get_data(as_text=True)
+    history = page[page.index('id="upload-history"'):]
+    last = previous_month()
+    row = history[history.index(f"<td>{last:%Y-%m}</td>"):][:600]
+    assert "完了" in row and "未実施" not in row
+    assert f"{add_months(last, 1):%Y-%m}-03 10:00" in row  # uploaded 10:00 JST on the 3rd
+    login_as(client, HOSPITAL_B)
+    assert "機器台帳_" not in client.get("/upload/history.csv").get_data(as_text=True)
+
+
+def test_history_after_a_ledger_only_upload_is_not_未実施(ctx):
+    hospital = org("H0001")
+    month = uploads.default_month()
+    db.session.add(UploadFile(hospital_id=hospital.id, month=month, file_type=1, original_name="ledger.csv",
+                              size=1, sha256="1" * 64, status="succeeded", uploaded_at=dt.datetime(2026, 11, 1)))
+    db.session.commit()
+    row = next(h for h in uploads.history(hospital.id) if h["month"] == f"{month:%Y-%m}")
+    assert row["status"] != "未実施"
+    assert row["status"].startswith("一部完了") and "機器台帳" in row["status"]
+    assert row["marks"] == {1: "○", 2: "-", 3: "-"}
+    assert row["date"] == "2026-11-01 09:00"  # JST
+
+
+def test_mapping_step_previews_the_first_rows(client, ctx):
+    login_as(client, HOSPITAL_A)
+    rows = [["No", "設置", "品目", ""]] + [[f"A-{i}", "ＩＣＵ", f"ポンプ{i}", ""] for i in range(1, 9)]
+    post(client, ledger=(csv_bytes(rows), "odd.csv"))
+    upload = db.session.query(UploadFile).one()
+    upload.status, upload.message = "needs_mapping", "必須の列（機器番号）が見つかりません。"
+    db.session.commit()
+    page = client.get(f"/upload/{upload.id}/mapping").get_data(as_text=True)
+    preview = page[page.index('id="mapping-preview"'):page.index("</table>", page.index('id="mapping-preview"'))]
+    assert "<th>No</th><th>設置</th><th>品目</th></tr>" in preview
+    assert "<td>A-1</td><td>ＩＣＵ</td><td>ポンプ1</td>" in preview
+    assert "A-5" in preview and "A-6" not in preview  # the first five rows
+    login_as(client, HOSPITAL_B)
+    assert client.get(f"/upload/{upload.id}/mapping").status_code == 404
