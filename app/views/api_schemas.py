@@ -399,6 +399,73 @@ class ReportPublishForm(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
+class ChangeEntry(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "ascending; the cursor"})
+    entity = fields.String(required=True, validate=validate.OneOf(
+        ["organization", "user", "ledger_setting", "classification", "report_selection",
+         "dealer_permission", "manufacturer_selection"]))
+    key = fields.String(required=True, metadata={"description": "the thing's natural key"})
+    op = fields.String(required=True, validate=validate.OneOf(["upsert", "delete"]))
+    data = fields.Dict(**NULLABLE, metadata={"description": "the state after the change; null on delete"})
+    changed_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class ChangesPage(Schema):
+    result = fields.List(fields.Nested(ChangeEntry), required=True)
+    next_cursor = fields.Integer(required=True, metadata={"description": "send it as `since` next time"})
+    has_more = fields.Boolean(required=True)
+    latest = fields.Integer(required=True, metadata={"description": "the newest seq"})
+
+
+class MastersPush(Schema):
+    full = fields.Boolean(metadata={"description": "deactivate earlier pushed rows a sent list no longer has"})
+    hospitals = fields.List(fields.Dict())
+    dealers = fields.List(fields.Dict())
+    manufacturers = fields.List(fields.Dict())
+    smds_classifications = fields.List(fields.Dict())
+    hospital_classifications = fields.List(fields.Dict())
+    makers = fields.List(fields.Dict())
+
+
+class MasterCounts(Schema):
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    deactivated = fields.Integer(required=True)
+
+
+class MastersPushed(Schema):
+    full = fields.Boolean(required=True)
+    changed = fields.Boolean(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Nested(MasterCounts), required=True,
+                         metadata={"description": "list name → counts"})
+
+
+class MastersPushedResult(Schema):
+    result = fields.Nested(MastersPushed, required=True)
+
+
+class LedgerPush(Schema):
+    organization_code = fields.String(required=True)
+    month = _month(required=True)
+    rows = fields.List(fields.Dict(), required=True,
+                       metadata={"description": "rows keyed by the canonical ledger fields"})
+
+
+class LedgerPushForm(Schema):
+    organization_code = fields.String(required=True)
+    month = _month(required=True)
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PushedLedger(UploadStatus):
+    hospital_code = fields.String(required=True)
+
+
+class PushedLedgerResult(Schema):
+    result = fields.Nested(PushedLedger, required=True)
+
+
 # ---------------------------------------------------------------- users (screen 2)
 
 class DeactivateRequest(Schema):

@@ -234,7 +234,11 @@ class SystemChangesApi(BaseApi):
           - {in: query, name: since, schema: {type: integer, minimum: 0}}
           - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 1000}}
           responses:
-            200: {description: "`result` (entries), `next_cursor`, `has_more`, `latest`"}
+            200:
+              description: "`result` (entries), `next_cursor`, `has_more`, `latest`"
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ChangesPage'}
             400: {description: malformed cursor or limit}
         """
         since = system_sync.parse_cursor(request.args.get("since"), "since")

@@ -12,9 +12,6 @@ from app.services.unit_of_work import unit_of_work
 from app.services.uploads.records import status_payload
 from app.views.system_api import _operator_wide, idempotent
 
-IDEMPOTENCY_PARAMETER = {"in": "header", "name": "Idempotency-Key", "required": True,
-                         "schema": {"type": "string", "maxLength": 200}}
-
 
 class SystemMastersApi(BaseApi):
     route_base = "/api/v1/system/masters"
@@ -38,14 +35,18 @@ class SystemMastersApi(BaseApi):
             deactivates the earlier pushed rows a sent list no longer has. The same payload
             twice changes nothing. All or nothing: a refused row stores nothing.
           parameters:
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
           requestBody:
             required: true
             content:
               application/json:
-                schema: {type: object}
+                schema: {$ref: '#/components/schemas/MastersPush'}
           responses:
-            200: {description: "`result`: `changed` and per list `counts` (created, updated, unchanged, deactivated)"}
+            200:
+              description: "`changed` and per list `counts` (created, updated, unchanged, deactivated)"
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MastersPushedResult'}
             400: {description: "the payload was refused: `message` and every problem in `errors`; nothing stored"}
             409: {description: the Idempotency-Key was used for another request}
         """
@@ -77,11 +78,22 @@ class SystemLedgerApi(BaseApi):
             JSON `{"organization_code", "month": "YYYY-MM", "rows": [{canonical ledger
             fields}]}`, or a multipart form with `organization_code`, `month` and a CSV or
             Excel file in `file`. It is recorded as a ledger upload (upload history, same
-            checks and month window) and imported by the same job as screen 3's uploads.
+            checks and month window) and imported by the same job as the upload screen (screen 3).
           parameters:
-          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, maxLength: 200}}
+          - {in: header, name: Idempotency-Key, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/LedgerPush'}
+              multipart/form-data:
+                schema: {$ref: '#/components/schemas/LedgerPushForm'}
           responses:
-            202: {description: the upload recorded and queued (or a duplicate of the month's ledger)}
+            202:
+              description: the upload recorded and queued (or a duplicate of the month's ledger)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/PushedLedgerResult'}
             400: {description: "refused (`message`, `errors`); nothing stored"}
             404: {description: no hospital with that code}
             409: {description: the Idempotency-Key was used for another request}
