@@ -53,11 +53,11 @@ def build(devices: int, seed: int = 7) -> int:
     from flask_appbuilder import Model
     from sqlalchemy import insert
 
-    from app.services.ledger.device_months import list_devices
+    from app.access.role_sync import sync_roles
+    from app.core.months import add_months
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, Lending, Organization
-    from app.core.months import add_months
-    from app.access.role_sync import sync_roles
+    from app.services.ledger.device_months import list_devices
 
     rng = random.Random(seed)
     Model.metadata.drop_all(db.engine)

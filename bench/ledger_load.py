@@ -57,8 +57,7 @@ def build(devices: int, rebuild: bool) -> None:
     from app.access.role_sync import sync_roles
     from app.core.months import add_months, previous_month
     from app.extensions import db
-    from app.models import (
-        Classification, Equipment, Failure, LedgerListing, Lending, Organization, User, UserStatus)
+    from app.models import Classification, Equipment, Failure, LedgerListing, Lending, Organization, User, UserStatus
     from app.seeding.seed import seed_all
 
     app = create_app()

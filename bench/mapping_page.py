@@ -45,10 +45,10 @@ def build():
     from flask_appbuilder import Model
 
     from app import create_app
-    from app.extensions import db
     from app.access.role_sync import sync_roles
-    from app.seeding.seed import seed_all
+    from app.extensions import db
     from app.seeding.demo_activity import seed_demo_activity
+    from app.seeding.seed import seed_all
     from config import TestConfig, sqlalchemy_url
 
     class BenchConfig(TestConfig):

@@ -34,8 +34,8 @@ sys.path.insert(0, ROOT)
 def _fresh(app, demo: bool) -> None:
     from flask_appbuilder import Model
 
-    from app.extensions import db
     from app.access.role_sync import sync_roles
+    from app.extensions import db
     from app.seeding.seed import seed_demo, seed_masters
 
     with app.app_context():
@@ -67,8 +67,8 @@ def _devices(app, count: int) -> int:
 def _system_key(app) -> str:
     from sqlalchemy import select
 
-    from app.access.scope import scope_of
     from app.access.api_keys import create_key
+    from app.access.scope import scope_of
     from app.extensions import db
     from app.models import User
 
@@ -131,8 +131,8 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from app.services.ledger import maintenance as ledger
     from app.models import SyncChange
+    from app.services.ledger import maintenance as ledger
 
     with server_app.app_context():
         before = db.session.scalar(select(func.max(SyncChange.seq)))

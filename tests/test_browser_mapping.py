@@ -2,9 +2,9 @@
 without a reload, and the bulk accept on a filter (preview, then apply) — CSP and CSRF on."""
 from playwright import sync_api
 
-from app.services.classifications.mapping import ensure_hospital_classifications
 from app.extensions import db
 from app.models import Classification, Organization
+from app.services.classifications.mapping import ensure_hospital_classifications
 
 from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
 from .conftest import HOSPITAL_A

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from app.extensions import db
-from app.models import Classification, Organization, UploadFile, User
+from app.models import Classification, UploadFile, User
 
 from .conftest import (
     ADMIN,

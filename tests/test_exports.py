@@ -10,9 +10,9 @@ import io
 import pytest
 from sqlalchemy import insert
 
-from app.services.audit import trail as audit
 from app.extensions import db
 from app.models import Classification, Download, Equipment, Organization, ReportFile, UploadFile
+from app.services.audit import trail as audit
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, ORGADMIN_A, login_as, user_by_email
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from app.infra import mail
-from app.services.accounts import notices
 from app.extensions import db
+from app.infra import mail
 from app.models import Organization
+from app.services.accounts import notices
 from app.services.reports.service import notify_published
 from config import default_public_base_url
 

@@ -1,9 +1,9 @@
 """Screen 7 at real scale (issue 14): pages of 50, unmapped first, search (width and case
 folded), filters, the bulk accept on a filter (preview, then apply exactly what was
 previewed) — and hospital A never reaching hospital B's classifications through them."""
-from app.services.classifications.mapping import ensure_hospital_classifications
 from app.extensions import db
 from app.models import AuditEvent, Classification
+from app.services.classifications.mapping import ensure_hospital_classifications
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, login_as
 from .test_classifications import add_devices, first_page, hospital

@@ -7,11 +7,11 @@ import re
 
 import pyotp
 
-from app.services.accounts import totp
-from app.services.accounts.login import Outcome, check_password
 from app.extensions import db
 from app.models import AuditEvent, RecoveryCode
 from app.seeding.seed import DEMO_PASSWORD
+from app.services.accounts import totp
+from app.services.accounts.login import Outcome, check_password
 
 from .conftest import DEALER, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 from .test_auth_login import is_logged_in, post_login

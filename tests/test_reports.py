@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import io
+import json
 import zipfile
 from pathlib import Path
 from urllib.parse import urlparse

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert, select
 
-from app.services.audit import trail as audit
-from app.services.ledger import maintenance as ledger
 from app.core import search
 from app.extensions import db
-from app.models import Equipment, Organization, User
+from app.models import Equipment, Organization
+from app.services.audit import trail as audit
+from app.services.ledger import maintenance as ledger
 
 from .conftest import ADMIN, HOSPITAL_A, login_as, user_by_email
 

@@ -11,11 +11,11 @@ import random
 import pytest
 from sqlalchemy import insert, select
 
-from app.services.classifications.mapping import set_mapping
-from app.services.ledger.device_months import list_devices
+from app.core.months import add_months
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, ReportSelection, StoredFigures
-from app.core.months import add_months
+from app.services.classifications.mapping import set_mapping
+from app.services.ledger.device_months import list_devices
 from app.services.reports import stored
 
 from .report_data import MONTH, hospital, make_dataset
@@ -114,8 +114,8 @@ def test_data_change_makes_every_month_stale(history):
                            lent_at=dt.datetime(2025, 5, 15), returned_at=dt.datetime(2025, 5, 16), department="手術室"))
     db.session.commit()
     assert stored.load(h, MONTH) == before  # no change announced yet: the stored month is served
-    from app.services.reports import after_data_change
     from app.infra.queue import redis_connection
+    from app.services.reports import after_data_change
 
     try:
         after_data_change(h)

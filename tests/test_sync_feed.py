@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app.services.partners import dealers, manufacturers
-from app.services.ledger import maintenance as ledger
-from app.services.reports import selection as report_selection
-from app.services.classifications.mapping import set_mapping
 from app.extensions import db
-from app.models import Classification, Equipment, Organization, SyncChange, User
+from app.models import Classification, Equipment, Organization, SyncChange
+from app.services.classifications.mapping import set_mapping
+from app.services.ledger import maintenance as ledger
+from app.services.partners import dealers, manufacturers
+from app.services.reports import selection as report_selection
 from app.services.sync import changes, feed
 
 from .conftest import HOSPITAL_A, user_by_email

@@ -15,13 +15,13 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.services.partners import dealers
-from app.services.ledger import maintenance as ledger
-from app.extensions import db
-from app.models import DealerPermission, Equipment, ManufacturerSelection, Organization, SyncChange, UploadFile, User
 from app.access.role_sync import sync_roles
+from app.extensions import db
 from app.infra.storage import get_storage
+from app.models import DealerPermission, Equipment, ManufacturerSelection, Organization, SyncChange, UploadFile, User
 from app.seeding.seed import seed_masters
+from app.services.ledger import maintenance as ledger
+from app.services.partners import dealers
 from config import TestConfig
 
 from .conftest import HOSPITAL_A

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.services.uploads import records as uploads
+from app.core.months import add_months, previous_month
 from app.extensions import db
 from app.models import Organization, UploadFile
-from app.core.months import add_months, previous_month
 from app.seeding.demo_activity import MONTHS, seed_demo_activity
+from app.services.uploads import records as uploads
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 from .ingest_helpers import csv_bytes

@@ -79,10 +79,11 @@ def _revise(hospital_id: int) -> str:
 def _warm_stored_figures(hospital_id: int) -> None:
     """After a data change the dashboard's months (the newest month with data and the 12
     before it) are computed here, once, instead of on the next dashboard view."""
+    from sqlalchemy import func, select
+
     from app.extensions import db
     from app.models import Lending
     from app.services.reports.stored import warm
-    from sqlalchemy import func, select
 
     newest = db.session.scalar(select(func.max(Lending.month)).where(Lending.hospital_id == hospital_id))
     if newest is not None:

@@ -29,7 +29,8 @@ __all__ = [
     "ApiKeyDailyUse", "IdempotencyRecord", "ReportNotice",
     "AuditEvent", "Classification", "ColumnProfile", "DealerLevel", "DealerPermission",
     "DealerPermissionHistory", "ManufacturerSelection", "Download", "Equipment",
-    "EquipmentChange", "Failure", "FiguresChange", "StoredFigures", "InactiveReason", "Invitation", "LedgerListing", "Lending", "Maker",
+    "EquipmentChange", "Failure", "FiguresChange", "StoredFigures", "InactiveReason", "Invitation",
+    "LedgerListing", "Lending", "Maker",
     "MakerAlias", "Organization", "OrganizationKind", "RecoveryCode", "ReportFile", "ReportSelection",
     "ReportType", "ReportVersion", "SyncChange", "UploadFile", "UploadStatus", "UploadType", "User", "UserStatus",
 ]

@@ -48,6 +48,8 @@ DEVICE_TYPES = [
 ]
 
 
+FAILURE_DESCRIPTIONS = ["アラームが鳴り止まない", "表示不良", "バッテリー劣化", "落下破損"]
+
 def _classifications(hospital_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Classification.name, Classification.id)
@@ -108,7 +110,7 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
                 repaired = failed + dt.timedelta(hours=rng.expovariate(1 / 200))
                 failures.append(dict(hospital_id=hospital.id, equipment_id=ids[rng.choice(candidates)],
                                      month=month, failed_at=failed, repaired_at=repaired,
-                                     description=rng.choice(["アラームが鳴り止まない", "表示不良", "バッテリー劣化", "落下破損"])))
+                                     description=rng.choice(FAILURE_DESCRIPTIONS)))
     db.session.execute(insert(Lending), lendings)
     db.session.execute(insert(Failure), failures)
     db.session.commit()

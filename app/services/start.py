@@ -13,6 +13,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from app.core.months import add_months, current_month, jst_today, previous_month, utc_now
 from app.extensions import db
 from app.models import (
     Classification,
@@ -26,7 +27,6 @@ from app.models import (
     UploadType,
     User,
 )
-from app.core.months import add_months, current_month, jst_today, previous_month, utc_now
 
 DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -169,6 +169,6 @@ def manufacturer_summary(manufacturer_id: int) -> dict:
     month = current_month()
     names = dict(db.session.execute(select(Organization.id, Organization.name).where(
         Organization.id.in_([s.hospital_id for s in chosen]))).all()) if chosen else {}
-    return {"selection": [{"hospital": names.get(s.hospital_id, ""), "rank": s.rank, "visible": s.hospital_id in visible,
-                           "since": s.month} for s in chosen],
+    return {"selection": [{"hospital": names.get(s.hospital_id, ""), "rank": s.rank,
+                           "visible": s.hospital_id in visible, "since": s.month} for s in chosen],
             "months": [add_months(month, -i) for i in range(1, 4)]}

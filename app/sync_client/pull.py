@@ -29,12 +29,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.extensions import db
 from app.core.months import utc_now
+from app.extensions import db
+from app.infra.storage import get_storage
 from app.services.sync import changes
 from app.services.sync.apply import Applier
 from app.services.unit_of_work import unit_of_work
-from app.infra.storage import get_storage
 
 PAGE_LIMIT = 1000
 UPLOAD_PAGE = 100

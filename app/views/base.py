@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import abort, request
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access, permission_name
-from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import lazy_gettext as _l
 
 from app.access.scope import current_scope

@@ -19,15 +19,15 @@ from flask_appbuilder import BaseView, IndexView, expose, has_access, permission
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from app.extensions import db
-from app.core.months import first_of_month, parse_month, previous_month
-from app.services.reports.data_quality import LONG_LENDING_DAYS
-from app.services.reports.service import report_months
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
+from app.core.months import first_of_month, parse_month, previous_month
+from app.extensions import db
 from app.services.reports import dashboard as board
 from app.services.reports import stored
+from app.services.reports.data_quality import LONG_LENDING_DAYS
 from app.services.reports.glossary import definitions
+from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
 from app.views.hospital_target import hospitals_in_scope, target_hospital

@@ -14,8 +14,8 @@ from app.extensions import db
 from app.services.audit import trail as audit
 from app.services.ledger import maintenance as ledger
 from app.services.reports import queue_after_data_change
-from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 from app.views.csv_export import csv_response
+from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 FILTER_PREFIX = "f_"
 

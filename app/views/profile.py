@@ -13,13 +13,13 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
 from app.access import sessions as auth_session
-from app.services.accounts import totp
-from app.services.accounts.passwords import MIN_LENGTH
 from app.extensions import db
 from app.models import User
-from app.services.accounts import profile
+from app.services.accounts import profile, totp
+from app.services.accounts.passwords import MIN_LENGTH
 
-PASSWORD_HINT = _l("%(n)s文字以上。よく使われているものや推測されやすいもの（単語や数字の並び、氏名・組織名を含むもの）は使えません",
+PASSWORD_HINT = _l("%(n)s文字以上。よく使われているものや推測されやすいもの"
+                   "（単語や数字の並び、氏名・組織名を含むもの）は使えません",
                    n=MIN_LENGTH)
 
 

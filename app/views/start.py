@@ -7,9 +7,9 @@ from flask import g, redirect, url_for
 from flask_babel import gettext as _
 
 from app.access import roles
-from app.core.months import format_jst
 from app.access.capabilities import DOWNLOAD_REPORTS, MANAGE_USERS
 from app.access.scope import current_scope
+from app.core.months import format_jst
 from app.services import start
 
 

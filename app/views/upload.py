@@ -161,8 +161,9 @@ class UploadView(BaseView):
         files = uploads.history_uploads(hospital.id)
         ids = {f.uploaded_by_id for f in files if f.uploaded_by_id}
         names = dict(db.session.query(User.id, User.first_name).filter(User.id.in_(ids))) if ids else {}
-        header = [_("受付番号"), _("対象年月"), _("種別"), _("ファイル名"), _("受付日時（JST）"), _("アップロードした人"),
-                  _("状態"), _("件数"), _("取り込み件数"), _("取り込めなかった行"), _("メッセージ")]
+        header = [_("受付番号"), _("対象年月"), _("種別"), _("ファイル名"), _("受付日時（JST）"),
+                  _("アップロードした人"), _("状態"), _("件数"), _("取り込み件数"), _("取り込めなかった行"),
+                  _("メッセージ")]
         rows = ([f.id, f"{f.month:%Y-%m}", uploads.TYPE_LABELS[UploadType(f.file_type)], f.original_name,
                  f.uploaded_at, names.get(f.uploaded_by_id, ""), uploads.STATUS_LABELS.get(f.status, f.status),
                  f.rows_total, f.rows_imported, f.rows_rejected, f.message] for f in files)
@@ -204,7 +205,8 @@ class UploadView(BaseView):
         if request.method == "POST":
             if not CsrfForm().validate_on_submit():
                 abort(400)
-            choices = {name: request.form.get(f"field_{name}", "") for name, _l, _r in canonical_fields(upload.file_type)}
+            fields = canonical_fields(upload.file_type)
+            choices = {name: request.form.get(f"field_{name}", "") for name, _l, _r in fields}
             try:
                 save_mapping(upload, headers, choices)
             except MappingError as exc:

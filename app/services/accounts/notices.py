@@ -17,11 +17,11 @@ from flask import current_app
 
 from app.core.months import format_jst, utc_now
 from app.extensions import db
+from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.models import Invitation, User, UserStatus
 from app.services.accounts import invitations
 from app.services.audit import trail as audit
-from app.infra.mail import render as render_mail
 
 log = logging.getLogger(__name__)
 

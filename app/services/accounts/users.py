@@ -19,12 +19,12 @@ from app.access.roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
 from app.access.scope import scope_of
 from app.core.validation import contact_error, email_domain_allowed, email_error, normalize_email
 from app.extensions import db
+from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import invitations
 from app.services.accounts.sessions import end_all_sessions
 from app.services.audit import trail as audit
-from app.infra.mail import render as render_mail
 
 NOTE_MAX = 255
 

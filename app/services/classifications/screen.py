@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import aliased
 
-from app.services.classifications.mapping import SUGGESTION, device_counts, prior_mappings, set_mapping
-from app.models import Classification
 from app.core.normalize import match_key, normalize_text
+from app.models import Classification
+from app.services.classifications.mapping import SUGGESTION, device_counts, prior_mappings, set_mapping
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
 
 PER_PAGE = 50

@@ -59,9 +59,11 @@ _SYNONYMS: dict[int, dict[str, list[str]]] = {
                            "grp_user", "grpuser"],
         "department_manage": ["管理部門", "管理部署", "grp_manage", "grpmanage"],
         "department_purchase": ["購入部門", "購入部署", "grp_purchase", "grppurchase"],
-        "product_name": ["製品名", "機器名称", "機器名", "品名", "商品名", "名称", "名前", "product_name", "productname"],
+        "product_name": ["製品名", "機器名称", "機器名", "品名", "商品名", "名称", "名前",
+                         "product_name", "productname"],
         "model_number": ["型番", "型式", "モデル番号", "モデル", "型名", "model_number", "modelnumber"],
-        "maker_name": ["メーカー名", "メーカー", "製造元", "製造業者", "製造販売業者", "maker_name", "makername", "maker"],
+        "maker_name": ["メーカー名", "メーカー", "製造元", "製造業者", "製造販売業者",
+                       "maker_name", "makername", "maker"],
         "serial_number": ["シリアル番号", "製造番号", "シリアルNo", "S/N", "SN", "serial_number", "serialnumber"],
         "delivered_on": ["納入日", "納品日", "導入日", "date_stocked", "datestock", "stock_date"],
         "purchased_on": ["購入日", "取得日", "購入年月日", "取得年月日", "date_purchase", "datepurchase"],
@@ -217,7 +219,8 @@ def read_head(path: str, fmt: str, file_type: int | None = None, profile: dict |
             close()
     if not head:
         return [], []
-    index = find_header_row(head[:HEADER_SCAN_ROWS], file_type, profile) if file_type else _widest(head[:HEADER_SCAN_ROWS])
+    scanned = head[:HEADER_SCAN_ROWS]
+    index = find_header_row(scanned, file_type, profile) if file_type else _widest(scanned)
     headers = [("" if h is None else str(h).strip()) for h in head[index]]
     while headers and not headers[-1]:
         headers.pop()

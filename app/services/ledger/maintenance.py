@@ -39,12 +39,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from app.core import search
 from app.core.months import jst_today, utc_now
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, LedgerListing
 from app.services.ingest.activity import active_devices
 from app.services.ledger.device_months import latest_ledger_month
-from app.core import search
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -234,7 +234,8 @@ def device(hospital_id: int, equipment_id) -> Equipment | None:
         equipment_id = int(equipment_id)
     except (TypeError, ValueError):
         return None
-    return db.session.scalar(select(Equipment).where(Equipment.id == equipment_id, Equipment.hospital_id == hospital_id))
+    return db.session.scalar(
+        select(Equipment).where(Equipment.id == equipment_id, Equipment.hospital_id == hospital_id))
 
 
 def history(hospital_id: int, equipment_id: int) -> list[EquipmentChange]:

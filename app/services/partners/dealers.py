@@ -14,7 +14,6 @@ Level decisions (DESIGN.md §2, owner-spec digest §9 item 2):
 """
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select

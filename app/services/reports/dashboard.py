@@ -8,12 +8,12 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from app.services.ledger.device_months import device_in_window, device_windows
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
+from app.services.ledger.device_months import device_in_window, device_windows
 from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
-from app.services.reports.sql import clipped, counted_devices, fetch_rows
 from app.services.reports.glossary import definitions
+from app.services.reports.sql import clipped, counted_devices, fetch_rows
 
 FIGURES = {"lending": {f.key: f for f in LENDING_FIGURES}, "failure": {f.key: f for f in FAILURE_FIGURES}}
 # Headline cards: (section, figure, meaning of "up"): good, bad or neutral.
@@ -168,7 +168,8 @@ def table(data: dict, name: str, scope_key: str | None = None) -> tuple[list[str
                 [[m["maker"], m["model"], m["product"] or "", m["devices"], m["near_end"], _number(m["share"], "%")]
                  for m in scope["models_near_end"]])
     if name == "top_models":
-        return (["順位", "メーカー", "型番", "製品名", "貸出回数", "合計貸出時間", "1回あたり貸出時間", "利用部署（割合）"],
+        return (["順位", "メーカー", "型番", "製品名", "貸出回数", "合計貸出時間", "1回あたり貸出時間",
+                 "利用部署（割合）"],
                 [[i, m["maker"], m["model"], m["product"] or "", m["lendings"], _number(m["hours"], "時間"),
                   _number(m["hours_per_lending"], "時間"),
                   "、".join(f"{d['department']} {d['share'] * 100:.1f}%" for d in m["departments"])]

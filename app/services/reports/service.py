@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 
 from app.core.months import first_of_month, utc_now
 from app.extensions import db
-from app.infra.mail import public_url
+from app.infra.mail import public_url, send_mail
 from app.infra.mail import render as render_mail
-from app.infra.mail import send_mail
 from app.infra.storage import get_storage
 from app.models import (
     Download,

@@ -26,6 +26,7 @@ import logging
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.core.months import UTC, add_months, first_of_month
 from app.extensions import db
 from app.models import (
     Classification,
@@ -35,7 +36,6 @@ from app.models import (
     ReportSelection,
     StoredFigures,
 )
-from app.core.months import UTC, add_months, first_of_month
 
 log = logging.getLogger(__name__)
 

@@ -60,7 +60,8 @@ def _cover(book: Book, f, generated_at, quality: DataQuality, version=1):
         ("作成日時", f"{generated_at:%Y-%m-%d %H:%M} JST"),
         ("版", f"第{version}版" + ("（改訂）" if version > 1 else "")),
         ("データ品質", f"返却日・修理日不明 {len(quality.unknown_end):,} 件、月の時間を超える貸出の機器 "
-                      f"{len(quality.over_booked):,} 台、{LONG_LENDING_DAYS}日超の貸出 {len(quality.long_lendings):,} 件"
+                      f"{len(quality.over_booked):,} 台、"
+                      f"{LONG_LENDING_DAYS}日超の貸出 {len(quality.long_lendings):,} 件"
                       "（「データ品質」シート）"),
     ]
     for i, (label, value) in enumerate(lines, 2):
@@ -251,7 +252,8 @@ def _data_quality(book: Book, f, quality: DataQuality):
     row = book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "当月の貸出時間", "貸出先"], data,
                      ["text", "text", "datetime", "datetime", "時間", "text"])
     book.section(ws, row)
-    ws.write_string(row, 0, f"{LONG_LENDING_DAYS}日を超える貸出（{len(quality.long_lendings):,} 件）", book.fmt["heading"])
+    ws.write_string(row, 0, f"{LONG_LENDING_DAYS}日を超える貸出（{len(quality.long_lendings):,} 件）",
+                    book.fmt["heading"])
     data = [[x.device_number, x.product, x.start, x.end, x.days] for x in quality.long_lendings]
     book.table(ws, row + 1, 0, ["機器番号", "製品名", "貸出日時", "返却日時", "日数"], data,
                ["text", "text", "datetime", "datetime", "int"])

@@ -16,6 +16,8 @@ from collections import Counter
 from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from app.core.months import utc_now
+from app.core.normalize import match_key
 from app.models import (
     Classification,
     DealerPermission,
@@ -25,8 +27,6 @@ from app.models import (
     ReportSelection,
     User,
 )
-from app.core.months import utc_now
-from app.core.normalize import match_key
 from app.services.sync.payloads import ORGANIZATION_FIELDS, USER_FIELDS
 
 NO_PASSWORD = "!sync"  # not a password hash: nobody can log in with a password here

@@ -42,6 +42,7 @@ import contextlib
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
+from app.core.months import utc_now
 from app.models import (
     Classification,
     DealerPermission,
@@ -52,7 +53,6 @@ from app.models import (
     SyncChange,
     User,
 )
-from app.core.months import utc_now
 from app.services.sync import payloads
 
 ADVISORY_LOCK = 0x5F5E_C0DE  # the one lock id serializing change-log writers (PostgreSQL)

@@ -66,7 +66,8 @@ class _Run:
     def note(self, section: str, external_id: str, what: str, diff: dict | None = None) -> None:
         self.count(section, what)
         if what != "unchanged":
-            self.changes.append({"section": section, "id": external_id, "change": what, **({"fields": diff} if diff else {})})
+            change = {"section": section, "id": external_id, "change": what}
+            self.changes.append({**change, "fields": diff} if diff else change)
 
 
 def push(data, actor) -> dict:
@@ -91,7 +92,8 @@ def push(data, actor) -> dict:
                 _makers(session, run, payload.makers, payload.full)
                 session.flush()
     except IntegrityError:
-        raise MastersInvalid([_("他の行と重複する値があるため保存できませんでした。送信内容を確認してください。")]) from None
+        raise MastersInvalid([_("他の行と重複する値があるため保存できませんでした。"
+                                "送信内容を確認してください。")]) from None
     if run.errors:
         raise MastersInvalid(run.errors)
     if run.changes:
@@ -108,7 +110,8 @@ def _organizations(session, run: _Run, kind: str, rows: list[dict], full: bool) 
     existing = {o.external_id: o for o in session.scalars(
         select(Organization).where(Organization.kind == kind, Organization.external_id.isnot(None)))}
     codes = [r["code"] for r in rows]
-    by_code = {o.code: o for o in session.scalars(select(Organization).where(Organization.code.in_(codes)))} if codes else {}
+    by_code = ({o.code: o for o in session.scalars(select(Organization).where(Organization.code.in_(codes)))}
+               if codes else {})
     for item in rows:
         org = existing.get(item["id"])
         holder = by_code.get(item["code"])
@@ -300,7 +303,8 @@ def _makers(session, run: _Run, rows: list[dict], full: bool) -> None:
         if maker is None and holder is not None and holder.external_id is None:
             maker = holder  # adopt the maker an upload or the seed made
         if holder is not None and holder is not maker:
-            run.fail(f"{item['_where']}.name", _("メーカー名「%(name)s」は別のメーカーで使われています。", name=item["name"]))
+            run.fail(f"{item['_where']}.name",
+                     _("メーカー名「%(name)s」は別のメーカーで使われています。", name=item["name"]))
             continue
         values = {"name": item["name"], "external_id": item["id"], "is_active": True}
         if "manufacturer_id" in item:

@@ -77,7 +77,8 @@ def parse_month(text: str | None, on: dt.date | None = None) -> dt.date:
         raise UploadRejected(_("対象年月を YYYY-MM の形式で指定してください（例: 2025-05）。"))
     current = first_of_month(on or jst_today())
     if value > current:
-        raise UploadRejected(_("%(month)s は未来の月のためアップロードできません。対象年月は %(current)s 以前を指定してください。",
+        raise UploadRejected(_("%(month)s は未来の月のためアップロードできません。"
+                               "対象年月は %(current)s 以前を指定してください。",
                                month=f"{value:%Y-%m}", current=f"{current:%Y-%m}"))
     oldest = add_months(current, -BACKFILL_MONTHS)
     if value < oldest:
