@@ -21,6 +21,12 @@ from app.views.display import default_formatters, polish_form
 from app.views.saving import SaveFlow
 
 
+def _jst_label(label: str, is_time: bool) -> str:
+    """A CSV header names the zone of its times (the screen says it once per page)."""
+    label = label.replace("（UTC）", "（JST）")
+    return f"{label}（JST）" if is_time and "JST" not in label else label
+
+
 def require_operator_scope() -> None:
     """Operator-only screens (masters, makers): 403 unless the scope covers every organization."""
     if not current_scope().everything:
@@ -160,7 +166,7 @@ class ScopedModelView(SaveFlow, ModelView):
         _count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters),
                                              order_column, order_direction)
         columns = list(self.list_columns)
-        header = [str(self.label_columns.get(c, c)).replace("（UTC）", "（JST）") for c in columns]
+        header = [_jst_label(str(self.label_columns.get(c, c)), self.datamodel.is_datetime(c)) for c in columns]
         values = self.datamodel.get_values(items, columns)
 
         def formatted(row):

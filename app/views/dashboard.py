@@ -19,7 +19,7 @@ from flask_appbuilder import BaseView, IndexView, expose, has_access, permission
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from app.access.capabilities import DOWNLOAD_REPORTS
+from app.access.capabilities import DOWNLOAD_REPORTS, UPLOAD
 from app.access.scope import current_scope
 from app.core.months import first_of_month, parse_month, previous_month
 from app.extensions import db
@@ -100,6 +100,7 @@ class DashboardView(BaseView):
             next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             data_defs=definitions(), status=hospital_status(hospital.id), labels=board.labels(),
+            can_upload=current_scope().can(UPLOAD) and self.appbuilder.sm.has_access("can_read", "UploadView"),
             export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
             drill_base=url_for("DashboardView.devices", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
         )
