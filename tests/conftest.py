@@ -8,8 +8,8 @@ The schema is created once per session from the models (``tests/test_migrations.
 proves the migrations build the same schema) and seeded once; the seeded rows are kept as
 a snapshot. Triggers note which tables a test wrote to (and how: insert, update, delete),
 whoever wrote — the test, the app or a worker subprocess. After each test only those tables
-are put back to the snapshot: rows the test added are deleted (children first), rows it
-changed or deleted are upserted from the snapshot (parents first). So tests never see each
+are put back to the snapshot: rows it changed or deleted are upserted from the snapshot
+(parents first), then rows it added are deleted (children first). So tests never see each
 other's rows, and a test that wrote to two tables does not pay for rewriting thirty.
 """
 from __future__ import annotations
@@ -25,9 +25,10 @@ import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_appbuilder import Model
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import delete, insert, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from app import create_app
 from app.access.role_sync import sync_roles
@@ -125,25 +126,27 @@ def install_write_triggers() -> None:
 
 def reset_data() -> None:
     """Put every table a test wrote to back to the seeded rows (also undoing what a worker
-    subprocess wrote, which no in-process bookkeeping would see)."""
+    subprocess wrote, which no in-process bookkeeping would see). When a test's rows are
+    tangled so that the quick way trips over a constraint, every data table is rewritten."""
     db.session.rollback()
     dirty: dict[str, set[str]] = {}
     for name, op in db.session.execute(text(f"SELECT name, op FROM {DIRTY_TABLE}")):
         dirty.setdefault(name, set()).add(op)
-    if not dirty:
-        db.session.remove()
-        return
+    if dirty:
+        try:
+            _restore_tables(dirty)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            _rewrite_every_table()
+    db.session.remove()
+
+
+def _restore_tables(dirty: dict[str, set[str]]) -> None:
     tables = [t for t in data_tables() if t.name in dirty]  # parents before children
-    for table in reversed(tables):  # rows the test added (or every row, after a TRUNCATE)
-        ops = dirty[table.name]
-        if not ops & {"INSERT", "TRUNCATE"}:
-            continue
-        keep = [tuple(row[c.name] for c in table.primary_key.columns) for row in _SNAPSHOT.get(table.name, [])]
-        statement = delete(table)
-        if keep and "TRUNCATE" not in ops:
-            statement = statement.where(tuple_(*table.primary_key.columns).not_in(keep))
-        db.session.execute(statement)
-    for table in tables:  # rows the test changed or deleted
+    # First the rows the test changed or deleted, back to the snapshot (parents first): a
+    # snapshot row may have been pointed at a row the test added, which goes next.
+    for table in tables:
         rows = _SNAPSHOT.get(table.name)
         if not rows or dirty[table.name] == {"INSERT"}:
             continue
@@ -153,9 +156,32 @@ def reset_data() -> None:
         statement = upsert.on_conflict_do_update(index_elements=keys, set_=others) if others \
             else upsert.on_conflict_do_nothing(index_elements=keys)
         db.session.execute(statement, rows)
+    # Then the rows the test added, children first.
+    for table in reversed(tables):
+        if not dirty[table.name] & {"INSERT", "TRUNCATE"}:
+            continue
+        keep = [tuple(row[c.name] for c in table.primary_key.columns) for row in _SNAPSHOT.get(table.name, [])]
+        statement = delete(table)
+        if keep:
+            statement = statement.where(tuple_(*table.primary_key.columns).not_in(keep))
+        db.session.execute(statement)
+    db.session.execute(text(f"DELETE FROM {DIRTY_TABLE}"))
+
+
+def _rewrite_every_table() -> None:
+    tables = data_tables()
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        db.session.execute(text(f"TRUNCATE {names}"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(delete(table))
+    for table in tables:
+        rows = _SNAPSHOT.get(table.name)
+        if rows:
+            db.session.execute(insert(table), rows)
     db.session.execute(text(f"DELETE FROM {DIRTY_TABLE}"))
     db.session.commit()
-    db.session.remove()
 
 
 @pytest.fixture(autouse=True)
