@@ -161,7 +161,9 @@ def phase_floor(args) -> dict:
         num, prod, model, maker = (columns.get(k) for k in ("device_number", "product_name", "model_number", "maker_name"))
         deliv = columns.get("delivered_on", columns.get("purchased_on"))
         seen, records = set(), []
-        now = dt.datetime.utcnow()
+        from app.core.months import utc_now
+
+        now = utc_now()
         for row in rows:
             number = row[num]
             if not number or number in seen:

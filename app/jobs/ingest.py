@@ -8,12 +8,12 @@ work horse is recorded by :class:`app.jobs.worker.AppWorker`, and a killed worke
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import current_app, has_app_context
 from sqlalchemy import update
 
+from app.core.months import utc_now
 from app.models import UploadFile, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _run(upload_id: int) -> str:
     claimed = db.session.execute(
         update(UploadFile)
         .where(UploadFile.id == upload_id, UploadFile.status == UploadStatus.queued.value)
-        .values(status=UploadStatus.processing.value, started_at=dt.datetime.utcnow(), message="処理中です。")
+        .values(status=UploadStatus.processing.value, started_at=utc_now(), message="処理中です。")
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -67,7 +67,7 @@ def _run(upload_id: int) -> str:
         # run_ingest sets the outcome itself; a status left behind would mean a stuck upload.
         upload.status = UploadStatus.failed.value
         upload.message = FAILED_MESSAGE
-        upload.finished_at = dt.datetime.utcnow()
+        upload.finished_at = utc_now()
         db.session.commit()
     if upload.status in {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}:
         _notify(upload)
@@ -96,7 +96,7 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
     else:
         upload.status = UploadStatus.failed.value
         upload.message = message or FAILED_MESSAGE
-        upload.finished_at = dt.datetime.utcnow()
+        upload.finished_at = utc_now()
     db.session.commit()
 
 

@@ -22,6 +22,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
+from app.core.months import utc_now
 from app.extensions import db
 from app.jobs.ingest import job_id, record_infrastructure_failure
 from app.models import ReportFile, UploadFile, UploadStatus
@@ -180,7 +181,7 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
         else:
             upload.status = UploadStatus.failed.value
             upload.message = ABANDONED_MESSAGE.format(count=count)
-            upload.finished_at = dt.datetime.utcnow()
+            upload.finished_at = utc_now()
             db.session.commit()
             done.append((upload.id, "failed"))
     db.session.remove()

@@ -8,8 +8,6 @@ lives in app.services.accounts.*; these handlers only route between the steps.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.views import AuthDBView
@@ -22,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from app.access import sessions as auth_session
 from app.access.request_policy import check_ip
+from app.core.months import utc_now
 from app.core.validation import contact_error, email_error, mobile_error, phone_error
 from app.extensions import db
 from app.models import Invitation, User, UserStatus
@@ -245,7 +244,7 @@ class OptiServeAuthView(AuthDBView):
                 user.phone = (form.phone.data or "").strip() or None
                 user.mobile = (form.mobile.data or "").strip() or None
                 user.status = UserStatus.active
-                invitation.used_at = dt.datetime.utcnow()
+                invitation.used_at = utc_now()
                 changes = {"status": [int(UserStatus.temporary), int(UserStatus.active)]}
                 if before_name != user.first_name:  # the display name is the user's to correct
                     changes["first_name"] = [before_name, user.first_name]
@@ -288,7 +287,7 @@ class OptiServeAuthView(AuthDBView):
             else:
                 user.password = self.appbuilder.sm.hash_password(form.password.data)
                 end_all_sessions(user)
-                now = dt.datetime.utcnow()
+                now = utc_now()
                 db.session.query(Invitation).filter_by(
                     user_id=user.id, purpose=invitations.PASSWORD_RESET, used_at=None
                 ).update({"used_at": now})
