@@ -108,6 +108,23 @@ def test_paging_100_per_page(ctx):
     assert ledger.page(a, ledger.LedgerFilter(), 99)["page"] == 3
 
 
+def test_searched_pages_count_every_match(ctx):
+    """A text search reads its count and its page in one scan; the figures are the same."""
+    a = org_id("H0001")
+    db.session.execute(insert(Equipment), [dict(hospital_id=a, device_number=f"Q{n:04d}", default_counts=True,
+                                                model_number="ＴＥ－２８１Ａ" if n % 2 else "OTHER")
+                                           for n in range(250)])
+    db.session.commit()
+    search = ledger.LedgerFilter(q="te-281a")
+    first, second = ledger.page(a, search, 1), ledger.page(a, search, 2)
+    assert (first["total"], first["pages"], len(first["rows"]), len(second["rows"])) == (125, 2, 100, 25)
+    assert numbers(first)[0] == "Q0001" and numbers(second)[-1] == "Q0249"
+    past_end = ledger.page(a, search, 7)
+    assert (past_end["page"], past_end["total"], numbers(past_end)) == (2, 125, numbers(second))
+    nothing = ledger.page(a, ledger.LedgerFilter(q="no such device"), 3)
+    assert (nothing["total"], nothing["pages"], nothing["page"], nothing["rows"]) == (0, 1, 1, [])
+
+
 def test_no_activity_marker(devices):
     a = devices["a"]
     db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=dt.date.today().replace(day=1),

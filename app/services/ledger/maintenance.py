@@ -179,16 +179,41 @@ def _rows(hospital_id: int, ids: list[int]) -> list[dict]:
             for e, default_name, effective_name in (by_id[i] for i in ids if i in by_id)]
 
 
+def _count(clauses: list) -> int:
+    return db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
+
+
+def _page_ids(clauses: list, number: int, size: int) -> list[int]:
+    return list(db.session.scalars(select(Equipment.id).where(*clauses).order_by(*ORDER)
+                                   .limit(size).offset((number - 1) * size)))
+
+
+def _page_ids_and_count(clauses: list, number: int, size: int) -> tuple[list[int], int | None]:
+    """The page's ids and the count of every match from one scan (a window count), so a
+    text search folds each device's text once rather than once for the count and again for
+    the page. The count is None for a page past the last one (no row carries it)."""
+    found = db.session.execute(
+        select(Equipment.id, func.count().over()).where(*clauses).order_by(*ORDER)
+        .limit(size).offset((number - 1) * size)).all()
+    if not found:
+        return [], (0 if number == 1 else None)
+    return [row[0] for row in found], found[0][1]
+
+
 def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
-    """One page of the list: the count, then the page's ids in order (an index scan of
-    ix_equipment_list_order when unfiltered), then only those rows' details."""
+    """One page of the list: its ids in order and the count of every match, then only those
+    rows' details. Unsearched, a count and an index scan of ix_equipment_list_order (cheaper
+    than a window over every device); searched, one scan for both. A page past the end
+    shows the last page."""
     size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
     clauses = filter_clauses(hospital_id, flt)
-    total = db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
+    number = max(1, int(number or 1))
+    ids, total = _page_ids_and_count(clauses, number, size) if (flt.q or flt.model) else ([], None)
+    if total is None:
+        total = _count(clauses)
+        number = min(number, max(1, -(-total // size)))
+        ids = _page_ids(clauses, number, size)
     pages = max(1, -(-total // size))
-    number = max(1, min(int(number or 1), pages))
-    ids = list(db.session.scalars(select(Equipment.id).where(*clauses).order_by(*ORDER)
-                                  .limit(size).offset((number - 1) * size)))
     return {"total": total, "page": number, "pages": pages, "page_size": size,
             "rows": _rows(hospital_id, ids), "latest_ledger_month": latest_ledger_month(db.session, hospital_id)}
 
