@@ -113,3 +113,17 @@ def test_audit_search_ignores_width_and_case(client, ctx):
     page = client.get("/audit/list/?_flt_2_actor_email=ＳＯＭＥＯＮＥ．ｓｐｅｃｉａｌ").get_data(as_text=True)
     assert "Someone.Special@sakura-hp.example.jp" in page
     assert "other.person@sakura-hp.example.jp" not in page
+
+
+def test_audit_action_search_finds_labels_and_codes(client, ctx):
+    """The list shows 「ログイン失敗」, not auth.login_failed: typing what is shown finds it."""
+    audit.record("auth.login_failed", actor_email="typed.label@sakura-hp.example.jp",
+                 organization_id=org_id("H0001"))
+    audit.record("ledger.change", actor_email="ledger.editor@sakura-hp.example.jp",
+                 organization_id=org_id("H0001"))
+    db.session.commit()
+    login_as(client, ADMIN)
+    for typed in ("ログイン失敗", "ﾛｸﾞｲﾝ失敗", "AUTH.LOGIN_FAILED"):
+        page = client.get(f"/audit/list/?_flt_2_action={typed}").get_data(as_text=True)
+        assert "typed.label@sakura-hp.example.jp" in page, typed
+        assert "ledger.editor@sakura-hp.example.jp" not in page, typed

@@ -8,19 +8,44 @@ from __future__ import annotations
 
 import json
 
+from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_
 
+from app.core import search
 from app.models import AuditEvent
-from app.views.audit_labels import action_label, object_label
-from app.views.base import ScopedInterface, ScopedModelView
+from app.views.audit_labels import action_label, actions_labelled, object_label
+from app.views.base import FOLDED, ScopedInterface, ScopedModelView
+
+FoldedContains = FOLDED[sqla_filters.FilterContains]
 
 
 def _changes(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
 
 
+class ActionContains(FoldedContains):
+    """「操作」 contains: the list shows labels (ログイン), the log stores codes (auth.login);
+    either finds the row."""
+
+    def apply(self, query, value):
+        query, field = sqla_filters.get_field_setup_query(query, self.model, self.column_name)
+        clause = search.folded(field).like(search.like_pattern(str(value)), escape="\\")
+        codes = actions_labelled(str(value))
+        return query.filter(or_(clause, field.in_(codes)) if codes else clause)
+
+
+class AuditInterface(ScopedInterface):
+    def get_filters(self, search_columns=None, search_filters=None):
+        filters = super().get_filters(search_columns, search_filters)
+        for table in (filters._search_filters, filters._all_filters):  # FAB keeps two lists
+            table["action"] = [ActionContains("action", self) if type(f) is FoldedContains else f
+                               for f in table.get("action", [])]
+        return filters
+
+
 class AuditLogView(ScopedModelView):
-    datamodel = ScopedInterface(AuditEvent)
+    datamodel = AuditInterface(AuditEvent)
     export_name = "audit-log"
     route_base = "/audit"
     class_permission_name = "AuditLog"

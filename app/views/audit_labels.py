@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.core.search import fold
+
 ACTION_LABELS = {
     "access.refused": _l("アクセス拒否"),
     "api_key.created": _l("APIキー発行"),
@@ -81,3 +83,12 @@ def action_label(code: str | None) -> str:
         return ""
     label = ACTION_LABELS.get(code)
     return str(label) if label is not None else code
+
+
+def actions_labelled(text: str) -> list[str]:
+    """The action codes whose label (in the current language) contains ``text``, ignoring
+    width and case: 「ログイン」 finds auth.login, auth.login_failed, user.first_login …"""
+    wanted = fold(text).strip()
+    if not wanted:
+        return []
+    return sorted(code for code, label in ACTION_LABELS.items() if wanted in fold(str(label)))
