@@ -4,22 +4,18 @@ transaction), and rows per second of the full verification (`audit-verify`).
 Run: .venv/bin/python bench/audit_chain.py [rows]
 (DATABASE_URL=postgresql://… for PostgreSQL; default a fresh SQLite file.)
 """
-import os
 import sys
-import tempfile
-import threading
 import time
-from pathlib import Path
 
-os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _harness
+
+_harness.prepare()
 
 from flask_appbuilder import Model
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from app import create_app
 from app.extensions import db
 from app.models import AuditEvent
 from app.services.audit import trail as audit
@@ -29,9 +25,9 @@ WRITERS = 20
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    app = create_app()
+    app = _harness.make_app()
     with app.app_context():
-        Model.metadata.create_all(db.engine)
+        _harness.create_schema()
         db.session.query(AuditEvent).delete()
         db.session.commit()
         url = db.engine.url
@@ -45,13 +41,7 @@ def main() -> None:
                 session.commit()
         engine.dispose()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed = _harness.run_threads(writer, WRITERS)
     print(f"{url.get_backend_name()}: {WRITERS} writers x {per_writer} "
           f"commits: {WRITERS * per_writer / elapsed:.0f} appends/s")
     with app.app_context():

@@ -19,78 +19,40 @@ import os
 import random
 import re
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = tempfile.mkdtemp(prefix="optiserve-bench-dashboard-")
-os.environ.setdefault("OPTISERVE_INSTANCE_DIR", WORK)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORK}/bench.db")
-os.environ.setdefault("STORAGE_URL", f"file://{WORK}/storage")
-os.environ.setdefault("MAIL_URL", f"file://{WORK}/outbox")
-os.environ.setdefault("OPTISERVE_ENV", "test")
+import _harness
+
+_harness.prepare("optiserve-bench-dashboard-", files=True, OPTISERVE_ENV="test")
 
 MONTH = dt.date(2025, 5, 1)
 EMAIL = "bench-dashboard@bench.example"
 
 
 def make_app():
-    from app import create_app
-    from config import TestConfig, sqlalchemy_url
-
-    class BenchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ["DATABASE_URL"])
-
-    return create_app(BenchConfig)
+    return _harness.make_app(test_config=True)
 
 
 def build(devices: int, seed: int = 7) -> int:
     """One hospital: ``devices`` devices in 60 classifications (3 levels), 13 months of
     lendings (1.28 per device a month, as the owner's 4,809-device hospital) and failures."""
-    from flask_appbuilder import Model
     from sqlalchemy import insert
 
-    from app.access.role_sync import sync_roles
     from app.core.months import add_months
     from app.extensions import db
-    from app.models import Classification, Equipment, Failure, Lending, Organization
+    from app.models import Failure, Lending, Organization
     from app.services.ledger.device_months import list_devices
 
     rng = random.Random(seed)
-    Model.metadata.drop_all(db.engine)
-    Model.metadata.create_all(db.engine)
-    sync_roles()
+    _harness.create_schema(drop=True, roles=True)
     months = [add_months(MONTH, i - 12) for i in range(13)]
     h = Organization(kind="hospital", code="BD0001", name="ベンチ総合病院", report_rank_count=5, analysis_level=2,
                      notification_emails="", mfa_required=False)
     db.session.add(h)
     db.session.flush()
-    leaves = []
-    for a in range(10):
-        c1 = Classification(hospital_id=h.id, level=1, name=f"大分類{a}", normalized_name=f"大分類{a}")
-        db.session.add(c1)
-        db.session.flush()
-        for b in range(3):
-            c2 = Classification(hospital_id=h.id, level=2, parent_id=c1.id, name=f"中分類{a}-{b}",
-                                normalized_name=f"中分類{a}-{b}")
-            db.session.add(c2)
-            db.session.flush()
-            for c in range(2):
-                c3 = Classification(hospital_id=h.id, level=3, parent_id=c2.id, name=f"小分類{a}-{b}-{c}",
-                                    normalized_name=f"小分類{a}-{b}-{c}")
-                db.session.add(c3)
-                db.session.flush()
-                leaves.append(c3.id)
-    rows = [dict(hospital_id=h.id, device_number=f"ME{i:06d}", classification_id=rng.choice(leaves),
-                 model_number=f"MODEL-{rng.randrange(300):03d}", maker_name=f"メーカー{rng.randrange(30)}",
-                 product_name="医療機器", department_use=f"病棟{rng.randrange(30)}",
-                 expires_on=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(16 * 365)),
-                 default_counts=rng.random() > 0.02) for i in range(devices)]
-    db.session.execute(insert(Equipment), rows)
-    eq = [e for (e,) in db.session.query(Equipment.id).filter_by(hospital_id=h.id)]
+    leaves = _harness.add_classification_tree(db.session, h.id)
+    eq = _harness.add_devices(db.session, rng, h.id, leaves, devices, models=300, makers=30)
     list_devices(db.session, h.id, months[0], eq)
     per_month = int(devices * 1.28)
     seen = set()  # one lending (failure) per device and start minute
@@ -136,22 +98,6 @@ def build(devices: int, seed: int = 7) -> int:
     return h.id
 
 
-def login(client, app):
-    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
-    from app.extensions import db
-    from app.models import User
-
-    with app.app_context():
-        user = db.session.query(User).filter_by(email=EMAIL).one()
-        user_id, generation = user.id, user.session_generation
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session[MFA_KEY] = "bench"
-        session[SEEN_KEY] = int(time.time())
-        session[GENERATION_KEY] = generation
-
-
 def page_complete(client, url: str) -> tuple[float, dict]:
     """GET the page and every script / stylesheet of the dashboard it references."""
     start = time.perf_counter()
@@ -182,7 +128,7 @@ def main():
         print(f"database: {os.environ['DATABASE_URL'].split('@')[-1]}")
         print(f"built 1 hospital × {args.devices:,} devices, 13 months: {time.perf_counter() - start:.1f} s")
     client = app.test_client()
-    login(client, app)
+    _harness.sign_in(client, app, EMAIL)
     url = f"/dashboard/?month={MONTH:%Y-%m}"
     cold, sizes = page_complete(client, url)
     if args.dump:
@@ -195,11 +141,12 @@ def main():
     print(f"warm (stored figures), {args.repeat} runs: median {statistics.median(warm):.3f} s, "
           f"max {max(warm):.3f} s")
     print("bytes: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
-    baseline = []
-    for _ in range(3):
-        t = time.perf_counter()
-        assert client.get("/reports/").status_code == 200
-        baseline.append(time.perf_counter() - t)
+
+    def get_ok(url):
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+    baseline = _harness.run_times(lambda: get_ok("/reports/"), 3)
     print(f"baseline, the plain report-download page (same layout and menu): median {statistics.median(baseline):.3f} s"
           f" — load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with app.app_context():
@@ -211,12 +158,7 @@ def main():
     for label, extra in (("data JSON", "/dashboard/data"), ("drill-down (all devices)", "/dashboard/devices"),
                          ("CSV export of ⑥", "/dashboard/export")):
         query = {"/dashboard/data": "", "/dashboard/devices": "&scope=all", "/dashboard/export": "&table=ranking&format=csv"}[extra]
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            r = client.get(f"{extra}?month={MONTH:%Y-%m}{query}")
-            assert r.status_code == 200
-            times.append(time.perf_counter() - t)
+        times = _harness.run_times(lambda url=f"{extra}?month={MONTH:%Y-%m}{query}": get_ok(url), 3)
         print(f"{label}: median {statistics.median(times):.3f} s")
 
 

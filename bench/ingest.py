@@ -33,7 +33,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import _harness
+
+ROOT = str(_harness.ROOT)
 KINDS = ("ledger", "lending", "failure")
 
 
@@ -43,13 +45,6 @@ def _env(database_url: str, instance: str) -> None:
     os.environ["STORAGE_URL"] = f"file://{instance}/storage"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, ROOT)
-
-
-def _app():
-    from app import create_app
-    from config import Config
-
-    return create_app(Config)
 
 
 def _rss() -> dict:
@@ -91,17 +86,11 @@ class ServerCpu:
 
 
 def phase_setup(args) -> dict:
-    from flask_appbuilder import Model
-
-    from app.access.role_sync import sync_roles
     from app.extensions import db
     from app.seeding.seed import seed_all
 
-    with _app().app_context():
-        Model.metadata.drop_all(db.engine)
-        Model.metadata.create_all(db.engine)
-        sync_roles()
-        seed_all()
+    with _harness.make_app().app_context():
+        _harness.create_schema(drop=True, roles=True, seed=[seed_all])
         db.session.commit()
     return {}
 
@@ -147,7 +136,7 @@ def phase_floor(args) -> dict:
     from app.services.ingest.headers import map_headers
 
     files = _files(args)
-    with _app().app_context():
+    with _harness.make_app().app_context():
         hospital = _hospital("H0002")
         session = db.session
         server = ServerCpu()
@@ -242,7 +231,7 @@ def phase_ingest(args) -> dict:
     from app.services.ingest.pipeline import run_ingest
 
     files = _files(args)
-    with _app().app_context():
+    with _harness.make_app().app_context():
         hospital = _hospital("H0001")
         ids = {}
         for file_type, kind in enumerate(KINDS, start=1):

@@ -28,16 +28,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _harness
+
 # 20 users log in from one address within seconds: more than the per-address login limit allows
-os.environ.setdefault("AUTH_RATE_LIMITED", "false")
-os.environ.setdefault("OPTISERVE_INSTANCE_DIR", tempfile.mkdtemp(prefix="optiserve-ledger-load-"))
+_harness.prepare("optiserve-ledger-load-", AUTH_RATE_LIMITED="false")
+ROOT = _harness.ROOT
 
 import requests  # noqa: E402
 
@@ -51,20 +49,18 @@ MAKERS = ["テルモ株式会社", "日本光電工業株式会社", "フクダ�
 
 
 def build(devices: int, rebuild: bool) -> None:
-    from flask_appbuilder import Model
     from sqlalchemy import delete, insert, select
     from werkzeug.security import generate_password_hash
 
-    from app import create_app
     from app.access.role_sync import sync_roles
     from app.core.months import add_months, previous_month
     from app.extensions import db
     from app.models import Classification, Equipment, Failure, LedgerListing, Lending, Organization, User, UserStatus
     from app.seeding.seed import seed_all
 
-    app = create_app()
+    app = _harness.make_app()
     with app.app_context():
-        Model.metadata.create_all(db.engine)
+        _harness.create_schema()
         if db.session.query(User.id).first() is None:
             sync_roles()
             seed_all()
@@ -198,13 +194,7 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int) -> lis
             if think:
                 time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
-    threads = [threading.Thread(target=user, args=(n,)) for n in range(USERS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = _harness.run_threads(user, USERS)
     if errors:
         print(f"ERRORS: {len(errors)}, e.g. {errors[:3]}")
     print(f"{len(times)} requests in {wall:.1f} s ({len(times) / wall:.1f}/s)")

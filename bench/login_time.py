@@ -2,20 +2,14 @@
 
 Run: /tmp/venv/bin/python bench/login_time.py
 """
-import os
-import sys
-import tempfile
-import time
-from pathlib import Path
+import statistics
 
-os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _harness
 
-from flask_appbuilder import Model
+_harness.prepare()
+
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app import create_app
-from app.access.role_sync import sync_roles
 from app.extensions import db
 from app.models import User
 from app.seeding.seed import DEMO_PASSWORD, seed_all
@@ -25,31 +19,23 @@ from config import Config
 def main() -> None:
     method = Config.FAB_PASSWORD_HASH_METHOD
     digest = generate_password_hash(DEMO_PASSWORD, method=method, salt_length=16)
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        check_password_hash(digest, DEMO_PASSWORD)
-        runs.append(time.perf_counter() - start)
-    print(f"{method}: hash verify median {sorted(runs)[2] * 1000:.0f} ms")
+    runs = _harness.run_times(lambda: check_password_hash(digest, DEMO_PASSWORD), 5)
+    print(f"{method}: hash verify median {statistics.median(runs) * 1000:.0f} ms")
 
-    app = create_app({"WTF_CSRF_ENABLED": False, "AUTH_RATE_LIMITED": False,
-                      "RATELIMIT_ENABLED": False})
+    app = _harness.make_app(_harness.NO_LIMITS)
     with app.app_context():
-        Model.metadata.create_all(db.engine)
-        sync_roles()
-        seed_all()
+        _harness.create_schema(roles=True, seed=[seed_all])
         user = db.session.query(User).filter_by(email="user@sakura-hp.example.jp").one()
         user.organization.mfa_required = False
         db.session.commit()
-    runs = []
-    for _ in range(5):
-        client = app.test_client()
-        start = time.perf_counter()
-        response = client.post("/login/", data={"email": "user@sakura-hp.example.jp",
-                                                "password": DEMO_PASSWORD})
-        runs.append(time.perf_counter() - start)
+
+    def login():
+        response = app.test_client().post("/login/", data={"email": "user@sakura-hp.example.jp",
+                                                           "password": DEMO_PASSWORD})
         assert response.status_code == 302, response.status_code
-    print(f"POST /login/ (password step, no second factor): median {sorted(runs)[2] * 1000:.0f} ms")
+
+    runs = _harness.run_times(login, 5)
+    print(f"POST /login/ (password step, no second factor): median {statistics.median(runs) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -21,66 +21,35 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import sys
-import tempfile
-import threading
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = tempfile.mkdtemp(prefix="optiserve-bench-")
-os.environ.setdefault("OPTISERVE_INSTANCE_DIR", WORK)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORK}/bench.db")
-os.environ.setdefault("STORAGE_URL", f"file://{WORK}/storage")
-os.environ.setdefault("MAIL_URL", f"file://{WORK}/outbox")
+import _harness
+
+# The demo data refuses production: a test instance, whatever the environment says.
 os.environ["OPTISERVE_ENV"] = "test"
+_harness.prepare(files=True)
 
 USER = "user@sakura-hp.example.jp"
 RUNS = 15
 
 
 def build():
-    from flask_appbuilder import Model
-
-    from app import create_app
-    from app.access.role_sync import sync_roles
     from app.extensions import db
     from app.seeding.demo_activity import seed_demo_activity
     from app.seeding.seed import seed_all
-    from config import TestConfig, sqlalchemy_url
 
-    class BenchConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = sqlalchemy_url(os.environ["DATABASE_URL"])
-        WTF_CSRF_ENABLED = True
-
-    app = create_app(BenchConfig)
+    app = _harness.make_app({"WTF_CSRF_ENABLED": True}, test_config=True)
     with app.app_context():
-        Model.metadata.drop_all(db.engine)
-        Model.metadata.create_all(db.engine)
-        sync_roles()
-        seed_all()
+        _harness.create_schema(drop=True, roles=True, seed=[seed_all])
         seed_demo_activity()  # as `optiserve seed demo` (run.py) does: 299 devices, a year of activity
         db.session.commit()
     return app
 
 
 def session_cookie(app) -> str:
-    from app.access.sessions import GENERATION_KEY, MFA_KEY, SEEN_KEY
-    from app.extensions import db
-    from app.models import User
-
     client = app.test_client()
-    with app.app_context():
-        user = db.session.query(User).filter_by(email=USER).one()
-        user_id, generation = user.id, user.session_generation
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-        session[MFA_KEY] = "bench"
-        session[SEEN_KEY] = int(time.time())
-        session[GENERATION_KEY] = generation
+    _harness.sign_in(client, app, USER)
     return client.get_cookie("session").value
 
 
@@ -93,8 +62,6 @@ def fetch(url: str, cookie: str, data: bytes | None = None, headers: dict | None
 
 
 def main() -> None:
-    from werkzeug.serving import make_server
-
     from app.extensions import db
     from app.models import Classification, Organization
 
@@ -111,9 +78,7 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f}s  hospital: {hospital_name} — {classes} classifications, "
           f"{unmapped} unmapped")
     cookie = session_cookie(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    server, base = _harness.serve(app)
     try:
         cold_ms, html = fetch(f"{base}/classification-mapping/", cookie)
         warm = [fetch(f"{base}/classification-mapping/", cookie)[0] for _ in range(RUNS)]

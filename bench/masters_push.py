@@ -7,18 +7,13 @@ classifications, 500 makers with two spellings each.
 Run: .venv/bin/python bench/masters_push.py [hospitals] [classifications per hospital]
 (DATABASE_URL=postgresql://… for PostgreSQL; default a fresh SQLite file.)
 """
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _harness
 
-from flask_appbuilder import Model
+_harness.prepare()
 
-from app import create_app
 from app.extensions import db
 from app.models import User
 
@@ -44,12 +39,12 @@ def payload(hospitals: int, per_hospital: int) -> dict:
 def main() -> None:
     hospitals = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     per_hospital = int(sys.argv[2]) if len(sys.argv) > 2 else 300
-    app = create_app()
+    app = _harness.make_app()
     with app.app_context(), app.test_request_context():
         from app.services.sync.masters import push
         from app.services.unit_of_work import unit_of_work
 
-        Model.metadata.create_all(db.engine)
+        _harness.create_schema()
         actor = db.session.query(User).first()
         data = payload(hospitals, per_hospital)
         rows = sum(len(v) for v in data.values() if isinstance(v, list))

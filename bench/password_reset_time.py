@@ -4,21 +4,13 @@ goes from a job, so both should take alike). Interleaved runs, median of each.
 Run: .venv/bin/python bench/password_reset_time.py [--runs 40]
 """
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-os.environ["OPTISERVE_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="optiserve-bench-")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _harness
 
-from flask_appbuilder import Model
+_harness.prepare()
 
-from app import create_app
-from app.access.role_sync import sync_roles
-from app.extensions import db
 from app.infra.queue import stop_embedded_redis
 from app.seeding.seed import seed_all
 
@@ -27,12 +19,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    app = create_app({"WTF_CSRF_ENABLED": False, "AUTH_RATE_LIMITED": False,
-                      "RATELIMIT_ENABLED": False})
+    app = _harness.make_app(_harness.NO_LIMITS)
     with app.app_context():
-        Model.metadata.create_all(db.engine)
-        sync_roles()
-        seed_all()
+        _harness.create_schema(roles=True, seed=[seed_all])
     client = app.test_client()
     addresses = {"known": "user@sakura-hp.example.jp", "unknown": "ghost@sakura-hp.example.jp"}
     times = {name: [] for name in addresses}

@@ -15,42 +15,31 @@ import datetime as dt
 import multiprocessing
 import os
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-WORK = tempfile.mkdtemp(prefix="optiserve-bench-")
-os.environ.setdefault("OPTISERVE_INSTANCE_DIR", WORK)
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORK}/bench.db")
-os.environ.setdefault("STORAGE_URL", f"file://{WORK}/storage")
-os.environ.setdefault("MAIL_URL", f"file://{WORK}/outbox")
+import _harness
+from _harness import timed
+
+_harness.prepare(files=True)
 
 MONTH = dt.date(2025, 5, 1)
 DEVICES = 5000
 
 
 def make_app():
-    from app import create_app
-    from config import sqlalchemy_url
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(os.environ["DATABASE_URL"])})
+    return _harness.make_app()
 
 
 def build(hospitals: int, seed: int = 7) -> list[int]:
-    from flask_appbuilder import Model
     from sqlalchemy import insert
 
     from app.core.months import add_months
     from app.extensions import db
-    from app.models import Classification, Equipment, Failure, Lending, Organization
+    from app.models import Failure, Lending, Organization
     from app.services.ledger.device_months import list_devices
 
     rng = random.Random(seed)
-    Model.metadata.drop_all(db.engine)
-    Model.metadata.create_all(db.engine)
+    _harness.create_schema(drop=True)
     months = [add_months(MONTH, i - 12) for i in range(13)]
     ids = []
     for n in range(hospitals):
@@ -58,30 +47,8 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
                          analysis_level=2, notification_emails="")
         db.session.add(h)
         db.session.flush()
-        leaves = []
-        for a in range(10):
-            c1 = Classification(hospital_id=h.id, level=1, name=f"大分類{a}", normalized_name=f"大分類{a}")
-            db.session.add(c1)
-            db.session.flush()
-            for b in range(3):
-                c2 = Classification(hospital_id=h.id, level=2, parent_id=c1.id, name=f"中分類{a}-{b}",
-                                    normalized_name=f"中分類{a}-{b}")
-                db.session.add(c2)
-                db.session.flush()
-                for c in range(2):
-                    c3 = Classification(hospital_id=h.id, level=3, parent_id=c2.id, name=f"小分類{a}-{b}-{c}",
-                                        normalized_name=f"小分類{a}-{b}-{c}")
-                    db.session.add(c3)
-                    db.session.flush()
-                    leaves.append(c3.id)
-        devices = [dict(hospital_id=h.id, device_number=f"ME{i:06d}", classification_id=rng.choice(leaves),
-                        model_number=f"MODEL-{rng.randrange(150):03d}", maker_name=f"メーカー{rng.randrange(20)}",
-                        product_name="医療機器", department_use=f"病棟{rng.randrange(30)}",
-                        expires_on=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(16 * 365)),
-                        default_counts=rng.random() > 0.02)
-                   for i in range(DEVICES)]
-        db.session.execute(insert(Equipment), devices)
-        eq = [e for (e,) in db.session.query(Equipment.id).filter_by(hospital_id=h.id)]
+        leaves = _harness.add_classification_tree(db.session, h.id)
+        eq = _harness.add_devices(db.session, rng, h.id, leaves, DEVICES, models=150, makers=20)
         list_devices(db.session, h.id, months[0], eq)  # one ledger, in force for the 13 months
         lendings, failures = [], []
         for m in months:
@@ -108,13 +75,6 @@ def build(hospitals: int, seed: int = 7) -> list[int]:
 
     refresh_statistics()  # as the upload trigger and the monthly command do
     return ids
-
-
-def timed(label, fn, results):
-    start = time.perf_counter()
-    value = fn()
-    results[label] = time.perf_counter() - start
-    return value
 
 
 def one_hospital(hospital_id: int) -> dict:

@@ -22,29 +22,17 @@ import argparse
 import json
 import os
 import statistics
-import sys
-import tempfile
-import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import _harness
 
 
 def _fresh(app, demo: bool) -> None:
-    from flask_appbuilder import Model
-
-    from app.access.role_sync import sync_roles
     from app.extensions import db
     from app.seeding.seed import seed_demo, seed_masters
 
     with app.app_context():
-        Model.metadata.drop_all(db.engine)
-        Model.metadata.create_all(db.engine)
-        sync_roles()
-        seed_masters()
-        if demo:
-            seed_demo()
+        _harness.create_schema(drop=True, roles=True, seed=[seed_masters, seed_demo] if demo else [seed_masters])
         db.session.remove()
 
 
@@ -79,14 +67,6 @@ def _system_key(app) -> str:
         return raw
 
 
-def _serve(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url")
@@ -94,9 +74,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=15000)
     parser.add_argument("--profile", help="write a cProfile of the timed pull to this file")
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix="optiserve-bench-sync-")
-    os.environ.setdefault("OPTISERVE_INSTANCE_DIR", work)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    work = _harness.prepare("optiserve-bench-sync-", LOG_LEVEL="WARNING")
 
     from app import create_app
     from app.extensions import db
@@ -116,7 +94,7 @@ def main() -> None:
     with open(key_file, "w") as out:
         out.write(_system_key(server_app))
     state = os.path.join(work, "state.json")
-    server, base = _serve(server_app)
+    server, base = _harness.serve(server_app)
 
     def pull():
         result = local_app.test_cli_runner().invoke(args=[

@@ -21,6 +21,13 @@ def _month(**kwargs):
     return fields.String(metadata={"description": "YYYY-MM", **MONTH}, **kwargs)
 
 
+def _envelope(name: str, schema: type[Schema], *, many: bool = False) -> type[Schema]:
+    """The answer ``{"result": …}`` around one ``schema`` object (a list of them with ``many``),
+    as component ``name``."""
+    result = fields.List(fields.Nested(schema), required=True) if many else fields.Nested(schema, required=True)
+    return type(name, (Schema,), {"result": result, "__module__": __name__})
+
+
 class Error(Schema):
     """Every 4xx/5xx answer of the APIs."""
 
@@ -56,20 +63,10 @@ class ApiKeyDetail(ApiKey):
     reads_per_day = fields.List(fields.Nested(KeyReads), required=True)
 
 
-class ApiKeyList(Schema):
-    result = fields.List(fields.Nested(ApiKey), required=True)
-
-
-class ApiKeyResult(Schema):
-    result = fields.Nested(ApiKey, required=True)
-
-
-class ApiKeyCreatedResult(Schema):
-    result = fields.Nested(ApiKeyCreated, required=True)
-
-
-class ApiKeyDetailResult(Schema):
-    result = fields.Nested(ApiKeyDetail, required=True)
+ApiKeyList = _envelope("ApiKeyList", ApiKey, many=True)
+ApiKeyResult = _envelope("ApiKeyResult", ApiKey)
+ApiKeyCreatedResult = _envelope("ApiKeyCreatedResult", ApiKeyCreated)
+ApiKeyDetailResult = _envelope("ApiKeyDetailResult", ApiKeyDetail)
 
 
 class ApiKeyRequest(Schema):
@@ -111,12 +108,8 @@ class UploadList(Schema):
     history = fields.List(fields.Nested(UploadMonth), required=True)
 
 
-class UploadAccepted(Schema):
-    result = fields.List(fields.Nested(UploadStatus), required=True)
-
-
-class UploadResult(Schema):
-    result = fields.Nested(UploadStatus, required=True)
+UploadAccepted = _envelope("UploadAccepted", UploadStatus, many=True)
+UploadResult = _envelope("UploadResult", UploadStatus)
 
 
 class UploadForm(Schema):
@@ -185,24 +178,21 @@ class LedgerFilterFields(Schema):
     state = fields.String()
 
 
-class LedgerChangeRequest(Schema):
+class LedgerRestoreRequest(Schema):
     """The devices: one of ``ids``, ``model_number``, ``filter``, ``all: true``."""
 
     ids = fields.List(fields.Integer())
     model_number = fields.String()
     filter = fields.Nested(LedgerFilterFields)
     all = fields.Boolean()
+    reason = fields.String(required=True)
+
+
+class LedgerChangeRequest(LedgerRestoreRequest):
+    """The devices as for a restore, and what to set on them."""
+
     counts = fields.Boolean(allow_none=True)
     classification_id = fields.Integer(allow_none=True)
-    reason = fields.String(required=True)
-
-
-class LedgerRestoreRequest(Schema):
-    ids = fields.List(fields.Integer())
-    model_number = fields.String()
-    filter = fields.Nested(LedgerFilterFields)
-    all = fields.Boolean()
-    reason = fields.String(required=True)
 
 
 class LedgerChanged(Schema):
@@ -229,8 +219,7 @@ class MappingRow(Schema):
     suggestions = fields.List(fields.Nested(Suggestion), required=True)
 
 
-class MappingRows(Schema):
-    result = fields.List(fields.Nested(MappingRow), required=True)
+MappingRows = _envelope("MappingRows", MappingRow, many=True)
 
 
 class MappingPage(Schema):
@@ -345,8 +334,7 @@ class ReportFileWithVersions(ReportFile):
                                  metadata={"description": "absent with all_versions=1"})
 
 
-class ReportList(Schema):
-    result = fields.List(fields.Nested(ReportFileWithVersions), required=True)
+ReportList = _envelope("ReportList", ReportFileWithVersions, many=True)
 
 
 # ---------------------------------------------------------------- System (on-prem)
@@ -371,8 +359,7 @@ class SystemUploadPage(Schema):
     next_cursor = fields.Integer(required=True, metadata={"description": "send it as `cursor` next time"})
 
 
-class SystemUploadResult(Schema):
-    result = fields.Nested(SystemUpload, required=True)
+SystemUploadResult = _envelope("SystemUploadResult", SystemUpload)
 
 
 class PublishedReport(Schema):
@@ -388,8 +375,7 @@ class PublishedReport(Schema):
     notified = fields.Boolean(required=True, metadata={"description": "this publication mailed the hospital"})
 
 
-class PublishedReportResult(Schema):
-    result = fields.Nested(PublishedReport, required=True)
+PublishedReportResult = _envelope("PublishedReportResult", PublishedReport)
 
 
 class ReportPublishForm(Schema):
@@ -441,8 +427,7 @@ class MastersPushed(Schema):
                          metadata={"description": "list name → counts"})
 
 
-class MastersPushedResult(Schema):
-    result = fields.Nested(MastersPushed, required=True)
+MastersPushedResult = _envelope("MastersPushedResult", MastersPushed)
 
 
 class LedgerPush(Schema):
@@ -462,8 +447,7 @@ class PushedLedger(UploadStatus):
     hospital_code = fields.String(required=True)
 
 
-class PushedLedgerResult(Schema):
-    result = fields.Nested(PushedLedger, required=True)
+PushedLedgerResult = _envelope("PushedLedgerResult", PushedLedger)
 
 
 # ---------------------------------------------------------------- users (screen 2)

@@ -13,7 +13,9 @@ from app.extensions import db
 from app.services.classifications import mapping as logic
 from app.services.classifications import screen
 from app.services.reports import selection
+from app.services.unit_of_work import unit_of_work
 from app.views.hospital_target import hospital_classification, target_hospital
+from app.views.report_selection import save_from_json
 
 
 class ClassificationApi(BaseApi):
@@ -104,10 +106,9 @@ class ClassificationApi(BaseApi):
         if not isinstance(previewed, list):
             return self.response_400(message=_("適用する変更（changes）を指定してください。"))
         try:
-            changes = screen.bulk_apply(db.session, hospital.id, f, threshold, previewed, g.user)
-            db.session.commit()
+            with unit_of_work():
+                changes = screen.bulk_apply(db.session, hospital.id, f, threshold, previewed, g.user)
         except logic.ClassificationError as exc:
-            db.session.rollback()
             return self.response_400(message=str(exc))
         return self.response(200, applied=True, threshold=threshold, count=len(changes), changes=changes,
                              message=_("%(n)d件を紐付けました。", n=len(changes)))
@@ -140,10 +141,9 @@ class ClassificationApi(BaseApi):
             return self.response_400(message=_("smds_classification_id は整数か null です。"))
         method = logic.SUGGESTION if payload.get("method") == "suggestion" else logic.MANUAL
         try:
-            logic.set_mapping(db.session, cls, smds_id, method, g.user)
-            db.session.commit()
+            with unit_of_work():
+                logic.set_mapping(db.session, cls, smds_id, method, g.user)
         except logic.ClassificationError as exc:
-            db.session.rollback()
             return self.response_400(message=str(exc))
         return self.response(200, id=cls.id, smds_classification_id=cls.smds_classification_id,
                              mapping_method=cls.mapping_method)
@@ -187,17 +187,8 @@ class ClassificationApi(BaseApi):
             400: {description: refused}
             404: {description: not found or out of scope}
         """
-        hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
-        payload = request.get_json(silent=True)
-        if not isinstance(payload, dict):
-            return self.response_400(message=_("JSON形式で classification_ids を送ってください。"))
-        try:
-            ids = selection.save_selection(db.session, hospital, payload.get("classification_ids"), g.user)
-            db.session.commit()
-        except selection.SelectionError as exc:
-            db.session.rollback()
-            return self.response_400(message=str(exc))
-        return self.response(200, message=_("登録が完了しました"), classification_ids=ids)
+        return self._put_setting(hospital_id, "classification_ids", selection.save_selection,
+                                 _("JSON形式で classification_ids を送ってください。"), _("登録が完了しました"))
 
     @expose("/hospital/<int:hospital_id>/grouping", methods=["PUT"])
     @protect()
@@ -222,14 +213,14 @@ class ClassificationApi(BaseApi):
             400: {description: refused}
             404: {description: not found or out of scope}
         """
+        return self._put_setting(hospital_id, "grouping", selection.save_grouping,
+                                 _("JSON形式で grouping を送ってください。"), _("分類の基準を変更しました"))
+
+    def _put_setting(self, hospital_id, field: str, save, not_json: str, saved: str):
+        """Save ``field`` of the JSON body as the report selection screen does: ``message`` and
+        the saved value, or 400 with the reason."""
         hospital = target_hospital(hospital_id, MAINTAIN_MASTERS)
-        payload = request.get_json(silent=True)
-        if not isinstance(payload, dict):
-            return self.response_400(message=_("JSON形式で grouping を送ってください。"))
-        try:
-            grouping = selection.save_grouping(db.session, hospital, payload.get("grouping"), g.user)
-            db.session.commit()
-        except selection.SelectionError as exc:
-            db.session.rollback()
-            return self.response_400(message=str(exc))
-        return self.response(200, message=_("分類の基準を変更しました"), grouping=grouping)
+        value, refused = save_from_json(hospital, field, save, not_json)
+        if refused is not None:
+            return self.response_400(message=refused)
+        return self.response(200, message=saved, **{field: value})

@@ -10,10 +10,10 @@ from markupsafe import Markup, escape
 
 from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
-from app.extensions import db
 from app.services.audit import trail as audit
 from app.services.ledger import maintenance as ledger
 from app.services.reports import queue_after_data_change
+from app.services.unit_of_work import unit_of_work
 from app.views.csv_export import csv_response
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
@@ -62,29 +62,21 @@ def parse_classification(value):
 
 
 def apply_change(hospital, target, counts, classification_id, reason) -> int:
-    try:
+    with unit_of_work():
         changed = ledger.change(hospital.id, target, counts=counts, classification_id=classification_id,
                                 reason=reason, user_id=g.user.id)
         audit.record("ledger.change", organization_id=hospital.id,
                      changes={"devices": changed, "counts": counts, "classification_id": classification_id,
                               "reason": reason})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     if changed:
         queue_after_data_change(hospital.id)  # published months may change: revision check
     return changed
 
 
 def apply_restore(hospital, target, reason) -> int:
-    try:
+    with unit_of_work():
         changed = ledger.restore_defaults(hospital.id, target, reason=reason, user_id=g.user.id)
         audit.record("ledger.restore", organization_id=hospital.id, changes={"values": changed})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     if changed:
         queue_after_data_change(hospital.id)
     return changed

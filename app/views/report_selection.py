@@ -15,35 +15,32 @@ from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
 from app.extensions import db
 from app.services.reports import selection as logic
+from app.services.unit_of_work import unit_of_work
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
-def save_from_request(hospital):
+def save_from_json(hospital, field: str, save, not_json: str):
+    """Save ``field`` of the request's JSON object with ``save(session, hospital, value, actor)``
+    in one unit of work (the screen's routes and :mod:`app.views.classification_api` alike).
+    Returns ``(the saved value, None)``, or ``(None, the message)`` when the body is not a JSON
+    object (``not_json``) or the service refuses the value (then nothing is stored)."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        return jsonify(message=_("JSON形式で classification_ids を送ってください。")), 400
+        return None, not_json
     try:
-        ids = logic.save_selection(db.session, hospital, payload.get("classification_ids"), g.user)
-        db.session.commit()
+        with unit_of_work():
+            return save(db.session, hospital, payload.get(field), g.user), None
     except logic.SelectionError as exc:
-        db.session.rollback()
-        return jsonify(message=str(exc)), 400
-    return jsonify(message=_("登録が完了しました"), classification_ids=ids,
-                   state=logic.selection_state(db.session, hospital))
+        return None, str(exc)
 
 
-def save_grouping_from_request(hospital):
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return jsonify(message=_("JSON形式で grouping を送ってください。")), 400
-    try:
-        grouping = logic.save_grouping(db.session, hospital, payload.get("grouping"), g.user)
-        db.session.commit()
-    except logic.SelectionError as exc:
-        db.session.rollback()
-        return jsonify(message=str(exc)), 400
-    return jsonify(message=_("分類の基準を変更しました"), grouping=grouping,
-                   state=logic.selection_state(db.session, hospital))
+def _saved_answer(hospital, field: str, save, not_json: str, saved: str):
+    """The JSON answer of a screen route saving ``field``: the message, the saved value and
+    the new state, or 400 with the reason."""
+    value, refused = save_from_json(hospital, field, save, not_json)
+    if refused is not None:
+        return jsonify(message=refused), 400
+    return jsonify(message=saved, **{field: value}, state=logic.selection_state(db.session, hospital))
 
 
 def _csrf_refused():
@@ -85,7 +82,9 @@ class ReportSelectionView(BaseView):
     @permission_name("write")
     def save(self):
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        return _csrf_refused() or save_from_request(hospital)
+        return _csrf_refused() or _saved_answer(
+            hospital, "classification_ids", logic.save_selection,
+            _("JSON形式で classification_ids を送ってください。"), _("登録が完了しました"))
 
     @expose("/grouping", methods=["POST"])
     @has_access
@@ -93,4 +92,6 @@ class ReportSelectionView(BaseView):
     def grouping(self):
         """Own classifications or SMDS groups for the hospital's reports and dashboard."""
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        return _csrf_refused() or save_grouping_from_request(hospital)
+        return _csrf_refused() or _saved_answer(
+            hospital, "grouping", logic.save_grouping,
+            _("JSON形式で grouping を送ってください。"), _("分類の基準を変更しました"))

@@ -24,6 +24,7 @@ from app.services.accounts.users import (
     reactivate_user,
     user_snapshot,
 )
+from app.services.unit_of_work import unit_of_work
 from app.views.base import ScopedInterface, ScopedModelRestApi, scope_filter
 from app.views.errors import MAX_ID
 from app.views.users import UserMaintenanceView
@@ -144,15 +145,13 @@ class UserApi(ScopedModelRestApi):
             return refused
         before = user_snapshot(user)
         try:
-            user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
+            with unit_of_work():
+                user = self.edit_model_schema.load(self._merge_update_item(user, payload), instance=user)
+                check_update(user, before, g.user)
         except ValidationError as err:
-            db.session.rollback()
             return self.response(422, message=_("入力内容を確認してください。"), errors=err.messages)
-        try:
-            check_update(user, before, g.user)
         except UserError as exc:
             return self.response_400(message=str(exc))
-        db.session.commit()
         return self.response(200, result=self._result(user))
 
     @expose("/<int:pk>/deactivate", methods=["POST"])
@@ -185,11 +184,10 @@ class UserApi(ScopedModelRestApi):
         if not isinstance(payload, dict):
             return self.response_400(message=_("JSON形式で送ってください。"))
         try:
-            deactivate_user(user, payload.get("reason"), payload.get("note"), g.user)
+            with unit_of_work():
+                deactivate_user(user, payload.get("reason"), payload.get("note"), g.user)
         except UserError as exc:
-            db.session.rollback()
             return self.response_400(message=str(exc))
-        db.session.commit()
         return self.response(200, result=self._result(user))
 
     @expose("/<int:pk>/reactivate", methods=["POST"])
