@@ -178,6 +178,8 @@ def test_a_name_that_is_a_lexicon_term_is_accepted(master, name, expected):
     ("心筋保護液注入装置", "心筋保護液供給装置"),
     ("ECMO用遠心ポンプ", "遠心ポンプ"),  # the head (遠心ポンプ) beats the prefix (ECMO)
     ("電気メス用バイポーラセット", "電気メス"),  # the class the name spells out goes first
+    ("IABP用ポンプ", "大動脈内バルーンポンプ"),  # a generic head (ポンプ) says less than IABP
+    ("術野用カメラ", "術野カメラ"),
 ])
 def test_a_lexicon_term_inside_a_name_ranks_first_but_is_confirmed(master, name, expected):
     best, score = top(name, master)
@@ -219,3 +221,12 @@ def test_labelled_names_without_counterpart_stay_below_threshold(master):
     assert negatives
     for name in negatives:
         assert top(name, master)[1] < AUTO_ACCEPT_THRESHOLD, name
+
+
+def test_lexicon_classes_missing_from_the_candidates_change_nothing(master, monkeypatch):
+    """A caller ranking a subset of the master gets the plain scores for the others."""
+    from app.services.classifications import suggest as module
+    subset = [(cid, name) for cid, name in master if name not in ("血液浄化関連",)]
+    with_lexicon = suggest("透析用監視装置", subset, limit=None)
+    monkeypatch.setattr(module, "_lexicon_scores", lambda *_: ({}, frozenset()))
+    assert suggest("透析用監視装置", subset, limit=None) == with_lexicon

@@ -52,6 +52,11 @@ _ASCII_LETTER = re.compile(r"[a-z]")
 SHORT_ASCII = 4
 
 
+# Master names too broad to be a head on their own: a term elsewhere in the name says more
+# (IABP用ポンプ is an IABP, 術野用カメラ a 術野カメラ).
+GENERIC_MASTERS = frozenset(match_key(name) for name in ("ポンプ", "カメラ", "その他", "一般", "血液", "緊急"))
+
+
 class LexiconError(ValueError):
     """A lexicon row names no master class, or a master class that does not exist."""
 
@@ -149,7 +154,7 @@ def lexicon_matches(key: str) -> tuple[dict[str, float], frozenset[str]]:
         return {}, frozenset()
     scores: dict[str, float] = {}
     found = _occurrences(key, lexicon())
-    named = {term.key for _, _, term in found if term.implicit}
+    named = {term.key for _, _, term in found if term.implicit and term.key not in GENERIC_MASTERS}
     for start, end, term in found:
         if term.implicit:
             continue

@@ -179,6 +179,10 @@ def suggest(
              if any(q in key and key != name_base for _, _, key in items) or is_term(fused)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)))
+    if lex_scores:
+        # Only classes among the candidates count (a caller may rank a subset).
+        present = {key for _, _, key in items}
+        lex_scores = {key: score for key, score in lex_scores.items() if key in present}
     # A lexicon term ranks its class(es) first: other fuzzy guesses stay below it, unless
     # their own master name occurs in the name beside the term (it was not swallowed).
     lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
