@@ -104,6 +104,8 @@ def test_a_qualifier_that_names_the_device_is_the_head(master, name, expected):
 
 @pytest.mark.parametrize("name, expected", [
     ("保育器（閉鎖式）", "保育器"), ("無影灯（天吊型）", "無影灯"), ("除細動器（AED）", "除細動器"),
+    # qualifier + name is a lexicon term of the same class: still noise
+    ("人工呼吸器（成人用）", "人工呼吸器"), ("除細動器(半自動)", "除細動器"), ("保育器（運搬用）", "保育器"),
 ])
 def test_a_qualifier_of_size_type_or_model_stays_noise(master, name, expected):
     best, score = top(name, master)

@@ -120,10 +120,11 @@ def lexicon() -> Lexicon:
     return build(read_rows(), master_names())
 
 
-def is_term(key: str) -> bool:
-    """Whether a normalized name is exactly a lexicon term (not a master name)."""
+def term_masters(key: str) -> tuple[str, ...]:
+    """The master keys of the lexicon term that a normalized name is exactly (not a master
+    name itself); empty when it is none."""
     term = lexicon().terms.get(key)
-    return term is not None and not term.implicit
+    return term.masters if term is not None and not term.implicit else ()
 
 
 def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:

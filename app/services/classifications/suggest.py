@@ -37,7 +37,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, match_key, normalize_text
-from app.services.classifications.lexicon import is_term, lexicon_matches
+from app.services.classifications.lexicon import lexicon_matches, term_masters
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 EXACT = 100.0
@@ -134,6 +134,11 @@ def synonym_key(key: str) -> str:
     return key
 
 
+def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
+    masters = term_masters(fused)
+    return bool(masters) and name_base not in masters and name_syn not in masters
+
+
 @lru_cache(maxsize=8192)
 def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...]) -> tuple[dict[str, float], frozenset[str]]:
     """Lexicon scores of the bracket-free name and of each qualifier-first reading
@@ -174,9 +179,11 @@ def suggest(
     name_tokens = _token_text(name)
     # Qualifiers that name the device (a word other master names use: 輸液, シリンジ) make
     # the bracket-free name a guess, and qualifier + name the likely head.
-    # So does one that, put in front, makes a lexicon term (ポンプ(経腸栄養) → 経腸栄養ポンプ).
+    # So does one that, put in front, makes a lexicon term of another class (ポンプ(経腸栄養)
+    # → 経腸栄養ポンプ, an infusion pump); 人工呼吸器（成人用） stays a ventilator.
     heads = [(q, fused) for q, fused in qualifier_heads(name)
-             if any(q in key and key != name_base for _, _, key in items) or is_term(fused)]
+             if any(q in key and key != name_base for _, _, key in items)
+             or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)))
     if lex_scores:
@@ -204,10 +211,10 @@ def suggest(
                 score = max(score, _fuzzy(name_key, fused, name_tokens, cand_key, _token_text(cname)))
             if heads:
                 score = min(score, QUALIFIED_BASE)
-            if cand_key in lex_scores:
-                score = max(score, lex_scores[cand_key])
-            elif lex_scores and cand_key not in lex_named:
+            if lex_scores and cand_key not in lex_scores and cand_key not in lex_named:
                 score = min(score, lex_ceiling)
+        if cand_key in lex_scores:
+            score = max(score, lex_scores[cand_key])
         votes = prior.get(cid, 0)
         if votes and score < EXACT:
             # The most chosen prior gets the most weight; a minority choice still ranks high.
