@@ -123,6 +123,17 @@ def test_every_lexicon_row_names_existing_master_classes():
     assert all(set(t.masters) <= masters for t in explicit)
 
 
+def test_the_lexicon_is_read_once_and_survives_a_spreadsheet_save(tmp_path):
+    from app.services.classifications import lexicon as lex
+    assert lex.lexicon() is lex.lexicon()
+    saved = tmp_path / "lexicon.csv"
+    saved.write_text("term,masters,confirm,note\r\nクベース,保育器,,\r\n", encoding="utf-8-sig")
+    assert [row["term"] for row in lex.read_rows(saved)] == ["クベース"]
+    saved.write_text("word,class\nクベース,保育器\n", encoding="utf-8")
+    with pytest.raises(lex.LexiconError, match="header"):
+        lex.read_rows(saved)
+
+
 def test_a_lexicon_typo_fails_loudly():
     from app.services.classifications import lexicon as lex
     rows = [{"term": "カプノメータ", "masters": "ガスモニタ―関連", "confirm": "", "note": ""}]

@@ -81,8 +81,13 @@ def master_names(path: Path = MASTER_CSV) -> list[str]:
 
 
 def read_rows(path: Path = LEXICON_CSV) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [row for row in csv.DictReader(handle) if (row.get("term") or "").strip()
+    """The rows of the lexicon file; lines whose term starts with ``#`` are section headings.
+    (utf-8-sig: a file saved again by a spreadsheet program starts with a BOM.)"""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"term", "masters"} <= set(reader.fieldnames or ()):
+            raise LexiconError(f"{path.name}: the header must name the columns term and masters")
+        return [row for row in reader if (row.get("term") or "").strip()
                 and not row["term"].lstrip().startswith("#")]
 
 
