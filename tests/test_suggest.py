@@ -104,7 +104,142 @@ def test_a_qualifier_that_names_the_device_is_the_head(master, name, expected):
 
 @pytest.mark.parametrize("name, expected", [
     ("保育器（閉鎖式）", "保育器"), ("無影灯（天吊型）", "無影灯"), ("除細動器（AED）", "除細動器"),
+    # qualifier + name is a lexicon term of the same class: still noise
+    ("人工呼吸器（成人用）", "人工呼吸器"), ("除細動器(半自動)", "除細動器"), ("保育器（運搬用）", "保育器"),
 ])
 def test_a_qualifier_of_size_type_or_model_stays_noise(master, name, expected):
     best, score = top(name, master)
     assert best == expected and score >= AUTO_ACCEPT_THRESHOLD
+
+
+# --- The device lexicon (app/services/classifications/lexicon.csv) ---------------------------
+
+def test_every_lexicon_row_names_existing_master_classes():
+    from app.services.classifications import lexicon as lex
+    built = lex.build(lex.read_rows(), lex.master_names())  # raises on an unknown master
+    explicit = [t for t in built.terms.values() if not t.implicit]
+    assert len(explicit) >= 500
+    masters = {match_key(name) for name in lex.master_names()}
+    assert all(set(t.masters) <= masters for t in explicit)
+
+
+def test_the_lexicon_is_read_once_and_survives_a_spreadsheet_save(tmp_path):
+    from app.services.classifications import lexicon as lex
+    assert lex.lexicon() is lex.lexicon()
+    saved = tmp_path / "lexicon.csv"
+    saved.write_text("term,masters,confirm,note\r\nクベース,保育器,,\r\n", encoding="utf-8-sig")
+    assert [row["term"] for row in lex.read_rows(saved)] == ["クベース"]
+    saved.write_text("word,class\nクベース,保育器\n", encoding="utf-8")
+    with pytest.raises(lex.LexiconError, match="header"):
+        lex.read_rows(saved)
+
+
+def test_a_lexicon_typo_fails_loudly():
+    from app.services.classifications import lexicon as lex
+    rows = [{"term": "カプノメータ", "masters": "ガスモニタ―関連", "confirm": "", "note": ""}]
+    with pytest.raises(lex.LexiconError, match="unknown master"):
+        lex.build(rows, lex.master_names())
+    with pytest.raises(lex.LexiconError, match="listed twice"):
+        lex.build([{"term": "ベンチレータ", "masters": "人工呼吸器"},
+                   {"term": "ベンチレーター", "masters": "人工呼吸器"}], lex.master_names())
+
+
+@pytest.mark.parametrize("name, expected", [
+    # abbreviations and English/katakana names of a class the master names in Japanese
+    ("IABP", "大動脈内バルーンポンプ"),
+    ("ＩＡＢＰ", "大動脈内バルーンポンプ"),
+    ("ｶﾌﾟﾉﾒｰﾀｰ", "ガスモニター"),
+    ("ﾍﾞﾝﾁﾚｰﾀｰ", "人工呼吸器"),
+    ("レスピレータ（成人）", "人工呼吸器"),
+    ("オートクレーブ", "滅菌器"),
+    ("クベース", "保育器"),
+    ("ダヴィンチ", "内視鏡下手術用ロボット"),
+    ("ＳｐＯ２モニター", "パルスオキシメータ"),
+    ("フットポンプ", "ＤＶＴ予防ポンプ"),
+    ("リガシュア", "電気手術器"),
+    # JMDN generic names narrower than the master's group
+    ("自動体外式除細動器", "除細動器"),
+    ("逐次型空気圧式マッサージ器", "ＤＶＴ予防ポンプ"),
+    ("一体型手術台", "手術台及び治療台"),
+    ("多人数用透析液供給装置", "血液浄化関連"),
+    # a bracketed model or maker is dropped, as for master names
+    ("上部消化管ビデオスコープ（GIF-H290）", "医療用鏡"),
+    ("ベアハッガー(3M)", "体温調節装置"),
+])
+def test_a_name_that_is_a_lexicon_term_is_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    # department prefixes, size/age qualifiers, model numbers: the term is part of the name
+    ("ＮＩＣＵ　ベンチレーター", "人工呼吸器"),
+    ("ICU用ベンチレータ", "人工呼吸器"),
+    ("小児用カプノメータ", "ガスモニター"),
+    ("IABP駆動装置", "大動脈内バルーンポンプ"),
+    ("ＩＡＢＰ駆動装置", "大動脈内バルーンポンプ"),
+    ("手術室　電気メス", "電気メス"),
+    ("麻酔科内視鏡ユニット", "内視鏡システム"),
+    ("ポータブルレントゲン", "医療用エックス線装置関連"),
+    ("アンギオ装置", "医療用エックス線装置関連"),
+    ("ＣＨＤＦ装置", "血液浄化関連"),
+    ("LOGIQ P5j", "超音波画像診断装置"),
+    ("SERVO-i", "人工呼吸器"),
+    ("上部消化管ビデオスコープ GIF-H290", "医療用鏡"),
+    ("キセノン光源装置", "光源装置"),
+    ("心筋保護液注入装置", "心筋保護液供給装置"),
+    ("ECMO用遠心ポンプ", "遠心ポンプ"),  # the head (遠心ポンプ) beats the prefix (ECMO)
+    ("電気メス用バイポーラセット", "電気メス"),  # the class the name spells out goes first
+    ("IABP用ポンプ", "大動脈内バルーンポンプ"),  # a generic head (ポンプ) says less than IABP
+    ("術野用カメラ", "術野カメラ"),
+])
+def test_a_lexicon_term_inside_a_name_ranks_first_but_is_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name", ["呼吸器", "エコー", "ECMO", "ＣＰＡＰ", "テレメータ", "輸液"])
+def test_an_ambiguous_or_broad_term_is_never_auto_accepted(master, name):
+    ranked = suggest(name, master)
+    assert ranked[0][1] < AUTO_ACCEPT_THRESHOLD
+    assert ranked[0][1] >= 85  # still offered first, for a person to confirm
+
+
+def test_the_head_counts_more_than_the_start(master):
+    """成人用人工呼吸器用加温加湿器 is a humidifier (for a ventilator), not a ventilator."""
+    assert top("人工呼吸器用加湿器", master)[0] == "加温加湿器"
+    assert top("加湿器付人工呼吸器", master)[0] == "人工呼吸器"
+
+
+def test_a_qualifier_that_makes_a_lexicon_term_is_the_head(master):
+    assert top("ポンプ(経腸栄養)", master)[0] == "輸液ポンプ"
+    assert top("モニタ(多項目)", master)[0] == "生体情報モニター"
+
+
+def test_exact_names_and_prior_mappings_stay_above_the_lexicon(master):
+    ids = {name: cid for cid, name in master}
+    # An exact master name wins over any term inside it.
+    assert top("光源装置付吸引洗浄装置", master) == ("光源装置付吸引洗浄装置", 100.0)
+    # What other hospitals chose outranks the lexicon's guess.
+    best, score = top("ECMO", master, {ids["人工心肺装置関係"]: 2})
+    assert best == "人工心肺装置関係" and score >= AUTO_ACCEPT_THRESHOLD
+
+
+def test_labelled_names_without_counterpart_stay_below_threshold(master):
+    labels = Path(__file__).resolve().parent.parent / "bench" / "data" / "suggest_labels.csv"
+    with labels.open(encoding="utf-8-sig") as handle:
+        negatives = [row["name"] for row in csv.DictReader(handle) if not row["expected_id"]]
+    assert negatives
+    for name in negatives:
+        assert top(name, master)[1] < AUTO_ACCEPT_THRESHOLD, name
+
+
+def test_lexicon_classes_missing_from_the_candidates_change_nothing(master, monkeypatch):
+    """A caller ranking a subset of the master gets the plain scores for the others."""
+    from app.services.classifications import suggest as module
+    subset = [(cid, name) for cid, name in master if name not in ("血液浄化関連",)]
+    with_lexicon = suggest("透析用監視装置", subset, limit=None)
+    monkeypatch.setattr(module, "_lexicon_scores", lambda *_: ({}, frozenset()))
+    assert suggest("透析用監視装置", subset, limit=None) == with_lexicon

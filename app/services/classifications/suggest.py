@@ -8,13 +8,25 @@ hospitals mapped the same normalized name to. Scores are 0..100:
   once a qualifier that names the device is put in front as the head of the name
   (ポンプ(輸液) → 輸液ポンプ, ポンプ（シリンジ） → シリンジポンプ);
 - 85: the bracket-free name when its qualifier names the device — a word of other master
-  names (ポンプ(輸液) → ポンプ): offered, never auto-accepted;
+  names, or a qualifier that put in front makes a lexicon term (ポンプ(輸液) → ポンプ,
+  ポンプ(経腸栄養) → ポンプ): offered, never auto-accepted;
 - 96..99: the candidate other hospitals chose for this exact normalized name (more votes,
   higher), so an agreed mapping outranks everything but an exact match;
+- domain knowledge, :mod:`app.services.classifications.lexicon` (``lexicon.csv``: what
+  hospitals call a kind of device → its master class(es)):
+  - 93: the (bracket-free) name is a lexicon term of one class (IABP → 大動脈内バルーンポンプ,
+    カプノメータ → ガスモニター, ｸﾍﾞｰｽ → 保育器);
+  - 88: it is a term of several classes, or one marked ``confirm`` (エコー, ECMO, 呼吸器);
+  - 80..89 when the term is the head (end) of a longer name (ＮＩＣＵ　ベンチレーター,
+    IABP駆動装置), 70..80 when it is elsewhere; the more of the name it covers, the higher;
+  the longest term wins (a master name counts as a term: 経腸栄養用輸液ポンプ is the term,
+  not 輸液ポンプ or ポンプ), and other fuzzy guesses are held just below the lexicon's;
+  a partial match is therefore ranked first but confirmed by a person;
 - otherwise a blend of character ratio, partial ratio, token-set ratio and character
   bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器).
 
-Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all".
+Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
+and bracket-free names, agreed prior mappings and names that are a lexicon term.
 """
 from __future__ import annotations
 
@@ -25,6 +37,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, match_key, normalize_text
+from app.services.classifications.lexicon import lexicon_matches, term_masters
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 EXACT = 100.0
@@ -121,6 +134,27 @@ def synonym_key(key: str) -> str:
     return key
 
 
+def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
+    masters = term_masters(fused)
+    return bool(masters) and name_base not in masters and name_syn not in masters
+
+
+@lru_cache(maxsize=8192)
+def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...]) -> tuple[dict[str, float], frozenset[str]]:
+    """Lexicon scores of the bracket-free name and of each qualifier-first reading
+    (best per master), and the master names found in them."""
+    scores, named = lexicon_matches(name_base)
+    if not fused_keys:
+        return scores, named
+    scores, named = dict(scores), set(named)
+    for fused in fused_keys:
+        more, more_named = lexicon_matches(fused)
+        named |= more_named
+        for master, score in more.items():
+            scores[master] = max(score, scores.get(master, 0.0))
+    return scores, frozenset(named)
+
+
 @lru_cache(maxsize=8192)
 def _token_text(s: str) -> str:
     return normalize_text(s).lower()
@@ -145,9 +179,20 @@ def suggest(
     name_tokens = _token_text(name)
     # Qualifiers that name the device (a word other master names use: 輸液, シリンジ) make
     # the bracket-free name a guess, and qualifier + name the likely head.
+    # So does one that, put in front, makes a lexicon term of another class (ポンプ(経腸栄養)
+    # → 経腸栄養ポンプ, an infusion pump); 人工呼吸器（成人用） stays a ventilator.
     heads = [(q, fused) for q, fused in qualifier_heads(name)
-             if any(q in key and key != name_base for _, _, key in items)]
+             if any(q in key and key != name_base for _, _, key in items)
+             or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
+    lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)))
+    if lex_scores:
+        # Only classes among the candidates count (a caller may rank a subset).
+        present = {key for _, _, key in items}
+        lex_scores = {key: score for key, score in lex_scores.items() if key in present}
+    # A lexicon term ranks its class(es) first: other fuzzy guesses stay below it, unless
+    # their own master name occurs in the name beside the term (it was not swallowed).
+    lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
     prior = prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
@@ -166,6 +211,10 @@ def suggest(
                 score = max(score, _fuzzy(name_key, fused, name_tokens, cand_key, _token_text(cname)))
             if heads:
                 score = min(score, QUALIFIED_BASE)
+            if lex_scores and cand_key not in lex_scores and cand_key not in lex_named:
+                score = min(score, lex_ceiling)
+        if cand_key in lex_scores:
+            score = max(score, lex_scores[cand_key])
         votes = prior.get(cid, 0)
         if votes and score < EXACT:
             # The most chosen prior gets the most weight; a minority choice still ranks high.

@@ -1,0 +1,180 @@
+"""The device lexicon: what Japanese hospitals call a kind of device → the SMDS master class(es).
+
+``lexicon.csv`` (next to this module, UTF-8, reviewed by people) has one row per term:
+
+- ``term``: a word hospitals write (JMDN generic name, abbreviation, English or katakana
+  name, department jargon, a product family everyone knows);
+- ``masters``: the SMDS master name(s) it belongs to, ``|``-separated, most likely first;
+- ``confirm``: ``y`` when even a name that is exactly the term must be confirmed by a person
+  (the class is right but debatable, e.g. a laboratory section for an analyzer);
+- ``note``: why, for the reviewer.
+
+:func:`lexicon_matches` finds the terms inside a normalized name. The master names are terms
+too (of their own class), so a term inside a longer master name, or a master name inside a
+longer term, loses to the longer one ("longest match wins"). A term that ends the name is
+its head (a Japanese compound's last part says what the thing is: 小児用カプノメータ is a
+capnometer), so it counts more than one at the start.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from app.core.normalize import match_key, normalize_text
+
+LEXICON_CSV = Path(__file__).resolve().with_name("lexicon.csv")
+MASTER_CSV = Path(__file__).resolve().parents[3] / "seeds" / "smds_classification_master.csv"
+
+# A name that is the term (after normalization) of one class: offered to "accept all".
+WHOLE = 93.0
+# A name that is a term of several classes, or a term marked ``confirm``: first, but asked.
+WHOLE_CONFIRM = 88.0
+# The term is part of the name: at its end (the head) or elsewhere; more cover, more score.
+HEAD_BASE, HEAD_SPAN = 80.0, 9.0
+PART_BASE, PART_SPAN = 70.0, 10.0
+# Each later master of a row ranks just below the one before it.
+LATER_MASTER_STEP = 0.5
+
+# What may follow a term and leave it the head: generic words for "device" and model numbers
+# (輸液ポンプ本体, カプノメータ装置, 心電計FX-7542).
+_GENERIC_TAIL_RE = re.compile(
+    "^(?:" + "|".join(sorted({re.escape(match_key(w)) for w in (
+        "装置", "器具", "機器", "器", "機", "システム", "ユニット", "セット", "本体", "一式",
+        "類", "関連", "等", "用", "駆動装置", "制御装置", "コンソール", "モジュール",
+    )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
+)
+_ASCII_LETTER = re.compile(r"[a-z]")
+# An ASCII term this short must stand alone among letters; a longer one (a product family:
+# logiq, servo) may be glued to a model (LOGIQ P5j → logiqp5j, since keys drop spaces).
+SHORT_ASCII = 4
+
+
+# Master names too broad to be a head on their own: a term elsewhere in the name says more
+# (IABP用ポンプ is an IABP, 術野用カメラ a 術野カメラ).
+GENERIC_MASTERS = frozenset(match_key(name) for name in ("ポンプ", "カメラ", "その他", "一般", "血液", "緊急"))
+
+
+class LexiconError(ValueError):
+    """A lexicon row names no master class, or a master class that does not exist."""
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    masters: tuple[str, ...]  # master match keys, most likely first
+    confirm: bool
+    implicit: bool  # a master name itself
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    terms: dict[str, Term]
+    by_first_char: dict[str, tuple[Term, ...]]
+
+
+def master_names(path: Path = MASTER_CSV) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [row[1].strip() for row in csv.reader(handle) if row and row[0].strip().isdigit()]
+
+
+def read_rows(path: Path = LEXICON_CSV) -> list[dict[str, str]]:
+    """The rows of the lexicon file; lines whose term starts with ``#`` are section headings.
+    (utf-8-sig: a file saved again by a spreadsheet program starts with a BOM.)"""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"term", "masters"} <= set(reader.fieldnames or ()):
+            raise LexiconError(f"{path.name}: the header must name the columns term and masters")
+        return [row for row in reader if (row.get("term") or "").strip()
+                and not row["term"].lstrip().startswith("#")]
+
+
+def build(rows: list[dict[str, str]], masters: list[str]) -> Lexicon:
+    """The lexicon of ``rows`` checked against ``masters`` (names as in the master CSV)."""
+    by_key = {match_key(name): name for name in masters}
+    terms: dict[str, Term] = {key: Term(key, (key,), False, True) for key in by_key}
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        key = match_key(row["term"])
+        names = [normalize_text(n) for n in (row.get("masters") or "").split("|") if n.strip()]
+        keys = tuple(match_key(n) for n in names)
+        unknown = [n for n, k in zip(names, keys, strict=True) if k not in by_key]
+        if len(key) < 2 or not keys or unknown:
+            problems.append(f"line {number} {row['term']!r}: "
+                            + (f"unknown master {unknown}" if unknown else "term or masters empty/too short"))
+            continue
+        if key in terms:
+            if terms[key].implicit and keys == (key,):
+                continue  # the master name listed as its own term: nothing to add
+            problems.append(f"line {number} {row['term']!r}: listed twice (or is a master name)")
+            continue
+        terms[key] = Term(key, keys, (row.get("confirm") or "").strip().lower() in ("y", "yes", "1"), False)
+    if problems:
+        raise LexiconError("lexicon.csv: " + "; ".join(problems))
+    first: dict[str, list[Term]] = {}
+    for term in terms.values():
+        first.setdefault(term.key[0], []).append(term)
+    return Lexicon(terms, {ch: tuple(ts) for ch, ts in first.items()})
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    """The lexicon file, loaded and checked once per process."""
+    return build(read_rows(), master_names())
+
+
+def term_masters(key: str) -> tuple[str, ...]:
+    """The master keys of the lexicon term that a normalized name is exactly (not a master
+    name itself); empty when it is none."""
+    term = lexicon().terms.get(key)
+    return term.masters if term is not None and not term.implicit else ()
+
+
+def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:
+    found = []
+    for start, ch in enumerate(key):
+        for term in lex.by_first_char.get(ch, ()):
+            end = start + len(term.key)
+            if not key.startswith(term.key, start):
+                continue
+            if len(term.key) <= SHORT_ASCII and term.key.isascii() and (
+                (start and _ASCII_LETTER.match(key[start - 1]))
+                or (end < len(key) and _ASCII_LETTER.match(key[end]))
+            ):
+                continue  # "ct" inside "ctg", "cr" inside "crrt" are other words
+            found.append((start, end, term))
+    # Longest match wins: drop an occurrence inside a longer one.
+    return [(s, e, t) for s, e, t in found
+            if not any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, _ in found)]
+
+
+@lru_cache(maxsize=16384)
+def lexicon_matches(key: str) -> tuple[dict[str, float], frozenset[str]]:
+    """``({master key: score}, surviving master-name keys)`` for a normalized (bracket-free)
+    name. Scores come from explicit lexicon terms only; the second item lists the master names
+    that occur in the name and were not swallowed by a longer term (their own fuzzy score
+    stands)."""
+    if not key:
+        return {}, frozenset()
+    scores: dict[str, float] = {}
+    found = _occurrences(key, lexicon())
+    named = {term.key for _, _, term in found if term.implicit and term.key not in GENERIC_MASTERS}
+    for start, end, term in found:
+        if term.implicit:
+            continue
+        if start == 0 and end == len(key):
+            base = WHOLE_CONFIRM if term.confirm or len(term.masters) > 1 else WHOLE
+        else:
+            cover = len(term.key) / len(key)
+            head = _GENERIC_TAIL_RE.match(key[end:]) is not None
+            base = HEAD_BASE + HEAD_SPAN * cover if head else PART_BASE + PART_SPAN * cover
+            base = min(base, WHOLE_CONFIRM + 1.0)
+        # A class the name also spells out goes first (電気メス用バイポーラ → 電気メス).
+        masters = sorted(term.masters, key=lambda master: master not in named)
+        for rank, master in enumerate(masters):
+            score = base - LATER_MASTER_STEP * rank
+            if score > scores.get(master, 0.0):
+                scores[master] = score
+    return scores, frozenset(named)
