@@ -21,10 +21,10 @@ Replacing:
   and merged with one ``INSERT … ON CONFLICT DO UPDATE``, then one ``DELETE`` removes the
   events starting in the file's month that the file no longer lists (the file for M is
   authoritative for them) — run only when the hospital has more events starting in M than
-  the file lists there (an index count; a month's first upload has none to remove). On a conflict: a blank end never replaces a known one; between
-  two known ends the later upload wins (``end_upload_id``); a blank end extends
-  ``open_until`` to the end of the file's month (an open event counts up to there, and no
-  further); a blank text keeps the old one.
+  the file lists there (an index count; a month's first upload has none to remove). On a
+  conflict: a blank end never replaces a known one; between two known ends the later upload
+  wins (``end_upload_id``); a blank end extends ``open_until`` to the end of the file's
+  month (an open event counts up to there, and no further); a blank text keeps the old one.
 """
 from __future__ import annotations
 
