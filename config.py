@@ -180,6 +180,9 @@ class Config:
     API_KEY_RATE_LIMIT_STORAGE_URI = env_str("API_KEY_RATE_LIMIT_STORAGE_URI")
     # How long the first answer to an Idempotency-Key is kept.
     IDEMPOTENCY_HOURS = env_int("IDEMPOTENCY_HOURS", 48)
+    # Change-log entries older than this, superseded by a newer entry of the same thing, are
+    # pruned daily (app.services.sync.retention; `flask optiserve changes prune`).
+    CHANGE_LOG_RETENTION_DAYS = env_int("CHANGE_LOG_RETENTION_DAYS", 90)
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_USER_REGISTRATION = False
     AUTH_ROLE_ADMIN = "Admin"

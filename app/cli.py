@@ -1,4 +1,4 @@
-"""``flask optiserve …`` commands: roles, seeds, the first Admin, worker."""
+"""``flask optiserve …`` commands: roles, seeds, the first Admin, worker, change-log retention."""
 from __future__ import annotations
 
 import click
@@ -182,6 +182,28 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
     for hospital_id, code in [(h.id, h.code) for h in db.session.scalars(query.order_by(Organization.code))]:
         for month, publication in revise_published_months(hospital_id, start).items():
             click.echo(f"{code} {month:%Y-%m}: {publication}")
+
+
+changes_cli = AppGroup("changes", help="The change log the on-prem systems pull.")
+optiserve_cli.add_command(changes_cli)
+
+
+@changes_cli.command("prune")
+@click.option("--older-than-days", type=click.IntRange(min=0), default=None,
+              help="Retention in days (default: CHANGE_LOG_RETENTION_DAYS, 90).")
+def changes_prune_command(older_than_days: int | None) -> None:
+    """Delete change-log entries older than the retention that a newer entry of the same
+    thing supersedes (each thing's first and latest entries stay; docs/api.md)."""
+    from app.services.sync.retention import prune_changes
+    from app.services.unit_of_work import unit_of_work
+
+    days = current_app.config["CHANGE_LOG_RETENTION_DAYS"] if older_than_days is None else older_than_days
+    with unit_of_work() as session:
+        result = prune_changes(session, days)
+    click.echo(f"change log: entries before {result.cutoff:%Y-%m-%d %H:%M} UTC ({days} days), "
+               f"{result.total} superseded removed")
+    for entity, count in result.removed.items():
+        click.echo(f"  {entity}: {count}")
 
 
 @optiserve_cli.command("rotate-totp-key")

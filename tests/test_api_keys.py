@@ -194,3 +194,44 @@ def test_writes_are_audited_and_reads_counted_per_day(app, client, ctx):
     assert len(writes) == 1 and writes[0].changes["api_key_id"] == key.id
     assert writes[0].actor_email == HOSPITAL_A and writes[0].changes["status"] == 201
     assert db.session.get(ApiKey, key.id).last_used_on is not None
+
+
+def test_a_key_call_checks_the_slow_hash_once_and_commits_once(app, client, ctx, monkeypatch):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from app.access import api_keys
+
+    raw = key_for(app, HOSPITAL_A)
+    key_id = db.session.scalars(select(ApiKey.id)).one()
+    slow_checks, commits = [], []
+    real_check = api_keys.check_password_hash
+    monkeypatch.setattr(api_keys, "check_password_hash",
+                        lambda stored, given: slow_checks.append(1) or real_check(stored, given))
+    api_keys._VERIFIED.clear()
+
+    def count(session):
+        commits.append(1)
+
+    # The day's first read makes its counter row (a savepoint); the next ones only count.
+    assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 200
+    event.listen(Session, "after_commit", count)
+    try:
+        for _ in range(3):
+            assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 200
+    finally:
+        event.remove(Session, "after_commit", count)
+    assert len(slow_checks) == 1  # the key's hash is checked once per process
+    assert len(commits) == 3  # one commit per call: the read count and last_used_on together
+    db.session.expire_all()
+    first_use = db.session.get(ApiKey, key_id).last_used_on
+    assert first_use is not None
+    assert db.session.scalars(select(ApiKeyDailyUse.reads).where(ApiKeyDailyUse.api_key_id == key_id)).one() == 4
+    # A wrong key with a known lookup never passes on the strength of the cache.
+    assert client.get("/api/v1/uploads/", headers=bearer(raw[:-1] + ("A" if raw[-1] != "A" else "B"))).status_code == 401
+    # last_used_on moves once it is a minute old.
+    db.session.get(ApiKey, key_id).last_used_on = first_use - dt.timedelta(minutes=5)
+    db.session.commit()
+    assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key_id).last_used_on >= first_use

@@ -91,6 +91,24 @@ def test_corrected_reupload_of_march_drops_a_lending_and_leaves_april(ctx):
     assert (figure(hospital_id(), APRIL, "lending_hours"), figure(hospital_id(), APRIL, "lendings")) == april_before
 
 
+def test_reupload_swapping_one_lending_for_another_removes_the_dropped_one(ctx):
+    """The same number of events in the month before and after: the one the file no longer
+    lists still goes (the removal is decided by what is stored, not by the count)."""
+    ids = setup_hospital()
+    lend(MARCH, [["ME00001", "2025/03/05 10:00", "2025/03/05 12:00", "ICU"],
+                 ["ME00002", "2025/03/06 10:00", "2025/03/06 12:00", "ICU"]])
+    outcome = lend(MARCH, [["ME00001", "2025/03/05 10:00", "2025/03/05 12:00", "ICU"],
+                           ["ME00003", "2025/03/07 10:00", "2025/03/07 12:00", "ICU"]])
+    assert "今回のファイルにない 1 件を削除しました。" in outcome.message
+    assert lendings() == [(ids["ME00001"], T(2025, 3, 5, 10), T(2025, 3, 5, 12)),
+                          (ids["ME00003"], T(2025, 3, 7, 10), T(2025, 3, 7, 12))]
+    # The same file again removes nothing.
+    outcome = lend(MARCH, [["ME00001", "2025/03/05 10:00", "2025/03/05 12:00", "ICU"],
+                           ["ME00003", "2025/03/07 10:00", "2025/03/07 12:00", "ICU"]])
+    assert "削除しました" not in outcome.message
+    assert len(lendings()) == 2
+
+
 def test_open_lending_not_listed_again_stops_counting_and_is_listed_unknown(ctx, client):
     ids = setup_hospital()
     lend(MARCH, [["ME00001", "2025/03/20 00:00", "", "ICU"]])  # 12 days to the end of March

@@ -12,7 +12,9 @@ keys apart. The raw key is returned once, by :func:`create_key`.
 Use of a key (checked by ``OptiServeSecurityManager.validate_api_key``): a revoked or
 expired key → 401; outside the organization's IP allow-list → 403; more than
 ``API_KEY_RATE_LIMIT`` calls (per key) → 429. Each write call is audited (one row); reads
-are counted per key per JST day in ``api_key_daily_use``.
+are counted per key per JST day in ``api_key_daily_use``. Those records and the key's
+``last_used_on`` (to the minute) are one commit after the response; the slow hash of a key
+is checked once per process (the row is still read on every call).
 """
 from __future__ import annotations
 
@@ -158,10 +160,34 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 # ---------------------------------------------------------------- using a key
 
+# (lookup_hash, key_hash) pairs whose key this process has already checked with the slow
+# hash: the check then runs once per key per process, not on every call. Safe because
+# lookup_hash is a hash of the raw key itself (another key cannot have the same one) and
+# the pair holds the stored key_hash (a re-issued key has another). The key row is still
+# read on every call, so a revocation or an expiry takes effect at once.
+_VERIFIED: set[tuple[str, str]] = set()
+VERIFIED_CACHE_SIZE = 4096
+# last_used_on is written at most this often per key (the keys screen shows when a key was
+# last used, not each call).
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
+
+
+def _key_matches(key: ApiKey, raw_key: str) -> bool:
+    pair = (key.lookup_hash, key.key_hash)
+    if pair in _VERIFIED:
+        return True
+    if not check_password_hash(key.key_hash, raw_key):
+        return False
+    if len(_VERIFIED) >= VERIFIED_CACHE_SIZE:
+        _VERIFIED.clear()
+    _VERIFIED.add(pair)
+    return True
+
+
 def find_usable_key(raw_key: str, sm) -> ApiKey | None:
     """The active key whose hashes match ``raw_key``, with an active user; else None."""
     key = db.session.scalar(select(ApiKey).where(ApiKey.lookup_hash == sm._compute_lookup_hash(raw_key)))
-    if key is None or not check_password_hash(key.key_hash, raw_key) or not key_is_active(key):
+    if key is None or not _key_matches(key, raw_key) or not key_is_active(key):
         return None
     user = owner_of(key)
     if user is None or not user.active or user.status != UserStatus.active:
@@ -199,11 +225,27 @@ def count_read(key_id: int, day: dt.date) -> None:
         db.session.execute(bump)
 
 
+def note_use(key: ApiKey) -> None:
+    """Remember, for :func:`_record_use`, that this request was made with ``key`` (once
+    every check has passed)."""
+    g.optiserve_api_key_id = key.id
+    g.optiserve_api_key_last_used = key.last_used_on
+
+
+def _touch(key_id: int, last_used: dt.datetime | None) -> None:
+    now = utc_now()
+    if last_used is None or now - last_used >= LAST_USED_PRECISION:
+        db.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_on=now))
+
+
 def _record_use(response):
+    """One write per call: the audit row (writes) or the day's read counter (reads), and the
+    key's last_used_on, committed together."""
     key_id = g.get("optiserve_api_key_id")
     if key_id is None:
         return response
     try:
+        _touch(key_id, g.get("optiserve_api_key_last_used"))
         if request.method in WRITE_METHODS:
             audit.record("api_key.write", actor=g.get("user"), changes={
                 "api_key_id": key_id, "method": request.method, "path": request.path[:200],

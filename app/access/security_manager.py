@@ -19,7 +19,6 @@ from werkzeug.security import generate_password_hash
 from app.access import api_keys
 from app.access.request_policy import check_ip, check_organization_active
 from app.access.scope import current_scope, forget_scope
-from app.core.months import utc_now
 from app.core.validation import normalize_email
 from app.models import User, UserStatus
 from app.views.auth import OptiServeAuthView
@@ -277,9 +276,7 @@ class OptiServeSecurityManager(SecurityManager):
         check_ip(user)
         check_organization_active(user)
         api_keys.check_rate_limit(current_app, key)
-        key.last_used_on = utc_now()
-        self.session.commit()
-        g.optiserve_api_key_id = key.id  # app.access.api_keys records the call after the response
+        api_keys.note_use(key)  # recorded after the response, in one commit (app.access.api_keys)
         return user
 
     def auth_user_db(self, username, password):

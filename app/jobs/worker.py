@@ -53,13 +53,20 @@ class AppWorker(Worker):
     """An RQ worker that keeps the database usable across fork and records dead horses.
 
     A long-running worker (``anchors_audit_chain``) also enqueues the audit-chain anchor
-    job in its maintenance cycle (every 10 minutes; the job runs every AUDIT_ANCHOR_MINUTES).
+    job in its maintenance cycle (every 10 minutes; the job runs every AUDIT_ANCHOR_MINUTES);
+    every worker enqueues the daily change-log retention (app.jobs.change_log).
     """
 
     anchors_audit_chain = False
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
+        from app.jobs.change_log import schedule_prune_if_due
+
+        try:
+            schedule_prune_if_due(self.queues[0])
+        except Exception:
+            log.exception("could not schedule the change-log retention")
         if not self.anchors_audit_chain:
             return
         from app.services.audit.anchors import schedule_anchor_if_due

@@ -20,10 +20,11 @@ Replacing:
   to the minute); the file's rows are staged (COPY / executemany into a temporary table)
   and merged with one ``INSERT … ON CONFLICT DO UPDATE``, then one ``DELETE`` removes the
   events starting in the file's month that the file no longer lists (the file for M is
-  authoritative for them). On a conflict: a blank end never replaces a known one; between
-  two known ends the later upload wins (``end_upload_id``); a blank end extends
-  ``open_until`` to the end of the file's month (an open event counts up to there, and no
-  further); a blank text keeps the old one.
+  authoritative for them) — run only when the hospital has more events starting in M than
+  the file lists there (an index count; a month's first upload has none to remove). On a
+  conflict: a blank end never replaces a known one; between two known ends the later upload
+  wins (``end_upload_id``); a blank end extends ``open_until`` to the end of the file's
+  month (an open event counts up to there, and no further); a blank text keeps the old one.
 """
 from __future__ import annotations
 
@@ -169,6 +170,29 @@ def _copy_lines(session, table: str, columns, lines) -> None:
         cursor.close()
 
 
+# Positions in a LEDGER_COLUMNS row of the values SQLite needs as text (dates, the update
+# time); every other value is a str, an int, a bool or None, which sqlite3 binds as it is.
+_LEDGER_DATE_POSITIONS = tuple(LEDGER_COLUMNS.index(c) for c in (
+    "purchased_on", "delivered_on", "expires_on", "disposed_on"))
+_LEDGER_UPDATED_ON = LEDGER_COLUMNS.index("updated_on")
+
+
+def _sqlite_ledger_rows(rows: list[tuple]) -> list[tuple]:
+    """Ledger rows in SQLAlchemy's SQLite storage format, converting only the columns that
+    need it (the generic per-value :func:`_sqlite_value` is most of a 15,000-row ledger's
+    write)."""
+    out = []
+    for row in rows:
+        row = list(row)
+        for index in _LEDGER_DATE_POSITIONS:
+            value = row[index]
+            if value is not None:
+                row[index] = _sqlite_value(value)
+        row[_LEDGER_UPDATED_ON] = _sqlite_value(row[_LEDGER_UPDATED_ON])
+        out.append(tuple(row))
+    return out
+
+
 def _executemany(session, statement: str, rows) -> None:
     session.connection().exec_driver_sql(statement, [tuple(_sqlite_value(v) for v in row) for row in rows])
 
@@ -211,10 +235,10 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
         ))
     else:
         marks = ", ".join("?" * len(LEDGER_COLUMNS))
-        _executemany(session, (
+        session.connection().exec_driver_sql((
             f"INSERT INTO equipment ({columns}) VALUES ({marks}) "
             f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments} {not_newer}"
-        ), rows)
+        ), _sqlite_ledger_rows(rows))
     return write_listing(session, hospital_id, month, {r["device_key"] for r in records})
 
 
@@ -268,6 +292,21 @@ def _stage_events(session, kind: str, records: list[tuple]) -> str:
     return stage
 
 
+def _stale_events_possible(session, kind: str, hospital_id: int, month_start: dt.datetime,
+                           month_end: dt.datetime, records: list[tuple]) -> bool:
+    """Whether the hospital has more events starting in the month than the file lists there
+    (after the upsert every listed event is stored, once: the difference is what a corrected
+    file dropped). Counting on the (hospital, start) index is much cheaper than the
+    DELETE's scan of the rows, and a month's first upload has nothing to remove."""
+    start = EVENT_FIELDS[kind][0]
+    listed = sum(1 for record in records if month_start <= record[1] < month_end)
+    stored = session.execute(sql(
+        f"SELECT count(*) FROM {kind} WHERE hospital_id = :h AND {start} >= :ms AND {start} < :me"
+    ).bindparams(bindparam("ms", type_=DateTime()), bindparam("me", type_=DateTime())),
+        {"h": hospital_id, "ms": month_start, "me": month_end}).scalar()
+    return stored != listed
+
+
 def replace_events(session, kind: str, hospital_id: int, month: dt.date, upload_id: int,
                    records: list[tuple]) -> int:
     """Reconcile the hospital's ``kind`` events with one file of ``month``: ``records`` are
@@ -281,12 +320,14 @@ def replace_events(session, kind: str, hospital_id: int, month: dt.date, upload_
     month_start, month_end = month_bounds(month)
     newer_end = (f"excluded.{end} IS NOT NULL AND ({kind}.{end} IS NULL OR {kind}.end_upload_id IS NULL "
                  f"OR excluded.end_upload_id >= {kind}.end_upload_id)")
+    # In the order of the event key (device, start): the key's index is then written page by
+    # page instead of at random (a file lists its events by time; a third less work on SQLite).
     session.execute(sql(
         f"INSERT INTO {kind} (hospital_id, equipment_id, month, {start}, {end}, {note}, upload_id, "
         f"open_until, end_upload_id) "
         f"SELECT :h, equipment_id, :m, {start}, {end}, {note}, :u, "
         f"CASE WHEN {end} IS NULL THEN :me END, CASE WHEN {end} IS NOT NULL THEN :u END "
-        f"FROM {stage} WHERE 1 = 1 "
+        f"FROM {stage} WHERE 1 = 1 ORDER BY equipment_id, {start} "
         f"ON CONFLICT (hospital_id, equipment_id, {start}) DO UPDATE SET "
         f"{end} = CASE WHEN {newer_end} THEN excluded.{end} ELSE {kind}.{end} END, "
         f"end_upload_id = CASE WHEN {newer_end} THEN excluded.end_upload_id ELSE {kind}.end_upload_id END, "
@@ -296,13 +337,14 @@ def replace_events(session, kind: str, hospital_id: int, month: dt.date, upload_
         f"upload_id = excluded.upload_id"
     ).bindparams(bindparam("m", type_=Date()), bindparam("me", type_=DateTime())),
         {"h": hospital_id, "m": month, "u": upload_id, "me": month_end})
+    if _dialect(session) != "postgresql":
+        session.connection().exec_driver_sql(f"DELETE FROM {stage}")
+    if not _stale_events_possible(session, kind, hospital_id, month_start, month_end, records):
+        return 0
     # Every event the file lists now carries this upload's id: the others that start in the
     # file's month are the ones a corrected file dropped.
-    removed = session.execute(sql(
+    return session.execute(sql(
         f"DELETE FROM {kind} WHERE hospital_id = :h AND {start} >= :ms AND {start} < :me "
         f"AND (upload_id IS NULL OR upload_id <> :u)"
     ).bindparams(bindparam("ms", type_=DateTime()), bindparam("me", type_=DateTime())),
         {"h": hospital_id, "u": upload_id, "ms": month_start, "me": month_end}).rowcount or 0
-    if _dialect(session) != "postgresql":
-        session.connection().exec_driver_sql(f"DELETE FROM {stage}")
-    return removed

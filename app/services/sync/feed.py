@@ -5,7 +5,8 @@ The cursor is the ``seq`` of the last entry received (0 at first). A page holds 
 nothing new, so a client always has a cursor to store. Because the change log is written
 in commit order (see :mod:`app.services.sync.changes`), the entries after a cursor never
 change once visible: asking again with the same cursor returns the same entries (a page
-that was not full may have grown at its end).
+that was not full may have grown at its end), less those the retention pruned since
+(:mod:`app.services.sync.retention`: only entries a newer one of the same thing supersedes).
 """
 from __future__ import annotations
 
