@@ -1,8 +1,11 @@
 """In headless Chromium (issue 14): the dashboard's headline cards and an interactive chart
 (hovering a bar shows its value) under the nonce CSP, and the start pages of the operator and
-the OrgAdmin. Screenshots at 1440×900 go to docs/screens/ (looked at by hand)."""
+the OrgAdmin. Screenshots at 1440×900 go to a temporary folder; with
+``OPTISERVE_SCREENSHOTS=docs/screens`` they refresh the ones in the repository (looked at by hand)."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from playwright import sync_api
@@ -14,7 +17,8 @@ from .conftest import HOSPITAL_A, OPERATOR, ORGADMIN_A
 from .report_data import make_dataset
 
 pytestmark = BROWSER_TEST
-SCREENS = Path(__file__).resolve().parent.parent / "docs" / "screens"
+# A test run does not rewrite files of the repository unless asked to.
+SCREENS = Path(os.environ.get("OPTISERVE_SCREENSHOTS") or tempfile.mkdtemp(prefix="optiserve-screens-"))
 VIEWPORT = {"width": 1440, "height": 900}
 
 
