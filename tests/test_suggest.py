@@ -243,3 +243,42 @@ def test_lexicon_classes_missing_from_the_candidates_change_nothing(master, monk
     with_lexicon = suggest("透析用監視装置", subset, limit=None)
     monkeypatch.setattr(module, "_lexicon_scores", lambda *_: ({}, frozenset()))
     assert suggest("透析用監視装置", subset, limit=None) == with_lexicon
+
+
+# --- Second lexicon pass: more generic names, and umbrella words that only count whole ---
+
+@pytest.mark.parametrize("name, expected", [
+    ("輸液コントローラ", "輸液ポンプ"),  # JMDN
+    ("血管造影装置", "医療用エックス線装置関連"),
+    ("OCTアンギオ", "眼底検査器"),  # an eye OCT, not an X-ray angiography
+    ("陰圧維持管理装置", "陰圧創傷治療システム"),
+    ("インセンティブスパイロメータ", "呼吸器関連"),  # a breathing trainer, not a lung-function test
+    ("透析関連", "血液浄化関連"),
+    ("リハビリ機器", "理学診療用器具"),
+])
+def test_second_pass_terms_are_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ホルター心電図", "内臓機能検査装置"),  # the longer term beats 心電図 at the head
+    ("超音波凝固装置", "超音波手術器"),  # not an ultrasound scanner
+    ("電気メスジェネレーター", "電気メス"),  # a part filed with its device
+    ("輸液ポンプ付属品", "輸液ポンプ"),
+    ("手術台バッテリー", "手術台及び治療台"),
+])
+def test_second_pass_partial_names_rank_first_but_are_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("モニター", "モニター関連"), ("測定器", "医療用測定装置"), ("付属品", "その他"),
+])
+def test_an_umbrella_word_names_a_class_only_as_the_whole_name(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and 85 <= score < AUTO_ACCEPT_THRESHOLD
+    # inside a longer name it says nothing: the device decides
+    assert top("骨密度測定器", master)[0] == "医療用エックス線装置関連"
+    assert top("NIRSモニター", master)[0] == "無侵襲混合血酸素飽和度監視装置"
