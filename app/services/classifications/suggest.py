@@ -30,9 +30,9 @@ and bracket-free names, agreed prior mappings and names that are a lexicon term.
 
 Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
 A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
-「成人用」 under 人工呼吸器, 「その他」 under 輸液ポンプ. The parent's own ranking is blended in at
-:data:`PARENT_WEIGHT`, capped at :data:`PARENT_CEILING` (< 90: a class read from the parent is
-offered first, never auto-accepted), and never above the child's own evidence once that is
+「成人用」 under 人工呼吸器, 「その他」 under 輸液ポンプ. The parent's own top suggestions are
+blended in at :data:`PARENT_WEIGHT`, capped at :data:`PARENT_CEILING` (< 90: a class read from
+the parent is offered first, never auto-accepted), and never above the child's own evidence once that is
 :data:`CHILD_WEAK` or more (IABP駆動装置 under 補助循環 stays an IABP; the parent's class comes
 after it). A child that is only a context word (「その他」「付属品」) under a parent that names a
 class (:data:`PARENT_CONFIDENT`) takes the parent's class first.
@@ -58,6 +58,7 @@ PARENT_WEIGHT = 0.9
 PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
+PARENT_TOP = 3  # the parent's suggestions that are blended in
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -243,29 +244,32 @@ def suggest(
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
     if parent_name and match_key(parent_name):
-        parent_ranked = suggest_cached(parent_name, tuple((cid, cname) for cid, cname, _ in items), (), None)
-        scored = _with_parent(scored, dict(parent_ranked), name_base in CONTEXT_ONLY_NAMES)
+        # The parent's own top suggestions (cached: a screen ranks the parent's row too).
+        pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
+        parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP)
+        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
 
-def _with_parent(scored: list[tuple[int, float]], parent: dict[int, float],
+def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],
                  context_only: bool) -> list[tuple[int, float]]:
-    """The child's scores with the parent's ranking blended in (module docstring)."""
-    from_parent = {cid: min(score * PARENT_WEIGHT, PARENT_CEILING) for cid, score in parent.items()}
-    parent_best = max(parent.values(), default=0.0)
-    if context_only and parent_best >= PARENT_CONFIDENT:
+    """The child's scores with the parent's top suggestions blended in (module docstring)."""
+    from_parent = {cid: min(score * PARENT_WEIGHT, PARENT_CEILING) for cid, score in parent_top}
+    if not from_parent:
+        return scored
+    parent_best = max(from_parent.values())
+    if context_only and parent_best >= PARENT_CONFIDENT * PARENT_WEIGHT:
         # 「その他」 under 輸液ポンプ: the parent says what it is; the child's own (often an
         # exact match to the master's その他) follows it.
-        ceiling = max(from_parent.values()) - 1.0
-        scored = [(cid, min(score, ceiling)) for cid, score in scored]
-        child_best = 0.0
+        scored = [(cid, min(score, parent_best - 1.0)) for cid, score in scored]
     else:
         child_best = max((score for _, score in scored), default=0.0)
-    if child_best >= CHILD_WEAK:
-        # The child's own evidence leads; the parent only fills the places below it.
-        from_parent = {cid: min(score, child_best - 1.0) for cid, score in from_parent.items()}
-    return [(cid, round(max(score, from_parent.get(cid, 0.0)), 1)) for cid, score in scored]
+        if child_best >= CHILD_WEAK:
+            # The child's own evidence leads; the parent only fills the places below it.
+            from_parent = {cid: min(score, child_best - 1.0) for cid, score in from_parent.items()}
+    return [(cid, round(from_parent[cid], 1)) if from_parent.get(cid, 0.0) > score else (cid, score)
+            for cid, score in scored]
 
 
 def exact_match(name: str, candidates_by_key: Mapping[str, int]) -> int | None:
