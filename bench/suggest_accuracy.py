@@ -2,11 +2,12 @@
 made as bench/data/HELDOUT.md says; never used to tune the synonyms or the weights).
 
 Reports top-1 and top-3 on the names that have a counterpart, twice:
-- "no priors": the name alone against the SMDS master;
+- "no priors": the name (with its parent as context) against the SMDS master;
 - "with priors": plus what the OTHER hospitals of the set mapped the same normalized name to
   (leave-one-hospital-out, as screen 7 uses the prior mappings of other hospitals);
-and, for names without a counterpart, how many the default threshold would auto-accept
-(each is a wrong mapping), and for names with one, how many it would auto-accept wrongly.
+each name ranked with its parent classification (the ``parent`` column) as context, as
+screen 7 does; and, for names without a counterpart, how many the default threshold would
+auto-accept (each is a wrong mapping), and for names with one, how many it would auto-accept wrongly.
 Every miss is listed.
 
 Run: python bench/suggest_accuracy.py [heldout.csv] [master.csv]
@@ -57,7 +58,8 @@ def evaluate(rows, master, use_priors: bool):
     misses = []
     for row in rows:
         prior = priors_for(rows, row) if use_priors else None
-        ranked = suggest(row["name"], master, prior, limit=3)
+        # The hospital's parent classification is context for a level-2/3 name, as on screen 7.
+        ranked = suggest(row["name"], master, prior, limit=3, parent_name=row.get("parent") or None)
         best_id, best_score = ranked[0]
         auto = best_score >= AUTO_ACCEPT_THRESHOLD
         if not row["ids"]:
@@ -99,7 +101,8 @@ def main(labels: Path = HELDOUT, master_path: Path = MASTER) -> None:
     for row, ranked, why in r["misses"]:
         got = ", ".join(f"{names[cid]} {score:g}" for cid, score in ranked)
         expected = "|".join(names[i] for i in row["ids"]) or "(none)"
-        print(f"  [{row['hospital']}] {row['name']} → {expected}; got {got} — {why}")
+        under = f" (under {row['parent']})" if row.get("parent") else ""
+        print(f"  [{row['hospital']}] {row['name']}{under} → {expected}; got {got} — {why}")
 
 
 if __name__ == "__main__":

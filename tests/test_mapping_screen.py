@@ -126,3 +126,18 @@ def test_hospital_a_cannot_see_or_map_b_through_screen_7(client, ctx):
     assert res.status_code == 200 and res.json["count"] == 0
     db.session.expire_all()
     assert db.session.get(Classification, b_pump).smds_classification_id is None
+
+
+def test_a_child_is_suggested_with_its_parent_as_context_but_never_bulk_accepted(client, ctx):
+    b = hospital("H0002")
+    ids = ensure_hospital_classifications(db.session, b.id, [
+        ("シリンジポンプ", "TE-171"), ("輸液ポンプ", "付属品")])
+    db.session.commit()
+    model, other = ids[("シリンジポンプ", "TE-171")], ids[("輸液ポンプ", "付属品")]
+    login_as(client, HOSPITAL_B)
+    rows = {r["id"]: r for r in client.get(f"{API}/hospital/{b.id}/mapping/page?level=2&status=unmapped").json["rows"]}
+    assert rows[model]["suggestions"][0]["name"] == "シリンジポンプ"
+    assert rows[other]["suggestions"][0]["name"] == "輸液ポンプ"  # not その他
+    assert all(rows[i]["suggestions"][0]["score"] < 90 for i in (model, other))
+    preview = client.post(f"{API}/hospital/{b.id}/mapping/bulk", json={"filter": {"level": 2}, "threshold": 90}).json
+    assert not {model, other} & {c["id"] for c in preview["changes"]}

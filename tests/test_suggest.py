@@ -243,3 +243,95 @@ def test_lexicon_classes_missing_from_the_candidates_change_nothing(master, monk
     with_lexicon = suggest("透析用監視装置", subset, limit=None)
     monkeypatch.setattr(module, "_lexicon_scores", lambda *_: ({}, frozenset()))
     assert suggest("透析用監視装置", subset, limit=None) == with_lexicon
+
+
+# --- Second lexicon pass: more generic names, and umbrella words that only count whole ---
+
+@pytest.mark.parametrize("name, expected", [
+    ("輸液コントローラ", "輸液ポンプ"),  # JMDN
+    ("血管造影装置", "医療用エックス線装置関連"),
+    ("OCTアンギオ", "眼底検査器"),  # an eye OCT, not an X-ray angiography
+    ("陰圧維持管理装置", "陰圧創傷治療システム"),
+    ("インセンティブスパイロメータ", "呼吸器関連"),  # a breathing trainer, not a lung-function test
+    ("透析関連", "血液浄化関連"),
+    ("リハビリ機器", "理学診療用器具"),
+])
+def test_second_pass_terms_are_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ホルター心電図", "内臓機能検査装置"),  # the longer term beats 心電図 at the head
+    ("超音波凝固装置", "超音波手術器"),  # not an ultrasound scanner
+    ("電気メスジェネレーター", "電気メス"),  # a part filed with its device
+    ("輸液ポンプ付属品", "輸液ポンプ"),
+    ("手術台バッテリー", "手術台及び治療台"),
+])
+def test_second_pass_partial_names_rank_first_but_are_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("モニター", "モニター関連"), ("測定器", "医療用測定装置"), ("付属品", "その他"),
+])
+def test_an_umbrella_word_names_a_class_only_as_the_whole_name(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and 85 <= score < AUTO_ACCEPT_THRESHOLD
+    # inside a longer name it says nothing: the device decides
+    assert top("骨密度測定器", master)[0] == "医療用エックス線装置関連"
+    assert top("NIRSモニター", master)[0] == "無侵襲混合血酸素飽和度監視装置"
+
+
+# --- Parent context: a level-2/3 name ranked with its parent classification ---------------
+
+def ranked_names(name, master, parent):
+    names = dict(master)
+    return [(names[cid], score) for cid, score in suggest(name, master, parent_name=parent)]
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("TE-171", "シリンジポンプ", "シリンジポンプ"),  # a model number under its device type
+    ("ＰＡＬ　Ｉ", "電気手術器", "電気手術器"),
+    ("OT-818G", "ポンプ(輸液)", "輸液ポンプ"),  # the parent is read as suggest() reads any name
+    ("成人用", "人工呼吸器", "人工呼吸器"),
+    ("新生児用", "ﾍﾞﾝﾁﾚｰﾀｰ", "人工呼吸器"),
+])
+def test_a_child_that_says_little_takes_its_parents_class_below_the_threshold(master, name, parent, expected):
+    (best, score), *_ = ranked_names(name, master, parent)
+    assert best == expected
+    assert 80 <= score < AUTO_ACCEPT_THRESHOLD  # offered first, confirmed by a person
+
+
+def test_other_under_a_device_type_is_that_device_not_the_master_other(master):
+    (best, score), (second, _), *_ = ranked_names("その他", master, "輸液ポンプ")
+    assert (best, second) == ("輸液ポンプ", "その他") and score < AUTO_ACCEPT_THRESHOLD
+    assert ranked_names("付属品", master, "シリンジポンプ")[0][0] == "シリンジポンプ"
+    # Without a parent, or under a parent that names no class, その他 is the master's その他.
+    assert ranked_names("その他", master, None)[0] == ("その他", 100.0)
+    assert ranked_names("その他", master, "ME機器")[0] == ("その他", 100.0)
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("オキシメーター", "心拍出量計", "パルスオキシメータ"),  # its own strong match stands
+    ("人工呼吸器", "麻酔器", "人工呼吸器"),
+    ("IABP駆動装置", "補助循環装置", "大動脈内バルーンポンプ"),  # partial, still its own
+])
+def test_the_parent_never_overrides_the_childs_own_evidence(master, name, parent, expected):
+    alone = suggest(name, master)
+    ranked = ranked_names(name, master, parent)
+    assert ranked[0] == (expected, alone[0][1])  # same class, same score as without a parent
+    parent_class = ranked_names(parent, master, None)[0][0]
+    assert parent_class in [n for n, _ in ranked[1:]]  # the parent's class follows it
+
+
+def test_a_parent_derived_suggestion_never_reaches_the_threshold(master):
+    for _, parent in master:
+        (_, score), *_ = suggest("XQ-9000", master, parent_name=parent)
+        assert score < AUTO_ACCEPT_THRESHOLD, parent
+
+
+def test_a_parent_that_names_nothing_changes_nothing(master):
+    assert suggest("TE-171", master, parent_name="ME機器")[0][1] < 50
+    assert suggest("シリンジポンプ", master, parent_name="") == suggest("シリンジポンプ", master)

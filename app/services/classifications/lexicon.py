@@ -6,7 +6,10 @@
   name, department jargon, a product family everyone knows);
 - ``masters``: the SMDS master name(s) it belongs to, ``|``-separated, most likely first;
 - ``confirm``: ``y`` when even a name that is exactly the term must be confirmed by a person
-  (the class is right but debatable, e.g. a laboratory section for an analyzer);
+  (the class is right but debatable, e.g. a laboratory section for an analyzer); ``whole``
+  when, besides, the term counts only as a whole name: an umbrella word (モニタ, 測定器,
+  付属品) names a class on its own but says nothing as part of a longer name
+  (輸液ポンプ付属品 is an infusion pump's accessory, not "other");
 - ``note``: why, for the reviewer.
 
 :func:`lexicon_matches` finds the terms inside a normalized name. The master names are terms
@@ -44,6 +47,10 @@ _GENERIC_TAIL_RE = re.compile(
     "^(?:" + "|".join(sorted({re.escape(match_key(w)) for w in (
         "装置", "器具", "機器", "器", "機", "システム", "ユニット", "セット", "本体", "一式",
         "類", "関連", "等", "用", "駆動装置", "制御装置", "コンソール", "モジュール",
+        # parts and accessories hospitals file with the device (電気メスジェネレータ,
+        # 内視鏡システム周辺機器, 輸液ポンプ付属品)
+        "ジェネレータ", "コントローラ", "プロセッサ", "ドライブユニット", "設備", "付属品",
+        "附属品", "周辺機器", "部品", "アクセサリ", "バッテリ",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
 _ASCII_LETTER = re.compile(r"[a-z]")
@@ -67,6 +74,7 @@ class Term:
     masters: tuple[str, ...]  # master match keys, most likely first
     confirm: bool
     implicit: bool  # a master name itself
+    whole_only: bool = False  # an umbrella word: only a name that is exactly the term
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ def build(rows: list[dict[str, str]], masters: list[str]) -> Lexicon:
                 continue  # the master name listed as its own term: nothing to add
             problems.append(f"line {number} {row['term']!r}: listed twice (or is a master name)")
             continue
-        terms[key] = Term(key, keys, (row.get("confirm") or "").strip().lower() in ("y", "yes", "1"), False)
+        confirm = (row.get("confirm") or "").strip().lower()
+        terms[key] = Term(key, keys, confirm in ("y", "yes", "1", "whole"), False, confirm == "whole")
     if problems:
         raise LexiconError("lexicon.csv: " + "; ".join(problems))
     first: dict[str, list[Term]] = {}
@@ -138,6 +147,8 @@ def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:
         for term in lex.by_first_char.get(ch, ()):
             end = start + len(term.key)
             if not key.startswith(term.key, start):
+                continue
+            if term.whole_only and (start or end < len(key)):
                 continue
             if len(term.key) <= SHORT_ASCII and term.key.isascii() and (
                 (start and _ASCII_LETTER.match(key[start - 1]))

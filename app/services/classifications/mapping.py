@@ -190,12 +190,13 @@ def mapping_rows(session, hospital_id: int, limit: int = 3) -> list[dict]:
     rows = []
     for cls in hospital_classifications(session, hospital_id):
         votes = tuple(sorted((prior.get(cls.normalized_name) or {}).items()))
-        ranked = suggest_cached(cls.name, candidates, votes, limit)
+        parent_name = cls.parent.name if cls.parent else None
+        ranked = suggest_cached(cls.name, candidates, votes, limit, parent_name)
         rows.append({
             "id": cls.id,
             "level": cls.level,
             "name": cls.name,
-            "parent": cls.parent.name if cls.parent else None,
+            "parent": parent_name,
             "device_count": counts.get(cls.id, 0),
             "smds_classification_id": cls.smds_classification_id,
             "smds_classification_name": (

@@ -118,7 +118,8 @@ class _Suggester:
 
     def __call__(self, row: dict, limit: int = 3) -> list[dict]:
         votes = tuple(sorted((self.prior.get(row["normalized_name"]) or {}).items()))
-        ranked = suggest_cached(row["name"], self.candidates, votes, limit)
+        # The parent's name is context for a child that says little itself (a model number).
+        ranked = suggest_cached(row["name"], self.candidates, votes, limit, row.get("parent"))
         return [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
 
 

@@ -27,6 +27,15 @@ hospitals mapped the same normalized name to. Scores are 0..100:
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
 and bracket-free names, agreed prior mappings and names that are a lexicon term.
+
+Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
+A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
+「成人用」 under 人工呼吸器, 「その他」 under 輸液ポンプ. The parent's own top suggestions are
+blended in at :data:`PARENT_WEIGHT`, capped at :data:`PARENT_CEILING` (< 90: a class read from
+the parent is offered first, never auto-accepted), and never above the child's own evidence once that is
+:data:`CHILD_WEAK` or more (IABP駆動装置 under 補助循環 stays an IABP; the parent's class comes
+after it). A child that is only a context word (「その他」「付属品」) under a parent that names a
+class (:data:`PARENT_CONFIDENT`) takes the parent's class first.
 """
 from __future__ import annotations
 
@@ -44,6 +53,17 @@ EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
 QUALIFIED_BASE = 85.0
+# Parent context (see the module docstring).
+PARENT_WEIGHT = 0.9
+PARENT_CEILING = 88.0
+CHILD_WEAK = 70.0
+PARENT_CONFIDENT = 85.0
+PARENT_TOP = 3  # the parent's suggestions that are blended in
+# Child names that mean nothing without their parent: "other" and "accessory" words.
+CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
+    "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
+    "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション", "未分類", "分類なし",
+))
 
 _QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
 
@@ -165,11 +185,13 @@ def suggest(
     candidates: Iterable[tuple[int, str]] | Mapping[int, str],
     prior_mappings: Mapping[int, int] | None = None,
     limit: int | None = 3,
+    parent_name: str | None = None,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
     ``prior_mappings`` is ``{candidate_id: number of other hospitals}`` that mapped a
-    classification with the same normalized name to that candidate.
+    classification with the same normalized name to that candidate. ``parent_name`` is the
+    hospital's parent classification of ``name`` (level 2/3), used as the docstring says.
     """
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
@@ -221,8 +243,33 @@ def suggest(
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
+    if parent_name and match_key(parent_name):
+        # The parent's own top suggestions (cached: a screen ranks the parent's row too).
+        pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
+        parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP)
+        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
+
+
+def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],
+                 context_only: bool) -> list[tuple[int, float]]:
+    """The child's scores with the parent's top suggestions blended in (module docstring)."""
+    from_parent = {cid: min(score * PARENT_WEIGHT, PARENT_CEILING) for cid, score in parent_top}
+    if not from_parent:
+        return scored
+    parent_best = max(from_parent.values())
+    if context_only and parent_best >= PARENT_CONFIDENT * PARENT_WEIGHT:
+        # 「その他」 under 輸液ポンプ: the parent says what it is; the child's own (often an
+        # exact match to the master's その他) follows it.
+        scored = [(cid, min(score, parent_best - 1.0)) for cid, score in scored]
+    else:
+        child_best = max((score for _, score in scored), default=0.0)
+        if child_best >= CHILD_WEAK:
+            # The child's own evidence leads; the parent only fills the places below it.
+            from_parent = {cid: min(score, child_best - 1.0) for cid, score in from_parent.items()}
+    return [(cid, round(from_parent[cid], 1)) if from_parent.get(cid, 0.0) > score else (cid, score)
+            for cid, score in scored]
 
 
 def exact_match(name: str, candidates_by_key: Mapping[str, int]) -> int | None:
@@ -236,7 +283,8 @@ def suggest_cached(
     candidates: tuple[tuple[int, str], ...],
     prior: tuple[tuple[int, int], ...] = (),
     limit: int | None = 3,
+    parent_name: str | None = None,
 ) -> tuple[tuple[int, float], ...]:
     """:func:`suggest` memoized on hashable arguments: screen 7 ranks the same hundreds of
     names against the same master at every page load."""
-    return tuple(suggest(name, candidates, dict(prior), limit=limit))
+    return tuple(suggest(name, candidates, dict(prior), limit=limit, parent_name=parent_name))
