@@ -235,3 +235,26 @@ def test_a_key_call_checks_the_slow_hash_once_and_commits_once(app, client, ctx,
     assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 200
     db.session.expire_all()
     assert db.session.get(ApiKey, key_id).last_used_on >= first_use
+
+
+def test_a_key_call_that_fails_half_way_stores_only_its_bookkeeping(app, client, ctx, monkeypatch):
+    """The after-response commit of the key's use must not also commit what a failing view
+    left in the session (a 500 in production, where exceptions do not propagate)."""
+    from app.views import users_api
+
+    raw = key_for(app, ORGADMIN_A)
+    target = user_by_email(HOSPITAL_A)
+    target_id, name_before = target.id, target.first_name
+
+    def change_then_fail(user):
+        user.first_name = "途中で失敗"
+        raise RuntimeError("a bug half-way through the view")
+
+    monkeypatch.setattr(users_api, "user_snapshot", change_then_fail)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = app.test_client().put(f"/api/v1/users/{target_id}", json={"first_name": "x"}, headers=bearer(raw))
+    assert response.status_code == 500
+    db.session.expire_all()
+    assert user_by_email(HOSPITAL_A).first_name == name_before
+    write = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_key.write")).one()
+    assert write.changes["status"] == 500

@@ -240,10 +240,13 @@ def _touch(key_id: int, last_used: dt.datetime | None) -> None:
 
 def _record_use(response):
     """One write per call: the audit row (writes) or the day's read counter (reads), and the
-    key's last_used_on, committed together."""
+    key's last_used_on, committed together (and nothing else)."""
     key_id = g.get("optiserve_api_key_id")
     if key_id is None:
         return response
+    # Whatever the view left uncommitted (it failed half-way, or refused after a change) is
+    # not ours to commit: a call signed in with a session would drop it at teardown too.
+    db.session.rollback()
     try:
         _touch(key_id, g.get("optiserve_api_key_last_used"))
         if request.method in WRITE_METHODS:
