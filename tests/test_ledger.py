@@ -125,6 +125,21 @@ def test_searched_pages_count_every_match(ctx):
     assert (nothing["total"], nothing["pages"], nothing["page"], nothing["rows"]) == (0, 1, 1, [])
 
 
+def test_a_huge_page_number_shows_the_last_page(ctx, client):
+    """?page=<20 digits> is past the end like any other: the last page, not an offset the
+    database cannot hold (a 500), searched or not."""
+    a = org_id("H0001")
+    db.session.execute(insert(Equipment), [dict(hospital_id=a, device_number=f"Q{n:04d}", default_counts=True,
+                                                model_number="ＴＥ－２８１Ａ") for n in range(150)])
+    db.session.commit()
+    huge = 10 ** 20
+    for flt in (ledger.LedgerFilter(), ledger.LedgerFilter(q="te-281a"), ledger.LedgerFilter(model="TE-281A")):
+        shown = ledger.page(a, flt, huge)
+        assert (shown["page"], shown["total"], len(shown["rows"])) == (2, 150, 50), flt
+    login_as(client, HOSPITAL_A)
+    assert client.get(f"/ledger/?q=te-281a&page={huge}").status_code == 200
+
+
 def test_no_activity_marker(devices):
     a = devices["a"]
     db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=dt.date.today().replace(day=1),

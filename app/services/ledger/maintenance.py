@@ -48,6 +48,8 @@ from app.services.ledger.device_months import latest_ledger_month
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+# Beyond any hospital's ledger (10 million pages): a larger number is past the end anyway.
+MAX_PAGE_NUMBER = 10_000_000
 MAX_SEARCH = 100
 MAX_REASON = 500
 COUNTS, CLASSIFICATION = "counts", "classification"
@@ -207,7 +209,9 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
     shows the last page."""
     size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
     clauses = filter_clauses(hospital_id, flt)
-    number = max(1, int(number or 1))
+    # Any page past the end shows the last one; capped first, so that a typed ?page=<20 digits>
+    # never becomes an OFFSET the database cannot hold.
+    number = max(1, min(int(number or 1), MAX_PAGE_NUMBER))
     ids, total = _page_ids_and_count(clauses, number, size) if (flt.q or flt.model) else ([], None)
     if total is None:
         total = _count(clauses)
