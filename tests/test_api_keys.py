@@ -8,6 +8,7 @@ import io
 import pytest
 from flask_appbuilder.security.sqla.models import ApiKey
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from app.core.months import utc_now
 from app.extensions import db
@@ -227,8 +228,16 @@ def test_a_key_call_checks_the_slow_hash_once_and_commits_once(app, client, ctx,
     first_use = db.session.get(ApiKey, key_id).last_used_on
     assert first_use is not None
     assert db.session.scalars(select(ApiKeyDailyUse.reads).where(ApiKeyDailyUse.api_key_id == key_id)).one() == 4
-    # A wrong key with a known lookup never passes on the strength of the cache.
-    assert client.get("/api/v1/uploads/", headers=bearer(raw[:-1] + ("A" if raw[-1] != "A" else "B"))).status_code == 401
+    # The cache remembers (lookup hash, stored hash): once the stored hash is another one, the
+    # same raw key is checked again, and refused.
+    row = db.session.get(ApiKey, key_id)
+    stored_hash = row.key_hash
+    row.key_hash = generate_password_hash("sst_another-key", method="pbkdf2:sha256:1000")
+    db.session.commit()
+    assert client.get("/api/v1/uploads/", headers=bearer(raw)).status_code == 401
+    assert len(slow_checks) == 2
+    db.session.get(ApiKey, key_id).key_hash = stored_hash
+    db.session.commit()
     # last_used_on moves once it is a minute old.
     db.session.get(ApiKey, key_id).last_used_on = first_use - dt.timedelta(minutes=5)
     db.session.commit()

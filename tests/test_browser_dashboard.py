@@ -17,8 +17,13 @@ from .conftest import HOSPITAL_A, OPERATOR, ORGADMIN_A
 from .report_data import make_dataset
 
 pytestmark = BROWSER_TEST
-# A test run does not rewrite files of the repository unless asked to.
-SCREENS = Path(os.environ.get("OPTISERVE_SCREENSHOTS") or tempfile.mkdtemp(prefix="optiserve-screens-"))
+
+
+def screens() -> Path:
+    """Where screenshots go: a test run does not rewrite files of the repository unless asked."""
+    return Path(os.environ.get("OPTISERVE_SCREENSHOTS") or tempfile.mkdtemp(prefix="optiserve-screens-"))
+
+
 VIEWPORT = {"width": 1440, "height": 900}
 
 
@@ -63,7 +68,7 @@ def test_dashboard_cards_and_hover_value(app, ctx):
             text = tooltip.inner_text()
             assert "2025-05" in text and "貸出回数: 4回" in text  # L1–L4 overlap May; D5 does not count and "稼働率: 11.09%" in text
             page.mouse.move(5, 5)
-            page.screenshot(path=str(SCREENS / "dashboard.png"))
+            page.screenshot(path=str(screens() / "dashboard.png"))
             # An empty month: a clear message, no axes.
             page.goto(f"{base}/dashboard/?month=2023-01")
             assert page.inner_text("#dashboard-empty").startswith("データがありません")
@@ -75,6 +80,7 @@ def test_dashboard_cards_and_hover_value(app, ctx):
 
 def test_start_pages_of_operator_and_orgadmin(app, ctx):
     errors: list[str] = []
+    folder = screens()
     with serve(app) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -87,7 +93,7 @@ def test_start_pages_of_operator_and_orgadmin(app, ctx):
                 page.goto(f"{base}/")
                 page.wait_for_selector(selector)
                 assert "ようこそ" not in page.inner_text("body")
-                page.screenshot(path=str(SCREENS / name))
+                page.screenshot(path=str(folder / name))
                 context.close()
         finally:
             browser.close()
