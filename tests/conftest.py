@@ -11,14 +11,19 @@ whoever wrote — the test, the app or a worker subprocess. After each test only
 are put back to the snapshot: rows it changed or deleted are upserted from the snapshot
 (parents first), then rows it added are deleted (children first). So tests never see each
 other's rows, and a test that wrote to two tables does not pay for rewriting thirty.
+
+Under pytest-xdist (pytest.ini) every worker process runs this whole session on its own
+instance folder, database and Redis db (tests/workers.py).
 """
 from __future__ import annotations
 
 import os
-import tempfile
 
-_TMP = tempfile.mkdtemp(prefix="optiserve-test-")
-os.environ.setdefault("OPTISERVE_INSTANCE_DIR", _TMP)
+from .workers import WORKER, create_database, drop_database, isolate_worker
+
+# Before config.py is imported (it reads the environment once): under pytest-xdist each
+# worker gets its own instance folder, PostgreSQL database and Redis db (tests/workers.py).
+isolate_worker(os.environ)
 os.environ["OPTISERVE_ENV"] = "test"
 
 import pytest
@@ -37,6 +42,17 @@ from app.infra.queue import stop_embedded_redis
 from app.models import User
 from app.seeding.seed import seed_all
 from config import TestConfig
+
+
+def pytest_addoption(parser, pluginmanager):
+    """pytest.ini passes ``--numprocesses auto --dist worksteal`` to pytest-xdist. With xdist turned off
+    (``-p no:xdist``, to debug serially) nothing would know those options and pytest would
+    refuse to start, so they are then accepted and ignored."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist", "options of pytest-xdist, ignored: it is off")
+        group.addoption("--numprocesses", dest="numprocesses", default=None)
+        group.addoption("--dist", dest="dist", default="no")
+
 
 # Tables that hold roles and permissions survive between tests (they are declared data).
 PERMISSION_TABLES = {
@@ -60,6 +76,9 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def app():
+    worker_database = WORKER and not TestConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+    if worker_database:
+        create_database(TestConfig.SQLALCHEMY_DATABASE_URI)
     app = create_app(TestConfig)
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -74,7 +93,10 @@ def app():
     stop_embedded_redis()
     with app.app_context():
         db.session.remove()
-        if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        if worker_database:
+            db.engine.dispose()
+            drop_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+        elif not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             Model.metadata.drop_all(db.engine)
             db.session.execute(text(f"DROP TABLE IF EXISTS {DIRTY_TABLE}"))
             db.session.commit()

@@ -29,7 +29,8 @@ def empty_database(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
     base = make_url(CONFIGURED_URL)
-    name = f"optiserve_mig_{uuid.uuid4().hex[:8]}"
+    # Named after the suite's database, which is per xdist worker (tests/workers.py).
+    name = f"{base.database}_mig_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
