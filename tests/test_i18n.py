@@ -36,3 +36,43 @@ def test_login_page_is_japanese_by_default_and_english_on_request(client):
     client.get("/lang/en")
     page = client.get("/login/").get_data(as_text=True)
     assert "Password" in page and "パスワード" not in page
+
+
+def test_processes_starting_together_compile_the_catalogs_without_clashing(tmp_path, monkeypatch):
+    """On a fresh clone no .mo exists: gunicorn's or the test run's workers start at once and
+    all compile it. Both writers here finish writing before either moves its file into place."""
+    import shutil
+    import threading
+
+    from babel.messages.mofile import read_mo
+
+    from app.infra import i18n
+
+    shutil.copytree(i18n.TRANSLATIONS_DIR, tmp_path / "translations",
+                    ignore=shutil.ignore_patterns("*.mo", "*.tmp"))
+    both_written = threading.Barrier(2, timeout=10)
+    real_write_mo = i18n.write_mo
+
+    def write_then_wait(handle, catalog, **kwargs):
+        real_write_mo(handle, catalog, **kwargs)
+        handle.flush()
+        both_written.wait()
+
+    monkeypatch.setattr(i18n, "write_mo", write_then_wait)
+    errors: list[BaseException] = []
+
+    def compile_once():
+        try:
+            i18n.compile_catalogs(tmp_path / "translations")
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=compile_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with open(tmp_path / "translations/en/LC_MESSAGES/messages.mo", "rb") as handle:
+        assert read_mo(handle).get("機器台帳のメンテナンス") is not None
+    assert list((tmp_path / "translations").rglob("*.tmp")) == []

@@ -2,11 +2,15 @@
 
 Catalogs are compiled from the committed ``.po`` files when the application starts and a
 ``.mo`` is missing or older than its ``.po``, so every way of starting OptiServe (run.py,
-``flask``, gunicorn, tests) shows translated text without a separate build step.
+``flask``, gunicorn, tests) shows translated text without a separate build step. Several
+processes may start at once (gunicorn's workers, the test workers): each writes its own
+temporary file and moves it into place, so they never trip over one another.
 """
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -24,10 +28,10 @@ def compile_catalogs(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
             continue
         with open(po_path, "rb") as handle:
             catalog = read_po(handle)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with open(tmp, "wb") as handle:
+        with tempfile.NamedTemporaryFile(dir=mo_path.parent, prefix="messages.", suffix=".mo.tmp",
+                                         delete=False) as handle:
             write_mo(handle, catalog, use_fuzzy=False)
-        tmp.replace(mo_path)
+        os.replace(handle.name, mo_path)
         compiled.append(mo_path)
         log.info("compiled %s", mo_path)
     return compiled
