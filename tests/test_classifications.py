@@ -80,6 +80,17 @@ def test_ensure_creates_paths_and_maps_exact_matches_automatically(ctx):
     assert db.session.query(Classification).count() == before
 
 
+def test_other_under_a_parent_waits_for_a_person(ctx):
+    """「その他」 at level 1 is SMDS's その他; under 輸液ポンプ it means other infusion pumps, so
+    it is not mapped to その他 automatically (screen 7 suggests the parent's class first)."""
+    h = hospital("H0002")
+    result = ensure_hospital_classifications(db.session, h.id, [("その他",), ("輸液ポンプ", "その他")])
+    db.session.commit()
+    top, under_pump = (db.session.get(Classification, result[path]) for path in (("その他",), ("輸液ポンプ", "その他")))
+    assert (top.smds_classification.name, top.mapping_method) == ("その他", "automatic")
+    assert (under_pump.smds_classification_id, under_pump.mapping_method) == (None, None)
+
+
 # --- screen 7: mapping ----------------------------------------------------------------------
 
 def first_page(response) -> dict:

@@ -16,7 +16,7 @@ from app.core.months import current_month, utc_now
 from app.core.normalize import match_key, normalize_text
 from app.models import Classification, Equipment
 from app.services.audit import trail as audit
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, CONTEXT_ONLY_NAMES, suggest_cached
 from app.services.ledger.device_months import devices_in_month
 from app.services.reports.stored import mark_all_changed, mark_changed
 
@@ -90,7 +90,11 @@ def ensure_hospital_classifications(
                 ids[prefix] = existing[node_key]
                 continue
             if node_key not in pending:
-                smds_id = common.get(node_key[2])
+                # 「その他」 under 輸液ポンプ means other infusion pumps, not SMDS's その他: a name
+                # that only has meaning through its parent waits for a person (screen 7, where
+                # the parent's class is suggested first).
+                context_only = level > 1 and node_key[2] in CONTEXT_ONLY_NAMES
+                smds_id = None if context_only else common.get(node_key[2])
                 pending[node_key] = dict(
                     hospital_id=hospital_id, level=level, parent_id=parent_id, name=name[:200],
                     normalized_name=node_key[2][:200], is_active=True, created_on=now,
