@@ -141,3 +141,44 @@ def test_a_child_is_suggested_with_its_parent_as_context_but_never_bulk_accepted
     assert all(rows[i]["suggestions"][0]["score"] < 90 for i in (model, other))
     preview = client.post(f"{API}/hospital/{b.id}/mapping/bulk", json={"filter": {"level": 2}, "threshold": 90}).json
     assert not {model, other} & {c["id"] for c in preview["changes"]}
+
+
+def test_a_childs_suggestions_follow_its_parents_mapping_on_the_next_page_load(client, ctx):
+    b = hospital("H0002")
+    ids = ensure_hospital_classifications(db.session, b.id, [
+        ("ポンプ類", "TE-171"), ("ポンプ類", "その他"), ("ポンプ類", "予備機", "ZZ-9")])
+    db.session.commit()
+    model = ids[("ポンプ類", "TE-171")]
+    parent = db.session.get(Classification, model).parent_id
+    other, spare_model = ids[("ポンプ類", "その他")], ids[("ポンプ類", "予備機", "ZZ-9")]
+    children = (model, other, spare_model)
+    infusion = db.session.query(Classification).filter_by(hospital_id=None, name="輸液ポンプ").one().id
+    login_as(client, HOSPITAL_B)
+
+    def firsts():
+        """Each child's first suggestion on the API page, the screen's HTML, the whole-hospital
+        rows and the bulk preview at 50 (every path that ranks suggestions)."""
+        page = {r["id"]: r["suggestions"][0] for q in ("TE-171", "その他", "ZZ-9") for r in
+                client.get(f"{API}/hospital/{b.id}/mapping/page?q={q}").json["rows"]}
+        html = {r["id"]: r["suggestions"][0] for r in
+                first_page(client.get("/classification-mapping/?level=2&status=unmapped&q=TE-171"))["rows"]}
+        rows = {r["id"]: r["suggestions"][0] for r in client.get(f"{API}/hospital/{b.id}/mapping").json["result"]}
+        preview = {c["id"]: c for c in client.post(f"{API}/hospital/{b.id}/mapping/bulk",
+                                                   json={"filter": {"q": ""}, "threshold": 50}).json["changes"]}
+        assert html[model] == page[model]
+        assert all(rows[i] == page[i] for i in children)
+        assert all(preview[i]["smds_classification_id"] == page[i]["id"] for i in children)
+        return {i: (page[i]["id"], page[i]["score"]) for i in children}
+
+    before = firsts()
+    assert all(cid != infusion for cid, _ in before.values())  # ポンプ類 by name: the generic ポンプ
+    # A person maps the parent: on the next load its class leads every child, below 90.
+    res = client.put(f"{API}/{parent}/mapping", json={"smds_classification_id": infusion})
+    assert res.status_code == 200 and res.json["mapping_method"] == "manual"
+    mapped = firsts()
+    assert all(cid == infusion and score < 90 for cid, score in mapped.values())
+    assert not set(children) & {c["id"] for c in client.post(
+        f"{API}/hospital/{b.id}/mapping/bulk", json={"filter": {"q": ""}, "threshold": 90}).json["changes"]}
+    # Unmapped again: the suggestions are those from the parent's name once more.
+    assert client.put(f"{API}/{parent}/mapping", json={"smds_classification_id": None}).status_code == 200
+    assert firsts() == before

@@ -335,3 +335,51 @@ def test_a_parent_derived_suggestion_never_reaches_the_threshold(master):
 def test_a_parent_that_names_nothing_changes_nothing(master):
     assert suggest("TE-171", master, parent_name="ME機器")[0][1] < 50
     assert suggest("シリンジポンプ", master, parent_name="") == suggest("シリンジポンプ", master)
+
+
+# --- A parent already mapped: its class, not what its name suggests ----------------------
+
+def ranked_under(name, master, parent, mapped_to=None, grandparent=None):
+    names, ids = dict(master), {cname: cid for cid, cname in master}
+    grand = (grandparent[0], ids.get(grandparent[1])) if grandparent else None
+    return [(names[cid], score) for cid, score in suggest(
+        name, master, parent_name=parent, parent_mapped_id=ids.get(mapped_to), grandparent=grand)]
+
+
+@pytest.mark.parametrize("child", ["TE-171", "その他", "付属品", "成人用"])
+def test_a_mapped_parents_class_comes_first_for_a_child_that_says_little(master, child):
+    # ポンプ類 by its name alone suggests the generic ポンプ; a person mapped it to 輸液ポンプ.
+    assert ranked_under(child, master, "ポンプ類")[0][0] != "輸液ポンプ"
+    ranked = ranked_under(child, master, "ポンプ類", mapped_to="輸液ポンプ")
+    assert ranked[0][0] == "輸液ポンプ" and ranked[0][1] < AUTO_ACCEPT_THRESHOLD  # a person confirms
+    assert "ポンプ" in [n for n, _ in ranked[1:]]  # what the parent's name suggests follows
+
+
+def test_a_mapped_parent_never_overrides_the_childs_own_evidence(master):
+    for child, own in (("シリンジポンプ", 100.0), ("IABP駆動装置", None)):
+        alone = ranked_under(child, master, None)
+        ranked = ranked_under(child, master, "ポンプ類", mapped_to="輸液ポンプ")
+        assert ranked[0] == alone[0] and (own is None or ranked[0][1] == own)
+        assert ranked[1][0] == "輸液ポンプ" and ranked[1][1] < ranked[0][1]
+
+
+def test_a_mapped_parent_is_never_auto_accepted_and_unknown_ids_are_ignored(master):
+    for cid, _ in master:
+        (_, score), *_ = suggest("XQ-9000", master, parent_name="ME機器", parent_mapped_id=cid)
+        assert score < AUTO_ACCEPT_THRESHOLD
+    assert suggest("TE-171", master, parent_name="ME機器", parent_mapped_id=-1) == \
+        suggest("TE-171", master, parent_name="ME機器")
+
+
+def test_a_parent_that_says_little_passes_on_the_grandparents_class(master):
+    # 「その他」 under シリンジポンプ, then a model number under that その他.
+    assert ranked_under("TE-171", master, "その他")[0][0] == "その他"
+    assert ranked_under("TE-171", master, "その他", grandparent=("シリンジポンプ", None))[0][0] == "シリンジポンプ"
+    best, score = ranked_under("TE-171", master, "XQ-1", grandparent=("ポンプ類", "輸液ポンプ"))[0]
+    assert best == "輸液ポンプ" and score < AUTO_ACCEPT_THRESHOLD
+    # A parent that names a class keeps it; the grandparent's follows.
+    ranked = ranked_under("TE-171", master, "人工呼吸器", grandparent=("ポンプ類", "輸液ポンプ"))
+    assert [n for n, _ in ranked[:2]] == ["人工呼吸器", "輸液ポンプ"]
+    # A mapped parent needs no grandparent.
+    assert ranked_under("TE-171", master, "その他", mapped_to="人工呼吸器",
+                        grandparent=("シリンジポンプ", None))[0][0] == "人工呼吸器"

@@ -194,8 +194,12 @@ def mapping_rows(session, hospital_id: int, limit: int = 3) -> list[dict]:
     rows = []
     for cls in hospital_classifications(session, hospital_id):
         votes = tuple(sorted((prior.get(cls.normalized_name) or {}).items()))
-        parent_name = cls.parent.name if cls.parent else None
-        ranked = suggest_cached(cls.name, candidates, votes, limit, parent_name)
+        parent, grandparent = cls.parent, cls.parent.parent if cls.parent else None
+        parent_name = parent.name if parent else None
+        ranked = suggest_cached(
+            cls.name, candidates, votes, limit, parent_name,
+            parent.smds_classification_id if parent else None,
+            (grandparent.name, grandparent.smds_classification_id) if grandparent else None)
         rows.append({
             "id": cls.id,
             "level": cls.level,

@@ -79,12 +79,16 @@ def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dic
     """The hospital's classifications under ``f`` without suggestions, unmapped first
     (then most devices, level, name), and the hospital's totals."""
     parent = aliased(Classification)
+    grandparent = aliased(Classification)
     smds = aliased(Classification)
     query = (
         session.query(Classification.id, Classification.level, Classification.name,
                       Classification.normalized_name, parent.name, Classification.smds_classification_id,
-                      smds.name, Classification.mapping_method)
-        .outerjoin(parent, parent.id == Classification.parent_id)
+                      smds.name, Classification.mapping_method, parent.smds_classification_id,
+                      grandparent.name, grandparent.smds_classification_id)
+        # The parent and grandparent are the same hospital's by construction; said again here.
+        .outerjoin(parent, (parent.id == Classification.parent_id) & (parent.hospital_id == hospital_id))
+        .outerjoin(grandparent, (grandparent.id == parent.parent_id) & (grandparent.hospital_id == hospital_id))
         .outerjoin(smds, smds.id == Classification.smds_classification_id)
         .filter(Classification.hospital_id == hospital_id, Classification.is_active.is_(True))
     )
@@ -92,8 +96,10 @@ def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dic
     rows = [
         {"id": cid, "level": level, "name": name, "normalized_name": key, "parent": parent_name,
          "device_count": counts.get(cid, 0), "smds_classification_id": smds_id,
-         "smds_classification_name": smds_name, "mapping_method": method}
-        for cid, level, name, key, parent_name, smds_id, smds_name, method in query
+         "smds_classification_name": smds_name, "mapping_method": method,
+         "parent_context": _parent_context(parent_name, parent_smds_id, grand_name, grand_smds_id)}
+        for (cid, level, name, key, parent_name, smds_id, smds_name, method,
+             parent_smds_id, grand_name, grand_smds_id) in query
     ]
     totals = {"all": len(rows), "unmapped": sum(1 for r in rows if r["smds_classification_id"] is None)}
     rows = [r for r in rows if _matches(f, r)]
@@ -101,6 +107,14 @@ def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dic
     rows.sort(key=lambda r: (r["smds_classification_id"] is not None, -r["device_count"], r["level"],
                              r["name"], r["id"]))
     return rows, totals
+
+
+def _parent_context(parent_name, parent_smds_id, grand_name, grand_smds_id) -> tuple:
+    """The parent context :func:`suggest_cached` takes after ``limit``: the parent's name, its
+    mapped class and the grandparent as ``(name, mapped class)``. All of it is in the cache key,
+    so a page after the parent (or grandparent) is mapped or unmapped ranks afresh."""
+    grandparent = (grand_name, grand_smds_id) if grand_name is not None else None
+    return (parent_name, parent_smds_id, grandparent)
 
 
 class _Suggester:
@@ -118,8 +132,9 @@ class _Suggester:
 
     def __call__(self, row: dict, limit: int = 3) -> list[dict]:
         votes = tuple(sorted((self.prior.get(row["normalized_name"]) or {}).items()))
-        # The parent's name is context for a child that says little itself (a model number).
-        ranked = suggest_cached(row["name"], self.candidates, votes, limit, row.get("parent"))
+        # The parent (its mapping first, else its name) is context for a child that says
+        # little itself (a model number, その他).
+        ranked = suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"])
         return [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
 
 
@@ -133,7 +148,7 @@ def mapping_page(session, hospital_id: int, f: MappingFilter, page: int = 1,
     suggester = _Suggester(session, hospital_id)
     for row in chosen:
         row["suggestions"] = suggester(row)
-        del row["normalized_name"]
+        del row["normalized_name"], row["parent_context"]
     return {"rows": chosen, "page": page, "pages": pages, "per_page": per_page, "matched": len(rows),
             "total": totals["all"], "unmapped": totals["unmapped"], "filter": f.as_dict()}
 

@@ -36,6 +36,14 @@ the parent is offered first, never auto-accepted), and never above the child's o
 :data:`CHILD_WEAK` or more (IABP駆動装置 under 補助循環 stays an IABP; the parent's class comes
 after it). A child that is only a context word (「その他」「付属品」) under a parent that names a
 class (:data:`PARENT_CONFIDENT`) takes the parent's class first.
+
+A parent already mapped (``parent_mapped_id``: by a person or automatically) is far stronger
+evidence than its name: its mapped class is blended first among the parent-derived classes, at
+:data:`PARENT_CEILING` (still below the threshold: a person confirms the children), the
+parent's name-based suggestions after it; the child's own evidence ≥ :data:`CHILD_WEAK` still
+leads. An unmapped parent is itself ranked with its own parent (``grandparent``: name and
+mapped class), so a parent that says little (「その他」, a model number) passes on the
+grandparent's class; a parent that names a class keeps its own.
 """
 from __future__ import annotations
 
@@ -186,12 +194,16 @@ def suggest(
     prior_mappings: Mapping[int, int] | None = None,
     limit: int | None = 3,
     parent_name: str | None = None,
+    parent_mapped_id: int | None = None,
+    grandparent: tuple[str | None, int | None] | None = None,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
     ``prior_mappings`` is ``{candidate_id: number of other hospitals}`` that mapped a
     classification with the same normalized name to that candidate. ``parent_name`` is the
-    hospital's parent classification of ``name`` (level 2/3), used as the docstring says.
+    hospital's parent classification of ``name`` (level 2/3), ``parent_mapped_id`` the SMDS
+    class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
+    ``(name, mapped id)``; all used as the module docstring says.
     """
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
@@ -243,19 +255,28 @@ def suggest(
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
-    if parent_name and match_key(parent_name):
-        # The parent's own top suggestions (cached: a screen ranks the parent's row too).
-        pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
-        parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP)
-        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES)
+    mapped_id = parent_mapped_id if any(cid == parent_mapped_id for cid, _, _ in items) else None
+    if mapped_id is not None or (parent_name and match_key(parent_name)):
+        # The parent's own top suggestions (cached: a screen ranks the parent's row too),
+        # ranked with the grandparent as the parent's context.
+        parent_top: tuple[tuple[int, float], ...] = ()
+        if parent_name and match_key(parent_name):
+            pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
+            grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
+            parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped)
+        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
 
 def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],
-                 context_only: bool) -> list[tuple[int, float]]:
+                 context_only: bool, parent_mapped_id: int | None = None) -> list[tuple[int, float]]:
     """The child's scores with the parent's top suggestions blended in (module docstring)."""
     from_parent = {cid: min(score * PARENT_WEIGHT, PARENT_CEILING) for cid, score in parent_top}
+    if parent_mapped_id is not None:
+        # What the parent is mapped to outranks what its name suggests.
+        from_parent = {cid: min(score, PARENT_CEILING - 1.0) for cid, score in from_parent.items()}
+        from_parent[parent_mapped_id] = PARENT_CEILING
     if not from_parent:
         return scored
     parent_best = max(from_parent.values())
@@ -284,7 +305,11 @@ def suggest_cached(
     prior: tuple[tuple[int, int], ...] = (),
     limit: int | None = 3,
     parent_name: str | None = None,
+    parent_mapped_id: int | None = None,
+    grandparent: tuple[str | None, int | None] | None = None,
 ) -> tuple[tuple[int, float], ...]:
     """:func:`suggest` memoized on hashable arguments: screen 7 ranks the same hundreds of
-    names against the same master at every page load."""
-    return tuple(suggest(name, candidates, dict(prior), limit=limit, parent_name=parent_name))
+    names against the same master at every page load. The parent's mapping is part of the
+    key, so a page after the parent is (un)mapped ranks afresh."""
+    return tuple(suggest(name, candidates, dict(prior), limit=limit, parent_name=parent_name,
+                         parent_mapped_id=parent_mapped_id, grandparent=grandparent))
