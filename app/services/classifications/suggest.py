@@ -258,12 +258,14 @@ def suggest(
     mapped_id = parent_mapped_id if any(cid == parent_mapped_id for cid, _, _ in items) else None
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
-        # ranked with the grandparent as the parent's context.
+        # ranked with the grandparent as the parent's context. Arguments as screen 7 passes
+        # them (all seven), so this shares the cache entry of the parent's own row (when
+        # no other hospital mapped its name).
         parent_top: tuple[tuple[int, float], ...] = ()
         if parent_name and match_key(parent_name):
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
-            parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped)
+            parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
         scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
