@@ -311,6 +311,9 @@ def test_other_under_a_device_type_is_that_device_not_the_master_other(master):
     # Without a parent, or under a parent that names no class, その他 is the master's その他.
     assert ranked_names("その他", master, None)[0] == ("その他", 100.0)
     assert ranked_names("その他", master, "ME機器")[0] == ("その他", 100.0)
+    # Scores are shown on screen 7 and in the API: one decimal, never 77.21000000000001.
+    for name, parent in (("その他", "輸液ポンプ"), ("付属品", "シリンジポンプ"), ("予備機", "人工呼吸器")):
+        assert all(score == round(score, 1) for _, score in suggest(name, master, limit=None, parent_name=parent))
 
 
 @pytest.mark.parametrize("name, parent, expected", [

@@ -285,7 +285,7 @@ def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int
     if context_only and parent_best >= PARENT_CONFIDENT * PARENT_WEIGHT:
         # 「その他」 under 輸液ポンプ: the parent says what it is; the child's own (often an
         # exact match to the master's その他) follows it.
-        scored = [(cid, min(score, parent_best - 1.0)) for cid, score in scored]
+        scored = [(cid, round(min(score, parent_best - 1.0), 1)) for cid, score in scored]
     else:
         child_best = max((score for _, score in scored), default=0.0)
         if child_best >= CHILD_WEAK:
