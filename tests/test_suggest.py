@@ -312,7 +312,7 @@ def test_other_under_a_device_type_is_that_device_not_the_master_other(master):
     assert ranked_names("その他", master, None)[0] == ("その他", 100.0)
     assert ranked_names("その他", master, "ME機器")[0] == ("その他", 100.0)
     # Scores are shown on screen 7 and in the API: one decimal, never 77.21000000000001.
-    for name, parent in (("その他", "輸液ポンプ"), ("付属品", "シリンジポンプ"), ("予備機", "人工呼吸器")):
+    for name, parent in (("その他", "ポンプ類"), ("付属品", "輸液ポンプ類"), ("その他", "呼吸器類")):
         assert all(score == round(score, 1) for _, score in suggest(name, master, limit=None, parent_name=parent))
 
 
