@@ -8,6 +8,7 @@ import datetime as dt
 import random
 from collections import Counter
 
+import pytest
 from rq import Queue
 from sqlalchemy import event, insert, select, update
 
@@ -206,20 +207,64 @@ def test_a_prune_in_many_batches_removes_exactly_the_superseded_old_entries(app,
     assert prune_changes(db.session, 90, now=now, batch_size=7).total == 0
 
 
+def _forget_schedule(connection) -> None:
+    for key in connection.keys("optiserve:change-log-prune*"):  # DONE_KEY, CLAIM_KEY
+        connection.delete(key)
+
+
 def test_workers_schedule_the_prune_once_a_day(app, ctx):
     connection = redis_connection()
     queue = Queue("test-change-log-prune", connection=connection)
-    connection.delete(change_log.SCHEDULE_KEY)
+    _forget_schedule(connection)
     try:
         assert change_log.schedule_prune_if_due(queue) is True
-        assert change_log.schedule_prune_if_due(queue) is False  # another worker, same day
-        assert 0 < connection.ttl(change_log.SCHEDULE_KEY) <= 24 * 3600
+        assert change_log.schedule_prune_if_due(queue) is False  # another worker, job not run yet
         job = queue.jobs[0]
         assert job.func is change_log.prune_job
         make_history()
         age_everything(app.config["CHANGE_LOG_RETENTION_DAYS"] + 1)
         assert job.func() >= 1
         assert len(entries(NEW_CODE)) == 2
+        # Done: no worker enqueues it again for 24 hours, and a duplicate that starts late does nothing.
+        assert 0 < connection.ttl(change_log.DONE_KEY) <= 24 * 3600
+        assert change_log.schedule_prune_if_due(queue) is False
+        assert len(queue.jobs) == 1
+        assert job.func() == 0
     finally:
         queue.empty()
-        connection.delete(change_log.SCHEDULE_KEY)
+        _forget_schedule(connection)
+
+
+def test_a_failed_enqueue_or_prune_is_retried_at_the_next_cycle(app, ctx, monkeypatch):
+    connection = redis_connection()
+    queue = Queue("test-change-log-prune", connection=connection)
+    _forget_schedule(connection)
+    try:
+        real_enqueue = queue.enqueue
+
+        def broken_enqueue(*args, **kwargs):
+            raise ConnectionError("redis went away")
+
+        monkeypatch.setattr(queue, "enqueue", broken_enqueue)
+        with pytest.raises(ConnectionError):
+            change_log.schedule_prune_if_due(queue)  # the worker logs this
+        monkeypatch.setattr(queue, "enqueue", real_enqueue)
+        assert change_log.schedule_prune_if_due(queue) is True  # next cycle
+        assert len(queue.jobs) == 1
+
+        def broken_prune(*args, **kwargs):
+            raise RuntimeError("database went away")
+
+        monkeypatch.setattr("app.services.sync.retention.prune_changes", broken_prune)
+        with pytest.raises(RuntimeError):
+            queue.jobs[0].func()
+        queue.empty()
+        assert change_log.schedule_prune_if_due(queue) is True  # next cycle, not tomorrow
+        monkeypatch.undo()
+        make_history()
+        age_everything(app.config["CHANGE_LOG_RETENTION_DAYS"] + 1)
+        assert queue.jobs[0].func() >= 1
+        assert change_log.schedule_prune_if_due(queue) is False
+    finally:
+        queue.empty()
+        _forget_schedule(connection)
