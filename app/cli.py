@@ -191,15 +191,18 @@ optiserve_cli.add_command(changes_cli)
 @changes_cli.command("prune")
 @click.option("--older-than-days", type=click.IntRange(min=0), default=None,
               help="Retention in days (default: CHANGE_LOG_RETENTION_DAYS, 90).")
-def changes_prune_command(older_than_days: int | None) -> None:
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Entries examined per transaction (default 5000).")
+def changes_prune_command(older_than_days: int | None, batch_size: int | None) -> None:
     """Delete change-log entries older than the retention that a newer entry of the same
-    thing supersedes (each thing's first and latest entries stay; docs/api.md)."""
-    from app.services.sync.retention import prune_changes
+    thing supersedes (each thing's first and latest entries stay; docs/api.md), committing
+    batch by batch."""
+    from app.services.sync.retention import DEFAULT_BATCH_SIZE, prune_changes
     from app.services.unit_of_work import unit_of_work
 
     days = current_app.config["CHANGE_LOG_RETENTION_DAYS"] if older_than_days is None else older_than_days
-    with unit_of_work() as session:
-        result = prune_changes(session, days)
+    with unit_of_work() as session:  # prune_changes commits each batch; this rolls back a failed one
+        result = prune_changes(session, days, batch_size=batch_size or DEFAULT_BATCH_SIZE)
     click.echo(f"change log: entries before {result.cutoff:%Y-%m-%d %H:%M} UTC ({days} days), "
                f"{result.total} superseded removed")
     for entity, count in result.removed.items():

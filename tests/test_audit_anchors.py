@@ -175,6 +175,35 @@ def test_worker_schedules_the_anchor_job_once_per_interval(app, ctx, store):
         connection.delete(audit_anchors.SCHEDULE_KEY)
 
 
+def test_a_failed_anchor_enqueue_or_job_is_retried_at_the_next_cycle(app, ctx, store, monkeypatch):
+    connection = redis_connection()
+    queue = Queue("test-audit-anchor", connection=connection)
+    connection.delete(audit_anchors.SCHEDULE_KEY)
+    try:
+        real_enqueue = queue.enqueue
+
+        def broken_enqueue(*args, **kwargs):
+            raise ConnectionError("redis went away")
+
+        monkeypatch.setattr(queue, "enqueue", broken_enqueue)
+        with pytest.raises(ConnectionError):
+            audit_anchors.schedule_anchor_if_due(queue)
+        monkeypatch.setattr(queue, "enqueue", real_enqueue)
+        assert audit_anchors.schedule_anchor_if_due(queue) is True  # next cycle
+        job = queue.jobs[0]
+
+        def broken_write():
+            raise RuntimeError("storage went away")
+
+        monkeypatch.setattr(audit_anchors, "write_anchor", broken_write)
+        with pytest.raises(RuntimeError):
+            job.func()
+        assert audit_anchors.schedule_anchor_if_due(queue) is True  # next cycle, not an interval later
+    finally:
+        queue.empty()
+        connection.delete(audit_anchors.SCHEDULE_KEY)
+
+
 def test_anchors_in_s3_are_conditional_puts_and_found_newest_first(app, ctx, moto_endpoint, aws_env,  # noqa: F811
                                                                      monkeypatch):
     import boto3

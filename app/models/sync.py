@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 
 class SyncChange(Model):
     __tablename__ = "sync_change"
     # AUTOINCREMENT: SQLite never hands out a seq again, even after the highest row is removed.
-    __table_args__ = {"sqlite_autoincrement": True}
+    # The retention's probes for an older / a newer entry of the same thing
+    # (app.services.sync.retention) are ranges of ix_sync_change_entity_key_seq.
+    __table_args__ = (Index("ix_sync_change_entity_key_seq", "entity", "key", "seq"),
+                      {"sqlite_autoincrement": True})
 
     # BIGINT on PostgreSQL; SQLite's INTEGER PRIMARY KEY is its 64-bit rowid.
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,

@@ -175,8 +175,14 @@ def anchor_job() -> str:
 
 
 def _run_anchor_job() -> str:
+    from app.infra.queue import redis_connection
+
     try:
         outcome, anchor = write_anchor()
+    except BaseException:
+        # Due again at the next maintenance cycle, not only after AUDIT_ANCHOR_MINUTES.
+        redis_connection().delete(SCHEDULE_KEY)
+        raise
     finally:
         db.session.remove()
     log.info("audit anchor: %s %s", outcome, anchor.storage_key if anchor else "")
@@ -186,9 +192,15 @@ def _run_anchor_job() -> str:
 def schedule_anchor_if_due(queue) -> bool:
     """Enqueue :func:`anchor_job` unless one was enqueued less than ``AUDIT_ANCHOR_MINUTES``
     ago by any worker (a Redis key with that expiry is the shared clock). Called from every
-    worker's maintenance cycle, so anchoring resumes by itself after a failure or a restart."""
+    worker's maintenance cycle, so anchoring resumes by itself after a failure or a restart.
+    A failed enqueue or a failed job lets the key go, so the next cycle tries again (as the
+    change-log retention does, app.jobs.change_log)."""
     seconds = max(60, current_app.config["AUDIT_ANCHOR_MINUTES"] * 60)
     if not queue.connection.set(SCHEDULE_KEY, utc_now().isoformat(), nx=True, ex=seconds):
         return False
-    queue.enqueue(anchor_job, job_timeout=3600, result_ttl=86400)
+    try:
+        queue.enqueue(anchor_job, job_timeout=3600, result_ttl=86400)
+    except BaseException:
+        queue.connection.delete(SCHEDULE_KEY)
+        raise
     return True

@@ -16,7 +16,16 @@ exists, a client applying the feed ends in the same state without the older one.
   every entry referring to it, must still come first.
 Cursor semantics hold: ``seq`` values are never reused (AUTOINCREMENT on SQLite, a sequence
 on PostgreSQL), so a cursor keeps meaning the same place and asking again with it returns
-the same entries minus the pruned ones. Nothing is committed here.
+the same entries minus the pruned ones.
+
+The deletion goes in batches of at most ``batch_size`` entries (in ``seq`` order), each
+committed on its own: a first prune after a long gap neither holds one long transaction
+(on SQLite the database's single write lock, which every change-writing transaction waits
+for) nor returns every deleted row at once. Each batch decides on the current table, and
+the outcome is the same as one statement's: whether an entry goes depends only on the
+existence of an older and a newer entry of its thing, and no batch removes a thing's first
+or latest entry, so one batch's deletions never change another entry's fate. This function
+therefore commits ``session`` (it is a staged job, see app.services.unit_of_work).
 """
 from __future__ import annotations
 
@@ -28,16 +37,30 @@ from sqlalchemy import DateTime, bindparam, text
 
 from app.core.months import utc_now
 
-# The entries to delete: older than the cut-off, and neither the first nor the latest of their
-# (entity, key). One pass over the log with window functions (SQLite ≥ 3.25, PostgreSQL).
-_PRUNABLE = """
-    SELECT seq FROM (
-        SELECT seq, changed_at,
-               min(seq) OVER (PARTITION BY entity, key) AS first_seq,
-               max(seq) OVER (PARTITION BY entity, key) AS last_seq
-        FROM sync_change
-    ) ranked
-    WHERE changed_at < :cutoff AND seq <> first_seq AND seq <> last_seq
+DEFAULT_BATCH_SIZE = 5000
+
+# The range of entries old enough to go, taken once at the start. Entries appended while the
+# prune runs are not older than the cut-off (their changed_at is the time of their commit,
+# after the cut-off), so they are never candidates and the range need not grow.
+_OLD_RANGE = "SELECT min(seq), max(seq) FROM sync_change WHERE changed_at < :cutoff"
+
+# The upper end of the next batch: the seq of the batch_size-th entry after the previous batch
+# (a walk along the primary key, so gaps left by earlier prunes cost nothing).
+_BATCH_END = "SELECT seq FROM sync_change WHERE seq > :after ORDER BY seq LIMIT 1 OFFSET :skip"
+
+# One batch: the old entries in (after, upto] that have both an older and a newer entry of the
+# same (entity, key), i.e. are neither its first nor its latest. Both probes are ranges of the
+# index ix_sync_change_entity_key_seq.
+_DELETE_BATCH = """
+    DELETE FROM sync_change
+    WHERE seq > :after AND seq <= :upto AND changed_at < :cutoff
+      AND EXISTS (SELECT 1 FROM sync_change older
+                  WHERE older.entity = sync_change.entity AND older.key = sync_change.key
+                    AND older.seq < sync_change.seq)
+      AND EXISTS (SELECT 1 FROM sync_change newer
+                  WHERE newer.entity = sync_change.entity AND newer.key = sync_change.key
+                    AND newer.seq > sync_change.seq)
+    RETURNING entity
 """
 
 
@@ -51,13 +74,30 @@ class PruneResult:
         return sum(self.removed.values())
 
 
-def prune_changes(session, older_than_days: int, now: dt.datetime | None = None) -> PruneResult:
+def prune_changes(session, older_than_days: int, now: dt.datetime | None = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE) -> PruneResult:
     """Delete the change-log entries older than ``older_than_days`` days (UTC) that a newer
-    entry of the same thing supersedes (keeping each thing's first entry, see above)."""
+    entry of the same thing supersedes (keeping each thing's first entry, see above), in
+    batches of at most ``batch_size`` entries, committing ``session`` after each."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be 0 or more")
+    if batch_size < 1:
+        raise ValueError("batch_size must be 1 or more")
     cutoff = (now or utc_now()) - dt.timedelta(days=older_than_days)
-    removed = Counter(session.execute(text(
-        f"DELETE FROM sync_change WHERE seq IN (SELECT seq FROM ({_PRUNABLE}) prunable) RETURNING entity"
-    ).bindparams(bindparam("cutoff", type_=DateTime())), {"cutoff": cutoff}).scalars())
+    dated = {"cutoff": cutoff}
+    removed: Counter[str] = Counter()
+    first, last = session.execute(
+        text(_OLD_RANGE).bindparams(bindparam("cutoff", type_=DateTime())), dated).one()
+    session.commit()
+    if first is None:
+        return PruneResult(cutoff, {})
+    after = first - 1
+    while after < last:
+        upto = session.scalar(text(_BATCH_END), {"after": after, "skip": batch_size - 1})
+        upto = last if upto is None else min(upto, last)
+        removed.update(session.execute(
+            text(_DELETE_BATCH).bindparams(bindparam("cutoff", type_=DateTime())),
+            {**dated, "after": after, "upto": upto}).scalars())
+        session.commit()
+        after = upto
     return PruneResult(cutoff, dict(sorted(removed.items())))
