@@ -10,7 +10,6 @@ Amazon SES through boto3) is one function added to ``TRANSPORTS``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import smtplib
 import ssl
@@ -22,13 +21,16 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app
 
+from app.core.months import jst_now
+
 log = logging.getLogger(__name__)
 
 
 def _file_transport(url, message: EmailMessage) -> str:
     folder = Path(url.path)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{dt.datetime.utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+    # named by the Japan time it was sent, like every time a person of OptiServe reads
+    path = folder / f"{jst_now():%Y%m%d-%H%M%S}JST-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(bytes(message))
     log.info("mail written to %s", path)
     return str(path)

@@ -7,6 +7,7 @@ import secrets
 
 from flask import current_app
 
+from app.core.months import utc_now
 from app.extensions import db
 from app.models import Invitation, User
 
@@ -30,7 +31,7 @@ def create_link(user: User, purpose: str = INVITATION, *, hours: int | None = No
             user_id=user.id,
             token_hash=token_hash(token),
             purpose=purpose,
-            expires_at=dt.datetime.utcnow() + dt.timedelta(hours=hours),
+            expires_at=utc_now() + dt.timedelta(hours=hours),
             created_by_id=getattr(created_by, "id", None),
         )
     )
@@ -45,6 +46,6 @@ def find_valid(token: str, purpose: str = INVITATION) -> Invitation | None:
     ).one_or_none()
     if invitation is None or invitation.used_at is not None:
         return None
-    if invitation.expires_at < dt.datetime.utcnow():
+    if invitation.expires_at < utc_now():
         return None
     return invitation

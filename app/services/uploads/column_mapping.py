@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.core.months import utc_now
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import ColumnProfile, UploadFile, UploadStatus
@@ -114,7 +115,7 @@ def save_mapping(upload: UploadFile, headers: list[str], choices: dict[str, str]
         db.session.add(profile)
     else:
         profile.mapping = mapping
-    profile.updated_on = dt.datetime.utcnow()
+    profile.updated_on = utc_now()  # stored in UTC, shown in JST
     upload.status = UploadStatus.queued.value
     upload.message = _("列の対応付けを保存しました。再処理を待っています。")
     db.session.commit()
