@@ -211,10 +211,7 @@ class LedgerApi(BaseApi):
         get:
           summary: Devices of the hospital, filtered (q, classification_id, department, maker, model, state)
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           - {in: query, name: q, schema: {type: string}}
           - {in: query, name: classification_id, schema: {type: integer}}
           - {in: query, name: department, schema: {type: string}}
@@ -246,10 +243,7 @@ class LedgerApi(BaseApi):
         get:
           summary: One device's settings and history
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           responses:
             200:
               description: the device
@@ -284,10 +278,7 @@ class LedgerApi(BaseApi):
         post:
           summary: 'JSON: target (ids | model_number | filter | all), counts, classification_id, reason'
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           requestBody:
             required: true
             content:
@@ -318,10 +309,7 @@ class LedgerApi(BaseApi):
         post:
           summary: 'JSON: target (ids | model_number | filter | all), reason'
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           requestBody:
             required: true
             content:

@@ -26,6 +26,11 @@ from flask_appbuilder.api.manager import SwaggerView as FabSwaggerView
 from app.views.api_schemas import COMPONENTS
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+# The hospital parameter of the operations that act for one hospital (docstrings name it
+# ``HospitalId``), written once here.
+HOSPITAL_ID_REF = "#/components/parameters/HospitalId"
+HOSPITAL_ID = {"in": "query", "name": "hospital_id", "schema": {"type": "integer", "minimum": 1},
+               "description": "operators and dealers: the hospital"}
 ERROR_CONTENT = {"application/json": {"schema": ERROR_REF}}
 ERROR_DESCRIPTIONS = {
     "400": "Bad request (a malformed or refused parameter or body)",
@@ -114,6 +119,7 @@ def complete(spec: dict, sessions: set) -> dict:
     }
     components["responses"] = {code: {"description": text, "content": ERROR_CONTENT}
                                for code, text in ERROR_DESCRIPTIONS.items()}
+    components["parameters"] = {"HospitalId": HOSPITAL_ID}
     schemas = components.setdefault("schemas", {})
     if "UserApi.get" in schemas:  # what the users API's writes answer: the user as shown
         schemas["UserResult"] = {"type": "object", "required": ["result"],
@@ -132,7 +138,7 @@ def complete(spec: dict, sessions: set) -> dict:
                 for code in PROTECTED_ANSWERS:
                     responses.setdefault(code, {"$ref": f"#/components/responses/{code}"})
             parameters = operation.get("parameters", [])
-            if any(p.get("name") == "hospital_id" for p in parameters):
+            if any(p.get("name") == "hospital_id" or p.get("$ref") == HOSPITAL_ID_REF for p in parameters):
                 responses.setdefault("404", {"$ref": "#/components/responses/404"})  # not in your scope
             declared = {p.get("name") for p in parameters if p.get("in") == "path"}
             for name in re.findall(r"{([^}]+)}", path):

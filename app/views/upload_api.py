@@ -40,10 +40,7 @@ class UploadApi(BaseApi):
             `file` with `file_type` (1 ledger, 2 lending, 3 failure), or files named
             `ledger`, `lending`, `failure`.
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           requestBody:
             required: true
             content:
@@ -90,10 +87,7 @@ class UploadApi(BaseApi):
         get:
           summary: The hospital's recent uploads (newest first) and the six-month history
           parameters:
-          - in: query
-            name: hospital_id
-            schema: {type: integer, minimum: 1}
-            description: 'operators and dealers: the hospital'
+          - HospitalId  # components.parameters (app/views/openapi.py)
           responses:
             200:
               description: uploads and history
