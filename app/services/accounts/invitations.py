@@ -46,6 +46,6 @@ def find_valid(token: str, purpose: str = INVITATION) -> Invitation | None:
     ).one_or_none()
     if invitation is None or invitation.used_at is not None:
         return None
-    if invitation.expires_at < utc_now():
+    if invitation.expires_at <= utc_now():  # a link is no longer valid from its expiry on
         return None
     return invitation
