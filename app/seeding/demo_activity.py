@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.services.classifications.makers import resolve_makers
 from app.services.ledger.device_months import list_devices
+from app.services.reports import refresh_statistics
 
 HOSPITAL_CODE = "H0001"
 MONTHS = 13
@@ -115,6 +116,7 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     db.session.execute(insert(Failure), failures)
     db.session.commit()
     uploads = seed_demo_uploads(hospital)
+    refresh_statistics()  # a year of rows just loaded: the first screens must not wait for autovacuum
     return (f"demo activity: {len(devices)} devices, {len(lendings)} lendings, "
             f"{len(failures)} failures for {months[0]:%Y-%m}..{months[-1]:%Y-%m}; {uploads}")
 

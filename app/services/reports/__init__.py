@@ -23,16 +23,18 @@ log = logging.getLogger(__name__)
 
 
 def refresh_statistics() -> None:
-    """On PostgreSQL, ANALYZE the tables the figures read. Right after a bulk load the
-    planner's statistics are stale, and the figures query was measured at 67 s instead of
-    ~1.5 s with them (bench/report.py); autovacuum may not have run yet when the report is
-    queued. ANALYZE samples a bounded number of rows and blocks no reads or writes."""
+    """On PostgreSQL, ANALYZE the tables the figures and screen 7 read. Right after a bulk
+    load the planner's statistics are stale: the figures query was measured at 67 s instead
+    of ~1.5 s with them (bench/report.py), and the mapping screen's first page at 0.7 s
+    instead of 0.14 s (bench/mapping_page.py, a hospital's first 859 classifications);
+    autovacuum may not have run yet when the report is queued or the screen opened.
+    ANALYZE samples a bounded number of rows and blocks no reads or writes."""
     from sqlalchemy import text
 
     from app.extensions import db
 
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE equipment, lending, failure"))
+        db.session.execute(text("ANALYZE equipment, lending, failure, classification"))
         db.session.commit()
 
 
