@@ -16,7 +16,8 @@
 too (of their own class), so a term inside a longer master name, or a master name inside a
 longer term, loses to the longer one ("longest match wins"). A term that ends the name is
 its head (a Japanese compound's last part says what the thing is: 小児用カプノメータ is a
-capnometer), so it counts more than one at the start.
+capnometer), so it counts more than one at the start. A term followed by a model number
+(LOGIQ P5j) is such a head, still confirmed by a person (a product family is not a class).
 """
 from __future__ import annotations
 
@@ -51,11 +52,27 @@ _GENERIC_TAIL_RE = re.compile(
         # 内視鏡システム周辺機器, 輸液ポンプ付属品)
         "ジェネレータ", "コントローラ", "プロセッサ", "ドライブユニット", "設備", "付属品",
         "附属品", "周辺機器", "部品", "アクセサリ", "バッテリ",
+        # what a device that measures or analyses the term's quantity is called
+        # (ACT測定装置, HbA1c分析装置, ABI/PWV測定装置, 呼気NO測定器)
+        "測定装置", "測定器", "測定機", "計測装置", "分析装置", "分析器", "分析計", "検査装置",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
 _ASCII_LETTER = re.compile(r"[a-z]")
+_MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
+
+
+def is_model_tail(key: str, end: int, breaks: frozenset[int] = frozenset()) -> bool:
+    """Whether ``key[end:]`` is only a model number (letters and digits, at least one digit)
+    that the written name set apart from the word before it: by a space or hyphen, or by
+    following a Japanese word (輸液ポンプ TE-161S, シリンジポンプTE-351). After a master
+    name it says what the name says, as a bracketed model does."""
+    tail = key[end:]
+    return (0 < end < len(key) and _MODEL_RE.fullmatch(tail) is not None
+            and (end in breaks or not key[end - 1].isascii()))
 # An ASCII term this short must stand alone among letters; a longer one (a product family:
 # logiq, servo) may be glued to a model (LOGIQ P5j → logiqp5j, since keys drop spaces).
+# "Alone" is read from the written name: a space, hyphen or slash there separates words
+# that the key glues (EVIS X1 → evisx1, CADD-Solis → caddsolis, ABI/PWV → abipwv).
 SHORT_ASCII = 4
 
 
@@ -141,7 +158,7 @@ def term_masters(key: str) -> tuple[str, ...]:
     return term.masters if term is not None and not term.implicit else ()
 
 
-def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:
+def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -> list[tuple[int, int, Term]]:
     found = []
     for start, ch in enumerate(key):
         for term in lex.by_first_char.get(ch, ()):
@@ -151,8 +168,8 @@ def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:
             if term.whole_only and (start or end < len(key)):
                 continue
             if len(term.key) <= SHORT_ASCII and term.key.isascii() and (
-                (start and _ASCII_LETTER.match(key[start - 1]))
-                or (end < len(key) and _ASCII_LETTER.match(key[end]))
+                (start and start not in breaks and _ASCII_LETTER.match(key[start - 1]))
+                or (end < len(key) and end not in breaks and _ASCII_LETTER.match(key[end]))
             ):
                 continue  # "ct" inside "ctg", "cr" inside "crrt" are other words
             found.append((start, end, term))
@@ -162,17 +179,37 @@ def _occurrences(key: str, lex: Lexicon) -> list[tuple[int, int, Term]]:
 
 
 @lru_cache(maxsize=16384)
-def lexicon_matches(key: str) -> tuple[dict[str, float], frozenset[str]]:
+def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dict[str, float], frozenset[str]]:
     """``({master key: score}, surviving master-name keys)`` for a normalized (bracket-free)
-    name. Scores come from explicit lexicon terms only; the second item lists the master names
-    that occur in the name and were not swallowed by a longer term (their own fuzzy score
-    stands)."""
+    name; ``breaks``: positions where the written name separated words
+    (:func:`app.core.normalize.base_key_breaks`). Scores come from explicit lexicon terms only;
+    the second item lists the master names that occur in the name and were not swallowed by
+    a longer term (their own fuzzy score stands).
+
+    A term that refines the head names the device more precisely than the head, so it scores
+    as the head, covering both: a term before the head whose class is a kind of what the head
+    says (胸腔ドレナージ用吸引器: 低圧持続吸引器 is a 吸引器; トランジットタイム血流計:
+    超音波血流計 is a 血流計), or a term that overlaps the head from before, its qualifier
+    included (観血式血圧|モニタ over 血圧モニタ, 脳内酸素飽和度|モニタ over 酸素飽和度モニタ)."""
     if not key:
         return {}, frozenset()
     scores: dict[str, float] = {}
-    found = _occurrences(key, lexicon())
+    found = _occurrences(key, lexicon(), breaks)
+    heads = [(start, end, term.key) for start, end, term in found
+             if end == len(key) or _GENERIC_TAIL_RE.match(key[end:]) is not None]
+    # A term that refines the head: occurrence index → (head word, length the two cover).
+    refines: dict[int, tuple[str, int]] = {}
+    for index, (start, end, term) in enumerate(found):
+        if term.implicit:
+            continue
+        for head_start, head_end, head_key in heads:
+            if head_start >= end and any(m != head_key and m.endswith(head_key) for m in term.masters):
+                refines[index] = (head_key, len(term.key) + len(head_key))  # a kind of the head
+            elif start < head_start < end < head_end:
+                refines[index] = (head_key, head_end - start)  # overlaps the head from before
     named = {term.key for _, _, term in found if term.implicit and term.key not in GENERIC_MASTERS}
-    for start, end, term in found:
+    named -= {head_key for head_key, _ in refines.values()}  # the head follows what refines it
+    for index, (start, end, term) in enumerate(found):
         if term.implicit:
             continue
         if start == 0 and end == len(key):
@@ -181,9 +218,15 @@ def lexicon_matches(key: str) -> tuple[dict[str, float], frozenset[str]]:
             cover = len(term.key) / len(key)
             head = _GENERIC_TAIL_RE.match(key[end:]) is not None
             base = HEAD_BASE + HEAD_SPAN * cover if head else PART_BASE + PART_SPAN * cover
+            if index in refines:
+                cover = min(refines[index][1] / len(key), 1.0)
+                base = max(base, HEAD_BASE + HEAD_SPAN * cover)
             base = min(base, WHOLE_CONFIRM + 1.0)
-        # A class the name also spells out goes first (電気メス用バイポーラ → 電気メス).
-        masters = sorted(term.masters, key=lambda master: master not in named)
+        # A class the name also spells out goes first (電気メス用バイポーラ → 電気メス), and a
+        # kind of the head before the others.
+        head_key = refines[index][0] if index in refines else None
+        masters = sorted(term.masters, key=lambda master: (
+            not (head_key and master.endswith(head_key)), master not in named))
         for rank, master in enumerate(masters):
             score = base - LATER_MASTER_STEP * rank
             if score > scores.get(master, 0.0):
