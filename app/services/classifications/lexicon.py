@@ -54,10 +54,12 @@ _GENERIC_TAIL_RE = re.compile(
         "附属品", "周辺機器", "部品", "アクセサリ", "バッテリ",
         # what a device that measures or analyses the term's quantity is called
         # (ACT測定装置, HbA1c分析装置, ABI/PWV測定装置, 呼気NO測定器)
-        "測定装置", "測定器", "測定機", "計測装置", "分析装置", "分析器", "分析計", "検査装置",
+        "測定装置", "測定器", "測定機", "計測装置", "分析装置", "自動分析装置", "分析器", "分析計",
+        "検査装置",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
 _ASCII_LETTER = re.compile(r"[a-z]")
+_ASCII_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
 
 
@@ -69,7 +71,8 @@ def is_model_tail(key: str, end: int, breaks: frozenset[int] = frozenset()) -> b
     tail = key[end:]
     return (0 < end < len(key) and _MODEL_RE.fullmatch(tail) is not None
             and (end in breaks or not key[end - 1].isascii()))
-# An ASCII term this short must stand alone among letters; a longer one (a product family:
+# An ASCII term this short (or a term that starts or ends with an ASCII word this short:
+# IBPモニタ) must stand alone among letters; a longer one (a product family:
 # logiq, servo) may be glued to a model (LOGIQ P5j → logiqp5j, since keys drop spaces).
 # "Alone" is read from the written name: a space, hyphen or slash there separates words
 # that the key glues (EVIS X1 → evisx1, CADD-Solis → caddsolis, ABI/PWV → abipwv).
@@ -158,6 +161,14 @@ def term_masters(key: str) -> tuple[str, ...]:
     return term.masters if term is not None and not term.implicit else ()
 
 
+@lru_cache(maxsize=8192)
+def _ascii_edges(term_key: str) -> tuple[int, int]:
+    """Lengths of the ASCII letters/digits that start and end a term (IBPモニタ → (3, 0))."""
+    lead = len(term_key) - len(term_key.lstrip(_ASCII_ALNUM))
+    trail = len(term_key) - len(term_key.rstrip(_ASCII_ALNUM))
+    return lead, trail
+
+
 def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -> list[tuple[int, int, Term]]:
     found = []
     for start, ch in enumerate(key):
@@ -167,11 +178,12 @@ def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -
                 continue
             if term.whole_only and (start or end < len(key)):
                 continue
-            if len(term.key) <= SHORT_ASCII and term.key.isascii() and (
-                (start and start not in breaks and _ASCII_LETTER.match(key[start - 1]))
-                or (end < len(key) and end not in breaks and _ASCII_LETTER.match(key[end]))
-            ):
-                continue  # "ct" inside "ctg", "cr" inside "crrt" are other words
+            lead, trail = _ascii_edges(term.key)
+            if (0 < lead <= SHORT_ASCII and start and start not in breaks
+                    and _ASCII_LETTER.match(key[start - 1])) or (
+                    0 < trail <= SHORT_ASCII and end < len(key) and end not in breaks
+                    and _ASCII_LETTER.match(key[end])):
+                continue  # "ct" inside "ctg", "cr" inside "crrt", "ibpモニタ" inside "nibpモニタ"
             found.append((start, end, term))
     # Longest match wins: drop an occurrence inside a longer one.
     return [(s, e, t) for s, e, t in found
@@ -190,23 +202,26 @@ def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dic
     as the head, covering both: a term before the head whose class is a kind of what the head
     says (胸腔ドレナージ用吸引器: 低圧持続吸引器 is a 吸引器; トランジットタイム血流計:
     超音波血流計 is a 血流計), or a term that overlaps the head from before, its qualifier
-    included (観血式血圧|モニタ over 血圧モニタ, 脳内酸素飽和度|モニタ over 酸素飽和度モニタ)."""
+    included, and picks one of the head's classes (観血式血圧|モニタ over 血圧モニタ: 血圧監視装置,
+    not 自動血圧計; 関節鏡用灌流|ポンプ over 灌流ポンプ: 関節鏡イリゲーション). 電動手術|台 over
+    手術台 is no such case: the classes differ, the head stands."""
     if not key:
         return {}, frozenset()
     scores: dict[str, float] = {}
     found = _occurrences(key, lexicon(), breaks)
-    heads = [(start, end, term.key) for start, end, term in found
+    heads = [(start, end, term) for start, end, term in found
              if end == len(key) or _GENERIC_TAIL_RE.match(key[end:]) is not None]
     # A term that refines the head: occurrence index → (head word, length the two cover).
     refines: dict[int, tuple[str, int]] = {}
     for index, (start, end, term) in enumerate(found):
         if term.implicit:
             continue
-        for head_start, head_end, head_key in heads:
-            if head_start >= end and any(m != head_key and m.endswith(head_key) for m in term.masters):
-                refines[index] = (head_key, len(term.key) + len(head_key))  # a kind of the head
-            elif start < head_start < end < head_end:
-                refines[index] = (head_key, head_end - start)  # overlaps the head from before
+        for head_start, head_end, head in heads:
+            if head_start >= end and any(m != head.key and m.endswith(head.key) for m in term.masters):
+                refines[index] = (head.key, len(term.key) + len(head.key))  # a kind of the head
+            elif start < head_start < end < head_end and set(term.masters) & set(head.masters):
+                # overlaps the head from before and picks one of its readings
+                refines[index] = (head.key, head_end - start)
     named = {term.key for _, _, term in found if term.implicit and term.key not in GENERIC_MASTERS}
     named -= {head_key for head_key, _ in refines.values()}  # the head follows what refines it
     for index, (start, end, term) in enumerate(found):
