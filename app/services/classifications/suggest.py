@@ -4,9 +4,9 @@
 hospitals mapped the same normalized name to. Scores are 0..100:
 
 - 100: the same name once normalized (width, long vowels, small kana, punctuation);
-- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ) or a model
-  number after it (輸液ポンプ TE-161S, see :func:`~app.services.classifications.lexicon.is_model_tail`), or
-  once a qualifier that names the device is put in front as the head of the name
+- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ) or a
+  model number after it (輸液ポンプ TE-161S: :func:`~.lexicon.is_model_tail`), or once a
+  qualifier that names the device is put in front as the head of the name
   (ポンプ(輸液) → 輸液ポンプ, ポンプ（シリンジ） → シリンジポンプ);
 - 85: the bracket-free name when its qualifier names the device — a word of other master
   names, or a qualifier that put in front makes a lexicon term (ポンプ(輸液) → ポンプ,
@@ -19,12 +19,15 @@ hospitals mapped the same normalized name to. Scores are 0..100:
     カプノメータ → ガスモニター, ｸﾍﾞｰｽ → 保育器);
   - 88: it is a term of several classes, or one marked ``confirm`` (エコー, ECMO, 呼吸器);
   - 80..89 when the term is the head (end) of a longer name (ＮＩＣＵ　ベンチレーター,
-    IABP駆動装置), 70..80 when it is elsewhere; the more of the name it covers, the higher;
+    IABP駆動装置, ACT測定装置), or refines the head (胸腔ドレナージ用吸引器 → 低圧持続吸引器),
+    70..80 when it is elsewhere; the more of the name it covers, the higher;
   the longest term wins (a master name counts as a term: 経腸栄養用輸液ポンプ is the term,
   not 輸液ポンプ or ポンプ), and other fuzzy guesses are held just below the lexicon's;
   a partial match is therefore ranked first but confirmed by a person;
 - otherwise a blend of character ratio, partial ratio, token-set ratio and character
-  bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器).
+  bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器),
+  compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
+  only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
 and bracket-free names, agreed prior mappings and names that are a lexicon term.
@@ -36,7 +39,9 @@ blended in at :data:`PARENT_WEIGHT`, capped at :data:`PARENT_CEILING` (< 90: a c
 the parent is offered first, never auto-accepted), and never above the child's own evidence once that is
 :data:`CHILD_WEAK` or more (IABP駆動装置 under 補助循環 stays an IABP; the parent's class comes
 after it). A child that is only a context word (「その他」「付属品」) under a parent that names a
-class (:data:`PARENT_CONFIDENT`) takes the parent's class first.
+class (:data:`PARENT_CONFIDENT`) takes the parent's class first. A child that read with its
+parent is a term or master name (開放式 under 保育器 → 開放式保育器; :func:`parent_readings`)
+takes that class first, at :data:`PARENT_READING` (< 90).
 
 A parent already mapped (``parent_mapped_id``: by a person or automatically) is far stronger
 evidence than its name: its mapped class is blended first among the parent-derived classes, at
@@ -71,6 +76,8 @@ PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
+# A child read together with its parent (parent_readings): above what either says alone.
+PARENT_READING = 88.5
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -177,9 +184,11 @@ _GROUP_SUFFIXES = ("類", "関連", "等", "一式")
 def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
     """``(master key, score)`` for the classes that a child read together with its parent
     names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
-    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 洗浄機 under 内視鏡
-    (内視鏡洗浄機). The child is a qualifier of its parent, as a bracketed qualifier is of a
-    name; the reading rests on the parent, so it scores :data:`PARENT_CEILING` (confirmed)."""
+    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
+    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
+    qualifier is of a name; the reading rests on the parent, so it scores
+    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
+    A child that is a class on its own (an exact master name, 100) keeps it."""
     if not child or not parent or child == parent:
         return ()
     childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
@@ -192,7 +201,7 @@ def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
             for key in (c + p, p + c):
                 term = terms.get(key)
                 for rank, master in enumerate(term.masters if term else ()):
-                    found[master] = max(found.get(master, 0.0), PARENT_CEILING - 0.5 * rank)
+                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
     return tuple(found.items())
 
 
