@@ -503,3 +503,11 @@ def test_third_pass_terms(master, name, expected):
 ])
 def test_things_that_only_look_like_a_class_are_never_auto_accepted(master, name):
     assert top(name, master)[1] < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("低圧持続吸引器（メラ）", "低圧持続吸引器"), ("電気メス（メラ）", "電気メス"),
+])
+def test_a_maker_in_brackets_is_noise_even_inside_a_master_name(master, name, expected):
+    """メラ (a maker) is the end of カメラ, not a device word: the bracket is dropped."""
+    assert top(name, master) == (expected, 97.0)

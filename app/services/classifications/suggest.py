@@ -261,8 +261,11 @@ def suggest(
     # the bracket-free name a guess, and qualifier + name the likely head.
     # So does one that, put in front, makes a lexicon term of another class (ポンプ(経腸栄養)
     # → 経腸栄養ポンプ, an infusion pump); 人工呼吸器（成人用） stays a ventilator.
+    # A two-character qualifier must start a master name to be such a word: a maker in
+    # brackets (低圧持続吸引器（メラ）) is no device because カメラ ends with メラ.
     heads = [(q, fused) for q, fused in qualifier_heads(name)
-             if any(q in key and key != name_base for _, _, key in items)
+             if any((key.startswith(q) if len(q) < 3 else q in key) and key != name_base
+                    for _, _, key in items)
              or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)), breaks)
