@@ -30,7 +30,8 @@ hospitals mapped the same normalized name to. Scores are 0..100:
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
-and bracket-free names, agreed prior mappings and names that are a lexicon term.
+and bracket-free names (or a master name and a model number), agreed prior mappings and names
+that are a lexicon term.
 
 Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
 A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
