@@ -511,3 +511,10 @@ def test_things_that_only_look_like_a_class_are_never_auto_accepted(master, name
 def test_a_maker_in_brackets_is_noise_even_inside_a_master_name(master, name, expected):
     """メラ (a maker) is the end of カメラ, not a device word: the bracket is dropped."""
     assert top(name, master) == (expected, 97.0)
+
+
+def test_an_umbrella_word_with_a_group_word_is_still_the_umbrella(master):
+    best, score = top("モニター類", master)
+    assert best == "モニター関連" and score < AUTO_ACCEPT_THRESHOLD
+    assert top("測定器類", master)[0] == "医療用測定装置"
+    assert top("モニター台", master)[1] < 80  # a monitor stand: the umbrella word is no head

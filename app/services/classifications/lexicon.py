@@ -8,8 +8,8 @@
 - ``confirm``: ``y`` when even a name that is exactly the term must be confirmed by a person
   (the class is right but debatable, e.g. a laboratory section for an analyzer); ``whole``
   when, besides, the term counts only as a whole name: an umbrella word (モニタ, 測定器,
-  付属品) names a class on its own but says nothing as part of a longer name
-  (輸液ポンプ付属品 is an infusion pump's accessory, not "other");
+  付属品) names a class on its own (or with a group word: モニター類) but says nothing as
+  part of a longer name (輸液ポンプ付属品 is an infusion pump's accessory, not "other");
 - ``note``: why, for the reviewer.
 
 :func:`lexicon_matches` finds the terms inside a normalized name. The master names are terms
@@ -58,6 +58,9 @@ _GENERIC_TAIL_RE = re.compile(
         "検査装置",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
+# Words that make a name a group of what it says (モニター類, 測定器等): an umbrella word
+# (``whole``) followed by one is still the whole name.
+_GROUP_SUFFIXES = frozenset({"類", "等", "一式", "全般"})
 _ASCII_LETTER = re.compile(r"[a-z]")
 _ASCII_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
@@ -176,7 +179,7 @@ def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -
             end = start + len(term.key)
             if not key.startswith(term.key, start):
                 continue
-            if term.whole_only and (start or end < len(key)):
+            if term.whole_only and (start or (end < len(key) and key[end:] not in _GROUP_SUFFIXES)):
                 continue
             lead, trail = _ascii_edges(term.key)
             if (0 < lead <= SHORT_ASCII and start and start not in breaks
