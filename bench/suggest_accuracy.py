@@ -11,8 +11,10 @@ auto-accept (each is a wrong mapping), and for names with one, how many it would
 Every miss is listed.
 
 Run: python bench/suggest_accuracy.py [heldout.csv] [master.csv]
-(bench/data/suggest_labels.csv, built by build_suggest_labels.py, is the development set the
-synonyms were tuned on; pass it explicitly to see it, it proves nothing.)
+(bench/data/suggest_labels.csv, built by build_suggest_labels.py, and
+bench/data/suggest_dev_jmdn.csv, 856 hospital-style names labelled by meaning for the third
+lexicon pass, are the development sets the synonyms, rules and lexicon were tuned on; pass
+one explicitly to see it, it proves nothing about unseen names.)
 """
 from __future__ import annotations
 

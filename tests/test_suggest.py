@@ -386,3 +386,135 @@ def test_a_parent_that_says_little_passes_on_the_grandparents_class(master):
     # A mapped parent needs no grandparent.
     assert ranked_under("TE-171", master, "その他", mapped_to="人工呼吸器",
                         grandparent=("シリンジポンプ", None))[0][0] == "人工呼吸器"
+
+
+# --- Third lexicon pass (lexicon3): general rules ---------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    # a name that merely contains a master name is a fuzzy guess: first, never auto-accepted
+    ("輸液／シリンジポンプ", {"シリンジポンプ", "輸液ポンプ"}),
+    ("術中自己血回収装置", {"自己血回収装置"}),
+    ("新シリンジポンプ", {"シリンジポンプ"}),
+])
+def test_a_fuzzy_match_is_never_auto_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best in expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("輸液ポンプ TE-161S", "輸液ポンプ"), ("シリンジポンプTE-351", "シリンジポンプ"),
+    ("人工呼吸器　V60", "人工呼吸器"),
+])
+def test_a_master_name_followed_by_a_model_number_is_accepted(master, name, expected):
+    assert top(name, master) == (expected, 97.0)  # as 輸液ポンプ（TE-161S）
+
+
+def test_a_master_name_followed_by_words_is_not_a_model_number(master):
+    assert top("輸液ポンプ付属品", master)[1] < AUTO_ACCEPT_THRESHOLD
+    assert top("シリンジポンプ用スタンド", master)[1] < AUTO_ACCEPT_THRESHOLD
+
+
+def test_word_breaks_of_the_written_name():
+    from app.core.normalize import base_key, base_key_breaks
+    assert base_key("EVIS X1") == "evisx1" and base_key_breaks("EVIS X1") == {4}
+    assert base_key_breaks("CADD-Solis") == {4}
+    assert base_key_breaks("輸液ポンプ（TE-161S）") == frozenset()  # the bracket is dropped
+    assert base_key_breaks("EVISX1") == frozenset()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("EVIS X1", "内視鏡システム"), ("CADD-Solis", "インフューザーポンプ"),
+    ("ABI/PWV測定装置", "血圧脈波検査装置"), ("ＮＩＢＰモニタ", "自動血圧計"),
+])
+def test_a_short_ascii_word_set_apart_in_the_written_name_is_a_word(master, name, expected):
+    assert top(name, master)[0] == expected
+
+
+def test_a_short_ascii_word_glued_to_letters_is_another_word(master):
+    # glued, "evis" is part of an unknown word; "ibpモニタ" inside "nibpモニタ" is not IBP
+    assert top("EVISX1", master)[0] != "内視鏡システム"
+    assert top("NIBPモニタ", master)[0] != "血圧監視装置"
+
+
+@pytest.mark.parametrize("name, expected, generic", [
+    # a term before the head whose class is a kind of the head
+    ("胸腔ドレナージ用吸引器", "低圧持続吸引器", "医療用吸引器"),
+    ("トランジットタイム血流計", "超音波血流計", "血流計"),
+    # a term overlapping the head from before that picks one of the head's classes
+    ("観血血圧モニタ", "血圧監視装置", "自動血圧計"),
+    ("関節鏡用灌流ポンプ", "関節鏡イリゲーション", "還流装置"),
+])
+def test_a_term_that_refines_the_head_ranks_first_and_the_head_follows(master, name, expected, generic):
+    names = dict(master)
+    ranked = [(names[cid], score) for cid, score in suggest(name, master)]
+    assert ranked[0][0] == expected and ranked[0][1] < AUTO_ACCEPT_THRESHOLD
+    assert generic in [n for n, _ in ranked[1:]]
+
+
+def test_an_overlap_with_another_class_leaves_the_head():
+    """電動手術|台: 電動手術 (電動手術装置) overlaps the head 手術台 but names another class."""
+    from app.services.classifications.lexicon import lexicon_matches
+    scores, _ = lexicon_matches(match_key("電動手術台"))
+    assert max(scores, key=scores.get) == match_key("手術台及び治療台")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ACT測定装置", "血液凝固計"), ("血液凝固自動分析装置", "血液凝固計"),
+    ("血液培養自動分析装置", "微生物"), ("全自動尿中有形成分分析装置", "尿検査又は糞便検査用器具"),
+])
+def test_a_measuring_word_after_a_term_leaves_the_term_the_head(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("開放式", "保育器", "開放型保育器"),  # 開放式保育器
+    ("電動式", "吸引器", "医療用吸引器"),  # 電動式吸引器
+    ("上部", "内視鏡", "医療用鏡"),  # 上部内視鏡
+    ("経腸栄養用", "ポンプ類", "輸液ポンプ"),  # 経腸栄養ポンプ: 用 and 類 dropped
+    ("監視装置", "透析", "血液浄化関連"),  # parent first: 透析監視装置, over 監視装置 alone
+])
+def test_a_child_read_with_its_parent_names_a_class_confirmed(master, child, parent, expected):
+    (best, score), *_ = ranked_names(child, master, parent)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_child_with_its_own_class_keeps_it_under_a_parent(master):
+    assert ranked_names("遠心ポンプ", master, "補助循環")[0] == ("遠心ポンプ", 100.0)
+    assert ranked_names("その他", master, "保育器")[0][0] == "保育器"  # context only, as before
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("脳内酸素飽和度モニタ", "無侵襲混合血酸素飽和度監視装置"),  # not a pulse oximeter
+    ("ホルター型心電計", "内臓機能検査装置"),  # not a 12-lead ECG
+    ("ピークフローメーター", "内臓機能検査装置"),  # not an oxygen flowmeter
+    ("ﾕｴｷﾎﾟﾝﾌﾟ", "輸液ポンプ"), ("ﾃﾞﾝｷﾒｽ", "電気メス"),
+    ("LIFEPAK 20", "除細動器"), ("Hamilton-C6", "人工呼吸器"),
+    ("病理検査室", "病理"), ("多用途血液処理用装置", "血液浄化関連"),
+])
+def test_third_pass_terms(master, name, expected):
+    assert top(name, master)[0] == expected
+
+
+@pytest.mark.parametrize("name", [
+    # no counterpart in the master, however close a master name looks
+    "給水ポンプ", "洗濯乾燥機", "食器洗浄機", "布団乾燥機", "防犯カメラ", "ウォーターサーバー",
+    "MRI装置", "非常用発電機", "練習用AED",
+])
+def test_things_that_only_look_like_a_class_are_never_auto_accepted(master, name):
+    assert top(name, master)[1] < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("低圧持続吸引器（メラ）", "低圧持続吸引器"), ("電気メス（メラ）", "電気メス"),
+])
+def test_a_maker_in_brackets_is_noise_even_inside_a_master_name(master, name, expected):
+    """メラ (a maker) is the end of カメラ, not a device word: the bracket is dropped."""
+    assert top(name, master) == (expected, 97.0)
+
+
+def test_an_umbrella_word_with_a_group_word_is_still_the_umbrella(master):
+    best, score = top("モニター類", master)
+    assert best == "モニター関連" and score < AUTO_ACCEPT_THRESHOLD
+    assert top("測定器類", master)[0] == "医療用測定装置"
+    assert top("モニター台", master)[1] < 80  # a monitor stand: the umbrella word is no head

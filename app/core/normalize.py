@@ -115,3 +115,28 @@ def maker_key(raw: str | None) -> str:
     s = _COMPANY_RE.sub(" ", s)
     key = match_key(s)
     return key or match_key(raw)
+
+
+@lru_cache(maxsize=16384)
+def base_key_breaks(s: str | None) -> frozenset[int]:
+    """Positions in :func:`base_key` ``(s)`` where the written name had a space or punctuation
+    between two kept characters (the key drops them): ``EVIS X1`` → ``{4}`` (``evis|x1``),
+    ``CADD-Solis`` → ``{4}``. Lets a short ASCII word be told from a longer one it is glued to."""
+    text = normalize_text(s)
+    stripped = _PAREN_RE.sub("", text)
+    if not match_key(stripped):
+        stripped = text
+    breaks: set[int] = set()
+    length = 0
+    pending = False
+    for ch in stripped:
+        if match_key(ch):
+            if pending and length:
+                breaks.add(length)
+            length += 1
+            pending = False
+        else:
+            pending = True
+    if length != len(base_key(s)):
+        return frozenset()  # a character whose key is not one character: no breaks known
+    return frozenset(breaks)

@@ -4,8 +4,9 @@
 hospitals mapped the same normalized name to. Scores are 0..100:
 
 - 100: the same name once normalized (width, long vowels, small kana, punctuation);
-- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ), or
-  once a qualifier that names the device is put in front as the head of the name
+- 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ) or a
+  model number after it (輸液ポンプ TE-161S: :func:`~.lexicon.is_model_tail`), or once a
+  qualifier that names the device is put in front as the head of the name
   (ポンプ(輸液) → 輸液ポンプ, ポンプ（シリンジ） → シリンジポンプ);
 - 85: the bracket-free name when its qualifier names the device — a word of other master
   names, or a qualifier that put in front makes a lexicon term (ポンプ(輸液) → ポンプ,
@@ -18,15 +19,19 @@ hospitals mapped the same normalized name to. Scores are 0..100:
     カプノメータ → ガスモニター, ｸﾍﾞｰｽ → 保育器);
   - 88: it is a term of several classes, or one marked ``confirm`` (エコー, ECMO, 呼吸器);
   - 80..89 when the term is the head (end) of a longer name (ＮＩＣＵ　ベンチレーター,
-    IABP駆動装置), 70..80 when it is elsewhere; the more of the name it covers, the higher;
+    IABP駆動装置, ACT測定装置), or refines the head (胸腔ドレナージ用吸引器 → 低圧持続吸引器),
+    70..80 when it is elsewhere; the more of the name it covers, the higher;
   the longest term wins (a master name counts as a term: 経腸栄養用輸液ポンプ is the term,
   not 輸液ポンプ or ポンプ), and other fuzzy guesses are held just below the lexicon's;
   a partial match is therefore ranked first but confirmed by a person;
 - otherwise a blend of character ratio, partial ratio, token-set ratio and character
-  bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器).
+  bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器),
+  compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
+  only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
-and bracket-free names, agreed prior mappings and names that are a lexicon term.
+and bracket-free names (or a master name and a model number), agreed prior mappings and names
+that are a lexicon term.
 
 Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
 A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
@@ -35,7 +40,9 @@ blended in at :data:`PARENT_WEIGHT`, capped at :data:`PARENT_CEILING` (< 90: a c
 the parent is offered first, never auto-accepted), and never above the child's own evidence once that is
 :data:`CHILD_WEAK` or more (IABP駆動装置 under 補助循環 stays an IABP; the parent's class comes
 after it). A child that is only a context word (「その他」「付属品」) under a parent that names a
-class (:data:`PARENT_CONFIDENT`) takes the parent's class first.
+class (:data:`PARENT_CONFIDENT`) takes the parent's class first. A child that read with its
+parent is a term or master name (開放式 under 保育器 → 開放式保育器; :func:`parent_readings`)
+takes that class first, at :data:`PARENT_READING` (< 90).
 
 A parent already mapped (``parent_mapped_id``: by a person or automatically) is far stronger
 evidence than its name: its mapped class is blended first among the parent-derived classes, at
@@ -53,20 +60,25 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from app.core.normalize import base_key, match_key, normalize_text
-from app.services.classifications.lexicon import lexicon_matches, term_masters
+from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
+from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
 QUALIFIED_BASE = 85.0
+# A fuzzy guess is never auto-accepted: above FUZZY_KNEE its score is compressed to end at
+# FUZZY_CEILING (order kept), so 新シリンジポンプ or 輸液／シリンジポンプ is confirmed by a person.
+FUZZY_KNEE, FUZZY_CEILING = 85.0, 89.0
 # Parent context (see the module docstring).
 PARENT_WEIGHT = 0.9
 PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
+# A child read together with its parent (parent_readings): above what either says alone.
+PARENT_READING = 88.5
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -126,7 +138,10 @@ def _fuzzy(name_key: str, name_base: str, name_tokens: str, cand_key: str, cand_
             score = max(score, 60.0 + 30.0 * cover)
         else:
             score = max(score, 68.0 + 20.0 * cover)
-    return min(score, 95.0)
+    score = min(score, 95.0)
+    if score > FUZZY_KNEE:
+        score = FUZZY_KNEE + (score - FUZZY_KNEE) * (FUZZY_CEILING - FUZZY_KNEE) / (95.0 - FUZZY_KNEE)
+    return score
 
 
 # Generic names (JMDN and common usage) → the word the SMDS master uses. Applied to the
@@ -162,16 +177,47 @@ def synonym_key(key: str) -> str:
     return key
 
 
+# Words that make a parent a group (ポンプ類, 透析関連): dropped when the child is read with it.
+_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
+
+
+@lru_cache(maxsize=8192)
+def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
+    """``(master key, score)`` for the classes that a child read together with its parent
+    names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
+    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
+    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
+    qualifier is of a name; the reading rests on the parent, so it scores
+    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
+    A child that is a class on its own (an exact master name, 100) keeps it."""
+    if not child or not parent or child == parent:
+        return ()
+    childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
+    parents = {parent} | {parent[:-len(suffix)] for suffix in _GROUP_SUFFIXES
+                          if parent.endswith(suffix) and len(parent) > len(suffix) + 1}
+    terms = lexicon().terms
+    found: dict[str, float] = {}
+    for c in childs:
+        for p in parents:
+            for key in (c + p, p + c):
+                term = terms.get(key)
+                for rank, master in enumerate(term.masters if term else ()):
+                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
+    return tuple(found.items())
+
+
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
     masters = term_masters(fused)
     return bool(masters) and name_base not in masters and name_syn not in masters
 
 
 @lru_cache(maxsize=8192)
-def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...]) -> tuple[dict[str, float], frozenset[str]]:
-    """Lexicon scores of the bracket-free name and of each qualifier-first reading
-    (best per master), and the master names found in them."""
-    scores, named = lexicon_matches(name_base)
+def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...],
+                    breaks: frozenset[int] = frozenset()) -> tuple[dict[str, float], frozenset[str]]:
+    """Lexicon scores of the bracket-free name (``breaks``: where its written form separated
+    words) and of each qualifier-first reading (best per master), and the master names found
+    in them."""
+    scores, named = lexicon_matches(name_base, breaks)
     if not fused_keys:
         return scores, named
     scores, named = dict(scores), set(named)
@@ -211,15 +257,19 @@ def suggest(
     name_base = base_key(name)
     name_syn = synonym_key(name_base)
     name_tokens = _token_text(name)
+    breaks = base_key_breaks(name)
     # Qualifiers that name the device (a word other master names use: 輸液, シリンジ) make
     # the bracket-free name a guess, and qualifier + name the likely head.
     # So does one that, put in front, makes a lexicon term of another class (ポンプ(経腸栄養)
     # → 経腸栄養ポンプ, an infusion pump); 人工呼吸器（成人用） stays a ventilator.
+    # A two-character qualifier must start a master name to be such a word: a maker in
+    # brackets (低圧持続吸引器（メラ）) is no device because カメラ ends with メラ.
     heads = [(q, fused) for q, fused in qualifier_heads(name)
-             if any(q in key and key != name_base for _, _, key in items)
+             if any((key.startswith(q) if len(q) < 3 else q in key) and key != name_base
+                    for _, _, key in items)
              or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
-    lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)))
+    lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)), breaks)
     if lex_scores:
         # Only classes among the candidates count (a caller may rank a subset).
         present = {key for _, _, key in items}
@@ -237,6 +287,8 @@ def suggest(
             score = BASE_EXACT
         elif cand_key and cand_key in (name_base, name_syn):
             score = QUALIFIED_BASE if heads else BASE_EXACT
+        elif cand_key and name_base.startswith(cand_key) and is_model_tail(name_base, len(cand_key), breaks):
+            score = QUALIFIED_BASE if heads else BASE_EXACT  # 輸液ポンプ TE-161S: the model, unbracketed
         else:
             score = _fuzzy(name_key, name_base, name_tokens, cand_key, _token_text(cname))
             if name_syn != name_base:
@@ -255,6 +307,11 @@ def suggest(
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
+    if parent_name and name_base not in CONTEXT_ONLY_NAMES:
+        readings = dict(parent_readings(name_base, base_key(parent_name)))
+        if readings:
+            scored = [(cid, max(score, readings.get(key, 0.0)))
+                      for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
     mapped_id = parent_mapped_id if any(cid == parent_mapped_id for cid, _, _ in items) else None
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
