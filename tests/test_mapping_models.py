@@ -67,6 +67,10 @@ def test_one_other_hospital_puts_its_class_first_but_never_auto_accepts(client, 
     mapped_class("H0002", "モニタ類（病棟）", "生体情報モニター", "B-BSM")
     after, bulk = first_suggestions(client, a.id, cid)
     assert after["name"] == "生体情報モニター" and after["score"] < 90 and not bulk
+    # The screen says why: one other hospital, behind all 4 of its devices.
+    assert after["models"] == {"hospitals": 1, "devices": 4}
+    client.get("/lang/en")
+    assert "same model: {hospitals} other hospital(s)" in client.get("/classification-mapping/").get_data(as_text=True)
 
 
 def test_two_other_hospitals_agreeing_auto_accept_on_the_bulk_apply(client, ctx):
@@ -130,7 +134,9 @@ def test_the_page_shows_nothing_of_other_hospitals_but_common_classes_and_scores
     for r in page["rows"] + responses["rows"].json["result"]:
         assert db.session.get(Classification, r["id"]).hospital_id == a.id
         for s in r["suggestions"]:
-            assert set(s) == {"id", "name", "score"} and s["id"] in commons
+            assert set(s) - {"models"} == {"id", "name", "score"} and s["id"] in commons
+            assert s.get("models", {"hospitals": 0, "devices": 0}).keys() == {"hospitals", "devices"}
+    assert row["suggestions"][0]["models"] == {"hospitals": 2, "devices": 4}
     assert secret_class not in {r["id"] for r in responses["rows"].json["result"]}
 
 

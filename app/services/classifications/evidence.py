@@ -97,8 +97,9 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
         if not wanted:
             return {}
         own = own.where(effective.in_(sorted(wanted)))
-    own_rows = [row for row in session.execute(own) if wanted is None or row[0] in wanted]
-    keys = sorted({key for _, _, key, _ in own_rows if usable(key)})
+    own_rows = [(class_id, maker_id, key if usable(key) else None, n) for class_id, maker_id, key, n
+                in session.execute(own) if wanted is None or class_id in wanted]
+    keys = sorted({key for _, _, key, _ in own_rows if key})
     if not keys:
         return {}
     # Other hospitals' devices of those models, in a mapped, active classification of their own.
@@ -124,7 +125,7 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
     vote_devices: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for class_id, maker_id, key, n in own_rows:
         devices[class_id] += n
-        if not usable(key):
+        if key is None:
             continue
         matches = [(other, smds_id) for other_maker, other, smds_id in elsewhere.get(key, ())
                    if same_model(key, maker_id, other_maker)]
@@ -151,7 +152,8 @@ class Suggester:
     name and the model evidence of the rows ``class_ids`` (None: every classification of the
     hospital) read once. A row is a dict with ``id``, ``name``, ``normalized_name`` and
     ``parent_context`` (``(parent name, parent's mapped id, (grandparent name, its mapped
-    id) or None)``)."""
+    id) or None)``). A suggestion that model evidence backs carries ``models``: ``{"hospitals":
+    other hospitals that chose it, "devices": this classification's devices of those models}``."""
 
     def __init__(self, session, hospital_id: int, class_ids: Iterable[int] | None = None):
         # Plain tuples: suggest_cached hashes and compares them at every lookup (rows are slow).
@@ -168,6 +170,13 @@ class Suggester:
         votes = tuple(sorted((self.prior.get(row["normalized_name"]) or {}).items()))
         # The parent (its mapping first, else its name) is context for a child that says
         # little itself (a model number, その他); the models of its devices elsewhere say more.
-        ranked = suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"],
-                                self.models.get(row["id"]))
-        return [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
+        evidence = self.models.get(row["id"])
+        ranked = suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"], evidence)
+        suggestions = [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
+        if evidence is not None:
+            # "Other hospitals classify this model as …": counts only, as the screen says it.
+            behind = {cid: {"hospitals": hospitals, "devices": devices} for cid, hospitals, devices in evidence.votes}
+            for suggestion in suggestions:
+                if suggestion["id"] in behind:
+                    suggestion["models"] = behind[suggestion["id"]]
+        return suggestions

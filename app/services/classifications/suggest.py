@@ -1,7 +1,8 @@
 """Ranked suggestions of a common (SMDS) classification for a hospital's classification name.
 
 :func:`suggest` is pure: a name, the candidates ``(id, name)`` and optionally what other
-hospitals mapped the same normalized name to. Scores are 0..100:
+hospitals mapped the same normalized name to, the parent context and what other hospitals map
+the same device models to (all gathered by the caller). Scores are 0..100:
 
 - 100: the same name once normalized (width, long vowels, small kana, punctuation);
 - 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ) or a
@@ -30,8 +31,8 @@ hospitals mapped the same normalized name to. Scores are 0..100:
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
-and bracket-free names (or a master name and a model number), agreed prior mappings and names
-that are a lexicon term.
+and bracket-free names (or a master name and a model number), agreed prior mappings, names
+that are a lexicon term and strong model evidence (below).
 
 Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
 A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
