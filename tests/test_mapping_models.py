@@ -178,3 +178,18 @@ def test_uploads_store_the_model_key_and_a_reupload_updates_it(ctx):
     assert run_ingest(make_upload(csv_bytes([["機器番号", "製品名"], *rows]), 1)).status == "succeeded"
     db.session.expire_all()
     assert set(stored().values()) == {("BSM-2401", "bsm2401")}
+
+
+def test_a_device_set_to_a_common_class_elsewhere_is_evidence_too(ctx):
+    a = hospital("H0001")
+    cid = sonota_of_a()
+    # Hospital B's devices sit in an unmapped class, but its ledger sets them to the master's class.
+    b_class = next(iter(ensure_hospital_classifications(db.session, hospital("H0002").id, [("未整理",)]).values()))
+    db.session.commit()
+    add_models("H0002", b_class, "BSM-2401", NIHON_KOHDEN, 2, "B-BSM")
+    assert model_evidence(db.session, a.id, [cid]) == {}
+    monitor = common("生体情報モニター").id
+    for device in db.session.query(Equipment).filter_by(hospital_id=hospital("H0002").id, classification_id=b_class):
+        device.override_classification_id = monitor
+    db.session.commit()
+    assert model_evidence(db.session, a.id, [cid])[cid].votes == ((monitor, 1, 4),)

@@ -26,14 +26,15 @@ an unknown maker may well be another maker's. Two known, different makers never 
 
 Counts are over all of a hospital's devices (listed this month or not: an old ledger's
 device still says what its model is), each device in its effective classification (the
-hospital's override first), only classifications that are active and mapped.
+hospital's ledger override first). Another hospital's device is evidence when that
+classification is active and mapped, or is itself a common class (an override may name one).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import Classification, Equipment
@@ -102,20 +103,21 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
     keys = sorted({key for _, _, key, _ in own_rows if key})
     if not keys:
         return {}
-    # Other hospitals' devices of those models, in a mapped, active classification of their own.
+    # Other hospitals' devices of those models, in an active classification of their own that
+    # is mapped, or set (a ledger override) to a common class itself.
     theirs = aliased(Classification)
     other_effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
+    common_id = case((theirs.hospital_id.is_(None), theirs.id), else_=theirs.smds_classification_id)
     elsewhere: dict[str, list[tuple[int | None, int, int]]] = defaultdict(list)
     for start in range(0, len(keys), MAX_IN):
         rows = session.execute(
-            select(Equipment.model_key, Equipment.maker_id, Equipment.hospital_id,
-                   theirs.smds_classification_id).distinct()
+            select(Equipment.model_key, Equipment.maker_id, Equipment.hospital_id, common_id).distinct()
             .join(theirs, theirs.id == other_effective)
             .where(Equipment.model_key.in_(keys[start:start + MAX_IN]),
                    Equipment.hospital_id != hospital_id,
-                   theirs.hospital_id == Equipment.hospital_id,
                    theirs.is_active.is_(True),
-                   theirs.smds_classification_id.isnot(None)))
+                   or_(theirs.hospital_id.is_(None),
+                       (theirs.hospital_id == Equipment.hospital_id) & theirs.smds_classification_id.isnot(None))))
         for key, maker_id, other_hospital, smds_id in rows:
             elsewhere[key].append((maker_id, other_hospital, smds_id))
     devices: dict[int, int] = defaultdict(int)

@@ -369,8 +369,8 @@ def suggest(
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
         # ranked with the grandparent as the parent's context. Arguments as screen 7 passes
-        # them (all seven), so this shares the cache entry of the parent's own row (when
-        # no other hospital mapped its name).
+        # them (the first seven), so this shares the cache entry of the parent's own row (when
+        # no other hospital mapped its name and no model evidence is behind it).
         parent_top: tuple[tuple[int, float], ...] = ()
         if parent_name and match_key(parent_name):
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
