@@ -16,13 +16,12 @@ median of later requests.
 ``--models N`` adds model evidence at scale before measuring: N devices in the demo hospital's
 unmapped classifications (50 each, 25 models per classification) and N devices of each of the
 two other demo hospitals, of the same models, in classifications they have mapped, so every
-row of the first page has evidence from two hospitals (app/services/classifications/evidence.py).
-``--analyze`` runs ANALYZE after seeding, as an upload does (app.services.reports.refresh_statistics);
-on PostgreSQL without it the planner sees empty tables and device counts take seconds.
+row of the first page has evidence from two hospitals (app/services/classifications/evidence.py);
+then the planner statistics are refreshed, as after an upload.
 
     .venv/bin/python bench/mapping_page.py                  # SQLite in a temporary folder
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_mapping .venv/bin/python bench/mapping_page.py
-    .venv/bin/python bench/mapping_page.py --models 15000 --analyze
+    .venv/bin/python bench/mapping_page.py --models 15000
 """
 from __future__ import annotations
 
@@ -43,9 +42,7 @@ USER = "user@sakura-hp.example.jp"
 RUNS = 15
 
 
-def build(models: int = 0, analyze: bool = False):
-    from sqlalchemy import text
-
+def build(models: int = 0):
     from app.extensions import db
     from app.seeding.demo_activity import seed_demo_activity
     from app.seeding.seed import seed_all
@@ -57,9 +54,6 @@ def build(models: int = 0, analyze: bool = False):
         db.session.commit()
         if models:
             add_model_evidence(models)
-        if analyze and db.engine.dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
     return app
 
 
@@ -72,6 +66,7 @@ def add_model_evidence(devices: int) -> None:
     from app.extensions import db
     from app.models import Classification, Equipment, LedgerListing, Organization
     from app.services.classifications.makers import resolve_makers
+    from app.services.reports import refresh_statistics
 
     maker = "日本光電工業株式会社"
     maker_id = resolve_makers(db.session, [maker])[maker]
@@ -97,6 +92,7 @@ def add_model_evidence(devices: int) -> None:
             db.session.execute(insert(LedgerListing), [
                 {"hospital_id": hospital_id, "month": month, "equipment_id": i} for i in ids])
     db.session.commit()
+    refresh_statistics()  # as after an upload
 
 
 def session_cookie(app) -> str:
@@ -119,10 +115,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=0, help="devices per hospital sharing models (0: none)")
-    parser.add_argument("--analyze", action="store_true", help="ANALYZE after seeding (PostgreSQL)")
     args = parser.parse_args()
     started = time.perf_counter()
-    app = build(args.models, args.analyze)
+    app = build(args.models)
     with app.app_context():
         hospital = db.session.query(Organization).filter_by(code="H0001").one()
         classes = db.session.query(Classification).filter_by(hospital_id=hospital.id, is_active=True).count()
