@@ -13,11 +13,19 @@ in as the demo hospital user and measures over real HTTP:
 The first request after start ("cold") ranks suggestions with empty caches; "warm" is the
 median of later requests.
 
+``--models N`` adds model evidence at scale before measuring: N devices in the demo hospital's
+unmapped classifications (50 each, 25 models per classification) and N devices of each of the
+two other demo hospitals, of the same models, in classifications they have mapped, so every
+row of the first page has evidence from two hospitals (app/services/classifications/evidence.py);
+then the planner statistics are refreshed, as after an upload.
+
     .venv/bin/python bench/mapping_page.py                  # SQLite in a temporary folder
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_mapping .venv/bin/python bench/mapping_page.py
+    .venv/bin/python bench/mapping_page.py --models 15000
 """
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
@@ -34,7 +42,7 @@ USER = "user@sakura-hp.example.jp"
 RUNS = 15
 
 
-def build():
+def build(models: int = 0):
     from app.extensions import db
     from app.seeding.demo_activity import seed_demo_activity
     from app.seeding.seed import seed_all
@@ -44,7 +52,47 @@ def build():
         _harness.create_schema(drop=True, roles=True, seed=[seed_all])
         seed_demo_activity()  # as `optiserve seed demo` (run.py) does: 299 devices, a year of activity
         db.session.commit()
+        if models:
+            add_model_evidence(models)
     return app
+
+
+def add_model_evidence(devices: int) -> None:
+    """``devices`` devices in H0001's unmapped classifications (listed in its ledger, so they
+    lead the first page) and as many in each of H0002 and H0003's mapped ones, of the same
+    models: 50 devices of 25 models per classification (one maker)."""
+    from sqlalchemy import func, insert, select
+
+    from app.extensions import db
+    from app.models import Classification, Equipment, LedgerListing, Organization
+    from app.services.classifications.makers import resolve_makers
+    from app.services.reports import refresh_statistics
+
+    maker = "日本光電工業株式会社"
+    maker_id = resolve_makers(db.session, [maker])[maker]
+    groups = max(1, devices // 50)
+    for code in ("H0001", "H0002", "H0003"):
+        hospital_id = db.session.query(Organization.id).filter_by(code=code).scalar()
+        mapped = Classification.smds_classification_id.isnot(None) if code != "H0001" \
+            else Classification.smds_classification_id.is_(None)
+        targets = [cid for (cid,) in db.session.query(Classification.id).filter(
+            Classification.hospital_id == hospital_id, Classification.is_active.is_(True), mapped)
+            .order_by(Classification.id).limit(groups)]
+        rows = [dict(hospital_id=hospital_id, device_number=f"BM{n:06d}", default_counts=True,
+                     classification_id=targets[(n // 50) % len(targets)],
+                     model_number=f"XM-{n // 50:04d}{n % 25:02d}", maker_id=maker_id, maker_name=maker)
+                for n in range(devices)]
+        for start in range(0, len(rows), 5000):
+            db.session.execute(insert(Equipment), rows[start:start + 5000])
+        if code == "H0001":
+            month = db.session.scalar(select(func.max(LedgerListing.month)).where(
+                LedgerListing.hospital_id == hospital_id))
+            ids = db.session.scalars(select(Equipment.id).where(
+                Equipment.hospital_id == hospital_id, Equipment.device_number.like("BM%")))
+            db.session.execute(insert(LedgerListing), [
+                {"hospital_id": hospital_id, "month": month, "equipment_id": i} for i in ids])
+    db.session.commit()
+    refresh_statistics()  # as after an upload
 
 
 def session_cookie(app) -> str:
@@ -65,8 +113,11 @@ def main() -> None:
     from app.extensions import db
     from app.models import Classification, Organization
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=0, help="devices per hospital sharing models (0: none)")
+    args = parser.parse_args()
     started = time.perf_counter()
-    app = build()
+    app = build(args.models)
     with app.app_context():
         hospital = db.session.query(Organization).filter_by(code="H0001").one()
         classes = db.session.query(Classification).filter_by(hospital_id=hospital.id, is_active=True).count()

@@ -97,3 +97,27 @@ def test_mapping_search_accept_and_bulk_without_reload(app, ctx):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_a_suggestion_backed_by_other_hospitals_models_says_so(app, ctx):
+    from .test_mapping_models import mapped_class, sonota_of_a
+
+    cid = sonota_of_a()
+    mapped_class("H0002", "モニタ類（病棟）", "生体情報モニター", "B-BSM")
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/classification-mapping/?q=その他&level=2")
+            row = f"#mapping-table tr[data-id='{cid}']"
+            page.wait_for_selector(row)
+            assert page.inner_text(f"{row} td.suggestions button.accept-first").startswith("生体情報モニター")
+            hint = page.locator(f"{row} .model-hint")
+            assert hint.count() == 1 and hint.inner_text() == "同じ型式: 他院1施設"
+            assert "機器4台" in hint.get_attribute("title")
+            assert errors == []
+        finally:
+            browser.close()

@@ -124,3 +124,30 @@ def test_ledger_listing_migration_lists_existing_devices(empty_database):
         assert flags == {1: (True, None), 2: (True, None), 3: (True, False)}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_model_key_migration_keys_existing_models(empty_database):
+    """0013 fills equipment.model_key with the app's own model_key() (blank models stay NULL)."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0012_prune")
+        run = db.session.execute
+        run(text("INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
+                 "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "
+                 "(901, 'hospital', 'HX', 'x', false, 5, 1, 5, false, '2025-01-01', '2025-01-01')"))
+        for device_id, model in ((1, "ＢＳＭ－２４０１"), (2, "TE-281A"), (3, None), (4, "  ")):
+            run(text("INSERT INTO equipment (id, hospital_id, device_number, device_key, model_number, "
+                     "default_counts, updated_on) VALUES (:i, 901, :n, :n, :m, true, '2025-09-05')"),
+                {"i": device_id, "n": f"ME{device_id}", "m": model})
+        db.session.commit()
+        upgrade(directory=MIGRATIONS_DIR)
+        keys = dict(run(text("SELECT id, model_key FROM equipment")).all())
+        assert keys == {1: "bsm2401", 2: "te281a", 3: None, 4: None}
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0012_prune")
+        assert "model_key" not in {c["name"] for c in inspect(db.engine).get_columns("equipment")}
+        db.session.remove()
+        db.engine.dispose()

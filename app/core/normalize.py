@@ -87,6 +87,19 @@ def device_key(number: str | None) -> str:
     return normalize_text(number).casefold()[:DEVICE_KEY_MAX]
 
 
+MODEL_KEY_MAX = 100
+
+
+def model_key(number: str | None) -> str | None:
+    """The key a model number (型番) is compared on across hospitals: :func:`match_key`
+    (width, case, spaces, dashes and punctuation folded), so ``TE-281A``, ``ＴＥ２８１Ａ`` and
+    ``te 281a`` are one model. None when blank (nothing to compare). Which keys are
+    distinctive enough to be evidence is decided where they are compared
+    (app/services/classifications/evidence.py), not here: the stored key is the plain one."""
+    key = match_key(number)[:MODEL_KEY_MAX]
+    return key or None
+
+
 def _hira_to_kata(s: str) -> str:
     return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in s)
 

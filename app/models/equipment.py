@@ -17,12 +17,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.normalize import DEVICE_KEY_MAX, device_key
+from app.core.normalize import DEVICE_KEY_MAX, MODEL_KEY_MAX, device_key, model_key
 from app.models.classification import Classification, Maker
 
 
 def _device_key_default(context) -> str:
     return device_key(context.get_current_parameters()["device_number"])
+
+
+def _model_key_default(context) -> str | None:
+    return model_key(context.get_current_parameters().get("model_number"))
 
 
 class Equipment(Model):
@@ -40,6 +44,8 @@ class Equipment(Model):
         # The ledger list's order (one page is an index range) and its filter dropdowns.
         Index("ix_equipment_list_order", "hospital_id", "department_use", "device_number", "id"),
         Index("ix_equipment_hospital_maker", "hospital_id", "maker_name"),
+        # Other hospitals' devices of a model (screen 7's model evidence, classifications/evidence.py).
+        Index("ix_equipment_model_key", "model_key", "hospital_id"),
         {"extend_existing": True},
     )
 
@@ -51,6 +57,8 @@ class Equipment(Model):
     classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"), index=True)
     product_name: Mapped[str | None] = mapped_column(String(200))
     model_number: Mapped[str | None] = mapped_column(String(200), index=True)
+    # app.core.normalize.model_key(model_number): what models are compared on across hospitals.
+    model_key: Mapped[str | None] = mapped_column(String(MODEL_KEY_MAX), default=_model_key_default)
     maker_id: Mapped[int | None] = mapped_column(ForeignKey("maker.id"), index=True)
     maker_name: Mapped[str | None] = mapped_column(String(200))
     serial_number: Mapped[str | None] = mapped_column(String(100))

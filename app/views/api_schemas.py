@@ -201,10 +201,17 @@ class LedgerChanged(Schema):
 
 # ---------------------------------------------------------------- classifications (screens 6, 7)
 
+class ModelEvidenceHint(Schema):
+    hospitals = fields.Integer(required=True, metadata={"description": "other hospitals that map the model here"})
+    devices = fields.Integer(required=True, metadata={"description": "this classification's devices of those models"})
+
+
 class Suggestion(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     score = fields.Float(required=True)
+    models = fields.Nested(ModelEvidenceHint, metadata={
+        "description": "present when other hospitals map devices of the same models to this class (counts only)"})
 
 
 class MappingRow(Schema):

@@ -16,7 +16,8 @@ from app.core.months import current_month, utc_now
 from app.core.normalize import match_key, normalize_text
 from app.models import Classification, Equipment
 from app.services.audit import trail as audit
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, CONTEXT_ONLY_NAMES, suggest_cached
+from app.services.classifications.evidence import Suggester, prior_mappings  # noqa: F401 (moved there)
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, CONTEXT_ONLY_NAMES
 from app.services.ledger.device_months import devices_in_month
 from app.services.reports.stored import mark_all_changed, mark_changed
 
@@ -163,43 +164,20 @@ def device_counts(session, hospital_id: int, month: dt.date | None = None) -> di
     return dict(counts)
 
 
-def prior_mappings(session, exclude_hospital_id: int | None) -> dict[str, dict[int, int]]:
-    """``{normalized name: {common id: number of hospitals}}`` of other hospitals' choices
-    (automatic ones included: they are agreements too)."""
-    query = session.query(
-        Classification.normalized_name,
-        Classification.smds_classification_id,
-        func.count(func.distinct(Classification.hospital_id)),
-    ).filter(
-        Classification.hospital_id.isnot(None),
-        Classification.smds_classification_id.isnot(None),
-    )
-    if exclude_hospital_id is not None:
-        query = query.filter(Classification.hospital_id != exclude_hospital_id)
-    result: dict[str, dict[int, int]] = defaultdict(dict)
-    for key, smds_id, n in query.group_by(
-        Classification.normalized_name, Classification.smds_classification_id
-    ):
-        result[key][smds_id] = n
-    return dict(result)
-
-
 def mapping_rows(session, hospital_id: int, limit: int = 3) -> list[dict]:
-    """Screen 7's rows: unmapped first, each with device count and top suggestions."""
-    commons = common_classifications(session)
-    candidates = tuple((c.id, c.name) for c in commons)
-    names = {c.id: c.name for c in commons}
-    prior = prior_mappings(session, hospital_id)
+    """Screen 7's rows: unmapped first, each with device count and top suggestions (ranked
+    as on the screen's pages, :class:`~app.services.classifications.evidence.Suggester`)."""
     counts = device_counts(session, hospital_id)
+    classes = hospital_classifications(session, hospital_id)
+    suggester = Suggester(session, hospital_id)
     rows = []
-    for cls in hospital_classifications(session, hospital_id):
-        votes = tuple(sorted((prior.get(cls.normalized_name) or {}).items()))
+    for cls in classes:
         parent, grandparent = cls.parent, cls.parent.parent if cls.parent else None
         parent_name = parent.name if parent else None
-        ranked = suggest_cached(
-            cls.name, candidates, votes, limit, parent_name,
-            parent.smds_classification_id if parent else None,
-            (grandparent.name, grandparent.smds_classification_id) if grandparent else None)
+        context = (parent_name, parent.smds_classification_id if parent else None,
+                   (grandparent.name, grandparent.smds_classification_id) if grandparent else None)
+        ranked = suggester({"id": cls.id, "name": cls.name, "normalized_name": cls.normalized_name,
+                            "parent_context": context}, limit)
         rows.append({
             "id": cls.id,
             "level": cls.level,
@@ -211,9 +189,7 @@ def mapping_rows(session, hospital_id: int, limit: int = 3) -> list[dict]:
                 cls.smds_classification.name if cls.smds_classification else None
             ),
             "mapping_method": cls.mapping_method,
-            "suggestions": [
-                {"id": cid, "name": names[cid], "score": score} for cid, score in ranked
-            ],
+            "suggestions": ranked,
         })
     rows.sort(key=lambda r: (r["smds_classification_id"] is not None, r["level"], -r["device_count"], r["name"]))
     return rows

@@ -13,8 +13,9 @@ from sqlalchemy.orm import aliased
 
 from app.core.normalize import match_key, normalize_text
 from app.models import Classification
-from app.services.classifications.mapping import SUGGESTION, device_counts, prior_mappings, set_mapping
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest_cached
+from app.services.classifications.evidence import Suggester
+from app.services.classifications.mapping import SUGGESTION, device_counts, set_mapping
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD
 
 PER_PAGE = 50
 MIN_THRESHOLD = 50.0
@@ -110,32 +111,11 @@ def filtered_rows(session, hospital_id: int, f: MappingFilter) -> tuple[list[dic
 
 
 def _parent_context(parent_name, parent_smds_id, grand_name, grand_smds_id) -> tuple:
-    """The parent context :func:`suggest_cached` takes after ``limit``: the parent's name, its
+    """The parent context ``suggest_cached`` takes after ``limit``: the parent's name, its
     mapped class and the grandparent as ``(name, mapped class)``. All of it is in the cache key,
     so a page after the parent (or grandparent) is mapped or unmapped ranks afresh."""
     grandparent = (grand_name, grand_smds_id) if grand_name is not None else None
     return (parent_name, parent_smds_id, grandparent)
-
-
-class _Suggester:
-    """Suggestions for some rows, with the master and other hospitals' choices read once."""
-
-    def __init__(self, session, hospital_id: int):
-        # Plain tuples: suggest_cached hashes and compares them at every lookup (rows are slow).
-        self.candidates = tuple(
-            (cid, name) for cid, name in session.query(Classification.id, Classification.name)
-            .filter(Classification.hospital_id.is_(None), Classification.is_active.is_(True))
-            .order_by(Classification.level, Classification.name)
-        )
-        self.names = dict(self.candidates)
-        self.prior = prior_mappings(session, hospital_id)
-
-    def __call__(self, row: dict, limit: int = 3) -> list[dict]:
-        votes = tuple(sorted((self.prior.get(row["normalized_name"]) or {}).items()))
-        # The parent (its mapping first, else its name) is context for a child that says
-        # little itself (a model number, その他).
-        ranked = suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"])
-        return [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
 
 
 def mapping_page(session, hospital_id: int, f: MappingFilter, page: int = 1,
@@ -145,7 +125,7 @@ def mapping_page(session, hospital_id: int, f: MappingFilter, page: int = 1,
     pages = max(1, -(-len(rows) // per_page))
     page = min(max(1, page), pages)
     chosen = rows[(page - 1) * per_page: page * per_page]
-    suggester = _Suggester(session, hospital_id)
+    suggester = Suggester(session, hospital_id, [row["id"] for row in chosen])
     for row in chosen:
         row["suggestions"] = suggester(row)
         del row["normalized_name"], row["parent_context"]
@@ -169,11 +149,10 @@ def bulk_preview(session, hospital_id: int, f: MappingFilter, threshold: float) 
     first, each with the suggestion it would get."""
     threshold = clamp_threshold(threshold)
     rows, _ = filtered_rows(session, hospital_id, f)
-    suggester = _Suggester(session, hospital_id)
+    unmapped = [row for row in rows if row["smds_classification_id"] is None]
+    suggester = Suggester(session, hospital_id, [row["id"] for row in unmapped])
     changes = []
-    for row in rows:
-        if row["smds_classification_id"] is not None:
-            continue
+    for row in unmapped:
         best = suggester(row, limit=1)
         if best and best[0]["score"] >= threshold:
             changes.append({"id": row["id"], "level": row["level"], "name": row["name"],

@@ -1,7 +1,8 @@
 """Ranked suggestions of a common (SMDS) classification for a hospital's classification name.
 
 :func:`suggest` is pure: a name, the candidates ``(id, name)`` and optionally what other
-hospitals mapped the same normalized name to. Scores are 0..100:
+hospitals mapped the same normalized name to, the parent context and what other hospitals map
+the same device models to (all gathered by the caller). Scores are 0..100:
 
 - 100: the same name once normalized (width, long vowels, small kana, punctuation);
 - 97: the same once a bracketed qualifier is dropped (輸液ポンプ（大型） → 輸液ポンプ) or a
@@ -30,8 +31,8 @@ hospitals mapped the same normalized name to. Scores are 0..100:
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
-and bracket-free names (or a master name and a model number), agreed prior mappings and names
-that are a lexicon term.
+and bracket-free names (or a master name and a model number), agreed prior mappings, names
+that are a lexicon term and strong model evidence (below).
 
 Parent context (``parent_name``: the hospital's parent classification of a level-2/3 name).
 A child is often meaningful only under its parent: a model number (TE-171 under シリンジポンプ),
@@ -51,12 +52,39 @@ parent's name-based suggestions after it; the child's own evidence ≥ :data:`CH
 leads. An unmapped parent is itself ranked with its own parent (``grandparent``: name and
 mapped class), so a parent that says little (「その他」, a model number) passes on the
 grandparent's class; a parent that names a class keeps its own.
+
+Model evidence (``model_evidence``, :class:`ModelEvidence`): what other hospitals' devices of
+the same models (maker + model number) as this classification's devices are mapped to, as
+counts only (app/services/classifications/evidence.py gathers them). "The same model is a
+生体情報モニター elsewhere" says what the devices are, which a vague name cannot (「その他」, a
+model number such as 「BSM-2401」 under a parent). :func:`_with_models` scores each voted class:
+
+- strong, :data:`MODEL_STRONG` 92..95 (one more per agreeing hospital past the second, at most
+  3): at least :data:`MODEL_STRONG_HOSPITALS` (2) other hospitals agree, they are at least
+  :data:`MODEL_STRONG_SHARE` (¾) of the hospitals with evidence for this classification, and
+  the devices behind the vote are at least ¾ of ALL the classification's devices (not only
+  of those with evidence: three BSM-2401 in a 「その他」 of 100 devices say nothing about the
+  other 97). Only strong evidence reaches :data:`AUTO_ACCEPT_THRESHOLD`: a wrong automatic
+  mapping of a big class is the worst error, and one hospital's choice (or a split class)
+  may be a mistake or a local habit;
+- otherwise :data:`MODEL_BASE` 85 plus up to 3 for the share of the devices with evidence
+  behind the vote and up to 1 for the share of the hospitals that agree: 85..89, offered
+  first (above a parent's mapped class, :data:`PARENT_CEILING` 88, when the devices agree;
+  below it when they are split), never auto-accepted.
+
+The name's own evidence at or above the threshold (an exact or bracket-free name, an agreed
+prior mapping, a lexicon term) still leads: a model class is held just below it. A name that
+means nothing alone (:data:`CONTEXT_ONLY_NAMES`: 「その他」「予備機」) is the opposite when most of
+its devices (more than half of all) are behind the best model class: that class leads and the
+name's own matches (SMDS's own その他) are held below it; three BSM-2401 in a 「その他」 of 100
+devices only add the monitor class among the suggestions.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -84,6 +112,28 @@ CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
     "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション", "未分類", "分類なし",
 ))
+
+# Model evidence (see the module docstring).
+MODEL_STRONG = 92.0
+MODEL_STRONG_HOSPITALS = 2
+MODEL_STRONG_SHARE = 0.75
+MODEL_BASE = 85.0
+MODEL_CEILING = AUTO_ACCEPT_THRESHOLD - 1.0
+
+
+class ModelEvidence(NamedTuple):
+    """Other hospitals' mappings of this classification's device models, counts only.
+
+    ``devices``: the classification's own devices; ``with_evidence``: those whose model
+    (maker + model number) some other hospital has mapped; ``hospitals``: the other
+    hospitals behind any of it; ``votes``: ``((common id, agreeing hospitals, own devices
+    of those models), ...)``."""
+
+    devices: int
+    with_evidence: int
+    hospitals: int
+    votes: tuple[tuple[int, int, int], ...]
+
 
 _QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
 
@@ -242,6 +292,7 @@ def suggest(
     parent_name: str | None = None,
     parent_mapped_id: int | None = None,
     grandparent: tuple[str | None, int | None] | None = None,
+    model_evidence: ModelEvidence | None = None,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
@@ -249,7 +300,9 @@ def suggest(
     classification with the same normalized name to that candidate. ``parent_name`` is the
     hospital's parent classification of ``name`` (level 2/3), ``parent_mapped_id`` the SMDS
     class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
-    ``(name, mapped id)``; all used as the module docstring says.
+    ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
+    models to (None: no such evidence, the ranking is the name's alone); all used as the
+    module docstring says.
     """
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
@@ -316,14 +369,16 @@ def suggest(
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
         # ranked with the grandparent as the parent's context. Arguments as screen 7 passes
-        # them (all seven), so this shares the cache entry of the parent's own row (when
-        # no other hospital mapped its name).
+        # them (the first seven), so this shares the cache entry of the parent's own row (when
+        # no other hospital mapped its name and no model evidence is behind it).
         parent_top: tuple[tuple[int, float], ...] = ()
         if parent_name and match_key(parent_name):
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
             parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
         scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
+    if model_evidence is not None and model_evidence.votes:
+        scored = _with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
@@ -352,6 +407,41 @@ def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int
             for cid, score in scored]
 
 
+def model_score(evidence: ModelEvidence, hospitals: int, devices: int) -> float:
+    """The score of a class that ``hospitals`` other hospitals chose for the models of
+    ``devices`` of this classification's devices (module docstring)."""
+    if (hospitals >= MODEL_STRONG_HOSPITALS and hospitals >= MODEL_STRONG_SHARE * evidence.hospitals
+            and devices >= MODEL_STRONG_SHARE * evidence.devices):
+        return MODEL_STRONG + min(hospitals - MODEL_STRONG_HOSPITALS, 3)
+    device_share = devices / max(evidence.with_evidence, 1)
+    hospital_share = hospitals / max(evidence.hospitals, 1)
+    return min(MODEL_BASE + 3.0 * min(device_share, 1.0) + 1.0 * min(hospital_share, 1.0), MODEL_CEILING)
+
+
+def _with_models(scored: list[tuple[int, float]], evidence: ModelEvidence,
+                 context_only: bool) -> list[tuple[int, float]]:
+    """The scores with the model evidence blended in (module docstring)."""
+    present = {cid for cid, _ in scored}
+    from_models = {cid: model_score(evidence, hospitals, devices)
+                   for cid, hospitals, devices in evidence.votes if cid in present and devices > 0}
+    if not from_models:
+        return scored
+    devices = {cid: n for cid, _, n in evidence.votes}
+    model_best, model_id = max((score, cid) for cid, score in from_models.items())
+    if context_only and 2 * devices[model_id] > evidence.devices:
+        # 「その他」 most of whose devices are a model known elsewhere: the models say what it is.
+        return [(cid, round(from_models[cid], 1)) if cid in from_models
+                else (cid, round(min(score, model_best - 1.0), 1)) for cid, score in scored]
+    # The name's own auto-acceptable class stays first: a model class is held below it.
+    name_leads = [(score, cid) for cid, score in scored if score >= AUTO_ACCEPT_THRESHOLD]
+    if name_leads:
+        lead_score, lead_id = max(name_leads)
+        from_models = {cid: score if cid == lead_id else min(score, lead_score - 1.0)
+                       for cid, score in from_models.items()}
+    return [(cid, round(from_models[cid], 1)) if from_models.get(cid, 0.0) > score else (cid, score)
+            for cid, score in scored]
+
+
 def exact_match(name: str, candidates_by_key: Mapping[str, int]) -> int | None:
     """The candidate whose normalized name equals ``name``'s (the automatic mapping)."""
     return candidates_by_key.get(match_key(name))
@@ -366,9 +456,11 @@ def suggest_cached(
     parent_name: str | None = None,
     parent_mapped_id: int | None = None,
     grandparent: tuple[str | None, int | None] | None = None,
+    model_evidence: ModelEvidence | None = None,
 ) -> tuple[tuple[int, float], ...]:
     """:func:`suggest` memoized on hashable arguments: screen 7 ranks the same hundreds of
     names against the same master at every page load. The parent's mapping is part of the
     key, so a page after the parent is (un)mapped ranks afresh."""
     return tuple(suggest(name, candidates, dict(prior), limit=limit, parent_name=parent_name,
-                         parent_mapped_id=parent_mapped_id, grandparent=grandparent))
+                         parent_mapped_id=parent_mapped_id, grandparent=grandparent,
+                         model_evidence=model_evidence))

@@ -36,16 +36,18 @@ from sqlalchemy import Date, DateTime, bindparam
 from sqlalchemy import text as sql
 
 from app.core.months import first_of_month, month_bounds, utc_now
+from app.core.normalize import model_key
 
 LEDGER_COLUMNS = (
     "hospital_id", "device_number", "device_key", "classification_id", "product_name", "model_number",
-    "maker_id", "maker_name", "serial_number", "department_manage", "department_use",
+    "model_key", "maker_id", "maker_name", "serial_number", "department_manage", "department_use",
     "department_purchase", "purchased_on", "delivered_on", "asset_number", "jmdn_code",
     "expires_on", "disposed_on", "default_counts", "upload_id", "updated_on",
 )
 # Field of the file → columns it sets (maker and classification resolve to ids too).
 FIELD_COLUMNS = {
     "maker_name": ("maker_name", "maker_id"),
+    "model_number": ("model_number", "model_key"),
     "classification": ("classification_id",),
     "classification_1": ("classification_id",),
     "classification_2": ("classification_id",),
@@ -209,7 +211,8 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
     update = updated_columns(mapped_fields)
     rows = [
         (hospital_id, r["device_number"], r["device_key"], r.get("classification_id"), r.get("product_name"),
-         r.get("model_number"), r.get("maker_id"), r.get("maker_name"), r.get("serial_number"),
+         r.get("model_number"), model_key(r.get("model_number")), r.get("maker_id"), r.get("maker_name"),
+         r.get("serial_number"),
          r.get("department_manage"), r.get("department_use"), r.get("department_purchase"),
          r.get("purchased_on"), r.get("delivered_on"), r.get("asset_number"), r.get("jmdn_code"),
          r.get("expires_on"), r.get("disposed_on"), True, upload_id, now)

@@ -109,6 +109,12 @@
       b.dataset.smdsId = String(s.id);
       b.addEventListener("click", function () { setActive(index); save(row, s.id, "suggestion", s.name); });
       sugg.appendChild(b);
+      if (s.models) {  // other hospitals classify this model so (counts only)
+        var hint = make("small", fmt(texts.modelBadge, s.models), "text-muted model-hint");
+        hint.title = fmt(texts.modelTitle, s.models);
+        sugg.appendChild(document.createTextNode(" "));
+        sugg.appendChild(hint);
+      }
       sugg.appendChild(document.createTextNode(" "));
     });
     tr.appendChild(sugg);
