@@ -34,7 +34,7 @@ def refresh_statistics() -> None:
     from app.extensions import db
 
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE equipment, lending, failure, classification"))
+        db.session.execute(text("ANALYZE equipment, ledger_listing, lending, failure, classification"))
         db.session.commit()
 
 
