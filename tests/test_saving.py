@@ -150,3 +150,17 @@ def test_orgadmin_saves_the_form_as_a_browser_sends_it_without_the_read_only_fie
     db.session.expire_all()
     saved = org("H0001")
     assert (saved.phone, saved.code, saved.report_rank_count) == ("043-555-0001", "H0001", 5)
+
+
+def test_taken_email_is_said_once_in_japanese(client, ctx):
+    """FAB's unique check was added to the shared validator list by both forms: the message
+    appeared twice, in FAB's colloquial 「既に存在してます」."""
+    login_as(client, ADMIN)
+    response = client.post("/users/add", data={
+        "first_name": "重複 太郎", "email": HOSPITAL_A,
+        "organization": str(org_id("H0001")), "roles": [str(role_id("HospitalUser"))],
+    })
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.count("既に登録されています。") == 1
+    assert "既に存在してます" not in html
