@@ -83,6 +83,8 @@ def test_audit_actions_are_labels(client, ctx):
     text = visible(client.get("/audit/list/").get_data(as_text=True))
     assert "ログイン" in text and "auth.login" not in text
     assert "ユーザー" in text and " User " not in text  # the object type, by its label
+    # the stored type is the model's class name (OptiServeUser), never shown as such
+    assert "OptiServeUser" not in text
 
 
 def test_unknown_audit_action_is_still_shown():
