@@ -31,6 +31,7 @@ from app.services.reports.glossary import definitions
 from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
+from app.views.display import mark_times_shown
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
 fmt, fmt_diff = board.fmt, board.fmt_diff
@@ -110,6 +111,9 @@ class DashboardView(BaseView):
     def index(self):
         hospital, month, months = _target()
         data = stored.load(hospital.id, month)
+        quality = data["quality"]
+        if quality.get("unknown_end") or quality.get("over_booked") or quality.get("long_lendings"):
+            mark_times_shown()  # the data-quality rows show lending times: the footer names the zone
         newer = [m for m in months if m > month]
         older = [m for m in months if m < month]
         return self.render_template(
