@@ -133,3 +133,16 @@ def test_forged_role_on_the_screen_form_is_refused_and_audited(client, ctx):
     (event,) = events("user.role_grant_refused")
     assert event.changes["roles"] == ["Admin"] and event.changes["user_id"] == str(user_id)
     assert event.actor_email == ORGADMIN_A and event.organization_id == org_id("H0001")
+
+
+def test_saving_a_user_unchanged_records_no_change(client, ctx):
+    """A phone number never entered is stored as nothing and comes back from the form as "":
+    saving the form unchanged logged 「ユーザー情報の変更」 {"phone": [null, ""]}."""
+    user = user_by_email(HOSPITAL_A)
+    user.mobile = None
+    db.session.commit()
+    login_as(client, ORGADMIN_A)
+    user = user_by_email(HOSPITAL_A)
+    response = client.post(f"/users/edit/{user.id}", data=edit_form(user))
+    assert response.status_code == 302
+    assert events("user.update") == []
