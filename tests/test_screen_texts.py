@@ -150,3 +150,11 @@ def test_profile_shows_the_japanese_role_name(client, ctx):
     login_as(client, ORGADMIN_A)
     text = visible(client.get("/users/userinfo/").get_data(as_text=True))
     assert "組織管理者" in text and "OrgAdmin" not in text
+
+
+def test_language_menu_names_the_language_without_a_dash(client, ctx):
+    """FAB's menu wrote 「- English」."""
+    login_as(client, HOSPITAL_A)
+    html = client.get("/users/userinfo/").get_data(as_text=True)
+    assert re.search(r'href="/lang/en"[^>]*>\s*<div class="f16"><i class="flag [^"]*"></i> English', html)
+    assert "</i> - English" not in html
