@@ -146,3 +146,17 @@ def test_saving_a_user_unchanged_records_no_change(client, ctx):
     response = client.post(f"/users/edit/{user.id}", data=edit_form(user))
     assert response.status_code == 302
     assert events("user.update") == []
+
+
+def test_saving_an_organization_unchanged_records_no_change(client, ctx):
+    from .conftest import ADMIN
+    from .test_organizations import form_of
+
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    hospital.address_line2 = None
+    db.session.commit()
+    login_as(client, ADMIN)
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    response = client.post(f"/organizations/edit/{hospital.id}", data=form_of(hospital))
+    assert response.status_code == 302
+    assert events("organization.update") == []

@@ -162,10 +162,6 @@ def invite_new_user(user: User, actor) -> tuple[str, int]:
     return link, hours
 
 
-def _blank_is_none(values: dict) -> dict:
-    return {key: None if value == "" else value for key, value in values.items()}
-
-
 def check_update(user: User, before: dict | None, actor) -> None:
     """Check a changed user and audit the change (display name and e-mail included); the
     caller commits. ``before`` is :func:`user_snapshot` taken before the form or schema set
@@ -175,9 +171,7 @@ def check_update(user: User, before: dict | None, actor) -> None:
     _refused(check_user, user, before, actor)
     after = {key: getattr(user, key) for key in before if key != "roles"}
     after["roles"] = sorted(user.role_names)
-    # An optional field never filled is stored as NULL and comes back from a form as "":
-    # not a change (saving a form unchanged logged {"phone": [null, ""]}).
-    changes = audit.changed_fields(_blank_is_none(before), _blank_is_none(after))
+    changes = audit.changed_fields(before, after)
     if changes:
         audit.record("user.update", user, actor=actor, changes=changes)
     if "roles" in changes or "organization_id" in changes:
