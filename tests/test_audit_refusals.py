@@ -133,3 +133,30 @@ def test_forged_role_on_the_screen_form_is_refused_and_audited(client, ctx):
     (event,) = events("user.role_grant_refused")
     assert event.changes["roles"] == ["Admin"] and event.changes["user_id"] == str(user_id)
     assert event.actor_email == ORGADMIN_A and event.organization_id == org_id("H0001")
+
+
+def test_saving_a_user_unchanged_records_no_change(client, ctx):
+    """A phone number never entered is stored as nothing and comes back from the form as "":
+    saving the form unchanged logged 「ユーザー情報の変更」 {"phone": [null, ""]}."""
+    user = user_by_email(HOSPITAL_A)
+    user.mobile = None
+    db.session.commit()
+    login_as(client, ORGADMIN_A)
+    user = user_by_email(HOSPITAL_A)
+    response = client.post(f"/users/edit/{user.id}", data=edit_form(user))
+    assert response.status_code == 302
+    assert events("user.update") == []
+
+
+def test_saving_an_organization_unchanged_records_no_change(client, ctx):
+    from .conftest import ADMIN
+    from .test_organizations import form_of
+
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    hospital.address_line2 = None
+    db.session.commit()
+    login_as(client, ADMIN)
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    response = client.post(f"/organizations/edit/{hospital.id}", data=form_of(hospital))
+    assert response.status_code == 302
+    assert events("organization.update") == []

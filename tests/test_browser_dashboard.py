@@ -69,6 +69,9 @@ def test_dashboard_cards_and_hover_value(app, ctx):
             assert "2025-05" in text and "貸出回数: 4回" in text  # L1–L4 overlap May; D5 does not count and "稼働率: 11.09%" in text
             page.mouse.move(5, 5)
             page.screenshot(path=str(screens() / "dashboard.png"))
+            # Each section's heading shows the ▶ / ▼ that says it opens (Bootstrap hid it).
+            assert set(page.eval_on_selector_all(
+                "details.dashboard-scope > summary", "es => es.map(e => getComputedStyle(e).display)")) == {"list-item"}
             # An empty month: a clear message, no axes.
             page.goto(f"{base}/dashboard/?month=2023-01")
             assert page.inner_text("#dashboard-empty").startswith("データがありません")

@@ -233,3 +233,37 @@ def test_system_and_manufacturer_start_pages(data, client):
     login_as(client, MANUFACTURER)
     text = client.get("/").get_data(as_text=True)
     assert 'id="start-manufacturer"' in text and "/manufacturer/figures?month=" in text
+
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def test_dashboard_in_english_has_english_cards_status_and_chart_texts(data, client):
+    """After choosing English the cards, their units, the upload status, the sections' names
+    and the charts' texts are English (the stored figures keep Japanese labels)."""
+    login_as(client, HOSPITAL_A)
+    client.get("/lang/en")
+    page = client.get("/dashboard/?month=2025-05").get_data(as_text=True)
+    cards = re.findall(r'<div class="dash-card" data-figure="\w+"[^>]*>(.*?)</div>\s*</div>', page, re.S)
+    assert cards and not [c for c in cards if JAPANESE.search(re.sub(r"<[^>]+>", "", c))]
+    assert "Utilization" in page and " devices</small>" in page
+    status = page.split('id="dashboard-status"')[1].split("</div>\n</div>")[0]
+    assert not JAPANESE.search(re.sub(r"<[^>]+>", "", status)), status
+    assert "All devices" in page and "<h4>全機器</h4>" not in page
+    life = page.split('class="table table-condensed table-bordered dashboard-life"')[1].split("</table>")[0]
+    assert not JAPANESE.search(re.sub(r"<[^>]+>", "", life)), life
+    client_data = page.split('id="dashboard-data"')[1].split(">", 1)[1].split("</script>")[0]
+    import json
+
+    charts = json.loads(client_data.replace("<\\/", "</"))
+    assert charts["labels"]["lending"]["utilization"] == "Utilization"
+    assert charts["texts"]["units"]["時間"] == " hours" and charts["texts"]["devices"] == "Devices"
+    assert charts["scopes"][0]["name"] == "All devices"
+
+
+def test_operator_start_page_in_english_names_upload_states_in_english(data, client):
+    login_as(client, OPERATOR)
+    client.get("/lang/en")
+    text = client.get("/").get_data(as_text=True)
+    incomplete = text.split('id="start-incomplete"')[1].split('id="start-problems"')[0]
+    assert "Not submitted" in incomplete and "未提出" not in incomplete

@@ -132,6 +132,7 @@ def test_open_lending_not_listed_again_stops_counting_and_is_listed_unknown(ctx,
     page = client.get("/dashboard/?month=2025-04").get_data(as_text=True)
     section = page[page.index('id="data-quality"'):]
     assert "ME00001" in section and "2025-03-20 00:00" in section and "修理日不明" in section
+    assert 'id="zone-note"' in section  # times on the page: the zone is named once
     generate_reports(h, APRIL, notify=False)
     row = db.session.scalars(select(ReportFile).where(ReportFile.hospital_id == h, ReportFile.month == APRIL,
                                                       ReportFile.file_type == 1)).one()

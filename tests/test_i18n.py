@@ -76,3 +76,11 @@ def test_processes_starting_together_compile_the_catalogs_without_clashing(tmp_p
     with open(tmp_path / "translations/en/LC_MESSAGES/messages.mo", "rb") as handle:
         assert read_mo(handle).get("機器台帳のメンテナンス") is not None
     assert list((tmp_path / "translations").rglob("*.tmp")) == []
+
+
+def test_pages_name_their_language(client):
+    """Without <html lang> a browser set to another language draws kanji with Chinese glyphs
+    and a screen reader reads Japanese as English."""
+    assert '<html lang="ja">' in client.get("/login/").get_data(as_text=True)
+    client.get("/lang/en")
+    assert '<html lang="en">' in client.get("/login/").get_data(as_text=True)

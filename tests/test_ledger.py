@@ -324,3 +324,25 @@ def test_users_without_the_capability_are_refused(client, devices):
     login_as(client, MANUFACTURER)
     assert client.get("/ledger/").status_code in (302, 403, 404)
     assert client.get("/api/v1/ledger/").status_code in (401, 403, 404)
+
+
+def test_refused_change_on_a_device_page_shows_that_page_with_the_input(client, devices):
+    """From a device's page, a refused change (no reason) comes back to the same page with
+    what the user chose, not to the first page of the ledger."""
+    login_as(client, HOSPITAL_A)
+    device_id = devices["ids"]["ME002"]
+    page = client.get(f"/ledger/{device_id}").get_data(as_text=True)
+    assert 'name="from_device"' in page
+    assert "独自の機器分類" in page  # what the * beside a classification means
+    response = client.post("/ledger/change", data={
+        "target": "one", "ids": str(device_id), "from_device": "1", "counts": "", "reason": "確認"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "変更する内容" in html and "機器の設定と変更履歴" in html and "ME002" in html
+    assert ">確認</textarea>" in html
+    response = client.post("/ledger/change", data={
+        "target": "one", "ids": str(device_id), "from_device": "1", "counts": "0", "reason": "x" * 501})
+    html = response.get_data(as_text=True)
+    assert "500文字以内" in html and "機器の設定と変更履歴" in html
+    assert '<option value="0" selected>' in html and "x" * 501 in html
+    assert eq(devices, "ME002").override_counts is None

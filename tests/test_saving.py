@@ -134,3 +134,33 @@ def test_operator_fields_are_editable_for_the_operator(client, ctx):
     login_as(client, ADMIN)
     html = client.get(f"/organizations/edit/{org('H0001').id}").get_data(as_text=True)
     assert "disabled" not in field_tag(html, "report_rank_count")
+
+
+def test_orgadmin_saves_the_form_as_a_browser_sends_it_without_the_read_only_fields(client, ctx):
+    """A browser does not send disabled fields; the required ones among them (code, ranks)
+    must not refuse the form."""
+    login_as(client, ORGADMIN_A)
+    hospital = org("H0001")
+    data = form_of(hospital, phone="043-555-0001")
+    for name in ("kind", "code", "report_rank_count", "analysis_level", "mfa_required",
+                 "manufacturer_selection_count", "allows_manufacturer_access"):
+        data.pop(name, None)
+    response = client.post(f"/organizations/edit/{hospital.id}", data=data)
+    assert response.status_code == 302, re.findall(r'class="alert[^"]*"[^>]*>([^<]*)', response.get_data(as_text=True))
+    db.session.expire_all()
+    saved = org("H0001")
+    assert (saved.phone, saved.code, saved.report_rank_count) == ("043-555-0001", "H0001", 5)
+
+
+def test_taken_email_is_said_once_in_japanese(client, ctx):
+    """FAB's unique check was added to the shared validator list by both forms: the message
+    appeared twice, in FAB's colloquial 「既に存在してます」."""
+    login_as(client, ADMIN)
+    response = client.post("/users/add", data={
+        "first_name": "重複 太郎", "email": HOSPITAL_A,
+        "organization": str(org_id("H0001")), "roles": [str(role_id("HospitalUser"))],
+    })
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.count("既に登録されています。") == 1
+    assert "既に存在してます" not in html

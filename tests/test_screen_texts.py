@@ -83,6 +83,8 @@ def test_audit_actions_are_labels(client, ctx):
     text = visible(client.get("/audit/list/").get_data(as_text=True))
     assert "ログイン" in text and "auth.login" not in text
     assert "ユーザー" in text and " User " not in text  # the object type, by its label
+    # the stored type is the model's class name (OptiServeUser), never shown as such
+    assert "OptiServeUser" not in text
 
 
 def test_unknown_audit_action_is_still_shown():
@@ -148,3 +150,11 @@ def test_profile_shows_the_japanese_role_name(client, ctx):
     login_as(client, ORGADMIN_A)
     text = visible(client.get("/users/userinfo/").get_data(as_text=True))
     assert "組織管理者" in text and "OrgAdmin" not in text
+
+
+def test_language_menu_names_the_language_without_a_dash(client, ctx):
+    """FAB's menu wrote 「- English」."""
+    login_as(client, HOSPITAL_A)
+    html = client.get("/users/userinfo/").get_data(as_text=True)
+    assert re.search(r'href="/lang/en"[^>]*>\s*<div class="f16"><i class="flag [^"]*"></i> English', html)
+    assert "</i> - English" not in html

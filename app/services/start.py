@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.core.months import add_months, current_month, jst_today, previous_month, utc_now
@@ -31,12 +32,15 @@ from app.models import (
 DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
 RECENT = dt.timedelta(days=14)
-TYPE_LABELS = {int(UploadType.ledger): "台帳", int(UploadType.lending): "貸出", int(UploadType.failure): "故障"}
+# Shown on the start page and the dashboard, in the UI language.
+TYPE_LABELS = {int(UploadType.ledger): _l("台帳"), int(UploadType.lending): _l("貸出"),
+               int(UploadType.failure): _l("故障")}
 STATUS_LABELS = {
-    "queued": "待機中", "processing": "処理中", "succeeded": "取込完了",
-    "succeeded_with_rejections": "取込完了（一部除外）", "needs_mapping": "列の対応づけ待ち",
-    "failed": "失敗", "duplicate": "同一ファイル", "running": "作成中", "published": "公開済み",
+    "queued": _l("待機中"), "processing": _l("処理中"), "succeeded": _l("取込完了"),
+    "succeeded_with_rejections": _l("取込完了（一部除外）"), "needs_mapping": _l("列の対応づけ待ち"),
+    "failed": _l("失敗"), "duplicate": _l("同一ファイル"), "running": _l("作成中"), "published": _l("公開済み"),
 }
+NOT_SUBMITTED = _l("未提出")
 
 
 def due_month(today: dt.date | None = None) -> tuple[dt.date, dt.date, bool]:
@@ -76,7 +80,7 @@ def incomplete_hospitals(today: dt.date | None = None) -> dict:
         latest = uploads.get(h.id, {})
         rows.append({"hospital": h, "types": [
             {"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
-             if t in latest else "未提出", "ok": t in latest and latest[t].status in (
+             if t in latest else NOT_SUBMITTED, "ok": t in latest and latest[t].status in (
                  UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
             for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]})
     return {"month": month, "due": due, "overdue": overdue, "rows": rows, "total": len(hospitals)}
@@ -151,7 +155,7 @@ def hospital_status(hospital_id: int, today: dt.date | None = None) -> dict:
     month, due, overdue = due_month(today)
     latest = _latest_uploads([hospital_id], month).get(hospital_id, {})
     types = [{"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
-              if t in latest else "未提出", "ok": t in latest and latest[t].status in (
+              if t in latest else NOT_SUBMITTED, "ok": t in latest and latest[t].status in (
                   UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
              for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]
     report = db.session.scalars(select(ReportFile).where(ReportFile.hospital_id == hospital_id, is_published())

@@ -60,6 +60,7 @@ ACTION_LABELS = {
 
 OBJECT_LABELS = {
     "User": _l("ユーザー"),
+    "OptiServeUser": _l("ユーザー"),  # the user model's class name, what the log stores
     "Organization": _l("組織"),
     "ApiKey": _l("APIキー"),
     "Classification": _l("機器分類"),

@@ -98,6 +98,13 @@ class ScopedInterface(SQLAInterface):
         )
 
 
+class _CopiedValidators(dict):
+    """``validators_columns`` handing out a fresh list per lookup (see ``_init_forms``)."""
+
+    def get(self, key, default=None):
+        return list(super().get(key, default or []))
+
+
 class ScopedModelView(SaveFlow, ModelView):
     """A ModelView whose rows, actions and related dropdowns follow :mod:`app.access.scope`.
 
@@ -117,6 +124,18 @@ class ScopedModelView(SaveFlow, ModelView):
         self.formatters_columns = default_formatters(self)
         polish_form(self.add_form)
         polish_form(self.edit_form)
+
+    def _init_forms(self):
+        """FAB appends its own checks (length, required, unique) to the lists of
+        ``validators_columns`` while it builds a form; building the add and the edit form from
+        the class's lists doubled them, and a taken e-mail said 「既に登録されています」 twice.
+        Each form is built from copies."""
+        shared = self.validators_columns
+        self.validators_columns = _CopiedValidators(shared or {})
+        try:
+            super()._init_forms()
+        finally:
+            self.validators_columns = shared
 
     def pre_add(self, item):
         """Stamp the organization on rows made by a user who has exactly one."""

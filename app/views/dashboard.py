@@ -26,10 +26,12 @@ from app.extensions import db
 from app.services.reports import dashboard as board
 from app.services.reports import stored
 from app.services.reports.data_quality import LONG_LENDING_DAYS
+from app.services.reports.definitions import unit_label
 from app.services.reports.glossary import definitions
 from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
+from app.views.display import mark_times_shown
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
 fmt, fmt_diff = board.fmt, board.fmt_diff
@@ -66,15 +68,34 @@ def _target():
     return hospital, month, months
 
 
+def scope_name(scope: dict) -> str:
+    """A section's name in the UI language: the stored figures keep 「全機器」 in Japanese."""
+    return _("全機器") if scope["key"] == "all" else scope["name"]
+
+
+def life_label(row: dict) -> str:
+    """A ③ bucket (stored with its Japanese label) in the UI language."""
+    bucket = row.get("bucket")
+    fixed = {"expired": _("期限切れ"), "0": _("1年未満"), "10+": _("10年以上"), "unknown": _("使用期限なし")}
+    if bucket in fixed:
+        return fixed[bucket]
+    return _("%(n)s年", n=bucket) if str(bucket).isdigit() else row["label"]
+
+
 def _client_data(data: dict) -> dict:
-    """What the charts need (trends and ③–⑥), with labels and definitions."""
-    labels = {s: {k: f.ja for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
+    """What the charts need (trends and ③–⑥), with labels and definitions, in the UI language."""
+    labels = {s: {k: f.name for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
     units = {s: {k: f.unit for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
+    texts = {"units": {u: unit_label(u) for u in ("台", "回", "時間")},
+             "devices": _("機器台数"), "lending_hours": _("合計貸出時間"),
+             "near_end_share": _("残耐用1年以内の割合"), "utilization": _("稼働率"),
+             "no_data": _("データがありません")}
     return {"months": [m[:7] for m in data["months"]], "month": data["month"][:7], "labels": labels,
-            "units": units, "definitions": definitions(),
-            "scopes": [{"key": s["key"], "name": s["name"],
+            "units": units, "texts": texts, "definitions": definitions(),
+            "scopes": [{"key": s["key"], "name": scope_name(s),
                         "trend": {sec: {r["key"]: r["trend"] for r in s[sec]} for sec in ("lending", "failure")},
-                        "life": s["life"], "models_near_end": s["models_near_end"][:10],
+                        "life": [{**r, "label": life_label(r)} for r in s["life"]],
+                        "models_near_end": s["models_near_end"][:10],
                         "top_models": s["top_models"]} for s in data["scopes"]],
             "ranking": data["ranking"][:20]}
 
@@ -90,6 +111,9 @@ class DashboardView(BaseView):
     def index(self):
         hospital, month, months = _target()
         data = stored.load(hospital.id, month)
+        quality = data["quality"]
+        if quality.get("unknown_end") or quality.get("over_booked") or quality.get("long_lendings"):
+            mark_times_shown()  # the data-quality rows show lending times: the footer names the zone
         newer = [m for m in months if m > month]
         older = [m for m in months if m < month]
         return self.render_template(
@@ -100,6 +124,7 @@ class DashboardView(BaseView):
             next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             data_defs=definitions(), status=hospital_status(hospital.id), labels=board.labels(),
+            scope_name=scope_name, life_label=life_label,
             can_upload=current_scope().can(UPLOAD) and self.appbuilder.sm.has_access("can_read", "UploadView"),
             export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
             drill_base=url_for("DashboardView.devices", hospital_id=hospital.id, month=f"{month:%Y-%m}"),

@@ -147,7 +147,10 @@ class LedgerView(BaseView):
     @has_access
     @permission_name("read")
     def show(self, pk):
-        hospital = self._hospital()
+        return self._device_page(self._hospital(), pk)
+
+    def _device_page(self, hospital, pk, kept=None):
+        """One device's page; ``kept`` is the refused form's input, shown again."""
         device = ledger.device(hospital.id, pk)
         if device is None:
             abort(404)
@@ -156,8 +159,16 @@ class LedgerView(BaseView):
             "ledger/show.html", title=_("機器の設定と変更履歴"), hospital=hospital, device=device,
             row=ledger.device_row(device), changes=changes, editors=ledger.editor_names(changes),
             classifications=ledger.classification_choices(hospital.id), counts_label=ledger.counts_label,
-            form=CsrfForm(),
+            form=CsrfForm(), kept=kept or {},
         )
+
+    def _refused(self, hospital, exc):
+        """A refused change: from a device's page, that page again with the input kept;
+        from the list, the list (its filters and page)."""
+        flash(str(exc), "danger")
+        if request.form.get("from_device") and request.form.get("ids", "").isdigit():
+            return self._device_page(hospital, int(request.form["ids"]), kept=request.form)
+        return self._back(hospital)
 
     @expose("/change", methods=["POST"])
     @has_access
@@ -172,9 +183,8 @@ class LedgerView(BaseView):
                 parse_classification(request.form.get("classification_id")), request.form.get("reason"),
             )
         except ledger.LedgerError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(_("%(n)s 件の設定を変更しました。", n=changed), "info")
+            return self._refused(hospital, exc)
+        flash(_("%(n)s 件の設定を変更しました。", n=changed), "info")
         return self._back(hospital)
 
     @expose("/restore", methods=["POST"])
@@ -187,9 +197,8 @@ class LedgerView(BaseView):
         try:
             changed = apply_restore(hospital, form_target(request.form), request.form.get("reason"))
         except ledger.LedgerError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(_("%(n)s 件の設定をデフォルトに戻しました。", n=changed), "info")
+            return self._refused(hospital, exc)
+        flash(_("%(n)s 件の設定をデフォルトに戻しました。", n=changed), "info")
         return self._back(hospital)
 
 

@@ -30,7 +30,11 @@ def make_read_only(form, names, item) -> None:
             continue
         field = form[name]
         if item is not None and request.method == "POST":
-            field.process(None, getattr(item, name))
+            value = getattr(item, name)
+            field.process(None, value)
+            # A browser never sends a disabled field: without this its raw input stays empty
+            # and a required one ("このフィールドは必須です") refuses the whole form.
+            field.raw_data = [] if value is None else [str(value)]
         field.render_kw = {**(field.render_kw or {}), "disabled": True}
         field.description = _l("この項目は運用者（SMDS）のみ変更できます")
 

@@ -63,11 +63,17 @@ note_recorded: Callable[[str], None] = _forget
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """``{field: [old, new]}`` for the fields whose value differs."""
+    """``{field: [old, new]}`` for the fields whose value differs. An optional field never
+    filled (NULL) and one a form sends back empty ("") are the same value: saving a form
+    unchanged logged {"phone": [null, ""]}."""
+    def value(values, key):
+        found = values.get(key)
+        return None if found == "" else found
+
     return {
         key: [before.get(key), after.get(key)]
         for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
+        if value(before, key) != value(after, key)
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
 from app.services.ledger.device_months import device_in_window, device_windows
-from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, unit_label
 from app.services.reports.glossary import definitions
 from app.services.reports.sql import clipped, counted_devices, fetch_rows
 
@@ -100,7 +100,8 @@ def cards(data: dict) -> list[dict]:
     for section, key, meaning in CARDS:
         r = by_key[section][key]
         figure = FIGURES[section][key]
-        out.append({"section": section, "key": key, "label": figure.ja, "unit": figure.unit,
+        out.append({"section": section, "key": key, "label": figure.name, "unit": figure.unit,
+                    "unit_label": unit_label(figure.unit),
                     "value": fmt(r["value"], figure.unit), "raw": r["value"], "meaning": meaning,
                     "definition": definition(section, key),
                     "previous": _change(r["value"], r["previous"], figure.unit, meaning),

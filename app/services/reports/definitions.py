@@ -32,6 +32,13 @@ class MonthAggregate:
 UNITS_EN = {"台": "devices", "回": "times", "時間": "hours"}
 
 
+def unit_label(unit: str) -> str:
+    """A unit as written after a number in the UI language: 台, or " devices"."""
+    if unit == "%" or not _ui_is_english():
+        return unit
+    return " " + UNITS_EN.get(unit, unit)
+
+
 def _ui_is_english() -> bool:
     from flask import has_request_context
     from flask_babel import get_locale
@@ -56,6 +63,11 @@ class FigureDef:
             return name
         unit = UNITS_EN.get(self.unit, self.unit) if english else self.unit
         return f"{name} ({unit})" if english else f"{name}（{unit}）"
+
+    @property
+    def name(self) -> str:
+        """The name alone (no unit), in the UI language."""
+        return self.en if _ui_is_english() else self.ja
 
     @property
     def doc(self) -> str:

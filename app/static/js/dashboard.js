@@ -19,8 +19,9 @@
   function fmt(value, unit) {
     if (value === null || value === undefined) { return "—"; }
     if (unit === "%") { return (value * 100).toFixed(2) + "%"; }
-    if (unit === "時間") { return value.toLocaleString("ja-JP", {minimumFractionDigits: 1, maximumFractionDigits: 1}) + "時間"; }
-    return value.toLocaleString("ja-JP", {maximumFractionDigits: 1}) + (unit || "");
+    var written = (data.texts && data.texts.units[unit]) || unit || "";  // 時間, or " hours"
+    if (unit === "時間") { return value.toLocaleString("ja-JP", {minimumFractionDigits: 1, maximumFractionDigits: 1}) + written; }
+    return value.toLocaleString("ja-JP", {maximumFractionDigits: 1}) + written;
   }
 
   function external(context) {
@@ -51,7 +52,7 @@
     box.textContent = "";
     var note = document.createElement("div");
     note.className = "dash-none";
-    note.textContent = "データがありません";
+    note.textContent = data.texts.no_data;
     box.appendChild(note);
   }
 
@@ -105,8 +106,8 @@
     draw(box, {
       type: "bar",
       data: {labels: rows.map(function (r) { return r.label; }), datasets: [
-        {label: "機器台数", unit: "台", data: rows.map(function (r) { return r.devices; }), backgroundColor: BAR, yAxisID: "y"},
-        {label: "合計貸出時間", unit: "時間", data: rows.map(function (r) { return r.lending_hours; }), backgroundColor: BAR2, yAxisID: "y1"}
+        {label: data.texts.devices, unit: "台", data: rows.map(function (r) { return r.devices; }), backgroundColor: BAR, yAxisID: "y"},
+        {label: data.texts.lending_hours, unit: "時間", data: rows.map(function (r) { return r.lending_hours; }), backgroundColor: BAR2, yAxisID: "y1"}
       ]},
       options: {scales: {y: numberAxis("left"), y1: numberAxis("right")}}
     });
@@ -117,7 +118,7 @@
     draw(box, {
       type: "bar",
       data: {labels: rows.map(function (m) { return m.maker + " " + m.model; }), datasets: [
-        {label: "残耐用1年以内の割合", unit: "%", data: rows.map(function (m) { return m.share; }), backgroundColor: LINE}
+        {label: data.texts.near_end_share, unit: "%", data: rows.map(function (m) { return m.share; }), backgroundColor: LINE}
       ]},
       options: {indexAxis: "y", scales: {x: percentAxis("left")}, plugins: {legend: {display: false},
                 tooltip: {enabled: false, external: external}}}
@@ -129,7 +130,7 @@
     draw(box, {
       type: "bar",
       data: {labels: rows.map(function (r) { return r.rank + ". " + r.name; }), datasets: [
-        {label: "稼働率", unit: "%", data: rows.map(function (r) { return r.utilization; }), backgroundColor: BAR}
+        {label: data.texts.utilization, unit: "%", data: rows.map(function (r) { return r.utilization; }), backgroundColor: BAR}
       ]},
       options: {indexAxis: "y", scales: {x: percentAxis("left")}, plugins: {legend: {display: false},
                 tooltip: {enabled: false, external: external}}}

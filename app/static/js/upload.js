@@ -3,12 +3,14 @@
   "use strict";
   var page = document.getElementById("upload-page");
   if (!page) { return; }
+  // The page's words in the UI language (data-text-* of #upload-page).
+  function text(name) { return page.dataset["text" + name.charAt(0).toUpperCase() + name.slice(1)] || ""; }
 
   document.querySelectorAll("input.upload-file").forEach(function (input) {
     input.addEventListener("change", function () {
       var note = document.querySelector('.upload-chosen[data-for="' + input.id + '"]');
       if (note) {
-        note.textContent = input.files.length ? "✓ " + input.files[0].name + " が選択されました" : "";
+        note.textContent = input.files.length ? "✓ " + text("chosen") + ": " + input.files[0].name : "";
       }
     });
   });
@@ -42,14 +44,28 @@
     var counts = "";
     if (item.rows_total !== null) {
       counts = (item.rows_imported || 0) + " / " + item.rows_total;
-      if (item.rows_rejected) { counts += " (取込不可 " + item.rows_rejected + ")"; }
+      if (item.rows_rejected) { counts += " (" + text("rejectedRows") + " " + item.rows_rejected + ")"; }
     }
     row.querySelector(".js-counts").textContent = counts;
     var links = row.querySelector(".js-links");
     links.textContent = "";
-    if (item.rejected_url) { links.appendChild(link(item.rejected_url, "取り込めなかった行")); }
-    if (item.mapping_url) { links.appendChild(link(item.mapping_url, "列の対応付け")); }
+    if (item.rejected_url) { links.appendChild(link(item.rejected_url, text("rejectedLink"))); }
+    if (item.mapping_url) { links.appendChild(link(item.mapping_url, text("mappingLink"))); }
     row.setAttribute("data-done", item.done ? "true" : "false");
+  }
+
+  // The upload history below (one row per month) said 処理中 until the page was reloaded:
+  // when an upload finishes, its table is read again from this page's URL.
+  function refreshHistory() {
+    var history = document.getElementById("upload-history");
+    if (!history) { return; }
+    fetch(window.location.href, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (!html) { return; }
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("upload-history");
+      if (fresh) { history.innerHTML = fresh.innerHTML; }
+    }).catch(function () { /* the next finished upload tries again */ });
   }
 
   function poll() {
@@ -61,6 +77,7 @@
       return response.ok ? response.json() : { uploads: [] };
     }).then(function (data) {
       data.uploads.forEach(update);
+      if (data.uploads.some(function (item) { return item.done; })) { refreshHistory(); }
     }).catch(function () { /* the next poll tries again */ })
       .then(function () { window.setTimeout(poll, 2000); });
   }
