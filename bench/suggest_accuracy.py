@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.core.normalize import match_key  # noqa: E402
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest  # noqa: E402
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest, worth_showing  # noqa: E402
 
 HELDOUT = ROOT / "bench" / "data" / "suggest_heldout.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"
@@ -61,8 +61,9 @@ def evaluate(rows, master, use_priors: bool):
     for row in rows:
         prior = priors_for(rows, row) if use_priors else None
         # The hospital's parent classification is context for a level-2/3 name, as on screen 7.
-        ranked = suggest(row["name"], master, prior, limit=3, parent_name=row.get("parent") or None)
-        best_id, best_score = ranked[0]
+        # As a screen shows them: candidates below MIN_SHOWN_SCORE are not offered.
+        ranked = worth_showing(suggest(row["name"], master, prior, limit=3, parent_name=row.get("parent") or None))
+        best_id, best_score = ranked[0] if ranked else (None, 0.0)
         auto = best_score >= AUTO_ACCEPT_THRESHOLD
         if not row["ids"]:
             negatives += 1

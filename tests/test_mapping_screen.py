@@ -25,7 +25,9 @@ def test_first_page_is_50_rows_unmapped_first_with_suggestions(client, ctx):
     assert data["total"] == total and data["unmapped"] == unmapped and data["matched"] == total
     assert data["pages"] == -(-total // 50)
     assert all(r["smds_classification_id"] is None for r in data["rows"])
-    assert all(1 <= len(r["suggestions"]) <= 3 for r in data["rows"])
+    assert all(len(r["suggestions"]) <= 3 for r in data["rows"])
+    # A name that says nothing to match on (a model number, 「▲」) is offered nothing.
+    assert sum(1 for r in data["rows"] if r["suggestions"]) >= 40
     # The last page ends with mapped rows; a page past the end gives the last one.
     last = client.get(f"{API}/hospital/{a.id}/mapping/page?page=999").json
     assert last["page"] == data["pages"] and last["rows"][-1]["smds_classification_id"] is not None
@@ -162,7 +164,8 @@ def test_a_childs_suggestions_follow_its_parents_mapping_on_the_next_page_load(c
                 client.get(f"{API}/hospital/{b.id}/mapping/page?q={q}").json["rows"]}
         html = {r["id"]: r["suggestions"][0] for r in
                 first_page(client.get("/classification-mapping/?level=2&status=unmapped&q=TE-171"))["rows"]}
-        rows = {r["id"]: r["suggestions"][0] for r in client.get(f"{API}/hospital/{b.id}/mapping").json["result"]}
+        rows = {r["id"]: r["suggestions"][0] for r in client.get(f"{API}/hospital/{b.id}/mapping").json["result"]
+                if r["id"] in children}
         preview = {c["id"]: c for c in client.post(f"{API}/hospital/{b.id}/mapping/bulk",
                                                    json={"filter": {"q": ""}, "threshold": 50}).json["changes"]}
         assert html[model] == page[model]
@@ -182,3 +185,18 @@ def test_a_childs_suggestions_follow_its_parents_mapping_on_the_next_page_load(c
     # Unmapped again: the suggestions are those from the parent's name once more.
     assert client.put(f"{API}/{parent}/mapping", json={"smds_classification_id": None}).status_code == 200
     assert firsts() == before
+
+
+def test_a_name_that_says_nothing_is_offered_no_chance_suggestions(client, ctx):
+    """「▲」 or a bare model number share a character or two with master names by chance
+    (scores 0-15): screen 7 offers no suggestion for them rather than noise, and a name that
+    says something keeps its suggestions."""
+    b = hospital("H0002")
+    ids = ensure_hospital_classifications(db.session, b.id, [("▲",), ("TE-171",), ("ｼﾘﾝｼﾞﾎﾟﾝﾌﾟ(小児)",)])
+    db.session.commit()
+    login_as(client, HOSPITAL_B)
+    rows = {r["id"]: r for r in client.get(f"{API}/hospital/{b.id}/mapping/page?per_page=100").json["rows"]}
+    assert rows[ids[("▲",)]]["suggestions"] == [] and rows[ids[("TE-171",)]]["suggestions"] == []
+    syringe = [s["name"] for s in rows[ids[("シリンジポンプ(小児)",)]]["suggestions"]]
+    assert syringe[0] == "シリンジポンプ"
+    assert all(s["score"] >= 25 for r in rows.values() for s in r["suggestions"])

@@ -38,7 +38,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import Classification, Equipment
-from app.services.classifications.suggest import ModelEvidence, suggest_cached
+from app.services.classifications.suggest import ModelEvidence, suggest_cached, worth_showing
 
 MIN_KEY = 3
 MIN_BLANK_MAKER_KEY = 5
@@ -173,7 +173,8 @@ class Suggester:
         # The parent (its mapping first, else its name) is context for a child that says
         # little itself (a model number, その他); the models of its devices elsewhere say more.
         evidence = self.models.get(row["id"])
-        ranked = suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"], evidence)
+        ranked = worth_showing(
+            suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"], evidence))
         suggestions = [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
         if evidence is not None:
             # "Other hospitals classify this model as …": counts only, as the screen says it.

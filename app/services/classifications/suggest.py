@@ -30,7 +30,8 @@ the same device models to (all gathered by the caller). Scores are 0..100:
   compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
-Only scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
+Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
+scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
 and bracket-free names (or a master name and a model number), agreed prior mappings, names
 that are a lexicon term and strong model evidence (below).
 
@@ -92,6 +93,9 @@ from app.core.normalize import base_key, base_key_breaks, match_key, normalize_t
 from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
 
 AUTO_ACCEPT_THRESHOLD = 90.0
+# Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
+# against １２誘導心電計 score 0-15): it is not offered, so a name with nothing better shows none.
+MIN_SHOWN_SCORE = 25.0
 EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
@@ -381,6 +385,11 @@ def suggest(
         scored = _with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
+
+
+def worth_showing(ranked: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The suggestions a person is shown: those of at least :data:`MIN_SHOWN_SCORE`."""
+    return [(cid, score) for cid, score in ranked if score >= MIN_SHOWN_SCORE]
 
 
 def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],

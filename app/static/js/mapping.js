@@ -117,6 +117,9 @@
       }
       sugg.appendChild(document.createTextNode(" "));
     });
+    if (!row.suggestions.length) {  // nothing in the name to match on: the manual field is next
+      sugg.appendChild(make("small", texts.noSuggestion, "text-muted no-suggestion"));
+    }
     tr.appendChild(sugg);
     var manual = make("td");
     var input = make("input", null, "form-control input-sm manual-input");
