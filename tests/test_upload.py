@@ -174,7 +174,7 @@ def test_upload_window_is_36_complete_months_and_the_current_one(ctx):
     assert uploads.parse_month("2026-11", on) == dt.date(2026, 11, 1)  # the current month
     with pytest.raises(UploadRejected) as old:
         uploads.parse_month("2023-10", on)  # 37 months back
-    assert old.value.message == "対象年月は過去36ヶ月（2023-11〜2026-11）の範囲で指定してください。"
+    assert old.value.message == "対象年月は過去36か月（2023-11〜2026-11）の範囲で指定してください。"
     with pytest.raises(UploadRejected) as future:
         uploads.parse_month("2026-12", on)
     assert future.value.message == ("2026-12 は未来の月のためアップロードできません。"
@@ -191,7 +191,7 @@ def test_screen_refuses_next_month_and_37_months_back(client, ctx):
     login_as(client, HOSPITAL_A)
     current = months.current_month()
     cases = {months.add_months(current, 1): "未来の月のためアップロードできません",
-             months.add_months(current, -37): "過去36ヶ月"}
+             months.add_months(current, -37): "過去36か月"}
     for value, message in cases.items():
         response = post(client, month_text=f"{value:%Y-%m}", ledger=(LEDGER_CSV, "a.csv"))
         assert response.status_code == 400

@@ -82,7 +82,7 @@ def parse_month(text: str | None, on: dt.date | None = None) -> dt.date:
                                month=f"{value:%Y-%m}", current=f"{current:%Y-%m}"))
     oldest = add_months(current, -BACKFILL_MONTHS)
     if value < oldest:
-        raise UploadRejected(_("対象年月は過去36ヶ月（%(oldest)s〜%(current)s）の範囲で指定してください。",
+        raise UploadRejected(_("対象年月は過去36か月（%(oldest)s〜%(current)s）の範囲で指定してください。",
                                oldest=f"{oldest:%Y-%m}", current=f"{current:%Y-%m}"))
     return value
 
