@@ -159,3 +159,14 @@ def test_user_pages_never_show_password_hashes(client, ctx):
         page = client.get(url).get_data(as_text=True)
         assert user.password not in page
         assert "pbkdf2" not in page and "scrypt" not in page
+
+
+def test_user_list_names_each_users_roles_in_japanese(client, ctx):
+    login_as(client, ORGADMIN_A)
+    page = client.get("/users/list/").get_data(as_text=True)
+    header = page.split("<tr")[1]
+    assert "ロール" in header
+    orgadmin_row = [row for row in page.split("<tr") if ORGADMIN_A in row][0]
+    assert "組織管理者" in orgadmin_row and "OrgAdmin" not in orgadmin_row
+    hospital_row = [row for row in page.split("<tr") if HOSPITAL_A in row][0]
+    assert "病院ユーザー" in hospital_row and "組織管理者" not in hospital_row

@@ -111,7 +111,7 @@ class UserMaintenanceView(ScopedModelView):
     add_row_message = _l("ユーザーを仮登録しました。")
     edit_row_message = _l("ユーザー情報を更新しました。")
     label_columns = LABELS
-    list_columns = ["organization.name", "first_name", "email", "status", "last_login"]
+    list_columns = ["organization.name", "first_name", "email", "roles", "status", "last_login"]
     order_columns = ["first_name", "email", "status", "last_login"]
     search_columns = ["first_name", "email", "organization", "status"]
     show_columns = ["first_name", "email", "organization", "phone", "mobile", "roles",
