@@ -170,3 +170,19 @@ def test_user_list_names_each_users_roles_in_japanese(client, ctx):
     assert "組織管理者" in orgadmin_row and "OrgAdmin" not in orgadmin_row
     hospital_row = [row for row in page.split("<tr") if HOSPITAL_A in row][0]
     assert "病院ユーザー" in hospital_row and "組織管理者" not in hospital_row
+
+
+def test_new_user_form_of_an_orgadmin_has_its_only_organization_chosen(client, ctx):
+    import re
+
+    login_as(client, ORGADMIN_A)
+    page = client.get("/users/add").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="organization".*?</select>', page, re.S).group(0)
+    options = re.findall(r"<option([^>]*)>([^<]*)</option>", select)
+    real = [(attrs, label) for attrs, label in options if 'value="__None"' not in attrs]
+    assert len(real) == 1 and "selected" in real[0][0] and "さくら台" in real[0][1]
+    # The Admin, who manages every organization, still chooses one.
+    login_as(client, ADMIN)
+    page = client.get("/users/add").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="organization".*?</select>', page, re.S).group(0)
+    assert "selected" not in select.split("</option>", 1)[1]

@@ -146,6 +146,14 @@ class UserMaintenanceView(ScopedModelView):
         flash(_("初回ログイン用のリンク（%(hours)s時間有効、この画面でのみ表示）: %(link)s",
                 hours=hours, link=link), "info")
 
+    def restrict_form(self, form, item) -> None:
+        """A new user of the one organization an OrgAdmin manages: that organization is
+        already chosen (an empty choice beside it only asked for an extra click)."""
+        if item is None and form.organization.data is None:
+            choices = form.organization._get_object_list()
+            if len(choices) == 1:
+                form.organization.data = choices[0][1]
+
     def process_form(self, form, is_created: bool) -> None:
         """Called by FAB's edit just before the form is copied onto the user: note the
         values the change starts from (see :func:`check_update`)."""
