@@ -215,3 +215,16 @@ def test_audit_log_is_read_only_and_hidden_from_plain_users(client, ctx):
     assert db.session.get(AuditEvent, event_id).action == "test.event"
     login_as(client, HOSPITAL_A)
     assert client.get("/audit/list/").status_code in (302, 403)
+
+
+def test_an_event_shows_its_organization_by_name_and_its_changes_line_by_line(client, ctx):
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    audit.record("user.update", organization_id=hospital.id,
+                 changes={"phone": [None, "03-1234-5678"], "first_name": ["山田", "<b>山田 太郎</b>"]})
+    db.session.commit()
+    event_id = db.session.query(AuditEvent).filter_by(action="user.update").order_by(AuditEvent.id.desc()).first().id
+    login_as(client, ADMIN)
+    page = client.get(f"/audit/show/{event_id}").get_data(as_text=True)
+    assert f"{hospital.name}（H0001）" in page
+    assert "first_name: 山田 → &lt;b&gt;山田 太郎&lt;/b&gt;<br>phone:  → 03-1234-5678" in page
+    assert '{"first_name"' not in page and "<b>山田 太郎</b>" not in page

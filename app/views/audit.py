@@ -10,6 +10,7 @@ import json
 
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import or_
 
 from app.core import search
@@ -20,8 +21,37 @@ from app.views.base import FOLDED, ScopedInterface, ScopedModelView
 FoldedContains = FOLDED[sqla_filters.FilterContains]
 
 
-def _changes(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+def _plain(value) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _changes(value) -> Markup | str:
+    """What changed, one line per field: ``phone: 03-1234 → 03-9999`` for an ``[old, new]``
+    pair, ``path: /users/list/`` otherwise (the stored JSON was shown as is)."""
+    if not value:
+        return ""
+    if not isinstance(value, dict):
+        return _plain(value)
+    lines = []
+    for key in sorted(value):
+        item = value[key]
+        if isinstance(item, list) and len(item) == 2:
+            old, new = ("" if v is None else _plain(v) for v in item)
+            lines.append(Markup("{}: {} → {}").format(key, old, new))
+        else:
+            lines.append(Markup("{}: {}").format(key, "" if item is None else _plain(item)))
+    return Markup("<br>").join(lines)
+
+
+def _organization(organization_id) -> str:
+    """The organization's name and code rather than its id."""
+    from app.extensions import db
+    from app.models import Organization
+
+    organization = db.session.get(Organization, organization_id) if organization_id else None
+    return f"{organization.name}（{organization.code}）" if organization else ""
 
 
 class ActionContains(FoldedContains):
@@ -54,7 +84,7 @@ class AuditLogView(ScopedModelView):
     list_title = show_title = _l("監査ログ")
     label_columns = {
         "id": "ID", "created_on": _l("日時"), "actor_email": _l("実行者"),
-        "organization_id": _l("組織ID"), "action": _l("操作"), "object_type": _l("対象"),
+        "organization_id": _l("組織"), "action": _l("操作"), "object_type": _l("対象"),
         "object_id": _l("対象ID"), "changes": _l("内容"), "ip": _l("IPアドレス"),
         "row_hash": _l("ハッシュ"), "prev_hash": _l("前行のハッシュ"),
     }
@@ -64,5 +94,5 @@ class AuditLogView(ScopedModelView):
     search_columns = ["action", "actor_email", "created_on", "ip"]
     order_columns = ["created_on", "action", "actor_email"]
     base_order = ("id", "desc")
-    formatters_columns = {"changes": _changes, "action": action_label,
+    formatters_columns = {"changes": _changes, "action": action_label, "organization_id": _organization,
                           "object_type": object_label}
