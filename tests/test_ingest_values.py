@@ -68,6 +68,14 @@ def test_numbers_and_text():
     assert text("   ") is None
 
 
+def test_the_apostrophe_our_csv_exports_put_before_a_formula_is_removed():
+    from app.views.csv_export import cell
+
+    for value in ("=HYPERLINK(1)", "+12", "@home", "-AB"):
+        assert cell(value) == "'" + value and text(cell(value)) == value
+    assert text("'-5") == "'-5" and text("'abc") == "'abc"  # not a formula: the apostrophe is data
+
+
 def test_header_synonyms():
     mapping = map_headers(["ＭＥ番号", "設置部署", "機器名称", "型式", "製造元", "製造番号", "取得日", "耐用期限", "分類"], LEDGER)
     assert mapping.columns == {

@@ -153,3 +153,24 @@ def base_key_breaks(s: str | None) -> frozenset[int]:
     if length != len(base_key(s)):
         return frozenset()  # a character whose key is not one character: no breaks known
     return frozenset(breaks)
+
+
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet would take ``text`` for a formula (``-`` only before a
+    non-digit: ``-5`` is a number, ``-A1`` a formula)."""
+    return text.startswith(FORMULA_START) or (text.startswith("-") and len(text) > 1 and not text[1].isdigit())
+
+
+def escape_formula(text: str) -> str:
+    """``text`` as a CSV cell that a spreadsheet shows as text, not as a formula's result."""
+    return "'" + text if looks_like_formula(text) else text
+
+
+def unescape_formula(text: str) -> str:
+    """The inverse of :func:`escape_formula`, so our own CSV exports read back as they were
+    written (a leading apostrophe is only the spreadsheet's "this is text" mark)."""
+    return text[1:] if text.startswith("'") and looks_like_formula(text[1:]) else text

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from flask import Response
 
 from app.core.months import format_jst
+from app.core.normalize import escape_formula
 
 BOM = "\ufeff"
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
 def cell(value) -> str:
@@ -26,11 +25,7 @@ def cell(value) -> str:
         return format_jst(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value)
-    if text.startswith(FORMULA_START) or (text.startswith("-") and len(text) > 1
-                                          and not text[1].isdigit()):
-        return "'" + text
-    return text
+    return escape_formula(str(value))  # the ingest removes the apostrophe (values.text)
 
 
 def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
 from app.services.audit import trail as audit
+from app.services.ledger import export as ledger_export
 from app.services.ledger import maintenance as ledger
 from app.services.reports import queue_after_data_change
 from app.services.unit_of_work import unit_of_work
@@ -131,17 +132,12 @@ class LedgerView(BaseView):
     @has_access
     @permission_name("read")
     def export_csv(self):
-        """The list as CSV: the same hospital and filters as the screen, every page."""
+        """The list as CSV: the same hospital and filters as the screen, every page; a file the
+        upload screen takes back as a ledger (app/services/ledger/export.py)."""
         hospital = self._hospital()
         flt = ledger.LedgerFilter.from_mapping(request.args)
-        header = [_("集計対象"), _("変更あり"), _("利用部門"), _("機器番号"), _("製品名"), _("モデル番号"),
-                  _("シリアル番号"), _("メーカー名"), _("納入日"), _("使用期限"), _("廃棄日"), _("機器分類"),
-                  _("元の機器分類"), _("最新の台帳にあり"), _("直近12か月の実績あり")]
-        rows = ([r["counts"], r["overridden"], r["department"], r["device_number"], r["product_name"],
-                 r["model_number"], r["serial_number"], r["maker_name"], r["delivered_on"], r["expires_on"],
-                 r["disposed_on"], r["classification"], r["default_classification"], r["in_latest_ledger"],
-                 r["has_activity"]] for r in ledger.all_rows(hospital.id, flt))
-        return csv_response(f"ledger-{hospital.code or hospital.id}", header, rows)
+        return csv_response(f"ledger-{hospital.code or hospital.id}", ledger_export.header(),
+                            ledger_export.rows(hospital.id, flt))
 
     @expose("/<int:pk>")
     @has_access

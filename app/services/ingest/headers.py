@@ -36,6 +36,9 @@ CANONICAL_FIELDS: dict[int, list[tuple[str, str, bool]]] = {
         ("classification_1", "大分類", False),
         ("classification_2", "中分類", False),
         ("classification_3", "小分類", False),
+        # ○ / blank: the ledger lists the device; ×: it does not (the ledger export's column,
+        # app/services/ledger/export.py: devices the latest ledger dropped stay dropped).
+        ("listed", "最新の台帳にあり", False),
     ],
     LENDING: [
         ("device_number", "機器番号", True),
@@ -51,12 +54,15 @@ CANONICAL_FIELDS: dict[int, list[tuple[str, str, bool]]] = {
     ],
 }
 
+# The ledger list's CSV export (app/services/ledger/export.py) is uploaded again: its headers
+# of the columns it is read back by are here, in Japanese and in English (the export follows
+# the user's language).
 _SYNONYMS: dict[int, dict[str, list[str]]] = {
     LEDGER: {
         "device_number": ["機器番号", "ME番号", "ME機器番号", "管理番号", "機器管理番号", "機器ID", "機器コード",
                           "me_number", "menumber", "device_number", "ID"],
         "department_use": ["利用部門", "設置部署", "使用部署", "使用部門", "設置場所", "配置部署", "所属部署",
-                           "grp_user", "grpuser"],
+                           "grp_user", "grpuser", "Department"],
         "department_manage": ["管理部門", "管理部署", "grp_manage", "grpmanage"],
         "department_purchase": ["購入部門", "購入部署", "grp_purchase", "grppurchase"],
         "product_name": ["製品名", "機器名称", "機器名", "品名", "商品名", "名称", "名前",
@@ -65,17 +71,19 @@ _SYNONYMS: dict[int, dict[str, list[str]]] = {
         "maker_name": ["メーカー名", "メーカー", "製造元", "製造業者", "製造販売業者",
                        "maker_name", "makername", "maker"],
         "serial_number": ["シリアル番号", "製造番号", "シリアルNo", "S/N", "SN", "serial_number", "serialnumber"],
-        "delivered_on": ["納入日", "納品日", "導入日", "date_stocked", "datestock", "stock_date"],
+        "delivered_on": ["納入日", "納品日", "導入日", "date_stocked", "datestock", "stock_date",
+                         "Delivery date"],
         "purchased_on": ["購入日", "取得日", "購入年月日", "取得年月日", "date_purchase", "datepurchase"],
         "expires_on": ["使用期限", "耐用期限", "使用期限日", "耐用年限日", "機器使用期限", "date_expiration",
-                       "expirationdate", "expiration_date"],
-        "disposed_on": ["廃棄日", "廃棄年月日", "date_disposal"],
+                       "expirationdate", "expiration_date", "End of service life"],
+        "disposed_on": ["廃棄日", "廃棄年月日", "date_disposal", "Disposed on"],
         "asset_number": ["資産番号", "固定資産番号", "assetnumber", "asset_number"],
         "jmdn_code": ["JMDNコード", "JMDN", "一般的名称コード", "jmdncode", "jmdn_code"],
         "classification": ["機器分類", "分類", "分類名", "機器分類名", "bunrui", "classification"],
-        "classification_1": ["大分類", "大分類名", "機器大分類"],
-        "classification_2": ["中分類", "中分類名", "機器中分類"],
-        "classification_3": ["小分類", "小分類名", "機器小分類"],
+        "classification_1": ["大分類", "大分類名", "機器大分類", "Major classification"],
+        "classification_2": ["中分類", "中分類名", "機器中分類", "Middle classification"],
+        "classification_3": ["小分類", "小分類名", "機器小分類", "Minor classification"],
+        "listed": ["最新の台帳にあり", "In the latest ledger"],
     },
     LENDING: {
         "device_number": ["機器番号", "ME番号", "管理番号", "機器ID", "機器管理番号", "me_number", "device_number"],

@@ -29,6 +29,9 @@ LEDGER_DATES = ("delivered_on", "purchased_on", "expires_on", "disposed_on")
 # The order of the values in a ledger record (write.LEDGER_COLUMNS follows it).
 LEDGER_FIELDS = ("device_number", *LEDGER_TEXT, *LEDGER_DATES)
 CLASS_FIELDS = ("classification", "classification_1", "classification_2", "classification_3")
+# A 「最新の台帳にあり」 cell saying no (the export writes ×; people type other noes);
+# anything else, blank included, lists the device.
+NOT_LISTED = frozenset({"×", "✕", "✖", "x", "なし", "無", "無し", "いいえ", "no", "false", "0"})
 
 Problems = list[tuple[str, str]]
 
@@ -64,6 +67,7 @@ class LedgerChecker(Checker):
         self.date_fields = [(name, columns[name]) for name in LEDGER_DATES if name in columns]
         self.class_path = [columns[name] for name in CLASS_FIELDS[1:] if name in columns]
         self.class_single = columns.get("classification")
+        self.listed = columns.get("listed")
 
     def check(self, rownum: int, row: list) -> tuple[dict | None, Problems]:
         problems: Problems = []
@@ -87,6 +91,8 @@ class LedgerChecker(Checker):
             record["classification_path"] = tuple(text(row[i]) or "" for i in self.class_path)
         elif self.class_single is not None:
             record["classification_path"] = (text(row[self.class_single]) or "",)
+        if self.listed is not None:
+            record["listed"] = (text(row[self.listed]) or "").casefold() not in NOT_LISTED
         if number is not None and not problems:
             first = self.seen.get(key)
             if first is not None:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from app.core.months import round_to_minute, to_jst_wall
-from app.core.normalize import normalize_text
+from app.core.normalize import normalize_text, unescape_formula
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Gregorian year of each era's first year, by initial and by name.
@@ -71,8 +71,12 @@ def is_blank(value) -> bool:
 
 
 def text(value) -> str | None:
-    """A text cell, normalized; numbers from workbooks lose a spurious ``.0``."""
+    """A text cell, normalized; numbers from workbooks lose a spurious ``.0``; a formula-like
+    text written with a leading apostrophe (our CSV exports, app/views/csv_export.py) loses
+    the apostrophe."""
     if type(value) is str:
+        if value[:1] == "'":
+            value = unescape_formula(value)
         return normalize_text(value) or None
     if value is None:
         return None

@@ -242,7 +242,10 @@ def write_ledger(session, hospital_id: int, upload_id: int, records: list[dict],
             f"INSERT INTO equipment ({columns}) VALUES ({marks}) "
             f"ON CONFLICT (hospital_id, device_key) DO UPDATE SET {assignments} {not_newer}"
         ), _sqlite_ledger_rows(rows))
-    return write_listing(session, hospital_id, month, {r["device_key"] for r in records})
+    # A row marked as not in the ledger (the ledger export's 最新の台帳にあり ×) updates its
+    # device but leaves it out of the month's listing.
+    return write_listing(session, hospital_id, month,
+                         {r["device_key"] for r in records if r.get("listed", True)})
 
 
 def write_listing(session, hospital_id: int, month: dt.date, device_keys: set[str]) -> int:
