@@ -17,6 +17,7 @@ from app.extensions import db
 from app.infra import mail
 from app.models import Organization
 from app.services.accounts import notices
+from app.services.reports.notices import MonthNotice
 from app.services.reports.service import notify_published
 from config import default_public_base_url
 
@@ -118,6 +119,8 @@ def test_every_template_renders_with_the_prefix_and_footer(ctx):
         "upload_done": dict(hospital=hospital, month="2026-10", label="機器台帳", imported=3, rejected=0),
         "report_published": dict(hospital=hospital, month_label="2026年10月", link="L"),
         "report_revised": dict(hospital=hospital, month_label="2026年10月", version=2, lines=["x"], link="L"),
+        "report_months": dict(hospital=hospital, published=[MonthNotice(dt.date(2026, 9, 1), "2026年9月", "L")],
+                              revised=[MonthNotice(dt.date(2026, 10, 1), "2026年10月", "L", 2, ("x",))]),
     }
     templates = {p.stem for p in (ROOT / "app/templates/mail").glob("*.txt") if not p.stem.startswith("_")}
     assert templates == set(contexts)

@@ -230,12 +230,12 @@ def test_revise_command(published, app):
 
 @pytest.mark.parametrize("next_file", [False, True], ids=["corrected-reupload", "next-months-file"])
 def test_a_file_that_fills_in_a_return_revises_the_published_month(app, ctx, next_file):
-    """The real path: three uploads → ingest jobs → the month's report job → version 1; then a
-    file that fills in the open lending's return → ingest → revision check → version 2. The file
-    is either October's own, corrected, or November's (a whole-history export listing the
-    October lending with the return the October export did not know yet)."""
+    """The real path: three uploads → ingest jobs → the run after the data change publishes
+    the month that became ready → version 1, with its usual mail; then a file that fills in the
+    open lending's return → ingest → the run again → version 2. The file is either October's
+    own, corrected, or November's (a whole-history export listing the October lending with the
+    return the October export did not know yet)."""
     from app.jobs.ingest import ingest_job
-    from app.jobs.reports import generate_report_job
 
     from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows, make_upload
 
@@ -254,8 +254,19 @@ def test_a_file_that_fills_in_a_return_revises_the_published_month(app, ctx, nex
         db.session.get(UploadFile, upload_id).status = "queued"
         db.session.commit()
         assert ingest_job(upload_id) == "succeeded"
-    assert connection.exists(f"rq:job:{job_id(hospital_id, month)}")  # the month became ready
-    assert generate_report_job(hospital_id, "2025-10") == "published 3"
+    # The month became ready: it waits as queued for the hospital's one run, not a job of its own.
+    assert not connection.exists(f"rq:job:{job_id(hospital_id, month)}")
+    assert any(connection.exists(f"rq:job:{ident}") for ident in revision_job_ids(hospital_id))
+    assert {r.status for r in db.session.query(ReportFile).filter_by(hospital_id=hospital_id, month=month)} == {
+        "queued"}
+    before = outbox()
+    assert revise_reports_job(hospital_id) == "published 1: 2025-10; checked 0, revised 0"
+    published_mails = [read_mail(p) for p in outbox() - before]
+    assert len(published_mails) == 1  # a single month keeps its usual mail
+    subject, body = published_mails[0]
+    assert subject == "【OptiServe】2025年10月の分析レポートを公開しました"
+    assert "2025年10月の分析レポート・故障リスト・未実績リストを公開しました。" in body
+    assert f"{current_app.config['PUBLIC_BASE_URL']}/reports/?month=2025-10" in body
     before = outbox()
 
     corrected = csv_bytes([header, ["ME00001", "2025/10/01 00:00", "2025/10/11 00:00", "ICU"]])

@@ -1,5 +1,6 @@
 """The report jobs: one hospital-month (its status recorded on the report rows), and the
-revision check of a hospital's published months after its data changed."""
+run after a hospital's data changed (months that became ready, revisions of published
+ones, one mail: app.services.reports.data_change)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +8,9 @@ import logging
 
 from flask import has_app_context
 
-log = logging.getLogger(__name__)
+from app.services.reports.data_change import REPORT_FAILED_MESSAGE as FAILED_MESSAGE
 
-FAILED_MESSAGE = "レポートの作成に失敗しました。管理者にお問い合わせください。"
+log = logging.getLogger(__name__)
 
 
 def parse_month(text: str) -> dt.date:
@@ -50,7 +51,8 @@ def _run(hospital_id: int, month: dt.date, force: bool = False) -> str:
 
 
 def revise_reports_job(hospital_id: int) -> str:
-    """Recompute the hospital's published months; new versions of those that changed."""
+    """After a data change: publish the months that became ready, recompute the published
+    ones (new versions of those that changed), one mail for all of them."""
     if has_app_context():
         return _revise(hospital_id)
     from app import create_app
@@ -62,18 +64,19 @@ def revise_reports_job(hospital_id: int) -> str:
 def _revise(hospital_id: int) -> str:
     from app.extensions import db
     from app.services.reports import refresh_statistics
-    from app.services.reports.service import revise_published_months
+    from app.services.reports.data_change import publish_after_data_change
 
     try:
         refresh_statistics()  # it runs right after an ingest's bulk load
-        outcomes = revise_published_months(hospital_id)
+        run = publish_after_data_change(hospital_id)
         _warm_stored_figures(hospital_id)
     finally:
         db.session.rollback()
         db.session.expire_all()
-    revised = [f"{m:%Y-%m} v{p.version}" for m, p in outcomes.items() if p.outcome == "revised"]
     db.session.remove()
-    return f"checked {len(outcomes)}, revised {len(revised)}" + (f": {', '.join(revised)}" if revised else "")
+    if run.failed:  # marked failed on the report screen; the job shows as failed too
+        raise RuntimeError(f"reports of hospital {hospital_id} failed: {run}")
+    return str(run)
 
 
 def _warm_stored_figures(hospital_id: int) -> None:

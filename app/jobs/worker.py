@@ -196,11 +196,19 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
 
 
 def recover_stuck_reports(queue) -> list[tuple[str, str]]:
-    """The same for the reports of a hospital-month left ``queued`` or ``running``.
-    Returns ``[("report <hospital id>/<YYYY-MM>", "requeued" | "failed")]``."""
+    """The same for the reports of a hospital-month left ``queued`` or ``running`` with no
+    live job: neither its own nor the hospital's run after a data change. A month that is
+    ready and unpublished is requeued as that run (all such months of the hospital, one
+    mail); any other month as its own report job. Returns
+    ``[("report <hospital id>/<YYYY-MM>", "requeued" | "failed")]``."""
     from sqlalchemy import select
 
-    from app.services.reports import enqueue_report
+    from app.services.reports import (
+        enqueue_report,
+        enqueue_revision_check,
+        revision_job_ids,
+        unpublished_ready_months,
+    )
     from app.services.reports import job_id as report_job_id
     from app.services.reports.service import mark_status
 
@@ -214,9 +222,14 @@ def recover_stuck_reports(queue) -> list[tuple[str, str]]:
     for hospital_id, month, status in rows:
         running[(hospital_id, month)] = running.get((hospital_id, month), False) or status == "running"
     done = []
+    covered: dict[int, bool] = {}  # the hospital's run after a data change is live
+    ready: dict[int, set[dt.date]] = {}
+    runs_queued: set[int] = set()
     for (hospital_id, month), was_running in running.items():
         ident = report_job_id(hospital_id, month)
-        if job_is_live(connection, ident):
+        if hospital_id not in covered:
+            covered[hospital_id] = any(job_is_live(connection, run) for run in revision_job_ids(hospital_id))
+        if covered[hospital_id] or job_is_live(connection, ident):
             continue
         _forget_job(connection, queue, ident)
         label = f"report {hospital_id}/{month:%Y-%m}"
@@ -224,12 +237,20 @@ def recover_stuck_reports(queue) -> list[tuple[str, str]]:
         if was_running:
             count = connection.incr(REPORT_RECOVERY_KEY.format(ident))
             connection.expire(REPORT_RECOVERY_KEY.format(ident), 7 * 86400)
-        if count <= MAX_RECOVERIES:
-            enqueue_report(hospital_id, month)
-            done.append((label, "requeued"))
-        else:
+        if count > MAX_RECOVERIES:
             mark_status(hospital_id, month, "failed", REPORT_ABANDONED_MESSAGE.format(count=count))
             done.append((label, "failed"))
+            continue
+        if hospital_id not in ready:
+            ready[hospital_id] = set(unpublished_ready_months(hospital_id))
+        if month in ready[hospital_id]:
+            # a month a data change made ready: the hospital's one run (one mail), not a job each
+            if hospital_id not in runs_queued:
+                enqueue_revision_check(hospital_id)
+                runs_queued.add(hospital_id)
+        else:
+            enqueue_report(hospital_id, month)
+        done.append((label, "requeued"))
     db.session.remove()
     return done
 

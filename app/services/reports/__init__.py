@@ -2,8 +2,9 @@
 
 Entry points used elsewhere:
 - :func:`after_data_change` — called when a hospital's data changed (an ingest succeeded, a
-  ledger override): queues the report of every month that became ready and is not yet
-  published, and a check of the published months (revised when their figures changed);
+  ledger override): queues ONE job that publishes every month that became ready and is not
+  yet published, checks the published months (revised when their figures changed) and sends
+  one mail for all of them (app.services.reports.data_change);
 - :func:`maybe_generate_after_upload` — queues one month's report once its files are in
   (also after a byte-identical re-upload);
 - :func:`enqueue_report` — on demand (screen action, CLI);
@@ -111,9 +112,10 @@ def revision_job_ids(hospital_id: int) -> tuple[str, str]:
 
 
 def enqueue_revision_check(hospital_id: int):
-    """Queue a check of the hospital's published months. A check already waiting is reused;
-    one already running may have read the data before this change, so another is queued
-    behind it (two alternating job ids)."""
+    """Queue the run after a data change (months that became ready, then the published
+    months, one mail: app.jobs.reports.revise_reports_job). A run already waiting is reused
+    (it reads the data when it starts); one already running may have read the data before
+    this change, so another is queued behind it (two alternating job ids)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
@@ -141,20 +143,20 @@ def enqueue_revision_check(hospital_id: int):
 
 
 def after_data_change(hospital_id: int) -> list[dt.date]:
-    """A hospital's data changed: queue the reports of the months that became ready, and a
-    revision check of the published ones. Returns the months queued for a first report.
-    The hospital's stored figures become stale here (the one place an ingest and a ledger
-    setting change end); the revision job computes them again."""
+    """A hospital's data changed: queue one run (the revision job) that publishes the months
+    that became ready and revises the published ones, with one mail for all of them — not
+    a job and a mail per month. The ready months show as queued on the report screen until
+    the run reaches them. Returns those months. The hospital's stored figures become stale
+    here (the one place an ingest and a ledger setting change end); the run computes them
+    again."""
     from app.extensions import db
     from app.services.reports.stored import mark_changed
 
     mark_changed(hospital_id)
     db.session.commit()
     months = unpublished_ready_months(hospital_id)
-    if months:
-        refresh_statistics()
     for month in months:
-        enqueue_report(hospital_id, month)
+        mark_status(hospital_id, month, "queued")
     enqueue_revision_check(hospital_id)
     return months
 

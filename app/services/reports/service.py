@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 
 from app.core.months import first_of_month, utc_now
 from app.extensions import db
-from app.infra.mail import public_url, send_mail
-from app.infra.mail import render as render_mail
 from app.infra.storage import get_storage
 from app.models import (
     Download,
@@ -33,8 +31,13 @@ from app.services.reports.lists import (
     failure_rows,
     no_activity_rows,
 )
-from app.services.reports.revisions import compare, describe, take_snapshot
-from app.services.reports.workbook import build_analysis_workbook, month_label
+from app.services.reports.notices import notify_publications, notify_published
+from app.services.reports.revisions import (
+    compare,
+    describe,  # noqa: F401  (screen 4 reads service.describe)
+    take_snapshot,
+)
+from app.services.reports.workbook import build_analysis_workbook
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +227,21 @@ def revise_published_months(hospital_id: int, since: dt.date | None = None, noti
     """Recompute every published month of the hospital (from ``since`` on, if given) and
     publish a new version of those whose figures changed. A change of one month's data
     also changes later months' comparisons (前月, 前年同月, 12か月平均), so every published
-    month after the earliest one a change can touch is checked."""
+    month after the earliest one a change can touch is checked. ``notify``: one mail names
+    every month revised (not one mail per month)."""
     months = [m for m in report_months(hospital_id) if since is None or m >= first_of_month(since)]
-    return {month: publish_month(hospital_id, month, notify=notify) for month in sorted(months)}
+    outcomes: dict[dt.date, Publication] = {}
+    try:
+        for month in sorted(months):
+            outcomes[month] = publish_month(hospital_id, month, notify=False)
+    except Exception:
+        db.session.rollback()
+        if notify and outcomes:  # what was revised before the error is announced too
+            notify_publications(db.session.get(Organization, hospital_id), outcomes)
+        raise
+    if notify and outcomes:
+        notify_publications(db.session.get(Organization, hospital_id), outcomes)
+    return outcomes
 
 
 def _restore_published(rows) -> None:
@@ -264,24 +279,6 @@ def attach_onprem_report(hospital_id: int, month: dt.date, file_type: int, data:
     if notify:
         notify_published(hospital, month)
     return row
-
-
-def notify_published(hospital: Organization, month: dt.date, version: int = 1,
-                     changes: list[dict] | None = None) -> None:
-    """E-mail the hospital's notification list; a mail failure never unpublishes. A new
-    version of a published month is announced as 改訂 with what changed."""
-    link = public_url(f"/reports/?month={month:%Y-%m}")
-    if version > 1:
-        lines = describe(changes or []) or ["数値の変更はありません（再作成）。"]
-        subject, body = render_mail("report_revised", hospital=hospital, month_label=month_label(month),
-                                    version=version, lines=lines, link=link)
-    else:
-        subject, body = render_mail("report_published", hospital=hospital, month_label=month_label(month),
-                                    link=link)
-    try:
-        send_mail(hospital.notification_email_list, subject, body)
-    except Exception:
-        log.exception("report notification for hospital %s failed", hospital.id)
 
 
 # ------------------------------------------------------------------ listing and downloads
