@@ -34,7 +34,8 @@ def seed_masters_command() -> None:
 @click.option("--no-activity", is_flag=True, help="Only organizations and accounts, no year of activity.")
 def seed_demo_command(no_activity: bool) -> None:
     """Demo organizations and accounts (shared password in README.md), their settings and a
-    fictional year of activity for H0001 (idempotent). Refused when OPTISERVE_ENV=production."""
+    fictional year of activity for H0001 and a smaller one for the other hospitals the demo
+    manufacturer selects (idempotent). Refused when OPTISERVE_ENV=production."""
     from app.seeding.seed import DemoRefused, seed_demo
 
     try:

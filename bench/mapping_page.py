@@ -50,7 +50,9 @@ def build(models: int = 0):
     app = _harness.make_app({"WTF_CSRF_ENABLED": True}, test_config=True)
     with app.app_context():
         _harness.create_schema(drop=True, roles=True, seed=[seed_all])
-        seed_demo_activity()  # as `optiserve seed demo` (run.py) does: 299 devices, a year of activity
+        # as `optiserve seed demo` (run.py) does: H0001's 299 devices and year, and the smaller
+        # years of H0002 and H0003, whose mappings of the same models are evidence here
+        seed_demo_activity()
         db.session.commit()
         if models:
             add_model_evidence(models)

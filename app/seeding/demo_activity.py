@@ -1,8 +1,11 @@
 """A fictional year of equipment activity for the demo hospital さくら台総合病院 (H0001), so the
-dashboard, the reports and the ledger screen have something to show on a new local instance.
+dashboard, the reports and the ledger screen have something to show on a new local instance;
+then a smaller year for the other hospitals the demo manufacturer selects
+(app/seeding/demo_peers.py), so its pooled analysis has the 3 hospitals it needs.
 
-Only ``flask optiserve seed demo`` (which run.py runs) calls this; the test suite never does.
-Deterministic (fixed random seed) and idempotent: nothing happens once H0001 has a ledger.
+Only ``flask optiserve seed demo`` (which run.py runs) calls this; the test suite never does
+(but for tests of this data). Refused in production, like the demo accounts. Deterministic
+(fixed random seeds) and idempotent: a hospital that has devices is left alone.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import datetime as dt
 import hashlib
 import random
 
+from flask import current_app
 from sqlalchemy import func, insert, select
 
 from app.core.months import add_months, previous_month
@@ -59,16 +63,37 @@ def _classifications(hospital_id: int) -> dict[str, int]:
     return {name: id_ for name, id_ in rows}
 
 
+def demo_months(today: dt.date | None = None) -> list[dt.date]:
+    """The 13 months of the demo year, ending with the month before ``today``'s."""
+    last_month = previous_month(today) if today else previous_month()
+    return [add_months(last_month, offset) for offset in range(-MONTHS + 1, 1)]
+
+
 def seed_demo_activity(today: dt.date | None = None) -> str:
+    """H0001's year, then the smaller years of the other hospitals the demo manufacturer
+    selects (app/seeding/demo_peers.py), each only when that hospital has no device yet."""
+    from app.seeding.demo_peers import seed_peer_activity
+    from app.seeding.seed import refuse_in_production
+
+    refuse_in_production(current_app.config)
+    own, loaded = _seed_demo_hospital(today)
+    peers = seed_peer_activity(demo_months(today))
+    if loaded or peers:
+        refresh_statistics()  # a year of rows just loaded: the first screens must not wait for autovacuum
+    return own + "".join(f"; {line}" for line in peers)
+
+
+def _seed_demo_hospital(today: dt.date | None) -> tuple[str, bool]:
+    """H0001's devices and year (unchanged since the tests and benches were written against
+    them: 299 devices, 859 classifications). Returns the message and whether rows were loaded."""
     hospital = db.session.query(Organization).filter_by(code=HOSPITAL_CODE).one_or_none()
     if hospital is None:
-        return "demo activity: no demo hospital"
+        return "demo activity: no demo hospital", False
     if db.session.query(Equipment.id).filter_by(hospital_id=hospital.id).first():
         uploads = seed_demo_uploads(hospital)  # instances seeded before the records existed
-        return "demo activity: already present" + (f"; {uploads}" if uploads else "")
+        return "demo activity: already present" + (f"; {uploads}" if uploads else ""), bool(uploads)
     rng = random.Random(2026)
-    last_month = previous_month(today) if today else previous_month()
-    months = [add_months(last_month, offset) for offset in range(-MONTHS + 1, 1)]
+    months = demo_months(today)
     classes = _classifications(hospital.id)
     makers = resolve_makers(db.session, [t[3] for t in DEVICE_TYPES])
 
@@ -99,14 +124,14 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
         seconds = (dt.datetime.combine(add_months(month, 1), dt.time()) - start).total_seconds()
         for number, class_name in profile.items():
             _c, _p, _m, _mk, _n, rate, hours, fails = by_type[class_name]
-            for _ in range(_poisson(rng, rate)):
+            for _ in range(poisson(rng, rate)):
                 lent = start + dt.timedelta(seconds=rng.random() * seconds)
                 returned = lent + dt.timedelta(hours=rng.expovariate(1 / hours))
                 lendings.append(dict(hospital_id=hospital.id, equipment_id=ids[number], month=month,
                                      lent_at=lent, returned_at=returned, department=rng.choice(DEPARTMENTS)))
         for class_name, (_c, _p, _m, _mk, _count, _r, _h, fails) in by_type.items():
             candidates = [n for n, c in profile.items() if c == class_name]
-            for _ in range(_poisson(rng, fails)):
+            for _ in range(poisson(rng, fails)):
                 failed = start + dt.timedelta(seconds=rng.random() * seconds)
                 repaired = failed + dt.timedelta(hours=rng.expovariate(1 / 200))
                 failures.append(dict(hospital_id=hospital.id, equipment_id=ids[rng.choice(candidates)],
@@ -116,17 +141,17 @@ def seed_demo_activity(today: dt.date | None = None) -> str:
     db.session.execute(insert(Failure), failures)
     db.session.commit()
     uploads = seed_demo_uploads(hospital)
-    refresh_statistics()  # a year of rows just loaded: the first screens must not wait for autovacuum
     return (f"demo activity: {len(devices)} devices, {len(lendings)} lendings, "
-            f"{len(failures)} failures for {months[0]:%Y-%m}..{months[-1]:%Y-%m}; {uploads}")
+            f"{len(failures)} failures for {months[0]:%Y-%m}..{months[-1]:%Y-%m}; {uploads}"), True
 
 
-def seed_demo_uploads(hospital: Organization) -> str | None:
+def seed_demo_uploads(hospital: Organization, uploader: str | None = DEMO_UPLOADER,
+                      names: tuple[str, str, str] = ("機器台帳", "貸出履歴", "故障履歴")) -> str | None:
     """The upload records of the demo data: each month with lendings got its three files
-    (ledger, lending, failure history), imported on the 3rd of the next month at 10:00 JST by
-    the demo hospital user, so the upload screen's history matches the dashboard's months.
-    Records only (no stored file, marked as fetched by the on-prem system); None when the
-    hospital already has upload records."""
+    (ledger, lending, failure history, named ``names``), imported on the 3rd of the next month
+    at 10:00 JST by ``uploader`` (the hospital's demo user; None: nobody known), so the upload
+    screen's history matches the dashboard's months. Records only (no stored file, marked as
+    fetched by the on-prem system); None when the hospital already has upload records."""
     if db.session.query(UploadFile.id).filter_by(hospital_id=hospital.id).first():
         return None
     months = sorted(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital.id).distinct()))
@@ -137,8 +162,8 @@ def seed_demo_uploads(hospital: Organization) -> str | None:
                                        .where(Lending.hospital_id == hospital.id).group_by(Lending.month)).all())
     failures = dict(db.session.execute(select(Failure.month, func.count(Failure.id))
                                        .where(Failure.hospital_id == hospital.id).group_by(Failure.month)).all())
-    uploader = db.session.scalar(select(User.id).where(User.email == DEMO_UPLOADER))
-    names = {UploadType.ledger: "機器台帳", UploadType.lending: "貸出履歴", UploadType.failure: "故障履歴"}
+    uploader_id = db.session.scalar(select(User.id).where(User.email == uploader)) if uploader else None
+    names = dict(zip((UploadType.ledger, UploadType.lending, UploadType.failure), names))
     rows = []
     for month in months:
         # 10:00 JST on the 3rd of the next month, stored as naive UTC (01:00)
@@ -150,7 +175,7 @@ def seed_demo_uploads(hospital: Organization) -> str | None:
                 hospital_id=hospital.id, month=month, file_type=int(file_type), original_name=name,
                 storage_key=None, size=0, sha256=hashlib.sha256(f"demo:{hospital.code}:{name}".encode()).hexdigest(),
                 detected_format="csv", status=UploadStatus.succeeded.value, message="デモデータ",
-                rows_total=count, rows_imported=count, rows_rejected=0, uploaded_by_id=uploader,
+                rows_total=count, rows_imported=count, rows_rejected=0, uploaded_by_id=uploader_id,
                 uploaded_at=at, started_at=at, finished_at=at + dt.timedelta(minutes=1),
                 fetched_at=at + dt.timedelta(hours=1)))
     db.session.execute(insert(UploadFile), rows)
@@ -158,7 +183,7 @@ def seed_demo_uploads(hospital: Organization) -> str | None:
     return f"{len(rows)} upload records for {months[0]:%Y-%m}..{months[-1]:%Y-%m}"
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
+def poisson(rng: random.Random, mean: float) -> int:
     """Knuth's method; the means here are small."""
     limit, k, product = pow(2.718281828459045, -mean), 0, rng.random()
     while product > limit:
