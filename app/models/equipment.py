@@ -56,7 +56,9 @@ class Equipment(Model):
     device_key: Mapped[str] = mapped_column(String(DEVICE_KEY_MAX), nullable=False, default=_device_key_default)
     classification_id: Mapped[int | None] = mapped_column(ForeignKey("classification.id"), index=True)
     product_name: Mapped[str | None] = mapped_column(String(200))
-    model_number: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Not indexed: models are compared on model_key (ix_equipment_model_key); an index on the
+    # raw number served no query and cost every ledger upload its upkeep.
+    model_number: Mapped[str | None] = mapped_column(String(200))
     # app.core.normalize.model_key(model_number): what models are compared on across hospitals.
     model_key: Mapped[str | None] = mapped_column(String(MODEL_KEY_MAX), default=_model_key_default)
     maker_id: Mapped[int | None] = mapped_column(ForeignKey("maker.id"), index=True)

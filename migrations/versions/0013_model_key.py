@@ -6,7 +6,9 @@ Create Date: 2026-11-30 11:00:00
 
 The key is ``app.core.normalize.model_key(model_number)``; the app's own function fills it,
 so existing rows get exactly the key new uploads compute. The index (model_key, hospital_id)
-finds other hospitals' devices of the models on one page of screen 7.
+finds other hospitals' devices of the models on one page of screen 7. It replaces the index
+on the raw model_number, which no query used (the one equality filter on it is within a
+hospital, found by hospital_id): a ledger upload keeps one model index up to date, not two.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -42,9 +44,11 @@ def upgrade():
             connection.execute(equipment.update().where(equipment.c.id == sa.bindparam("row_id"))
                                .values(model_key=sa.bindparam("key")), keyed)
     op.create_index('ix_equipment_model_key', 'equipment', ['model_key', 'hospital_id'])
+    op.drop_index('ix_equipment_model_number', table_name='equipment')
 
 
 def downgrade():
+    op.create_index('ix_equipment_model_number', 'equipment', ['model_number'])
     op.drop_index('ix_equipment_model_key', table_name='equipment')
     with op.batch_alter_table('equipment', schema=None) as batch_op:
         batch_op.drop_column('model_key')
