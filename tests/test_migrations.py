@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,6 +22,25 @@ from config import TestConfig, sqlalchemy_url
 CONFIGURED_URL = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
 # SQLite always; PostgreSQL too when the suite runs against it (the services mode of CI).
 BACKENDS = ["sqlite"] + (["postgresql"] if CONFIGURED_URL.startswith("postgresql") else [])
+
+
+# A hospital for data migrations to work on (the schema of any revision since 0007 has these columns).
+HOSPITAL_901 = text(
+    "INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
+    "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "
+    "(901, 'hospital', 'HX', 'x', false, 5, 1, 5, false, '2025-01-01', '2025-01-01')")
+
+
+@contextmanager
+def app_at(database_url: str, revision: str):
+    """An app context on ``database_url`` upgraded to ``revision`` (a data migration's test
+    writes the old shape, then upgrades)."""
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+
+    with create_app(Config).app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision=revision)
+        yield
 
 
 @pytest.fixture(params=BACKENDS)
@@ -98,16 +118,9 @@ def test_ledger_listing_migration_lists_existing_devices(empty_database):
     """0003 lists each existing device at the month of the ledger upload that last listed it
     (never-uploaded devices at 2000-01), and the default counts flag becomes true (an
     override that then equals the default is removed)."""
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = empty_database
-
-    app = create_app(Config)
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="0007")
+    with app_at(empty_database, "0007"):
         run = db.session.execute
-        run(text("INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
-                 "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "
-                 "(901, 'hospital', 'HX', 'x', false, 5, 1, 5, false, '2025-01-01', '2025-01-01')"))
+        run(HOSPITAL_901)
         run(text("INSERT INTO upload_file (id, hospital_id, month, file_type, original_name, size, sha256, status, "
                  "uploaded_at) VALUES (71, 901, '2025-09-01', 1, 'l.csv', 1, 'x', 'succeeded', '2025-09-05')"))
         for device_id, number, upload, default, override in (
@@ -128,16 +141,9 @@ def test_ledger_listing_migration_lists_existing_devices(empty_database):
 
 def test_model_key_migration_keys_existing_models(empty_database):
     """0013 fills equipment.model_key with the app's own model_key() (blank models stay NULL)."""
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = empty_database
-
-    app = create_app(Config)
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR, revision="0012_prune")
+    with app_at(empty_database, "0012_prune"):
         run = db.session.execute
-        run(text("INSERT INTO organization (id, kind, code, name, mfa_required, report_rank_count, analysis_level, "
-                 "manufacturer_selection_count, allows_manufacturer_access, created_on, changed_on) VALUES "
-                 "(901, 'hospital', 'HX', 'x', false, 5, 1, 5, false, '2025-01-01', '2025-01-01')"))
+        run(HOSPITAL_901)
         for device_id, model in ((1, "ＢＳＭ－２４０１"), (2, "TE-281A"), (3, None), (4, "  ")):
             run(text("INSERT INTO equipment (id, hospital_id, device_number, device_key, model_number, "
                      "default_counts, updated_on) VALUES (:i, 901, :n, :n, :m, true, '2025-09-05')"),
