@@ -149,3 +149,10 @@ def test_model_keys_and_what_counts_as_the_same_model():
     # A blank maker on either side: only a distinctive number is the same model.
     assert same_model("bsm2401", None, 7) and same_model("bsm2401", 7, None)
     assert not same_model("3085", None, 7) and not same_model("3085", None, None)
+
+
+def test_model_scores_use_the_same_auto_accept_threshold_as_suggest():
+    from app.services.classifications import model_scores
+
+    assert model_scores.ACCEPT_AT == AUTO_ACCEPT_THRESHOLD
+    assert model_scores.MODEL_CEILING < AUTO_ACCEPT_THRESHOLD <= model_scores.MODEL_STRONG

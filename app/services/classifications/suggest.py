@@ -58,7 +58,7 @@ Model evidence (``model_evidence``, :class:`ModelEvidence`): what other hospital
 the same models (maker + model number) as this classification's devices are mapped to, as
 counts only (app/services/classifications/evidence.py gathers them). "The same model is a
 生体情報モニター elsewhere" says what the devices are, which a vague name cannot (「その他」, a
-model number such as 「BSM-2401」 under a parent). :func:`_with_models` scores each voted class:
+model number such as 「BSM-2401」 under a parent). :func:`model_scores.with_models` scores each voted class:
 
 - strong, :data:`MODEL_STRONG` 92..95 (one more per agreeing hospital past the second, at most
   3): at least :data:`MODEL_STRONG_HOSPITALS` (2) other hospitals agree, they are at least
@@ -85,12 +85,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
 from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
+from app.services.classifications.model_scores import ModelEvidence, with_models
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -116,27 +116,6 @@ CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
     "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション", "未分類", "分類なし",
 ))
-
-# Model evidence (see the module docstring).
-MODEL_STRONG = 92.0
-MODEL_STRONG_HOSPITALS = 2
-MODEL_STRONG_SHARE = 0.75
-MODEL_BASE = 85.0
-MODEL_CEILING = AUTO_ACCEPT_THRESHOLD - 1.0
-
-
-class ModelEvidence(NamedTuple):
-    """Other hospitals' mappings of this classification's device models, counts only.
-
-    ``devices``: the classification's own devices; ``with_evidence``: those whose model
-    (maker + model number) some other hospital has mapped; ``hospitals``: the other
-    hospitals behind any of it; ``votes``: ``((common id, agreeing hospitals, own devices
-    of those models), ...)``."""
-
-    devices: int
-    with_evidence: int
-    hospitals: int
-    votes: tuple[tuple[int, int, int], ...]
 
 
 _QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
@@ -382,7 +361,7 @@ def suggest(
             parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
         scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
     if model_evidence is not None and model_evidence.votes:
-        scored = _with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
+        scored = with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
@@ -413,41 +392,6 @@ def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int
             # The child's own evidence leads; the parent only fills the places below it.
             from_parent = {cid: min(score, child_best - 1.0) for cid, score in from_parent.items()}
     return [(cid, round(from_parent[cid], 1)) if from_parent.get(cid, 0.0) > score else (cid, score)
-            for cid, score in scored]
-
-
-def model_score(evidence: ModelEvidence, hospitals: int, devices: int) -> float:
-    """The score of a class that ``hospitals`` other hospitals chose for the models of
-    ``devices`` of this classification's devices (module docstring)."""
-    if (hospitals >= MODEL_STRONG_HOSPITALS and hospitals >= MODEL_STRONG_SHARE * evidence.hospitals
-            and devices >= MODEL_STRONG_SHARE * evidence.devices):
-        return MODEL_STRONG + min(hospitals - MODEL_STRONG_HOSPITALS, 3)
-    device_share = devices / max(evidence.with_evidence, 1)
-    hospital_share = hospitals / max(evidence.hospitals, 1)
-    return min(MODEL_BASE + 3.0 * min(device_share, 1.0) + 1.0 * min(hospital_share, 1.0), MODEL_CEILING)
-
-
-def _with_models(scored: list[tuple[int, float]], evidence: ModelEvidence,
-                 context_only: bool) -> list[tuple[int, float]]:
-    """The scores with the model evidence blended in (module docstring)."""
-    present = {cid for cid, _ in scored}
-    from_models = {cid: model_score(evidence, hospitals, devices)
-                   for cid, hospitals, devices in evidence.votes if cid in present and devices > 0}
-    if not from_models:
-        return scored
-    devices = {cid: n for cid, _, n in evidence.votes}
-    model_best, model_id = max((score, cid) for cid, score in from_models.items())
-    if context_only and 2 * devices[model_id] > evidence.devices:
-        # 「その他」 most of whose devices are a model known elsewhere: the models say what it is.
-        return [(cid, round(from_models[cid], 1)) if cid in from_models
-                else (cid, round(min(score, model_best - 1.0), 1)) for cid, score in scored]
-    # The name's own auto-acceptable class stays first: a model class is held below it.
-    name_leads = [(score, cid) for cid, score in scored if score >= AUTO_ACCEPT_THRESHOLD]
-    if name_leads:
-        lead_score, lead_id = max(name_leads)
-        from_models = {cid: score if cid == lead_id else min(score, lead_score - 1.0)
-                       for cid, score in from_models.items()}
-    return [(cid, round(from_models[cid], 1)) if from_models.get(cid, 0.0) > score else (cid, score)
             for cid, score in scored]
 
 
