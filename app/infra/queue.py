@@ -12,11 +12,23 @@ import os
 from functools import cache
 
 import redis
-from flask import current_app
+from flask import current_app, has_app_context
 from rq import Queue
 
 QUEUE_NAMES = ("default",)
 log = logging.getLogger(__name__)
+
+
+def in_app_context(work, *args, **kwargs):
+    """``work(*args, **kwargs)`` inside the application: the worker (``flask optiserve
+    worker``) and the tests already have an app context; a job run by RQ's own worker
+    process does not, and gets one."""
+    if has_app_context():
+        return work(*args, **kwargs)
+    from app import create_app
+
+    with create_app().app_context():
+        return work(*args, **kwargs)
 
 
 @cache

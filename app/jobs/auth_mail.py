@@ -1,18 +1,15 @@
 """Jobs sending the sign-in mails (app.services.accounts.notices): each takes a user id."""
 from __future__ import annotations
 
-from flask import current_app, has_app_context
+from flask import current_app
+
+from app.infra.queue import in_app_context
 
 
 def _in_app(work, user_id: int | None) -> str:
     if user_id is None:
         return "not sent"  # the request's address is unknown: nothing to do, by design
-    if has_app_context():
-        return work(user_id)
-    from app import create_app
-
-    with create_app().app_context():
-        return work(user_id)
+    return in_app_context(work, user_id)
 
 
 def _reset(user_id: int) -> str:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_app_context
+from flask import current_app
 
 from app.core.months import utc_now
+from app.infra.queue import in_app_context
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,7 @@ def schedule_prune_if_due(queue) -> bool:
 
 def prune_job() -> int:
     """Prune the entries older than ``CHANGE_LOG_RETENTION_DAYS``; returns how many went."""
-    if has_app_context():
-        return _run_prune_job()
-    from app import create_app
-
-    with create_app().app_context():
-        return _run_prune_job()
+    return in_app_context(_run_prune_job)
 
 
 def _run_prune_job() -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import update
 
 from app.core.months import utc_now
+from app.infra.queue import in_app_context
 from app.models import UploadFile, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,7 @@ def job_id(upload_id: int) -> str:
 
 
 def ingest_job(upload_id: int) -> str:
-    if has_app_context():
-        return _run(upload_id)
-    from app import create_app
-
-    with create_app().app_context():
-        return _run(upload_id)
+    return in_app_context(_run, upload_id)
 
 
 def _run(upload_id: int) -> str:

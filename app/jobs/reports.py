@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import has_app_context
-
+from app.infra.queue import in_app_context
 from app.services.reports.data_change import REPORT_FAILED_MESSAGE as FAILED_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -24,12 +23,7 @@ def parse_month(text: str) -> dt.date:
 
 
 def generate_report_job(hospital_id: int, month: str, force: bool = False) -> str:
-    if has_app_context():
-        return _run(hospital_id, parse_month(month), force)
-    from app import create_app
-
-    with create_app().app_context():
-        return _run(hospital_id, parse_month(month), force)
+    return in_app_context(_run, hospital_id, parse_month(month), force)
 
 
 def _run(hospital_id: int, month: dt.date, force: bool = False) -> str:
@@ -53,12 +47,7 @@ def _run(hospital_id: int, month: dt.date, force: bool = False) -> str:
 def revise_reports_job(hospital_id: int) -> str:
     """After a data change: publish the months that became ready, recompute the published
     ones (new versions of those that changed), one mail for all of them."""
-    if has_app_context():
-        return _revise(hospital_id)
-    from app import create_app
-
-    with create_app().app_context():
-        return _revise(hospital_id)
+    return in_app_context(_revise, hospital_id)
 
 
 def _revise(hospital_id: int) -> str:

@@ -21,11 +21,12 @@ import json
 import logging
 from dataclasses import dataclass
 
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy import func
 
 from app.core.months import add_months, first_of_month, utc_now
 from app.extensions import db
+from app.infra.queue import in_app_context
 from app.infra.storage import KeyExistsError, get_storage
 from app.models import AuditEvent
 from app.services.audit import trail as audit
@@ -166,12 +167,7 @@ def verify(storage=None, now: dt.datetime | None = None) -> tuple[bool, list[str
 # --- the periodic job ---------------------------------------------------------------------
 
 def anchor_job() -> str:
-    if has_app_context():
-        return _run_anchor_job()
-    from app import create_app
-
-    with create_app().app_context():
-        return _run_anchor_job()
+    return in_app_context(_run_anchor_job)
 
 
 def _run_anchor_job() -> str:
