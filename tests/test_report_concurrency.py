@@ -235,3 +235,18 @@ def test_a_lock_left_by_a_dead_run_frees_itself(data, app, monkeypatch):
     monkeypatch.setitem(app.config, "REPORT_LOCK_WAIT_SECONDS", 5)
     assert generate_report_job(h, "2025-05") == "published 3"
 
+
+def test_the_report_commands_wait_their_turn_too(data, app, short_wait):
+    h = data["hospital"]
+    generate_reports(h, MONTH, notify=False)
+    other_run = lock_of(h)
+    runner = app.test_cli_runner()
+    busy = runner.invoke(args=["optiserve", "reports", "revise", "--hospital", "H0001"])
+    assert busy.exit_code == 0 and "H0001: skipped: another report run" in busy.output
+    busy = runner.invoke(args=["optiserve", "reports", "run", "--month", "2025-05", "--now", "--hospital", "H0001"])
+    assert busy.exit_code == 0 and busy.output.splitlines() == [
+        "H0001: skipped: another report run of this hospital is in progress; try again later"]
+    assert month_state(h)[1] == [1]
+    other_run.release()
+    done = runner.invoke(args=["optiserve", "reports", "revise", "--hospital", "H0001"])
+    assert done.output.splitlines() == ["H0001 2025-05: unchanged (version 1)"]
