@@ -146,6 +146,9 @@ class Config:
     # Public subnets without NAT or endpoints (deploy/ TaskNetwork=public-ip) need a public IP.
     ECS_WORKER_PUBLIC_IP = env_bool("ECS_WORKER_PUBLIC_IP", False)
     WORKER_LAUNCH_LOCK_SECONDS = env_int("WORKER_LAUNCH_LOCK_SECONDS", 300)
+    # A report job that finds another report run of its hospital going waits this long, then
+    # goes back to the queue (app/jobs/reports.py).
+    REPORT_LOCK_WAIT_SECONDS = env_int("REPORT_LOCK_WAIT_SECONDS", 30)
     STORAGE_URL = env_str("STORAGE_URL", f"file://{Path(INSTANCE_DIR) / 'storage'}")
     S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
     S3_SSE = env_str("S3_SSE", "AES256")  # or aws:kms

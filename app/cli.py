@@ -119,6 +119,7 @@ def audit_anchor_command() -> None:
 
 reports_cli = AppGroup("reports", help="Monthly analysis reports.")
 optiserve_cli.add_command(reports_cli)
+BUSY = "skipped: another report run of this hospital is in progress; try again later"
 
 from app.sync_client import sync_cli  # noqa: E402  (each direction adds its command to the group)
 from app.sync_client.pull import pull_command  # noqa: E402
@@ -138,6 +139,7 @@ def reports_run_command(month: str, codes: tuple[str, ...], inline: bool, force:
     """Generate (queue) the reports of a month for every hospital — the monthly scheduled task.
 
     A month already published gets a new version only when its figures changed."""
+    from rq import Retry
     from sqlalchemy import select
 
     from app.extensions import db
@@ -156,7 +158,8 @@ def reports_run_command(month: str, codes: tuple[str, ...], inline: bool, force:
     refresh_statistics()
     for hospital_id, code in hospitals:
         if inline:
-            click.echo(f"{code}: {generate_report_job(hospital_id, f'{target:%Y-%m}', force)}")
+            outcome = generate_report_job(hospital_id, f"{target:%Y-%m}", force)
+            click.echo(f"{code}: {BUSY if isinstance(outcome, Retry) else outcome}")
         else:
             click.echo(f"{code}: queued {enqueue_report(hospital_id, target, force).id}")
 
@@ -171,6 +174,8 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
 
     from app.core.months import parse_month
     from app.extensions import db
+    from app.infra.locks import hospital_reports_lock
+    from app.jobs.reports import DEFAULT_HOLD_SECONDS
     from app.models import Organization, OrganizationKind
     from app.services.reports.service import revise_published_months
 
@@ -180,9 +185,15 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
     query = select(Organization).where(Organization.kind == OrganizationKind.hospital.value)
     if codes:
         query = query.where(Organization.code.in_(codes))
+    wait = current_app.config["REPORT_LOCK_WAIT_SECONDS"]
     for hospital_id, code in [(h.id, h.code) for h in db.session.scalars(query.order_by(Organization.code))]:
-        for month, publication in revise_published_months(hospital_id, start).items():
-            click.echo(f"{code} {month:%Y-%m}: {publication}")
+        # the hospital's report jobs may be running: take turns with them (app/jobs/reports.py)
+        with hospital_reports_lock(hospital_id, DEFAULT_HOLD_SECONDS, wait) as acquired:
+            if not acquired:
+                click.echo(f"{code}: {BUSY}")
+                continue
+            for month, publication in revise_published_months(hospital_id, start).items():
+                click.echo(f"{code} {month:%Y-%m}: {publication}")
 
 
 changes_cli = AppGroup("changes", help="The change log the on-prem systems pull.")

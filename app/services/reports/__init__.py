@@ -84,7 +84,8 @@ def unpublished_ready_months(hospital_id: int) -> list[dt.date]:
 
 def enqueue_report(hospital_id: int, month: dt.date, force: bool = False):
     """Queue the report job of a hospital-month; a job already waiting or running for it is
-    reused (deterministic job id), so repeated triggers do the work once. ``force``: a new
+    reused (deterministic job id; also one scheduled again because another report run of
+    the hospital held its turn), so repeated triggers do the work once. ``force``: a new
     version even if the figures did not change (an operator's explicit request)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
@@ -95,7 +96,8 @@ def enqueue_report(hospital_id: int, month: dt.date, force: bool = False):
     ident = job_id(hospital_id, month)
     try:
         job = Job.fetch(ident, connection=redis_connection())
-        if job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED):
+        if job.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED,
+                                            JobStatus.SCHEDULED):
             return job
         job.delete()
     except NoSuchJobError:
@@ -115,7 +117,8 @@ def enqueue_revision_check(hospital_id: int):
     """Queue the run after a data change (months that became ready, then the published
     months, one mail: app.jobs.reports.revise_reports_job). A run already waiting is reused
     (it reads the data when it starts); one already running may have read the data before
-    this change, so another is queued behind it (two alternating job ids)."""
+    this change, so another is queued behind it (two alternating job ids; it waits for the
+    running one: app/jobs/reports.py takes the hospital's report lock)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
