@@ -18,14 +18,13 @@ openpyxl's time).
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import io
 from collections.abc import Sequence
 
 from flask import Response
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -65,10 +64,12 @@ class _Cells:
             self.templates[kind] = template._style
 
     def make(self, value, kind: str):
-        cell = WriteOnlyCell(self.sheet, value)
+        cell = Cell(self.sheet, row=1, column=1, style_array=self.templates[kind])  # the style copied
         if kind in TEXT_KINDS:
-            cell.data_type = "s"  # never a formula (openpyxl takes "=…" for one), whatever it starts with
-        cell._style = copy.copy(self.templates[kind])
+            # a string, never a formula (openpyxl's value setter takes "=…" for one)
+            cell._value, cell.data_type = value, "s"
+        else:
+            cell.value = value
         return cell
 
     def of(self, value):
