@@ -21,8 +21,10 @@ with its reason. A new model with a hospital/organization column must get a fact
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
+import zipfile
 
 import pytest
 from flask import current_app
@@ -354,6 +356,15 @@ def resolve_args(rule, view, objects) -> list[dict] | str:
     return combos
 
 
+def readable(body: bytes) -> bytes:
+    """A response's body as the markers are searched in: a workbook download (an xlsx is a
+    zip, its cells compressed) with its parts unpacked."""
+    if not body.startswith(b"PK\x03\x04"):
+        return body
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return body + b"".join(archive.read(name) for name in archive.namelist())
+
+
 def all_rules():
     return sorted(current_app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
 
@@ -482,7 +493,7 @@ def test_isolation_matrix(app, client, role, side, monkeypatch):
                         failures.append(f"{where}: server error")
                     if role in ENTITLED_TO_B:
                         continue
-                    body = response.get_data()
+                    body = readable(response.get_data())
                     leaked = [m for m in markers_b if m.encode() in body]
                     if leaked:
                         failures.append(f"{where}: shows hospital B's data {leaked}")
@@ -635,7 +646,7 @@ def test_dealer_level_sweep(app, client, level):
                     refused_checked += 1
                     if 200 <= response.status_code < 300:
                         failures.append(f"{where}: answers without capability {needed}")
-                    shown = [m for m in markers_a if m.encode() in response.get_data()]
+                    shown = [m for m in markers_a if m.encode() in readable(response.get_data())]
                     if shown:
                         failures.append(f"{where}: shows hospital A's data {shown} without {needed}")
                     db.session.expire_all()

@@ -85,11 +85,12 @@ def stored(hospital: int) -> dict:
     return {"classifications": classes, "devices": devices, "listings": listings, "changes": changes}
 
 
-def export(client, language="ja") -> bytes:
+def export(client, language="ja", extension="csv") -> bytes:
+    """The list's export (CSV or, tests/test_ledger_export_xlsx.py, Excel) as hospital A."""
     login_as(client, HOSPITAL_A)
     if language == "en":
         client.get("/lang/en")
-    response = client.get("/ledger/export.csv")
+    response = client.get(f"/ledger/export.{extension}")
     assert response.status_code == 200
     return response.get_data()
 
@@ -100,16 +101,16 @@ def upload_again(data: bytes, month=LATEST):
     return outcome
 
 
-def upload_on_screen(client, data: bytes, month=LATEST):
+def upload_on_screen(client, data: bytes, month=LATEST, name="ledger.csv"):
     """The upload screen (screen 3) takes the file; its queued job runs the ingest."""
     from app.infra.queue import redis_connection
 
-    response = client.post("/upload/", data={"month": f"{month:%Y-%m}", "ledger": (io.BytesIO(data), "ledger.csv")},
+    response = client.post("/upload/", data={"month": f"{month:%Y-%m}", "ledger": (io.BytesIO(data), name)},
                            content_type="multipart/form-data")
     assert response.status_code in (302, 303), response.status_code
     redis_connection().flushdb()  # the job is run here, not by a worker
     upload = db.session.scalar(select(UploadFile).order_by(UploadFile.id.desc()).limit(1))
-    assert (upload.month, upload.original_name) == (month, "ledger.csv")
+    assert (upload.month, upload.original_name) == (month, name)
     outcome = run_ingest(upload.id)
     assert outcome.status == "succeeded", outcome.message
     return outcome

@@ -10,17 +10,27 @@ from collections.abc import Iterable
 
 from flask import Response
 
-from app.core.months import format_jst
+from app.core.months import format_jst, jst_now
 from app.core.normalize import escape_formula
 
 BOM = "\ufeff"
+
+
+def boolean_text(value: bool) -> str:
+    """A yes/no column as the lists show it (the Excel export writes the same)."""
+    return "○" if value else "×"
+
+
+def download_name(filename: str, extension: str) -> str:
+    """``ledger-H0001-20261130-1005.csv``: the list's name and the time of the export (JST)."""
+    return f"{filename}-{jst_now():%Y%m%d-%H%M}.{extension}"
 
 
 def cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "○" if value else "×"
+        return boolean_text(value)
     if isinstance(value, dt.datetime):
         return format_jst(value)
     if isinstance(value, dt.date):
@@ -40,9 +50,7 @@ def csv_text(header: Iterable, rows: Iterable[Iterable]) -> str:
 
 def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:
     """``filename``: ASCII, without the date (added here, JST)."""
-    from app.core.months import jst_now
-
-    name = f"{filename}-{jst_now():%Y%m%d-%H%M}.csv"
+    name = download_name(filename, "csv")
     return Response(csv_text(header, rows).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Content-Type": "text/csv; charset=utf-8",

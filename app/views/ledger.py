@@ -17,6 +17,7 @@ from app.services.reports import queue_after_data_change
 from app.services.unit_of_work import unit_of_work
 from app.views.csv_export import csv_response
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
+from app.views.xlsx_export import xlsx_response
 
 FILTER_PREFIX = "f_"
 
@@ -128,16 +129,29 @@ class LedgerView(BaseView):
             form=CsrfForm(), prefix=FILTER_PREFIX,
         )
 
+    def _export(self) -> tuple[str, list, list]:
+        """What both exports hold: the file's name, the header and the rows of the list for the
+        same hospital (scope and capability, as the screen) and filters, every page."""
+        hospital = self._hospital()
+        flt = ledger.LedgerFilter.from_mapping(request.args)
+        return f"ledger-{hospital.code or hospital.id}", ledger_export.header(), ledger_export.rows(hospital.id, flt)
+
     @expose("/export.csv")
     @has_access
     @permission_name("read")
     def export_csv(self):
-        """The list as CSV: the same hospital and filters as the screen, every page; a file the
-        upload screen takes back as a ledger (app/services/ledger/export.py)."""
-        hospital = self._hospital()
-        flt = ledger.LedgerFilter.from_mapping(request.args)
-        return csv_response(f"ledger-{hospital.code or hospital.id}", ledger_export.header(),
-                            ledger_export.rows(hospital.id, flt))
+        """The list as CSV: a file the upload screen takes back as a ledger
+        (app/services/ledger/export.py)."""
+        return csv_response(*self._export())
+
+    @expose("/export.xlsx")
+    @has_access
+    @permission_name("read")
+    def export_xlsx(self):
+        """The list as an Excel workbook, the CSV's rows as text and date cells, so that Excel
+        keeps device numbers and serials as written (app/views/xlsx_export.py); uploaded
+        again as a ledger, it changes nothing either."""
+        return xlsx_response(*self._export(), sheet_title=_("機器台帳"))
 
     @expose("/<int:pk>")
     @has_access

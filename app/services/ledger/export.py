@@ -21,8 +21,13 @@ only for reading has a header the ingest does not read.
   dropped back into the month's ledger.
 - Values starting like a formula are written with a leading apostrophe (app/views/
   csv_export.py); the ingest removes that apostrophe (app/services/ingest/values.py).
+
+The same rows are also an Excel workbook (app/views/xlsx_export.py): text cells, so that
+Excel keeps device numbers like 0000286061 and long serials as written, and date cells.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
@@ -63,6 +68,12 @@ def classification_paths(hospital_id: int, ids) -> dict[int, tuple[str, ...]]:
     return paths
 
 
+def as_date(iso: str | None) -> dt.date | None:
+    """The list's dates are ISO text (its API's JSON); the exports write dates: the CSV the
+    same ISO text, the Excel export a date cell."""
+    return dt.date.fromisoformat(iso) if iso else None
+
+
 def rows(hospital_id: int, flt: LedgerFilter) -> list[list]:
     """The rows of the list for ``flt`` (every page), in the order of :func:`header`."""
     found = all_rows(hospital_id, flt)
@@ -72,8 +83,8 @@ def rows(hospital_id: int, flt: LedgerFilter) -> list[list]:
         path = list(paths.get(r["default_classification_id"], ()))
         path += [None] * (LEVELS - len(path))
         out.append([r["counts"], r["overridden"], r["department"], r["device_number"], r["product_name"],
-                    r["model_number"], r["serial_number"], r["maker_name"], r["delivered_on"],
-                    r["expires_on"], r["disposed_on"], *path, r["classification"],
+                    r["model_number"], r["serial_number"], r["maker_name"], as_date(r["delivered_on"]),
+                    as_date(r["expires_on"]), as_date(r["disposed_on"]), *path, r["classification"],
                     r["default_classification"], r["in_latest_ledger"], r["has_activity"]])
     return out
 
