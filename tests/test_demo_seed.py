@@ -124,6 +124,26 @@ def test_demo_manufacturer_sees_pooled_figures_of_its_three_hospitals(client, ct
     assert "10 件は施設数不足のため非表示" in page
 
 
+def test_the_demo_manufacturer_sees_its_own_makers_rows_as_its_own(client, ctx):
+    """The demo manufacturer is a maker of the makers master (日本光電工業株式会社, whose models
+    all three selected hospitals file), so its analysis highlights those rows as 「自社」."""
+    from app.models import Maker
+    from app.seeding.seed import seed_demo
+
+    seed_demo_activity()
+    login_as(client, MANUFACTURER)
+    page = client.get(f"/manufacturer/figures?month={previous_month():%Y-%m}").get_data(as_text=True)
+    by_model = page[page.index('id="by-model"'):]
+    rows = re.findall(r'<tr class="([^"]*)"><td>([^<]*)</td><td>(.*?)</td><td>([^<]*)</td>', by_model, re.S)
+    own = {model for css, _class, maker, model in rows if "own-maker" in css and "自社" in maker}
+    assert own == {"OLV-3100", "TEC-5631"}
+    assert {model for _css, _class, _maker, model in rows} >= {"TE-281A", "TE-351"}  # テルモ: not its own
+    # Seeding again links nothing twice.
+    seed_demo()
+    linked = db.session.scalars(select(Maker.name).where(Maker.organization_id == org("M0001").id)).all()
+    assert linked == ["日本光電工業株式会社"]
+
+
 def test_once_the_demo_hospital_maps_its_last_classes_every_class_is_shown(ctx):
     """The demo's story: screen 7 suggests H0001's three unmapped device classes with the two
     other hospitals' models as evidence; accepting them shows all seven classes pooled."""

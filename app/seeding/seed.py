@@ -123,7 +123,7 @@ def seed_demo() -> list[str]:
     db.session.commit()
     return [f"organizations: {len(organizations)}", f"demo users created: {created}",
             f"hospital classification paths seeded: {own}",
-            f"dealer permissions and manufacturer selections created: {partners}"]
+            f"dealer permissions, manufacturer selections and maker links created: {partners}"]
 
 
 def seed_all() -> list[str]:
