@@ -4,6 +4,7 @@ mail back; a file uploaded alone keeps its own mail."""
 from __future__ import annotations
 
 import io
+import signal
 
 import pytest
 from rq import SimpleWorker
@@ -146,7 +147,13 @@ def test_rq_runs_the_submission_and_mails_once(client, ctx):
     ledger, lending, failure = three_files(client)
     before = len(mail.outbox_messages())
     queue = get_queue()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    # The worker installs its SIGINT/SIGTERM handlers in this process: put pytest's back after.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     assert [status(u.id).status for u in (ledger, lending, failure)] == ["succeeded", "succeeded", "failed"]
     assert len(new_mails(before)) == 1
 
