@@ -21,6 +21,7 @@ from app.services.reports.figures import compute_figures
 from .conftest import HOSPITAL_B, MANUFACTURER, login_as, user_by_email
 
 TODAY = dt.date(2026, 11, 29)
+AOBA = "user@aoba-hp.example.jp"
 
 
 def org(code):
@@ -124,6 +125,26 @@ def test_demo_manufacturer_sees_pooled_figures_of_its_three_hospitals(client, ct
     assert "10 件は施設数不足のため非表示" in page
 
 
+def test_the_demo_manufacturer_sees_its_own_makers_rows_as_its_own(client, ctx):
+    """The demo manufacturer is a maker of the makers master (日本光電工業株式会社, whose models
+    all three selected hospitals file), so its analysis highlights those rows as 「自社」."""
+    from app.models import Maker
+    from app.seeding.seed import seed_demo
+
+    seed_demo_activity()
+    login_as(client, MANUFACTURER)
+    page = client.get(f"/manufacturer/figures?month={previous_month():%Y-%m}").get_data(as_text=True)
+    by_model = page[page.index('id="by-model"'):]
+    rows = re.findall(r'<tr class="([^"]*)"><td>([^<]*)</td><td>(.*?)</td><td>([^<]*)</td>', by_model, re.S)
+    own = {model for css, _class, maker, model in rows if "own-maker" in css and "自社" in maker}
+    assert own == {"OLV-3100", "TEC-5631"}
+    assert {model for _css, _class, _maker, model in rows} >= {"TE-281A", "TE-351"}  # テルモ: not its own
+    # Seeding again links nothing twice.
+    seed_demo()
+    linked = db.session.scalars(select(Maker.name).where(Maker.organization_id == org("M0001").id)).all()
+    assert linked == ["日本光電工業株式会社"]
+
+
 def test_once_the_demo_hospital_maps_its_last_classes_every_class_is_shown(ctx):
     """The demo's story: screen 7 suggests H0001's three unmapped device classes with the two
     other hospitals' models as evidence; accepting them shows all seven classes pooled."""
@@ -170,6 +191,31 @@ def test_the_other_hospitals_upload_history_is_their_own(client, ctx):
     assert "ME機器一覧_" in history and "機器台帳_" not in history  # H0001's file names stay H0001's
     records = db.session.query(UploadFile).filter_by(hospital_id=org("H0002").id).all()
     assert len(records) == 39 and {r.uploaded_by_id for r in records} == {user_by_email(HOSPITAL_B).id}
+
+
+def test_the_third_demo_hospital_has_a_user_who_sees_only_its_own_ledger(client, ctx):
+    """user@aoba-hp.example.jp: the demo password, enrollment of an authenticator at the first
+    login (as every demo account), then あおば記念病院's 177 devices and none of the others'."""
+    from .test_auth_login import enroll
+
+    seed_demo_activity()
+    aoba = org("H0003")
+    user = user_by_email(AOBA)
+    assert user.organization_id == aoba.id and [r.name for r in user.roles] == ["HospitalUser"]
+    _secret, codes, _page = enroll(client, AOBA)
+    assert len(codes) == 10
+    listing = client.get("/api/v1/ledger/?page_size=1000").get_json()
+    numbers = {row["device_number"] for row in listing["rows"]}
+    assert listing["total"] == len(numbers) == 177 and all(n.startswith("AO") for n in numbers)
+    page = client.get("/ledger/").get_data(as_text=True)
+    assert "あおば記念病院" in page and "さくら台総合病院" not in page and "みなと中央病院" not in page
+    sakura_device = db.session.scalar(select(Equipment.id).where(Equipment.hospital_id == org("H0001").id))
+    assert client.get(f"/ledger/{sakura_device}").status_code == 404
+    assert client.get(f"/api/v1/ledger/{sakura_device}").status_code == 404
+    assert client.get(f"/ledger/?hospital_id={org('H0001').id}").status_code == 404
+    # Its hospital's demo upload history is its own, "uploaded" by it.
+    records = db.session.query(UploadFile).filter_by(hospital_id=aoba.id).all()
+    assert records and {r.uploaded_by_id for r in records} == {user.id}
 
 
 def test_demo_reports_are_generated_for_last_month(ctx):

@@ -117,6 +117,9 @@ def test_every_template_renders_with_the_prefix_and_footer(ctx):
         "invitation_copy": dict(user=user, hours=72, inviter=user),
         "dealer_permission": dict(dealer=user, hospital=hospital, old="（なし）", label="全機能利用", reason="代行"),
         "upload_done": dict(hospital=hospital, month="2026-10", label="機器台帳", imported=3, rejected=0),
+        "upload_batch_done": dict(hospital=hospital, month="2026-10", files=[
+            dict(label="医療機器台帳", name="a.csv", outcome="完了", imported=3, rejected=0, reason=None),
+            dict(label="故障履歴", name="c.csv", outcome="失敗", imported=None, rejected=0, reason="有効な行がありません")]),
         "report_published": dict(hospital=hospital, month_label="2026年10月", link="L"),
         "report_revised": dict(hospital=hospital, month_label="2026年10月", version=2, lines=["x"], link="L"),
         "report_months": dict(hospital=hospital, published=[MonthNotice(dt.date(2026, 9, 1), "2026年9月", "L")],

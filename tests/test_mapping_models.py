@@ -193,3 +193,37 @@ def test_a_device_set_to_a_common_class_elsewhere_is_evidence_too(ctx):
         device.override_classification_id = monitor
     db.session.commit()
     assert model_evidence(db.session, a.id, [cid])[cid].votes == ((monitor, 1, 4),)
+
+
+def test_a_deactivated_hospital_is_no_evidence_by_name_or_by_model(client, ctx):
+    """Hospitals A, B, C: B alone mapped a name A also uses and A's device model; once B is
+    deactivated (a masters push no longer lists it) A sees neither, while C still counts."""
+    from app.services.classifications.evidence import prior_mappings
+
+    a, b = hospital("H0001"), hospital("H0002")
+    sonota = sonota_of_a()
+    (same_name,) = ensure_hospital_classifications(db.session, a.id, [("ベッドサイド監視装置",)]).values()
+    db.session.commit()
+    mapped_class("H0002", "ベッドサイド監視装置", "生体情報モニター", "B-BSM")
+    monitor = common("生体情報モニター").id
+    key = db.session.get(Classification, same_name).normalized_name
+    login_as(client, HOSPITAL_A)
+
+    def first(cid):
+        rows = client.get(f"{API}/hospital/{a.id}/mapping").json["result"]
+        return next(r for r in rows if r["id"] == cid)["suggestions"][0]
+
+    assert prior_mappings(db.session, a.id)[key] == {monitor: 1}
+    assert first(same_name)["id"] == monitor and first(same_name)["score"] >= 96
+    assert first(sonota)["models"] == {"hospitals": 1, "devices": 4}
+
+    b.is_active = False
+    db.session.commit()
+    assert key not in prior_mappings(db.session, a.id)
+    assert model_evidence(db.session, a.id) == {}
+    assert first(same_name)["score"] < 96
+    assert "models" not in first(sonota) and first(sonota)["name"] == "その他"
+    # An active hospital's word still counts.
+    mapped_class("H0003", "ベッドサイド監視装置", "生体情報モニター", "C-BSM")
+    assert prior_mappings(db.session, a.id)[key] == {monitor: 1}
+    assert first(sonota)["models"] == {"hospitals": 1, "devices": 4}

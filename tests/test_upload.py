@@ -16,6 +16,7 @@ from app.extensions import db
 from app.infra.queue import get_queue
 from app.infra.storage import get_storage
 from app.models import ColumnProfile, Organization, UploadFile, UploadStatus
+from app.services.uploads import notices
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected
 
@@ -393,7 +394,7 @@ def test_notification_mail_on_success(app, ctx):
                         sha256="0" * 64, size=1, status="succeeded", rows_imported=97, rows_rejected=3)
     db.session.add(upload)
     db.session.commit()
-    uploads.notify_success(upload)
+    notices.notify_success(upload)
     new = set(outbox.glob("*.eml")) - before
     assert len(new) == 1
     import email

@@ -29,11 +29,13 @@ def job_id(upload_id: int) -> str:
     return f"ingest-{upload_id}"
 
 
-def ingest_job(upload_id: int) -> str:
-    return in_app_context(_run, upload_id)
+def ingest_job(upload_id: int, batch: list[int] | None = None) -> str:
+    """``batch``: the ids of the files submitted with this one (the mail waits for all of
+    them: app/services/uploads/notices.py); absent for a file uploaded alone."""
+    return in_app_context(_run, upload_id, batch)
 
 
-def _run(upload_id: int) -> str:
+def _run(upload_id: int, batch: list[int] | None = None) -> str:
     from app.extensions import db
     from app.services.ingest.pipeline import run_ingest
 
@@ -54,7 +56,7 @@ def _run(upload_id: int) -> str:
     except Exception:
         log.exception("ingest of upload %s failed", upload_id)
         db.session.rollback()
-        record_infrastructure_failure(upload_id, will_retry=_will_retry())
+        record_infrastructure_failure(upload_id, will_retry=_will_retry(), batch=batch)
         raise
     finally:
         db.session.expire_all()
@@ -65,8 +67,8 @@ def _run(upload_id: int) -> str:
         upload.message = FAILED_MESSAGE
         upload.finished_at = utc_now()
         db.session.commit()
+    _notify(upload, batch)
     if upload.status in {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}:
-        _notify(upload)
         _queue_report_when_month_complete(upload)
     status = upload.status
     db.session.remove()
@@ -80,7 +82,10 @@ def _will_retry() -> bool:
     return bool(job is not None and job.should_retry)
 
 
-def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str | None = None) -> None:
+def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str | None = None,
+                                  batch: list[int] | None = None) -> None:
+    """Record that the job failed: queued again when it will be retried, else failed for
+    good — an outcome the mail of the files submitted with it (``batch``) waits for."""
     from app.extensions import db
 
     upload = db.session.get(UploadFile, upload_id)
@@ -94,6 +99,8 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
         upload.message = message or FAILED_MESSAGE
         upload.finished_at = utc_now()
     db.session.commit()
+    if not will_retry:
+        _notify(upload, batch)
 
 
 def _queue_report_when_month_complete(upload: UploadFile) -> None:
@@ -104,16 +111,20 @@ def _queue_report_when_month_complete(upload: UploadFile) -> None:
     queue_after_data_change(upload.hospital_id)
 
 
-def _notify(upload: UploadFile) -> None:
+def _notify(upload: UploadFile, batch: list[int] | None) -> None:
+    """The upload has its outcome: the mail due now, if any (app/services/uploads/notices.py);
+    each upload it reported on says so."""
     from app.extensions import db
-    from app.services.uploads.records import notify_success
+    from app.services.uploads.notices import file_finished
 
     try:
-        sent = notify_success(upload)
+        reported = file_finished(upload, batch)
     except Exception:
-        # The import is committed; a mail problem must not turn it into a failed, retried job.
+        # The outcome is committed; a mail problem must not turn it into a failed, retried job.
         log.exception("notification for upload %s failed (%s)", upload.id, current_app.config["MAIL_URL"])
+        db.session.rollback()
         return
-    if sent:
-        upload.message = f"{upload.message or ''} {NOTIFIED_MESSAGE}".strip()
+    for item in reported:
+        item.message = f"{item.message or ''} {NOTIFIED_MESSAGE}".strip()
+    if reported:
         db.session.commit()

@@ -22,7 +22,6 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from app.core.months import utc_now
 from app.extensions import db
 from app.jobs.ingest import job_id, record_infrastructure_failure
 from app.models import ReportFile, UploadFile, UploadStatus
@@ -104,7 +103,8 @@ class AppWorker(Worker):
             status = job.get_status(refresh=True)
             retrying = status in (JobStatus.QUEUED, JobStatus.SCHEDULED)
             record_infrastructure_failure(
-                upload_id, will_retry=retrying, message=None if retrying else HORSE_KILLED_MESSAGE
+                upload_id, will_retry=retrying, message=None if retrying else HORSE_KILLED_MESSAGE,
+                batch=job.kwargs.get("batch"),
             )
         except Exception:
             log.exception("could not record the failure of job %s", job.id)
@@ -149,13 +149,18 @@ def job_is_live(connection, ident: str) -> bool:
     return (dt.datetime.now(dt.UTC) - heartbeat).total_seconds() < STALE_WORKER_SECONDS
 
 
-def _forget_job(connection, queue, ident: str) -> None:
+def _forget_job(connection, queue, ident: str) -> list[int] | None:
+    """Delete the job; returns the files submitted with its upload (its ``batch``), which
+    the job queued again carries on (None when Redis lost the job: its upload is mailed
+    about alone)."""
     try:
         job = Job.fetch(ident, connection=connection)
     except NoSuchJobError:
-        return
+        return None
+    batch = job.kwargs.get("batch")
     StartedJobRegistry(queue=queue).remove_executions(job)
     job.delete()
+    return batch
 
 
 def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
@@ -172,7 +177,7 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
         ident = job_id(upload.id)
         if job_is_live(connection, ident):
             continue
-        _forget_job(connection, queue, ident)
+        batch = _forget_job(connection, queue, ident)
         count = 0
         if upload.status == UploadStatus.processing.value:
             # Counted so that a file that kills every worker ends failed, not in a loop.
@@ -183,13 +188,11 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
                 upload.message = RECOVERED_MESSAGE
             upload.status = UploadStatus.queued.value
             db.session.commit()
-            enqueue_ingest(upload.id)
+            enqueue_ingest(upload.id, batch)
             done.append((upload.id, "requeued"))
         else:
-            upload.status = UploadStatus.failed.value
-            upload.message = ABANDONED_MESSAGE.format(count=count)
-            upload.finished_at = utc_now()
-            db.session.commit()
+            record_infrastructure_failure(upload.id, will_retry=False,
+                                          message=ABANDONED_MESSAGE.format(count=count), batch=batch)
             done.append((upload.id, "failed"))
     db.session.remove()
     return done

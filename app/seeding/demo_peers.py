@@ -87,7 +87,7 @@ PEER_HOSPITALS = (
     ),
     PeerHospital(
         code="H0003", seed=2028, number_prefix="AO", serial_base=30000,
-        uploader=None, file_names=("機器マスタ", "貸出データ", "故障データ"),
+        uploader="user@aoba-hp.example.jp", file_names=("機器マスタ", "貸出データ", "故障データ"),
         departments=("ICU", "CCU", "救命救急センター", "NICU", "東3病棟", "西4病棟", "西5病棟", "手術部",
                      "外来化学療法室"),
         types=(

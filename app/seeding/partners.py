@@ -1,4 +1,5 @@
-"""Demo dealer permissions and a manufacturer's selection (idempotent: only what is missing)."""
+"""Demo dealer permissions, a manufacturer's selection and the maker it is (idempotent: only
+what is missing)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -7,10 +8,12 @@ from app.extensions import db
 from app.models import (
     DealerPermission,
     DealerPermissionHistory,
+    Maker,
     ManufacturerSelection,
     Organization,
     User,
 )
+from app.services.classifications.makers import resolve_makers
 
 DEMO_DEALER = "dealer@towa-medical.example.jp"
 # (hospital code, level, reason)
@@ -20,6 +23,11 @@ DEMO_DEALER_PERMISSIONS = [
 ]
 DEMO_MANUFACTURER = "M0001"
 DEMO_SELECTION = ["H0001", "H0002", "H0003"]
+# The maker of the makers master the demo manufacturer is (Maker.organization_id): its rows
+# are 「自社」 on the manufacturer's analysis. One whose models every selected demo hospital
+# files (OLV-3100, TEC-5631: app/seeding/demo_activity.py, demo_peers.py), so its rows are
+# pooled over 3 hospitals and shown, not hidden by the K rule.
+DEMO_MANUFACTURER_MAKER = "日本光電工業株式会社"
 
 
 def seed_partners() -> int:
@@ -50,5 +58,19 @@ def seed_partners() -> int:
                 db.session.add(ManufacturerSelection(manufacturer_id=manufacturer.id, rank=rank,
                                                      hospital_id=by_code[code].id))
                 created += 1
+    if manufacturer is not None:
+        created += _link_demo_maker(manufacturer)
     db.session.flush()
     return created
+
+
+def _link_demo_maker(manufacturer: Organization) -> int:
+    """Link the demo manufacturer's maker to it unless that maker is linked already (to it or,
+    by a masters push, to another organization). The maker is the master's (created, as an
+    upload would, if the masters were not seeded yet)."""
+    maker_id = resolve_makers(db.session, [DEMO_MANUFACTURER_MAKER]).get(DEMO_MANUFACTURER_MAKER)
+    maker = db.session.get(Maker, maker_id) if maker_id is not None else None
+    if maker is None or maker.organization_id is not None:
+        return 0
+    maker.organization_id = manufacturer.id
+    return 1

@@ -43,14 +43,15 @@ DEMO_ORGANIZATIONS = [
          manufacturer_selection_count=5),
 ]
 
-# (role, e-mail, name, organization code); one demo user per role, plus a user of a second
-# hospital so tenant isolation can be tried by hand.
+# (role, e-mail, name, organization code); one demo user per role, plus a user of each other
+# demo hospital so tenant isolation can be tried by hand.
 DEMO_USERS = [
     ("Admin", "admin@smds.example", "管理者 太郎", "OP0001"),
     ("Operator", "operator@smds.example", "運用 花子", "OP0001"),
     ("OrgAdmin", "orgadmin@sakura-hp.example.jp", "桜井 管理", "H0001"),
     ("HospitalUser", "user@sakura-hp.example.jp", "佐藤 臨床", "H0001"),
     ("HospitalUser", "user@minato-hp.example.jp", "港 工学", "H0002"),
+    ("HospitalUser", "user@aoba-hp.example.jp", "青葉 臨床", "H0003"),
     ("DealerUser", "dealer@towa-medical.example.jp", "東和 営業", "D0001"),
     ("ManufacturerUser", "maker@meditech.example.jp", "日本 開発", "M0001"),
     ("System", "system@smds.example", "datahub", "OP0001"),
@@ -123,7 +124,7 @@ def seed_demo() -> list[str]:
     db.session.commit()
     return [f"organizations: {len(organizations)}", f"demo users created: {created}",
             f"hospital classification paths seeded: {own}",
-            f"dealer permissions and manufacturer selections created: {partners}"]
+            f"dealer permissions, manufacturer selections and maker links created: {partners}"]
 
 
 def seed_all() -> list[str]:

@@ -28,6 +28,10 @@ Counts are over all of a hospital's devices (listed this month or not: an old le
 device still says what its model is), each device in its effective classification (the
 hospital's ledger override first). Another hospital's device is evidence when that
 classification is active and mapped, or is itself a common class (an override may name one).
+
+Only active hospitals speak: a hospital deactivated (``Organization.is_active`` false: a full
+masters push no longer lists it) is no longer a customer, and its old mappings are neither
+votes by name nor model evidence.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ from collections.abc import Iterable
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from app.models import Classification, Equipment
+from app.models import Classification, Equipment, Organization
 from app.services.classifications.suggest import ModelEvidence, suggest_cached, worth_showing
 
 MIN_KEY = 3
@@ -53,8 +57,8 @@ def prior_mappings(session, exclude_hospital_id: int | None) -> dict[str, dict[i
         Classification.normalized_name,
         Classification.smds_classification_id,
         func.count(func.distinct(Classification.hospital_id)),
-    ).filter(
-        Classification.hospital_id.isnot(None),
+    ).join(Organization, Organization.id == Classification.hospital_id).filter(
+        Organization.is_active.is_(True),
         Classification.smds_classification_id.isnot(None),
     )
     if exclude_hospital_id is not None:
@@ -103,8 +107,8 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
     keys = sorted({key for _, _, key, _ in own_rows if key})
     if not keys:
         return {}
-    # Other hospitals' devices of those models, in an active classification of their own that
-    # is mapped, or set (a ledger override) to a common class itself.
+    # Other active hospitals' devices of those models, in an active classification of their
+    # own that is mapped, or set (a ledger override) to a common class itself.
     theirs = aliased(Classification)
     other_effective = func.coalesce(Equipment.override_classification_id, Equipment.classification_id)
     common_id = case((theirs.hospital_id.is_(None), theirs.id), else_=theirs.smds_classification_id)
@@ -113,8 +117,10 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
         rows = session.execute(
             select(Equipment.model_key, Equipment.maker_id, Equipment.hospital_id, common_id).distinct()
             .join(theirs, theirs.id == other_effective)
+            .join(Organization, Organization.id == Equipment.hospital_id)
             .where(Equipment.model_key.in_(keys[start:start + MAX_IN]),
                    Equipment.hospital_id != hospital_id,
+                   Organization.is_active.is_(True),
                    theirs.is_active.is_(True),
                    or_(theirs.hospital_id.is_(None),
                        (theirs.hospital_id == Equipment.hospital_id) & theirs.smds_classification_id.isnot(None))))

@@ -1,5 +1,5 @@
 """Accepting ME-system files (screen 3): target hospital and month, storage, duplicates,
-queuing, status for the screen, history, and the notification after a successful import.
+queuing, status for the screen and history (the mails after processing: notices.py).
 
 The view and the REST API are thin wrappers over these functions.
 """
@@ -134,8 +134,9 @@ def previous_effective(hospital_id: int, month: dt.date, file_type: int) -> Uplo
 
 def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
                   checked: CheckedFile, filename: str, user_id: int | None) -> UploadFile:
-    """Record one checked file: a duplicate is recorded without storing or queuing anything;
-    otherwise the file is stored under an id-built key, the row committed, then queued."""
+    """Record one checked file: a duplicate is recorded without storing anything; otherwise
+    the file is stored under an id-built key and the row committed ``queued`` (the caller
+    queues its job: :func:`enqueue_ingest`)."""
     try:
         upload = UploadFile(
             hospital_id=hospital.id, month=month, file_type=int(file_type),
@@ -174,7 +175,6 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
         raise
     finally:
         discard(checked.path)
-    enqueue_ingest(upload.id)
     return upload
 
 
@@ -201,7 +201,9 @@ def _audit(upload: UploadFile) -> None:
 def accept_files(hospital: Organization, month_text: str | None,
                  files: dict[UploadType, tuple], user_id: int | None, config
                  ) -> tuple[list[UploadFile], list[UploadRejected]]:
-    """All files of one request are checked before any is stored: one bad file → nothing stored."""
+    """All files of one request are checked before any is stored: one bad file → nothing stored.
+    The files stored are then queued, each job knowing the others (``batch``): files uploaded
+    together get one mail once all are processed (app/services/uploads/notices.py)."""
     month = parse_month(month_text)
     if not files:
         raise UploadRejected(_("アップロードするファイルを選択してください"))
@@ -218,6 +220,12 @@ def accept_files(hospital: Organization, month_text: str | None,
     finally:
         for item, _name in checked.values():
             discard(item.path)
+        # In file-type order (a lending file's job waits for the ledger's), also when storing a
+        # later file failed: what is stored is processed.
+        batch = [u.id for u in uploads]
+        for upload in uploads:
+            if upload.status == UploadStatus.queued.value:
+                enqueue_ingest(upload.id, batch)
     return uploads, []
 
 
@@ -241,7 +249,15 @@ def pending_ledger_job(upload_id: int) -> str | None:
     return None if ledger_id is None else f"ingest-{ledger_id}"
 
 
-def enqueue_ingest(upload_id: int):
+def batch_of(upload_ids) -> list[int]:
+    """The ids of a submission of several files, sorted; [] for a file uploaded alone."""
+    ids = sorted({int(i) for i in upload_ids or ()})
+    return ids if len(ids) > 1 else []
+
+
+def enqueue_ingest(upload_id: int, batch: list[int] | None = None):
+    """Queue the upload's ingest job; ``batch``: the ids of all files submitted with it (its
+    job then mails once for all of them, notices.py), None or one id for a file alone."""
     from rq import Retry
     from rq.job import Dependency, Job
 
@@ -252,8 +268,9 @@ def enqueue_ingest(upload_id: int):
     if ledger_job and Job.exists(ledger_job, connection=redis_connection()):
         # allow_failure: a failed ledger must not leave this upload waiting for ever.
         depends_on = Dependency(jobs=[ledger_job], allow_failure=True)
+    together = {"batch": batch_of(batch)} if batch_of(batch) else {}
     return get_queue().enqueue(
-        "app.jobs.ingest.ingest_job", upload_id,
+        "app.jobs.ingest.ingest_job", upload_id, **together,
         job_id=f"ingest-{upload_id}", depends_on=depends_on,
         retry=Retry(max=2, interval=[10, 60]),
         job_timeout=current_app.config["INGEST_JOB_TIMEOUT"],
@@ -348,20 +365,3 @@ def history_uploads(hospital_id: int, on: dt.date | None = None) -> list[UploadF
 def _succeeded(upload_id: int) -> bool:
     original = db.session.get(UploadFile, upload_id)
     return original is not None and original.status in SUCCEEDED
-
-
-# ---------------------------------------------------------------- notification
-
-
-def notify_success(upload: UploadFile) -> str | None:
-    """E-mail the hospital's notification list that a file of the month was imported."""
-    from app.infra.mail import render as render_mail
-    from app.infra.mail import send_mail
-
-    hospital = db.session.get(Organization, upload.hospital_id)
-    if hospital is None:
-        return None
-    subject, body = render_mail("upload_done", hospital=hospital, month=f"{upload.month:%Y-%m}",
-                                label=str(TYPE_LABELS[UploadType(upload.file_type)]),
-                                imported=upload.rows_imported or 0, rejected=upload.rows_rejected or 0)
-    return send_mail(hospital.notification_email_list, subject, body)
