@@ -168,11 +168,14 @@ def render(parts: list[dict] | None, locale=None) -> str:
 
 
 def display(parts: list[dict] | None, text: str | None, locale=None) -> str:
-    """What a reader sees for a row: its parts in their language, else (a row stored before
-    the parts existed, or parts naming a code this version no longer has) its text as stored."""
+    """What a reader sees for a row: its parts in their language while they still say what its
+    Japanese text says; else that text as stored. Text only: a row stored before the parts
+    existed. Text that differs: written without :func:`set_message` (by hand in the database,
+    an older writer), or a wording changed since — the stored words are then the truth."""
     if parts:
         try:
-            return render(parts, locale)
+            if japanese(parts) == (text or ""):
+                return render(parts, locale)
         except (KeyError, TypeError, ValueError):
             pass
     return text or ""
