@@ -106,6 +106,17 @@ def test_a_file_needing_its_columns_mapped_names_them_in_english(client, ctx):
     assert "Required columns (Lent at)" in client.get(f"/upload/{upload.id}/mapping").get_data(as_text=True)
 
 
+def test_a_file_refused_at_upload_is_explained_in_english(client, ctx):
+    """The checks before storing share the ingest's reading messages; they follow the request."""
+    login_as(client, HOSPITAL_A)
+    client.get("/lang/en")
+    ledger = csv_bytes([LEDGER_HEADER] + ledger_rows(2))
+    page = post(client, failure=(ledger, "failure.xls")).get_data(as_text=True)
+    assert ("Failure history: The extension is xls, but the content is not an Excel file. "
+            "Please open it in Excel and save it again, or export it as CSV.") in page
+    assert "内容が Excel ファイルではありません" not in page
+
+
 def test_the_upload_api_answers_in_the_requests_language_with_the_codes(client, ctx):
     login_as(client, HOSPITAL_A)
     upload = upload_and_ingest(client, ledger=(csv_bytes([LEDGER_HEADER]), "header-only.csv"))
