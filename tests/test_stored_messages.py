@@ -143,7 +143,8 @@ def test_a_row_stored_as_japanese_text_still_shows_that_text(client, ctx):
     stored_messages.set_message(old, stored_messages.part("upload.queued"))
     old.message = "手で直したメッセージです。"
     db.session.commit()
-    assert status_json(client, old.id)["message"] == "手で直したメッセージです。"
+    answer = status_json(client, old.id)
+    assert (answer["message"], answer["message_codes"]) == ("手で直したメッセージです。", [])
 
 
 def test_a_failed_report_speaks_the_readers_language(client, ctx, monkeypatch):

@@ -172,18 +172,25 @@ def display(parts: list[dict] | None, text: str | None, locale=None) -> str:
     Japanese text says; else that text as stored. Text only: a row stored before the parts
     existed. Text that differs: written without :func:`set_message` (by hand in the database,
     an older writer), or a wording changed since — the stored words are then the truth."""
-    if parts:
-        try:
-            if japanese(parts) == (text or ""):
-                return render(parts, locale)
-        except (KeyError, TypeError, ValueError):
-            pass
+    if _current(parts, text):
+        return render(parts, locale)
     return text or ""
 
 
-def codes(parts: list[dict] | None) -> list[str]:
-    """The stable codes of a row's message, for API clients (none for an old row)."""
-    return [p["code"] for p in parts or []]
+def codes(parts: list[dict] | None, text: str | None) -> list[str]:
+    """The stable codes of what :func:`display` shows, for API clients (none for a row shown
+    as its stored text)."""
+    return [p["code"] for p in parts] if _current(parts, text) else []
+
+
+def _current(parts: list[dict] | None, text: str | None) -> bool:
+    """Whether the parts still say the row's text (and name codes this version knows)."""
+    if not parts:
+        return False
+    try:
+        return japanese(parts) == (text or "")
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _identity(msgid: str, **params) -> str:

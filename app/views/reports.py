@@ -55,7 +55,7 @@ def report_jobs(hospital_id: int) -> list[dict]:
     polls this until every one is done)."""
     return [{"id": r.id, "month": f"{r.month:%Y-%m}", "type": str(service.TYPE_NAMES.get(r.file_type, r.file_type)),
              "status": r.status, "status_label": str(JOB_STATUS_LABELS.get(r.status, r.status)),
-             "message": stored_message(r), "message_codes": codes(r.message_parts),
+             "message": stored_message(r), "message_codes": codes(r.message_parts, r.message),
              "done": r.status not in JOB_PENDING}
             for r in service.recent_generated_reports(hospital_id)]
 

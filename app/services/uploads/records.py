@@ -275,7 +275,7 @@ def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
         "status": upload.status,
         "status_label": str(STATUS_LABELS.get(upload.status, upload.status)),
         "message": display(upload.message_parts, upload.message, locale),
-        "message_codes": codes(upload.message_parts),
+        "message_codes": codes(upload.message_parts, upload.message),
         "rows_total": upload.rows_total,
         "rows_imported": upload.rows_imported,
         "rows_rejected": upload.rows_rejected,
