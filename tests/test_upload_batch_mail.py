@@ -15,6 +15,7 @@ from app.infra.queue import get_queue, redis_connection
 from app.jobs import ingest as ingest_jobs
 from app.jobs.ingest import NOTIFIED_MESSAGE
 from app.models import Organization, UploadFile
+from app.services.stored_messages import japanese
 from app.services.uploads import records as uploads
 
 from .conftest import HOSPITAL_A, login_as
@@ -84,7 +85,7 @@ def test_three_files_one_rejected_get_one_mail_when_the_last_is_done(client, ctx
     assert "■ 故障履歴（故障.csv）: 失敗\n有効な行がありません" in body
     assert body.index("台帳.csv") < body.index("貸出.csv") < body.index("故障.csv")
     for upload in (ledger, lending, failure):
-        assert status(upload.id).message.endswith(NOTIFIED_MESSAGE)
+        assert status(upload.id).message.endswith(japanese([NOTIFIED_MESSAGE]))
     # A second delivery of a job sends nothing more.
     assert run_job(failure) == "failed"
     assert new_mails(before)[1:] == []
@@ -120,7 +121,7 @@ def test_a_job_that_fails_for_good_does_not_keep_the_others_mail_back(client, ct
     assert run_job(failure) == "failed"
     (_subject, _to, body), = new_mails(before)
     assert "■ 医療機器台帳（台帳.csv）: 完了" in body
-    assert f"■ 貸出履歴（貸出.csv）: 失敗\n{ingest_jobs.FAILED_MESSAGE}" in body
+    assert f"■ 貸出履歴（貸出.csv）: 失敗\n{japanese([ingest_jobs.FAILED_MESSAGE])}" in body
     assert "■ 故障履歴（故障.csv）: 失敗" in body
 
 

@@ -16,13 +16,16 @@ from sqlalchemy import update
 from app.core.months import utc_now
 from app.infra.queue import in_app_context
 from app.models import UploadFile, UploadStatus
+from app.services.stored_messages import append_message, japanese, part, set_message
 
 log = logging.getLogger(__name__)
 
 RUNNABLE = {UploadStatus.queued.value, UploadStatus.processing.value}
-RETRY_MESSAGE = "一時的なエラーのため、処理を再試行します。"
-NOTIFIED_MESSAGE = "関係者にメール通知を送信しました。"
-FAILED_MESSAGE = "システムの一時的なエラーのため処理できませんでした。時間をおいて再度アップロードしてください。"
+# Stored as codes (app/services/stored_messages.py), shown in the reader's language.
+RETRY_MESSAGE = part("upload.retrying")
+NOTIFIED_MESSAGE = part("upload.notified")
+FAILED_MESSAGE = part("upload.failed_temporarily")
+PROCESSING_MESSAGE = part("upload.processing")
 
 
 def job_id(upload_id: int) -> str:
@@ -44,7 +47,8 @@ def _run(upload_id: int, batch: list[int] | None = None) -> str:
     claimed = db.session.execute(
         update(UploadFile)
         .where(UploadFile.id == upload_id, UploadFile.status == UploadStatus.queued.value)
-        .values(status=UploadStatus.processing.value, started_at=utc_now(), message="処理中です。")
+        .values(status=UploadStatus.processing.value, started_at=utc_now(),
+                message=japanese([PROCESSING_MESSAGE]), message_parts=[PROCESSING_MESSAGE])
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -64,7 +68,7 @@ def _run(upload_id: int, batch: list[int] | None = None) -> str:
     if upload.status in RUNNABLE:
         # run_ingest sets the outcome itself; a status left behind would mean a stuck upload.
         upload.status = UploadStatus.failed.value
-        upload.message = FAILED_MESSAGE
+        set_message(upload, FAILED_MESSAGE)
         upload.finished_at = utc_now()
         db.session.commit()
     _notify(upload, batch)
@@ -82,10 +86,11 @@ def _will_retry() -> bool:
     return bool(job is not None and job.should_retry)
 
 
-def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str | None = None,
+def record_infrastructure_failure(upload_id: int, will_retry: bool, message: dict | None = None,
                                   batch: list[int] | None = None) -> None:
     """Record that the job failed: queued again when it will be retried, else failed for
-    good — an outcome the mail of the files submitted with it (``batch``) waits for."""
+    good — an outcome the mail of the files submitted with it (``batch``) waits for.
+    ``message``: a part (app.services.stored_messages.part) said instead of the default."""
     from app.extensions import db
 
     upload = db.session.get(UploadFile, upload_id)
@@ -93,10 +98,10 @@ def record_infrastructure_failure(upload_id: int, will_retry: bool, message: str
         return
     if will_retry:
         upload.status = UploadStatus.queued.value
-        upload.message = message or RETRY_MESSAGE
+        set_message(upload, message or RETRY_MESSAGE)
     else:
         upload.status = UploadStatus.failed.value
-        upload.message = message or FAILED_MESSAGE
+        set_message(upload, message or FAILED_MESSAGE)
         upload.finished_at = utc_now()
     db.session.commit()
     if not will_retry:
@@ -125,6 +130,6 @@ def _notify(upload: UploadFile, batch: list[int] | None) -> None:
         db.session.rollback()
         return
     for item in reported:
-        item.message = f"{item.message or ''} {NOTIFIED_MESSAGE}".strip()
+        append_message(item, NOTIFIED_MESSAGE)
     if reported:
         db.session.commit()

@@ -25,6 +25,7 @@ from rq.registry import StartedJobRegistry
 from app.extensions import db
 from app.jobs.ingest import job_id, record_infrastructure_failure
 from app.models import ReportFile, UploadFile, UploadStatus
+from app.services.stored_messages import part, set_message
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,10 @@ SWEEP_LOCK = "optiserve:recovery-sweep"
 # A burst worker waits for retries scheduled this soon (RQ Retry intervals are 10 and 60 s);
 # anything later is left to the next worker or the daily sweep.
 DRAIN_WAIT_SECONDS = 15 * 60
-REPORT_ABANDONED_MESSAGE = "レポートの作成中に作業プロセスが停止しました（{count} 回）。管理者にお問い合わせください。"
 STALE_WORKER_SECONDS = 180
-RECOVERED_MESSAGE = "前回の処理が中断されたため、再処理します。"
-ABANDONED_MESSAGE = (
-    "処理中に作業プロセスが停止しました（{count} 回）。ファイルの内容を確認し、"
-    "再度アップロードしてください。"
-)
-HORSE_KILLED_MESSAGE = (
-    "処理中に作業プロセスが異常終了しました。ファイルが大きすぎるか壊れている可能性があります。"
-    "ファイルを確認して再度アップロードしてください。"
-)
+# Stored as codes (app/services/stored_messages.py), shown in the reader's language.
+RECOVERED_MESSAGE = part("upload.recovered")
+HORSE_KILLED_MESSAGE = part("upload.worker_died")
 
 
 class AppWorker(Worker):
@@ -185,14 +179,14 @@ def recover_stuck_uploads(queue) -> list[tuple[int, str]]:
             connection.expire(RECOVERY_KEY.format(upload.id), 7 * 86400)
         if count <= MAX_RECOVERIES:
             if upload.status == UploadStatus.processing.value:
-                upload.message = RECOVERED_MESSAGE
+                set_message(upload, RECOVERED_MESSAGE)
             upload.status = UploadStatus.queued.value
             db.session.commit()
             enqueue_ingest(upload.id, batch)
             done.append((upload.id, "requeued"))
         else:
             record_infrastructure_failure(upload.id, will_retry=False,
-                                          message=ABANDONED_MESSAGE.format(count=count), batch=batch)
+                                          message=part("upload.abandoned", count=count), batch=batch)
             done.append((upload.id, "failed"))
     db.session.remove()
     return done
@@ -241,7 +235,7 @@ def recover_stuck_reports(queue) -> list[tuple[str, str]]:
             count = connection.incr(REPORT_RECOVERY_KEY.format(ident))
             connection.expire(REPORT_RECOVERY_KEY.format(ident), 7 * 86400)
         if count > MAX_RECOVERIES:
-            mark_status(hospital_id, month, "failed", REPORT_ABANDONED_MESSAGE.format(count=count))
+            mark_status(hospital_id, month, "failed", part("report.abandoned", count=count))
             done.append((label, "failed"))
             continue
         if hospital_id not in ready:

@@ -59,7 +59,8 @@ class UploadFile(Model):
     detected_encoding: Mapped[str | None] = mapped_column(String(20))
     column_mapping: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(30), nullable=False, default=UploadStatus.queued.value)
-    message: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # Japanese; see app/services/stored_messages.py
+    message_parts: Mapped[list | None] = mapped_column(JSON)  # [{code, params}]: shown in the reader's language
     rows_total: Mapped[int | None] = mapped_column(Integer)
     rows_imported: Mapped[int | None] = mapped_column(Integer)
     rows_rejected: Mapped[int | None] = mapped_column(Integer)
@@ -111,7 +112,8 @@ class ReportFile(Model):
     size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
-    message: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)  # Japanese; see app/services/stored_messages.py
+    message_parts: Mapped[list | None] = mapped_column(JSON)  # [{code, params}]: shown in the reader's language
     source_uploads: Mapped[list | None] = mapped_column(JSON)  # [{id, sha256}]
     generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

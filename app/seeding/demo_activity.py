@@ -33,10 +33,12 @@ from app.models import (
 from app.services.classifications.makers import resolve_makers
 from app.services.ledger.device_months import list_devices
 from app.services.reports import refresh_statistics
+from app.services.stored_messages import japanese, part
 
 HOSPITAL_CODE = "H0001"
 MONTHS = 13
 DEMO_UPLOADER = "user@sakura-hp.example.jp"
+DEMO = part("upload.demo")  # the message of a demo upload, shown in the reader's language
 DEPARTMENTS = ["ICU", "HCU", "救命救急センター", "3階東病棟", "4階西病棟", "5階東病棟", "手術室", "NICU",
                "小児科病棟", "外来処置室"]
 
@@ -174,7 +176,8 @@ def seed_demo_uploads(hospital: Organization, uploader: str | None = DEMO_UPLOAD
             rows.append(dict(
                 hospital_id=hospital.id, month=month, file_type=int(file_type), original_name=name,
                 storage_key=None, size=0, sha256=hashlib.sha256(f"demo:{hospital.code}:{name}".encode()).hexdigest(),
-                detected_format="csv", status=UploadStatus.succeeded.value, message="デモデータ",
+                detected_format="csv", status=UploadStatus.succeeded.value,
+                message=japanese([DEMO]), message_parts=[DEMO],
                 rows_total=count, rows_imported=count, rows_rejected=0, uploaded_by_id=uploader_id,
                 uploaded_at=at, started_at=at, finished_at=at + dt.timedelta(minutes=1),
                 fetched_at=at + dt.timedelta(hours=1)))

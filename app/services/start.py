@@ -28,6 +28,7 @@ from app.models import (
     UploadType,
     User,
 )
+from app.services.stored_messages import display
 
 DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -86,9 +87,9 @@ def incomplete_hospitals(today: dt.date | None = None) -> dict:
     return {"month": month, "due": due, "overdue": overdue, "rows": rows, "total": len(hospitals)}
 
 
-def job_problems(now: dt.datetime | None = None) -> list[dict]:
+def job_problems(now: dt.datetime | None = None, locale=None) -> list[dict]:
     """Failed uploads and report jobs of the last two weeks, and uploads / reports waiting or
-    running for longer than 30 minutes (stuck), newest first."""
+    running for longer than 30 minutes (stuck), newest first; their messages in ``locale``."""
     now = now or utc_now()
     names = dict(db.session.execute(select(Organization.id, Organization.name)).all())
     problems = []
@@ -100,7 +101,7 @@ def job_problems(now: dt.datetime | None = None) -> list[dict]:
                          "month": u.month, "what": f"{TYPE_LABELS.get(u.file_type, '')} {u.original_name}",
                          "status": "失敗" if u.status == UploadStatus.failed.value else "停止の疑い",
                          "detail": STATUS_LABELS.get(u.status, u.status), "at": u.uploaded_at,
-                         "message": (u.message or "")[:200]})
+                         "message": display(u.message_parts, u.message, locale)[:200]})
     for r in db.session.scalars(select(ReportFile).where(
             (ReportFile.status == "failed")
             | (ReportFile.status.in_(["queued", "running"]) & (func.coalesce(ReportFile.generated_at, ReportFile.month)
@@ -110,7 +111,7 @@ def job_problems(now: dt.datetime | None = None) -> list[dict]:
                          "month": r.month, "what": f"種別{r.file_type} 第{r.version}版",
                          "status": "失敗" if r.status == "failed" else "停止の疑い",
                          "detail": STATUS_LABELS.get(r.status, r.status), "at": r.generated_at,
-                         "message": (r.message or "")[:200]})
+                         "message": display(r.message_parts, r.message, locale)[:200]})
     return problems
 
 

@@ -87,7 +87,10 @@ class UploadStatus(Schema):
     uploaded_at = fields.String(required=True, metadata={"description": "JST, YYYY-MM-DD HH:MM:SS"})
     status = fields.String(required=True)
     status_label = fields.String(required=True)
-    message = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "in the request's language (_l_=en)"})
+    message_codes = fields.List(fields.String(), required=True, metadata={
+        "description": "the message's stable codes, sentence by sentence (e.g. ingest.imported, "
+                       "ingest.rows_rejected); empty for an upload stored before codes existed"})
     rows_total = fields.Integer(**NULLABLE)
     rows_imported = fields.Integer(**NULLABLE)
     rows_rejected = fields.Integer(**NULLABLE)

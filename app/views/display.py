@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import g, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.core.months import format_jst
+from app.services.stored_messages import display
 
 ZONE_NOTE = _l("時刻はすべて日本時間（JST）です。")
 YES = _l("はい")
@@ -61,6 +63,17 @@ def mark_times() -> str:
     """For templates that show times formatted elsewhere: ``{{ mark_times() }}`` states the zone."""
     mark_times_shown()
     return ""
+
+
+def reader_locale():
+    """The language the current reader chose (Japanese by default)."""
+    return get_locale()
+
+
+def stored_message(row) -> str:
+    """An upload's or a report's stored message in the reader's language; a row stored as
+    Japanese text only (before app/services/stored_messages.py) shows that text."""
+    return display(row.message_parts, row.message, reader_locale())
 
 
 def role_label(role) -> str:

@@ -18,6 +18,8 @@ from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import ReportFile, ReportType
 from app.services.reports import enqueue_report, service
+from app.services.stored_messages import codes
+from app.views.display import stored_message
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
@@ -53,7 +55,8 @@ def report_jobs(hospital_id: int) -> list[dict]:
     polls this until every one is done)."""
     return [{"id": r.id, "month": f"{r.month:%Y-%m}", "type": str(service.TYPE_NAMES.get(r.file_type, r.file_type)),
              "status": r.status, "status_label": str(JOB_STATUS_LABELS.get(r.status, r.status)),
-             "message": r.message or "", "done": r.status not in JOB_PENDING}
+             "message": stored_message(r), "message_codes": codes(r.message_parts, r.message),
+             "done": r.status not in JOB_PENDING}
             for r in service.recent_generated_reports(hospital_id)]
 
 

@@ -11,6 +11,7 @@ from app.access.capabilities import DOWNLOAD_REPORTS, MANAGE_USERS
 from app.access.scope import current_scope
 from app.core.months import format_jst
 from app.services import start
+from app.views.display import reader_locale
 
 
 def start_page(view):
@@ -22,7 +23,7 @@ def start_page(view):
     if scope.everything:
         return view.render_template(
             "start/operator.html", title=_("運用状況"), due=start.incomplete_hospitals(),
-            problems=start.job_problems(), unmapped=start.unmapped_by_hospital(),
+            problems=start.job_problems(locale=reader_locale()), unmapped=start.unmapped_by_hospital(),
             is_admin=roles.is_admin(user), **common)
     if scope.can(DOWNLOAD_REPORTS) and view.appbuilder.sm.has_access("can_read", "Dashboard"):
         return redirect(url_for("DashboardView.index"))

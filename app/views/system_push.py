@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from app.services.sync import ledger_push, masters
 from app.services.unit_of_work import unit_of_work
 from app.services.uploads.records import status_payload
+from app.views.display import reader_locale
 from app.views.system_api import _operator_wide, idempotent
 
 
@@ -112,4 +113,5 @@ class SystemLedgerApi(BaseApi):
                 return self.response_400(message=_("送信内容は JSON オブジェクトにしてください。"))
             row = ledger_push.push_ledger(g.user, data.get("organization_code"), data.get("month"), config,
                                           rows=data.get("rows"))
-        return self.response(202, result={**status_payload(row), "hospital_code": row.hospital.code})
+        result = status_payload(row, locale=reader_locale())
+        return self.response(202, result={**result, "hospital_code": row.hospital.code})

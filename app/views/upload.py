@@ -31,6 +31,7 @@ from app.services.uploads.column_mapping import (
     file_preview,
     save_mapping,
 )
+from app.views.display import reader_locale, stored_message
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -91,7 +92,7 @@ class UploadView(BaseView):
 
     def _page(self, hospital, errors=(), status=200, selected_month=None):
         months = uploads.selectable_months()
-        recent = [uploads.status_payload(u, url_for) for u in uploads.recent_uploads(hospital.id)]
+        recent = [uploads.status_payload(u, url_for, reader_locale()) for u in uploads.recent_uploads(hospital.id)]
         body = self.render_template(
             "upload/index.html",
             title=_("MEシステムデータのアップロード"),
@@ -143,7 +144,7 @@ class UploadView(BaseView):
         for upload in accepted:
             label = uploads.TYPE_LABELS[UploadType(upload.file_type)]
             if upload.status == "duplicate":
-                flash(f"{label}: {upload.message}", "warning")
+                flash(f"{label}: {stored_message(upload)}", "warning")
             else:
                 flash(_("%(label)s を受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
         return redirect(url_for("UploadView.index", hospital_id=hospital.id if current_scope().everything else None))
@@ -166,7 +167,7 @@ class UploadView(BaseView):
                   _("メッセージ")]
         rows = ([f.id, f"{f.month:%Y-%m}", uploads.TYPE_LABELS[UploadType(f.file_type)], f.original_name,
                  f.uploaded_at, names.get(f.uploaded_by_id, ""), uploads.STATUS_LABELS.get(f.status, f.status),
-                 f.rows_total, f.rows_imported, f.rows_rejected, f.message] for f in files)
+                 f.rows_total, f.rows_imported, f.rows_rejected, stored_message(f)] for f in files)
         return csv_response(f"uploads-{hospital.code or hospital.id}", header, rows)
 
     @expose("/status")
@@ -177,7 +178,7 @@ class UploadView(BaseView):
             abort(403)
         ids = [part for part in request.args.get("ids", "").split(",") if part.strip().isdigit()][:50]
         found = [uploads.upload_in_scope(current_scope(), pk) for pk in ids]
-        return jsonify(uploads=[uploads.status_payload(u, url_for) for u in found if u is not None])
+        return jsonify(uploads=[uploads.status_payload(u, url_for, reader_locale()) for u in found if u is not None])
 
     @expose("/<int:pk>/rejected")
     @has_access
@@ -219,6 +220,7 @@ class UploadView(BaseView):
             "upload/mapping.html",
             title=_("列の対応付け"),
             upload=upload,
+            message=stored_message(upload),
             type_label=uploads.TYPE_LABELS[UploadType(upload.file_type)],
             headers=headers,
             preview=preview,

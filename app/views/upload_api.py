@@ -13,6 +13,7 @@ from app.access.capabilities import UPLOAD
 from app.access.scope import current_scope
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected, too_large_message
+from app.views.display import reader_locale
 from app.views.hospital_target import target_hospital
 from app.views.upload import original_download, rejected_download, scoped_upload
 
@@ -77,7 +78,7 @@ class UploadApi(BaseApi):
             status = 413 if any(e.status == 413 for e in errors) else 400
             return self.response(status, message=" / ".join(e.message for e in errors),
                                  errors=[e.message for e in errors])
-        return self.response(201, result=[uploads.status_payload(u) for u in accepted])
+        return self.response(201, result=[uploads.status_payload(u, locale=reader_locale()) for u in accepted])
 
     @expose("/", methods=["GET"])
     @protect()
@@ -98,7 +99,7 @@ class UploadApi(BaseApi):
         hospital = target_hospital(request.args.get("hospital_id"), UPLOAD)
         return self.response(
             200,
-            result=[uploads.status_payload(u) for u in uploads.recent_uploads(hospital.id, 50)],
+            result=[uploads.status_payload(u, locale=reader_locale()) for u in uploads.recent_uploads(hospital.id, 50)],
             history=uploads.history(hospital.id),
         )
 
@@ -122,7 +123,7 @@ class UploadApi(BaseApi):
         upload = uploads.upload_in_scope(current_scope(), pk)
         if upload is None:
             return self.response_404()
-        return self.response(200, result=uploads.status_payload(upload))
+        return self.response(200, result=uploads.status_payload(upload, locale=reader_locale()))
 
     @expose("/<int:pk>/rejected", methods=["GET"])
     @protect()

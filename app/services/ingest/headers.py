@@ -12,45 +12,46 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from app.models import UploadType
+from app.services.stored_messages import N_, joined, part, translated
 
 LEDGER, LENDING, FAILURE = int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure)
 
 # (field, Japanese label, required) per upload type, in the order the mapping screen shows.
 CANONICAL_FIELDS: dict[int, list[tuple[str, str, bool]]] = {
     LEDGER: [
-        ("device_number", "機器番号", True),
-        ("department_use", "利用部門", False),
-        ("department_manage", "管理部門", False),
-        ("department_purchase", "購入部門", False),
-        ("product_name", "製品名", False),
-        ("model_number", "モデル番号（型番）", False),
-        ("maker_name", "メーカー名", False),
-        ("serial_number", "シリアル番号", False),
-        ("delivered_on", "納入日", False),
-        ("purchased_on", "購入日", False),
-        ("expires_on", "使用期限", False),
-        ("disposed_on", "廃棄日", False),
-        ("asset_number", "資産番号", False),
-        ("jmdn_code", "JMDNコード", False),
-        ("classification", "機器分類", False),
-        ("classification_1", "大分類", False),
-        ("classification_2", "中分類", False),
-        ("classification_3", "小分類", False),
+        ("device_number", N_("機器番号"), True),
+        ("department_use", N_("利用部門"), False),
+        ("department_manage", N_("管理部門"), False),
+        ("department_purchase", N_("購入部門"), False),
+        ("product_name", N_("製品名"), False),
+        ("model_number", N_("モデル番号（型番）"), False),
+        ("maker_name", N_("メーカー名"), False),
+        ("serial_number", N_("シリアル番号"), False),
+        ("delivered_on", N_("納入日"), False),
+        ("purchased_on", N_("購入日"), False),
+        ("expires_on", N_("使用期限"), False),
+        ("disposed_on", N_("廃棄日"), False),
+        ("asset_number", N_("資産番号"), False),
+        ("jmdn_code", N_("JMDNコード"), False),
+        ("classification", N_("機器分類"), False),
+        ("classification_1", N_("大分類"), False),
+        ("classification_2", N_("中分類"), False),
+        ("classification_3", N_("小分類"), False),
         # ○ / blank: the ledger lists the device; ×: it does not (the ledger export's column,
         # app/services/ledger/export.py: devices the latest ledger dropped stay dropped).
-        ("listed", "最新の台帳にあり", False),
+        ("listed", N_("最新の台帳にあり"), False),
     ],
     LENDING: [
-        ("device_number", "機器番号", True),
-        ("lent_at", "貸出日時", True),
-        ("returned_at", "返却日時", False),
-        ("department", "貸出先（利用部門）", False),
+        ("device_number", N_("機器番号"), True),
+        ("lent_at", N_("貸出日時"), True),
+        ("returned_at", N_("返却日時"), False),
+        ("department", N_("貸出先（利用部門）"), False),
     ],
     FAILURE: [
-        ("device_number", "機器番号", True),
-        ("failed_at", "故障日", True),
-        ("repaired_at", "修理完了日", False),
-        ("description", "故障内容", False),
+        ("device_number", N_("機器番号"), True),
+        ("failed_at", N_("故障日"), True),
+        ("repaired_at", N_("修理完了日"), False),
+        ("description", N_("故障内容"), False),
     ],
 }
 
@@ -176,14 +177,15 @@ def column_letters(index: int) -> str:
     return letters
 
 
-def duplicates_message(mapping: Mapping) -> str:
-    parts = []
-    for indexes in mapping.duplicates.values():
-        columns = "・".join(f"{column_letters(i)}列" for i in indexes)
-        parts.append(f"「{mapping.headers[indexes[0]]}」（{columns}）")
-    return (f"同じ見出しの列が複数あります: {'、'.join(parts)}。どの列を使うか決められないため、"
-            "取り込みを止めました。使わない列を削除するか見出しを別の名前に変えてから、"
-            "もう一度アップロードしてください。")
+def duplicates_message(mapping: Mapping) -> dict:
+    """The stored message (app.services.stored_messages) naming each header found twice."""
+    columns = [
+        translated(N_("「%(header)s」（%(columns)s）"), header=mapping.headers[indexes[0]],
+                   columns=joined((translated(N_("%(letter)s列"), letter=column_letters(i)) for i in indexes),
+                                  N_("・")))
+        for indexes in mapping.duplicates.values()
+    ]
+    return part("ingest.duplicate_headers", columns=joined(columns))
 
 
 def find_header_row(rows: list[list], file_type: int, profile: dict | None = None) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import exc as sa_exc
 
-from app.core.months import month_label, utc_now
+from app.core.months import utc_now
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import ColumnProfile, UploadFile, UploadStatus
@@ -47,13 +47,14 @@ from app.services.ingest.reading import (
 from app.services.ingest.rejects import RejectWriter
 from app.services.ingest.validate import FailureChecker, LedgerChecker, LendingChecker
 from app.services.ingest.values import EXCEL_ERRORS
+from app.services.stored_messages import N_, japanese, joined, part, set_message, translated
 
 # Excel's own limit for one cell; a longer value is a broken export (or an attack).
 MAX_CELL_CHARS = 32_767
 
 log = logging.getLogger(__name__)
 
-TYPE_LABELS = {LEDGER: "医療機器台帳", LENDING: "貸出履歴", FAILURE: "故障履歴"}
+TYPE_LABELS = {LEDGER: N_("医療機器台帳"), LENDING: N_("貸出履歴"), FAILURE: N_("故障履歴")}
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
     ConnectionError, TimeoutError,
@@ -70,12 +71,13 @@ class IngestOutcome:
 
 
 class _Stop(Exception):
-    """The file cannot be ingested; ``status`` and the message go on the upload."""
+    """The file cannot be ingested; ``status`` and the message (a stored part) go on the upload."""
 
-    def __init__(self, status: UploadStatus, message: str):
-        super().__init__(message)
+    def __init__(self, status: UploadStatus, message: dict):
+        super().__init__(japanese([message]))
         self.status = status
-        self.message = message
+        self.part = message
+        self.message = japanese([message])
 
 
 def _infrastructure_errors() -> tuple[type[BaseException], ...]:
@@ -99,8 +101,7 @@ def run_ingest(upload_id: int) -> IngestOutcome:
     state = _State(upload)
     try:
         if not upload.storage_key:
-            raise _Stop(UploadStatus.failed,
-                        "アップロードされたファイルが保存されていません。もう一度アップロードしてください。")
+            raise _Stop(UploadStatus.failed, part("ingest.not_stored"))
         path = storage.local_path(upload.storage_key)
         declared = os.path.splitext(upload.storage_key)[1]
         _ingest_file(session, upload, path, declared, state)
@@ -126,10 +127,8 @@ def run_ingest(upload_id: int) -> IngestOutcome:
         if state.rejects is not None:
             state.rejects.discard()
             state.rejects = None
-        return _record_stop(session, upload_id, _Stop(
-            UploadStatus.failed,
-            "取り込み中に予期しないエラーが発生しました。データは変更されていません。管理者にお問い合わせください。",
-        ), state, storage)
+        return _record_stop(session, upload_id, _Stop(UploadStatus.failed, part("ingest.unexpected")),
+                            state, storage)
     finally:
         if state.rejects is not None:
             state.rejects.discard()
@@ -141,7 +140,7 @@ def run_ingest(upload_id: int) -> IngestOutcome:
 def _record_stop(session, upload_id: int, stop: _Stop, state: _State, storage) -> IngestOutcome:
     upload = session.get(UploadFile, upload_id)
     upload.status = stop.status.value
-    upload.message = stop.message
+    set_message(upload, stop.part)
     upload.rows_total, upload.rows_imported, upload.rows_rejected = state.total, 0, 0
     upload.rejected_key = None
     rejects = state.rejects
@@ -165,19 +164,18 @@ class _State:
         self.upload = upload
         self.total = self.imported = self.rejected = 0
         self.rejects: RejectWriter | None = None
-        self.notes: list[str] = []
+        self.notes: list[dict] = []  # stored parts said after the counts
 
     def finish(self, session) -> IngestOutcome:
         upload = self.upload
-        label = TYPE_LABELS.get(upload.file_type, "")
         status = UploadStatus.succeeded_with_rejections if self.rejected else UploadStatus.succeeded
-        message = f"{label}を取り込みました（{self.imported:,} 件）。"
+        parts = [part("ingest.imported", label=translated(TYPE_LABELS.get(upload.file_type, "")), count=self.imported)]
         if self.rejected:
-            message += (f"取り込めなかった行が {self.rejected:,} 件あります。"
-                        "理由は「取り込めなかった行」のファイルをご確認ください。")
-        message += "".join(self.notes)
+            parts.append(part("ingest.rows_rejected", count=self.rejected))
+        parts += self.notes
         upload.status = status.value
-        upload.message = message
+        set_message(upload, *parts)
+        message = upload.message
         upload.rows_total, upload.rows_imported, upload.rows_rejected = self.total, self.imported, self.rejected
         upload.finished_at = utc_now()
         audit.record("upload.ingest", upload, organization_id=upload.hospital_id, changes={
@@ -197,19 +195,19 @@ def _profile(session, upload: UploadFile) -> dict | None:
 def _ingest_file(session, upload: UploadFile, path: str, declared: str, state: _State) -> None:
     file_type = int(upload.file_type)
     if file_type not in CANONICAL_FIELDS:
-        raise _Stop(UploadStatus.failed, f"不明なファイル種別です（{upload.file_type}）。")
+        raise _Stop(UploadStatus.failed, part("ingest.unknown_type", type=str(upload.file_type)))
     limits = Limits.from_config(current_app.config)
     try:
         source = open_rows(path, declared, limits)
     except ReadError as exc:
-        raise _Stop(UploadStatus.failed, str(exc)) from exc
+        raise _Stop(UploadStatus.failed, exc.part) from exc
     upload.detected_format = source.fmt
     upload.detected_encoding = source.encoding
     rows = iter(source.rows)
     try:
         _ingest_rows(session, upload, file_type, rows, state, source.position)
     except ReadError as exc:
-        raise _Stop(UploadStatus.failed, str(exc)) from exc
+        raise _Stop(UploadStatus.failed, exc.part) from exc
     finally:
         close = getattr(rows, "close", None)
         if close:
@@ -226,20 +224,16 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
         if len(head) >= HEADER_SCAN_ROWS:
             break
     if not any(any(not _blank(c) for c in row) for row in head):
-        raise _Stop(UploadStatus.failed, "ファイルにデータがありません（空のファイルです）。")
+        raise _Stop(UploadStatus.failed, part("ingest.no_data"))
     profile = _profile(session, upload)
     header_index = find_header_row(head, file_type, profile)
     mapping = map_headers(head[header_index], file_type, profile)
     upload.column_mapping = mapping.used
     if mapping.missing:
-        labels = "、".join(field_label(file_type, name) for name in mapping.missing)
+        labels = joined(translated(field_label(file_type, name)) for name in mapping.missing)
         headers = [h for h in mapping.headers if h]
-        found = "、".join(headers[:30]) + ("…" if len(headers) > 30 else "") or "なし"
-        raise _Stop(
-            UploadStatus.needs_mapping,
-            f"必須の列（{labels}）が見つかりません。見出しの対応付けを指定してください。"
-            f"ファイルの見出し: {found}",
-        )
+        found = joined(headers[:30] + (["…"] if len(headers) > 30 else [])) if headers else translated(N_("なし"))
+        raise _Stop(UploadStatus.needs_mapping, part("ingest.columns_missing", labels=labels, found=found))
     if mapping.duplicates:
         raise _Stop(UploadStatus.needs_mapping, duplicates_message(mapping))
     width = len(mapping.headers)
@@ -293,24 +287,22 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
         state.total = total
     state.rejected = rejects.count
     if state.total == 0:
-        raise _Stop(UploadStatus.failed, "見出し行だけで、データ行がありません。")
+        raise _Stop(UploadStatus.failed, part("ingest.header_only"))
     if not records:
-        raise _Stop(UploadStatus.failed, f"有効な行がありません（{state.rejected:,} 行すべてに問題があります）。"
-                    "取り込めなかった行のファイルで理由をご確認ください。")
+        raise _Stop(UploadStatus.failed, part("ingest.no_valid_rows", count=state.rejected))
     if file_type == LEDGER:
         _resolve_ledger(session, upload.hospital_id, records)
         dropped = write.write_ledger(session, upload.hospital_id, upload.id, records, mapping.columns,
                                      upload.month)
         if dropped:
-            state.notes.append(f"前の台帳にあって今回の台帳にない {dropped:,} 台は、{month_label(upload.month)}"
-                               "からの集計に含まれません（それより前の月の集計は変わりません）。")
+            state.notes.append(part("ingest.ledger_dropped", count=dropped, year=upload.month.year,
+                                    month=upload.month.month))
     else:
         kind = "lending" if file_type == LENDING else "failure"
         removed = write.replace_events(session, kind, upload.hospital_id, upload.month, upload.id, records)
         if removed:
-            noun = "貸出" if kind == "lending" else "故障"
-            state.notes.append(f"{upload.month.year}年{upload.month.month}月に始まる{noun}のうち、"
-                               f"今回のファイルにない {removed:,} 件を削除しました。")
+            state.notes.append(part(f"ingest.{kind}_removed", count=removed, year=upload.month.year,
+                                    month=upload.month.month))
     state.imported = len(records)
 
 

@@ -26,13 +26,20 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from app.services.stored_messages import japanese, part
+
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "workbook_child.py")
 
 
 class ReadError(Exception):
-    """The file cannot be read; ``str(exc)`` is the user's message (Japanese)."""
+    """The file cannot be read. ``part`` is the user's message as stored on the upload
+    (app.services.stored_messages), ``str(exc)`` its Japanese text."""
+
+    def __init__(self, message: dict):
+        super().__init__(japanese([message]))
+        self.part = message
 
 
 @dataclass(frozen=True)
@@ -70,13 +77,13 @@ def sniff_format(path: str) -> str:
     with open(path, "rb") as handle:
         head = handle.read(8)
     if not head:
-        raise ReadError("ファイルが空です。")
+        raise ReadError(part("read.empty"))
     if head.startswith(ZIP_MAGIC):
         return "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
     if head.startswith(b"MZ") or head.startswith(b"\x7fELF") or head.startswith(b"%PDF"):
-        raise ReadError("Excel（xlsx / xls）や CSV ではないファイルです。ファイルを確認してください。")
+        raise ReadError(part("read.not_a_table"))
     return "csv"
 
 
@@ -94,10 +101,7 @@ def is_encrypted_office(path: str) -> bool:
         return False
 
 
-PASSWORD_PROTECTED = (
-    "パスワードで保護（暗号化）された Excel ファイルのため読み取れません。"
-    "Excel でパスワードを解除して保存し直すか、CSV で出力してからアップロードしてください。"
-)
+PASSWORD_PROTECTED = part("read.password")
 
 
 def check_format(path: str, declared: str | None) -> str:
@@ -107,12 +111,9 @@ def check_format(path: str, declared: str | None) -> str:
     if fmt == "xls" and is_encrypted_office(path):
         raise ReadError(PASSWORD_PROTECTED)
     if declared in ("xlsx", "xlsm") and fmt != "xlsx" or declared == "xls" and fmt not in ("xls", "xlsx"):
-        raise ReadError(
-            f"拡張子は {declared} ですが、内容が Excel ファイルではありません。"
-            "Excel で開いて保存し直すか、CSV で出力してください。"
-        )
+        raise ReadError(part("read.not_excel", ext=declared))
     if declared == "csv" and fmt != "csv":
-        raise ReadError("拡張子は csv ですが、内容が Excel ファイルです。拡張子を xlsx / xls にしてください。")
+        raise ReadError(part("read.csv_is_excel"))
     return fmt
 
 
@@ -136,24 +137,20 @@ def check_xlsx_zip(path: str, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ReadError("ファイルが壊れているため読み取れません（xlsx として開けません）。") from exc
+        raise ReadError(part("read.broken_zip")) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > 10_000:
-            raise ReadError("Excel ファイルの構造が異常です（内部ファイルが多すぎます）。")
+            raise ReadError(part("read.too_many_entries"))
         names = {info.filename for info in infos}
         if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-            raise ReadError("Excel ブック（xlsx）ではない zip ファイルです。")
+            raise ReadError(part("read.not_workbook"))
         total = sum(info.file_size for info in infos)
         if total > limits.max_uncompressed_mb * 1024 * 1024:
-            raise ReadError(
-                f"展開後のサイズが大きすぎます（約 {total // (1024 * 1024):,} MB）。"
-                "圧縮爆弾の疑いがあるため取り込みを中止しました。"
-            )
+            raise ReadError(part("read.too_large_unpacked", mb=total // (1024 * 1024)))
         for info in infos:
             if info.file_size > 1024 * 1024 and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                raise ReadError("圧縮率が異常に高いファイルが含まれています（圧縮爆弾の疑い）。"
-                                "取り込みを中止しました。")
+                raise ReadError(part("read.ratio"))
         try:
             for info in infos:
                 name = info.filename
@@ -162,7 +159,7 @@ def check_xlsx_zip(path: str, limits: Limits) -> None:
                 elif name == "xl/sharedStrings.xml":
                     _check_shared_strings(archive, info, limits)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise ReadError("ファイルが壊れているため読み取れません（xlsx の内容を展開できません）。") from exc
+            raise ReadError(part("read.broken_entry")) from exc
 
 
 def _head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = 16384) -> bytes:
@@ -177,9 +174,9 @@ def _check_dimension(archive, info, limits: Limits) -> None:
     last_col, last_row = match.group(3) or match.group(1), match.group(4) or match.group(2)
     rows, cols = int(last_row), _col_number(last_col)
     if rows > limits.max_rows + 10:
-        raise ReadError(f"シートの行数が多すぎます（{rows:,} 行。上限 {limits.max_rows:,} 行）。")
+        raise ReadError(part("read.sheet_rows", rows=rows, limit=limits.max_rows))
     if cols > limits.max_columns:
-        raise ReadError(f"シートの列数が多すぎます（{cols:,} 列。上限 {limits.max_columns:,} 列）。")
+        raise ReadError(part("read.sheet_columns", columns=cols, limit=limits.max_columns))
 
 
 def _check_shared_strings(archive, info, limits: Limits) -> None:
@@ -192,10 +189,7 @@ def _check_shared_strings(archive, info, limits: Limits) -> None:
     # Each string takes at least "<si><t/></si>" (12 bytes) of XML; more declared than fit
     # is a lie that makes parsers pre-allocate gigabytes.
     if unique * 12 > info.file_size + 1024 or count > limits.max_rows * limits.max_columns:
-        raise ReadError(
-            "ファイルが壊れています（共有文字列の件数の宣言が内容と一致しません）。"
-            "Excel で開いて保存し直してください。"
-        )
+        raise ReadError(part("read.shared_strings"))
 
 
 # ---------------------------------------------------------------- workbooks (child)
@@ -258,21 +252,15 @@ def read_workbook_rows(path: str, limits: Limits) -> Iterator[list]:
         timer.cancel()
         proc.stdout.close()
     if timed_out.is_set():
-        raise ReadError(
-            f"ファイルの読み取りが制限時間（{limits.parser_seconds} 秒）内に終わりませんでした。"
-            "ファイルが壊れているか大きすぎます。"
-        )
+        raise ReadError(part("read.timeout", seconds=limits.parser_seconds))
     if error == "password":
         raise ReadError(PASSWORD_PROTECTED)
     if error == "too_many_rows":
-        raise ReadError(f"シートの行数が多すぎます（上限 {limits.max_rows:,} 行）。")
+        raise ReadError(part("read.sheet_rows_limit", limit=limits.max_rows))
     if error == "memory" or code < 0:
-        raise ReadError(
-            "ファイルの読み取り中に解析処理が異常終了しました。ファイルが壊れているか、"
-            "内容に比べて極端に大きな領域を要求しています。Excel で開いて保存し直してください。"
-        )
+        raise ReadError(part("read.parser_crashed"))
     if error is not None or code != 0:
-        raise ReadError("ファイルが壊れているため読み取れません。Excel で開いて保存し直すか、CSV で出力してください。")
+        raise ReadError(part("read.unreadable"))
 
 
 # ---------------------------------------------------------------- CSV
@@ -309,29 +297,22 @@ def detect_encoding(path: str) -> str:
     if head.startswith(codecs.BOM_UTF8):
         ok, line = _decodes(path, "utf-8", skip=3)
         if not ok:
-            raise ReadError(
-                f"ファイルは UTF-8（BOM 付き）と宣言されていますが、{line} 行目に UTF-8 として読めない文字が"
-                "あります。Shift_JIS（CP932）の内容に UTF-8 の印が付いている可能性があります。"
-                "UTF-8 で保存し直してください。"
-            )
+            raise ReadError(part("read.bad_utf8_bom", line=line))
         return "utf-8-sig"
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         ok, _ = _decodes(path, "utf-16")
         if ok:
             return "utf-16"
-        raise ReadError("UTF-16 のテキストとして読めません。UTF-8 の CSV で保存し直してください。")
+        raise ReadError(part("read.utf16"))
     if b"\x00" in head:
-        raise ReadError("テキスト（CSV）ファイルではありません。Excel や CSV で出力したファイルを選んでください。")
+        raise ReadError(part("read.not_text"))
     ok, utf8_line = _decodes(path, "utf-8")
     if ok:
         return "utf-8"
     ok, _ = _decodes(path, "cp932")
     if ok:
         return "cp932"
-    raise ReadError(
-        f"文字コードを判別できません（{utf8_line} 行目）。"
-        "UTF-8 または Shift_JIS（CP932）の CSV で保存し直してください。"
-    )
+    raise ReadError(part("read.encoding", line=utf8_line))
 
 
 class CsvPosition:
@@ -358,11 +339,7 @@ class CsvPosition:
 def check_record_span(record: int, first: int, last: int) -> None:
     """A record over :data:`MAX_RECORD_LINES` lines is an unclosed quote eating the file."""
     if last - first + 1 > MAX_RECORD_LINES:
-        raise ReadError(
-            f"{record} 行目（ファイルの {first} 行目から）の値が {last - first + 1:,} 行にわたっています。"
-            "引用符（\"）が閉じられていないため、以降の行が1つの値として読まれています。"
-            "データが失われないよう取り込みを中止しました。引用符を確認して保存し直してください。"
-        )
+        raise ReadError(part("read.open_quote", record=record, first=first, lines=last - first + 1))
 
 
 def read_csv_rows(path: str, encoding: str, limits: Limits, position: CsvPosition | None = None) -> Iterator[list]:
@@ -386,9 +363,9 @@ def read_csv_rows(path: str, encoding: str, limits: Limits, position: CsvPositio
 
 def check_shape(rownum: int, row: list, limits: Limits) -> None:
     if rownum > limits.max_rows:
-        raise ReadError(f"行数が多すぎます（上限 {limits.max_rows:,} 行）。")
+        raise ReadError(part("read.rows", limit=limits.max_rows))
     if len(row) > limits.max_columns:
-        raise ReadError(f"列数が多すぎます（{len(row)} 列。上限 {limits.max_columns} 列）。")
+        raise ReadError(part("read.columns", columns=len(row), limit=limits.max_columns))
 
 
 def open_rows(path: str, declared_ext: str | None, limits: Limits) -> Source:

@@ -15,10 +15,11 @@ from app.models import Organization
 from app.services.reports import unpublished_ready_months
 from app.services.reports.notices import notify_publications
 from app.services.reports.service import Publication, mark_status, publish_month, report_months
+from app.services.stored_messages import part
 
 log = logging.getLogger(__name__)
 
-REPORT_FAILED_MESSAGE = "レポートの作成に失敗しました。管理者にお問い合わせください。"
+REPORT_FAILED_MESSAGE = part("report.failed")  # stored as a code, shown in the reader's language
 
 
 @dataclass

@@ -38,6 +38,7 @@ from app.services.reports.revisions import (
     take_snapshot,
 )
 from app.services.reports.workbook import build_analysis_workbook
+from app.services.stored_messages import set_message
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +105,15 @@ def latest_uploads(hospital_id: int, month: dt.date) -> dict[int, UploadFile]:
     return latest
 
 
-def mark_status(hospital_id: int, month: dt.date, status: str, message: str | None = None) -> None:
+def mark_status(hospital_id: int, month: dt.date, status: str, message: dict | None = None) -> None:
     """Set the status of the month's newest generated report rows (on-prem files are left
-    alone). A published file stays downloadable whatever the status says."""
+    alone). A published file stays downloadable whatever the status says. ``message`` is a
+    part (app.services.stored_messages.part), shown in the reader's language."""
     for file_type in ReportType:
         row = report_row(hospital_id, month, file_type)
         if row.source == "generated":
-            row.status, row.message = status, message
+            row.status = status
+            set_message(row, *([message] if message else []))
     db.session.commit()
 
 
@@ -210,7 +213,8 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
         row.version = version
         _store(row, data, "xlsx", XLSX, file_name(hospital, month, file_type, "xlsx", version))
         row.source_uploads, row.generated_at = sources, now
-        row.status, row.message, row.published_at = PUBLISHED, None, now
+        row.status, row.published_at = PUBLISHED, now
+        set_message(row)
         rows.append(row)
     _restore_published(r for r in newest.values() if r is not None and r not in rows)
     if revising or current is None:
@@ -248,7 +252,8 @@ def _restore_published(rows) -> None:
     """Rows marked queued / running while a version was being made are published again."""
     for row in rows:
         if row is not None and row.published_at is not None and row.source == "generated":
-            row.status, row.message = PUBLISHED, None
+            row.status = PUBLISHED
+            set_message(row)
 
 
 def generate_reports(hospital_id: int, month: dt.date, notify: bool = True, force: bool = False
@@ -273,7 +278,8 @@ def attach_onprem_report(hospital_id: int, month: dt.date, file_type: int, data:
     if old_key and old_key != row.storage_key:
         get_storage().delete(old_key)
     now = utc_now()
-    row.source, row.status, row.message = "onprem", PUBLISHED, None
+    row.source, row.status = "onprem", PUBLISHED
+    set_message(row)
     row.source_uploads, row.generated_at, row.published_at = source_uploads, now, now
     db.session.commit()
     if notify:

@@ -12,6 +12,7 @@ from app.core.months import utc_now
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import ColumnProfile, UploadFile, UploadStatus
+from app.services.stored_messages import part, set_message
 
 
 class MappingError(ValueError):
@@ -117,7 +118,7 @@ def save_mapping(upload: UploadFile, headers: list[str], choices: dict[str, str]
         profile.mapping = mapping
     profile.updated_on = utc_now()  # stored in UTC, shown in JST
     upload.status = UploadStatus.queued.value
-    upload.message = _("列の対応付けを保存しました。再処理を待っています。")
+    set_message(upload, part("upload.mapping_saved"))
     db.session.commit()
     from app.services.uploads.records import enqueue_ingest
 

@@ -18,6 +18,7 @@ from app.core.months import parse_month as parse_any_month
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import Organization, UploadFile, UploadStatus, UploadType
+from app.services.stored_messages import codes, display, part, set_message
 from app.services.uploads.checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
 
 log = logging.getLogger(__name__)
@@ -150,11 +151,7 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
             upload.storage_key = previous.storage_key
             upload.rows_total, upload.rows_imported = previous.rows_total, previous.rows_imported
             upload.rows_rejected = previous.rows_rejected
-            upload.message = _(
-                "同じ内容のファイルが %(when)s に受け付け済みです（受付番号 %(id)s）。"
-                "再処理は行いません。",
-                when=f"{previous.uploaded_at:%Y-%m-%d %H:%M}", id=previous.id,
-            )
+            set_message(upload, part("upload.duplicate", when=format_jst(previous.uploaded_at), id=previous.id))
             db.session.add(upload)
             db.session.flush()
             _audit(upload)
@@ -162,7 +159,7 @@ def store_checked(hospital: Organization, month: dt.date, file_type: UploadType,
             _report_after_duplicate(upload)
             return upload
         upload.status = UploadStatus.queued.value
-        upload.message = _("処理待ちです。")
+        set_message(upload, part("upload.queued"))
         db.session.add(upload)
         db.session.flush()  # the id is part of the storage key
         upload.storage_key = storage_key(upload, checked.extension)
@@ -281,7 +278,10 @@ def enqueue_ingest(upload_id: int, batch: list[int] | None = None):
 # ---------------------------------------------------------------- status and history
 
 
-def status_payload(upload: UploadFile, url_for=None) -> dict:
+def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
+    """An upload as the screen's polling and the REST API show it; ``message`` in ``locale``
+    (default: the request's language), ``message_codes`` its stable codes (empty for a row
+    stored as text)."""
     data = {
         "id": upload.id,
         "month": f"{upload.month:%Y-%m}",
@@ -291,7 +291,8 @@ def status_payload(upload: UploadFile, url_for=None) -> dict:
         "uploaded_at": format_jst(upload.uploaded_at),
         "status": upload.status,
         "status_label": str(STATUS_LABELS.get(upload.status, upload.status)),
-        "message": upload.message or "",
+        "message": display(upload.message_parts, upload.message, locale),
+        "message_codes": codes(upload.message_parts, upload.message),
         "rows_total": upload.rows_total,
         "rows_imported": upload.rows_imported,
         "rows_rejected": upload.rows_rejected,
