@@ -120,14 +120,20 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 def job_is_live(connection, ident: str) -> bool:
-    """Whether a job exists that will still run or finish the upload."""
+    """Whether a job exists that will still run or finish the upload (or report)."""
+    return _is_live(connection, ident, frozenset())
+
+
+def _is_live(connection, ident: str, waited_for: frozenset[str]) -> bool:
     try:
         job = Job.fetch(ident, connection=connection)
     except NoSuchJobError:
         return False
     status = job.get_status(refresh=False)
-    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
         return True
+    if status == JobStatus.DEFERRED:
+        return _will_be_released(connection, job, waited_for | {ident})
     if status != JobStatus.STARTED or not job.worker_name:
         return False
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + job.worker_name, connection=connection)
@@ -141,6 +147,23 @@ def job_is_live(connection, ident: str) -> bool:
     if heartbeat.tzinfo is None:
         heartbeat = heartbeat.replace(tzinfo=dt.UTC)
     return (dt.datetime.now(dt.UTC) - heartbeat).total_seconds() < STALE_WORKER_SECONDS
+
+
+def _will_be_released(connection, job: Job, waited_for: frozenset[str]) -> bool:
+    """A waiting (deferred) job is queued by RQ when the last job it waits for ends, from
+    that job's set of dependents. The set is gone once that job was deleted — the sweep
+    deletes a dead job before queuing it again under the same id — and nobody releases a
+    job still listed by one that already ended (its worker died in between). So the job
+    is live only while every job it waits for is live and still lists it."""
+    dependency_ids = job.dependency_ids
+    if not dependency_ids:  # nothing left that would release it
+        return False
+    for dependency_id in dependency_ids:
+        if dependency_id in waited_for or not _is_live(connection, dependency_id, waited_for):
+            return False
+        if not connection.sismember(Job.dependents_key_for(dependency_id), job.id):
+            return False
+    return True
 
 
 def _forget_job(connection, queue, ident: str) -> list[int] | None:
