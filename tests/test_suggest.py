@@ -518,3 +518,84 @@ def test_an_umbrella_word_with_a_group_word_is_still_the_umbrella(master):
     assert best == "モニター関連" and score < AUTO_ACCEPT_THRESHOLD
     assert top("測定器類", master)[0] == "医療用測定装置"
     assert top("モニター台", master)[1] < 80  # a monitor stand: the umbrella word is no head
+
+
+# --- Kana readings (readings.py): names written only in kana ---
+
+def test_every_master_name_and_lexicon_term_has_a_reading(master):
+    from app.services.classifications.lexicon import lexicon
+    from app.services.classifications.readings import reading
+    unread = [name for _, name in master if reading(name) is None]
+    unread += [key for key in lexicon().terms if reading(key) is None]
+    assert unread == []  # add the missing words to readings.csv
+
+
+def test_readings_are_on_readings_of_medical_words():
+    from app.services.classifications.readings import reading
+    assert reading("無影灯") == "ムエイトウ"
+    assert reading("保育器") == "ホイクキ"
+    assert reading("高エネルギー治療装置") == "コウエネルギチリョウソウチ"  # as match_key: no ー
+    assert reading("内視鏡下手術用ロボット") == "ナイシキョウカシュジュツヨウロボツト"  # kana as match_key
+
+
+@pytest.mark.parametrize("variant, written", [
+    ("ｼﾘﾝｼﾞﾎﾟﾝﾌﾞ", "シリンジポンプ"),  # voiced for half-voiced
+    ("ﾃﾞﾝｷﾒｰｽ", "デンキメス"),  # a long-vowel mark too many
+    ("ｾﾝｼﾞｮｰｷ", "センジョウキ"),  # ー for ウ
+    ("ｼｮｳﾄﾞｸｷ", "ショードクキ"),
+    ("ﾍﾞｯﾄ", "ベッド"),  # unvoiced
+    ("しゅじゅつ", "ｼｭｼﾞｭﾂ"),  # hiragana, half-width
+])
+def test_loose_readings_meet_for_the_variants_people_type(variant, written):
+    from app.services.classifications.readings import loose
+    assert loose(variant) == loose(written)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ﾒｯｷﾝｷ", "滅菌器"),
+    ("ﾀｲｵﾝﾁｮｳｾﾂｿｳﾁ", "体温調節装置"),
+    ("だいどうみゃくないばるーんぽんぷ", "大動脈内バルーンポンプ"),
+    ("シンパクシュツリョウケイ", "心拍出量計"),
+    ("ｼﾞｮｻｲﾄﾞｰｷ", "除細動器"),  # ー for ウ
+    ("ﾃｲｱﾂｼﾞｿﾞｸｷｭｳｲﾝｷ", "低圧持続吸引器"),
+    ("ﾉｳﾊｹｲ(ﾆﾎﾝｺｳﾃﾞﾝ)", "脳波計"),  # a maker in brackets
+])
+def test_a_kana_name_that_reads_as_a_master_name_is_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ﾔｸﾋﾝﾚｲﾄｳｺ", "薬用冷蔵庫"),  # read in parts: 薬品 + 冷凍庫
+    ("ﾅｲｼｷｮｳ", "内視鏡システム"),  # a term of two classes
+    ("ｹｲﾁｮｳｴｲﾖｳﾎﾟﾝﾌﾟ", "輸液ポンプ"),  # a term
+    ("そのた", "その他"),  # a generic master name
+])
+def test_a_kana_name_read_otherwise_ranks_first_but_is_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_homophones_take_the_word_master_names_use():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ﾃﾝｹﾝｷｷ")[0] == "点検機器"  # 点検 (医療用点検機器), not 電顕
+
+
+@pytest.mark.parametrize("name", ["プロジェクター", "ブラインド", "コンセント", "ﾄｰｽﾀｰ", "ホワイトボード"])
+def test_loanwords_are_not_read_as_kanji_scraps(name):
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias(name) is None
+
+
+def test_a_kana_name_keeps_its_loanword_and_its_brackets():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｹﾂｴｷｼﾞｮｳｶｼｽﾃﾑ") == ("血液浄化システム", False)
+    assert kana_alias("ﾕｴｷﾎﾟﾝﾌﾟ(ﾃﾙﾓ)")[0] == "輸液ポンプ(テルモ)"
+
+
+def test_names_with_kanji_are_read_as_written():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("輸液ポンプ") is None
+    assert kana_alias("シリンジポンプ") is None  # nothing to read: a katakana master name

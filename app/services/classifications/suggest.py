@@ -89,8 +89,15 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
-from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
+from app.services.classifications.lexicon import (
+    GENERIC_MASTERS,
+    is_model_tail,
+    lexicon,
+    lexicon_matches,
+    term_masters,
+)
 from app.services.classifications.model_scores import ModelEvidence, with_models
+from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -111,6 +118,12 @@ PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
 # A child read together with its parent (parent_readings): above what either says alone.
 PARENT_READING = 88.5
+# A kana-only name ranked by what it reads as (readings.kana_alias). Kana readings have
+# homophones (ﾃﾝｹﾝ: 点検 or 電顕), so only a name that reads as one specific master name
+# (ﾎｲｸｷ → 保育器) is offered to "accept all", as a lexicon term would be; anything else it
+# reads as (a term, a name read in parts: ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫, ｿﾉﾀ → その他) is
+# confirmed by a person.
+READING_WHOLE, READING_PART = 93.0, FUZZY_CEILING
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -276,6 +289,7 @@ def suggest(
     parent_mapped_id: int | None = None,
     grandparent: tuple[str | None, int | None] | None = None,
     model_evidence: ModelEvidence | None = None,
+    read_kana: bool = True,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
@@ -285,8 +299,21 @@ def suggest(
     class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
     ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
     models to (None: no such evidence, the ranking is the name's alone); all used as the
-    module docstring says.
+    module docstring says. A kana-only name is also ranked as what it reads as
+    (:data:`READING_WHOLE`); ``read_kana=False`` ranks the name as written only.
     """
+    alias = kana_alias(name) if read_kana else None
+    if alias is not None:
+        context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
+                       parent_mapped_id=parent_mapped_id, grandparent=grandparent,
+                       model_evidence=model_evidence, read_kana=False)
+        best = dict(suggest(name, candidates, **context))
+        whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
+        for cid, score in suggest(alias[0], candidates, **context):
+            cap = READING_WHOLE if whole and score >= BASE_EXACT else READING_PART
+            best[cid] = max(best.get(cid, 0.0), min(score, cap))
+        ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
+        return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
     name_key = match_key(name)

@@ -1,0 +1,190 @@
+"""Kana readings: a classification name written only in kana (ﾎｲｸｷ, ｼﾞﾄﾞｳｹﾂｱﾂｹｲ, ほいくき)
+read as the master names and lexicon terms it sounds like (保育器, 自動血圧計).
+
+The master names and most lexicon terms are kanji; many hospitals' lists (old systems, half-width
+kana only) spell the same words in kana. Every master name and lexicon term gets a reading from
+``readings.csv`` (next to this module: ``word,reading``, reviewed by people; a text is read word
+by word, the longest entry that starts at each place, kana as it is). Readings are compared
+*loosely* (:func:`loose`), so the variants people type for one word meet: voiced or not
+(ﾕｴｷﾎﾟﾝﾌﾞ = ユエキポンプ, ベット = ベッド), long vowels written ー, ウ or not at all
+(ﾑｴｲﾄｰ = ムエイトウ, ｼﾞｮｻｲﾄﾞｷ = ジョサイドウキ) and small kana.
+
+:func:`kana_alias` rewrites a kana-only name into the words it reads as: the spans of its
+loose reading that are the reading of a term, a master name or a word of two or more kanji,
+chosen to cover as much of the name as possible in as few words as possible
+(ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫), loanwords left as they are (:data:`MIN_LOANWORD`). The suggester ranks that alias like a name
+(:func:`app.services.classifications.suggest.suggest`).
+"""
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from app.core.normalize import base_key, match_key, normalize_text
+
+READINGS_CSV = Path(__file__).resolve().with_name("readings.csv")
+
+_KANJI_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆]")
+_KANA_RE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
+# Kana whose vowel is o or u: a ウ after one only lengthens it (トウ = トー = ト in loose form).
+_O_U_ROW = frozenset("オコソトノホモヨロウクスツヌフムユル")
+# Spans this short (loose) are too common to say which word they are.
+MIN_SPAN = 2
+# ...except the kana that ends so many device names: 器 (ﾃﾝｹﾝｷ → 点検器, ﾌﾗﾝｷ → 孵卵器).
+_FINAL_KANA = {"キ": "器"}
+# A name may keep a loanword in kana (ﾊｲｴｷｼｽﾃﾑ: 廃液 + システム), but half of it must be read
+# and a kana left unread must be a word of its own, this long: a name read in scraps is a
+# loanword that sounds like kanji words by chance (ソリッドステート → ソ + 率 + …).
+MIN_LOANWORD = 3
+_QUALIFIER_RE = re.compile(r"[(\[{<【「『〔][^)\]}>】」』〕]*[)\]}>】」』〕]")
+
+
+def _hira_to_kata(text: str) -> str:
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[dict[str, str], int]:
+    with READINGS_CSV.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [row for row in csv.reader(line for line in handle if not line.startswith("#"))]
+    words = {match_key(word): _hira_to_kata(reading) for word, reading in rows[1:] if word and reading}
+    return words, max(map(len, words), default=1)
+
+
+def reading(text: str) -> str | None:
+    """The katakana reading of a master name or term (ASCII, digits and signs kept as they
+    are); None when a kanji of it has no reading in ``readings.csv``."""
+    words, longest = _table()
+    text = match_key(text)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        for size in range(min(longest, len(text) - i), 0, -1):
+            found = words.get(text[i:i + size])
+            if found is not None:
+                out.append(found)
+                i += size
+                break
+        else:
+            if _KANJI_RE.match(text[i]):
+                return None
+            out.append(_hira_to_kata(text[i]))
+            i += 1
+    return "".join(out)
+
+
+def _loose_char(ch: str) -> str:
+    ch = {"ヂ": "ジ", "ヅ": "ズ", "ヴ": "ウ", "ヲ": "オ", "ヰ": "イ", "ヱ": "エ"}.get(ch, ch)
+    return unicodedata.normalize("NFD", ch)[0]  # without its voicing mark
+
+
+@lru_cache(maxsize=16384)
+def loose(text: str) -> str:
+    """A comparison form of a reading: :func:`~app.core.normalize.match_key` (width, hiragana,
+    small kana, long-vowel marks) without voicing marks, and without a ウ that only lengthens
+    the kana before it."""
+    out: list[str] = []
+    for ch in match_key(text):
+        ch = _loose_char(ch)
+        if ch == "ウ" and out and out[-1] in _O_U_ROW:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _loose_spans(key: str) -> list[tuple[str, str]]:
+    """``(loose char, original chars)`` pairs of a key: a dropped ウ joins the kana before it."""
+    spans: list[tuple[str, str]] = []
+    for ch in key:
+        small = _loose_char(ch)
+        if small == "ウ" and spans and spans[-1][0][-1:] in _O_U_ROW:
+            spans[-1] = (spans[-1][0], spans[-1][1] + ch)
+            continue
+        spans.append((small, ch))
+    return spans
+
+
+@lru_cache(maxsize=1)
+def reading_index() -> dict[str, str]:
+    """Loose reading → the term, master name or kanji word it is the reading of."""
+    from app.services.classifications.lexicon import lexicon
+
+    terms = lexicon().terms
+    alike: dict[str, list[str]] = {}
+    for key in terms:
+        read = reading(key)
+        if read and not read.isascii():
+            alike.setdefault(loose(read), []).append(key)
+    words, _ = _table()
+    for word, read in words.items():
+        if _KANJI_RE.search(word):
+            alike.setdefault(loose(read), []).append(word)
+    # Words that sound alike (点検, 電顕): the one more master names use, then a term, then the
+    # one more terms use.
+    masters_text = "\n".join(key for key, term in terms.items() if term.implicit)
+    terms_text = "\n".join(terms)
+    index = {}
+    for read, group in alike.items():
+        index[read] = group[0] if len(group) == 1 else max(group, key=lambda w: (
+            masters_text.count(w), w in terms, terms_text.count(w)))
+    return {read: key for read, key in index.items() if len(read) >= MIN_SPAN}
+
+
+def is_kana_name(name: str) -> bool:
+    """Whether a name (without bracketed qualifiers) is written in kana with no kanji."""
+    key = base_key(name)
+    return not _KANJI_RE.search(key) and len(_KANA_RE.findall(key)) >= 2
+
+
+@lru_cache(maxsize=8192)
+def kana_alias(name: str) -> tuple[str, bool] | None:
+    """``(alias, whole)`` for a kana-only name: the name with its kana rewritten as the words
+    they read as (module docstring); ``whole``: one term or master name reads as all of it.
+    None when the name has kanji or nothing in it reads as a word."""
+    if not is_kana_name(name):
+        return None
+    key = base_key(name)
+    spans = _loose_spans(key)
+    text = "".join(small for small, _ in spans)
+    index = reading_index()
+    size = len(text)
+    # best[i]: (sum of the squared lengths of the words read, characters read) of the best
+    # reading of text[i:], and its first step: long words first (血液浄化 + システム, not
+    # 血 + 液晶 + 下肢 + ステム). What is not kana (a model number) counts as read; a final キ as 器.
+    best: list[tuple[int, int]] = [(0, 0)] * (size + 1)
+    step: list[int] = [1] * (size + 1)
+    for i in range(size - 1, -1, -1):
+        squares, covered = best[i + 1]
+        alone = not _KANA_RE.match(text[i]) or (i == size - 1 and i and text[i] in _FINAL_KANA)
+        best[i], step[i] = (squares + alone, covered + alone), 1
+        for j in range(i + MIN_SPAN, size + 1):
+            if text[i:j] in index:
+                squares, covered = best[j]
+                if (squares + (j - i) ** 2, covered + j - i) > best[i]:
+                    best[i], step[i] = (squares + (j - i) ** 2, covered + j - i), j - i
+    out: list[str] = []
+    unread = [0]  # lengths of the runs of kana no word reads
+    i = 0
+    while i < size:
+        j = i + step[i]
+        piece = text[i:j]
+        if piece in index and step[i] >= MIN_SPAN:
+            out.append(index[piece])
+            unread.append(0)
+        elif j == size and piece in _FINAL_KANA and i and _KANA_RE.match(piece):
+            out.append(_FINAL_KANA[piece])
+        else:
+            out.append("".join(o for _, o in spans[i:j]))
+            unread[-1] += bool(_KANA_RE.match(piece))
+        i = j
+    if 2 * best[0][1] < size or any(0 < run < MIN_LOANWORD for run in unread):
+        return None  # read in scraps (シュレッダー → 手+レツダ): a loanword, not a reading
+    alias = "".join(out)
+    if alias == key:
+        return None
+    whole = step[0] == size and index.get(text) == alias
+    # Bracketed qualifiers stay as written (ﾊｲｴｷｼｽﾃﾑ(ﾈﾌﾟﾁｭｰﾝ): the brand in brackets is evidence).
+    return alias + "".join(_QUALIFIER_RE.findall(normalize_text(name))), whole
