@@ -599,3 +599,119 @@ def test_names_with_kanji_are_read_as_written():
     from app.services.classifications.readings import kana_alias
     assert kana_alias("輸液ポンプ") is None
     assert kana_alias("シリンジポンプ") is None  # nothing to read: a katakana master name
+
+
+# --- Fourth lexicon pass: English names, general rules for near ties ---
+
+# Master classes with no English name in use (administrative sets, JMDN umbrella words).
+NO_ENGLISH_NAME = {"還流装置", "光源装置付吸引洗浄装置", "常設機器セット", "電動手術装置"}
+
+
+def test_every_master_class_has_an_english_name_or_abbreviation(master):
+    import re
+
+    from app.services.classifications.lexicon import lexicon
+    english = set()
+    for key, term in lexicon().terms.items():
+        if not term.implicit and re.fullmatch(r"[a-z0-9]+", key):
+            english |= set(term.masters)
+    missing = [name for _, name in master if match_key(name) not in english and name not in NO_ENGLISH_NAME]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Syringe Driver", "シリンジポンプ"),
+    ("Vacuum Extractor", "吸引娩出器"),
+    ("Linear Accelerator", "高エネルギー治療装置"),
+    ("Blood Gas Analyzer", "血液ガス分析装置"),
+    ("Fetal Monitor", "分娩監視装置"),
+    ("Skin Mesher", "自家植皮拡張器"),
+    ("Cerebral Oximeter", "無侵襲混合血酸素飽和度監視装置"),
+    ("Steam Sterilizer", "滅菌器"),
+    ("Intra-Aortic Balloon Pump", "大動脈内バルーンポンプ"),
+    ("Contrast Injector", "造影剤注入装置"),
+    ("Cryoablation", "冷凍手術装置"),
+    ("Sequential Compression Device", "ＤＶＴ予防ポンプ"),
+    ("Electrical Safety Analyzer", "医療用点検機器"),
+    ("X-Ray Table", "撮影台"),
+    ("Nurse Call System", "ナースコール"),
+])
+def test_english_names_are_lexicon_terms(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Misc", "その他"),  # an umbrella word
+    ("CCU", "カメラユニット"),  # also a coronary care unit
+    ("Vein Finder", "赤外線観察システム"),  # debatable class
+    ("Tissue Processor (Histology)", "病理"),  # the section, not a device class
+])
+def test_ambiguous_english_names_are_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD or name.startswith("Tissue")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("分娩監視", "分娩監視装置"),
+    ("吸引娩出", "吸引娩出器"),
+    ("造影剤注入", "造影剤注入装置"),
+])
+def test_a_master_name_without_its_device_word_names_the_class(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_short_word_without_a_device_word_is_not_a_master_name(master):
+    from app.services.classifications.name_rules import device_word_dropped
+    assert device_word_dropped("麻酔") == {}  # 麻酔器? 麻酔システム? the lexicon decides
+    _, score = top("麻酔", master)
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("駆動装置（IABP）", "大動脈内バルーンポンプ"),
+    ("システム（PiCCO）", "心拍出量計"),
+    ("Console (Versajet)", "水圧式ナイフ"),
+])
+def test_a_brand_in_brackets_names_the_class_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_device_word_in_brackets_is_not_a_brand(master):
+    from app.services.classifications.name_rules import qualifier_term_scores
+    assert qualifier_term_scores("録画装置（内視鏡）") == ()
+
+
+def test_a_near_tie_goes_to_the_class_that_shares_a_word_with_the_parent(master):
+    def first(name, parent=None):
+        names = dict(master)
+        return names[suggest(name, master, parent_name=parent)[0][0]]
+    assert first("カメラヘッド") == "カメラ"
+    assert first("カメラヘッド", "内視鏡センター") == "内視鏡用ビデオカメラ"
+    assert first("カメラヘッド", "手術室") == "カメラ"  # nothing shared: the lexicon's order
+    # The parent's own class in the tie: it breaks nothing (NIV is a ventilator first).
+    assert first("NIV", "人工呼吸器") == "人工呼吸器"
+
+
+def test_a_shared_word_must_be_a_device_word():
+    from app.services.classifications.name_rules import _shares_word
+    assert _shares_word(match_key("内視鏡用ビデオカメラ"), match_key("内視鏡外科"))
+    assert not _shares_word(match_key("医療用洗浄器"), match_key("医療用消毒器"))  # 医療用: no device
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ウォッシャーディスインフェクター", "洗浄機"),  # a large washer, not a small cleaner
+    ("超音波洗浄器", "医療用洗浄器"),
+    ("内視鏡用テレビカメラ", "内視鏡用ビデオカメラ"),  # JMDN
+    ("超音波外科用吸引装置", "超音波吸引器"),
+    ("ドップラー", "血流計"),  # ultrasound or laser: the generic class
+    ("加圧式医薬品注入器", "医薬品注入器"),  # the class the name spells out
+])
+def test_fourth_pass_terms_pick_the_specific_class(master, name, expected):
+    assert top(name, master)[0] == expected

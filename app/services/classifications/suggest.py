@@ -97,6 +97,7 @@ from app.services.classifications.lexicon import (
     term_masters,
 )
 from app.services.classifications.model_scores import ModelEvidence, with_models
+from app.services.classifications.name_rules import device_word_dropped, parent_tie_break, qualifier_term_scores
 from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
@@ -333,6 +334,11 @@ def suggest(
              or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)), breaks)
+    qualifier_terms = qualifier_term_scores(name)  # a brand in brackets: (ネプチューン)
+    if qualifier_terms:
+        lex_scores = dict(lex_scores)
+        for key, score in qualifier_terms:
+            lex_scores[key] = max(score, lex_scores.get(key, 0.0))
     if lex_scores:
         # Only classes among the candidates count (a caller may rank a subset).
         present = {key for _, _, key in items}
@@ -340,6 +346,7 @@ def suggest(
     # A lexicon term ranks its class(es) first: other fuzzy guesses stay below it, unless
     # their own master name occurs in the name beside the term (it was not swallowed).
     lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
+    dropped = device_word_dropped(name_base)
     prior = prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
@@ -362,6 +369,8 @@ def suggest(
                 score = min(score, QUALIFIED_BASE)
             if lex_scores and cand_key not in lex_scores and cand_key not in lex_named:
                 score = min(score, lex_ceiling)
+            if cand_key in dropped:  # 除細動 → 除細動器
+                score = max(score, dropped[cand_key])
         if cand_key in lex_scores:
             score = max(score, lex_scores[cand_key])
         votes = prior.get(cid, 0)
@@ -370,6 +379,9 @@ def suggest(
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
+    if parent_name:  # a near tie: the class that shares a word with the parent first
+        scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
+                                  AUTO_ACCEPT_THRESHOLD)
     if parent_name and name_base not in CONTEXT_ONLY_NAMES:
         readings = dict(parent_readings(name_base, base_key(parent_name)))
         if readings:
