@@ -545,6 +545,8 @@ def test_readings_are_on_readings_of_medical_words():
     ("ｼｮｳﾄﾞｸｷ", "ショードクキ"),
     ("ﾍﾞｯﾄ", "ベッド"),  # unvoiced
     ("しゅじゅつ", "ｼｭｼﾞｭﾂ"),  # hiragana, half-width
+    ("ﾀｲｵﾝｹｰ", "タイオンケイ"),  # エー for エイ
+    ("ﾄｵｾｷ", "トウセキ"),  # オ for ウ
 ])
 def test_loose_readings_meet_for_the_variants_people_type(variant, written):
     from app.services.classifications.readings import loose
@@ -715,3 +717,21 @@ def test_a_shared_word_must_be_a_device_word():
 ])
 def test_fourth_pass_terms_pick_the_specific_class(master, name, expected):
     assert top(name, master)[0] == expected
+
+
+def test_a_lengthening_vowel_is_folded_once_and_small_kana_are_kept():
+    from app.services.classifications.readings import loose
+    assert loose("コウオン") != loose("コン")  # 恒温 is コウ + オン, not a long コ
+    assert loose("ショチヨウ") != loose("ショウチョウ")  # 処置用 is not 小腸
+
+
+def test_kana_typed_without_small_kana_is_read_too():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｷﾕｳｲﾝｷ")[0] == kana_alias("ｷｭｳｲﾝｷ")[0] == "吸引器"
+    assert kana_alias("ｼﾕｼﾞﾕﾂﾀﾞｲ")[0] == "手術台"
+
+
+def test_yo_inside_a_kana_name_is_the_connector_for_use():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｼｮﾁﾖｳﾀﾞｲ")[0] == "処置用台"
+    assert kana_alias("ﾔｸﾋﾝﾖｳﾚｲｿﾞｳｺ")[0] == "薬品用冷蔵庫"

@@ -23,18 +23,29 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from app.core.normalize import base_key, match_key, normalize_text
+from app.core.normalize import match_key, normalize_text
 
 READINGS_CSV = Path(__file__).resolve().with_name("readings.csv")
 
 _KANJI_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆]")
 _KANA_RE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
-# Kana whose vowel is o or u: a ウ after one only lengthens it (トウ = トー = ト in loose form).
-_O_U_ROW = frozenset("オコソトノホモヨロウクスツヌフムユル")
+# Kana whose vowel is o or u: a ウ (or an オ after an o) only lengthens it (トウ = トー = トオ =
+# ト in loose form); an イ after an e does the same (ケイ = ケー = ケ).
+_O_ROW = frozenset("オコソトノホモヨロォョ")
+_U_ROW = frozenset("ウクスツヌフムユルゥュ")
+_E_ROW = frozenset("エケセテネヘメレェ")
+# Kana keys keep small kana (ショチヨウ, 処置用, is not ショウチョウ, 小腸), but for ッ, the
+# sokuon a kanji ending in ツ takes (血管: ケツ + カン = ケッカン).
+_SMALL_FOLD = str.maketrans("ッヮヵヶ", "ツワカケ")
+# ...and a second reading for lists typed without small kana at all (ｷﾕｳｲﾝｷ for ｷｭｳｲﾝｷ).
+_ALL_SMALL = str.maketrans("ァィゥェォャュョ", "アイウエオヤユヨ")
+_NOISE_RE = re.compile(r"[\s\-\u30fb\u00b7・･.,，、。:;：；/／\\\"'`＿_!！?？*＊#＃&＆+＋~=|@ー]")
 # Spans this short (loose) are too common to say which word they are.
 MIN_SPAN = 2
-# ...except the kana that ends so many device names: 器 (ﾃﾝｹﾝｷ → 点検器, ﾌﾗﾝｷ → 孵卵器).
+# ...except the kana that ends so many device names: 器 (ﾃﾝｹﾝｷ → 点検器, ﾌﾗﾝｷ → 孵卵器), and
+# the one that joins a use to a device inside a name: 用 (ｹﾝﾀｲﾖｳﾚｲｿﾞｳｺ → 検体用冷蔵庫).
 _FINAL_KANA = {"キ": "器"}
+_INNER_KANA = {"ヨ": "用"}
 # A name may keep a loanword in kana (ﾊｲｴｷｼｽﾃﾑ: 廃液 + システム), but half of it must be read
 # and a kana left unread must be a word of its own, this long: a name read in scraps is a
 # loanword that sounds like kanji words by chance (ソリッドステート → ソ + 率 + …).
@@ -46,11 +57,18 @@ def _hira_to_kata(text: str) -> str:
     return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text)
 
 
+@lru_cache(maxsize=16384)
+def kana_key(text: str) -> str:
+    """:func:`~app.core.normalize.match_key` that keeps small kana (but ッ)."""
+    text = _hira_to_kata(normalize_text(text).lower()).translate(_SMALL_FOLD)
+    return _NOISE_RE.sub("", text)
+
+
 @lru_cache(maxsize=1)
 def _table() -> tuple[dict[str, str], int]:
     with READINGS_CSV.open(encoding="utf-8-sig", newline="") as handle:
         rows = [row for row in csv.reader(line for line in handle if not line.startswith("#"))]
-    words = {match_key(word): _hira_to_kata(reading) for word, reading in rows[1:] if word and reading}
+    words = {kana_key(word): kana_key(reading) for word, reading in rows[1:] if word and reading}
     return words, max(map(len, words), default=1)
 
 
@@ -58,7 +76,7 @@ def reading(text: str) -> str | None:
     """The katakana reading of a master name or term (ASCII, digits and signs kept as they
     are); None when a kanji of it has no reading in ``readings.csv``."""
     words, longest = _table()
-    text = match_key(text)
+    text = kana_key(text)
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -82,17 +100,12 @@ def _loose_char(ch: str) -> str:
 
 
 @lru_cache(maxsize=16384)
-def loose(text: str) -> str:
-    """A comparison form of a reading: :func:`~app.core.normalize.match_key` (width, hiragana,
-    small kana, long-vowel marks) without voicing marks, and without a ウ that only lengthens
-    the kana before it."""
-    out: list[str] = []
-    for ch in match_key(text):
-        ch = _loose_char(ch)
-        if ch == "ウ" and out and out[-1] in _O_U_ROW:
-            continue
-        out.append(ch)
-    return "".join(out)
+def loose(text: str, folded: bool = False) -> str:
+    """A comparison form of a reading: :func:`kana_key` (width, hiragana, long-vowel marks,
+    punctuation) without voicing marks, and without a vowel that only
+    lengthens the kana before it (ウ after o and u, オ after o, イ after e)."""
+    key = kana_key(text)
+    return "".join(small for small, _ in _loose_spans(key.translate(_ALL_SMALL) if folded else key))
 
 
 def _loose_spans(key: str) -> list[tuple[str, str]]:
@@ -100,28 +113,35 @@ def _loose_spans(key: str) -> list[tuple[str, str]]:
     spans: list[tuple[str, str]] = []
     for ch in key:
         small = _loose_char(ch)
-        if small == "ウ" and spans and spans[-1][0][-1:] in _O_U_ROW:
+        if spans and len(spans[-1][1]) == 1 and _lengthens(spans[-1][0], small):  # コウ|オン: once
             spans[-1] = (spans[-1][0], spans[-1][1] + ch)
             continue
         spans.append((small, ch))
     return spans
 
 
-@lru_cache(maxsize=1)
-def reading_index() -> dict[str, str]:
-    """Loose reading → the term, master name or kanji word it is the reading of."""
-    from app.services.classifications.lexicon import lexicon
+def _lengthens(before: str, vowel: str) -> bool:
+    return ((vowel == "ウ" and (before in _O_ROW or before in _U_ROW))
+            or (vowel == "オ" and before in _O_ROW) or (vowel == "イ" and before in _E_ROW))
+
+
+@lru_cache(maxsize=2)
+def reading_index(folded: bool = False) -> dict[str, str]:
+    """Loose reading (``folded``: with small kana as large) → the term, master name or kanji
+    word it is the reading of."""
+    from app.services.classifications.lexicon import lexicon, master_names, read_rows
 
     terms = lexicon().terms
     alike: dict[str, list[str]] = {}
-    for key in terms:
-        read = reading(key)
-        if read and not read.isascii():
-            alike.setdefault(loose(read), []).append(key)
+    for text in master_names() + [row["term"] for row in read_rows()]:
+        read = reading(text)  # of the text as written: a key has lost its small kana
+        key = match_key(text)
+        if read and not read.isascii() and key in terms and key not in alike.get(loose(read, folded), ()):
+            alike.setdefault(loose(read, folded), []).append(key)
     words, _ = _table()
     for word, read in words.items():
         if _KANJI_RE.search(word):
-            alike.setdefault(loose(read), []).append(word)
+            alike.setdefault(loose(read, folded), []).append(match_key(word))
     # Words that sound alike (点検, 電顕): the one more master names use, then a term, then the
     # one more terms use.
     masters_text = "\n".join(key for key, term in terms.items() if term.implicit)
@@ -135,8 +155,8 @@ def reading_index() -> dict[str, str]:
 
 def is_kana_name(name: str) -> bool:
     """Whether a name (without bracketed qualifiers) is written in kana with no kanji."""
-    key = base_key(name)
-    return not _KANJI_RE.search(key) and len(_KANA_RE.findall(key)) >= 2
+    key = _QUALIFIER_RE.sub("", normalize_text(name)) or name
+    return not _KANJI_RE.search(key) and len(_KANA_RE.findall(_hira_to_kata(key))) >= 2
 
 
 @lru_cache(maxsize=8192)
@@ -146,10 +166,20 @@ def kana_alias(name: str) -> tuple[str, bool] | None:
     None when the name has kanji or nothing in it reads as a word."""
     if not is_kana_name(name):
         return None
-    key = base_key(name)
+    written = normalize_text(name)
+    key = kana_key(_QUALIFIER_RE.sub("", written)) or kana_key(written)
+    alias = _read(key, False) or _read(key.translate(_ALL_SMALL), True)
+    if alias is None or match_key(alias[0]) == match_key(key):
+        return None
+    # Bracketed qualifiers stay as written (ﾊｲｴｷｼｽﾃﾑ(ﾈﾌﾟﾁｭｰﾝ): the brand in brackets is evidence).
+    return alias[0] + "".join(_QUALIFIER_RE.findall(written)), alias[1]
+
+
+def _read(key: str, folded: bool) -> tuple[str, bool] | None:
+    """:func:`kana_alias` of a kana key, read with the index of small kana kept or folded."""
     spans = _loose_spans(key)
     text = "".join(small for small, _ in spans)
-    index = reading_index()
+    index = reading_index(folded)
     size = len(text)
     # best[i]: (sum of the squared lengths of the words read, characters read) of the best
     # reading of text[i:], and its first step: long words first (血液浄化 + システム, not
@@ -158,7 +188,8 @@ def kana_alias(name: str) -> tuple[str, bool] | None:
     step: list[int] = [1] * (size + 1)
     for i in range(size - 1, -1, -1):
         squares, covered = best[i + 1]
-        alone = not _KANA_RE.match(text[i]) or (i == size - 1 and i and text[i] in _FINAL_KANA)
+        alone = (not _KANA_RE.match(text[i]) or (i == size - 1 and i and text[i] in _FINAL_KANA)
+                 or (0 < i < size - 1 and text[i] in _INNER_KANA))
         best[i], step[i] = (squares + alone, covered + alone), 1
         for j in range(i + MIN_SPAN, size + 1):
             if text[i:j] in index:
@@ -174,8 +205,10 @@ def kana_alias(name: str) -> tuple[str, bool] | None:
         if piece in index and step[i] >= MIN_SPAN:
             out.append(index[piece])
             unread.append(0)
-        elif j == size and piece in _FINAL_KANA and i and _KANA_RE.match(piece):
+        elif j == size and piece in _FINAL_KANA and i:
             out.append(_FINAL_KANA[piece])
+        elif 0 < i < size - 1 and piece in _INNER_KANA:
+            out.append(_INNER_KANA[piece])
         else:
             out.append("".join(o for _, o in spans[i:j]))
             unread[-1] += bool(_KANA_RE.match(piece))
@@ -183,8 +216,4 @@ def kana_alias(name: str) -> tuple[str, bool] | None:
     if 2 * best[0][1] < size or any(0 < run < MIN_LOANWORD for run in unread):
         return None  # read in scraps (シュレッダー → 手+レツダ): a loanword, not a reading
     alias = "".join(out)
-    if alias == key:
-        return None
-    whole = step[0] == size and index.get(text) == alias
-    # Bracketed qualifiers stay as written (ﾊｲｴｷｼｽﾃﾑ(ﾈﾌﾟﾁｭｰﾝ): the brand in brackets is evidence).
-    return alias + "".join(_QUALIFIER_RE.findall(normalize_text(name))), whole
+    return alias, step[0] == size and index.get(text) == alias
