@@ -687,7 +687,7 @@ def test_a_brand_in_brackets_names_the_class_confirmed(master, name, expected):
 
 def test_a_device_word_in_brackets_is_not_a_brand(master):
     from app.services.classifications.name_rules import qualifier_term_scores
-    assert qualifier_term_scores("録画装置（内視鏡）") == ()
+    assert qualifier_term_scores("録画装置（内視鏡）") == ((), False)
 
 
 def test_a_near_tie_goes_to_the_class_that_shares_a_word_with_the_parent(master):
@@ -735,3 +735,45 @@ def test_yo_inside_a_kana_name_is_the_connector_for_use():
     from app.services.classifications.readings import kana_alias
     assert kana_alias("ｼｮﾁﾖｳﾀﾞｲ")[0] == "処置用台"
     assert kana_alias("ﾔｸﾋﾝﾖｳﾚｲｿﾞｳｺ")[0] == "薬品用冷蔵庫"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("手術部_電気メス", "電気メス"),
+    ("ICU_人工呼吸器", "人工呼吸器"),
+    ("ＭＥ室＿輸液ポンプ", "輸液ポンプ"),
+    ("リハビリ室_低周波治療器", "理学診療用器具"),
+])
+def test_a_location_before_an_underscore_says_nothing_of_the_device(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_location_before_other_says_nothing_either(master):
+    from app.services.classifications.name_rules import location_stripped
+    assert location_stripped("電気メス_バイポーラ") is None  # a device is no location
+    best, score = top("検査部_その他", master)
+    assert score < AUTO_ACCEPT_THRESHOLD  # "other lab equipment" is confirmed
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("モニタ(送信機)", "送信機"),  # an umbrella word: the qualifier is the device
+    ("ポンプ(IABP)", "大動脈内バルーンポンプ"),  # a kind of pump
+    ("ポンプ（DVT）", "ＤＶＴ予防ポンプ"),
+])
+def test_a_qualifier_says_what_an_umbrella_word_is(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_qualifier_of_a_generic_class_must_be_a_kind_of_it(master):
+    assert top("カメラ（内視鏡ユニット）", master)[0] == "カメラ"  # a camera, not an endoscope
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("保育器(開放)", "開放型保育器"),
+    ("ポンプ（経腸）", "輸液ポンプ"),
+])
+def test_a_qualifier_is_read_as_a_kind_of_the_name(master, name, expected):
+    assert top(name, master)[0] == expected

@@ -6,6 +6,8 @@ that module stays readable); each is pure and works on normalized keys.
 - :func:`qualifier_term_scores`: a bracketed qualifier in kana or letters that is a lexicon
   term on its own, a brand or abbreviation (排液吸引システム（ネプチューン）, Nerve Monitor
   (NIM)), says which class the name is, often more precisely than the words outside it.
+- :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
+  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
   the parent classification (内視鏡 in 内視鏡外科) goes first.
@@ -15,8 +17,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from app.core.normalize import match_key, normalize_text
-from app.services.classifications.lexicon import lexicon
+from app.core.normalize import base_key, match_key, normalize_text
+from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
@@ -29,6 +31,9 @@ DEVICE_WORD_DROPPED_TERM = 88.0
 # A bracketed qualifier that is a lexicon term: offered first over a guess from the words
 # outside the brackets (a partial lexicon match, < 86), never auto-accepted.
 QUALIFIER_TERM = 86.0
+# After an umbrella word the qualifier is the device (モニタ(送信機)): above the umbrella's
+# own class (WHOLE_CONFIRM 88), still confirmed.
+UMBRELLA_QUALIFIER = 88.5
 # Classes this close to the best are a tie the parent may break, by this much.
 NEAR_TIE = 1.0
 TIE_BONUS = 0.6
@@ -54,20 +59,33 @@ def device_word_dropped(name_base: str) -> dict[str, float]:
 
 
 @lru_cache(maxsize=8192)
-def qualifier_term_scores(name: str) -> tuple[tuple[str, float], ...]:
-    """``(master key, score)`` of the lexicon terms that a bracketed qualifier of ``name`` is
-    exactly (not master names: those are read by the suggester's qualifier rules)."""
+def qualifier_term_scores(name: str) -> tuple[tuple[tuple[str, float], ...], bool]:
+    """``((master key, score), ...)`` of the lexicon terms that a bracketed qualifier of
+    ``name`` is exactly: a brand or abbreviation in kana or letters (:data:`QUALIFIER_TERM`; a
+    word in kanji is read by the suggester's own qualifier rules), or, after an umbrella word
+    (モニタ(送信機); after a generic master name, a kind of it: ポンプ(IABP)), any term or
+    master name (:data:`UMBRELLA_QUALIFIER`); and
+    whether such a qualifier said what an umbrella word is (the bare umbrella is then a guess)."""
     terms = lexicon().terms
+    text = normalize_text(name)
+    base = terms.get(base_key(text))
+    umbrella = base is not None and (base.whole_only or base.key in GENERIC_MASTERS)
     found: dict[str, float] = {}
-    for inner in _QUALIFIER_RE.findall(normalize_text(name)):
-        if _KANJI_RE.search(inner):
-            continue  # a device word (録画装置（内視鏡）: the suggester's qualifier rules read it)
+    for inner in _QUALIFIER_RE.findall(text):
         term = terms.get(match_key(inner))
-        if term is None or term.implicit or term.whole_only:
+        if term is None:
             continue
+        if umbrella:
+            score = UMBRELLA_QUALIFIER
+        elif _KANJI_RE.search(inner) or term.implicit or term.whole_only:
+            continue  # a device word (録画装置（内視鏡）: the suggester's qualifier rules read it)
+        else:
+            score = QUALIFIER_TERM
         for rank, master in enumerate(term.masters):
-            found[master] = max(found.get(master, 0.0), QUALIFIER_TERM - 0.5 * rank)
-    return tuple(found.items())
+            if umbrella and base.implicit and not master.endswith(base.key):
+                continue  # カメラ（内視鏡ユニット）: a camera of an endoscope, not an endoscope
+            found[master] = max(found.get(master, 0.0), score - 0.5 * rank)
+    return tuple(found.items()), umbrella and bool(found)
 
 
 def _shares_word(key: str, parent_key: str) -> bool:
@@ -104,3 +122,18 @@ def parent_tie_break(scored: list[tuple[int, float]], keys: list[str], parent_ke
         cid, score = scored[i]
         raised[i] = (cid, round(min(score + TIE_BONUS, best + TIE_BONUS / 2, ceiling - 0.1), 1))
     return raised
+
+
+# A leading location: a department, room or ward (…部, …室, …科, …棟, …センター) or a ward's
+# abbreviation, set apart by an underscore.
+_LOCATION_RE = re.compile(r"^(?:.{1,12}(?:部|室|科|棟|センター|外来|病棟)"
+                          r"|icu|hcu|nicu|gcu|picu|scu|mficu|er|or|me|ce|リハ|リハビリ)$")
+
+
+def location_stripped(name: str) -> str | None:
+    """The name without a leading location and its underscore (手術部_電気メス → 電気メス);
+    None when it has none."""
+    head, sep, rest = normalize_text(name).partition("_")
+    if not sep or not rest.strip(" _") or not _LOCATION_RE.match(head.strip().lower()):
+        return None
+    return rest.strip(" _")

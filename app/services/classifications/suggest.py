@@ -97,7 +97,12 @@ from app.services.classifications.lexicon import (
     term_masters,
 )
 from app.services.classifications.model_scores import ModelEvidence, with_models
-from app.services.classifications.name_rules import device_word_dropped, parent_tie_break, qualifier_term_scores
+from app.services.classifications.name_rules import (
+    device_word_dropped,
+    location_stripped,
+    parent_tie_break,
+    qualifier_term_scores,
+)
 from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
@@ -147,6 +152,8 @@ def qualifier_heads(name: str) -> tuple[tuple[str, str], ...]:
         key = match_key(inner)
         if len(key) >= 2 and not key.isascii():
             heads.append((key, match_key(inner + stripped)))
+            # 保育器(開放) → 開放型保育器: the qualifier as a kind (型, 式) of the name
+            heads.extend((key, match_key(inner + kind + stripped)) for kind in ("型", "式"))
     return tuple(heads)
 
 
@@ -301,18 +308,25 @@ def suggest(
     ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
     models to (None: no such evidence, the ranking is the name's alone); all used as the
     module docstring says. A kana-only name is also ranked as what it reads as
-    (:data:`READING_WHOLE`); ``read_kana=False`` ranks the name as written only.
+    (:data:`READING_WHOLE`), a name after a location as what follows it (手術部_電気メス);
+    ``read_kana=False`` ranks the name as written only.
     """
-    alias = kana_alias(name) if read_kana else None
-    if alias is not None:
+    rest = location_stripped(name) if read_kana else None
+    alias = kana_alias(name) if read_kana and rest is None else None
+    if rest is not None or alias is not None:
         context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
                        parent_mapped_id=parent_mapped_id, grandparent=grandparent,
                        model_evidence=model_evidence, read_kana=False)
         best = dict(suggest(name, candidates, **context))
-        whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
-        for cid, score in suggest(alias[0], candidates, **context):
-            cap = READING_WHOLE if whole and score >= BASE_EXACT else READING_PART
-            best[cid] = max(best.get(cid, 0.0), min(score, cap))
+        if rest is not None:  # 手術部_電気メス: the device is what follows the place
+            cap = READING_PART if base_key(rest) in CONTEXT_ONLY_NAMES else EXACT  # 検査部_その他
+            also = [(cid, min(score, cap)) for cid, score in suggest(rest, candidates, **dict(context, read_kana=True))]
+        else:
+            whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
+            also = [(cid, min(score, READING_WHOLE if whole and score >= BASE_EXACT else READING_PART))
+                    for cid, score in suggest(alias[0], candidates, **context)]
+        for cid, score in also:
+            best[cid] = max(best.get(cid, 0.0), score)
         ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
         return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
@@ -334,7 +348,7 @@ def suggest(
              or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)), breaks)
-    qualifier_terms = qualifier_term_scores(name)  # a brand in brackets: (ネプチューン)
+    qualifier_terms, umbrella = qualifier_term_scores(name)  # a brand in brackets: (ネプチューン)
     if qualifier_terms:
         lex_scores = dict(lex_scores)
         for key, score in qualifier_terms:
@@ -356,7 +370,7 @@ def suggest(
         elif cand_key and cand_key in fused_keys:
             score = BASE_EXACT
         elif cand_key and cand_key in (name_base, name_syn):
-            score = QUALIFIED_BASE if heads else BASE_EXACT
+            score = QUALIFIED_BASE if heads or umbrella else BASE_EXACT  # ポンプ(IABP): not a ポンプ
         elif cand_key and name_base.startswith(cand_key) and is_model_tail(name_base, len(cand_key), breaks):
             score = QUALIFIED_BASE if heads else BASE_EXACT  # 輸液ポンプ TE-161S: the model, unbracketed
         else:
