@@ -534,7 +534,7 @@ def test_readings_are_on_readings_of_medical_words():
     from app.services.classifications.readings import reading
     assert reading("無影灯") == "ムエイトウ"
     assert reading("保育器") == "ホイクキ"
-    assert reading("高エネルギー治療装置") == "コウエネルギチリョウソウチ"  # as match_key: no ー
+    assert reading("高エネルギー治療装置") == "コウエネルギーチリョウソウチ"
     assert reading("内視鏡下手術用ロボット") == "ナイシキョウカシュジュツヨウロボツト"  # kana as match_key
 
 
@@ -777,3 +777,9 @@ def test_a_qualifier_of_a_generic_class_must_be_a_kind_of_it(master):
 ])
 def test_a_qualifier_is_read_as_a_kind_of_the_name(master, name, expected):
     assert top(name, master)[0] == expected
+
+
+def test_a_long_vowel_mark_lengthens_like_u():
+    from app.services.classifications.readings import kana_alias, loose
+    assert loose("チョーオンパ") == loose("チョウオンパ")  # ー then オ: the オ is a syllable
+    assert kana_alias("ｾｲﾀｲｼﾞｮｰﾎｰﾓﾆﾀｰ")[0] == "生体情報モニタ"

@@ -39,7 +39,8 @@ _E_ROW = frozenset("エケセテネヘメレェ")
 _SMALL_FOLD = str.maketrans("ッヮヵヶ", "ツワカケ")
 # ...and a second reading for lists typed without small kana at all (ｷﾕｳｲﾝｷ for ｷｭｳｲﾝｷ).
 _ALL_SMALL = str.maketrans("ァィゥェォャュョ", "アイウエオヤユヨ")
-_NOISE_RE = re.compile(r"[\s\-\u30fb\u00b7・･.,，、。:;：；/／\\\"'`＿_!！?？*＊#＃&＆+＋~=|@ー]")
+# (ー is kept: it lengthens the kana before it, as ウ does: チョーオンパ = チョウオンパ.)
+_NOISE_RE = re.compile(r"[\s\-\u30fb\u00b7・･.,，、。:;：；/／\\\"'`＿_!！?？*＊#＃&＆+＋~=|@]")
 # Spans this short (loose) are too common to say which word they are.
 MIN_SPAN = 2
 # ...except the kana that ends so many device names: 器 (ﾃﾝｹﾝｷ → 点検器, ﾌﾗﾝｷ → 孵卵器), and
@@ -59,7 +60,7 @@ def _hira_to_kata(text: str) -> str:
 
 @lru_cache(maxsize=16384)
 def kana_key(text: str) -> str:
-    """:func:`~app.core.normalize.match_key` that keeps small kana (but ッ)."""
+    """:func:`~app.core.normalize.match_key` that keeps small kana (but ッ) and ー."""
     text = _hira_to_kata(normalize_text(text).lower()).translate(_SMALL_FOLD)
     return _NOISE_RE.sub("", text)
 
@@ -113,6 +114,9 @@ def _loose_spans(key: str) -> list[tuple[str, str]]:
     spans: list[tuple[str, str]] = []
     for ch in key:
         small = _loose_char(ch)
+        if spans and small == "ー":
+            spans[-1] = (spans[-1][0], spans[-1][1] + ch)
+            continue
         if spans and len(spans[-1][1]) == 1 and _lengthens(spans[-1][0], small):  # コウ|オン: once
             spans[-1] = (spans[-1][0], spans[-1][1] + ch)
             continue
