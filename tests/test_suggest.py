@@ -783,3 +783,10 @@ def test_a_long_vowel_mark_lengthens_like_u():
     from app.services.classifications.readings import kana_alias, loose
     assert loose("チョーオンパ") == loose("チョウオンパ")  # ー then オ: the オ is a syllable
     assert kana_alias("ｾｲﾀｲｼﾞｮｰﾎｰﾓﾆﾀｰ")[0] == "生体情報モニタ"
+
+
+def test_the_alias_caps_match_the_suggesters_scores():
+    from app.services.classifications import name_rules, suggest as suggest_module
+    assert name_rules.READING_EXACT == suggest_module.BASE_EXACT
+    assert name_rules.READING_PART == suggest_module.FUZZY_CEILING
+    assert name_rules.READING_WHOLE >= AUTO_ACCEPT_THRESHOLD > name_rules.READING_PART

@@ -8,6 +8,9 @@ that module stays readable); each is pure and works on normalized keys.
   (NIM)), says which class the name is, often more precisely than the words outside it.
 - :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
   ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
+- :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
+  :func:`~app.services.classifications.readings.kana_alias`), is ranked as written and as
+  its alias, the better score of each class kept.
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
   the parent classification (内視鏡 in 内視鏡外科) goes first.
@@ -15,10 +18,12 @@ that module stays readable); each is pure and works on normalized keys.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from functools import lru_cache
 
 from app.core.normalize import base_key, match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
+from app.services.classifications.readings import kana_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
@@ -34,6 +39,12 @@ QUALIFIER_TERM = 86.0
 # After an umbrella word the qualifier is the device (モニタ(送信機)): above the umbrella's
 # own class (WHOLE_CONFIRM 88), still confirmed.
 UMBRELLA_QUALIFIER = 88.5
+# A kana-only name read as something (kana_alias). Kana readings have homophones (ﾃﾝｹﾝ: 点検
+# or 電顕), so only a name that reads as one specific master name (ﾎｲｸｷ → 保育器; a maker in
+# brackets may follow) is offered to "accept all", as a lexicon term would be; anything else it
+# reads as (a term, a name read in parts: ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫, ｿﾉﾀ → その他) is
+# confirmed by a person. So is "other" after a location (検査部_その他).
+READING_WHOLE, READING_EXACT, READING_PART = 93.0, 97.0, 89.0
 # Classes this close to the best are a tie the parent may break, by this much.
 NEAR_TIE = 1.0
 TIE_BONUS = 0.6
@@ -137,3 +148,26 @@ def location_stripped(name: str) -> str | None:
     if not sep or not rest.strip(" _") or not _LOCATION_RE.match(head.strip().lower()):
         return None
     return rest.strip(" _")
+
+
+def with_aliases(name: str, rank: Callable[[str, bool], list[tuple[int, float]]],
+                 context_only: Collection[str]) -> list[tuple[int, float]] | None:
+    """``name`` ranked as written and as its alias (a location dropped, else what its kana
+    read as), best first; None when it has no alias. ``rank(text, aliases)`` ranks a text
+    (``aliases``: whether the text's own aliases count too); ``context_only``: the keys of
+    names that mean nothing alone (その他)."""
+    rest = location_stripped(name)
+    alias = kana_alias(name) if rest is None else None
+    if rest is None and alias is None:
+        return None
+    best = dict(rank(name, False))
+    if rest is not None:
+        cap = READING_PART if base_key(rest) in context_only else 100.0
+        also = [(cid, min(score, cap)) for cid, score in rank(rest, True)]
+    else:
+        whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
+        also = [(cid, min(score, READING_WHOLE if whole and score >= READING_EXACT else READING_PART))
+                for cid, score in rank(alias[0], False)]
+    for cid, score in also:
+        best[cid] = max(best.get(cid, 0.0), score)
+    return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))

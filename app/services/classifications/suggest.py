@@ -30,6 +30,11 @@ the same device models to (all gathered by the caller). Scores are 0..100:
   compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
+Small general rules live in :mod:`~app.services.classifications.name_rules`: a location prefix
+(手術部_電気メス) or a name written in kana (ﾎｲｸｷ, :mod:`~app.services.classifications.readings`)
+is ranked as what it says too; a master name without its device word, a brand in brackets and
+a device word shared with the parent (a near tie) count as the functions there say.
+
 Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
 scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
 and bracket-free names (or a master name and a model number), agreed prior mappings, names
@@ -89,21 +94,14 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
-from app.services.classifications.lexicon import (
-    GENERIC_MASTERS,
-    is_model_tail,
-    lexicon,
-    lexicon_matches,
-    term_masters,
-)
+from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
 from app.services.classifications.name_rules import (
     device_word_dropped,
-    location_stripped,
     parent_tie_break,
     qualifier_term_scores,
+    with_aliases,
 )
-from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -124,12 +122,6 @@ PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
 # A child read together with its parent (parent_readings): above what either says alone.
 PARENT_READING = 88.5
-# A kana-only name ranked by what it reads as (readings.kana_alias). Kana readings have
-# homophones (ﾃﾝｹﾝ: 点検 or 電顕), so only a name that reads as one specific master name
-# (ﾎｲｸｷ → 保育器) is offered to "accept all", as a lexicon term would be; anything else it
-# reads as (a term, a name read in parts: ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫, ｿﾉﾀ → その他) is
-# confirmed by a person.
-READING_WHOLE, READING_PART = 93.0, FUZZY_CEILING
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -307,28 +299,17 @@ def suggest(
     class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
     ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
     models to (None: no such evidence, the ranking is the name's alone); all used as the
-    module docstring says. A kana-only name is also ranked as what it reads as
-    (:data:`READING_WHOLE`), a name after a location as what follows it (手術部_電気メス);
-    ``read_kana=False`` ranks the name as written only.
+    module docstring says. A kana-only name is also ranked as what it reads as, a name after
+    a location as what follows it (:func:`~.name_rules.with_aliases`); ``read_kana=False``
+    ranks the name as written only.
     """
-    rest = location_stripped(name) if read_kana else None
-    alias = kana_alias(name) if read_kana and rest is None else None
-    if rest is not None or alias is not None:
+    if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
         context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
-                       parent_mapped_id=parent_mapped_id, grandparent=grandparent,
-                       model_evidence=model_evidence, read_kana=False)
-        best = dict(suggest(name, candidates, **context))
-        if rest is not None:  # 手術部_電気メス: the device is what follows the place
-            cap = READING_PART if base_key(rest) in CONTEXT_ONLY_NAMES else EXACT  # 検査部_その他
-            also = [(cid, min(score, cap)) for cid, score in suggest(rest, candidates, **dict(context, read_kana=True))]
-        else:
-            whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
-            also = [(cid, min(score, READING_WHOLE if whole and score >= BASE_EXACT else READING_PART))
-                    for cid, score in suggest(alias[0], candidates, **context)]
-        for cid, score in also:
-            best[cid] = max(best.get(cid, 0.0), score)
-        ranked = sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
-        return ranked[:limit] if limit else ranked
+                       parent_mapped_id=parent_mapped_id, grandparent=grandparent, model_evidence=model_evidence)
+        ranked = with_aliases(name, lambda text, aliases: suggest(text, candidates, **context, read_kana=aliases),
+                              CONTEXT_ONLY_NAMES)
+        if ranked is not None:
+            return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
     name_key = match_key(name)
