@@ -786,7 +786,40 @@ def test_a_long_vowel_mark_lengthens_like_u():
 
 
 def test_the_alias_caps_match_the_suggesters_scores():
-    from app.services.classifications import name_rules, suggest as suggest_module
+    from app.services.classifications import name_rules
+    from app.services.classifications import suggest as suggest_module
     assert name_rules.READING_EXACT == suggest_module.BASE_EXACT
     assert name_rules.READING_PART == suggest_module.FUZZY_CEILING
     assert name_rules.READING_WHOLE >= AUTO_ACCEPT_THRESHOLD > name_rules.READING_PART
+
+
+def test_a_child_that_is_only_a_kind_takes_its_parents_class_in_a_tie(master):
+    def first(name, parent):
+        names = dict(master)
+        return names[suggest(name, master, parent_name=parent)[0][0]]
+    assert first("モノポーラ", "電気メス") == "電気メス"  # バイポーラ/モノポーラ: 電気手術器|電気メス
+    assert first("モノポーラ", "電気メス類") == "電気メス"  # a group word
+    # A child that names a device of its own keeps its own order under a JMDN category.
+    assert first("高圧蒸気滅菌器", "医療用消毒器") == "滅菌器"
+
+
+def test_part_of_a_compound_parent_is_no_shared_word():
+    from app.services.classifications.name_rules import _parents_own, _shares_word
+    assert not _shares_word(match_key("治療台"), match_key("手術台及び治療台"))
+    assert not _parents_own(match_key("治療台"), match_key("手術台及び治療台"))
+    assert _parents_own(match_key("人工呼吸器"), match_key("人工呼吸器類"))
+
+
+def test_an_umbrella_word_of_the_parent_is_no_shared_word():
+    from app.services.classifications.name_rules import _shares_word
+    assert not _shares_word(match_key("セントラルモニタ"), match_key("モニタ"))
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("観血", "血圧計", "血圧監視装置"),  # 観血式血圧計
+    ("手動", "血圧計", "手動式血圧計"),
+    ("開放", "保育器", "開放型保育器"),
+])
+def test_a_child_read_with_its_parent_as_a_kind(master, child, parent, expected):
+    names = dict(master)
+    assert names[suggest(child, master, parent_name=parent)[0][0]] == expected

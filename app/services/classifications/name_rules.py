@@ -101,35 +101,50 @@ def qualifier_term_scores(name: str) -> tuple[tuple[tuple[str, float], ...], boo
 
 def _shares_word(key: str, parent_key: str) -> bool:
     """Whether a class shares a device word (a lexicon term or master name such as 内視鏡,
-    超音波; not 医療用) with the parent."""
+    超音波; not 医療用, nor an umbrella word such as モニタ) with the parent."""
+    if key in parent_key:
+        return False  # part of the parent's name (治療台 under 手術台及び治療台): nothing shared
     terms = lexicon().terms
-    return any(key[i:j] in terms and key[i:j] in parent_key
+    return any((term := terms.get(key[i:j])) is not None and not term.whole_only and key[i:j] in parent_key
                for i in range(len(key)) for j in range(i + SHARED_WORD, len(key) + 1))
 
 
 def _parents_own(key: str, parent_key: str) -> bool:
-    return key in parent_key  # 人工呼吸器 under 人工呼吸器, 医療用消毒器 under 医療用消毒器類
+    """人工呼吸器 under 人工呼吸器 or 人工呼吸器類 (not 治療台 under 手術台及び治療台)."""
+    return parent_key.startswith(key) and parent_key[len(key):] in ("", "類", "関連", "等", "一式", "全般")
+
+
+# A child that ends with one of these names a device of its own (高圧蒸気滅菌器 under
+# 医療用消毒器, a JMDN category): its parent's class breaks no tie for it.
+_DEVICE_END_RE = re.compile("(?:" + "|".join(match_key(w) for w in (
+    "器", "機", "計", "装置", "システム", "ユニット", "台", "灯", "鏡", "庫", "槽", "ポンプ", "モニタ",
+    "検査")) + ")$")
 
 
 def parent_tie_break(scored: list[tuple[int, float]], keys: list[str], parent_key: str,
-                     ceiling: float) -> list[tuple[int, float]]:
+                     ceiling: float, child_key: str = "") -> list[tuple[int, float]]:
     """``scored`` (aligned with the candidates' ``keys``) with the classes nearly tied for
     first (:data:`NEAR_TIE`, all below ``ceiling``: a tie among auto-accepted scores stays
-    as it is) raised a little when they share a word with the parent; unchanged otherwise,
-    and when the parent's own class is in the tie (NPPV under 人工呼吸器: the parent is one
-    of the readings, it breaks nothing; 高圧蒸気滅菌器 under 医療用消毒器: a JMDN category
-    as parent says less than the child)."""
+    as it is) raised a little: the parent's own class when it is in the tie and the child
+    (``child_key``) is only a kind or a part (バイポーラ under 電気メス, NPPV under
+    人工呼吸器), else the classes that share a device word with the parent (カメラヘッド under
+    内視鏡外科); unchanged when the child names a device or test of its own (高圧蒸気滅菌器
+    under 医療用消毒器: a JMDN category as parent says less than the child) or nothing is
+    shared."""
     best = max((score for _, score in scored), default=0.0)
     if not parent_key or best >= ceiling:
         return scored
     near = [i for i, (_, score) in enumerate(scored) if score >= best - NEAR_TIE]
-    if len(near) < 2 or any(_parents_own(keys[i], parent_key) for i in near):
+    if len(near) < 2:
         return scored
-    sharing = {i for i in near if _shares_word(keys[i], parent_key)}
-    if not sharing or len(sharing) == len(near):
+    if _DEVICE_END_RE.search(child_key):
+        return scored
+    own = {i for i in near if _parents_own(keys[i], parent_key)}
+    favoured = own or {i for i in near if _shares_word(keys[i], parent_key)}
+    if not favoured or len(favoured) == len(near):
         return scored
     raised = list(scored)
-    for i in sharing:
+    for i in favoured:
         cid, score = scored[i]
         raised[i] = (cid, round(min(score + TIE_BONUS, best + TIE_BONUS / 2, ceiling - 0.1), 1))
     return raised

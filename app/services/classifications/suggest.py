@@ -245,7 +245,7 @@ def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
     found: dict[str, float] = {}
     for c in childs:
         for p in parents:
-            for key in (c + p, p + c):
+            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
                 term = terms.get(key)
                 for rank, master in enumerate(term.masters if term else ()):
                     found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
@@ -376,7 +376,7 @@ def suggest(
         scored.append((cid, round(score, 1)))
     if parent_name:  # a near tie: the class that shares a word with the parent first
         scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
-                                  AUTO_ACCEPT_THRESHOLD)
+                                  AUTO_ACCEPT_THRESHOLD, name_base)
     if parent_name and name_base not in CONTEXT_ONLY_NAMES:
         readings = dict(parent_readings(name_base, base_key(parent_name)))
         if readings:
