@@ -823,3 +823,19 @@ def test_an_umbrella_word_of_the_parent_is_no_shared_word():
 def test_a_child_read_with_its_parent_as_a_kind(master, child, parent, expected):
     names = dict(master)
     assert names[suggest(child, master, parent_name=parent)[0][0]] == expected
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("ｼｭﾄﾞｳ", "ｹﾂｱﾂｹｲ", "手動式血圧計"),  # read with 血圧計
+    ("ｶｲﾎｳｶﾞﾀ", "ﾎｲｸｷ", "開放型保育器"),
+    ("ﾊﾞｲﾎﾟｰﾗ", "ﾃﾞﾝｷﾒｽ", "電気メス"),
+])
+def test_a_kana_parent_is_read_as_what_it_says(master, child, parent, expected):
+    names = dict(master)
+    assert names[suggest(child, master, parent_name=parent)[0][0]] == expected
+
+
+def test_a_kana_name_under_other_is_what_it_reads_as(master):
+    names = dict(master)
+    ranked = suggest("ﾒｯｷﾝｷ", master, parent_name="その他")
+    assert names[ranked[0][0]] == "滅菌器"  # not the parent's その他

@@ -165,24 +165,26 @@ def location_stripped(name: str) -> str | None:
     return rest.strip(" _")
 
 
-def with_aliases(name: str, rank: Callable[[str, bool], list[tuple[int, float]]],
+def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
-    read as), best first; None when it has no alias. ``rank(text, aliases)`` ranks a text
-    (``aliases``: whether the text's own aliases count too); ``context_only``: the keys of
-    names that mean nothing alone (その他)."""
+    read as), best first; None when it has no alias. ``rank(text, aliases, parent)`` ranks a
+    text (``aliases``: whether the text's own aliases count too; ``parent``: with the parent
+    context); ``context_only``: the keys of names that mean nothing alone (その他). A kana name
+    is read with its parent only as its alias: as written it says nothing, and the parent's
+    class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name)
     alias = kana_alias(name) if rest is None else None
     if rest is None and alias is None:
         return None
-    best = dict(rank(name, False))
+    best = dict(rank(name, False, rest is not None))
     if rest is not None:
         cap = READING_PART if base_key(rest) in context_only else 100.0
-        also = [(cid, min(score, cap)) for cid, score in rank(rest, True)]
+        also = [(cid, min(score, cap)) for cid, score in rank(rest, True, True)]
     else:
         whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
         also = [(cid, min(score, READING_WHOLE if whole and score >= READING_EXACT else READING_PART))
-                for cid, score in rank(alias[0], False)]
+                for cid, score in rank(alias[0], False, True)]
     for cid, score in also:
         best[cid] = max(best.get(cid, 0.0), score)
     return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))

@@ -102,6 +102,7 @@ from app.services.classifications.name_rules import (
     qualifier_term_scores,
     with_aliases,
 )
+from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -303,11 +304,15 @@ def suggest(
     a location as what follows it (:func:`~.name_rules.with_aliases`); ``read_kana=False``
     ranks the name as written only.
     """
+    if read_kana and parent_name and (parent_alias := kana_alias(parent_name)) is not None:
+        parent_name = parent_alias[0]  # ｼｭﾄﾞｳ under ｹﾂｱﾂｹｲ: read with 血圧計 (手動式血圧計)
     if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
         context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
                        parent_mapped_id=parent_mapped_id, grandparent=grandparent, model_evidence=model_evidence)
-        ranked = with_aliases(name, lambda text, aliases: suggest(text, candidates, **context, read_kana=aliases),
-                              CONTEXT_ONLY_NAMES)
+        def rank(text: str, aliases: bool, parent: bool) -> list[tuple[int, float]]:
+            return suggest(text, candidates, **(context if parent else dict(context, parent_name=None)),
+                           read_kana=aliases)
+        ranked = with_aliases(name, rank, CONTEXT_ONLY_NAMES)
         if ranked is not None:
             return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
