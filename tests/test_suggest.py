@@ -839,3 +839,10 @@ def test_a_kana_name_under_other_is_what_it_reads_as(master):
     names = dict(master)
     ranked = suggest("ﾒｯｷﾝｷ", master, parent_name="その他")
     assert names[ranked[0][0]] == "滅菌器"  # not the parent's その他
+
+
+def test_warming_builds_both_reading_indexes():
+    from app.services.classifications.readings import reading_index, warm_readings
+    reading_index.cache_clear()
+    warm_readings()  # the app calls it at start (app/views/__init__.py)
+    assert reading_index.cache_info().currsize == 2  # small kana kept, and folded

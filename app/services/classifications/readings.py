@@ -221,3 +221,9 @@ def _read(key: str, folded: bool) -> tuple[str, bool] | None:
         return None  # read in scraps (シュレッダー → 手+レツダ): a loanword, not a reading
     alias = "".join(out)
     return alias, step[0] == size and index.get(text) == alias
+
+
+def warm_readings() -> None:
+    """Build both reading indexes now (the app's start), not on the first kana name."""
+    reading_index()
+    reading_index(folded=True)
