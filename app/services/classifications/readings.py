@@ -73,6 +73,7 @@ def _table() -> tuple[dict[str, str], int]:
     return words, max(map(len, words), default=1)
 
 
+@lru_cache(maxsize=16384)
 def reading(text: str) -> str | None:
     """The katakana reading of a master name or term (ASCII, digits and signs kept as they
     are); None when a kanji of it has no reading in ``readings.csv``."""
@@ -95,6 +96,7 @@ def reading(text: str) -> str | None:
     return "".join(out)
 
 
+@lru_cache(maxsize=1024)
 def _loose_char(ch: str) -> str:
     ch = {"ヂ": "ジ", "ヅ": "ズ", "ヴ": "ウ", "ヲ": "オ", "ヰ": "イ", "ヱ": "エ"}.get(ch, ch)
     return unicodedata.normalize("NFD", ch)[0]  # without its voicing mark
