@@ -842,7 +842,10 @@ def test_a_kana_name_under_other_is_what_it_reads_as(master):
 
 
 def test_warming_builds_both_reading_indexes():
-    from app.services.classifications.readings import reading_index, warm_readings
+    from app.services.classifications.readings import kana_alias, reading_index, warm_readings
     reading_index.cache_clear()
     warm_readings()  # the app calls it at start (app/views/__init__.py)
     assert reading_index.cache_info().currsize == 2  # small kana kept, and folded
+    kana_alias.cache_clear()
+    kana_alias("ｷﾕｳｲﾝｷ")  # reads with both indexes: neither is built again
+    assert reading_index.cache_info().currsize == 2 and reading_index.cache_info().misses == 2

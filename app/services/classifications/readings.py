@@ -227,5 +227,5 @@ def _read(key: str, folded: bool) -> tuple[str, bool] | None:
 
 def warm_readings() -> None:
     """Build both reading indexes now (the app's start), not on the first kana name."""
-    reading_index()
-    reading_index(folded=True)
+    reading_index(False)  # called as _read calls it: lru_cache keys on how arguments are passed
+    reading_index(True)
