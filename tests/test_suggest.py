@@ -849,3 +849,13 @@ def test_warming_builds_both_reading_indexes():
     kana_alias.cache_clear()
     kana_alias("ｷﾕｳｲﾝｷ")  # reads with both indexes: neither is built again
     assert reading_index.cache_info().currsize == 2 and reading_index.cache_info().misses == 2
+
+
+def test_a_kana_name_a_typo_away_from_a_word_is_offered_confirmed(master):
+    best, score = top("ｼﾝﾊﾟｸｼｭﾘｮｳｹｲ", master)  # ﾂ left out of ｼｭﾂﾘｮｳ
+    assert best == "心拍出量計" and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_short_kana_name_is_no_typo_of_anything():
+    from app.services.classifications.readings import _misspelt, kana_key
+    assert _misspelt(kana_key("ﾃﾞﾝﾜ")) is None  # 2 kana: one letter from too many words

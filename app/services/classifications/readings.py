@@ -23,6 +23,9 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
 from app.core.normalize import match_key, normalize_text
 
 READINGS_CSV = Path(__file__).resolve().with_name("readings.csv")
@@ -51,6 +54,9 @@ _INNER_KANA = {"ヨ": "用"}
 # and a kana left unread must be a word of its own, this long: a name read in scraps is a
 # loanword that sounds like kanji words by chance (ソリッドステート → ソ + 率 + …).
 MIN_LOANWORD = 3
+# A name read as a typo of a word (_misspelt) must be this long (loose): shorter ones are
+# one letter away from too many words.
+MIN_MISSPELT = 5
 _QUALIFIER_RE = re.compile(r"[(\[{<【「『〔][^)\]}>】」』〕]*[)\]}>】」』〕]")
 
 
@@ -174,11 +180,25 @@ def kana_alias(name: str) -> tuple[str, bool] | None:
         return None
     written = normalize_text(name)
     key = kana_key(_QUALIFIER_RE.sub("", written)) or kana_key(written)
-    alias = _read(key, False) or _read(key.translate(_ALL_SMALL), True)
+    alias = _read(key, False) or _read(key.translate(_ALL_SMALL), True) or _misspelt(key)
     if alias is None or match_key(alias[0]) == match_key(key):
         return None
     # Bracketed qualifiers stay as written (ﾊｲｴｷｼｽﾃﾑ(ﾈﾌﾟﾁｭｰﾝ): the brand in brackets is evidence).
     return alias[0] + "".join(_QUALIFIER_RE.findall(written)), alias[1]
+
+
+def _misspelt(key: str) -> tuple[str, bool] | None:
+    """The one term or master name whose loose reading is a typo away from the whole name's
+    (ｹﾄｳｹｲ: a ッ left out of ケットウケイ; ｼﾞﾄﾞｳｹﾂｱﾂｹ), never ``whole``: a guess, confirmed."""
+    text = loose(key)
+    if len(text) < MIN_MISSPELT:
+        return None
+    limit = 1 if len(text) < 2 * MIN_MISSPELT else 2
+    index = reading_index(False)
+    found = process.extract(text, list(index), scorer=Levenshtein.distance, score_cutoff=limit, limit=2)
+    if not found or (len(found) > 1 and found[1][1] == found[0][1]):
+        return None  # nothing near, or two words as near: no guess
+    return index[found[0][0]], False
 
 
 def _read(key: str, folded: bool) -> tuple[str, bool] | None:
