@@ -6,14 +6,15 @@ kana only) spell the same words in kana. Every master name and lexicon term gets
 ``readings.csv`` (next to this module: ``word,reading``, reviewed by people; a text is read word
 by word, the longest entry that starts at each place, kana as it is). Readings are compared
 *loosely* (:func:`loose`), so the variants people type for one word meet: voiced or not
-(ﾕｴｷﾎﾟﾝﾌﾞ = ユエキポンプ, ベット = ベッド), long vowels written ー, ウ or not at all
-(ﾑｴｲﾄｰ = ムエイトウ, ｼﾞｮｻｲﾄﾞｷ = ジョサイドウキ) and small kana.
+(ﾕｴｷﾎﾟﾝﾌﾞ = ユエキポンプ, ベット = ベッド), long vowels written ー, ウ, オ, イ or not at all
+(ﾑｴｲﾄｰ = ムエイトウ, ｼﾞｮｻｲﾄﾞｷ = ジョサイドウキ); small kana are kept (処置用 is not 小腸),
+with a second reading for lists typed without them (ｷﾕｳｲﾝｷ).
 
 :func:`kana_alias` rewrites a kana-only name into the words it reads as: the spans of its
-loose reading that are the reading of a term, a master name or a word of two or more kanji,
-chosen to cover as much of the name as possible in as few words as possible
-(ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫), loanwords left as they are (:data:`MIN_LOANWORD`). The suggester ranks that alias like a name
-(:func:`app.services.classifications.suggest.suggest`).
+loose reading that are the reading of a term, a master name or a kanji word, long words first
+(ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫), loanwords left as they are (:data:`MIN_LOANWORD`); failing that, the
+one term a typo away (:func:`_misspelt`). The suggester ranks that alias like a name
+(:func:`app.services.classifications.name_rules.with_aliases`).
 """
 from __future__ import annotations
 
