@@ -859,3 +859,11 @@ def test_a_kana_name_a_typo_away_from_a_word_is_offered_confirmed(master):
 def test_a_short_kana_name_is_no_typo_of_anything():
     from app.services.classifications.readings import _misspelt, kana_key
     assert _misspelt(kana_key("ﾃﾞﾝﾜ")) is None  # 2 kana: one letter from too many words
+
+
+@pytest.mark.parametrize("kana, letters", [
+    ("ｲﾝﾎﾞｽ", "INVOS"), ("ｴﾋﾞｽ", "EVIS"), ("ﾀﾞｳﾞｨﾝﾁ", "da Vinci"), ("ｱｲｿﾚｯﾄ", "Isolette"),
+    ("ﾍﾞｱﾊｶﾞｰ", "Bair Hugger"), ("ﾗｲﾌﾊﾟｯｸ", "LIFEPAK"),
+])
+def test_a_product_family_in_kana_ranks_as_in_letters(master, kana, letters):
+    assert top(kana, master) == top(letters, master)
