@@ -518,3 +518,352 @@ def test_an_umbrella_word_with_a_group_word_is_still_the_umbrella(master):
     assert best == "モニター関連" and score < AUTO_ACCEPT_THRESHOLD
     assert top("測定器類", master)[0] == "医療用測定装置"
     assert top("モニター台", master)[1] < 80  # a monitor stand: the umbrella word is no head
+
+
+# --- Kana readings (readings.py): names written only in kana ---
+
+def test_every_master_name_and_lexicon_term_has_a_reading(master):
+    from app.services.classifications.lexicon import lexicon
+    from app.services.classifications.readings import reading
+    unread = [name for _, name in master if reading(name) is None]
+    unread += [key for key in lexicon().terms if reading(key) is None]
+    assert unread == []  # add the missing words to readings.csv
+
+
+def test_readings_are_on_readings_of_medical_words():
+    from app.services.classifications.readings import reading
+    assert reading("無影灯") == "ムエイトウ"
+    assert reading("保育器") == "ホイクキ"
+    assert reading("高エネルギー治療装置") == "コウエネルギーチリョウソウチ"
+    assert reading("内視鏡下手術用ロボット") == "ナイシキョウカシュジュツヨウロボツト"  # kana as match_key
+
+
+@pytest.mark.parametrize("variant, written", [
+    ("ｼﾘﾝｼﾞﾎﾟﾝﾌﾞ", "シリンジポンプ"),  # voiced for half-voiced
+    ("ﾃﾞﾝｷﾒｰｽ", "デンキメス"),  # a long-vowel mark too many
+    ("ｾﾝｼﾞｮｰｷ", "センジョウキ"),  # ー for ウ
+    ("ｼｮｳﾄﾞｸｷ", "ショードクキ"),
+    ("ﾍﾞｯﾄ", "ベッド"),  # unvoiced
+    ("しゅじゅつ", "ｼｭｼﾞｭﾂ"),  # hiragana, half-width
+    ("ﾀｲｵﾝｹｰ", "タイオンケイ"),  # エー for エイ
+    ("ﾄｵｾｷ", "トウセキ"),  # オ for ウ
+])
+def test_loose_readings_meet_for_the_variants_people_type(variant, written):
+    from app.services.classifications.readings import loose
+    assert loose(variant) == loose(written)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ﾒｯｷﾝｷ", "滅菌器"),
+    ("ﾀｲｵﾝﾁｮｳｾﾂｿｳﾁ", "体温調節装置"),
+    ("だいどうみゃくないばるーんぽんぷ", "大動脈内バルーンポンプ"),
+    ("シンパクシュツリョウケイ", "心拍出量計"),
+    ("ｼﾞｮｻｲﾄﾞｰｷ", "除細動器"),  # ー for ウ
+    ("ﾃｲｱﾂｼﾞｿﾞｸｷｭｳｲﾝｷ", "低圧持続吸引器"),
+    ("ﾉｳﾊｹｲ(ﾆﾎﾝｺｳﾃﾞﾝ)", "脳波計"),  # a maker in brackets
+])
+def test_a_kana_name_that_reads_as_a_master_name_is_accepted(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ﾔｸﾋﾝﾚｲﾄｳｺ", "薬用冷蔵庫"),  # read in parts: 薬品 + 冷凍庫
+    ("ﾅｲｼｷｮｳ", "内視鏡システム"),  # a term of two classes
+    ("ｹｲﾁｮｳｴｲﾖｳﾎﾟﾝﾌﾟ", "輸液ポンプ"),  # a term
+    ("そのた", "その他"),  # a generic master name
+])
+def test_a_kana_name_read_otherwise_ranks_first_but_is_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_homophones_take_the_word_master_names_use():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ﾃﾝｹﾝｷｷ")[0] == "点検機器"  # 点検 (医療用点検機器), not 電顕
+
+
+@pytest.mark.parametrize("name", ["プロジェクター", "ブラインド", "コンセント", "ﾄｰｽﾀｰ", "ホワイトボード"])
+def test_loanwords_are_not_read_as_kanji_scraps(name):
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias(name) is None
+
+
+def test_a_kana_name_keeps_its_loanword_and_its_brackets():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｹﾂｴｷｼﾞｮｳｶｼｽﾃﾑ") == ("血液浄化システム", False)
+    assert kana_alias("ﾕｴｷﾎﾟﾝﾌﾟ(ﾃﾙﾓ)")[0] == "輸液ポンプ(テルモ)"
+
+
+def test_names_with_kanji_are_read_as_written():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("輸液ポンプ") is None
+    assert kana_alias("シリンジポンプ") is None  # nothing to read: a katakana master name
+
+
+# --- Fourth lexicon pass: English names, general rules for near ties ---
+
+# Master classes with no English name in use (administrative sets, JMDN umbrella words).
+NO_ENGLISH_NAME = {"還流装置", "光源装置付吸引洗浄装置", "常設機器セット", "電動手術装置"}
+
+
+def test_every_master_class_has_an_english_name_or_abbreviation(master):
+    import re
+
+    from app.services.classifications.lexicon import lexicon
+    english = set()
+    for key, term in lexicon().terms.items():
+        if not term.implicit and re.fullmatch(r"[a-z0-9]+", key):
+            english |= set(term.masters)
+    missing = [name for _, name in master if match_key(name) not in english and name not in NO_ENGLISH_NAME]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Syringe Driver", "シリンジポンプ"),
+    ("Vacuum Extractor", "吸引娩出器"),
+    ("Linear Accelerator", "高エネルギー治療装置"),
+    ("Blood Gas Analyzer", "血液ガス分析装置"),
+    ("Fetal Monitor", "分娩監視装置"),
+    ("Skin Mesher", "自家植皮拡張器"),
+    ("Cerebral Oximeter", "無侵襲混合血酸素飽和度監視装置"),
+    ("Steam Sterilizer", "滅菌器"),
+    ("Intra-Aortic Balloon Pump", "大動脈内バルーンポンプ"),
+    ("Contrast Injector", "造影剤注入装置"),
+    ("Cryoablation", "冷凍手術装置"),
+    ("Sequential Compression Device", "ＤＶＴ予防ポンプ"),
+    ("Electrical Safety Analyzer", "医療用点検機器"),
+    ("X-Ray Table", "撮影台"),
+    ("Nurse Call System", "ナースコール"),
+])
+def test_english_names_are_lexicon_terms(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Misc", "その他"),  # an umbrella word
+    ("CCU", "カメラユニット"),  # also a coronary care unit
+    ("Vein Finder", "赤外線観察システム"),  # debatable class
+    ("Tissue Processor (Histology)", "病理"),  # the section, not a device class
+])
+def test_ambiguous_english_names_are_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD or name.startswith("Tissue")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("分娩監視", "分娩監視装置"),
+    ("吸引娩出", "吸引娩出器"),
+    ("造影剤注入", "造影剤注入装置"),
+])
+def test_a_master_name_without_its_device_word_names_the_class(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_short_word_without_a_device_word_is_not_a_master_name(master):
+    from app.services.classifications.name_rules import device_word_dropped
+    assert device_word_dropped("麻酔") == {}  # 麻酔器? 麻酔システム? the lexicon decides
+    _, score = top("麻酔", master)
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("駆動装置（IABP）", "大動脈内バルーンポンプ"),
+    ("システム（PiCCO）", "心拍出量計"),
+    ("Console (Versajet)", "水圧式ナイフ"),
+])
+def test_a_brand_in_brackets_names_the_class_confirmed(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_device_word_in_brackets_is_not_a_brand(master):
+    from app.services.classifications.name_rules import qualifier_term_scores
+    assert qualifier_term_scores("録画装置（内視鏡）") == ((), False)
+
+
+def test_a_near_tie_goes_to_the_class_that_shares_a_word_with_the_parent(master):
+    def first(name, parent=None):
+        names = dict(master)
+        return names[suggest(name, master, parent_name=parent)[0][0]]
+    assert first("カメラヘッド") == "カメラ"
+    assert first("カメラヘッド", "内視鏡センター") == "内視鏡用ビデオカメラ"
+    assert first("カメラヘッド", "手術室") == "カメラ"  # nothing shared: the lexicon's order
+    # The parent's own class in the tie: it breaks nothing (NIV is a ventilator first).
+    assert first("NIV", "人工呼吸器") == "人工呼吸器"
+
+
+def test_a_shared_word_must_be_a_device_word():
+    from app.services.classifications.name_rules import _shares_word
+    assert _shares_word(match_key("内視鏡用ビデオカメラ"), match_key("内視鏡外科"))
+    assert not _shares_word(match_key("医療用洗浄器"), match_key("医療用消毒器"))  # 医療用: no device
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ウォッシャーディスインフェクター", "洗浄機"),  # a large washer, not a small cleaner
+    ("超音波洗浄器", "医療用洗浄器"),
+    ("内視鏡用テレビカメラ", "内視鏡用ビデオカメラ"),  # JMDN
+    ("超音波外科用吸引装置", "超音波吸引器"),
+    ("ドップラー", "血流計"),  # ultrasound or laser: the generic class
+    ("加圧式医薬品注入器", "医薬品注入器"),  # the class the name spells out
+])
+def test_fourth_pass_terms_pick_the_specific_class(master, name, expected):
+    assert top(name, master)[0] == expected
+
+
+def test_a_lengthening_vowel_is_folded_once_and_small_kana_are_kept():
+    from app.services.classifications.readings import loose
+    assert loose("コウオン") != loose("コン")  # 恒温 is コウ + オン, not a long コ
+    assert loose("ショチヨウ") != loose("ショウチョウ")  # 処置用 is not 小腸
+
+
+def test_kana_typed_without_small_kana_is_read_too():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｷﾕｳｲﾝｷ")[0] == kana_alias("ｷｭｳｲﾝｷ")[0] == "吸引器"
+    assert kana_alias("ｼﾕｼﾞﾕﾂﾀﾞｲ")[0] == "手術台"
+
+
+def test_yo_inside_a_kana_name_is_the_connector_for_use():
+    from app.services.classifications.readings import kana_alias
+    assert kana_alias("ｼｮﾁﾖｳﾀﾞｲ")[0] == "処置用台"
+    assert kana_alias("ﾔｸﾋﾝﾖｳﾚｲｿﾞｳｺ")[0] == "薬品用冷蔵庫"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("手術部_電気メス", "電気メス"),
+    ("ICU_人工呼吸器", "人工呼吸器"),
+    ("ＭＥ室＿輸液ポンプ", "輸液ポンプ"),
+    ("リハビリ室_低周波治療器", "理学診療用器具"),
+])
+def test_a_location_before_an_underscore_says_nothing_of_the_device(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score >= AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_location_before_other_says_nothing_either(master):
+    from app.services.classifications.name_rules import location_stripped
+    assert location_stripped("電気メス_バイポーラ") is None  # a device is no location
+    best, score = top("検査部_その他", master)
+    assert score < AUTO_ACCEPT_THRESHOLD  # "other lab equipment" is confirmed
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("モニタ(送信機)", "送信機"),  # an umbrella word: the qualifier is the device
+    ("ポンプ(IABP)", "大動脈内バルーンポンプ"),  # a kind of pump
+    ("ポンプ（DVT）", "ＤＶＴ予防ポンプ"),
+])
+def test_a_qualifier_says_what_an_umbrella_word_is(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected
+    assert score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_qualifier_of_a_generic_class_must_be_a_kind_of_it(master):
+    assert top("カメラ（内視鏡ユニット）", master)[0] == "カメラ"  # a camera, not an endoscope
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("保育器(開放)", "開放型保育器"),
+    ("ポンプ（経腸）", "輸液ポンプ"),
+])
+def test_a_qualifier_is_read_as_a_kind_of_the_name(master, name, expected):
+    assert top(name, master)[0] == expected
+
+
+def test_a_long_vowel_mark_lengthens_like_u():
+    from app.services.classifications.readings import kana_alias, loose
+    assert loose("チョーオンパ") == loose("チョウオンパ")  # ー then オ: the オ is a syllable
+    assert kana_alias("ｾｲﾀｲｼﾞｮｰﾎｰﾓﾆﾀｰ")[0] == "生体情報モニタ"
+
+
+def test_the_alias_caps_match_the_suggesters_scores():
+    from app.services.classifications import name_rules
+    from app.services.classifications import suggest as suggest_module
+    assert name_rules.READING_EXACT == suggest_module.BASE_EXACT
+    assert name_rules.READING_PART == suggest_module.FUZZY_CEILING
+    assert name_rules.READING_WHOLE >= AUTO_ACCEPT_THRESHOLD > name_rules.READING_PART
+
+
+def test_a_child_that_is_only_a_kind_takes_its_parents_class_in_a_tie(master):
+    def first(name, parent):
+        names = dict(master)
+        return names[suggest(name, master, parent_name=parent)[0][0]]
+    assert first("モノポーラ", "電気メス") == "電気メス"  # バイポーラ/モノポーラ: 電気手術器|電気メス
+    assert first("モノポーラ", "電気メス類") == "電気メス"  # a group word
+    # A child that names a device of its own keeps its own order under a JMDN category.
+    assert first("高圧蒸気滅菌器", "医療用消毒器") == "滅菌器"
+
+
+def test_part_of_a_compound_parent_is_no_shared_word():
+    from app.services.classifications.name_rules import _parents_own, _shares_word
+    assert not _shares_word(match_key("治療台"), match_key("手術台及び治療台"))
+    assert not _parents_own(match_key("治療台"), match_key("手術台及び治療台"))
+    assert _parents_own(match_key("人工呼吸器"), match_key("人工呼吸器類"))
+
+
+def test_an_umbrella_word_of_the_parent_is_no_shared_word():
+    from app.services.classifications.name_rules import _shares_word
+    assert not _shares_word(match_key("セントラルモニタ"), match_key("モニタ"))
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("観血", "血圧計", "血圧監視装置"),  # 観血式血圧計
+    ("手動", "血圧計", "手動式血圧計"),
+    ("開放", "保育器", "開放型保育器"),
+])
+def test_a_child_read_with_its_parent_as_a_kind(master, child, parent, expected):
+    names = dict(master)
+    assert names[suggest(child, master, parent_name=parent)[0][0]] == expected
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("ｼｭﾄﾞｳ", "ｹﾂｱﾂｹｲ", "手動式血圧計"),  # read with 血圧計
+    ("ｶｲﾎｳｶﾞﾀ", "ﾎｲｸｷ", "開放型保育器"),
+    ("ﾊﾞｲﾎﾟｰﾗ", "ﾃﾞﾝｷﾒｽ", "電気メス"),
+])
+def test_a_kana_parent_is_read_as_what_it_says(master, child, parent, expected):
+    names = dict(master)
+    assert names[suggest(child, master, parent_name=parent)[0][0]] == expected
+
+
+def test_a_kana_name_under_other_is_what_it_reads_as(master):
+    names = dict(master)
+    ranked = suggest("ﾒｯｷﾝｷ", master, parent_name="その他")
+    assert names[ranked[0][0]] == "滅菌器"  # not the parent's その他
+
+
+def test_warming_builds_both_reading_indexes():
+    from app.services.classifications.readings import kana_alias, reading_index, warm_readings
+    reading_index.cache_clear()
+    warm_readings()  # the app calls it at start (app/views/__init__.py)
+    assert reading_index.cache_info().currsize == 2  # small kana kept, and folded
+    kana_alias.cache_clear()
+    kana_alias("ｷﾕｳｲﾝｷ")  # reads with both indexes: neither is built again
+    assert reading_index.cache_info().currsize == 2 and reading_index.cache_info().misses == 2
+
+
+def test_a_kana_name_a_typo_away_from_a_word_is_offered_confirmed(master):
+    best, score = top("ｼﾝﾊﾟｸｼｭﾘｮｳｹｲ", master)  # ﾂ left out of ｼｭﾂﾘｮｳ
+    assert best == "心拍出量計" and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_short_kana_name_is_no_typo_of_anything():
+    from app.services.classifications.readings import _misspelt, kana_key
+    assert _misspelt(kana_key("ﾃﾞﾝﾜ")) is None  # 2 kana: one letter from too many words
+
+
+@pytest.mark.parametrize("kana, letters", [
+    ("ｲﾝﾎﾞｽ", "INVOS"), ("ｴﾋﾞｽ", "EVIS"), ("ﾀﾞｳﾞｨﾝﾁ", "da Vinci"), ("ｱｲｿﾚｯﾄ", "Isolette"),
+    ("ﾍﾞｱﾊｶﾞｰ", "Bair Hugger"), ("ﾗｲﾌﾊﾟｯｸ", "LIFEPAK"),
+])
+def test_a_product_family_in_kana_ranks_as_in_letters(master, kana, letters):
+    assert top(kana, master) == top(letters, master)

@@ -3,6 +3,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.services.classifications.lexicon import lexicon
+from app.services.classifications.readings import warm_readings
 from app.views.api_keys import ApiKeyApi, ApiKeyView
 from app.views.audit import AuditLogView
 from app.views.classification_api import ClassificationApi
@@ -77,9 +78,11 @@ def register_classification_views(appbuilder) -> None:
                         label=_l("SMDS機器分類マスタ"), **masters)
     appbuilder.add_view(MakerView, "Makers", icon="fa-industry", label=_l("メーカー"), **masters)
     appbuilder.add_api(ClassificationApi)
-    # Read and check the suggester's device lexicon at start: the first mapping screen does not
-    # pay for it, and a broken lexicon.csv stops the app here rather than on that screen.
+    # Read and check the suggester's device lexicon and its kana readings at start: the first
+    # mapping screen does not pay for them, and a broken lexicon.csv or readings.csv stops the
+    # app here rather than on that screen.
     lexicon()
+    warm_readings()
 
 
 def register_dealer_views(appbuilder) -> None:

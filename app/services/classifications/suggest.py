@@ -30,6 +30,11 @@ the same device models to (all gathered by the caller). Scores are 0..100:
   compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
+Small general rules live in :mod:`~app.services.classifications.name_rules`: a location prefix
+(手術部_電気メス) or a name written in kana (ﾎｲｸｷ, :mod:`~app.services.classifications.readings`)
+is ranked as what it says too; a master name without its device word, a brand in brackets and
+a device word shared with the parent (a near tie) count as the functions there say.
+
 Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
 scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
 and bracket-free names (or a master name and a model number), agreed prior mappings, names
@@ -91,6 +96,13 @@ from rapidfuzz import fuzz
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
 from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
+from app.services.classifications.name_rules import (
+    device_word_dropped,
+    parent_tie_break,
+    qualifier_term_scores,
+    with_aliases,
+)
+from app.services.classifications.readings import kana_alias
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -133,6 +145,8 @@ def qualifier_heads(name: str) -> tuple[tuple[str, str], ...]:
         key = match_key(inner)
         if len(key) >= 2 and not key.isascii():
             heads.append((key, match_key(inner + stripped)))
+            # 保育器(開放) → 開放型保育器: the qualifier as a kind (型, 式) of the name
+            heads.extend((key, match_key(inner + kind + stripped)) for kind in ("型", "式"))
     return tuple(heads)
 
 
@@ -232,7 +246,7 @@ def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
     found: dict[str, float] = {}
     for c in childs:
         for p in parents:
-            for key in (c + p, p + c):
+            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
                 term = terms.get(key)
                 for rank, master in enumerate(term.masters if term else ()):
                     found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
@@ -276,6 +290,7 @@ def suggest(
     parent_mapped_id: int | None = None,
     grandparent: tuple[str | None, int | None] | None = None,
     model_evidence: ModelEvidence | None = None,
+    read_kana: bool = True,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
@@ -285,8 +300,21 @@ def suggest(
     class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
     ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
     models to (None: no such evidence, the ranking is the name's alone); all used as the
-    module docstring says.
+    module docstring says. A kana-only name is also ranked as what it reads as, a name after
+    a location as what follows it (:func:`~.name_rules.with_aliases`); ``read_kana=False``
+    ranks the name as written only.
     """
+    if read_kana and parent_name and (parent_alias := kana_alias(parent_name)) is not None:
+        parent_name = parent_alias[0]  # ｼｭﾄﾞｳ under ｹﾂｱﾂｹｲ: read with 血圧計 (手動式血圧計)
+    if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
+        context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
+                       parent_mapped_id=parent_mapped_id, grandparent=grandparent, model_evidence=model_evidence)
+        def rank(text: str, aliases: bool, parent: bool) -> list[tuple[int, float]]:
+            return suggest(text, candidates, **(context if parent else dict(context, parent_name=None)),
+                           read_kana=aliases)
+        ranked = with_aliases(name, rank, CONTEXT_ONLY_NAMES)
+        if ranked is not None:
+            return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
     name_key = match_key(name)
@@ -306,6 +334,11 @@ def suggest(
              or _names_another_class(fused, name_base, name_syn)]
     fused_keys = {synonym_key(fused) for _, fused in heads} | {fused for _, fused in heads}
     lex_scores, lex_named = _lexicon_scores(name_base, tuple(sorted(fused_keys)), breaks)
+    qualifier_terms, umbrella = qualifier_term_scores(name)  # a brand in brackets: (ネプチューン)
+    if qualifier_terms:
+        lex_scores = dict(lex_scores)
+        for key, score in qualifier_terms:
+            lex_scores[key] = max(score, lex_scores.get(key, 0.0))
     if lex_scores:
         # Only classes among the candidates count (a caller may rank a subset).
         present = {key for _, _, key in items}
@@ -313,6 +346,7 @@ def suggest(
     # A lexicon term ranks its class(es) first: other fuzzy guesses stay below it, unless
     # their own master name occurs in the name beside the term (it was not swallowed).
     lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
+    dropped = device_word_dropped(name_base)
     prior = prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
@@ -322,7 +356,7 @@ def suggest(
         elif cand_key and cand_key in fused_keys:
             score = BASE_EXACT
         elif cand_key and cand_key in (name_base, name_syn):
-            score = QUALIFIED_BASE if heads else BASE_EXACT
+            score = QUALIFIED_BASE if heads or umbrella else BASE_EXACT  # ポンプ(IABP): not a ポンプ
         elif cand_key and name_base.startswith(cand_key) and is_model_tail(name_base, len(cand_key), breaks):
             score = QUALIFIED_BASE if heads else BASE_EXACT  # 輸液ポンプ TE-161S: the model, unbracketed
         else:
@@ -335,6 +369,8 @@ def suggest(
                 score = min(score, QUALIFIED_BASE)
             if lex_scores and cand_key not in lex_scores and cand_key not in lex_named:
                 score = min(score, lex_ceiling)
+            if cand_key in dropped:  # 除細動 → 除細動器
+                score = max(score, dropped[cand_key])
         if cand_key in lex_scores:
             score = max(score, lex_scores[cand_key])
         votes = prior.get(cid, 0)
@@ -343,6 +379,9 @@ def suggest(
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
         scored.append((cid, round(score, 1)))
+    if parent_name:  # a near tie: the class that shares a word with the parent first
+        scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
+                                  AUTO_ACCEPT_THRESHOLD, name_base)
     if parent_name and name_base not in CONTEXT_ONLY_NAMES:
         readings = dict(parent_readings(name_base, base_key(parent_name)))
         if readings:

@@ -1,0 +1,190 @@
+"""Small general rules of :func:`app.services.classifications.suggest.suggest` (kept apart so
+that module stays readable); each is pure and works on normalized keys.
+
+- :func:`device_word_dropped`: a name that is a master name without its generic device word
+  (移動型Ｘ線ＴＶ for 移動型Ｘ線ＴＶ装置, 除細動 for 除細動器) names that class.
+- :func:`qualifier_term_scores`: a bracketed qualifier in kana or letters that is a lexicon
+  term on its own, a brand or abbreviation (排液吸引システム（ネプチューン）, Nerve Monitor
+  (NIM)), says which class the name is, often more precisely than the words outside it.
+- :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
+  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
+- :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
+  :func:`~app.services.classifications.readings.kana_alias`), is ranked as written and as
+  its alias, the better score of each class kept.
+- :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
+  カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
+  the parent classification (内視鏡 in 内視鏡外科) goes first.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from functools import lru_cache
+
+from app.core.normalize import base_key, match_key, normalize_text
+from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
+from app.services.classifications.readings import kana_alias
+
+# Generic words that end device names; dropping one leaves what the device is.
+DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
+# Shorter remainders (送信, 麻酔) are words, not names of a device.
+MIN_REMAINDER = 3
+# A name that is a master name without its device word: a lexicon term would be (WHOLE),
+# confirmed when the name is also a lexicon term of other classes.
+DEVICE_WORD_DROPPED = 93.0
+DEVICE_WORD_DROPPED_TERM = 88.0
+# A bracketed qualifier that is a lexicon term: offered first over a guess from the words
+# outside the brackets (a partial lexicon match, < 86), never auto-accepted.
+QUALIFIER_TERM = 86.0
+# After an umbrella word the qualifier is the device (モニタ(送信機)): above the umbrella's
+# own class (WHOLE_CONFIRM 88), still confirmed.
+UMBRELLA_QUALIFIER = 88.5
+# A kana-only name read as something (kana_alias). Kana readings have homophones (ﾃﾝｹﾝ: 点検
+# or 電顕), so only a name that reads as one specific master name (ﾎｲｸｷ → 保育器; a maker in
+# brackets may follow) is offered to "accept all", as a lexicon term would be; anything else it
+# reads as (a term, a name read in parts: ｹﾝﾀｲﾚｲｿﾞｳｺ → 検体冷蔵庫, ｿﾉﾀ → その他) is
+# confirmed by a person. So is "other" after a location (検査部_その他).
+READING_WHOLE, READING_EXACT, READING_PART = 93.0, 97.0, 89.0
+# Classes this close to the best are a tie the parent may break, by this much.
+NEAR_TIE = 1.0
+TIE_BONUS = 0.6
+# The length of a shared word (内視鏡, 超音波) that ties a class to the parent.
+SHARED_WORD = 3
+
+_KANJI_RE = re.compile(r"[\u3400-\u9fff]")
+_QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
+
+
+@lru_cache(maxsize=8192)
+def device_word_dropped(name_base: str) -> dict[str, float]:
+    """``{master-like key: score}``: ``name_base`` with each device word, the keys a master
+    name would have if ``name_base`` is it without its device word (the caller looks its
+    candidates up); empty for a short name."""
+    if len(name_base) < MIN_REMAINDER:
+        return {}
+    term = lexicon().terms.get(name_base)
+    other_class = term is not None and not term.implicit
+    return {name_base + word: DEVICE_WORD_DROPPED_TERM
+            if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
+            for word in DEVICE_WORDS}
+
+
+@lru_cache(maxsize=8192)
+def qualifier_term_scores(name: str) -> tuple[tuple[tuple[str, float], ...], bool]:
+    """``((master key, score), ...)`` of the lexicon terms that a bracketed qualifier of
+    ``name`` is exactly: a brand or abbreviation in kana or letters (:data:`QUALIFIER_TERM`; a
+    word in kanji is read by the suggester's own qualifier rules), or, after an umbrella word
+    (モニタ(送信機); after a generic master name, a kind of it: ポンプ(IABP)), any term or
+    master name (:data:`UMBRELLA_QUALIFIER`); and
+    whether such a qualifier said what an umbrella word is (the bare umbrella is then a guess)."""
+    terms = lexicon().terms
+    text = normalize_text(name)
+    base = terms.get(base_key(text))
+    umbrella = base is not None and (base.whole_only or base.key in GENERIC_MASTERS)
+    found: dict[str, float] = {}
+    for inner in _QUALIFIER_RE.findall(text):
+        term = terms.get(match_key(inner))
+        if term is None:
+            continue
+        if umbrella:
+            score = UMBRELLA_QUALIFIER
+        elif _KANJI_RE.search(inner) or term.implicit or term.whole_only:
+            continue  # a device word (録画装置（内視鏡）: the suggester's qualifier rules read it)
+        else:
+            score = QUALIFIER_TERM
+        for rank, master in enumerate(term.masters):
+            if umbrella and base.implicit and not master.endswith(base.key):
+                continue  # カメラ（内視鏡ユニット）: a camera of an endoscope, not an endoscope
+            found[master] = max(found.get(master, 0.0), score - 0.5 * rank)
+    return tuple(found.items()), umbrella and bool(found)
+
+
+def _shares_word(key: str, parent_key: str) -> bool:
+    """Whether a class shares a device word (a lexicon term or master name such as 内視鏡,
+    超音波; not 医療用, nor an umbrella word such as モニタ) with the parent."""
+    if key in parent_key:
+        return False  # part of the parent's name (治療台 under 手術台及び治療台): nothing shared
+    terms = lexicon().terms
+    return any((term := terms.get(key[i:j])) is not None and not term.whole_only and key[i:j] in parent_key
+               for i in range(len(key)) for j in range(i + SHARED_WORD, len(key) + 1))
+
+
+def _parents_own(key: str, parent_key: str) -> bool:
+    """人工呼吸器 under 人工呼吸器 or 人工呼吸器類 (not 治療台 under 手術台及び治療台)."""
+    return parent_key.startswith(key) and parent_key[len(key):] in ("", "類", "関連", "等", "一式", "全般")
+
+
+# A child that ends with one of these names a device of its own (高圧蒸気滅菌器 under
+# 医療用消毒器, a JMDN category): its parent's class breaks no tie for it.
+_DEVICE_END_RE = re.compile("(?:" + "|".join(match_key(w) for w in (
+    "器", "機", "計", "装置", "システム", "ユニット", "台", "灯", "鏡", "庫", "槽", "ポンプ", "モニタ",
+    "検査")) + ")$")
+
+
+def parent_tie_break(scored: list[tuple[int, float]], keys: list[str], parent_key: str,
+                     ceiling: float, child_key: str = "") -> list[tuple[int, float]]:
+    """``scored`` (aligned with the candidates' ``keys``) with the classes nearly tied for
+    first (:data:`NEAR_TIE`, all below ``ceiling``: a tie among auto-accepted scores stays
+    as it is) raised a little: the parent's own class when it is in the tie and the child
+    (``child_key``) is only a kind or a part (バイポーラ under 電気メス, NPPV under
+    人工呼吸器), else the classes that share a device word with the parent (カメラヘッド under
+    内視鏡外科); unchanged when the child names a device or test of its own (高圧蒸気滅菌器
+    under 医療用消毒器: a JMDN category as parent says less than the child) or nothing is
+    shared."""
+    best = max((score for _, score in scored), default=0.0)
+    if not parent_key or best >= ceiling:
+        return scored
+    near = [i for i, (_, score) in enumerate(scored) if score >= best - NEAR_TIE]
+    if len(near) < 2:
+        return scored
+    if _DEVICE_END_RE.search(child_key):
+        return scored
+    own = {i for i in near if _parents_own(keys[i], parent_key)}
+    favoured = own or {i for i in near if _shares_word(keys[i], parent_key)}
+    if not favoured or len(favoured) == len(near):
+        return scored
+    raised = list(scored)
+    for i in favoured:
+        cid, score = scored[i]
+        raised[i] = (cid, round(min(score + TIE_BONUS, best + TIE_BONUS / 2, ceiling - 0.1), 1))
+    return raised
+
+
+# A leading location: a department, room or ward (…部, …室, …科, …棟, …センター) or a ward's
+# abbreviation, set apart by an underscore.
+_LOCATION_RE = re.compile(r"^(?:.{1,12}(?:部|室|科|棟|センター|外来|病棟)"
+                          r"|icu|hcu|nicu|gcu|picu|scu|mficu|er|or|me|ce|リハ|リハビリ)$")
+
+
+def location_stripped(name: str) -> str | None:
+    """The name without a leading location and its underscore (手術部_電気メス → 電気メス);
+    None when it has none."""
+    head, sep, rest = normalize_text(name).partition("_")
+    if not sep or not rest.strip(" _") or not _LOCATION_RE.match(head.strip().lower()):
+        return None
+    return rest.strip(" _")
+
+
+def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
+                 context_only: Collection[str]) -> list[tuple[int, float]] | None:
+    """``name`` ranked as written and as its alias (a location dropped, else what its kana
+    read as), best first; None when it has no alias. ``rank(text, aliases, parent)`` ranks a
+    text (``aliases``: whether the text's own aliases count too; ``parent``: with the parent
+    context); ``context_only``: the keys of names that mean nothing alone (その他). A kana name
+    is read with its parent only as its alias: as written it says nothing, and the parent's
+    class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
+    rest = location_stripped(name)
+    alias = kana_alias(name) if rest is None else None
+    if rest is None and alias is None:
+        return None
+    best = dict(rank(name, False, rest is not None))
+    if rest is not None:
+        cap = READING_PART if base_key(rest) in context_only else 100.0
+        also = [(cid, min(score, cap)) for cid, score in rank(rest, True, True)]
+    else:
+        whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
+        also = [(cid, min(score, READING_WHOLE if whole and score >= READING_EXACT else READING_PART))
+                for cid, score in rank(alias[0], False, True)]
+    for cid, score in also:
+        best[cid] = max(best.get(cid, 0.0), score)
+    return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
