@@ -214,6 +214,20 @@ def _clean_data(app):
 
 
 @pytest.fixture()
+def empty_queue(app):
+    """The worker's Redis db emptied before and after the test: jobs, retries and batch keys of
+    earlier tests (whose upload ids the database reuses) would otherwise be found again. A module
+    whose tests queue jobs says ``pytestmark = pytest.mark.usefixtures("empty_queue")``."""
+    from app.infra.queue import redis_connection
+
+    with app.app_context():
+        redis_connection().flushdb()
+    yield
+    with app.app_context():
+        redis_connection().flushdb()
+
+
+@pytest.fixture()
 def client(app):
     return app.test_client()
 

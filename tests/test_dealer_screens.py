@@ -21,13 +21,7 @@ from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
 LEDGER_CSV = csv_bytes([LEDGER_HEADER] + ledger_rows(3))
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        from app.infra.queue import redis_connection
-
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def org(code):

@@ -32,11 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def queued_upload(data: bytes, file_type: int = 1, ext: str = "csv") -> int:

@@ -13,7 +13,7 @@ from rq.job import Dependency, JobStatus
 
 from app.extensions import db
 from app.infra import mail
-from app.infra.queue import get_queue, redis_connection
+from app.infra.queue import get_queue
 from app.jobs.worker import MAX_RECOVERIES, job_is_live, recover_stuck_uploads
 from app.models import Lending, Organization, UploadFile
 from app.services.uploads import records as uploads
@@ -27,11 +27,7 @@ LENDING_CSV = csv_bytes([["機器番号", "貸出日時", "返却日時", "貸�
                          ["ME00002", "2025/10/02 10:00", "2025/10/02 15:00", "HCU"]])
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def submit_ledger_and_lending(client) -> tuple[int, int]:

@@ -47,13 +47,7 @@ def subjects(paths) -> list[str]:
                   for p in paths)
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
-    with app.app_context():
-        redis_connection().flushdb()
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 @pytest.fixture()

@@ -44,13 +44,7 @@ def link(month: dt.date) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/reports/?month={month:%Y-%m}"
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
-    with app.app_context():
-        redis_connection().flushdb()
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 @pytest.fixture()

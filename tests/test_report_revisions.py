@@ -45,11 +45,7 @@ def versions_of(hospital_id) -> dict[int, list[ReportFile]]:
     return found
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 @pytest.fixture()

@@ -30,14 +30,7 @@ REPORT_FAILED_JA = "レポートの作成に失敗しました。管理者にお
 REPORT_FAILED_EN = "The report could not be created. Please contact the administrator."
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    """Jobs of earlier tests (whose upload ids the database reuses) are dropped."""
-    with app.app_context():
-        from app.infra.queue import redis_connection
-
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def hospital(code: str = "H0001") -> Organization:

@@ -36,14 +36,7 @@ LENDING_CSV = csv_bytes([["機器番号", "貸出日時", "返却日時", "貸�
 FAILURE_CSV = csv_bytes([["機器番号", "故障日", "修理完了日", "故障内容"], ["ME00001", "2025/10/02", "", "異音"]])
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    """Jobs of earlier tests (whose upload ids the database reuses) are dropped."""
-    with app.app_context():
-        from app.infra.queue import redis_connection
-
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def month() -> str:

@@ -11,7 +11,7 @@ from rq import SimpleWorker
 
 from app.extensions import db
 from app.infra import mail
-from app.infra.queue import get_queue, redis_connection
+from app.infra.queue import get_queue
 from app.jobs import ingest as ingest_jobs
 from app.jobs.ingest import NOTIFIED_MESSAGE
 from app.models import Organization, UploadFile
@@ -30,12 +30,7 @@ BAD_FAILURE_CSV = csv_bytes([["機器番号", "故障日", "修理完了日", "�
                              ["ZZ-2", "不明", "", "破損"]])
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue(app):
-    """Jobs and batch keys of earlier tests (whose upload ids the database reuses) are dropped."""
-    with app.app_context():
-        redis_connection().flushdb()
-    yield
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def month() -> str:
