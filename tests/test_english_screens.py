@@ -1,0 +1,100 @@
+"""English mode shows app-made text in English (issue: Japanese left in English mode): the
+revision lines of screen 4 (the mail keeps Japanese), the operator start page's job table,
+and the errors of the classification and maker screens. Data (hospital, classification,
+device names) stays as entered."""
+from __future__ import annotations
+
+import datetime as dt
+
+from app.core.months import utc_now
+from app.extensions import db
+from app.jobs.reports import revise_reports_job
+from app.models import Lending, ReportFile, UploadFile
+from app.services.reports.revisions import describe
+
+from . import test_report_revisions as revisions
+from .conftest import OPERATOR, login_as
+from .report_data import T, hospital
+from .test_report_revisions import outbox, read_mail
+
+published = revisions.published  # the revision tests' fixtures: May published as version 1
+_empty_queue = revisions._empty_queue
+
+H = 744
+
+CHANGES = [
+    {"kind": "figure", "scope": "全機器", "scope_key": "all", "figure": "lending_hours", "old": 330.0, "new": 162.0},
+    {"kind": "figure", "scope": "モニタ", "scope_key": "c7", "figure": "lendings", "old": 4, "new": 5},
+    {"kind": "comparison", "scope": "全機器", "scope_key": "all", "column": "previous", "figure": "lendings",
+     "old": 1, "new": 2},
+    {"kind": "comparison", "scope": "全機器", "scope_key": "all", "column": "mean_12", "figure": "lendings",
+     "old": 1, "new": 2},
+    {"kind": "ranking", "scope": "モニタ", "figure": "rank", "old": 2, "new": 1},
+    {"kind": "section", "scope": "全機器", "scope_key": "all"},
+    {"kind": "list", "list": "failure"},
+]
+
+
+def test_revision_lines_are_japanese_by_default_and_english_on_request(app):
+    with app.test_request_context():
+        assert describe(CHANGES) == [
+            "全機器 合計貸出時間: 330.0時間 → 162.0時間",
+            "モニタ 貸出回数: 4回 → 5回",
+            "比較対象（前月・過去12か月平均）の値",
+            "⑥稼働率ランキング モニタ: 2位 → 1位",
+            "③残耐用年数・④更新対象機種・⑤貸出時間上位機種（全機器）",
+            "故障リスト",
+        ]
+        assert describe(CHANGES, locale="en") == [
+            "All devices Lending hours: 330.0 hours → 162.0 hours",
+            "モニタ Lendings: 4 times → 5 times",  # a classification's name is data
+            "Comparison values (previous month, 12-month mean)",
+            "⑥ Utilization ranking, モニタ: #2 → #1",
+            "③ Remaining useful life, ④ Models near the end of useful life, ⑤ Top models by hours per "
+            "lending (All devices)",
+            "Failure list",
+        ]
+        many = [{**CHANGES[0], "figure": key} for key in ("lendings", "lending_hours", "utilization")]
+        assert describe(many, limit=1, locale="en")[-1] == "and 2 more figures"
+        assert describe(many, limit=1)[-1] == "ほか 2 項目"
+
+
+def test_screen_4_shows_revision_lines_in_english_while_the_mail_stays_japanese(published, client):
+    lending = db.session.query(Lending).filter_by(equipment_id=published["devices"]["D3"]).one()
+    lending.returned_at = T(2025, 5, 25)
+    db.session.commit()
+    before = outbox()
+    assert revise_reports_job(published["hospital"]) == "checked 1, revised 1: 2025-05 v2"
+    old_hours, new_hours = 24 + 12 + 6 + 288, 24 + 12 + 6 + 120
+    (mail,) = outbox() - before
+    _subject, body = read_mail(mail)
+    assert f"全機器 合計貸出時間: {old_hours:.1f}時間 → {new_hours:.1f}時間" in body
+
+    page = client.get("/reports/?month=2025-05").get_data(as_text=True)
+    assert f"全機器 合計貸出時間: {old_hours:.1f}時間 → {new_hours:.1f}時間" in page
+
+    client.get("/lang/en")
+    page = client.get("/reports/?month=2025-05").get_data(as_text=True)
+    assert f"All devices Lending hours: {old_hours:.1f} hours → {new_hours:.1f} hours" in page
+    assert "All devices Utilization:" in page
+    assert "合計貸出時間:" not in page and "全機器" not in page
+
+
+def test_operator_start_page_job_table_is_english(ctx, client):
+    h = hospital()
+    month = dt.date(2026, 10, 1)
+    db.session.add(UploadFile(hospital_id=h.id, month=month, file_type=2, original_name="lend.csv", sha256="0" * 64,
+                              status="failed", uploaded_at=utc_now() - dt.timedelta(hours=1)))
+    db.session.add(UploadFile(hospital_id=h.id, month=month, file_type=3, original_name="fail.csv", sha256="1" * 64,
+                              status="processing", uploaded_at=utc_now() - dt.timedelta(hours=2)))
+    db.session.add(ReportFile(hospital_id=h.id, month=month, file_type=1, version=2, status="failed"))
+    db.session.commit()
+    login_as(client, OPERATOR)
+    client.get("/lang/en")
+    text = client.get("/").get_data(as_text=True)
+    problems = text.split('id="start-problems"')[1].split('id="start-unmapped"')[0]
+    for english in ("Upload", "Report generation", "Failed (Failed)", "Possibly stuck (Processing)",
+                    "type 1, version 2", "Lendings lend.csv"):
+        assert english in problems, english
+    for japanese in ("アップロード", "レポート作成", "失敗", "停止の疑い", "種別", "第2版", "（"):
+        assert japanese not in problems, japanese
