@@ -9,11 +9,11 @@ import datetime as dt
 from app.core.months import utc_now
 from app.extensions import db
 from app.jobs.reports import revise_reports_job
-from app.models import Lending, ReportFile, UploadFile
+from app.models import Lending, Maker, Organization, ReportFile, UploadFile
 from app.services.reports.revisions import describe
 
 from . import test_report_revisions as revisions
-from .conftest import OPERATOR, login_as
+from .conftest import HOSPITAL_A, OPERATOR, login_as
 from .report_data import T, hospital
 from .test_report_revisions import outbox, read_mail
 
@@ -98,3 +98,30 @@ def test_operator_start_page_job_table_is_english(ctx, client):
         assert english in problems, english
     for japanese in ("アップロード", "レポート作成", "失敗", "停止の疑い", "種別", "第2版", "（"):
         assert japanese not in problems, japanese
+
+
+def test_maker_screen_refusals_are_english(ctx, client):
+    terumo, nipro = (db.session.query(Maker).filter_by(name=name).one() for name in ("テルモ株式会社", "ニプロ株式会社"))
+    login_as(client, OPERATOR)
+    client.get("/lang/en")
+    page = client.post("/makers/merge", data={"source_id": terumo.id, "target_id": terumo.id},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "The manufacturer to merge and the one to merge into must differ." in page
+    assert "同じメーカー" not in page
+    page = client.post(f"/makers/{nipro.id}/alias", data={"alias": "ﾃﾙﾓ"}, follow_redirects=True).get_data(as_text=True)
+    assert "already belongs to manufacturer &#34;テルモ株式会社&#34;" in page or \
+        "already belongs to manufacturer &quot;テルモ株式会社&quot;" in page
+    assert "既にメーカー" not in page
+
+
+def test_report_selection_refusals_are_english(ctx, client):
+    hospital_id = db.session.query(Organization).filter_by(code="H0001").one().id
+    login_as(client, HOSPITAL_A)
+    client.get("/lang/en")
+    response = client.post(f"/report-selection/grouping?hospital_id={hospital_id}", json={"grouping": "x"})
+    assert response.status_code == 400
+    assert response.get_json()["message"] == ("grouping must be own (the hospital's classifications) "
+                                              "or smds (SMDS groups).")
+    response = client.post(f"/report-selection/save?hospital_id={hospital_id}",
+                           json={"classification_ids": [-5]})
+    assert response.status_code == 400 and "機器分類" not in response.get_json()["message"]
