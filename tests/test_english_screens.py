@@ -5,6 +5,8 @@ device names) stays as entered."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 from app.core.months import utc_now
 from app.extensions import db
@@ -14,13 +16,14 @@ from app.services.reports.revisions import describe
 
 from . import test_report_revisions as revisions
 from .conftest import HOSPITAL_A, OPERATOR, login_as
-from .report_data import T, hospital
+from .report_data import T, hospital, make_dataset
 from .test_report_revisions import outbox, read_mail
 
 published = revisions.published  # the revision tests' fixtures: May published as version 1
 _empty_queue = revisions._empty_queue
 
 H = 744
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 CHANGES = [
     {"kind": "figure", "scope": "全機器", "scope_key": "all", "figure": "lending_hours", "old": 330.0, "new": 162.0},
@@ -125,3 +128,20 @@ def test_report_selection_refusals_are_english(ctx, client):
     response = client.post(f"/report-selection/save?hospital_id={hospital_id}",
                            json={"classification_ids": [-5]})
     assert response.status_code == 400 and "機器分類" not in response.get_json()["message"]
+
+
+def test_dashboard_definitions_are_english(ctx, client):
+    make_dataset()
+    login_as(client, HOSPITAL_A)
+    page = client.get("/dashboard/?month=2025-05").get_data(as_text=True)
+    assert 'title="合計貸出時間 ÷ (機器台数 × H)"' in page  # Japanese by default
+    client.get("/lang/en")
+    page = html.unescape(client.get("/dashboard/?month=2025-05").get_data(as_text=True))
+    assert 'title="lending hours ÷ (devices × H)"' in page
+    assert 'title="Whole years from the last day of M to the expiry of useful life:' in page
+    assert "合計貸出時間 ÷" not in page and "残耐用年数 =" not in page
+    figures = client.get("/dashboard/data?month=2025-05").get_json()["figures"]["definitions"]
+    assert figures["failure"]["failure_rate"].startswith("failure hours ÷ (devices × H)")
+    assert figures["ranking"].startswith("Every classification at the report level")
+    texts = [*figures["lending"].values(), *figures["failure"].values(), figures["life"], figures["ranking"]]
+    assert not [t for t in texts if JAPANESE.search(t)]
