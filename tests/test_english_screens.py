@@ -145,3 +145,16 @@ def test_dashboard_definitions_are_english(ctx, client):
     assert figures["ranking"].startswith("Every classification at the report level")
     texts = [*figures["lending"].values(), *figures["failure"].values(), figures["life"], figures["ranking"]]
     assert not [t for t in texts if JAPANESE.search(t)]
+
+
+def test_made_up_names_are_translated_and_data_is_not(app):
+    from app.views.display import placeholder
+
+    with app.test_request_context():
+        assert placeholder("（未分類）") == "（未分類）"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        from flask_babel import force_locale
+
+        with force_locale("en"):
+            assert [placeholder(n) for n in ("（未分類）", "未紐付け", "（不明）", "全機器", "モニタ")] == [
+                "(unclassified)", "Unmapped", "(unknown)", "All devices", "モニタ"]

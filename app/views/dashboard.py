@@ -31,7 +31,7 @@ from app.services.reports.glossary import definitions
 from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
-from app.views.display import mark_times_shown, reader_locale
+from app.views.display import mark_times_shown, placeholder, reader_locale
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
 fmt, fmt_diff = board.fmt, board.fmt_diff
@@ -102,7 +102,7 @@ def _client_data(data: dict) -> dict:
                         "life": [{**r, "label": life_label(r)} for r in s["life"]],
                         "models_near_end": s["models_near_end"][:10],
                         "top_models": s["top_models"]} for s in data["scopes"]],
-            "ranking": data["ranking"][:20]}
+            "ranking": [{**r, "name": placeholder(r["name"])} for r in data["ranking"][:20]]}
 
 
 class DashboardView(BaseView):
@@ -159,7 +159,7 @@ class DashboardView(BaseView):
         found = board.devices(hospital.id, month, data["level"], data["grouping"], groups)
         return self.render_template(
             "dashboard/devices.html", title=_("機器一覧"), hospital=hospital, month=month, fmt=fmt,
-            name=board.drill_title(data, request.args.get("scope"), request.args.get("cls")),
+            name=placeholder(board.drill_title(data, request.args.get("scope"), request.args.get("cls"))),
             devices=found[:board.DRILL_LIMIT], total=len(found), limit=board.DRILL_LIMIT,
             export_args={k: v for k, v in (("scope", request.args.get("scope")), ("cls", request.args.get("cls")))
                          if v is not None})

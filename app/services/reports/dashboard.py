@@ -92,7 +92,8 @@ def _change(value, before, unit, meaning) -> dict:
     tone = "neutral" if meaning == "neutral" else ("good" if up == (meaning == "good") else "bad")
     text = fmt_diff(d, unit)
     if unit != "%" and before:
-        text += f"（{d / before * 100:+.1f}%）"
+        share = f"{d / before * 100:+.1f}%"
+        text += f" ({share})" if _ui_is_english() else f"（{share}）"
     return {"text": text, "tone": tone, "arrow": "▲" if up else "▼"}
 
 
