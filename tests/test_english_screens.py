@@ -1,12 +1,15 @@
 """English mode shows app-made text in English (issue: Japanese left in English mode): the
 revision lines of screen 4 (the mail keeps Japanese), the operator start page's job table,
-and the errors of the classification and maker screens. Data (hospital, classification,
-device names) stays as entered."""
+the refusals of the maker and report-selection screens, the dashboard's hover definitions
+and the names the app makes up. Data (hospital, classification, device names) stays as
+entered."""
 from __future__ import annotations
 
 import datetime as dt
 import html
 import re
+
+import pytest
 
 from app.core.months import utc_now
 from app.extensions import db
@@ -19,8 +22,7 @@ from .conftest import HOSPITAL_A, OPERATOR, login_as
 from .report_data import T, hospital, make_dataset
 from .test_report_revisions import outbox, read_mail
 
-published = revisions.published  # the revision tests' fixtures: May published as version 1
-_empty_queue = revisions._empty_queue
+published = revisions.published  # the revision tests' fixture: May published as version 1
 
 H = 744
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -62,6 +64,7 @@ def test_revision_lines_are_japanese_by_default_and_english_on_request(app):
         assert describe(many, limit=1)[-1] == "ほか 2 項目"
 
 
+@pytest.mark.usefixtures("empty_queue")  # the revision check queues jobs
 def test_screen_4_shows_revision_lines_in_english_while_the_mail_stays_japanese(published, client):
     lending = db.session.query(Lending).filter_by(equipment_id=published["devices"]["D3"]).one()
     lending.returned_at = T(2025, 5, 25)
