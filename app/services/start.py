@@ -42,6 +42,8 @@ STATUS_LABELS = {
     "failed": _l("失敗"), "duplicate": _l("同一ファイル"), "running": _l("作成中"), "published": _l("公開済み"),
 }
 NOT_SUBMITTED = _l("未提出")
+UPLOAD_JOB, REPORT_JOB = _l("アップロード"), _l("レポート作成")
+FAILED, STUCK = _l("失敗"), _l("停止の疑い")
 
 
 def due_month(today: dt.date | None = None) -> tuple[dt.date, dt.date, bool]:
@@ -97,9 +99,9 @@ def job_problems(now: dt.datetime | None = None, locale=None) -> list[dict]:
             ((UploadFile.status == UploadStatus.failed.value) & (UploadFile.uploaded_at >= now - RECENT))
             | (UploadFile.status.in_([UploadStatus.queued.value, UploadStatus.processing.value])
                & (UploadFile.uploaded_at < now - STUCK_AFTER))).order_by(UploadFile.uploaded_at.desc()).limit(50)):
-        problems.append({"kind": "アップロード", "hospital": names.get(u.hospital_id, ""), "hospital_id": u.hospital_id,
+        problems.append({"kind": UPLOAD_JOB, "hospital": names.get(u.hospital_id, ""), "hospital_id": u.hospital_id,
                          "month": u.month, "what": f"{TYPE_LABELS.get(u.file_type, '')} {u.original_name}",
-                         "status": "失敗" if u.status == UploadStatus.failed.value else "停止の疑い",
+                         "status": FAILED if u.status == UploadStatus.failed.value else STUCK,
                          "detail": STATUS_LABELS.get(u.status, u.status), "at": u.uploaded_at,
                          "message": display(u.message_parts, u.message, locale)[:200]})
     for r in db.session.scalars(select(ReportFile).where(
@@ -107,9 +109,10 @@ def job_problems(now: dt.datetime | None = None, locale=None) -> list[dict]:
             | (ReportFile.status.in_(["queued", "running"]) & (func.coalesce(ReportFile.generated_at, ReportFile.month)
                                                                < now - STUCK_AFTER)))
             .order_by(ReportFile.month.desc()).limit(50)):
-        problems.append({"kind": "レポート作成", "hospital": names.get(r.hospital_id, ""), "hospital_id": r.hospital_id,
-                         "month": r.month, "what": f"種別{r.file_type} 第{r.version}版",
-                         "status": "失敗" if r.status == "failed" else "停止の疑い",
+        problems.append({"kind": REPORT_JOB, "hospital": names.get(r.hospital_id, ""), "hospital_id": r.hospital_id,
+                         "month": r.month, "what": _l("種別%(type)s 第%(version)s版", type=r.file_type,
+                                                      version=r.version),
+                         "status": FAILED if r.status == "failed" else STUCK,
                          "detail": STATUS_LABELS.get(r.status, r.status), "at": r.generated_at,
                          "message": display(r.message_parts, r.message, locale)[:200]})
     return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from flask_appbuilder.models.sqla import filters as sqla_filters
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import or_
@@ -51,7 +52,7 @@ def _organization(organization_id) -> str:
     from app.models import Organization
 
     organization = db.session.get(Organization, organization_id) if organization_id else None
-    return f"{organization.name}（{organization.code}）" if organization else ""
+    return _("%(name)s（%(code)s）", name=organization.name, code=organization.code) if organization else ""
 
 
 class ActionContains(FoldedContains):

@@ -31,7 +31,7 @@ from app.services.reports.glossary import definitions
 from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
-from app.views.display import mark_times_shown
+from app.views.display import mark_times_shown, placeholder, reader_locale
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
 fmt, fmt_diff = board.fmt, board.fmt_diff
@@ -82,6 +82,11 @@ def life_label(row: dict) -> str:
     return _("%(n)s年", n=bucket) if str(bucket).isdigit() else row["label"]
 
 
+def _language() -> str:
+    """The reader's language as docs/figures.md's definitions know it (ja or en)."""
+    return "en" if getattr(reader_locale(), "language", "ja") == "en" else "ja"
+
+
 def _client_data(data: dict) -> dict:
     """What the charts need (trends and ③–⑥), with labels and definitions, in the UI language."""
     labels = {s: {k: f.name for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
@@ -91,13 +96,13 @@ def _client_data(data: dict) -> dict:
              "near_end_share": _("残耐用1年以内の割合"), "utilization": _("稼働率"),
              "no_data": _("データがありません")}
     return {"months": [m[:7] for m in data["months"]], "month": data["month"][:7], "labels": labels,
-            "units": units, "texts": texts, "definitions": definitions(),
+            "units": units, "texts": texts, "definitions": definitions(_language()),
             "scopes": [{"key": s["key"], "name": scope_name(s),
                         "trend": {sec: {r["key"]: r["trend"] for r in s[sec]} for sec in ("lending", "failure")},
                         "life": [{**r, "label": life_label(r)} for r in s["life"]],
                         "models_near_end": s["models_near_end"][:10],
                         "top_models": s["top_models"]} for s in data["scopes"]],
-            "ranking": data["ranking"][:20]}
+            "ranking": [{**r, "name": placeholder(r["name"])} for r in data["ranking"][:20]]}
 
 
 class DashboardView(BaseView):
@@ -123,7 +128,7 @@ class DashboardView(BaseView):
             client_json=json.dumps(_client_data(data), ensure_ascii=False).replace("</", "<\\/"),
             next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            data_defs=definitions(), status=hospital_status(hospital.id), labels=board.labels(),
+            data_defs=definitions(_language()), status=hospital_status(hospital.id), labels=board.labels(),
             scope_name=scope_name, life_label=life_label,
             can_upload=current_scope().can(UPLOAD) and self.appbuilder.sm.has_access("can_read", "UploadView"),
             export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
@@ -154,7 +159,7 @@ class DashboardView(BaseView):
         found = board.devices(hospital.id, month, data["level"], data["grouping"], groups)
         return self.render_template(
             "dashboard/devices.html", title=_("機器一覧"), hospital=hospital, month=month, fmt=fmt,
-            name=board.drill_title(data, request.args.get("scope"), request.args.get("cls")),
+            name=placeholder(board.drill_title(data, request.args.get("scope"), request.args.get("cls"))),
             devices=found[:board.DRILL_LIMIT], total=len(found), limit=board.DRILL_LIMIT,
             export_args={k: v for k, v in (("scope", request.args.get("scope")), ("cls", request.args.get("cls")))
                          if v is not None})

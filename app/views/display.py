@@ -92,7 +92,7 @@ def shown(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple, set)):
-        return "、".join(shown(v) for v in value)
+        return str(_l("、")).join(shown(v) for v in value)
     if type(value).__name__ == "Role":
         return role_label(value)
     return str(value)
@@ -143,7 +143,19 @@ def _guarded(formatter):
     return format_value
 
 
+# Names the services make up where the data has none (the all-devices scope, devices without a
+# classification, an unknown maker or department): app text, shown in the reader's language.
+PLACEHOLDER_NAMES = {"全機器": _l("全機器"), "（未分類）": _l("（未分類）"), "未紐付け": _l("未紐付け"),
+                     "（不明）": _l("（不明）")}
+
+
+def placeholder(name):
+    """``name`` as shown: a made-up placeholder translated, a real name (data) as it is."""
+    return str(PLACEHOLDER_NAMES[name]) if isinstance(name, str) and name in PLACEHOLDER_NAMES else name
+
+
 def init_app(app) -> None:
+    app.add_template_filter(placeholder, "placeholder")
     app.add_template_filter(jst, "jst")
     app.add_template_filter(jst_date, "jst_date")
     app.add_template_filter(shown, "shown")

@@ -19,7 +19,7 @@ from app.infra.storage import get_storage
 from app.models import ReportFile, ReportType
 from app.services.reports import enqueue_report, service
 from app.services.stored_messages import codes
-from app.views.display import stored_message
+from app.views.display import reader_locale, stored_message
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
 
@@ -99,7 +99,7 @@ class ReportDownloadView(BaseView):
             type_names=service.TYPE_NAMES, human_size=human_size, can_generate=current_scope().everything,
             jobs=report_jobs(hospital.id) if current_scope().everything else [],
             form=CsrfForm(), default_month=_previous_month(), versions=versions,
-            describe=service.describe,
+            describe=lambda changes: service.describe(changes, locale=reader_locale()),
         )
 
     @expose("/jobs")

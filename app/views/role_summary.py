@@ -41,7 +41,7 @@ def summarize(permissions) -> str:
     parts = []
     screens = _menu_labels(menus)
     if screens:
-        parts.append(_("画面: %(names)s", names="、".join(screens)))
+        parts.append(_("画面: %(names)s", names=_("、").join(screens)))
     if apis:
-        parts.append(_("API: %(names)s", names="、".join(str(API_LABELS[a]) for a in sorted(apis))))
-    return " ／ ".join(parts) or _("画面もAPIもありません")
+        parts.append(_("API: %(names)s", names=_("、").join(str(API_LABELS[a]) for a in sorted(apis))))
+    return f" {_('／')} ".join(parts) or _("画面もAPIもありません")

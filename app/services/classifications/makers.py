@@ -1,6 +1,7 @@
 """Makers (メーカー) and their spellings: adding aliases and merging duplicates."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from app.core.normalize import maker_key, normalize_text
@@ -15,12 +16,13 @@ class MakerError(ValueError):
 def add_alias(session, maker: Maker, spelling: str, actor=None) -> MakerAlias:
     key = maker_key(spelling)
     if not key:
-        raise MakerError("表記を入力してください。")
+        raise MakerError(_l("表記を入力してください。"))
     existing = session.query(MakerAlias).filter_by(normalized_alias=key).one_or_none()
     if existing is not None:
         if existing.maker_id == maker.id:
             return existing
-        raise MakerError(f"表記「{spelling}」は既にメーカー「{existing.maker.name}」のものです。")
+        raise MakerError(_l("表記「%(spelling)s」は既にメーカー「%(maker)s」のものです。", spelling=spelling,
+                              maker=existing.maker.name))
     alias = MakerAlias(maker_id=maker.id, alias=normalize_text(spelling)[:200], normalized_alias=key)
     session.add(alias)
     session.flush()
@@ -31,10 +33,10 @@ def add_alias(session, maker: Maker, spelling: str, actor=None) -> MakerAlias:
 def merge_makers(session, source_id: int, target_id: int, actor=None) -> dict[str, int]:
     """Merge ``source`` into ``target``: its aliases and devices move, then it is deleted."""
     if source_id == target_id:
-        raise MakerError("統合元と統合先に同じメーカーは指定できません。")
+        raise MakerError(_l("統合元と統合先に同じメーカーは指定できません。"))
     source, target = session.get(Maker, source_id), session.get(Maker, target_id)
     if source is None or target is None:
-        raise MakerError("メーカーが見つかりません。")
+        raise MakerError(_l("メーカーが見つかりません。"))
     aliases = session.query(MakerAlias).filter_by(maker_id=source.id).all()
     for alias in aliases:
         alias.maker = target

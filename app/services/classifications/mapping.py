@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, or_
 
 from app.core.months import current_month, utc_now
@@ -198,11 +199,11 @@ def mapping_rows(session, hospital_id: int, limit: int = 3) -> list[dict]:
 def set_mapping(session, cls: Classification, smds_id: int | None, method: str, actor=None) -> None:
     """Map (or, with ``smds_id`` None, unmap) one hospital classification."""
     if cls.hospital_id is None:
-        raise ClassificationError("共通の機器分類は紐付けできません。")
+        raise ClassificationError(_l("共通の機器分類は紐付けできません。"))
     if smds_id is not None:
         target = session.get(Classification, smds_id)
         if target is None or target.hospital_id is not None or not target.is_active:
-            raise ClassificationError("紐付け先のSMDS機器分類が見つかりません。")
+            raise ClassificationError(_l("紐付け先のSMDS機器分類が見つかりません。"))
     before = {"smds_classification_id": cls.smds_classification_id, "mapping_method": cls.mapping_method}
     cls.smds_classification_id = smds_id
     cls.mapping_method = method if smds_id is not None else None
@@ -256,22 +257,22 @@ def usage_count(session, common_id: int) -> dict[str, int]:
 def _common(session, common_id: int) -> Classification:
     cls = session.get(Classification, common_id)
     if cls is None or cls.hospital_id is not None:
-        raise ClassificationError("SMDS機器分類が見つかりません。")
+        raise ClassificationError(_l("SMDS機器分類が見つかりません。"))
     return cls
 
 
 def _check_parent(session, parent_id: int | None, level: int, moving_id: int | None = None):
     if parent_id is None:
         if level != 1:
-            raise ClassificationError("中分類・小分類には親分類を指定してください。")
+            raise ClassificationError(_l("中分類・小分類には親分類を指定してください。"))
         return None
     parent = _common(session, parent_id)
     if parent.level != level - 1:
-        raise ClassificationError("親分類は一つ上の階層の分類を指定してください。")
+        raise ClassificationError(_l("親分類は一つ上の階層の分類を指定してください。"))
     node = parent
     while node is not None:
         if node.id == moving_id:
-            raise ClassificationError("自分自身または配下の分類の下には移動できません。")
+            raise ClassificationError(_l("自分自身または配下の分類の下には移動できません。"))
         node = node.parent
     return parent
 
@@ -285,15 +286,15 @@ def _check_unique(session, name: str, level: int, parent_id: int | None, own_id:
     if own_id is not None:
         clash = clash.filter(Classification.id != own_id)
     if session.query(clash.exists()).scalar():
-        raise ClassificationError(f"同じ名前の分類「{name}」が既にあります。")
+        raise ClassificationError(_l("同じ名前の分類「%(name)s」が既にあります。", name=name))
 
 
 def add_common(session, name: str, level: int, parent_id: int | None, actor=None) -> Classification:
     name = normalize_text(name)
     if not name:
-        raise ClassificationError("分類名を入力してください。")
+        raise ClassificationError(_l("分類名を入力してください。"))
     if level not in LEVELS:
-        raise ClassificationError("階層は1・2・3のいずれかです。")
+        raise ClassificationError(_l("階層は1・2・3のいずれかです。"))
     _check_parent(session, parent_id, level)
     _check_unique(session, name, level, parent_id)
     cls = Classification(hospital_id=None, level=level, parent_id=parent_id, name=name[:200],
@@ -309,7 +310,7 @@ def rename_common(session, common_id: int, name: str, actor=None) -> Classificat
     cls = _common(session, common_id)
     name = normalize_text(name)
     if not name:
-        raise ClassificationError("分類名を入力してください。")
+        raise ClassificationError(_l("分類名を入力してください。"))
     _check_unique(session, name, cls.level, cls.parent_id, own_id=cls.id)
     before = cls.name
     cls.name, cls.normalized_name = name[:200], match_key(name)[:200]
@@ -323,11 +324,11 @@ def move_common(session, common_id: int, parent_id: int | None, actor=None) -> C
     cls = _common(session, common_id)
     level = 1 if parent_id is None else _common(session, parent_id).level + 1
     if level not in LEVELS:
-        raise ClassificationError("小分類の下には移動できません。")
+        raise ClassificationError(_l("小分類の下には移動できません。"))
     _check_parent(session, parent_id, level, moving_id=cls.id)
     depth = _subtree_depth(session, cls)
     if level + depth > 3:
-        raise ClassificationError("移動すると4階層以上になります。")
+        raise ClassificationError(_l("移動すると4階層以上になります。"))
     _check_unique(session, cls.name, level, parent_id, own_id=cls.id)
     before = {"parent_id": cls.parent_id, "level": cls.level}
     shift = level - cls.level
@@ -359,10 +360,9 @@ def deactivate_common(session, common_id: int, actor=None) -> Classification:
     cls = _common(session, common_id)
     usage = usage_count(session, cls.id)
     if usage["mappings"] or usage["devices"]:
-        raise ClassificationError(
-            f"「{cls.name}」は医療機関の機器分類{usage['mappings']}件・機器{usage['devices']}台で"
-            "使われているため無効にできません。"
-        )
+        raise ClassificationError(_l(
+            "「%(name)s」は医療機関の機器分類%(mappings)s件・機器%(devices)s台で使われているため無効にできません。",
+            name=cls.name, mappings=usage["mappings"], devices=usage["devices"]))
     cls.is_active = False
     audit.record("smds_classification.deactivate", cls, actor=actor, changes={"is_active": [True, False]})
     mark_all_changed(session)

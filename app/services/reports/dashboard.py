@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
 from app.services.ledger.device_months import device_in_window, device_windows
-from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, unit_label
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, _ui_is_english, unit_label
 from app.services.reports.glossary import definitions
 from app.services.reports.sql import clipped, counted_devices, fetch_rows
 
@@ -54,10 +54,13 @@ def diff(a, b):
     return None if a is None or b is None else a - b
 
 
-def definition(section: str, key: str) -> str:
-    text = definitions().get(section, {}).get(key, "")
-    if text == "①と同じ":
-        text = definitions().get("lending", {}).get(key, "") + "（①と同じ）"
+def definition(section: str, key: str, language: str | None = None) -> str:
+    """A figure's hover text in ``language`` (default: the UI language, as the labels)."""
+    language = language or ("en" if _ui_is_english() else "ja")
+    text = definitions(language).get(section, {}).get(key, "")
+    if text in ("①と同じ", "as in ①"):
+        text = definitions(language).get("lending", {}).get(key, "") + (" (as in ①)" if language == "en"
+                                                                         else "（①と同じ）")
     return text
 
 
@@ -89,7 +92,8 @@ def _change(value, before, unit, meaning) -> dict:
     tone = "neutral" if meaning == "neutral" else ("good" if up == (meaning == "good") else "bad")
     text = fmt_diff(d, unit)
     if unit != "%" and before:
-        text += f"（{d / before * 100:+.1f}%）"
+        share = f"{d / before * 100:+.1f}%"
+        text += f" ({share})" if _ui_is_english() else f"（{share}）"
     return {"text": text, "tone": tone, "arrow": "▲" if up else "▼"}
 
 

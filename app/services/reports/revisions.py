@@ -17,13 +17,23 @@ import hashlib
 import json
 import math
 
-from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES
+from flask_babel import force_locale
+from flask_babel import gettext as _gettext
+
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, UNITS_EN
 from app.services.reports.figures import HospitalMonthFigures
 
 SNAPSHOT_FORMAT = 1
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-9  # hours; float sums in a different order differ by far less
-COMPARISONS = {"previous": "前月", "last_year": "前年同月", "mean_12": "過去12か月平均"}
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for the catalog; :func:`describe` translates it in the reader's language."""
+    return msgid
+
+
+COMPARISONS = {"previous": N_("前月"), "last_year": N_("前年同月"), "mean_12": N_("過去12か月平均")}
 # The figures a revision mail names first (the owner's headline), in this order.
 HEADLINE = ["utilization", "lendings", "lending_hours", "failure_rate", "failed_devices"]
 FIGURES = {f.key: f for f in LENDING_FIGURES + FAILURE_FIGURES}
@@ -114,17 +124,20 @@ def compare(old: dict, new: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------ describing a revision
+# The snapshots and changes are language-neutral (keys, numbers, classification names); the
+# lines are made when read: Japanese for the revision mail, the reader's language on screen 4.
 
-def format_value(value, unit: str) -> str:
+def format_value(value, unit: str, english: bool = False) -> str:
     if value is None:
         return "—"
     if unit == "%":
         return f"{value * 100:,.2f}%"
+    written = f" {UNITS_EN.get(unit, unit)}" if english else unit
     if unit == "時間":
-        return f"{value:,.1f}時間"
+        return f"{value:,.1f}{written}"
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}{unit}"
-    return f"{value:,.0f}{unit}"
+        return f"{value:,.1f}{written}"
+    return f"{value:,.0f}{written}"
 
 
 def _headline_order(change: dict):
@@ -133,36 +146,56 @@ def _headline_order(change: dict):
             change.get("scope", ""), key or "")
 
 
-LIST_NAMES = {"failure": "故障リスト", "no_activity": "未実績リスト"}
-RANKING_FIELDS = {"rank": ("順位", ""), "devices": ("機器台数", "台"), "lending_hours": ("当月貸出時間", "時間"),
-                  "utilization": ("稼働率", "%")}
+LIST_NAMES = {"failure": N_("故障リスト"), "no_activity": N_("未実績リスト")}
+ALL_DEVICES = N_("全機器")  # the snapshot keeps the all-devices scope's name in Japanese
 
 
-def describe(changes: list[dict], limit: int = 30) -> list[str]:
+def describe(changes: list[dict], limit: int = 30, locale=None) -> list[str]:
     """Lines for the revision mail and screen 4: the changed figures of the month, headline
     figures of all devices first (``全機器 稼働率: 11.09% → 11.50%``), then a line each
-    for changed comparisons, ③–⑤, the ranking and the lists."""
+    for changed comparisons, ③–⑤, the ranking and the lists.
+
+    In Japanese unless ``locale`` (a Babel locale or its name) says otherwise: the mail
+    keeps the default, the screen passes the reader's language."""
+    language = str(locale or "ja").split("_")[0]
+    if language == "ja":
+        return _describe(changes, limit, _identity, english=False)
+    with force_locale(str(locale)):
+        return _describe(changes, limit, _gettext, english=True)
+
+
+def _identity(msgid: str, **params) -> str:
+    return msgid % params if params else msgid
+
+
+def _describe(changes: list[dict], limit: int, translate, english: bool) -> list[str]:
+    def scope_name(change: dict) -> str:
+        return translate(ALL_DEVICES) if change.get("scope_key") == "all" else change["scope"]
+
     figures = sorted((c for c in changes if c["kind"] == "figure"), key=_headline_order)
     lines = []
     for c in figures[:limit]:
         figure = FIGURES[c["figure"]]
-        lines.append(f"{c['scope']} {figure.ja}: {format_value(c['old'], figure.unit)} → "
-                     f"{format_value(c['new'], figure.unit)}")
+        name = figure.en if english else figure.ja
+        lines.append(f"{scope_name(c)} {name}: {format_value(c['old'], figure.unit, english)} → "
+                     f"{format_value(c['new'], figure.unit, english)}")
     if len(figures) > limit:
-        lines.append(f"ほか {len(figures) - limit} 項目")
-    compared = sorted({COMPARISONS[c["column"]] for c in changes if c["kind"] == "comparison"},
-                      key=list(COMPARISONS.values()).index)
+        lines.append(translate(N_("ほか %(count)s 項目"), count=len(figures) - limit))
+    compared = sorted({c["column"] for c in changes if c["kind"] == "comparison"}, key=list(COMPARISONS).index)
     if compared:
-        lines.append(f"比較対象（{'・'.join(compared)}）の値")
+        columns = (", " if english else "・").join(translate(COMPARISONS[c]) for c in compared)
+        lines.append(translate(N_("比較対象（%(columns)s）の値"), columns=columns))
     ranking = [c for c in changes if c["kind"] == "ranking"]
     for c in [c for c in ranking if c["figure"] == "rank"][:10]:
-        lines.append(f"⑥稼働率ランキング {c['scope']}: {c['old']}位 → {c['new']}位")
+        lines.append(translate(N_("⑥稼働率ランキング %(name)s: %(old)s位 → %(new)s位"),
+                               name=c["scope"], old=c["old"], new=c["new"]))
     if ranking and not any(c["figure"] == "rank" for c in ranking):
-        lines.append("⑥稼働率ランキングの数値")
-    sections = sorted({c["scope"] for c in changes if c["kind"] == "section"})
+        lines.append(translate(N_("⑥稼働率ランキングの数値")))
+    sections = sorted({scope_name(c) for c in changes if c["kind"] == "section"})
     if sections:
-        lines.append(f"③残耐用年数・④更新対象機種・⑤貸出時間上位機種（{'、'.join(sections)}）")
+        lines.append(translate(N_("③残耐用年数・④更新対象機種・⑤貸出時間上位機種（%(scopes)s）"),
+                               scopes=(", " if english else "、").join(sections)))
     for c in changes:
         if c["kind"] == "list":
-            lines.append(LIST_NAMES.get(c["list"], c["list"]))
+            lines.append(translate(LIST_NAMES[c["list"]]) if c["list"] in LIST_NAMES else c["list"])
     return lines

@@ -11,6 +11,7 @@ classifications; "smds" by the SMDS classifications they are mapped to on screen
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from app.models import Classification, Organization, ReportSelection
@@ -119,11 +120,11 @@ def selection_state(session, hospital: Organization) -> dict:
 
 def _parse_ids(raw) -> list[int]:
     if not isinstance(raw, list):
-        raise SelectionError("classification_ids は機器分類IDの配列で指定してください。")
+        raise SelectionError(_l("classification_ids は機器分類IDの配列で指定してください。"))
     ids = []
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
-            raise SelectionError("機器分類IDが正しくありません。")
+            raise SelectionError(_l("機器分類IDが正しくありません。"))
         ids.append(int(value))
     return ids
 
@@ -134,9 +135,9 @@ def save_selection(session, hospital: Organization, raw_ids, actor=None) -> list
     ids = _parse_ids(raw_ids)
     max_count = rank_count(hospital)
     if len(ids) > max_count:
-        raise SelectionError(f"最大選択数（{max_count}）を超えています。")
+        raise SelectionError(_l("最大選択数（%(count)s）を超えています。", count=max_count))
     if len(set(ids)) != len(ids):
-        raise SelectionError("同じ機器分類が重複して選択されています。")
+        raise SelectionError(_l("同じ機器分類が重複して選択されています。"))
     if ids:
         owner = (Classification.hospital_id.is_(None) if grouping_of(hospital) == "smds"
                  else Classification.hospital_id == hospital.id)
@@ -149,9 +150,10 @@ def save_selection(session, hospital: Organization, raw_ids, actor=None) -> list
         missing = [cid for cid in ids if cid not in found]
         if missing:
             # Another hospital's id gets the same answer as an unknown one.
-            raise SelectionError(f"この医療機関の機器分類ではありません（ID: {', '.join(map(str, missing))}）。")
+            raise SelectionError(_l("この医療機関の機器分類ではありません（ID: %(ids)s）。",
+                                    ids=", ".join(map(str, missing))))
         if len({found[cid].level for cid in ids}) > 1:
-            raise SelectionError("選択できる機器分類は一つの階層のものだけです。")
+            raise SelectionError(_l("選択できる機器分類は一つの階層のものだけです。"))
     before = [row.classification_id for row in saved_selection(session, hospital.id)]
     session.execute(delete(ReportSelection).where(ReportSelection.hospital_id == hospital.id))
     session.flush()
@@ -170,7 +172,7 @@ def save_grouping(session, hospital: Organization, raw, actor=None) -> str:
     the other kind of classification, so changing the grouping clears it (automatic).
     Flushes in the caller's transaction."""
     if not isinstance(raw, str) or raw not in GROUPINGS:
-        raise SelectionError("grouping は own（医療機関の機器分類）か smds（SMDSグループ）で指定してください。")
+        raise SelectionError(_l("grouping は own（医療機関の機器分類）か smds（SMDSグループ）で指定してください。"))
     before = grouping_of(hospital)
     if raw == before:
         return raw
