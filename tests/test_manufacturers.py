@@ -328,3 +328,27 @@ def test_figures_never_include_unselected_hospitals(ctx):
     scope = scope_of(user_by_email(MANUFACTURER))
     figures = manufacturers.pooled_figures(org("M0001").id, scope.aggregate_hospital_ids, MONTH)
     assert all("SECRET-MODEL" not in row.key for row in figures.by_model)
+
+
+def test_the_figures_page_names_the_makers_marked_as_its_own(client, ctx):
+    """The manufacturer's organization (日本メディテック株式会社 in the demo) and the maker its
+    rows are 「自社」 for (a maker of the makers master) can have different names: the page says
+    which makers are marked, so a row of another name marked 「自社」 is not a puzzle."""
+    db.session.add(Maker(name="光電テスト工業株式会社", organization_id=org("M0001").id))
+    db.session.commit()
+    login_as(client, MANUFACTURER)
+    page = client.get("/manufacturer/figures?month=2026-09").get_data(as_text=True)
+    # the seeded demo link (app/seeding/partners.py) and the one added here
+    assert "「自社」と表示するメーカー: 光電テスト工業株式会社、日本光電工業株式会社</p>" in page
+    client.get("/lang/en")
+    page = client.get("/manufacturer/figures?month=2026-09").get_data(as_text=True)
+    assert 'Makers shown as "Own": 光電テスト工業株式会社, 日本光電工業株式会社</p>' in page
+
+
+def test_the_figures_page_says_when_no_maker_is_its_own(client, ctx):
+    for maker in db.session.scalars(select(Maker).where(Maker.organization_id == org("M0001").id)):
+        maker.organization_id = None
+    db.session.commit()
+    login_as(client, MANUFACTURER)
+    page = client.get("/manufacturer/figures?month=2026-09").get_data(as_text=True)
+    assert "メーカーマスタに自社として登録されたメーカーがないため" in page

@@ -200,3 +200,18 @@ def test_a_name_that_says_nothing_is_offered_no_chance_suggestions(client, ctx):
     syringe = [s["name"] for s in rows[ids[("シリンジポンプ(小児)",)]]["suggestions"]]
     assert syringe[0] == "シリンジポンプ"
     assert all(s["score"] >= 25 for r in rows.values() for s in r["suggestions"])
+
+
+def test_the_count_of_the_filter_is_bracketed_in_the_readers_language(client, ctx):
+    """English readers saw 「（This filter: 87 classifications）」 in full-width brackets."""
+    import re
+
+    def note():
+        page = client.get("/classification-mapping/").get_data(as_text=True)
+        found = re.search(r'id="mapping-matched-note">(.*?)<span id="mapping-matched">\d+</span>(.*?)</span>', page)
+        return found.group(1), found.group(2)
+
+    login_as(client, HOSPITAL_A)
+    assert note() == ("（この条件: ", "件）")
+    client.get("/lang/en")
+    assert note() == ("(This filter: ", " classifications)")

@@ -68,3 +68,28 @@ def test_mapping_step_previews_the_first_rows(client, ctx):
     assert "A-5" in preview and "A-6" not in preview  # the first five rows
     login_as(client, HOSPITAL_B)
     assert client.get(f"/upload/{upload.id}/mapping").status_code == 404
+
+
+def test_mapping_step_in_english_names_the_fields_in_english(client, ctx):
+    """The field names were msgids shown untranslated: an English reader saw 機器番号, 利用部門…
+    beside English buttons, and a refusal named the field in Japanese too."""
+    login_as(client, HOSPITAL_A)
+    rows = [["No", "設置", "品目"], ["A-1", "ICU", "ポンプ"]]
+    post(client, ledger=(csv_bytes(rows), "odd.csv"))
+    upload = db.session.query(UploadFile).one()
+    upload.status, upload.message = "needs_mapping", "必須の列（機器番号）が見つかりません。"
+    db.session.commit()
+    client.get("/lang/en")
+    page = client.get(f"/upload/{upload.id}/mapping").get_data(as_text=True)
+    fields = page[page.index('id="mapping-table"'):]
+    assert '<label for="field_device_number">Device number</label>' in fields
+    assert '<label for="field_model_number">Model number</label>' in fields
+    assert "機器番号" not in fields and "利用部門" not in fields
+    assert f"Medical equipment ledger ({upload.month:%Y-%m}, receipt no. {upload.id})</h4>" in page
+    refused = client.post(f"/upload/{upload.id}/mapping", data={"field_device_number": ""})
+    assert refused.status_code == 400
+    assert 'Select the column for "Device number".' in refused.get_data(as_text=True).replace("&#34;", '"')
+    client.get("/lang/ja_JP")
+    page = client.get(f"/upload/{upload.id}/mapping").get_data(as_text=True)
+    assert '<label for="field_device_number">機器番号</label>' in page
+    assert f"医療機器台帳（{upload.month:%Y-%m}、受付番号 {upload.id}）</h4>" in page

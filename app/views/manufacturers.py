@@ -95,5 +95,6 @@ class ManufacturerView(BaseView):
         return self.render_template(
             "manufacturers/figures.html", title=_("選択医療機関の分析"), figures=figures,
             hospitals=hospitals, manufacturer=manufacturer, month_value=f"{month:%Y-%m}",
+            own_makers=manufacturers.own_maker_names(manufacturer.id),
             user=g.user,
         )

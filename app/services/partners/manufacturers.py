@@ -185,6 +185,14 @@ class PooledFigures:
     hidden_count: int = 0
 
 
+def own_maker_names(manufacturer_id: int) -> list[str]:
+    """The makers of the makers master that are this manufacturer (Maker.organization_id):
+    their rows are 「自社」. The organization's own name need not be one of them (a group's
+    sales company, a brand), so the screen names them."""
+    return list(db.session.scalars(
+        select(Maker.name).where(Maker.organization_id == manufacturer_id).order_by(Maker.name)))
+
+
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime, int]:
     start, end = month_range(month)
     return start, end, hours_in_month(month)

@@ -97,9 +97,9 @@ def save_mapping(upload: UploadFile, headers: list[str], choices: dict[str, str]
     chosen = {name: (choices.get(name) or "").strip() for name, _label, _req in fields}
     for name, label, required in fields:
         if required and not chosen[name]:
-            raise MappingError(_("「%(label)s」に対応する列を選択してください。", label=label))
+            raise MappingError(_("「%(label)s」に対応する列を選択してください。", label=_(label)))
         if chosen[name] and chosen[name] not in headers:
-            raise MappingError(_("「%(label)s」に選択された列がファイルにありません。", label=label))
+            raise MappingError(_("「%(label)s」に選択された列がファイルにありません。", label=_(label)))
     used = [header for header in chosen.values() if header]
     if len(used) != len(set(used)):
         raise MappingError(_("同じ列を複数の項目に対応付けることはできません。"))
