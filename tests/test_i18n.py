@@ -32,6 +32,14 @@ def test_every_japanese_message_has_an_english_translation():
     assert missing == [], f"{len(missing)} messages lack an English translation, e.g. {missing[:5]}"
 
 
+def test_the_english_catalog_has_each_message_once():
+    """Two entries for one msgid (left by merging two branches' additions) are refused by
+    msgfmt and make the catalog's answer depend on which one a tool keeps."""
+    text = (ROOT / "app/translations/en/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    msgids = re.findall(r'^msgid "(.+)"$', text, flags=re.M)
+    assert sorted({m for m in msgids if msgids.count(m) > 1}) == []
+
+
 def test_login_page_is_japanese_by_default_and_english_on_request(client):
     page = client.get("/login/").get_data(as_text=True)
     assert "パスワード" in page
