@@ -66,6 +66,27 @@ def print_demo_logins() -> None:
     print("First login of an account enrolls an authenticator app (TOTP). Ctrl-C stops.\n", flush=True)
 
 
+def signal_group(pgid: int, signum: int) -> None:
+    """Send ``signum`` to every process of the group (nothing if the group is gone)."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def stop_children(children: list[subprocess.Popen], grace: float = 10) -> None:
+    """End each child's process group: SIGTERM, ``grace`` seconds for the child to exit, then
+    SIGKILL for whatever of its group is left (a worker its parent could not stop)."""
+    for child in children:
+        signal_group(child.pid, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        signal_group(child.pid, signal.SIGKILL)
+
+
 def main() -> None:
     ensure_virtualenv()
     sys.path.insert(0, str(ROOT))
@@ -87,23 +108,20 @@ def main() -> None:
 
     children = [
         subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "optiserve", "worker"],
-                         env=env, cwd=ROOT),
+                         env=env, cwd=ROOT, start_new_session=True),
         subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{PORT}", "--workers", "2",
              "--threads", "4", "--timeout", "120", "app.wsgi:application"],
-            env=env, cwd=ROOT,
+            env=env, cwd=ROOT, start_new_session=True,
         ),
     ]
+    # Each child leads its own process group (start_new_session), which stop() ends as a whole:
+    # gunicorn's workers and RQ's work horse go with their parent. Signalled only as the
+    # parent's children, a gunicorn worker blocked in a request outlived its killed master,
+    # still holding the port.
 
     def stop(*_args) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(children)
         if redis_server is not None:
             redis_server.shutdown()
         sys.exit(0)
