@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,12 +50,19 @@ def test_stop_ends_a_grandchild_that_ignores_sigterm():
     grandchild = int(child.stdout.readline())
     assert alive(grandchild)
 
-    started = time.monotonic()
-    run_py.stop_children([child], grace=2)
+    try:
+        started = time.monotonic()
+        run_py.stop_children([child], grace=2)
 
-    assert child.poll() is not None
-    deadline = time.monotonic() + 5
-    while alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(grandchild), "the grandchild outlived run.py's stop"
-    assert time.monotonic() - started < 8
+        assert child.poll() is not None
+        deadline = time.monotonic() + 5
+        while alive(grandchild) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(grandchild), "the grandchild outlived run.py's stop"
+        assert time.monotonic() - started < 8
+    finally:  # a failing run leaves nothing sleeping behind
+        for pid in (grandchild, child.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
