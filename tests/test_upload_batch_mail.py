@@ -9,6 +9,7 @@ import signal
 import pytest
 from rq import SimpleWorker
 
+from app.core.months import month_label
 from app.extensions import db
 from app.infra import mail
 from app.infra.queue import get_queue
@@ -73,7 +74,7 @@ def test_three_files_one_rejected_get_one_mail_when_the_last_is_done(client, ctx
     assert new_mails(before) == []  # the failure history is still waiting
     assert run_job(failure) == "failed"
     (subject, to, body), = new_mails(before)
-    assert subject == f"【OptiServe】{month()} のアップロード（3ファイル）の処理が完了しました"
+    assert subject == f"【OptiServe】{month_label(uploads.default_month())}分のアップロード（3ファイル）の処理が完了しました"
     assert "me-center@sakura-hp.example.jp" in to
     assert "■ 医療機器台帳（台帳.csv）: 完了\n取り込み件数: 5 件（取り込めなかった行: 0 件）" in body
     assert "■ 貸出履歴（貸出.csv）: 完了\n取り込み件数: 2 件" in body
@@ -135,7 +136,7 @@ def test_nothing_imported_sends_no_mail_and_one_file_keeps_its_own(client, ctx):
     assert job.args == (ledger.id,) and job.kwargs == {}
     assert run_job(ledger) == "succeeded"
     (subject, _to, body), = new_mails(before)
-    assert subject == f"【OptiServe】{month()} 医療機器台帳 のアップロードが完了しました"
+    assert subject == f"【OptiServe】{month_label(uploads.default_month())}分 医療機器台帳のアップロードが完了しました"
 
 
 def test_rq_runs_the_submission_and_mails_once(client, ctx):

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
+from app.core.months import month_label
 from app.extensions import db
 from app.infra.queue import redis_connection
 from app.models import Organization, UploadFile, UploadStatus, UploadType
@@ -67,7 +68,7 @@ def notify_success(upload: UploadFile) -> str | None:
     hospital = db.session.get(Organization, upload.hospital_id)
     if hospital is None:
         return None
-    subject, body = render_mail("upload_done", hospital=hospital, month=f"{upload.month:%Y-%m}",
+    subject, body = render_mail("upload_done", hospital=hospital, month=month_label(upload.month),
                                 label=str(TYPE_LABELS[UploadType(upload.file_type)]),
                                 imported=upload.rows_imported or 0, rejected=upload.rows_rejected or 0)
     return send_mail(hospital.notification_email_list, subject, body)
@@ -90,6 +91,6 @@ def notify_submission(uploads: list[UploadFile]) -> str | None:
         # Why it was not imported, as the upload screen says it.
         "reason": None if u.status in SUCCEEDED else (u.message or "").strip(),
     } for u in uploads]
-    months = sorted({f"{u.month:%Y-%m}" for u in uploads})
+    months = [month_label(m) for m in sorted({u.month for u in uploads})]
     subject, body = render_mail("upload_batch_done", hospital=hospital, month="・".join(months), files=files)
     return send_mail(hospital.notification_email_list, subject, body)
