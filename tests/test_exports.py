@@ -10,6 +10,7 @@ import io
 import pytest
 from sqlalchemy import insert
 
+from app.core.months import current_month
 from app.extensions import db
 from app.models import Classification, Download, Equipment, Organization, ReportFile, UploadFile
 from app.services.audit import trail as audit
@@ -47,7 +48,7 @@ def two_hospitals(ctx):
         Classification(hospital_id=b, level=1, name="B病院の秘密分類", normalized_name="b病院の秘密分類"),
     ])
     for hospital, name in ((a, "a-ledger.csv"), (b, "b-secret.csv")):
-        db.session.add(UploadFile(hospital_id=hospital, month=dt.date.today().replace(day=1), file_type=1,
+        db.session.add(UploadFile(hospital_id=hospital, month=current_month(), file_type=1,
                                   original_name=name, size=1, sha256=name.ljust(64, "0")[:64],
                                   status="succeeded", uploaded_at=dt.datetime(2026, 11, 29, 23, 30),
                                   uploaded_by_id=user_by_email(HOSPITAL_A if hospital == a else HOSPITAL_B).id))

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
+from app.core.months import current_month
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, Lending, Organization
 from app.services.ledger import maintenance as ledger
@@ -142,7 +143,7 @@ def test_a_huge_page_number_shows_the_last_page(ctx, client):
 
 def test_no_activity_marker(devices):
     a = devices["a"]
-    db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=dt.date.today().replace(day=1),
+    db.session.add(Lending(hospital_id=a, equipment_id=devices["ids"]["ME001"], month=current_month(),
                            lent_at=dt.datetime.now() - dt.timedelta(days=3),
                            returned_at=dt.datetime.now() - dt.timedelta(days=2)))
     db.session.commit()
