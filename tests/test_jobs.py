@@ -61,6 +61,22 @@ def start_worker(app, burst: bool = False) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
+def run_burst_worker(with_scheduler: bool = False) -> None:
+    """An RQ worker in this process until the queue is empty (jobs, then dependents and, with
+    the scheduler, jobs due). It installs its own SIGINT/SIGTERM handlers: pytest's are put back."""
+    from rq import SimpleWorker
+
+    from app.infra.queue import get_queue
+
+    queue = get_queue()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=with_scheduler)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
 def descendants(pid: int) -> list[int]:
     children = {}
     for entry in Path("/proc").iterdir():

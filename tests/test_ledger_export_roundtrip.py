@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 
 import pytest
 from sqlalchemy import select, update
@@ -116,11 +117,14 @@ def upload_on_screen(client, data: bytes, month=LATEST, name="ledger.csv"):
     return outcome
 
 
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_uploading_the_export_unchanged_changes_nothing(client, hospital_ledger, language):
+def test_uploading_the_export_unchanged_changes_nothing(client, hospital_ledger, language, extension):
+    """The CSV and the Excel workbook (tests/test_ledger_export_xlsx.py) alike."""
     before = stored(hospital_ledger)
-    data = export(client, language)
-    outcome = upload_on_screen(client, data)
+    data = export(client, language, extension)
+    assert zipfile.is_zipfile(io.BytesIO(data)) == (extension == "xlsx")
+    outcome = upload_on_screen(client, data, name=f"ledger.{extension}")
     assert (outcome.rows_imported, outcome.rows_rejected) == (7, 0)
     after = stored(hospital_ledger)
     assert after["classifications"] == before["classifications"]  # none created, mappings kept

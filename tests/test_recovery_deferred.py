@@ -5,10 +5,8 @@ stays 「待機中」 for ever."""
 from __future__ import annotations
 
 import io
-import signal
 
 import pytest
-from rq import SimpleWorker
 from rq.job import Dependency, JobStatus
 
 from app.extensions import db
@@ -20,7 +18,7 @@ from app.services.uploads import records as uploads
 
 from .conftest import HOSPITAL_A, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
-from .test_jobs import status
+from .test_jobs import run_burst_worker, status
 
 LEDGER_CSV = csv_bytes([LEDGER_HEADER] + ledger_rows(5))
 LENDING_CSV = csv_bytes([["機器番号", "貸出日時", "返却日時", "貸出先"], ["ME00001", "2025/10/01 09:00", "", "ICU"],
@@ -46,17 +44,6 @@ def worker_died_during(upload_id: int) -> None:
     upload = db.session.get(UploadFile, upload_id)
     upload.status = "processing"
     db.session.commit()
-
-
-def run_burst_worker() -> None:
-    queue = get_queue()
-    # The worker installs its SIGINT/SIGTERM handlers in this process: put pytest's back after.
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def lendings_of(code: str) -> int:

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 from flask import current_app
-from rq import Retry, SimpleWorker
+from rq import Retry
 from rq.job import Job, JobStatus
 
 from app.extensions import db
@@ -33,6 +33,7 @@ from app.services.reports import service as report_service
 from app.services.reports.service import generate_reports
 
 from .report_data import LEDGER_MONTH, MONTH, T, hospital, make_dataset
+from .test_jobs import run_burst_worker
 
 RENDEZVOUS_SECONDS = 3
 
@@ -203,7 +204,7 @@ def test_under_rq_the_job_is_scheduled_again_with_its_own_id_and_the_sweep_leave
     other_run = lock_of(h)
     connection = redis_connection()
 
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    run_burst_worker()
 
     job = Job.fetch(job_id(h, MONTH), connection=connection)
     assert job.get_status(refresh=True) == JobStatus.SCHEDULED
@@ -213,7 +214,7 @@ def test_under_rq_the_job_is_scheduled_again_with_its_own_id_and_the_sweep_leave
     other_run.release()
     connection.zadd(queue.scheduled_job_registry.key, {job.id: 0})  # due now (instead of in 60 s)
 
-    SimpleWorker([queue], connection=connection).work(burst=True, with_scheduler=True)
+    run_burst_worker(with_scheduler=True)
 
     assert job.get_status(refresh=True) == JobStatus.FINISHED and job.return_value() == "published 3"
     rows, versions = month_state(h)

@@ -4,10 +4,8 @@ mail back; a file uploaded alone keeps its own mail."""
 from __future__ import annotations
 
 import io
-import signal
 
 import pytest
-from rq import SimpleWorker
 
 from app.core.months import month_label
 from app.extensions import db
@@ -21,7 +19,7 @@ from app.services.uploads import records as uploads
 
 from .conftest import HOSPITAL_A, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
-from .test_jobs import start_worker, status
+from .test_jobs import run_burst_worker, start_worker, status
 
 LEDGER_CSV = csv_bytes([LEDGER_HEADER] + ledger_rows(5))
 LENDING_CSV = csv_bytes([["機器番号", "貸出日時", "返却日時", "貸出先"], ["ME00001", "2025/10/01 09:00", "", "ICU"],
@@ -143,14 +141,7 @@ def test_rq_runs_the_submission_and_mails_once(client, ctx):
     """The jobs as RQ runs them (the ledger first: the other two wait for it)."""
     ledger, lending, failure = three_files(client)
     before = len(mail.outbox_messages())
-    queue = get_queue()
-    # The worker installs its SIGINT/SIGTERM handlers in this process: put pytest's back after.
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+    run_burst_worker()
     assert [status(u.id).status for u in (ledger, lending, failure)] == ["succeeded", "succeeded", "failed"]
     assert len(new_mails(before)) == 1
 
