@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from app.core.months import previous_month
 from app.extensions import db
+from app.infra.locks import REPORTS_LOCK
+from app.infra.queue import redis_connection
 from app.models import Classification, Equipment, Failure, Lending, Organization, ReportFile, UploadFile
 from app.seeding.demo_activity import generate_demo_reports, seed_demo_activity
 from app.seeding.seed import DemoRefused
@@ -224,3 +226,16 @@ def test_demo_reports_are_generated_for_last_month(ctx):
     month = previous_month()  # Japan's, as the seed's: at 00:00-09:00 JST the server's date is a day behind
     assert db.session.query(ReportFile).filter_by(month=month).count() == 3
     assert generate_demo_reports() == "demo reports: already present"
+
+
+def test_demo_reports_wait_for_a_running_report_of_the_demo_hospital(app, ctx, monkeypatch):
+    """The seed run again on a live instance takes turns with the worker's report runs."""
+    seed_demo_activity()
+    monkeypatch.setitem(app.config, "REPORT_LOCK_WAIT_SECONDS", 0.2)
+    running = redis_connection().lock(REPORTS_LOCK.format(org("H0001").id), timeout=60)
+    assert running.acquire(blocking=False)
+    assert generate_demo_reports() == "demo reports: skipped, a report run of the demo hospital is in progress"
+    assert db.session.query(ReportFile).count() == 0
+    running.release()
+    assert "generated" in generate_demo_reports()
+    assert db.session.query(ReportFile).filter_by(month=previous_month()).count() == 3

@@ -13,6 +13,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.infra.locks import REPORTS_LOCK
+from app.infra.queue import redis_connection
 from app.infra.storage import get_storage
 from app.models import AuditEvent, IdempotencyRecord, Organization, ReportFile, UploadFile, UploadStatus
 
@@ -151,6 +153,23 @@ def test_report_publish_shows_on_screen_4_and_mails_once(app, client, system_key
     # hospital B sees none of it
     login_as(client, HOSPITAL_B)
     assert client.get(f"/reports/download/{row.id}").status_code == 404
+
+
+def test_a_publish_during_a_report_run_answers_503_and_the_same_request_succeeds_later(app, client, system_key,
+                                                                                   monkeypatch):
+    """The hospital's report run replaces the month's files too: a publish takes turns with
+    it. Busy: 503 with Retry-After, nothing stored, and the Idempotency-Key is free again."""
+    monkeypatch.setitem(app.config, "REPORT_LOCK_WAIT_SECONDS", 0.2)
+    running = redis_connection().lock(REPORTS_LOCK.format(_hospital("H0001").id), timeout=60)
+    assert running.acquire(blocking=False)
+    busy = publish(client, system_key, "pub-busy")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "60"
+    assert "レポートを作成中" in busy.get_json()["message"]
+    assert db.session.scalars(select(ReportFile)).all() == []
+    running.release()
+    again = publish(client, system_key, "pub-busy")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert db.session.scalars(select(ReportFile)).one().source == "onprem"
 
 
 @pytest.mark.parametrize("field, value, status, words", [

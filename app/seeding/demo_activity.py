@@ -196,13 +196,22 @@ def poisson(rng: random.Random, mean: float) -> int:
 
 
 def generate_demo_reports() -> str:
-    """Make last month's reports for the demo hospital, unless they exist."""
+    """Make last month's reports for the demo hospital, unless they exist. A worker may be
+    running the hospital's reports already (the seed run again on a live instance): take turns."""
+    from app.infra.locks import hospital_reports_lock
+    from app.jobs.reports import DEFAULT_HOLD_SECONDS
     from app.services.reports.service import generate_reports
 
     hospital = db.session.query(Organization).filter_by(code=HOSPITAL_CODE).one_or_none()
     month = previous_month()
-    if hospital is None or db.session.query(ReportFile.id).filter_by(hospital_id=hospital.id, month=month).first():
-        return "demo reports: already present"
-    generate_reports(hospital.id, month, notify=False)
-    db.session.commit()
+    if hospital is None:
+        return "demo reports: no demo hospital"
+    with hospital_reports_lock(hospital.id, DEFAULT_HOLD_SECONDS,
+                               current_app.config["REPORT_LOCK_WAIT_SECONDS"]) as acquired:
+        if not acquired:
+            return "demo reports: skipped, a report run of the demo hospital is in progress"
+        if db.session.query(ReportFile.id).filter_by(hospital_id=hospital.id, month=month).first():
+            return "demo reports: already present"
+        generate_reports(hospital.id, month, notify=False)
+        db.session.commit()
     return f"demo reports: {month:%Y-%m} generated"
