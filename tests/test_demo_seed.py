@@ -220,22 +220,30 @@ def test_the_third_demo_hospital_has_a_user_who_sees_only_its_own_ledger(client,
     assert records and {r.uploaded_by_id for r in records} == {user.id}
 
 
-def test_demo_reports_are_generated_for_last_month(ctx):
+def report_counts(month):
+    return dict(db.session.execute(select(Organization.code, func.count(ReportFile.id))
+                                   .join(ReportFile, ReportFile.hospital_id == Organization.id)
+                                   .where(ReportFile.month == month).group_by(Organization.code)).all())
+
+
+def test_demo_reports_are_generated_for_last_month_of_each_demo_hospital(ctx):
     seed_demo_activity()
-    assert "generated" in generate_demo_reports()
     month = previous_month()  # Japan's, as the seed's: at 00:00-09:00 JST the server's date is a day behind
-    assert db.session.query(ReportFile).filter_by(month=month).count() == 3
-    assert generate_demo_reports() == "demo reports: already present"
+    assert generate_demo_reports() == (f"demo reports: H0001 {month:%Y-%m} generated; "
+                                       f"H0002 {month:%Y-%m} generated; H0003 {month:%Y-%m} generated")
+    assert report_counts(month) == {"H0001": 3, "H0002": 3, "H0003": 3}
+    assert generate_demo_reports() == "demo reports: H0001 already present; H0002 already present; H0003 already present"
 
 
-def test_demo_reports_wait_for_a_running_report_of_the_demo_hospital(app, ctx, monkeypatch):
+def test_demo_reports_wait_for_a_running_report_of_a_demo_hospital(app, ctx, monkeypatch):
     """The seed run again on a live instance takes turns with the worker's report runs."""
     seed_demo_activity()
+    month = previous_month()
     monkeypatch.setitem(app.config, "REPORT_LOCK_WAIT_SECONDS", 0.2)
-    running = redis_connection().lock(REPORTS_LOCK.format(org("H0001").id), timeout=60)
+    running = redis_connection().lock(REPORTS_LOCK.format(org("H0002").id), timeout=60)
     assert running.acquire(blocking=False)
-    assert generate_demo_reports() == "demo reports: skipped, a report run of the demo hospital is in progress"
-    assert db.session.query(ReportFile).count() == 0
+    assert "H0002 skipped, a report run is in progress" in generate_demo_reports()
+    assert report_counts(month) == {"H0001": 3, "H0003": 3}
     running.release()
-    assert "generated" in generate_demo_reports()
-    assert db.session.query(ReportFile).filter_by(month=previous_month()).count() == 3
+    assert "H0002 " + f"{month:%Y-%m} generated" in generate_demo_reports()
+    assert report_counts(month) == {"H0001": 3, "H0002": 3, "H0003": 3}

@@ -196,22 +196,27 @@ def poisson(rng: random.Random, mean: float) -> int:
 
 
 def generate_demo_reports() -> str:
-    """Make last month's reports for the demo hospital, unless they exist. A worker may be
-    running the hospital's reports already (the seed run again on a live instance): take turns."""
+    """Make last month's reports for each demo hospital, unless they exist (about 0.3-0.5 s
+    a hospital). A worker may be running a hospital's reports already (the seed run again on
+    a live instance): take turns, and skip that hospital rather than wait long."""
     from app.infra.locks import hospital_reports_lock
     from app.jobs.reports import DEFAULT_HOLD_SECONDS
+    from app.seeding.demo_peers import PEER_HOSPITALS
     from app.services.reports.service import generate_reports
 
-    hospital = db.session.query(Organization).filter_by(code=HOSPITAL_CODE).one_or_none()
     month = previous_month()
-    if hospital is None:
-        return "demo reports: no demo hospital"
-    with hospital_reports_lock(hospital.id, DEFAULT_HOLD_SECONDS,
-                               current_app.config["REPORT_LOCK_WAIT_SECONDS"]) as acquired:
-        if not acquired:
-            return "demo reports: skipped, a report run of the demo hospital is in progress"
-        if db.session.query(ReportFile.id).filter_by(hospital_id=hospital.id, month=month).first():
-            return "demo reports: already present"
-        generate_reports(hospital.id, month, notify=False)
-        db.session.commit()
-    return f"demo reports: {month:%Y-%m} generated"
+    codes = (HOSPITAL_CODE, *(peer.code for peer in PEER_HOSPITALS))
+    outcomes = []
+    for hospital in db.session.scalars(select(Organization).where(Organization.code.in_(codes))
+                                       .order_by(Organization.code)):
+        with hospital_reports_lock(hospital.id, DEFAULT_HOLD_SECONDS,
+                                   current_app.config["REPORT_LOCK_WAIT_SECONDS"]) as acquired:
+            if not acquired:
+                outcomes.append(f"{hospital.code} skipped, a report run is in progress")
+            elif db.session.query(ReportFile.id).filter_by(hospital_id=hospital.id, month=month).first():
+                outcomes.append(f"{hospital.code} already present")
+            else:
+                generate_reports(hospital.id, month, notify=False)
+                db.session.commit()
+                outcomes.append(f"{hospital.code} {month:%Y-%m} generated")
+    return "demo reports: " + ("; ".join(outcomes) or "no demo hospital")
