@@ -174,8 +174,7 @@ def reports_revise_command(codes: tuple[str, ...], since: str | None) -> None:
 
     from app.core.months import parse_month
     from app.extensions import db
-    from app.infra.locks import hospital_reports_lock
-    from app.jobs.reports import DEFAULT_HOLD_SECONDS
+    from app.infra.locks import DEFAULT_HOLD_SECONDS, hospital_reports_lock
     from app.models import Organization, OrganizationKind
     from app.services.reports.service import revise_published_months
 

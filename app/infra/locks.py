@@ -20,6 +20,9 @@ from app.infra.queue import redis_connection
 log = logging.getLogger(__name__)
 
 REPORTS_LOCK = "optiserve:reports-lock:{}"
+# A run in a worker holds the lock for its own time limit (RQ's job timeout); a holder outside
+# RQ (the CLI's --now, the demo seed, an API request, tests) for this long at most.
+DEFAULT_HOLD_SECONDS = 3600
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import logging
 from flask import current_app
 from rq import Retry
 
-from app.infra.locks import hospital_reports_lock
+from app.infra.locks import DEFAULT_HOLD_SECONDS, hospital_reports_lock
 from app.infra.queue import in_app_context
 from app.services.reports.data_change import REPORT_FAILED_MESSAGE as FAILED_MESSAGE
 
@@ -25,9 +25,6 @@ log = logging.getLogger(__name__)
 # more than enough for the longest run a lock stands for (the revision job's 3600 s limit).
 LOCK_RETRY_SECONDS = 60
 LOCK_RETRIES = 90
-# The lock frees itself after the run's own time limit (RQ's job timeout), or this when the
-# job runs outside RQ (the CLI's --now, tests).
-DEFAULT_HOLD_SECONDS = 3600
 
 
 def parse_month(text: str) -> dt.date:

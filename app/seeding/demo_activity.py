@@ -199,8 +199,7 @@ def generate_demo_reports() -> str:
     """Make last month's reports for each demo hospital, unless they exist (about 0.3-0.5 s
     a hospital). A worker may be running a hospital's reports already (the seed run again on
     a live instance): take turns, and skip that hospital rather than wait long."""
-    from app.infra.locks import hospital_reports_lock
-    from app.jobs.reports import DEFAULT_HOLD_SECONDS
+    from app.infra.locks import DEFAULT_HOLD_SECONDS, hospital_reports_lock
     from app.seeding.demo_peers import PEER_HOSPITALS
     from app.services.reports.service import generate_reports
 

@@ -15,8 +15,6 @@ from flask_babel import gettext as _
 from app.access.scope import current_scope
 from app.extensions import db
 from app.infra.locks import hospital_reports_lock
-from app.jobs.reports import DEFAULT_HOLD_SECONDS
-from app.models import Organization
 from app.services.sync import feed, idempotency
 from app.services.sync import onprem as system_sync
 from app.services.uploads.records import upload_in_scope
@@ -26,6 +24,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # A report publish waits this long at most for the hospital's report run (a request must not
 # hang for a run's minutes); then 503 with Retry-After, which frees the Idempotency-Key.
 PUBLISH_LOCK_WAIT_SECONDS = 10
+# Held for the request only; should its process die, the lock frees itself after this (a request
+# never outlives gunicorn's 120 s timeout).
+PUBLISH_LOCK_HOLD_SECONDS = 300
 PUBLISH_RETRY_AFTER_SECONDS = 60
 
 
@@ -204,7 +205,10 @@ class SystemReportApi(BaseApi):
             400: {description: missing or malformed field or file}
             404: {description: no hospital with that code}
             409: {description: the Idempotency-Key was used for another request}
-            503: {description: "a report run of the hospital is in progress: send the same request again after Retry-After seconds"}
+            503:
+              description: >-
+                a report run of the hospital is in progress: send the same request again after
+                Retry-After seconds
         """
         upload = request.files.get("file")
         if upload is None:
@@ -213,7 +217,7 @@ class SystemReportApi(BaseApi):
         hospital = system_sync.hospital_by_code(form.get("organization_code"))
         wait = min(current_app.config["REPORT_LOCK_WAIT_SECONDS"], PUBLISH_LOCK_WAIT_SECONDS)
         # the hospital's report runs replace the month's newest files too: take turns with them
-        with hospital_reports_lock(hospital.id, DEFAULT_HOLD_SECONDS, wait) as acquired:
+        with hospital_reports_lock(hospital.id, PUBLISH_LOCK_HOLD_SECONDS, wait) as acquired:
             if not acquired:
                 response = self.response(503, message=_(
                     "この医療機関のレポートを作成中です。しばらくしてから同じ要求を送り直してください。"))
