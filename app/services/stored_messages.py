@@ -211,6 +211,10 @@ class Wording:
 
         self._translate = translate
 
+    def text(self, msgid: str, **params) -> str:
+        """One msgid (params as in a part)."""
+        return _text(msgid, params, self._translate)
+
     def part(self, stored: dict) -> str:
         return _text(MESSAGES[stored["code"]], stored.get("params") or {}, self._translate)
 
