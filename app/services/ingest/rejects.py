@@ -42,6 +42,7 @@ WORKBOOK = "xl/workbook.xml"
 _SST_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
              b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
 _SST_TAIL = b"</sst>"
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once: json.dumps makes one a call
 
 _PARTS = {
     "[Content_Types].xml": (
@@ -137,6 +138,7 @@ class RejectWriter:
         self._reasons = None
         self._letters: list[str] = []
         self._japanese = Wording("ja")
+        self._japanese_strings: dict[str, bytes] = {}
 
     def _letter(self, col: int) -> str:
         while col >= len(self._letters):
@@ -165,9 +167,16 @@ class RejectWriter:
             self._open()
         self.count += 1
         r = self.count + 1
-        label, reason = _row_strings(problems, self._japanese)
-        self._strings.write(_shared_string(label) + _shared_string(reason))
-        self._reasons.write(json.dumps(problems, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+        stored = _to_json(problems)
+        self._reasons.write(stored.encode() + b"\n")
+        strings = self._japanese_strings.get(stored)
+        if strings is None:  # exports repeat a reason (the same unknown device) thousands of times
+            label, reason = _row_strings(problems, self._japanese)
+            strings = _shared_string(label) + _shared_string(reason)
+            if len(self._japanese_strings) > 50_000:
+                self._japanese_strings.clear()
+            self._japanese_strings[stored] = strings
+        self._strings.write(strings)
         index = len(TITLES) + 2 * (self.count - 1)
         parts = [f'<row r="{r}"><c r="A{r}"><v>{rownum}</v></c><c r="B{r}" t="s"><v>{index}</v></c>'
                  f'<c r="C{r}" t="s"><v>{index + 1}</v></c>']
