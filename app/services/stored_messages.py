@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import gettext as _gettext
 
 
@@ -107,6 +107,27 @@ MESSAGES: dict[str, str] = {
                           "データが失われないよう取り込みを中止しました。引用符を確認して保存し直してください。"),
     "read.rows": N_("行数が多すぎます（上限 %(limit)s 行）。"),
     "read.columns": N_("列数が多すぎます（%(columns)s 列。上限 %(limit)s 列）。"),
+    # why a row went to the rejected-rows file (app/services/ingest/validate.py, pipeline.py)
+    "reject.device_number_empty": N_("機器番号が空です。"),
+    "reject.device_number_long": N_("機器番号が長すぎます（%(max)s 文字まで）。"),
+    "reject.device_number_duplicate": N_("機器番号 %(number)s が %(first)s 行目と重複しています。"),
+    "reject.device_unknown": N_("機器番号 %(number)s は機器台帳にありません。先に台帳を取り込んでください。"),
+    "reject.date": N_("%(reason)s（例: 2023/04/01、R5.4.1）"),
+    "reject.date_range": N_("日付が範囲外です: %(day)s"),
+    "reject.datetime": N_("%(reason)s（例: 2023/04/01 10:30）"),
+    "reject.datetime_range": N_("日時が範囲外です（対象月 %(month)s に対して）: %(moment)s"),
+    "reject.datetime_empty": N_("日時が空です。"),
+    "reject.returned_before_lent": N_("返却日時が貸出日時より前です。"),
+    "reject.repaired_before_failed": N_("修理完了日が故障日より前です。"),
+    "reject.lending_duplicate": N_("同じ機器・同じ貸出日時の行が %(first)s 行目にあります。"),
+    "reject.failure_duplicate": N_("同じ機器・同じ故障日の行が %(first)s 行目にあります。"),
+    "reject.width": N_("列の数（%(columns)s 列）が見出しの列数（%(width)s 列）と違います。"
+                       "区切り文字（,）や引用符（\"）を確認してください。"),
+    "reject.width_lines": N_("列の数（%(columns)s 列）が見出しの列数（%(width)s 列）と違います。"
+                             "ファイルの %(first)s〜%(last)s 行目が1行として読まれています。"
+                             "引用符（\"）が閉じられていない可能性があります。"),
+    "reject.too_long": N_("値が長すぎます（%(length)s 文字。1つのセルは %(limit)s 文字まで）。"),
+    "reject.excel_error": N_("Excel のエラー値「%(value)s」です。元のファイルの数式を確認してください。"),
     # reports (app/services/reports, app/jobs)
     "report.failed": N_("レポートの作成に失敗しました。管理者にお問い合わせください。"),
     "report.abandoned": N_("レポートの作成中に作業プロセスが停止しました（%(count)s 回）。"
@@ -165,6 +186,41 @@ def render(parts: list[dict] | None, locale=None) -> str:
         return japanese(parts)
     with force_locale(str(locale)):
         return _render(parts, _gettext, language)
+
+
+class Wording:
+    """Many parts and params in one language, e.g. the thousands of reasons of a rejected-rows
+    file: the catalog is found once and each msgid translated once, where :func:`render` sets
+    the locale up again for every call. Japanese needs no catalog (nor an application)."""
+
+    def __init__(self, locale=None):
+        locale = locale or get_locale()
+        self.language = str(locale).split("_")[0] if locale else "ja"
+        if self.language == "ja":
+            self._translate = _identity
+            return
+        with force_locale(str(locale)):
+            translations = get_translations()
+        known: dict[str, str] = {}
+
+        def translate(msgid: str, **params) -> str:
+            text = known.get(msgid)
+            if text is None:
+                text = known[msgid] = translations.ugettext(msgid)
+            return text % params if params else text
+
+        self._translate = translate
+
+    def text(self, msgid: str, **params) -> str:
+        """One msgid (params as in a part)."""
+        return _text(msgid, params, self._translate)
+
+    def part(self, stored: dict) -> str:
+        return _text(MESSAGES[stored["code"]], stored.get("params") or {}, self._translate)
+
+    def value(self, param, key: str = "") -> str:
+        """One param (a text kept as data, a ``translated`` msgid, a ``joined`` list)."""
+        return _value(key, param, self._translate)
 
 
 def display(parts: list[dict] | None, text: str | None, locale=None) -> str:

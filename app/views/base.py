@@ -13,6 +13,7 @@ from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.access.scope import current_scope
@@ -22,9 +23,13 @@ from app.views.saving import SaveFlow
 
 
 def _jst_label(label: str, is_time: bool) -> str:
-    """A CSV header names the zone of its times (the screen says it once per page)."""
-    label = label.replace("（UTC）", "（JST）")
-    return f"{label}（JST）" if is_time and "JST" not in label else label
+    """A CSV header names the zone of its times (the screen says it once per page), in the
+    reader's language: 日時（JST）, Date and time (JST). A label naming UTC (the stored zone)
+    is a time shown in JST too."""
+    for utc in ("（UTC）", " (UTC)"):
+        if utc in label:
+            label, is_time = label.replace(utc, ""), True
+    return _("%(label)s（JST）", label=label) if is_time and "JST" not in label else label
 
 
 def require_operator_scope() -> None:

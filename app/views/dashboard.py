@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from urllib.parse import quote
 
 from flask import Response, abort, g, jsonify, request, url_for
@@ -31,6 +32,7 @@ from app.services.reports.glossary import definitions
 from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
+from app.services.stored_messages import Wording
 from app.views.display import mark_times_shown, placeholder, reader_locale
 from app.views.hospital_target import hospitals_in_scope, target_hospital
 
@@ -75,11 +77,7 @@ def scope_name(scope: dict) -> str:
 
 def life_label(row: dict) -> str:
     """A ③ bucket (stored with its Japanese label) in the UI language."""
-    bucket = row.get("bucket")
-    fixed = {"expired": _("期限切れ"), "0": _("1年未満"), "10+": _("10年以上"), "unknown": _("使用期限なし")}
-    if bucket in fixed:
-        return fixed[bucket]
-    return _("%(n)s年", n=bucket) if str(bucket).isdigit() else row["label"]
+    return board.life_label(row, Wording(reader_locale()))
 
 
 def _language() -> str:
@@ -175,21 +173,27 @@ class DashboardView(BaseView):
             abort(404)
         data = stored.load(hospital.id, month)
         scope = request.args.get("scope")
+        wording = Wording(reader_locale())
         if name == "devices":
             groups = board.groups_for(data, scope, request.args.get("cls"))
             if groups is False:
                 abort(404)
-            header = board.DEVICE_HEADER
+            header = board.device_header(wording)
             rows = board.device_rows(board.devices(hospital.id, month, data["level"], data["grouping"], groups))
-            label = board.drill_title(data, scope, request.args.get("cls"))
+            label = placeholder(board.drill_title(data, scope, request.args.get("cls")))
         else:
-            found = board.table(data, name, scope)
+            found = board.table(data, name, scope, wording)
             if found is None:
                 abort(404)
             header, rows = found
-            label = "" if name == "ranking" else board.scope_of(data, scope)["name"]
-        title = board.TABLES[name]
-        filename = "_".join(p for p in (title.replace(" ", ""), label, hospital.name, f"{month:%Y-%m}") if p)
+            label = "" if name == "ranking" else scope_name(board.scope_of(data, scope))
+        # The names the figures make up where the data has none (（未分類）, （不明）) in the
+        # reader's language, as on the screen; every other cell is data.
+        rows = [[placeholder(value) for value in row] for row in rows]
+        title = wording.text(board.TABLES[name])
+        # ① 貸出サマリー → ①貸出サマリー, ① Lending summary → ①Lending summary
+        filename = "_".join(p for p in (re.sub(r"^(\S) ", r"\1", title), label, hospital.name, f"{month:%Y-%m}")
+                            if p)
         if kind == "csv":
             body, mimetype = to_csv(header, rows), "text/csv; charset=utf-8"
         else:

@@ -22,6 +22,7 @@ from app.access.scope import current_scope
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import UploadType
+from app.services.ingest.rejects import open_rejected
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected, too_large_message
 from app.services.uploads.column_mapping import (
@@ -48,11 +49,15 @@ def scoped_upload(pk):
 
 
 def stream_object(key: str, download_name: str, content_type: str) -> Response:
-    storage = get_storage()
     try:
-        handle = storage.open(key)
+        handle = get_storage().open(key)
     except FileNotFoundError:
         abort(404)
+    return stream_file(handle, download_name, content_type)
+
+
+def stream_file(handle, download_name: str, content_type: str) -> Response:
+    """A download of an open binary file, read in chunks and closed at the end."""
 
     def chunks():
         try:
@@ -74,7 +79,11 @@ def rejected_download(upload) -> Response:
     if not upload.rejected_key:
         abort(404)
     name = f"rejected_{upload.month:%Y-%m}_{uploads.TYPE_SLUGS[UploadType(upload.file_type)]}_{upload.id}.xlsx"
-    return stream_object(upload.rejected_key, name, XLSX)
+    try:
+        handle = open_rejected(get_storage(), upload.rejected_key, reader_locale())
+    except FileNotFoundError:
+        abort(404)
+    return stream_file(handle, name, XLSX)
 
 
 def original_download(upload) -> Response:

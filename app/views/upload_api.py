@@ -132,6 +132,8 @@ class UploadApi(BaseApi):
         ---
         get:
           summary: Rejected rows with row number, column and reason
+          description: In the caller's language (Japanese; English with `?_l_=en`) for uploads
+            imported since the reasons are kept as codes; an older file as it was stored (Japanese).
           responses:
             200:
               description: xlsx file

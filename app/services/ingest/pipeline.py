@@ -44,7 +44,7 @@ from app.services.ingest.reading import (
     check_shape,
     open_rows,
 )
-from app.services.ingest.rejects import RejectWriter
+from app.services.ingest.rejects import RejectWriter, store_rejected
 from app.services.ingest.validate import FailureChecker, LedgerChecker, LendingChecker
 from app.services.ingest.values import EXCEL_ERRORS
 from app.services.stored_messages import N_, japanese, joined, part, set_message, translated
@@ -107,8 +107,7 @@ def run_ingest(upload_id: int) -> IngestOutcome:
         _ingest_file(session, upload, path, declared, state)
         if state.rejects is not None and state.rejects.count:
             key = rejected_key(upload)
-            with open(state.rejects.path, "rb") as handle:
-                storage.put_file(key, handle)
+            store_rejected(storage, state.rejects, key)
             upload.rejected_key = key
         else:
             upload.rejected_key = None
@@ -147,8 +146,7 @@ def _record_stop(session, upload_id: int, stop: _Stop, state: _State, storage) -
     if rejects is not None and rejects.count and rejects.close():
         # Nothing was imported, but the reasons every row was refused are still worth reading.
         key = rejected_key(upload)
-        with open(rejects.path, "rb") as handle:
-            storage.put_file(key, handle)
+        store_rejected(storage, rejects, key)
         upload.rejected_key = key
         upload.rows_rejected = rejects.count
     upload.finished_at = utc_now()
@@ -237,7 +235,7 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
     if mapping.duplicates:
         raise _Stop(UploadStatus.needs_mapping, duplicates_message(mapping))
     width = len(mapping.headers)
-    mapped = sorted((index, field_label(file_type, name)) for name, index in mapping.columns.items())
+    mapped = sorted((index, translated(field_label(file_type, name))) for name, index in mapping.columns.items())
     strict = position is not None
     if file_type == LEDGER:
         checker = LedgerChecker(mapping.columns)
@@ -306,30 +304,30 @@ def _ingest_rows(session, upload: UploadFile, file_type: int, rows, state: _Stat
     state.imported = len(records)
 
 
-def _width_problem(row: list, width: int, first: int, last: int) -> tuple[str, str]:
-    reason = f"列の数（{len(row)} 列）が見出しの列数（{width} 列）と違います。"
+def _width_problem(row: list, width: int, first: int, last: int) -> tuple[dict, dict]:
+    columns, expected = str(len(row)), str(width)
     if last > first:
-        reason += (f"ファイルの {first}〜{last} 行目が1行として読まれています。"
-                   "引用符（\"）が閉じられていない可能性があります。")
+        reason = part("reject.width_lines", columns=columns, width=expected, first=first, last=str(last))
     else:
-        reason += "区切り文字（,）や引用符（\"）を確認してください。"
-    return "列数", reason
+        reason = part("reject.width", columns=columns, width=expected)
+    return translated(N_("列数")), reason
 
 
-def _cell_problems(row: list, headers: list[str], mapped: list[tuple[int, str]], strict: bool) -> list:
+def _cell_problems(row: list, headers: list[str], mapped: list[tuple[int, dict]], strict: bool) -> list:
     """Cells too long (any column: the row cannot be trusted) and Excel error values in the
-    columns that are read (#DIV/0! in a date is no date)."""
+    columns that are read (#DIV/0! in a date is no date). A column is named by the file's
+    own header (data, never translated), else by its letter."""
     problems = []
     if strict:
         for index, value in enumerate(row):
             if len(value) > MAX_CELL_CHARS:
-                label = (headers[index] if index < len(headers) else "") or f"{column_letters(index)}列"
-                problems.append((label, f"値が長すぎます（{len(value):,} 文字。"
-                                        f"1つのセルは {MAX_CELL_CHARS:,} 文字まで）。"))
+                label = (headers[index] if index < len(headers) else "") or translated(
+                    N_("%(column)s列"), column=column_letters(index))
+                problems.append((label, part("reject.too_long", length=len(value), limit=MAX_CELL_CHARS)))
     for index, label in mapped:
         value = row[index]
         if type(value) is str and value in EXCEL_ERRORS:
-            problems.append((label, f"Excel のエラー値「{value}」です。元のファイルの数式を確認してください。"))
+            problems.append((label, part("reject.excel_error", value=value)))
     return problems
 
 

@@ -1,11 +1,13 @@
 """Row checks: one raw row → a clean record or a list of problems.
 
 Each checker turns the mapped cells of one row into the tuple the writer inserts, or
-returns the problems found as ``[(column label, reason)]``. Checkers keep per-file state
+returns the problems found as ``[(column label, reason)]``: the label a ``translated`` field
+name, the reason a stored part (app/services/stored_messages.py), so that the rejected-rows
+file says them in its reader's language. Checkers keep per-file state
 (device numbers already seen) so duplicates within a file are rejected after the first:
 for lendings and failures the first row of a (device, start to the minute) is kept and
 the later ones are rejected with a reason naming it.
-Reasons are Japanese and say what to fix.
+Reasons say what to fix.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import datetime as dt
 from app.core.months import add_months, jst_now
 from app.core.normalize import device_key
 from app.services.ingest.headers import CANONICAL_FIELDS, FAILURE, LEDGER, LENDING, field_label
-from app.services.ingest.values import event_time, parse_date, text
+from app.services.ingest.values import cell_reason, event_time, parse_date, text
+from app.services.stored_messages import part, translated
 
 DEVICE_NUMBER_MAX = 50
 LEDGER_DATE_MIN, LEDGER_DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
@@ -33,7 +36,7 @@ CLASS_FIELDS = ("classification", "classification_1", "classification_2", "class
 # anything else, blank included, lists the device.
 NOT_LISTED = frozenset({"×", "✕", "✖", "x", "なし", "無", "無し", "いいえ", "no", "false", "0"})
 
-Problems = list[tuple[str, str]]
+Problems = list[tuple[dict, dict]]
 
 
 class Checker:
@@ -41,16 +44,17 @@ class Checker:
 
     def __init__(self, columns: dict[str, int]):
         self.columns = columns
-        self.labels = {name: field_label(self.file_type, name) for name, _l, _r in CANONICAL_FIELDS[self.file_type]}
+        self.labels = {name: translated(field_label(self.file_type, name))
+                       for name, _l, _r in CANONICAL_FIELDS[self.file_type]}
 
     def _device_number(self, row: list, problems: Problems) -> str | None:
         number = text(row[self.columns["device_number"]])
         label = self.labels["device_number"]
         if number is None:
-            problems.append((label, "機器番号が空です。"))
+            problems.append((label, part("reject.device_number_empty")))
             return None
         if len(number) > DEVICE_NUMBER_MAX:
-            problems.append((label, f"機器番号が長すぎます（{DEVICE_NUMBER_MAX} 文字まで）。"))
+            problems.append((label, part("reject.device_number_long", max=str(DEVICE_NUMBER_MAX))))
             return None
         return number
 
@@ -81,10 +85,10 @@ class LedgerChecker(Checker):
             try:
                 day = parse_date(row[index])
             except ValueError as exc:
-                problems.append((self.labels[name], f"{exc}（例: 2023/04/01、R5.4.1）"))
+                problems.append((self.labels[name], part("reject.date", reason=cell_reason(exc, row[index]))))
                 continue
             if day is not None and not LEDGER_DATE_MIN <= day <= LEDGER_DATE_MAX:
-                problems.append((self.labels[name], f"日付が範囲外です: {day:%Y/%m/%d}"))
+                problems.append((self.labels[name], part("reject.date_range", day=f"{day:%Y/%m/%d}")))
                 continue
             record[name] = day
         if self.class_path:
@@ -96,7 +100,8 @@ class LedgerChecker(Checker):
         if number is not None and not problems:
             first = self.seen.get(key)
             if first is not None:
-                problems.append((self.labels["device_number"], f"機器番号 {number} が {first} 行目と重複しています。"))
+                problems.append((self.labels["device_number"],
+                                 part("reject.device_number_duplicate", number=number, first=first)))
             else:
                 self.seen[key] = rownum
         return (None if problems else record), problems
@@ -109,7 +114,7 @@ class EventChecker(Checker):
     end_field: str
     text_field: str
     text_size: int | None
-    end_before_start: str
+    end_before_start: str  # message codes
     duplicate: str
 
     def __init__(self, columns: dict[str, int], devices: dict[str, int], month: dt.date):
@@ -131,11 +136,11 @@ class EventChecker(Checker):
         try:
             moment = event_time(value)
         except ValueError as exc:
-            problems.append((self.labels[name], f"{exc}（例: 2023/04/01 10:30）"))
+            problems.append((self.labels[name], part("reject.datetime", reason=cell_reason(exc, value))))
             return None
         if moment is not None and not EVENT_MIN <= moment < (latest or self.latest):
-            problems.append((self.labels[name],
-                             f"日時が範囲外です（対象月 {self.month:%Y-%m} に対して）: {moment:%Y/%m/%d %H:%M}"))
+            problems.append((self.labels[name], part("reject.datetime_range", month=f"{self.month:%Y-%m}",
+                                                     moment=f"{moment:%Y/%m/%d %H:%M}")))
             return None
         return moment
 
@@ -149,8 +154,7 @@ class EventChecker(Checker):
             return None
         equipment_id = self.devices.get(device_key(number))
         if equipment_id is None:
-            problems.append((self.labels["device_number"],
-                             f"機器番号 {number} は機器台帳にありません。先に台帳を取り込んでください。"))
+            problems.append((self.labels["device_number"], part("reject.device_unknown", number=number)))
         elif type(raw) is str:
             self.by_raw[raw] = equipment_id  # exports repeat device numbers: skip the cleaning next time
         return equipment_id
@@ -183,12 +187,12 @@ class EventChecker(Checker):
         equipment_id = self._equipment(row, problems)
         start = self._moment(self.start_field, row[self.start_index], problems)
         if start is None and not any(label == self.labels[self.start_field] for label, _r in problems):
-            problems.append((self.labels[self.start_field], "日時が空です。"))
+            problems.append((self.labels[self.start_field], part("reject.datetime_empty")))
         end = None
         if self.end_index is not None:
             end = self._moment(self.end_field, row[self.end_index], problems, self.latest_end)
             if start is not None and end is not None and end < start:
-                problems.append((self.labels[self.end_field], self.end_before_start))
+                problems.append((self.labels[self.end_field], part(self.end_before_start)))
         note = None
         if self.text_index is not None:
             note = text(row[self.text_index])
@@ -199,7 +203,7 @@ class EventChecker(Checker):
         key = (equipment_id, start)
         first = self.seen.get(key)
         if first is not None:
-            return None, [(self.labels[self.start_field], self.duplicate.format(first=first))]
+            return None, [(self.labels[self.start_field], part(self.duplicate, first=first))]
         self.seen[key] = rownum
         return (equipment_id, start, end, note), problems
 
@@ -207,12 +211,10 @@ class EventChecker(Checker):
 class LendingChecker(EventChecker):
     file_type = LENDING
     start_field, end_field, text_field, text_size = "lent_at", "returned_at", "department", 100
-    end_before_start = "返却日時が貸出日時より前です。"
-    duplicate = "同じ機器・同じ貸出日時の行が {first} 行目にあります。"
+    end_before_start, duplicate = "reject.returned_before_lent", "reject.lending_duplicate"
 
 
 class FailureChecker(EventChecker):
     file_type = FAILURE
     start_field, end_field, text_field, text_size = "failed_at", "repaired_at", "description", None
-    end_before_start = "修理完了日が故障日より前です。"
-    duplicate = "同じ機器・同じ故障日の行が {first} 行目にあります。"
+    end_before_start, duplicate = "reject.repaired_before_failed", "reject.failure_duplicate"

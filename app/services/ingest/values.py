@@ -1,8 +1,9 @@
 """Cell values → Python values: text, dates, datetimes, numbers.
 
 Cells arrive as ``str`` (CSV) or as calamine's types (str, int, float, bool, date,
-datetime, time, timedelta). Every parser raises :class:`ValueError` with a Japanese reason
-for a value it cannot read; blank cells give None. The common forms take a fast path
+datetime, time, timedelta). Every parser raises :class:`CellValueError` (a ValueError) with
+the reason it cannot read a value, kept as a msgid and params so that the rejected-rows file
+can say it in its reader's language (str() is the Japanese); blank cells give None. The common forms take a fast path
 (``datetime.fromisoformat``), the rest a regular expression; results are memoized because
 exports repeat the same dates thousands of times.
 """
@@ -14,12 +15,13 @@ import unicodedata
 
 from app.core.months import round_to_minute, to_jst_wall
 from app.core.normalize import normalize_text, unescape_formula
+from app.services.stored_messages import N_, Wording, translated
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Gregorian year of each era's first year, by initial and by name.
 ERAS = {"M": 1867, "T": 1911, "S": 1925, "H": 1988, "R": 2018,
         "明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
-ERA_NAMES = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+ERA_NAMES = {"M": N_("明治"), "T": N_("大正"), "S": N_("昭和"), "H": N_("平成"), "R": N_("令和")}
 # First and last day of each era (明治 counts from 1 January 1868, as the law made it).
 ERA_SPANS = {
     "明治": (dt.date(1868, 1, 1), dt.date(1912, 7, 29)),
@@ -45,7 +47,28 @@ MAX_SERIAL = 2958465  # 9999-12-31
 _memo: dict[str, dt.datetime | None] = {}
 
 
-class EraError(ValueError):
+class CellValueError(ValueError):
+    """A value that is not what the column holds; ``reason`` is a ``translated`` param."""
+
+    def __init__(self, msgid: str, **params):
+        super().__init__(msgid)
+        self.reason = translated(msgid, **params)
+
+    def __str__(self) -> str:
+        return Wording("ja").value(self.reason)
+
+
+def _not_a_date(value) -> CellValueError:
+    return CellValueError(N_("日付として読めません: %(value)s"), value=str(value))
+
+
+def cell_reason(error: ValueError, value) -> dict:
+    """Why ``value`` could not be read, as a ``translated`` param (a ValueError from elsewhere
+    than this module's parsers, e.g. a date out of Python's range, reads "not a date")."""
+    return error.reason if isinstance(error, CellValueError) else _not_a_date(value).reason
+
+
+class EraError(CellValueError):
     """A Japanese-era date that names no real day (令和0年, 令和元年2月1日, 平成32年)."""
 
 
@@ -53,17 +76,20 @@ def _era_date(raw: str, era: str, year_text: str, month: int, day: int, rest: st
     name = ERA_NAMES.get(era.upper(), era)
     year = 1 if year_text == "元" else int(year_text)
     if year < 1:
-        raise EraError(f"{name}0年はありません（元年が1年です）: {raw}")
+        raise EraError(N_("%(era)s0年はありません（元年が1年です）: %(value)s"), era=translated(name), value=raw)
     first, last = ERA_SPANS[name]
     try:
         moment = _build(ERAS[name] + year, month, day, rest)
     except ValueError:
-        raise ValueError(f"日付として読めません: {raw}") from None
+        raise _not_a_date(raw) from None
     if moment.date() < first or last is not None and moment.date() > last:
-        until = f"{last.year}年{last.month}月{last.day}日" if last else ""
-        raise EraError(
-            f"{name}の期間（{first.year}年{first.month}月{first.day}日〜{until}）にない日付です: {raw}")
+        raise EraError(N_("%(era)sの期間（%(first)s〜%(last)s）にない日付です: %(value)s"), era=translated(name),
+                       first=_day(first), last=_day(last) if last else "", value=raw)
     return moment
+
+
+def _day(day: dt.date) -> dict:
+    return translated(N_("%(year)s年%(month)s月%(day)s日"), year=day.year, month=day.month, day=day.day)
 
 
 def is_blank(value) -> bool:
@@ -97,7 +123,7 @@ def parse_number(value) -> float | None:
     if is_blank(value):
         return None
     if isinstance(value, bool):
-        raise ValueError("数値ではありません")
+        raise CellValueError(N_("数値ではありません"))
     if isinstance(value, (int, float)):
         return float(value)
     s = unicodedata.normalize("NFKC", str(value)).translate(_NUMBER_CLEAN)
@@ -106,12 +132,12 @@ def parse_number(value) -> float | None:
     try:
         return float(s)
     except ValueError:
-        raise ValueError(f"数値として読めません: {value}") from None
+        raise CellValueError(N_("数値として読めません: %(value)s"), value=str(value)) from None
 
 
 def _from_serial(number: float) -> dt.datetime:
     if not 1 <= number <= MAX_SERIAL:
-        raise ValueError(f"日付として読めません: {number}")
+        raise _not_a_date(number)
     return EXCEL_EPOCH + dt.timedelta(days=number)
 
 
@@ -163,7 +189,7 @@ def _parse_string(raw: str) -> dt.datetime:
         raise
     except ValueError:
         pass
-    raise ValueError(f"日付として読めません: {raw}")
+    raise _not_a_date(raw)
 
 
 def parse_datetime(value) -> dt.datetime | None:
@@ -187,11 +213,11 @@ def parse_datetime(value) -> dt.datetime | None:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, bool):
-        raise ValueError(f"日付として読めません: {value}")
+        raise _not_a_date(value)
     if isinstance(value, (int, float)):
         return _from_serial(float(value))
     if not isinstance(value, str):
-        raise ValueError(f"日付として読めません: {value}")
+        raise _not_a_date(value)
     if not value or value.isspace():
         return None
     found = _memo.get(value)

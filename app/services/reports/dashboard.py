@@ -1,7 +1,9 @@
 """What the dashboard shows, built from stored figures (app/services/reports/stored.py):
 headline cards with their coloured changes, the tables of ①–⑥ as rows for the screen and
 for CSV / Excel export, and the drill-down from a classification to its devices. Plain
-functions: the view passes the hospital and month in."""
+functions: the view passes the hospital and month in, and for an export the reader's language
+(a :class:`~app.services.stored_messages.Wording`: headers, figure names, units and fixed labels
+follow it; names from the data do not)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +13,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
 from app.services.ledger.device_months import device_in_window, device_windows
-from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, _ui_is_english, unit_label
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, UNITS_EN, _ui_is_english, unit_label
 from app.services.reports.glossary import definitions
 from app.services.reports.sql import clipped, counted_devices, fetch_rows
+from app.services.stored_messages import N_, Wording
 
 FIGURES = {"lending": {f.key: f for f in LENDING_FIGURES}, "failure": {f.key: f for f in FAILURE_FIGURES}}
 # Headline cards: (section, figure, meaning of "up"): good, bad or neutral.
@@ -122,10 +125,35 @@ def has_data(data: dict) -> bool:
 # ------------------------------------------------------------------ tables (screen and export)
 
 TABLES = {
-    "lending": "① 貸出サマリー", "failure": "② 故障サマリー", "trend": "13か月推移",
-    "life": "③ 残耐用年数別の台数と貸出時間", "models_near_end": "④ 更新対象機種",
-    "top_models": "⑤ 1回あたり貸出時間の上位機種", "ranking": "⑥ 稼働率ランキング", "devices": "機器一覧",
+    "lending": N_("① 貸出サマリー"), "failure": N_("② 故障サマリー"), "trend": N_("13か月推移"),
+    "life": N_("③ 残耐用年数別の台数と貸出時間"), "models_near_end": N_("④ 更新対象機種"),
+    "top_models": N_("⑤ 1回あたり貸出時間の上位機種"), "ranking": N_("⑥ 稼働率ランキング"), "devices": N_("機器一覧"),
 }
+JAPANESE = Wording("ja")
+# ③'s buckets by key (the stored label is Japanese); other keys are whole years.
+LIFE_LABELS = {"expired": N_("期限切れ"), "0": N_("1年未満"), "10+": N_("10年以上"), "unknown": N_("使用期限なし")}
+
+
+def life_label(row: dict, wording: Wording = JAPANESE) -> str:
+    """A ③ bucket's label in ``wording``'s language."""
+    bucket = row.get("bucket")
+    if bucket in LIFE_LABELS:
+        return wording.text(LIFE_LABELS[bucket])
+    return wording.text(N_("%(n)s年"), n=bucket) if str(bucket).isdigit() else row["label"]
+
+
+def _figure_name(figure, wording: Wording) -> str:
+    return figure.en if wording.language == "en" else figure.ja
+
+
+def _unit(unit: str, wording: Wording) -> str:
+    return UNITS_EN.get(unit, unit) if wording.language == "en" else unit
+
+
+def _figure_with_unit(figure, wording: Wording) -> str:
+    """A trend column: 稼働率 / 貸出回数（回）, Utilization / Lendings (times)."""
+    name, unit = _figure_name(figure, wording), _unit(figure.unit, wording)
+    return f"{name}（{unit}）" if wording.language == "ja" else f"{name} ({unit})"
 
 
 def _number(value, unit=None):
@@ -144,43 +172,61 @@ def scope_of(data: dict, key: str | None) -> dict | None:
     return next((s for s in data["scopes"] if s["key"] == key), None)
 
 
-def table(data: dict, name: str, scope_key: str | None = None) -> tuple[list[str], list[list]] | None:
+def table(data: dict, name: str, scope_key: str | None = None,
+          wording: Wording = JAPANESE) -> tuple[list[str], list[list]] | None:
     """(header, rows) of one of the dashboard's tables, None when unknown."""
     scope = scope_of(data, scope_key)
     if scope is None:
         return None
+    found = _table(data, scope, name, wording)
+    if found is None:
+        return None
+    header, rows = found
+    return [_heading(wording.text(title)) for title in header], rows
+
+
+def _heading(text: str) -> str:
+    """A column heading: the catalog's "previous month" (said inside sentences) capitalized;
+    "vs. …" stays as the screen's headings write it."""
+    return text[:1].upper() + text[1:] if text[:1].islower() and not text.startswith("vs.") else text
+
+
+def _table(data: dict, scope: dict, name: str, wording: Wording) -> tuple[list[str], list[list]] | None:
+    """(header msgids, rows) of a table."""
     if name in ("lending", "failure"):
-        header = ["項目", "単位", "当月", "前月", "前年同月", "過去12か月平均", "前月差", "前年同月差", "12か月平均差"]
+        header = [N_("項目"), N_("単位"), N_("当月"), N_("前月"), N_("前年同月"), N_("過去12か月平均"), N_("前月差"),
+                  N_("前年同月差"), N_("12か月平均差")]
         rows = []
         for r in rows_of(scope, name):
             unit = r["figure"].unit
-            rows.append([r["figure"].ja, unit] + [
+            rows.append([_figure_name(r["figure"], wording), _unit(unit, wording)] + [
                 _number(r[k], unit) for k in ("value", "previous", "last_year", "mean_12", "diff_previous",
                                               "diff_last_year", "diff_mean_12")])
         return header, rows
     if name == "trend":
         figures = [(s, r) for s in ("lending", "failure") for r in rows_of(scope, s)
                    if not (s == "failure" and r["key"] == "devices")]
-        header = ["年月"] + [f"{r['figure'].ja}（{r['figure'].unit}）" for _, r in figures]
+        header = [N_("年月")] + [_figure_with_unit(r["figure"], wording) for _, r in figures]
         rows = [[m[:7]] + [_number(r["trend"][i], r["figure"].unit) for _, r in figures]
                 for i, m in enumerate(data["months"])]
         return header, rows
     if name == "life":
-        return (["残耐用年数", "機器台数", "合計貸出時間"],
-                [[r["label"], r["devices"], _number(r["lending_hours"], "時間")] for r in scope["life"]])
+        return ([N_("残耐用年数"), N_("機器台数"), N_("合計貸出時間")],
+                [[life_label(r, wording), r["devices"], _number(r["lending_hours"], "時間")] for r in scope["life"]])
     if name == "models_near_end":
-        return (["メーカー", "型番", "製品名", "機器台数", "残耐用1年以内の台数", "割合（%）"],
+        return ([N_("メーカー"), N_("型番"), N_("製品名"), N_("機器台数"), N_("残耐用1年以内の台数"), N_("割合（%）")],
                 [[m["maker"], m["model"], m["product"] or "", m["devices"], m["near_end"], _number(m["share"], "%")]
                  for m in scope["models_near_end"]])
     if name == "top_models":
-        return (["順位", "メーカー", "型番", "製品名", "貸出回数", "合計貸出時間", "1回あたり貸出時間",
-                 "利用部署（割合）"],
+        return ([N_("順位"), N_("メーカー"), N_("型番"), N_("製品名"), N_("貸出回数"), N_("合計貸出時間"),
+                 N_("1回あたり貸出時間"), N_("利用部署（割合）")],
                 [[i, m["maker"], m["model"], m["product"] or "", m["lendings"], _number(m["hours"], "時間"),
                   _number(m["hours_per_lending"], "時間"),
-                  "、".join(f"{d['department']} {d['share'] * 100:.1f}%" for d in m["departments"])]
+                  wording.text(N_("、")).join(f"{d['department']} {d['share'] * 100:.1f}%" for d in m["departments"])]
                  for i, m in enumerate(scope["top_models"], 1)])
     if name == "ranking":
-        return (["順位", "機器分類", "機器台数", "当月貸出時間", "稼働率（%）", "前月順位", "前年同月順位"],
+        return ([N_("順位"), N_("機器分類"), N_("機器台数"), N_("当月貸出時間"), N_("稼働率（%）"), N_("前月順位"),
+                 N_("前年同月順位")],
                 [[r["rank"], r["name"], r["devices"], _number(r["lending_hours"], "時間"),
                   _number(r["utilization"], "%"), r["previous_rank"] or "", r["last_year_rank"] or ""]
                  for r in data["ranking"]])
@@ -255,8 +301,12 @@ def devices(hospital_id: int, month: dt.date, level: int, grouping: str, groups)
             for i, number, product, maker, model, department, ln, lh, fn, fh in rows]
 
 
-DEVICE_HEADER = ["機器番号", "製品名", "メーカー", "型番", "利用部門", "貸出回数", "合計貸出時間", "稼働率（%）",
-                 "故障回数", "合計故障時間"]
+DEVICE_HEADER = [N_("機器番号"), N_("製品名"), N_("メーカー"), N_("型番"), N_("利用部門"), N_("貸出回数"),
+                 N_("合計貸出時間"), N_("稼働率（%）"), N_("故障回数"), N_("合計故障時間")]
+
+
+def device_header(wording: Wording = JAPANESE) -> list[str]:
+    return [_heading(wording.text(title)) for title in DEVICE_HEADER]
 
 
 def device_rows(found: list[dict]) -> list[list]:

@@ -29,7 +29,7 @@ def to_csv(header: list[str], rows: list[list]) -> bytes:
 def to_xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    sheet = book.add_worksheet(title[:31].replace("/", "・") or "Sheet1")
+    sheet = book.add_worksheet(title[:31].rstrip().replace("/", "・") or "Sheet1")  # 31: Excel's limit
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     for col, name in enumerate(header):
         sheet.write_string(0, col, name, bold)
