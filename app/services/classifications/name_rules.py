@@ -2,7 +2,8 @@
 that module stays readable); each is pure and works on normalized keys.
 
 - :func:`device_word_dropped`: a name that is a master name without its generic device word
-  (移動型Ｘ線ＴＶ for 移動型Ｘ線ＴＶ装置, 除細動 for 除細動器) names that class.
+  (移動型Ｘ線ＴＶ for 移動型Ｘ線ＴＶ装置, 除細動 for 除細動器) names that class; a group
+  (呼吸器類) names the master's group of it (呼吸器関連).
 - :func:`qualifier_term_scores`: a bracketed qualifier in kana or letters that is a lexicon
   term on its own, a brand or abbreviation (排液吸引システム（ネプチューン）, Nerve Monitor
   (NIM)), says which class the name is, often more precisely than the words outside it.
@@ -27,6 +28,10 @@ from app.services.classifications.readings import kana_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
+# Words that make a name a group of what it says (ｺｷｭｳｷ類: the breathing devices), and the
+# one the master's groups end with (モニター関連).
+_GROUP_WORDS = ("類", "等", "一式", "全般")
+GROUP_MASTER_WORD = match_key("関連")
 # Shorter remainders (送信, 麻酔) are words, not names of a device.
 MIN_REMAINDER = 3
 # A name that is a master name without its device word: a lexicon term would be (WHOLE),
@@ -64,9 +69,18 @@ def device_word_dropped(name_base: str) -> dict[str, float]:
         return {}
     term = lexicon().terms.get(name_base)
     other_class = term is not None and not term.implicit
-    return {name_base + word: DEVICE_WORD_DROPPED_TERM
-            if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
-            for word in DEVICE_WORDS}
+    found = {name_base + word: DEVICE_WORD_DROPPED_TERM
+             if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
+             for word in DEVICE_WORDS}
+    # A group (呼吸器類, モニタ等) is what the master calls a group: 呼吸器関連, モニター関連.
+    for word in _GROUP_WORDS:
+        stem = name_base[:-len(word)]
+        if name_base.endswith(word) and len(stem) >= 2:
+            group, term = stem + GROUP_MASTER_WORD, lexicon().terms.get(stem)
+            # confirmed as its word alone is: an umbrella (モニター類) or a word of several classes
+            sure = term is None or term.implicit or term.masters == (group,)
+            found[group] = DEVICE_WORD_DROPPED if sure else DEVICE_WORD_DROPPED_TERM
+    return found
 
 
 @lru_cache(maxsize=8192)
@@ -165,6 +179,18 @@ def location_stripped(name: str) -> str | None:
     return rest.strip(" _")
 
 
+
+
+def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
+    """A kana name followed by a group word in kanji (ｺｷｭｳｷ類) read as a kana name is, the
+    group word kept (呼吸器類); never ``whole``."""
+    text = normalize_text(name).strip()
+    for word in (*_GROUP_WORDS, GROUP_MASTER_WORD):
+        if text.endswith(word) and (alias := kana_alias(text[:-len(word)])) is not None:
+            return alias[0] + word, False
+    return None
+
+
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
@@ -174,7 +200,7 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name)
-    alias = kana_alias(name) if rest is None else None
+    alias = (kana_alias(name) or _grouped_kana_alias(name)) if rest is None else None
     if rest is None and alias is None:
         return None
     best = dict(rank(name, False, rest is not None))

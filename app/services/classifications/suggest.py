@@ -94,8 +94,10 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
+from app.services.classifications.brands import with_brand
 from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
+from app.services.classifications.modifiers import is_placeholder, parent_head, purpose_child
 from app.services.classifications.name_rules import (
     device_word_dropped,
     parent_tie_break,
@@ -126,7 +128,7 @@ PARENT_READING = 88.5
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
-    "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション", "未分類", "分類なし",
+    "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション",
 ))
 
 
@@ -304,6 +306,8 @@ def suggest(
     a location as what follows it (:func:`~.name_rules.with_aliases`); ``read_kana=False``
     ranks the name as written only.
     """
+    if is_placeholder(name):
+        return []  # 該当なし, 不明, 「-」: nothing to offer (modifiers.is_placeholder)
     if read_kana and parent_name and (parent_alias := kana_alias(parent_name)) is not None:
         parent_name = parent_alias[0]  # ｼｭﾄﾞｳ under ｹﾂｱﾂｹｲ: read with 血圧計 (手動式血圧計)
     if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
@@ -339,6 +343,7 @@ def suggest(
         lex_scores = dict(lex_scores)
         for key, score in qualifier_terms:
             lex_scores[key] = max(score, lex_scores.get(key, 0.0))
+    lex_scores = with_brand(lex_scores, name)  # ACUSON Freestyle: the first brand decides
     if lex_scores:
         # Only classes among the candidates count (a caller may rank a subset).
         present = {key for _, _, key in items}
@@ -347,7 +352,11 @@ def suggest(
     # their own master name occurs in the name beside the term (it was not swallowed).
     lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
     dropped = device_word_dropped(name_base)
-    prior = prior_mappings or {}
+    # 「内視鏡用」 under 吸引器: the parent's device is the head (modifiers.purpose_child); other
+    # hospitals chose for the same words under other parents, so their choice says nothing.
+    purpose = bool(parent_name) and purpose_child(name_base, base_key(parent_name))
+    context_only = purpose or name_base in CONTEXT_ONLY_NAMES
+    prior = {} if purpose else prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
     for cid, cname, cand_key in items:
@@ -382,11 +391,13 @@ def suggest(
     if parent_name:  # a near tie: the class that shares a word with the parent first
         scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
                                   AUTO_ACCEPT_THRESHOLD, name_base)
-    if parent_name and name_base not in CONTEXT_ONLY_NAMES:
-        readings = dict(parent_readings(name_base, base_key(parent_name)))
-        if readings:
-            scored = [(cid, max(score, readings.get(key, 0.0)))
-                      for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
+    readings = dict(parent_readings(name_base, base_key(parent_name))) if parent_name else {}
+    if purpose:  # 胸腔ドレーン用 under 吸引器: a kind of the parent's device keeps the child's score
+        head = parent_head(base_key(parent_name))
+        readings.update({key: max(score, readings.get(key, 0.0))
+                         for (_, score), (_, _, key) in zip(scored, items, strict=True) if key.endswith(head)})
+    if readings and name_base not in CONTEXT_ONLY_NAMES and not purpose:
+        scored = _with_readings(scored, items, readings)
     mapped_id = parent_mapped_id if any(cid == parent_mapped_id for cid, _, _ in items) else None
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
@@ -398,9 +409,11 @@ def suggest(
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
             parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
-        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
+        scored = _with_parent(scored, parent_top, context_only, mapped_id)
+    if readings and purpose:  # 輸液用 under ポンプ類: read with the parent, above the parent alone
+        scored = _with_readings(scored, items, readings)
     if model_evidence is not None and model_evidence.votes:
-        scored = with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
+        scored = with_models(scored, model_evidence, context_only)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
@@ -408,6 +421,11 @@ def suggest(
 def worth_showing(ranked: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
     """The suggestions a person is shown: those of at least :data:`MIN_SHOWN_SCORE`."""
     return [(cid, score) for cid, score in ranked if score >= MIN_SHOWN_SCORE]
+
+
+def _with_readings(scored: list[tuple[int, float]], items: list[tuple[int, str, str]],
+                   readings: Mapping[str, float]) -> list[tuple[int, float]]:
+    return [(cid, max(score, readings.get(key, 0.0))) for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
 
 
 def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],
