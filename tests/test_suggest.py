@@ -937,8 +937,15 @@ def test_the_first_brand_of_a_name_decides_its_family(master, name, expected):
 
 def test_a_short_brand_is_no_prefix_of_a_word():
     from app.services.classifications.brands import leading_brand
-    assert leading_brand("Vision") == () and leading_brand("Nimbus") == ()
-    assert leading_brand("VIO 300D") == leading_brand("VIO300D") != ()
+    assert leading_brand("Vision")[0] == () and leading_brand("Nimbus")[0] == ()
+    assert leading_brand("VIO 300D") == leading_brand("VIO300D") == (("電気メス", "電気手術器"), True)
+
+
+def test_a_brand_before_words_of_another_device_leaves_them_the_head(master):
+    """A transmitter of a monitor brand is a transmitter, a humidifier for a ventilator brand
+    a humidifier: the brand only adds its family below."""
+    assert ranked_with("IntelliVue 送信機", master)[0][0] == "送信機"
+    assert ranked_with("Servo 用加温加湿器", master)[0][0] == "加温加湿器"
 
 
 @pytest.mark.parametrize("name, expected, auto", [
@@ -963,3 +970,22 @@ def test_a_group_is_the_masters_group_of_it(master, name, expected, auto):
 def test_fifth_pass_lexicon_terms(master, name, expected, auto):
     (best, score), *_ = ranked_with(name, master)
     assert best == expected and (score >= AUTO_ACCEPT_THRESHOLD) == auto
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("kyuinki", {"医療用吸引器", "吸引装置"}),
+    ("yueki pump", {"輸液ポンプ"}),
+    ("JINKOU KOKYUUKI", {"人工呼吸器"}),
+    ("denki mesu", {"電気メス", "電気手術器"}),
+    ("shirinji ponpu", {"シリンジポンプ"}),
+])
+def test_a_name_in_romaji_is_read_as_japanese_and_confirmed(master, name, expected):
+    (best, score), *_ = ranked_with(name, master)
+    assert best in expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_english_words_are_not_read_as_romaji(master):
+    from app.services.classifications.romaji import romaji_alias
+    assert romaji_alias("Infusion Pump") is None and romaji_alias("Sakura Finetek") is None
+    assert romaji_alias("輸液ポンプ") is None  # only a name in ASCII is romaji
+    assert ranked_with("Infusion Pump", master)[0] == ("輸液ポンプ", 93.0)

@@ -90,6 +90,8 @@ BRANDS: dict[str, tuple[str, ...]] = {
 # The first brand ranks its family at BRAND (each later class of the family half a point
 # lower); other classes the name suggests as a term stay below it.
 BRAND = 88.0
+# A brand beside words of its own (not a model) says the family less surely than they do.
+BRAND_BESIDE = 75.0
 _BRAND_STEP = 0.5
 # A brand glued to a model number (VIO300D, Airvo2, EV1000) is still the brand.
 _MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
@@ -109,33 +111,39 @@ def brand_index() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=8192)
-def leading_brand(name: str) -> tuple[str, ...]:
-    """The family (master keys) of the first brand among the words of ``name``; empty when
-    it has none."""
+def leading_brand(name: str) -> tuple[tuple[str, ...], bool]:
+    """The family (master keys) of the first brand among the words of ``name`` (empty when
+    it has none), and whether only a model follows it (words in letters and digits:
+    「ACUSON Freestyle」, not 「IntelliVue 送信機」, a transmitter of that monitor)."""
     index = brand_index()
     words = [match_key(w) for w in _TOKEN_SPLIT_RE.split(normalize_text(name)) if match_key(w)]
     for start in range(len(words)):
         for size in range(min(_MAX_WORDS, len(words) - start), 0, -1):
             key = "".join(words[start:start + size])
             if key in index:
-                return index[key]
+                return index[key], "".join(words[start + size:]).isascii()
         word = words[start]
         for end in range(len(word) - 1, _MIN_GLUED - 1, -1):  # glued to a model: airvo2, vio300d
             tail = word[end:]
             if (word[:end] in index and _MODEL_RE.fullmatch(tail)
                     and (end > _SHORT or tail[0].isdigit())):
-                return index[word[:end]]
-    return ()
+                return index[word[:end]], "".join(words[start + 1:]).isascii()
+    return (), False
 
 
 def with_brand(lex_scores: Mapping[str, float], name: str) -> Mapping[str, float]:
-    """``lex_scores`` (master key → score) with the family of the name's first brand at
-    :data:`BRAND` and every other class held below it (module docstring); unchanged when
-    the name has no brand."""
-    family = leading_brand(name)
+    """``lex_scores`` (master key → score) with the family of the name's first brand: at
+    :data:`BRAND` and every other class held below it when only a model follows the brand;
+    at :data:`BRAND_BESIDE` (raised only) when words follow that may name another device
+    (「IntelliVue 送信機」: the name's own head decides); unchanged without a brand."""
+    family, model_only = leading_brand(name)
     if not family:
         return lex_scores
-    scores = {key: min(score, BRAND - 1.0) for key, score in lex_scores.items() if key not in family}
+    if model_only:
+        scores = {key: min(score, BRAND - 1.0) for key, score in lex_scores.items() if key not in family}
+    else:
+        scores = dict(lex_scores)
+    top = BRAND if model_only else BRAND_BESIDE
     for rank, key in enumerate(family):
-        scores[key] = max(lex_scores.get(key, 0.0), BRAND - _BRAND_STEP * rank)
+        scores[key] = max(lex_scores.get(key, 0.0), top - _BRAND_STEP * rank)
     return scores

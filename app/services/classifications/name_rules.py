@@ -10,7 +10,8 @@ that module stays readable); each is pure and works on normalized keys.
 - :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
   ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
 - :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
-  :func:`~app.services.classifications.readings.kana_alias`), is ranked as written and as
+  :func:`~app.services.classifications.readings.kana_alias`) or in romaji (yueki pump:
+  :func:`~app.services.classifications.romaji.romaji_alias`), is ranked as written and as
   its alias, the better score of each class kept.
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
@@ -25,6 +26,7 @@ from functools import lru_cache
 from app.core.normalize import base_key, match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 from app.services.classifications.readings import kana_alias
+from app.services.classifications.romaji import romaji_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
@@ -191,6 +193,12 @@ def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
     return None
 
 
+def _romaji(name: str) -> tuple[str, bool] | None:
+    """A name in romaji (yueki pump) read as Japanese (:mod:`~.romaji`), never ``whole``."""
+    alias = romaji_alias(name)
+    return (alias, False) if alias is not None else None
+
+
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
@@ -200,7 +208,7 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name)
-    alias = (kana_alias(name) or _grouped_kana_alias(name)) if rest is None else None
+    alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return None
     best = dict(rank(name, False, rest is not None))
