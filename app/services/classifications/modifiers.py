@@ -10,6 +10,8 @@
   (内視鏡用 under 吸引器 is a suction unit for endoscopy, not an endoscope); the suggester
   ranks the parent's class first, and X read with the parent (輸液用 under ポンプ → 輸液ポンプ)
   above it.
+- :func:`parent_readings`: a child read together with its parent as one name (開放式 under
+  保育器 → 開放型保育器).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import unicodedata
 from functools import lru_cache
 
 from app.core.normalize import match_key, normalize_text
-from app.services.classifications.lexicon import GENERIC_MASTERS
+from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 
 # Written forms of "none", "unknown", "unclassified", "blank" in hospital exports, in kanji,
 # kana and English; compared on match keys (width, kana and case folded).
@@ -33,6 +35,10 @@ _BRACKETS_RE = re.compile(r"[()\[\]{}<>（）［］｛｝〈〉《》【】「�
 _PURPOSE_RE = re.compile(r"^(.{2,}?)(?:専用|用)$")
 # Words that make a parent a group of what it names (ポンプ類, 透析関連).
 _GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
+# ... dropped when a child is read with its parent (parent_readings).
+_READ_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
+# A child read together with its parent (parent_readings): above what either says alone.
+PARENT_READING = 88.5
 
 
 @lru_cache(maxsize=8192)
@@ -69,3 +75,28 @@ def parent_head(parent_key: str) -> str:
     kind of the parent's device ends with (低圧持続吸引器 under 吸引器)."""
     return next((parent_key[:-len(s)] for s in _GROUP_SUFFIXES
                  if parent_key.endswith(s) and len(parent_key) > len(s) + 1), parent_key)
+
+
+@lru_cache(maxsize=8192)
+def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
+    """``(master key, score)`` for the classes that a child read together with its parent
+    names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
+    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
+    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
+    qualifier is of a name; the reading rests on the parent, so it scores
+    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
+    A child that is a class on its own (an exact master name, 100) keeps it."""
+    if not child or not parent or child == parent:
+        return ()
+    childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
+    parents = {parent} | {parent[:-len(suffix)] for suffix in _READ_GROUP_SUFFIXES
+                          if parent.endswith(suffix) and len(parent) > len(suffix) + 1}
+    terms = lexicon().terms
+    found: dict[str, float] = {}
+    for c in childs:
+        for p in parents:
+            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
+                term = terms.get(key)
+                for rank, master in enumerate(term.masters if term else ()):
+                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
+    return tuple(found.items())

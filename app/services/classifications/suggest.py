@@ -33,7 +33,10 @@ the same device models to (all gathered by the caller). Scores are 0..100:
 Small general rules live in :mod:`~app.services.classifications.name_rules`: a location prefix
 (手術部_電気メス) or a name written in kana (ﾎｲｸｷ, :mod:`~app.services.classifications.readings`)
 is ranked as what it says too; a master name without its device word, a brand in brackets and
-a device word shared with the parent (a near tie) count as the functions there say.
+a device word shared with the parent (a near tie) count as the functions there say. A
+placeholder (該当なし, 不明) gets no candidate and a child that is only 「X用」 takes its parent's
+device as head (:mod:`~app.services.classifications.modifiers`); the first maker brand of a
+name decides its family (:mod:`~app.services.classifications.brands`: ACUSON Freestyle).
 
 Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
 scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
@@ -95,9 +98,9 @@ from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
 from app.services.classifications.brands import with_brand
-from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
+from app.services.classifications.lexicon import is_model_tail, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
-from app.services.classifications.modifiers import is_placeholder, parent_head, purpose_child
+from app.services.classifications.modifiers import is_placeholder, parent_head, parent_readings, purpose_child
 from app.services.classifications.name_rules import (
     device_word_dropped,
     parent_tie_break,
@@ -123,8 +126,6 @@ PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
-# A child read together with its parent (parent_readings): above what either says alone.
-PARENT_READING = 88.5
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
@@ -224,35 +225,6 @@ def synonym_key(key: str) -> str:
         if word in key and not (word in replacement and replacement in key):
             key = key.replace(word, replacement)
     return key
-
-
-# Words that make a parent a group (ポンプ類, 透析関連): dropped when the child is read with it.
-_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
-
-
-@lru_cache(maxsize=8192)
-def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
-    """``(master key, score)`` for the classes that a child read together with its parent
-    names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
-    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
-    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
-    qualifier is of a name; the reading rests on the parent, so it scores
-    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
-    A child that is a class on its own (an exact master name, 100) keeps it."""
-    if not child or not parent or child == parent:
-        return ()
-    childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
-    parents = {parent} | {parent[:-len(suffix)] for suffix in _GROUP_SUFFIXES
-                          if parent.endswith(suffix) and len(parent) > len(suffix) + 1}
-    terms = lexicon().terms
-    found: dict[str, float] = {}
-    for c in childs:
-        for p in parents:
-            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
-                term = terms.get(key)
-                for rank, master in enumerate(term.masters if term else ()):
-                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
-    return tuple(found.items())
 
 
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
