@@ -946,6 +946,8 @@ def test_a_brand_before_words_of_another_device_leaves_them_the_head(master):
     a humidifier: the brand only adds its family below."""
     assert ranked_with("IntelliVue 送信機", master)[0][0] == "送信機"
     assert ranked_with("Servo 用加温加湿器", master)[0][0] == "加温加湿器"
+    assert ranked_with("Servo Humidifier", master)[0][0] == "加温加湿器"  # English words, no model
+    assert ranked_with("CARESCAPE Central Station", master)[0][0] == "セントラルモニタ"
 
 
 @pytest.mark.parametrize("name, expected, auto", [

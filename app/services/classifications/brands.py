@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from app.core.normalize import match_key, normalize_text
+from app.services.classifications.lexicon import lexicon_matches
 
 _US = ("超音波画像診断装置", "超音波診断装置")
 _MONITOR = ("生体情報モニター", "患者監視装置")
@@ -121,14 +122,22 @@ def leading_brand(name: str) -> tuple[tuple[str, ...], bool]:
         for size in range(min(_MAX_WORDS, len(words) - start), 0, -1):
             key = "".join(words[start:start + size])
             if key in index:
-                return index[key], "".join(words[start + size:]).isascii()
+                return index[key], _model_only(words[start + size:])
         word = words[start]
         for end in range(len(word) - 1, _MIN_GLUED - 1, -1):  # glued to a model: airvo2, vio300d
             tail = word[end:]
             if (word[:end] in index and _MODEL_RE.fullmatch(tail)
                     and (end > _SHORT or tail[0].isdigit())):
-                return index[word[:end]], "".join(words[start + 1:]).isascii()
+                return index[word[:end]], _model_only(words[start + 1:])
     return (), False
+
+
+def _model_only(words: list[str]) -> bool:
+    """Whether the words after a brand are a model name: letters and digits that name no
+    device (「e」, 「C3」, 「Freestyle」: another maker's brand is a model name here), not
+    「Central Station」 or 「送信機」."""
+    rest = "".join(words)
+    return rest.isascii() and (not rest or words[0] in brand_index() or not lexicon_matches(rest)[0])
 
 
 def with_brand(lex_scores: Mapping[str, float], name: str) -> Mapping[str, float]:
