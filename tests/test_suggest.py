@@ -905,6 +905,11 @@ def test_a_purpose_modifier_child_takes_its_parents_device_as_head(master, child
     assert best in expected and score < AUTO_ACCEPT_THRESHOLD
 
 
+def test_a_purpose_modifier_under_a_place_keeps_its_own_word(master):
+    """A room is no device: 「血ガス用」 under 検査室 is a blood gas analyser, not 中央検査."""
+    assert ranked_with("血ガス用", master, "検査室")[0][0] == "血液ガス分析装置"
+
+
 def test_a_purpose_modifier_ignores_what_other_hospitals_chose_for_the_same_words(master):
     """「小児用」 elsewhere sat under 麻酔器: that choice says nothing under 人工呼吸器."""
     ids = {name: cid for cid, name in master}

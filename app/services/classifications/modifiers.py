@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from app.core.normalize import match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
+from app.services.classifications.name_rules import is_location
 
 # Written forms of "none", "unknown", "unclassified", "blank" in hospital exports, in kanji,
 # kana and English; compared on match keys (width, kana and case folded).
@@ -64,8 +65,9 @@ def purpose_stem(name_key: str) -> str | None:
 def purpose_child(name_key: str, parent_key: str) -> bool:
     """Whether a child ``name_key`` is only a purpose modifier of its parent ``parent_key``
     (:func:`purpose_stem`), so the parent's device is its head. Not under a generic parent
-    (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」 says more than the parent."""
-    if not parent_key or purpose_stem(name_key) is None:
+    (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」 says more than the parent; nor
+    under a place (検査室, ICU), which is no device."""
+    if not parent_key or purpose_stem(name_key) is None or is_location(parent_key):
         return False
     return parent_head(parent_key) not in GENERIC_MASTERS
 

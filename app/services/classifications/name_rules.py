@@ -172,6 +172,11 @@ _LOCATION_RE = re.compile(r"^(?:.{1,12}(?:部|室|科|棟|センター|外来|�
                           r"|icu|hcu|nicu|gcu|picu|scu|mficu|er|or|me|ce|リハ|リハビリ)$")
 
 
+def is_location(key: str) -> bool:
+    """Whether a (normalized) name is a place: a department, room or ward (検査室, ICU)."""
+    return _LOCATION_RE.match(key.strip().lower()) is not None
+
+
 def location_stripped(name: str) -> str | None:
     """The name without a leading location and its underscore (手術部_電気メス → 電気メス);
     None when it has none."""
