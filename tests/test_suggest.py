@@ -996,3 +996,20 @@ def test_english_words_are_not_read_as_romaji(master):
     assert romaji_alias("Infusion Pump") is None and romaji_alias("Sakura Finetek") is None
     assert romaji_alias("輸液ポンプ") is None  # only a name in ASCII is romaji
     assert ranked_with("Infusion Pump", master)[0] == ("輸液ポンプ", 93.0)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("01_輸液ポンプ", "輸液ポンプ"), ("A01 人工呼吸器", "人工呼吸器"), ("2.シリンジポンプ", "シリンジポンプ"),
+    ("※除細動器", "除細動器"), ("07_ﾎｲｸｷ", "保育器"),
+])
+def test_a_leading_code_or_mark_of_the_export_says_nothing(master, name, expected):
+    assert ranked_with(name, master)[0][0] == expected
+
+
+def test_a_number_of_the_name_is_no_code(master):
+    from app.services.classifications.name_rules import code_stripped
+    assert code_stripped("12誘導心電計") is None and code_stripped("3D 内視鏡") is None
+    assert code_stripped("TE-171") is None and code_stripped("▲") is None
+    assert ranked_with("12誘導心電計", master)[0] == ("１２誘導心電計", 100.0)
+    # 「その他」 after a code is still confirmed by a person
+    assert ranked_with("01_その他", master)[0][1] < AUTO_ACCEPT_THRESHOLD

@@ -8,7 +8,8 @@ that module stays readable); each is pure and works on normalized keys.
   term on its own, a brand or abbreviation (排液吸引システム（ネプチューン）, Nerve Monitor
   (NIM)), says which class the name is, often more precisely than the words outside it.
 - :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
-  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
+  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device; so is
+  one after a code or mark of the export's own (:func:`code_stripped`: 01_輸液ポンプ, ※除細動器).
 - :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
   :func:`~app.services.classifications.readings.kana_alias`) or in romaji (yueki pump:
   :func:`~app.services.classifications.romaji.romaji_alias`), is ranked as written and as
@@ -186,6 +187,19 @@ def location_stripped(name: str) -> str | None:
     return rest.strip(" _")
 
 
+# A leading code or mark of an export's own: a number or letters and a number set apart
+# (01_, 1., A01 , ME-01 , No.3 ) or marks (※, ★, ●) that flag a row.
+_CODE_RE = re.compile(r"^(?:(?:no\.?\s*)?[a-z]{0,3}-?\d{1,6}[\s_.:\-)]+|[※★☆●○◎◇◆□■▲△▼▽*#＊＃]+\s*)(?=\S)",
+                      re.IGNORECASE)
+
+
+def code_stripped(name: str) -> str | None:
+    """The name without a leading code or mark (01_輸液ポンプ → 輸液ポンプ, ※除細動器 →
+    除細動器); None when it has none. A number that is part of the name (12誘導心電計, 3D
+    内視鏡) is no code: a code is set apart from the name."""
+    text = normalize_text(name).strip()
+    rest = _CODE_RE.sub("", text, count=1).strip()
+    return rest if rest and rest != text and not rest[0].isdigit() else None
 
 
 def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
@@ -212,7 +226,7 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     context); ``context_only``: the keys of names that mean nothing alone (その他). A kana name
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
-    rest = location_stripped(name)
+    rest = location_stripped(name) or code_stripped(name)
     alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return None
