@@ -1000,7 +1000,7 @@ def test_english_words_are_not_read_as_romaji(master):
 
 @pytest.mark.parametrize("name, expected", [
     ("01_輸液ポンプ", "輸液ポンプ"), ("A01 人工呼吸器", "人工呼吸器"), ("2.シリンジポンプ", "シリンジポンプ"),
-    ("※除細動器", "除細動器"), ("07_ﾎｲｸｷ", "保育器"),
+    ("※除細動器", "除細動器"), ("07_ﾎｲｸｷ", "保育器"), ("輸液ポンプ※旧型", "輸液ポンプ"),
 ])
 def test_a_leading_code_or_mark_of_the_export_says_nothing(master, name, expected):
     assert ranked_with(name, master)[0][0] == expected

@@ -195,11 +195,14 @@ _CODE_RE = re.compile(r"^(?:(?:no\.?\s*)?[a-z]{0,3}-?\d{1,6}[\s_.:\-)]+|[※★�
 
 def code_stripped(name: str) -> str | None:
     """The name without a leading code or mark (01_輸液ポンプ → 輸液ポンプ, ※除細動器 →
-    除細動器); None when it has none. A number that is part of the name (12誘導心電計, 3D
-    内視鏡) is no code: a code is set apart from the name."""
+    除細動器) or a note after ※ (輸液ポンプ※旧型); None when it has none. A number that is
+    part of the name (12誘導心電計, 3D 内視鏡) is no code: a code is set apart from the name."""
     text = normalize_text(name).strip()
     rest = _CODE_RE.sub("", text, count=1).strip()
-    return rest if rest and rest != text and not rest[0].isdigit() else None
+    if rest and rest[0].isdigit():
+        rest = text
+    rest = rest.split("※")[0].strip() or rest  # a note after ※ (輸液ポンプ※旧型) is no part of the name
+    return rest if rest and rest != text else None
 
 
 def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
