@@ -11,7 +11,8 @@ ultrasound probe ACUSON Freestyle is no FreeStyle glucose meter; a ventilator
 the words after it suggest is held just below.
 
 :data:`BRANDS` lists brands sold in Japanese hospitals that stand for one kind of device
-(a maker with many families, テルモ or 日本光電, says nothing and is left out), as written
+(a maker or brand with several families, テルモ, 日本光電, ZOLL, ERBE or CARESCAPE (monitors and
+a ventilator), says nothing and is left out), as written
 on a device label; spellings are compared on match keys (width, case, spaces, hyphens).
 """
 from __future__ import annotations
@@ -40,11 +41,11 @@ BRANDS: dict[str, tuple[str, ...]] = {
                      "ARIETTA", "ProSound", "Noblus", "SonoSite", "EPIQ", "Affiniti", "Lumify",
                      "SONIMAGE", "Butterfly iQ"), _US),
     # bedside monitors
-    **dict.fromkeys(("IntelliVue", "CARESCAPE", "Life Scope", "ライフスコープ", "DynaScope", "ダイナスコープ",
+    **dict.fromkeys(("IntelliVue", "Life Scope", "ライフスコープ", "DynaScope", "ダイナスコープ",
                      "BeneVision"), _MONITOR),
     # defibrillators
-    **dict.fromkeys(("HeartStart", "カルジオライフ", "Cardiolife", "LIFEPAK", "ライフパック", "ZOLL",
-                     "Powerheart", "corpuls"), ("除細動器",)),
+    **dict.fromkeys(("HeartStart", "カルジオライフ", "Cardiolife", "LIFEPAK", "ライフパック", "Powerheart",
+                     "corpuls"), ("除細動器",)),
     # ventilators
     **dict.fromkeys(("Servo", "サーボ", "Evita", "Savina", "Babylog", "HAMILTON", "ハミルトン",
                      "Puritan Bennett", "Bellavista", "Trilogy", "Astral", "Carina", "Oxylog", "VELA",
@@ -52,7 +53,7 @@ BRANDS: dict[str, tuple[str, ...]] = {
     # anaesthesia machines
     **dict.fromkeys(("Fabius", "Primus", "Perseus", "Atlan", "Aisys", "Avance", "Aespire", "Flow-i"), _ANES),
     # electrosurgery and vessel sealing
-    **dict.fromkeys(("ForceTriad", "Valleylab", "LigaSure", "VIO", "ERBE", "ENSEAL"), _ESU),
+    **dict.fromkeys(("ForceTriad", "Valleylab", "LigaSure", "VIO", "ENSEAL"), _ESU),
     # ultrasonic scalpels, aspirators
     **dict.fromkeys(("HARMONIC", "ハーモニック", "SonoSurg", "ソノサージ", "SONICISION"), ("超音波手術器",)),
     **dict.fromkeys(("CUSA", "SONOPET", "ソノペット"), ("超音波吸引器",)),
@@ -78,7 +79,7 @@ BRANDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("Neurofax", "ニューロファックス"), ("脳波計",)),
     **dict.fromkeys(("INVOS", "NIRO", "FORE-SIGHT"), ("無侵襲混合血酸素飽和度監視装置",)),
     **dict.fromkeys(("Vigileo", "EV1000", "FloTrac", "Vigilance", "HemoSphere", "PiCCO"), ("心拍出量計",)),
-    **dict.fromkeys(("Radical", "Nellcor", "ネルコア"), ("パルスオキシメータ",)),
+    **dict.fromkeys(("Radical", "Rad-97"), ("パルスオキシメータ",)),
     # wards and intensive care
     **dict.fromkeys(("Kendall SCD", "Flowtron", "フロートロン"), ("ＤＶＴ予防ポンプ",)),
     **dict.fromkeys(("V.A.C.", "ActiV.A.C.", "PICO", "SNaP", "RENASYS"), ("陰圧創傷治療システム",)),
