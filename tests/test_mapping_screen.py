@@ -202,6 +202,23 @@ def test_a_name_that_says_nothing_is_offered_no_chance_suggestions(client, ctx):
     assert all(s["score"] >= 25 for r in rows.values() for s in r["suggestions"])
 
 
+def test_placeholders_purpose_children_and_brands_on_screen_7(client, ctx):
+    """A placeholder row (該当なし, 不明, 「-」) shows no candidate (候補なし); 「内視鏡用」 under
+    吸引器 is offered a suction unit first, 「ACUSON Freestyle」 an ultrasound; none of them
+    goes to the bulk accept at 90."""
+    b = hospital("H0002")
+    names = [("該当なし",), ("不明",), ("-",), ("吸引器", "内視鏡用"), ("ACUSON Freestyle",)]
+    ids = ensure_hospital_classifications(db.session, b.id, names)
+    db.session.commit()
+    login_as(client, HOSPITAL_B)
+    rows = {r["id"]: r for r in client.get(f"{API}/hospital/{b.id}/mapping/page?per_page=100").json["rows"]}
+    assert all(rows[ids[n]]["suggestions"] == [] for n in names[:3])
+    assert rows[ids[("吸引器", "内視鏡用")]]["suggestions"][0]["name"] in ("医療用吸引器", "吸引装置")
+    assert rows[ids[("ACUSON Freestyle",)]]["suggestions"][0]["name"] == "超音波画像診断装置"
+    preview = client.post(f"{API}/hospital/{b.id}/mapping/bulk", json={"filter": {"q": ""}, "threshold": 90}).json
+    assert not set(ids.values()) & {c["id"] for c in preview["changes"]}
+
+
 def test_the_count_of_the_filter_is_bracketed_in_the_readers_language(client, ctx):
     """English readers saw 「（This filter: 87 classifications）」 in full-width brackets."""
     import re

@@ -867,3 +867,149 @@ def test_a_short_kana_name_is_no_typo_of_anything():
 ])
 def test_a_product_family_in_kana_ranks_as_in_letters(master, kana, letters):
     assert top(kana, master) == top(letters, master)
+
+
+# --- Fifth pass: placeholders, purpose modifiers, brands, groups (modifiers.py, brands.py) ---
+
+def ranked_with(name, master, parent=None, prior=None):
+    names = dict(master)
+    return [(names[cid], score) for cid, score in suggest(name, master, prior, parent_name=parent)]
+
+
+@pytest.mark.parametrize("name", [
+    "該当なし", "該当無", "不明", "未分類", "なし", "-", "空欄", "ｶﾞｲﾄｳﾅｼ", "ﾌﾒｲ", "（不明）", "N/A", "＊＊", "？", "unknown",
+])
+def test_a_placeholder_gets_no_candidate_at_all(master, name):
+    """What an export writes for "no classification" offers nothing (候補なし), alone, under a
+    parent that names a class, and when other hospitals once mapped the same word."""
+    assert suggest(name, master) == []
+    assert suggest(name, master, parent_name="輸液ポンプ") == []
+    assert suggest(name, master, {21: 3}, parent_name="輸液ポンプ") == []
+
+
+def test_other_is_no_placeholder(master):
+    """「その他」 is a class of the master (and, under a parent, the parent's other devices)."""
+    assert ranked_with("その他", master)[0][0] == "その他"
+    assert ranked_with("その他", master, parent="輸液ポンプ")[0][0] == "輸液ポンプ"
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("内視鏡用", "吸引器", {"医療用吸引器", "吸引装置"}),  # not 内視鏡システム
+    ("小児用", "除細動器", {"除細動器"}),
+    ("処置室用", "無影灯", {"無影灯"}),
+    ("内視鏡専用", "洗浄機", {"洗浄機"}),
+    ("透析用", "ＲＯ装置", {"ＲＯ水製造装置"}),
+])
+def test_a_purpose_modifier_child_takes_its_parents_device_as_head(master, child, parent, expected):
+    (best, score), *_ = ranked_with(child, master, parent)
+    assert best in expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_purpose_modifier_under_a_place_keeps_its_own_word(master):
+    """A room is no device: 「血ガス用」 under 検査室 is a blood gas analyser, not 中央検査."""
+    assert ranked_with("血ガス用", master, "検査室")[0][0] == "血液ガス分析装置"
+
+
+def test_a_purpose_modifier_ignores_what_other_hospitals_chose_for_the_same_words(master):
+    """「小児用」 elsewhere sat under 麻酔器: that choice says nothing under 人工呼吸器."""
+    ids = {name: cid for cid, name in master}
+    (best, score), *_ = ranked_with("小児用", master, "人工呼吸器", {ids["麻酔器"]: 3})
+    assert best == "人工呼吸器" and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("child, parent, expected", [
+    ("胸腔ドレナージ用", "吸引器", "低圧持続吸引器"),  # a kind of the parent's device
+    ("内視鏡用", "カメラ", "内視鏡用ビデオカメラ"),  # read with a generic parent
+    ("輸液用", "ポンプ類", "輸液ポンプ"),
+])
+def test_a_purpose_modifier_that_says_which_kind_of_the_parent_keeps_that_kind(master, child, parent, expected):
+    assert ranked_with(child, master, parent)[0][0] == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ACUSON Freestyle", "超音波画像診断装置"),  # Siemens' ultrasound, not the FreeStyle glucose meter
+    ("LOGIQ FreeStyle", "超音波画像診断装置"),
+    ("FreeStyle Libre", "血糖測定器"),
+    ("HAMILTON-C1", "人工呼吸器"),
+    ("Servo-U", "人工呼吸器"),
+    ("VIO300S", "電気メス"),  # a short brand glued to a model number
+    ("Vivid T8", "超音波画像診断装置"),
+])
+def test_the_first_brand_of_a_name_decides_its_family(master, name, expected):
+    (best, score), (_, second), *_ = ranked_with(name, master)
+    assert best == expected and second < score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_short_brand_is_no_prefix_of_a_word():
+    from app.services.classifications.brands import leading_brand
+    assert leading_brand("Vision")[0] == () and leading_brand("Nimbus")[0] == ()
+    assert leading_brand("VIO 300D") == leading_brand("VIO300D") == (("電気メス", "電気手術器"), True)
+
+
+def test_a_brand_before_words_of_another_device_leaves_them_the_head(master):
+    """A transmitter of a monitor brand is a transmitter, a humidifier for a ventilator brand
+    a humidifier: the brand only adds its family below."""
+    assert ranked_with("IntelliVue 送信機", master)[0][0] == "送信機"
+    assert ranked_with("Servo 用加温加湿器", master)[0][0] == "加温加湿器"
+    assert ranked_with("Servo Humidifier", master)[0][0] == "加温加湿器"  # English words, no model
+    assert ranked_with("CARESCAPE Central Station", master)[0][0] == "セントラルモニタ"
+
+
+@pytest.mark.parametrize("name, expected, auto", [
+    ("サーバ類", "サーバ関連", True),
+    ("呼吸器類", "呼吸器関連", False),  # 呼吸器 alone is a word of two classes: confirmed
+    ("ｺｷｭｳｷ類", "呼吸器関連", False),  # kana and a group word in kanji
+    ("ﾓﾆﾀ等", "モニター関連", False),
+])
+def test_a_group_is_the_masters_group_of_it(master, name, expected, auto):
+    (best, score), *_ = ranked_with(name, master)
+    assert best == expected and (score >= AUTO_ACCEPT_THRESHOLD) == auto
+
+
+@pytest.mark.parametrize("name, expected, auto", [
+    ("IV Pump", "輸液ポンプ", True),
+    ("Vaporizer", "麻酔器", False),
+    ("Gas Analyzer", "ガスモニター", False),  # or a blood gas analyser: confirmed
+    ("デフィブ", "除細動器", True),
+    ("レスピ", "人工呼吸器", True),
+    ("酸素ブレンダー", "呼吸器関連", False),  # also a gas fitting: confirmed
+])
+def test_fifth_pass_lexicon_terms(master, name, expected, auto):
+    (best, score), *_ = ranked_with(name, master)
+    assert best == expected and (score >= AUTO_ACCEPT_THRESHOLD) == auto
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("kyuinki", {"医療用吸引器", "吸引装置"}),
+    ("yueki pump", {"輸液ポンプ"}),
+    ("JINKOU KOKYUUKI", {"人工呼吸器"}),
+    ("denki mesu", {"電気メス", "電気手術器"}),
+    ("shirinji ponpu", {"シリンジポンプ"}),
+])
+def test_a_name_in_romaji_is_read_as_japanese_and_confirmed(master, name, expected):
+    (best, score), *_ = ranked_with(name, master)
+    assert best in expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_english_words_are_not_read_as_romaji(master):
+    from app.services.classifications.romaji import romaji_alias
+    assert romaji_alias("Infusion Pump") is None and romaji_alias("Sakura Finetek") is None
+    assert romaji_alias("輸液ポンプ") is None  # only a name in ASCII is romaji
+    assert ranked_with("Infusion Pump", master)[0] == ("輸液ポンプ", 93.0)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("01_輸液ポンプ", "輸液ポンプ"), ("A01 人工呼吸器", "人工呼吸器"), ("2.シリンジポンプ", "シリンジポンプ"),
+    ("※除細動器", "除細動器"), ("07_ﾎｲｸｷ", "保育器"), ("輸液ポンプ※旧型", "輸液ポンプ"),
+])
+def test_a_leading_code_or_mark_of_the_export_says_nothing(master, name, expected):
+    assert ranked_with(name, master)[0][0] == expected
+
+
+def test_a_number_of_the_name_is_no_code(master):
+    from app.services.classifications.name_rules import code_stripped
+    assert code_stripped("12誘導心電計") is None and code_stripped("3D 内視鏡") is None
+    assert code_stripped("TE-171") is None and code_stripped("▲") is None
+    assert ranked_with("12誘導心電計", master)[0] == ("１２誘導心電計", 100.0)
+    # 「その他」 after a code is still confirmed by a person
+    assert ranked_with("01_その他", master)[0][1] < AUTO_ACCEPT_THRESHOLD

@@ -2,14 +2,17 @@
 that module stays readable); each is pure and works on normalized keys.
 
 - :func:`device_word_dropped`: a name that is a master name without its generic device word
-  (移動型Ｘ線ＴＶ for 移動型Ｘ線ＴＶ装置, 除細動 for 除細動器) names that class.
+  (移動型Ｘ線ＴＶ for 移動型Ｘ線ＴＶ装置, 除細動 for 除細動器) names that class; a group
+  (呼吸器類) names the master's group of it (呼吸器関連).
 - :func:`qualifier_term_scores`: a bracketed qualifier in kana or letters that is a lexicon
   term on its own, a brand or abbreviation (排液吸引システム（ネプチューン）, Nerve Monitor
   (NIM)), says which class the name is, often more precisely than the words outside it.
 - :func:`location_stripped`: a name that starts with where the device is (手術部_電気メス,
-  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device.
+  ICU_人工呼吸器) is ranked as the words after it: the place says nothing of the device; so is
+  one after a code or mark of the export's own (:func:`code_stripped`: 01_輸液ポンプ, ※除細動器).
 - :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
-  :func:`~app.services.classifications.readings.kana_alias`), is ranked as written and as
+  :func:`~app.services.classifications.readings.kana_alias`) or in romaji (yueki pump:
+  :func:`~app.services.classifications.romaji.romaji_alias`), is ranked as written and as
   its alias, the better score of each class kept.
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
@@ -24,9 +27,14 @@ from functools import lru_cache
 from app.core.normalize import base_key, match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 from app.services.classifications.readings import kana_alias
+from app.services.classifications.romaji import romaji_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
+# Words that make a name a group of what it says (ｺｷｭｳｷ類: the breathing devices), and the
+# one the master's groups end with (モニター関連).
+_GROUP_WORDS = ("類", "等", "一式", "全般")
+GROUP_MASTER_WORD = match_key("関連")
 # Shorter remainders (送信, 麻酔) are words, not names of a device.
 MIN_REMAINDER = 3
 # A name that is a master name without its device word: a lexicon term would be (WHOLE),
@@ -64,9 +72,18 @@ def device_word_dropped(name_base: str) -> dict[str, float]:
         return {}
     term = lexicon().terms.get(name_base)
     other_class = term is not None and not term.implicit
-    return {name_base + word: DEVICE_WORD_DROPPED_TERM
-            if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
-            for word in DEVICE_WORDS}
+    found = {name_base + word: DEVICE_WORD_DROPPED_TERM
+             if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
+             for word in DEVICE_WORDS}
+    # A group (呼吸器類, モニタ等) is what the master calls a group: 呼吸器関連, モニター関連.
+    for word in _GROUP_WORDS:
+        stem = name_base[:-len(word)]
+        if name_base.endswith(word) and len(stem) >= 2:
+            group, term = stem + GROUP_MASTER_WORD, lexicon().terms.get(stem)
+            # confirmed as its word alone is: an umbrella (モニター類) or a word of several classes
+            sure = term is None or term.implicit or term.masters == (group,)
+            found[group] = DEVICE_WORD_DROPPED if sure else DEVICE_WORD_DROPPED_TERM
+    return found
 
 
 @lru_cache(maxsize=8192)
@@ -156,6 +173,11 @@ _LOCATION_RE = re.compile(r"^(?:.{1,12}(?:部|室|科|棟|センター|外来|�
                           r"|icu|hcu|nicu|gcu|picu|scu|mficu|er|or|me|ce|リハ|リハビリ)$")
 
 
+def is_location(key: str) -> bool:
+    """Whether a (normalized) name is a place: a department, room or ward (検査室, ICU)."""
+    return _LOCATION_RE.match(key.strip().lower()) is not None
+
+
 def location_stripped(name: str) -> str | None:
     """The name without a leading location and its underscore (手術部_電気メス → 電気メス);
     None when it has none."""
@@ -163,6 +185,40 @@ def location_stripped(name: str) -> str | None:
     if not sep or not rest.strip(" _") or not _LOCATION_RE.match(head.strip().lower()):
         return None
     return rest.strip(" _")
+
+
+# A leading code or mark of an export's own: a number or letters and a number set apart
+# (01_, 1., A01 , ME-01 , No.3 ) or marks (※, ★, ●) that flag a row.
+_CODE_RE = re.compile(r"^(?:(?:no\.?\s*)?[a-z]{0,3}-?\d{1,6}[\s_.:\-)]+|[※★☆●○◎◇◆□■▲△▼▽*#＊＃]+\s*)(?=\S)",
+                      re.IGNORECASE)
+
+
+def code_stripped(name: str) -> str | None:
+    """The name without a leading code or mark (01_輸液ポンプ → 輸液ポンプ, ※除細動器 →
+    除細動器) or a note after ※ (輸液ポンプ※旧型); None when it has none. A number that is
+    part of the name (12誘導心電計, 3D 内視鏡) is no code: a code is set apart from the name."""
+    text = normalize_text(name).strip()
+    rest = _CODE_RE.sub("", text, count=1).strip()
+    if rest and rest[0].isdigit():
+        rest = text
+    rest = rest.split("※")[0].strip() or rest  # a note after ※ (輸液ポンプ※旧型) is no part of the name
+    return rest if rest and rest != text else None
+
+
+def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
+    """A kana name followed by a group word in kanji (ｺｷｭｳｷ類) read as a kana name is, the
+    group word kept (呼吸器類); never ``whole``."""
+    text = normalize_text(name).strip()
+    for word in (*_GROUP_WORDS, GROUP_MASTER_WORD):
+        if text.endswith(word) and (alias := kana_alias(text[:-len(word)])) is not None:
+            return alias[0] + word, False
+    return None
+
+
+def _romaji(name: str) -> tuple[str, bool] | None:
+    """A name in romaji (yueki pump) read as Japanese (:mod:`~.romaji`), never ``whole``."""
+    alias = romaji_alias(name)
+    return (alias, False) if alias is not None else None
 
 
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
@@ -173,8 +229,8 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     context); ``context_only``: the keys of names that mean nothing alone (その他). A kana name
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
-    rest = location_stripped(name)
-    alias = kana_alias(name) if rest is None else None
+    rest = location_stripped(name) or code_stripped(name)
+    alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return None
     best = dict(rank(name, False, rest is not None))

@@ -33,7 +33,10 @@ the same device models to (all gathered by the caller). Scores are 0..100:
 Small general rules live in :mod:`~app.services.classifications.name_rules`: a location prefix
 (手術部_電気メス) or a name written in kana (ﾎｲｸｷ, :mod:`~app.services.classifications.readings`)
 is ranked as what it says too; a master name without its device word, a brand in brackets and
-a device word shared with the parent (a near tie) count as the functions there say.
+a device word shared with the parent (a near tie) count as the functions there say. A
+placeholder (該当なし, 不明) gets no candidate and a child that is only 「X用」 takes its parent's
+device as head (:mod:`~app.services.classifications.modifiers`); the first maker brand of a
+name decides its family (:mod:`~app.services.classifications.brands`: ACUSON Freestyle).
 
 Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
 scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
@@ -94,8 +97,10 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
-from app.services.classifications.lexicon import is_model_tail, lexicon, lexicon_matches, term_masters
+from app.services.classifications.brands import with_brand
+from app.services.classifications.lexicon import is_model_tail, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
+from app.services.classifications.modifiers import is_placeholder, parent_head, parent_readings, purpose_child
 from app.services.classifications.name_rules import (
     device_word_dropped,
     parent_tie_break,
@@ -121,12 +126,10 @@ PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
-# A child read together with its parent (parent_readings): above what either says alone.
-PARENT_READING = 88.5
 # Child names that mean nothing without their parent: "other" and "accessory" words.
 CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
-    "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション", "未分類", "分類なし",
+    "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション",
 ))
 
 
@@ -224,35 +227,6 @@ def synonym_key(key: str) -> str:
     return key
 
 
-# Words that make a parent a group (ポンプ類, 透析関連): dropped when the child is read with it.
-_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
-
-
-@lru_cache(maxsize=8192)
-def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
-    """``(master key, score)`` for the classes that a child read together with its parent
-    names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
-    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
-    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
-    qualifier is of a name; the reading rests on the parent, so it scores
-    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
-    A child that is a class on its own (an exact master name, 100) keeps it."""
-    if not child or not parent or child == parent:
-        return ()
-    childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
-    parents = {parent} | {parent[:-len(suffix)] for suffix in _GROUP_SUFFIXES
-                          if parent.endswith(suffix) and len(parent) > len(suffix) + 1}
-    terms = lexicon().terms
-    found: dict[str, float] = {}
-    for c in childs:
-        for p in parents:
-            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
-                term = terms.get(key)
-                for rank, master in enumerate(term.masters if term else ()):
-                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
-    return tuple(found.items())
-
-
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
     masters = term_masters(fused)
     return bool(masters) and name_base not in masters and name_syn not in masters
@@ -304,6 +278,8 @@ def suggest(
     a location as what follows it (:func:`~.name_rules.with_aliases`); ``read_kana=False``
     ranks the name as written only.
     """
+    if is_placeholder(name):
+        return []  # 該当なし, 不明, 「-」: nothing to offer (modifiers.is_placeholder)
     if read_kana and parent_name and (parent_alias := kana_alias(parent_name)) is not None:
         parent_name = parent_alias[0]  # ｼｭﾄﾞｳ under ｹﾂｱﾂｹｲ: read with 血圧計 (手動式血圧計)
     if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
@@ -339,6 +315,7 @@ def suggest(
         lex_scores = dict(lex_scores)
         for key, score in qualifier_terms:
             lex_scores[key] = max(score, lex_scores.get(key, 0.0))
+    lex_scores = with_brand(lex_scores, name)  # ACUSON Freestyle: the first brand decides
     if lex_scores:
         # Only classes among the candidates count (a caller may rank a subset).
         present = {key for _, _, key in items}
@@ -347,7 +324,11 @@ def suggest(
     # their own master name occurs in the name beside the term (it was not swallowed).
     lex_ceiling = max(lex_scores.values(), default=0.0) - 1.0
     dropped = device_word_dropped(name_base)
-    prior = prior_mappings or {}
+    # 「内視鏡用」 under 吸引器: the parent's device is the head (modifiers.purpose_child); other
+    # hospitals chose for the same words under other parents, so their choice says nothing.
+    purpose = bool(parent_name) and purpose_child(name_base, base_key(parent_name))
+    context_only = purpose or name_base in CONTEXT_ONLY_NAMES
+    prior = {} if purpose else prior_mappings or {}
     top_votes = max(prior.values(), default=0)
     scored = []
     for cid, cname, cand_key in items:
@@ -382,11 +363,13 @@ def suggest(
     if parent_name:  # a near tie: the class that shares a word with the parent first
         scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
                                   AUTO_ACCEPT_THRESHOLD, name_base)
-    if parent_name and name_base not in CONTEXT_ONLY_NAMES:
-        readings = dict(parent_readings(name_base, base_key(parent_name)))
-        if readings:
-            scored = [(cid, max(score, readings.get(key, 0.0)))
-                      for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
+    readings = dict(parent_readings(name_base, base_key(parent_name))) if parent_name else {}
+    if purpose:  # 胸腔ドレーン用 under 吸引器: a kind of the parent's device keeps the child's score
+        head = parent_head(base_key(parent_name))
+        readings.update({key: max(score, readings.get(key, 0.0))
+                         for (_, score), (_, _, key) in zip(scored, items, strict=True) if key.endswith(head)})
+    if readings and name_base not in CONTEXT_ONLY_NAMES and not purpose:
+        scored = _with_readings(scored, items, readings)
     mapped_id = parent_mapped_id if any(cid == parent_mapped_id for cid, _, _ in items) else None
     if mapped_id is not None or (parent_name and match_key(parent_name)):
         # The parent's own top suggestions (cached: a screen ranks the parent's row too),
@@ -398,9 +381,11 @@ def suggest(
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
             parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
-        scored = _with_parent(scored, parent_top, name_base in CONTEXT_ONLY_NAMES, mapped_id)
+        scored = _with_parent(scored, parent_top, context_only, mapped_id)
+    if readings and purpose:  # 輸液用 under ポンプ類: read with the parent, above the parent alone
+        scored = _with_readings(scored, items, readings)
     if model_evidence is not None and model_evidence.votes:
-        scored = with_models(scored, model_evidence, name_base in CONTEXT_ONLY_NAMES)
+        scored = with_models(scored, model_evidence, context_only)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
@@ -408,6 +393,11 @@ def suggest(
 def worth_showing(ranked: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
     """The suggestions a person is shown: those of at least :data:`MIN_SHOWN_SCORE`."""
     return [(cid, score) for cid, score in ranked if score >= MIN_SHOWN_SCORE]
+
+
+def _with_readings(scored: list[tuple[int, float]], items: list[tuple[int, str, str]],
+                   readings: Mapping[str, float]) -> list[tuple[int, float]]:
+    return [(cid, max(score, readings.get(key, 0.0))) for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
 
 
 def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],

@@ -1,0 +1,104 @@
+"""Names that say nothing of a device by themselves (rules of
+:func:`app.services.classifications.suggest.suggest`, kept apart so that module stays readable).
+
+- :func:`is_placeholder`: what an export writes where a hospital had no classification
+  (該当なし, 不明, 未分類, ｶﾞｲﾄｳﾅｼ, N/A, 「-」, a cell of symbols only). Nothing is offered for it:
+  a suggestion would be read from the word 「なし」, and one accepted by mistake maps every
+  device behind the placeholder to a class no one chose.
+- :func:`purpose_stem`: a level-2 name that is only a purpose modifier, 「X用」 ("for X":
+  内視鏡用, 小児用, 検体用). Japanese puts the head last, so the device is the parent's
+  (内視鏡用 under 吸引器 is a suction unit for endoscopy, not an endoscope); the suggester
+  ranks the parent's class first, and X read with the parent (輸液用 under ポンプ → 輸液ポンプ)
+  above it.
+- :func:`parent_readings`: a child read together with its parent as one name (開放式 under
+  保育器 → 開放型保育器).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from app.core.normalize import match_key, normalize_text
+from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
+from app.services.classifications.name_rules import is_location
+
+# Written forms of "none", "unknown", "unclassified", "blank" in hospital exports, in kanji,
+# kana and English; compared on match keys (width, kana and case folded).
+PLACEHOLDERS = frozenset(match_key(word) for word in (
+    "該当なし", "該当無し", "該当無", "該当せず", "該当品なし", "ガイトウナシ",
+    "不明", "フメイ", "不詳", "未分類", "ミブンルイ", "分類なし", "分類無し", "分類不明",
+    "未設定", "未入力", "未登録", "未定", "なし", "無し", "無", "ナシ", "空欄", "空白", "ブランク",
+    "n/a", "na", "none", "null", "nil", "unknown", "tbd", "undefined", "blank",
+))
+_BRACKETS_RE = re.compile(r"[()\[\]{}<>（）［］｛｝〈〉《》【】「」『』〔〕]")
+# Purpose suffixes: 〜用 ("for"), 〜専用 ("only for").
+_PURPOSE_RE = re.compile(r"^(.{2,}?)(?:専用|用)$")
+# Words that make a parent a group of what it names (ポンプ類, 透析関連).
+_GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
+# ... dropped when a child is read with its parent (parent_readings).
+_READ_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
+# A child read together with its parent (parent_readings): above what either says alone.
+PARENT_READING = 88.5
+
+
+@lru_cache(maxsize=8192)
+def is_placeholder(name: str | None) -> bool:
+    """Whether ``name`` is a placeholder for "no classification" (module docstring): one of
+    :data:`PLACEHOLDERS`, bracketed or not (（不明）), or a cell with no letter, digit, kana
+    or kanji in it (「-」「＊」「？」)."""
+    text = normalize_text(name)
+    if not text.strip():
+        return True
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return True
+    return match_key(_BRACKETS_RE.sub("", text)) in PLACEHOLDERS
+
+
+def purpose_stem(name_key: str) -> str | None:
+    """X of a name that is only 「X用」 (X two characters or more), as a match key; None for
+    any other name (内視鏡用吸引器 names its device: it is no modifier)."""
+    found = _PURPOSE_RE.match(name_key)
+    return found.group(1) if found else None
+
+
+def purpose_child(name_key: str, parent_key: str) -> bool:
+    """Whether a child ``name_key`` is only a purpose modifier of its parent ``parent_key``
+    (:func:`purpose_stem`), so the parent's device is its head. Not under a generic parent
+    (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」 says more than the parent; nor
+    under a place (検査室, ICU), which is no device."""
+    if not parent_key or purpose_stem(name_key) is None or is_location(parent_key):
+        return False
+    return parent_head(parent_key) not in GENERIC_MASTERS
+
+
+def parent_head(parent_key: str) -> str:
+    """The parent's key without a group suffix (ポンプ類 → ポンプ): what a class that is a
+    kind of the parent's device ends with (低圧持続吸引器 under 吸引器)."""
+    return next((parent_key[:-len(s)] for s in _GROUP_SUFFIXES
+                 if parent_key.endswith(s) and len(parent_key) > len(s) + 1), parent_key)
+
+
+@lru_cache(maxsize=8192)
+def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
+    """``(master key, score)`` for the classes that a child read together with its parent
+    names exactly, as a lexicon term or master name: 開放式 under 保育器 (開放式保育器 →
+    開放型保育器), 電動式 under 吸引器, 輸液用 under ポンプ類 (輸液ポンプ), 監視装置 under 透析
+    (透析監視装置). The child is a qualifier of its parent (or the parent of it), as a bracketed
+    qualifier is of a name; the reading rests on the parent, so it scores
+    :data:`PARENT_READING` (< 90: confirmed), above an ambiguous term the child is alone.
+    A child that is a class on its own (an exact master name, 100) keeps it."""
+    if not child or not parent or child == parent:
+        return ()
+    childs = {child} | ({child[:-1]} if child.endswith("用") and len(child) > 2 else set())
+    parents = {parent} | {parent[:-len(suffix)] for suffix in _READ_GROUP_SUFFIXES
+                          if parent.endswith(suffix) and len(parent) > len(suffix) + 1}
+    terms = lexicon().terms
+    found: dict[str, float] = {}
+    for c in childs:
+        for p in parents:
+            for key in (c + p, p + c, c + "式" + p, c + "型" + p):  # 観血 under 血圧計: 観血式血圧計
+                term = terms.get(key)
+                for rank, master in enumerate(term.masters if term else ()):
+                    found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
+    return tuple(found.items())
