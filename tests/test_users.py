@@ -186,3 +186,30 @@ def test_new_user_form_of_an_orgadmin_has_its_only_organization_chosen(client, c
     page = client.get("/users/add").get_data(as_text=True)
     select = re.search(r'<select[^>]*name="organization".*?</select>', page, re.S).group(0)
     assert "selected" not in select.split("</option>", 1)[1]
+
+
+def role_options(page: str) -> list[str]:
+    import re
+
+    select = re.search(r'<select[^>]*name="roles".*?</select>', page, re.S).group(0)
+    return [label.strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+
+def test_new_user_form_of_an_orgadmin_offers_only_the_roles_of_its_organization_kind(client, ctx):
+    """A hospital's OrgAdmin was offered 販売店ユーザー and メーカーユーザー, which saving then
+    refused (組織の種別に合わないロール): the form offers only what it can save."""
+    login_as(client, ORGADMIN_A)
+    assert sorted(role_options(client.get("/users/add").get_data(as_text=True))) == ["病院ユーザー", "組織管理者"]
+    user = user_by_email(HOSPITAL_A)
+    assert sorted(role_options(client.get(f"/users/edit/{user.id}").get_data(as_text=True))) == [
+        "病院ユーザー", "組織管理者"]
+    # A forged dealer role is refused and the user is not created.
+    response = client.post("/users/add", data={
+        "first_name": "新規 太郎", "email": "new@sakura-hp.example.jp",
+        "organization": str(org_id("H0001")), "roles": [str(role_id("DealerUser"))]})
+    assert response.status_code == 200
+    assert db.session.query(User).filter_by(email="new@sakura-hp.example.jp").count() == 0
+    # The Admin, who adds users to every kind of organization, still has every role.
+    login_as(client, ADMIN)
+    assert {"販売店ユーザー", "メーカーユーザー", "病院ユーザー"} <= set(
+        role_options(client.get("/users/add").get_data(as_text=True)))

@@ -23,8 +23,8 @@ from app.services.accounts.users import (
     UserError,
     check_update,
     deactivate_user,
-    grantable_role_names,
     invite_new_user,
+    offered_role_names,
     prepare_new_user,
     reactivate_user,
     user_snapshot,
@@ -133,7 +133,7 @@ class UserMaintenanceView(ScopedModelView):
     }
     _rel_filters = {
         "organization": [scope_filter("id")],
-        "roles": [["name", FilterInFunction, lambda: grantable_role_names(g.user)]],
+        "roles": [["name", FilterInFunction, lambda: offered_role_names(g.user)]],
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = _rel_filters
     search_form_query_rel_fields = {"organization": [scope_filter("id")]}

@@ -46,6 +46,17 @@ def grantable_role_names(actor) -> list[str]:
     return sorted(access_roles.grantable_roles(actor))
 
 
+def offered_role_names(actor) -> list[str]:
+    """The roles a user form offers ``actor``: those it may grant, and for an OrgAdmin, who
+    only manages its own organization, only those that organization's kind allows (the rest
+    would be refused on saving)."""
+    names = access_roles.grantable_roles(actor)
+    if not access_roles.is_admin(actor):
+        kind = actor.organization.kind if actor.organization is not None else None
+        names &= ROLES_BY_ORGANIZATION_KIND.get(kind, set())
+    return sorted(names)
+
+
 def user_snapshot(user: User) -> dict:
     """Field values before the pending change (the form or schema has already set them)."""
     state = sa_inspect(user)
