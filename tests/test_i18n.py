@@ -94,3 +94,16 @@ def test_pages_name_their_language(client):
     assert '<html lang="ja">' in client.get("/login/").get_data(as_text=True)
     client.get("/lang/en")
     assert '<html lang="en">' in client.get("/login/").get_data(as_text=True)
+
+
+def test_the_menu_names_the_profile_page_as_its_title_does(client):
+    """FAB's ja_JP catalog calls the menu item プロファイル; the page it opens says プロフィール."""
+    from .conftest import HOSPITAL_A, login_as
+
+    login_as(client, HOSPITAL_A)
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    menu_item = re.search(r'<a href="/users/userinfo/">(.*?)</a>', page, re.S).group(1)
+    assert "プロフィール" in menu_item and "プロファイル" not in page
+    client.get("/lang/en")
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    assert "Profile" in re.search(r'<a href="/users/userinfo/">(.*?)</a>', page, re.S).group(1)
