@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.core.months import previous_month
+from app.core.months import add_months, previous_month
 from app.extensions import db
 from app.models import Classification, Equipment, Failure, Lending, Organization, ReportFile, UploadFile
 from app.seeding.demo_activity import generate_demo_reports, seed_demo_activity
@@ -224,3 +224,18 @@ def test_demo_reports_are_generated_for_last_month(ctx):
     month = previous_month()  # Japan's, as the seed's: at 00:00-09:00 JST the server's date is a day behind
     assert db.session.query(ReportFile).filter_by(month=month).count() == 3
     assert generate_demo_reports() == "demo reports: already present"
+
+
+def test_demo_uploads_are_never_received_in_the_future(ctx, monkeypatch):
+    """Seeded on the 2nd of a month, last month's demo files said 受付日時 the 3rd, 10:00: in
+    the future, and listed above the user's own, newer upload."""
+    from app.core.months import current_month
+    from app.seeding import demo_activity
+
+    now = dt.datetime.combine(current_month() + dt.timedelta(days=1), dt.time(0, 0))  # 2nd, 09:00 JST
+    monkeypatch.setattr(demo_activity, "utc_now", lambda: now, raising=False)
+    seed_demo_activity()
+    last = db.session.query(UploadFile).filter_by(month=previous_month()).all()
+    assert last and all(u.uploaded_at <= now and u.finished_at <= now and u.fetched_at <= now for u in last)
+    earlier = db.session.query(UploadFile).filter_by(month=add_months(previous_month(), -1)).first()
+    assert earlier.uploaded_at == dt.datetime.combine(previous_month().replace(day=3), dt.time(1))  # 10:00 JST
