@@ -23,6 +23,7 @@ from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import invitations
+from app.services.accounts.login import is_locked
 from app.services.accounts.sessions import end_all_sessions
 from app.services.audit import trail as audit
 
@@ -233,4 +234,16 @@ def reactivate_user(user: User) -> bool:
     })
     user.inactive_reason = None
     user.inactive_note = None
+    return True
+
+
+def unlock_user(user: User, actor) -> bool:
+    """End a lockout before its time (its owner asked, e.g. by phone); the failure count starts
+    again. False if ``user`` is not locked."""
+    if not is_locked(user):
+        return False
+    audit.record("auth.unlock", user, actor=actor,
+                 changes={"locked_until": [user.locked_until.isoformat(timespec="seconds"), None]})
+    user.locked_until = None
+    user.fail_login_count = 0
     return True
