@@ -54,6 +54,21 @@ def test_demo_activity_fills_dashboard_figures_once(ctx):
     assert 0 < lending["utilization"] < 1
 
 
+def test_demo_uploads_are_never_received_in_the_future(ctx, monkeypatch):
+    """Seeded on the 2nd of a month, last month's demo files said 受付日時 the 3rd, 10:00: in
+    the future, and listed above the user's own, newer upload."""
+    from app.core.months import current_month
+    from app.seeding import demo_activity
+
+    now = dt.datetime.combine(current_month() + dt.timedelta(days=1), dt.time(0, 0))  # 2nd, 09:00 JST
+    monkeypatch.setattr(demo_activity, "utc_now", lambda: now, raising=False)
+    seed_demo_activity()
+    last = db.session.query(UploadFile).filter_by(month=previous_month()).all()
+    assert last and all(u.uploaded_at <= now and u.finished_at <= now and u.fetched_at <= now for u in last)
+    earlier = db.session.query(UploadFile).filter_by(month=add_months(previous_month(), -1)).first()
+    assert earlier.uploaded_at == dt.datetime.combine(previous_month().replace(day=3), dt.time(1))  # 10:00 JST
+
+
 def test_demo_hospital_keeps_its_classifications_and_mappings(ctx):
     hospital = org("H0001")
     own = select(Classification.id, Classification.smds_classification_id, Classification.mapping_method) \
@@ -224,18 +239,3 @@ def test_demo_reports_are_generated_for_last_month(ctx):
     month = previous_month()  # Japan's, as the seed's: at 00:00-09:00 JST the server's date is a day behind
     assert db.session.query(ReportFile).filter_by(month=month).count() == 3
     assert generate_demo_reports() == "demo reports: already present"
-
-
-def test_demo_uploads_are_never_received_in_the_future(ctx, monkeypatch):
-    """Seeded on the 2nd of a month, last month's demo files said 受付日時 the 3rd, 10:00: in
-    the future, and listed above the user's own, newer upload."""
-    from app.core.months import current_month
-    from app.seeding import demo_activity
-
-    now = dt.datetime.combine(current_month() + dt.timedelta(days=1), dt.time(0, 0))  # 2nd, 09:00 JST
-    monkeypatch.setattr(demo_activity, "utc_now", lambda: now, raising=False)
-    seed_demo_activity()
-    last = db.session.query(UploadFile).filter_by(month=previous_month()).all()
-    assert last and all(u.uploaded_at <= now and u.finished_at <= now and u.fetched_at <= now for u in last)
-    earlier = db.session.query(UploadFile).filter_by(month=add_months(previous_month(), -1)).first()
-    assert earlier.uploaded_at == dt.datetime.combine(previous_month().replace(day=3), dt.time(1))  # 10:00 JST
