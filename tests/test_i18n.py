@@ -107,3 +107,15 @@ def test_the_menu_names_the_profile_page_as_its_title_does(client):
     client.get("/lang/en")
     page = client.get("/users/userinfo/").get_data(as_text=True)
     assert "Profile" in re.search(r'<a href="/users/userinfo/">(.*?)</a>', page, re.S).group(1)
+
+
+def test_a_page_opened_before_logging_in_asks_to_log_in(client):
+    """FAB flashes "Access is Denied" when it sends a visitor who is not logged in (a bookmark,
+    an expired session) to the login page; it read このページを表示する権限がありません, as if the
+    account lacked a permission."""
+    page = client.get("/dashboard/", follow_redirects=True).get_data(as_text=True)
+    assert "/login/" in page and "このページを表示するには、ログインしてください。" in page
+    assert "権限がありません" not in page
+    client.get("/lang/en")
+    page = client.get("/dashboard/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to see this page." in page and "Access is Denied" not in page
