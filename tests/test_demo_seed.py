@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.core.months import previous_month
+from app.core.months import add_months, previous_month
 from app.extensions import db
 from app.infra.locks import REPORTS_LOCK
 from app.infra.queue import redis_connection
@@ -54,6 +54,21 @@ def test_demo_activity_fills_dashboard_figures_once(ctx):
     lending = {row.figure.key: row.value for row in figures.scope("all").lending}
     assert lending["devices"] == 299
     assert 0 < lending["utilization"] < 1
+
+
+def test_demo_uploads_are_never_received_in_the_future(ctx, monkeypatch):
+    """Seeded on the 2nd of a month, last month's demo files said 受付日時 the 3rd, 10:00: in
+    the future, and listed above the user's own, newer upload."""
+    from app.core.months import current_month
+    from app.seeding import demo_activity
+
+    now = dt.datetime.combine(current_month() + dt.timedelta(days=1), dt.time(0, 0))  # 2nd, 09:00 JST
+    monkeypatch.setattr(demo_activity, "utc_now", lambda: now, raising=False)
+    seed_demo_activity()
+    last = db.session.query(UploadFile).filter_by(month=previous_month()).all()
+    assert last and all(u.uploaded_at <= now and u.finished_at <= now and u.fetched_at <= now for u in last)
+    earlier = db.session.query(UploadFile).filter_by(month=add_months(previous_month(), -1)).first()
+    assert earlier.uploaded_at == dt.datetime.combine(previous_month().replace(day=3), dt.time(1))  # 10:00 JST
 
 
 def test_demo_hospital_keeps_its_classifications_and_mappings(ctx):

@@ -94,3 +94,28 @@ def test_pages_name_their_language(client):
     assert '<html lang="ja">' in client.get("/login/").get_data(as_text=True)
     client.get("/lang/en")
     assert '<html lang="en">' in client.get("/login/").get_data(as_text=True)
+
+
+def test_the_menu_names_the_profile_page_as_its_title_does(client):
+    """FAB's ja_JP catalog calls the menu item プロファイル; the page it opens says プロフィール."""
+    from .conftest import HOSPITAL_A, login_as
+
+    login_as(client, HOSPITAL_A)
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    menu_item = re.search(r'<a href="/users/userinfo/">(.*?)</a>', page, re.S).group(1)
+    assert "プロフィール" in menu_item and "プロファイル" not in page
+    client.get("/lang/en")
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    assert "Profile" in re.search(r'<a href="/users/userinfo/">(.*?)</a>', page, re.S).group(1)
+
+
+def test_a_page_opened_before_logging_in_asks_to_log_in(client):
+    """FAB flashes "Access is Denied" when it sends a visitor who is not logged in (a bookmark,
+    an expired session) to the login page; it read このページを表示する権限がありません, as if the
+    account lacked a permission."""
+    page = client.get("/dashboard/", follow_redirects=True).get_data(as_text=True)
+    assert "/login/" in page and "このページを表示するには、ログインしてください。" in page
+    assert "権限がありません" not in page
+    client.get("/lang/en")
+    page = client.get("/dashboard/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to see this page." in page and "Access is Denied" not in page

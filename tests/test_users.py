@@ -186,3 +186,71 @@ def test_new_user_form_of_an_orgadmin_has_its_only_organization_chosen(client, c
     page = client.get("/users/add").get_data(as_text=True)
     select = re.search(r'<select[^>]*name="organization".*?</select>', page, re.S).group(0)
     assert "selected" not in select.split("</option>", 1)[1]
+
+
+def role_options(page: str) -> list[str]:
+    import re
+
+    select = re.search(r'<select[^>]*name="roles".*?</select>', page, re.S).group(0)
+    return [label.strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+
+def test_new_user_form_of_an_orgadmin_offers_only_the_roles_of_its_organization_kind(client, ctx):
+    """A hospital's OrgAdmin was offered 販売店ユーザー and メーカーユーザー, which saving then
+    refused (組織の種別に合わないロール): the form offers only what it can save."""
+    login_as(client, ORGADMIN_A)
+    assert sorted(role_options(client.get("/users/add").get_data(as_text=True))) == ["病院ユーザー", "組織管理者"]
+    user = user_by_email(HOSPITAL_A)
+    assert sorted(role_options(client.get(f"/users/edit/{user.id}").get_data(as_text=True))) == [
+        "病院ユーザー", "組織管理者"]
+    # A forged dealer role is refused and the user is not created.
+    response = client.post("/users/add", data={
+        "first_name": "新規 太郎", "email": "new@sakura-hp.example.jp",
+        "organization": str(org_id("H0001")), "roles": [str(role_id("DealerUser"))]})
+    assert response.status_code == 200
+    assert db.session.query(User).filter_by(email="new@sakura-hp.example.jp").count() == 0
+    # The Admin, who adds users to every kind of organization, still has every role.
+    login_as(client, ADMIN)
+    assert {"販売店ユーザー", "メーカーユーザー", "病院ユーザー"} <= set(
+        role_options(client.get("/users/add").get_data(as_text=True)))
+
+
+def lock(email):
+    import datetime as dt
+
+    from app.core.months import utc_now
+
+    user = user_by_email(email)
+    user.locked_until, user.fail_login_count = utc_now() + dt.timedelta(minutes=30), 0
+    db.session.commit()
+    return user.id
+
+
+def test_orgadmin_unlocks_a_locked_user_of_its_organization(client, ctx):
+    """The OrgAdmin's start page lists locked users, but its link led to a user page with no way
+    to end the lock: the user on the phone had to wait it out."""
+    locked_id = lock(HOSPITAL_A)
+    login_as(client, ORGADMIN_A)
+    start = client.get("/").get_data(as_text=True)
+    assert f'action="/users/unlock/{locked_id}"' in start
+    show = client.get(f"/users/show/{locked_id}").get_data(as_text=True)
+    assert f'action="/users/unlock/{locked_id}"' in show and "ロックを解除" in show
+    response = client.post(f"/users/unlock/{locked_id}", follow_redirects=True)
+    assert "ロックを解除しました。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert user_by_email(HOSPITAL_A).locked_until is None
+    (event,) = db.session.query(AuditEvent).filter_by(action="auth.unlock").all()
+    assert event.object_id == str(locked_id) and event.actor_email == ORGADMIN_A
+    # Not locked any more: the start page and the user page offer nothing to unlock.
+    assert "/users/unlock/" not in client.get("/").get_data(as_text=True)
+    assert "/users/unlock/" not in client.get(f"/users/show/{locked_id}").get_data(as_text=True)
+
+
+def test_orgadmin_cannot_unlock_a_user_of_another_hospital(client, ctx):
+    other_id = lock(HOSPITAL_B)
+    login_as(client, ORGADMIN_A)
+    assert client.post(f"/users/unlock/{other_id}").status_code == 404
+    login_as(client, HOSPITAL_A)
+    assert client.post(f"/users/unlock/{other_id}").status_code in (302, 403)
+    db.session.expire_all()
+    assert user_by_email(HOSPITAL_B).locked_until is not None

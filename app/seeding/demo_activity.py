@@ -16,7 +16,7 @@ import random
 from flask import current_app
 from sqlalchemy import func, insert, select
 
-from app.core.months import add_months, previous_month
+from app.core.months import add_months, previous_month, utc_now
 from app.extensions import db
 from app.models import (
     Classification,
@@ -151,9 +151,10 @@ def seed_demo_uploads(hospital: Organization, uploader: str | None = DEMO_UPLOAD
                       names: tuple[str, str, str] = ("機器台帳", "貸出履歴", "故障履歴")) -> str | None:
     """The upload records of the demo data: each month with lendings got its three files
     (ledger, lending, failure history, named ``names``), imported on the 3rd of the next month
-    at 10:00 JST by ``uploader`` (the hospital's demo user; None: nobody known), so the upload
-    screen's history matches the dashboard's months. Records only (no stored file, marked as
-    fetched by the on-prem system); None when the hospital already has upload records."""
+    at 10:00 JST (or an hour ago, when that is still to come) by ``uploader`` (the hospital's
+    demo user; None: nobody known), so the upload screen's history matches the dashboard's
+    months. Records only (no stored file, marked as fetched by the on-prem system); None when
+    the hospital already has upload records."""
     if db.session.query(UploadFile.id).filter_by(hospital_id=hospital.id).first():
         return None
     months = sorted(db.session.scalars(select(Lending.month).where(Lending.hospital_id == hospital.id).distinct()))
@@ -167,9 +168,12 @@ def seed_demo_uploads(hospital: Organization, uploader: str | None = DEMO_UPLOAD
     uploader_id = db.session.scalar(select(User.id).where(User.email == uploader)) if uploader else None
     names = dict(zip((UploadType.ledger, UploadType.lending, UploadType.failure), names))
     rows = []
+    # Seeded on the 1st or 2nd, last month's files would have been received in the future (the
+    # upload screen listed them above the user's own, newer upload): never later than now.
+    latest = utc_now() - dt.timedelta(hours=1)
     for month in months:
         # 10:00 JST on the 3rd of the next month, stored as naive UTC (01:00)
-        at = dt.datetime.combine(add_months(month, 1).replace(day=3), dt.time(1, 0))
+        at = min(dt.datetime.combine(add_months(month, 1).replace(day=3), dt.time(1, 0)), latest)
         for file_type, count in ((UploadType.ledger, devices), (UploadType.lending, lendings.get(month, 0)),
                                  (UploadType.failure, failures.get(month, 0))):
             name = f"{names[file_type]}_{month:%Y%m}.csv"

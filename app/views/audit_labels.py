@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "auth.recovery_code_used": _l("リカバリーコード使用"),
     "auth.totp_enrolled": _l("二要素認証の設定"),
     "auth.totp_reset": _l("二要素認証のリセット"),
+    "auth.unlock": _l("アカウントロックの解除"),
     "classification.create": _l("機器分類の作成"),
     "classification.map": _l("機器分類の紐付け"),
     "classification.unmap": _l("機器分類の紐付け解除"),

@@ -61,10 +61,12 @@ class SmdsMasterView(BaseView):
     def tree(self):
         require_operator_scope()
         commons = logic.common_classifications(db.session, active_only=False)
+        parents = [c for c in commons if c.level < 3 and c.is_active]
         return self.render_template(
             "classifications/master.html",
             tree=logic.common_tree(db.session),
-            parents=[c for c in commons if c.level < 3 and c.is_active],
+            parents=parents,
+            parent_labels={p.id: _("%(name)s（%(level)s）", name=p.name, level=p.level) for p in parents},
             form=CsrfForm(),
             title=_("SMDS機器分類マスタ"),
         )

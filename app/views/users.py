@@ -19,14 +19,16 @@ from app.core.validation import email_error, mobile_error, phone_error
 from app.extensions import db
 from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import totp
+from app.services.accounts.login import is_locked
 from app.services.accounts.users import (
     UserError,
     check_update,
     deactivate_user,
-    grantable_role_names,
     invite_new_user,
+    offered_role_names,
     prepare_new_user,
     reactivate_user,
+    unlock_user,
     user_snapshot,
 )
 from app.services.audit import trail as audit
@@ -101,9 +103,10 @@ class UserMaintenanceView(ScopedModelView):
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "edit": "edit",
         "deactivate": "deactivate", "reactivate": "reactivate", "reset_totp": "reset_totp",
+        "unlock": "unlock",
     }
     base_permissions = ["can_list", "can_show", "can_add", "can_edit",
-                        "can_deactivate", "can_reactivate", "can_reset_totp"]
+                        "can_deactivate", "can_reactivate", "can_reset_totp", "can_unlock"]
     list_title = _l("ユーザー一覧")
     show_title = _l("ユーザー")
     add_title = _l("ユーザーの仮登録")
@@ -133,7 +136,7 @@ class UserMaintenanceView(ScopedModelView):
     }
     _rel_filters = {
         "organization": [scope_filter("id")],
-        "roles": [["name", FilterInFunction, lambda: grantable_role_names(g.user)]],
+        "roles": [["name", FilterInFunction, lambda: offered_role_names(g.user)]],
     }
     add_form_query_rel_fields = edit_form_query_rel_fields = _rel_filters
     search_form_query_rel_fields = {"organization": [scope_filter("id")]}
@@ -188,7 +191,7 @@ class UserMaintenanceView(ScopedModelView):
         widgets = self._show(pk)
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views, item_status=user.status,
+            related_views=self._related_views, item_status=user.status, locked=is_locked(user),
         )
 
     @expose("/deactivate/<pk>", methods=["GET", "POST"])
@@ -233,4 +236,15 @@ class UserMaintenanceView(ScopedModelView):
         audit.record("auth.totp_reset", user, changes={"enrolled": [had, False]})
         db.session.commit()
         flash(_("二要素認証をリセットしました。次回ログイン時に再設定が必要です。"), "success")
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/unlock/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("unlock")
+    def unlock(self, pk):
+        """End the user's lockout now (the form posts only while it lasts)."""
+        user = self._scoped_user(pk)
+        if unlock_user(user, g.user):
+            db.session.commit()
+            flash(_("ロックを解除しました。すぐにログインできます。"), "success")
         return redirect(url_for(".show", pk=pk))

@@ -23,6 +23,7 @@ from app.infra.mail import render as render_mail
 from app.infra.mail import send_mail
 from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import invitations
+from app.services.accounts.login import is_locked
 from app.services.accounts.sessions import end_all_sessions
 from app.services.audit import trail as audit
 
@@ -44,6 +45,17 @@ class RoleGrantRefused(UserError):
 
 def grantable_role_names(actor) -> list[str]:
     return sorted(access_roles.grantable_roles(actor))
+
+
+def offered_role_names(actor) -> list[str]:
+    """The roles a user form offers ``actor``: those it may grant, and for an OrgAdmin, who
+    only manages its own organization, only those that organization's kind allows (the rest
+    would be refused on saving)."""
+    names = access_roles.grantable_roles(actor)
+    if not access_roles.is_admin(actor):
+        kind = actor.organization.kind if actor.organization is not None else None
+        names &= ROLES_BY_ORGANIZATION_KIND.get(kind, set())
+    return sorted(names)
 
 
 def user_snapshot(user: User) -> dict:
@@ -222,4 +234,16 @@ def reactivate_user(user: User) -> bool:
     })
     user.inactive_reason = None
     user.inactive_note = None
+    return True
+
+
+def unlock_user(user: User, actor) -> bool:
+    """End a lockout before its time (its owner asked, e.g. by phone); the failure count starts
+    again. False if ``user`` is not locked."""
+    if not is_locked(user):
+        return False
+    audit.record("auth.unlock", user, actor=actor,
+                 changes={"locked_until": [user.locked_until.isoformat(timespec="seconds"), None]})
+    user.locked_until = None
+    user.fail_login_count = 0
     return True

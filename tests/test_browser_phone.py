@@ -1,0 +1,55 @@
+"""On a phone (390×844), a page is no wider than the screen: a wide table scrolls inside
+its own box, and a row of columns does not stick out past the right edge. A page wider than
+the screen lets the whole layout slide sideways under the thumb and hides the menu button."""
+from __future__ import annotations
+
+import datetime as dt
+
+from playwright import sync_api
+
+from app.core.months import utc_now
+from app.extensions import db
+from app.models import ReportFile
+
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
+from .conftest import HOSPITAL_A, MANUFACTURER, OPERATOR
+from .report_data import hospital, make_dataset
+
+pytestmark = BROWSER_TEST
+
+PHONE = {"width": 390, "height": 844}
+
+PAGES = {
+    HOSPITAL_A: ["/users/userinfo/", "/reports/?month=2025-05", "/ledger/", "/classification-mapping/",
+                 "/dashboard/devices?month=2025-05&scope=all"],
+    OPERATOR: ["/makers/"],
+    MANUFACTURER: ["/"],
+}
+
+
+def test_pages_fit_a_phone_screen(app, ctx):
+    make_dataset()
+    h = hospital("H0001")
+    db.session.add(ReportFile(hospital_id=h.id, month=dt.date(2025, 5, 1), file_type=1, status="published",
+                              file_name="分析レポート_さくら台総合病院_2025-05.xlsx", size=140_000,
+                              storage_key="reports/phone.xlsx", published_at=utc_now()))
+    db.session.commit()
+    db.session.remove()
+    too_wide = []
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for email, urls in PAGES.items():
+                context = browser.new_context(viewport=PHONE)
+                page = context.new_page()
+                browser_login(page, base, email)
+                for url in urls:
+                    response = page.goto(base + url)
+                    assert response.status == 200, url
+                    width = page.evaluate("document.documentElement.scrollWidth")
+                    if width > PHONE["width"]:
+                        too_wide.append((url, width))
+                context.close()
+        finally:
+            browser.close()
+    assert too_wide == []
