@@ -1,4 +1,5 @@
 """Screen 2: user maintenance, scoped to the OrgAdmin's own organization."""
+from app.core.months import format_jst
 from app.extensions import db
 from app.models import AuditEvent, Organization, User, UserStatus
 
@@ -235,6 +236,10 @@ def test_orgadmin_unlocks_a_locked_user_of_its_organization(client, ctx):
     assert f'action="/users/unlock/{locked_id}"' in start
     show = client.get(f"/users/show/{locked_id}").get_data(as_text=True)
     assert f'action="/users/unlock/{locked_id}"' in show and "ロックを解除" in show
+    # the status says 稼働中 for a locked account too: the lock is shown beside it, in JST
+    until = format_jst(user_by_email(HOSPITAL_A).locked_until)
+    assert f"ロック中（{until} まで）" in show
+    assert f"ロック中（{until} まで）" in client.get("/users/list/").get_data(as_text=True)
     response = client.post(f"/users/unlock/{locked_id}", follow_redirects=True)
     assert "ロックを解除しました。" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -244,6 +249,7 @@ def test_orgadmin_unlocks_a_locked_user_of_its_organization(client, ctx):
     # Not locked any more: the start page and the user page offer nothing to unlock.
     assert "/users/unlock/" not in client.get("/").get_data(as_text=True)
     assert "/users/unlock/" not in client.get(f"/users/show/{locked_id}").get_data(as_text=True)
+    assert "ロック中（" not in client.get("/users/list/").get_data(as_text=True)
 
 
 def test_orgadmin_cannot_unlock_a_user_of_another_hospital(client, ctx):

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from app.core.months import utc_now
 from app.core.validation import email_error, mobile_error, phone_error
 from app.extensions import db
 from app.models import InactiveReason, User, UserStatus
@@ -33,6 +34,7 @@ from app.services.accounts.users import (
 )
 from app.services.audit import trail as audit
 from app.views.base import ScopedInterface, ScopedModelView, scope_filter
+from app.views.display import jst
 from app.views.forms import rule
 
 STATUS_LABELS = {
@@ -40,6 +42,16 @@ STATUS_LABELS = {
     UserStatus.active: _l("稼働中"),
     UserStatus.inactive: _l("利用停止"),
 }
+
+
+def lock_label(locked_until) -> str:
+    """「ロック中（… まで）」 while a lock lasts (too many failed logins), else nothing: the
+    status column says 稼働中 for a locked account too."""
+    if locked_until is None or locked_until <= utc_now():
+        return ""
+    return _("ロック中（%(until)s まで）", until=jst(locked_until))
+
+
 REASON_LABELS = {
     InactiveReason.organization_left: _l("組織退会"),
     InactiveReason.person_changed: _l("担当者変更"),
@@ -75,6 +87,7 @@ LABELS = {
     "status": _l("状態"),
     "inactive_reason": _l("利用停止の理由"),
     "inactive_note": _l("利用停止の備考"),
+    "locked_until": _l("ロック"),
     "last_login": _l("最終ログイン"),
     "created_on": _l("登録日時"),
 }
@@ -114,17 +127,18 @@ class UserMaintenanceView(ScopedModelView):
     add_row_message = _l("ユーザーを仮登録しました。")
     edit_row_message = _l("ユーザー情報を更新しました。")
     label_columns = LABELS
-    list_columns = ["organization.name", "first_name", "email", "roles", "status", "last_login"]
+    list_columns = ["organization.name", "first_name", "email", "roles", "status", "locked_until", "last_login"]
     order_columns = ["first_name", "email", "status", "last_login"]
     search_columns = ["first_name", "email", "organization", "status"]
     show_columns = ["first_name", "email", "organization", "phone", "mobile", "roles",
-                    "status", "inactive_reason", "inactive_note", "last_login", "created_on"]
+                    "status", "locked_until", "inactive_reason", "inactive_note", "last_login", "created_on"]
     add_columns = ["first_name", "organization", "email", "roles"]
     edit_columns = ["first_name", "email", "organization", "phone", "mobile", "roles"]
     base_order = ("organization_id", "asc")
     show_template = "users/show.html"
     formatters_columns = {
         "status": lambda value: STATUS_LABELS.get(value, value),
+        "locked_until": lock_label,
         "inactive_reason": lambda value: REASON_LABELS.get(value, "") if value else "",
     }
     validators_columns = {
