@@ -8,13 +8,15 @@ import datetime as dt
 import html
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from app.extensions import db
-from app.models import Classification, UploadFile, User
+from app.models import Classification, Equipment, UploadFile, User
+from app.services import start
 
 from .conftest import (
     ADMIN,
@@ -200,6 +202,17 @@ def test_operator_start_page_monitors_uploads_jobs_and_mapping(data, client):
         assert "故障.csv" in problems and "停止の疑い" in problems
         unmapped = text.split('id="start-unmapped"')[1]
         assert "さくら台総合病院" in unmapped  # its own classes are not mapped to SMDS
+    # unmapped classes, those of them that hold devices, and their devices: counted in Python
+    classes = db.session.query(Classification).filter_by(hospital_id=h.id, smds_classification_id=None,
+                                                         is_active=True).all()
+    per_class = Counter(e.override_classification_id or e.classification_id
+                        for e in db.session.query(Equipment).filter_by(hospital_id=h.id))
+    (row,) = [r for r in start.unmapped_by_hospital() if r["hospital_id"] == h.id]
+    assert (row["classes"], row["in_use"], row["devices"]) == (
+        len(classes), sum(1 for c in classes if per_class[c.id]), sum(per_class[c.id] for c in classes))
+    assert 0 < row["in_use"] < row["classes"]
+    assert (f'<td class="text-right">{row["classes"]:,}</td><td class="text-right">{row["in_use"]:,}</td>'
+            f'<td class="text-right">{row["devices"]:,}</td>') in text
 
 
 def test_orgadmin_start_page_lists_invitations_and_locked_users(data, client):
