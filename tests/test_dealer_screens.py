@@ -160,6 +160,7 @@ def test_dealer_sees_only_the_chosen_hospital_and_switching_changes_it(client, c
     assert client.post("/dealer/choose", data={"hospital": org("H0002").id}).status_code == 302
     page = client.get("/ledger/").get_data(as_text=True)
     assert "DEV-BBB" in page and "DEV-AAA" not in page
+    assert f"{org('H0002').name}の作業に切り替えました。" in page  # no space before the particle
     page = client.get("/upload/").get_data(as_text=True)
     assert "file-bbb.csv" in page and "file-aaa.csv" not in page
     assert client.get(f"/ledger/{device_a.id}").status_code == 404

@@ -126,7 +126,7 @@ class DealerHospitalView(BaseView):
         permission = dealer_choice.choose_hospital(g.user, hospital_id)
         if permission is None:
             abort(404)
-        flash(_("%(name)s の作業に切り替えました。", name=permission.hospital.name), "success")
+        flash(_("%(name)sの作業に切り替えました。", name=permission.hospital.name), "success")
         return redirect(self.appbuilder.get_url_for_index)
 
 

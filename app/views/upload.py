@@ -155,7 +155,7 @@ class UploadView(BaseView):
             if upload.status == "duplicate":
                 flash(f"{label}: {stored_message(upload)}", "warning")
             else:
-                flash(_("%(label)s を受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
+                flash(_("%(label)sを受け付けました。処理状況は下の一覧に表示されます。", label=label), "info")
         return redirect(url_for("UploadView.index", hospital_id=hospital.id if current_scope().everything else None))
 
     @expose("/history.csv")
