@@ -159,7 +159,7 @@ def test_grouping_switch(app, ctx):
         try:
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
-            page.wait_for_selector("#sel-available tbody tr")
+            page.wait_for_selector("#sel-available tbody tr[data-id]")
             assert page.is_checked("#sel-grouping input[value=own]")
             assert page.locator(f"#sel-available tr[data-id='{own.id}']").count() == 1
             page.click("#sel-grouping input[value=smds]")  # dismissed: stays own
@@ -200,7 +200,7 @@ def test_search_sort_and_zero_device_classes(app, ctx):
         try:
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
-            page.wait_for_selector("#sel-available tbody tr")
+            page.wait_for_selector("#sel-available tbody tr[data-id]")
 
             def listed():
                 rows = page.locator("#sel-available tbody tr[data-id]").all()

@@ -298,7 +298,10 @@ def test_t01_initial_state_without_saved_rows(client, ctx):
     login_as(client, HOSPITAL_A)
     page = client.get("/report-selection/")
     assert page.status_code == 200
-    assert "js/report_selection.js" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "js/report_selection.js" in html
+    # until its data arrives the page says it is loading, not an empty form
+    assert '<div id="sel-message" class="alert alert-info" role="status" style="margin-top:8px">読み込み中…</div>' in html
     s = state(client, "H0001")
     assert s["is_auto"] is True and s["selected"] == [] and s["level"] == 1
     assert s["rank_count"] == 5

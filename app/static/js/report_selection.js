@@ -150,8 +150,14 @@
 
   function load() {
     return fetch(root.dataset.dataUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
-      .then(function (r) { return r.json(); })
-      .then(init);
+      .then(function (r) {
+        if (!r.ok) { throw new Error(r.status); }
+        return r.json();
+      })
+      .then(init, function () {
+        el.message.className = "alert alert-danger";
+        el.message.textContent = texts.loadFailed;
+      });
   }
 
   function doSelect() {
