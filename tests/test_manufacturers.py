@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
 
 from app.access.scope import scope_of
-from app.core.months import add_months, current_month
+from app.core.months import add_months, current_month, previous_month
 from app.extensions import db
 from app.models import (
     Classification,
@@ -352,3 +353,22 @@ def test_the_figures_page_says_when_no_maker_is_its_own(client, ctx):
     login_as(client, MANUFACTURER)
     page = client.get("/manufacturer/figures?month=2026-09").get_data(as_text=True)
     assert "メーカーマスタに自社として登録されたメーカーがないため" in page
+
+
+def test_the_month_picker_lists_months_in_the_pages_language(client, ctx):
+    """A browser's own month input follows the browser's language ("November 2026" on a
+    Japanese page): the picker is a list of the app's year-month labels, as the dashboard's."""
+    login_as(client, MANUFACTURER)
+    newest = current_month()
+    page = client.get(f"/manufacturer/figures?month={previous_month():%Y-%m}").get_data(as_text=True)
+    assert 'type="month"' not in page
+    options = re.findall(r'<option value="(\d{4}-\d{2})" ?(selected)?>([^<]*)</option>', page)
+    assert options[0] == (f"{newest:%Y-%m}", "", f"{newest.year}年{newest.month}月")
+    assert [value for value, chosen, _label in options if chosen] == [f"{previous_month():%Y-%m}"]
+    assert len(options) == 25
+    # an older month asked for by URL is offered too, so the page says which month it shows
+    page = client.get("/manufacturer/figures?month=2020-01").get_data(as_text=True)
+    assert '<option value="2020-01" selected>2020年1月</option>' in page
+    client.get("/lang/en")
+    page = client.get(f"/manufacturer/figures?month={previous_month():%Y-%m}").get_data(as_text=True)
+    assert f'<option value="{newest:%Y-%m}" >{newest:%Y-%m}</option>' in page  # as the tables write months

@@ -13,7 +13,7 @@ from flask_wtf.csrf import generate_csrf
 
 from app.access.capabilities import SELECT_HOSPITALS
 from app.access.scope import current_scope
-from app.core.months import current_month, parse_month, previous_month
+from app.core.months import add_months, current_month, parse_month, previous_month
 from app.extensions import db
 from app.models import Organization
 from app.services.partners import manufacturers
@@ -28,6 +28,21 @@ def _manufacturer() -> Organization:
 
 def month_label(month) -> str:
     return _("%(year)d年%(month)d月", year=month.year, month=month.month)
+
+
+# The month picker offers this many months back from the current one (the same year-month
+# labels as the dashboard's, whatever the browser's language; a browser's own month input
+# wrote "November 2026" on a Japanese page).
+PICKER_MONTHS = 25
+
+
+def month_choices(month) -> list[tuple[str, str]]:
+    """(value, label) of the picker, newest first; ``month`` is among them even if older."""
+    newest = current_month()
+    months = [add_months(newest, -i) for i in range(PICKER_MONTHS)]
+    if month not in months:
+        months.append(month)
+    return [(f"{m:%Y-%m}", month_label(m)) for m in sorted(months, reverse=True)]
 
 
 def _month_from_request():
@@ -95,6 +110,7 @@ class ManufacturerView(BaseView):
         return self.render_template(
             "manufacturers/figures.html", title=_("選択医療機関の分析"), figures=figures,
             hospitals=hospitals, manufacturer=manufacturer, month_value=f"{month:%Y-%m}",
+            month_choices=month_choices(month),
             own_makers=manufacturers.own_maker_names(manufacturer.id),
             user=g.user,
         )
