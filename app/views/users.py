@@ -261,4 +261,6 @@ class UserMaintenanceView(ScopedModelView):
         if unlock_user(user, g.user):
             db.session.commit()
             flash(_("ロックを解除しました。すぐにログインできます。"), "success")
+        if request.form.get("back") == "start":  # from the start page's list: back to that list
+            return redirect(self.appbuilder.get_url_for_index)
         return redirect(url_for(".show", pk=pk))
