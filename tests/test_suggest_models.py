@@ -1,21 +1,17 @@
 """suggest() with model evidence (what other hospitals map the same device models to): the
 scoring rule of app/services/classifications/suggest.py, pure, on the real master."""
-import csv
-from pathlib import Path
-
 import pytest
 
 from app.core.normalize import model_key
 from app.services.classifications.evidence import distinctive, same_model, usable
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, ModelEvidence, suggest, suggest_cached
 
-MASTER = Path(__file__).resolve().parent.parent / "seeds" / "smds_classification_master.csv"
+from .suggest_helpers import load_master
 
 
 @pytest.fixture(scope="module")
 def master():
-    with MASTER.open(encoding="utf-8-sig") as handle:
-        return [(int(row[0]), row[1]) for row in csv.reader(handle) if row and row[0].isdigit()]
+    return list(load_master())
 
 
 @pytest.fixture(scope="module")
