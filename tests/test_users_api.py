@@ -191,3 +191,28 @@ def test_no_delete_and_no_access_without_users_permission(client, ctx):
     login_as(other, HOSPITAL_A)
     assert other.get(API).status_code in (401, 403)
     assert other.put(f"{API}{user_id}", json={"first_name": "x"}).status_code in (401, 403)
+
+
+def test_unlock_by_api_as_on_the_screen_and_only_in_scope(client, ctx):
+    import datetime as dt
+
+    from app.core.months import utc_now
+
+    for email in (HOSPITAL_A, HOSPITAL_B):
+        user_by_email(email).locked_until = utc_now() + dt.timedelta(minutes=30)
+    db.session.commit()
+    login_as(client, ORGADMIN_A)
+    mine, other = user_by_email(HOSPITAL_A).id, user_by_email(HOSPITAL_B).id
+    assert client.get(f"{API}{mine}").get_json()["result"]["locked_until"] is not None
+    assert client.post(f"{API}{other}/unlock", json={}).status_code == 404
+    assert client.post(f"{API}{mine}/unlock", data="x").status_code == 400
+    response = client.post(f"{API}{mine}/unlock", json={})
+    assert response.status_code == 200 and response.get_json()["result"]["locked_until"] is None
+    db.session.expire_all()
+    assert user_by_email(HOSPITAL_A).locked_until is None
+    assert user_by_email(HOSPITAL_B).locked_until is not None
+    (event,) = db.session.query(AuditEvent).filter_by(action="auth.unlock").all()
+    assert event.object_id == str(mine) and event.actor_email == ORGADMIN_A
+    # not locked any more: nothing to do, nothing audited
+    assert client.post(f"{API}{mine}/unlock", json={}).status_code == 200
+    assert db.session.query(AuditEvent).filter_by(action="auth.unlock").count() == 1

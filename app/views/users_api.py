@@ -22,6 +22,7 @@ from app.services.accounts.users import (
     invite_new_user,
     prepare_new_user,
     reactivate_user,
+    unlock_user,
     user_snapshot,
 )
 from app.services.unit_of_work import unit_of_work
@@ -32,7 +33,7 @@ from app.views.users import UserMaintenanceView
 # Never the password hash, the TOTP secret or anything of the recovery codes.
 READ_COLUMNS = [
     "id", "first_name", "email", "organization.id", "organization.name", "phone", "mobile",
-    "status", "inactive_reason", "inactive_note", "roles.name", "last_login",
+    "status", "locked_until", "inactive_reason", "inactive_note", "roles.name", "last_login",
 ]
 
 
@@ -57,12 +58,12 @@ class UserApi(ScopedModelRestApi):
     class_permission_name = "Users"
     method_permission_name = {
         "get_list": "list", "info": "list", "get": "show", "post": "add", "put": "edit",
-        "deactivate": "deactivate", "reactivate": "reactivate",
+        "deactivate": "deactivate", "reactivate": "reactivate", "unlock": "unlock",
     }
     # The same list as the screen: FAB drops from a view menu every permission that its last
     # registered view does not declare, which would take can_reset_totp from the roles.
     base_permissions = list(UserMaintenanceView.base_permissions)
-    include_route_methods = {"get_list", "info", "get", "post", "put", "deactivate", "reactivate"}
+    include_route_methods = {"get_list", "info", "get", "post", "put", "deactivate", "reactivate", "unlock"}
     # Session too, so the screen's user can call it; every write requires a JSON body, which a
     # cross-site form cannot send without a CORS preflight that is never granted.
     allow_browser_login = True
@@ -220,5 +221,37 @@ class UserApi(ScopedModelRestApi):
             return self.response_400(message=_("JSON形式で送ってください。"))
         # As on the screen, a user already in use is left as it is.
         if reactivate_user(user):
+            db.session.commit()
+        return self.response(200, result=self._result(user))
+
+    @expose("/<int:pk>/unlock", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("unlock")
+    def unlock(self, pk):
+        """End a lockout (too many failed logins) now, as the screen's ロックを解除 does.
+        ---
+        post:
+          summary: Unlock a locked user (body `{}` as JSON); `locked_until` is null afterwards
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object}
+          responses:
+            200:
+              description: the user (a user not locked is left as it is)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UserResult'}
+            400: {description: the body is not JSON}
+            404: {description: no such user in your scope}
+        """
+        user = self.datamodel.get(pk)
+        if user is None:
+            return self.response_404()
+        if not request.is_json:
+            return self.response_400(message=_("JSON形式で送ってください。"))
+        if unlock_user(user, g.user):
             db.session.commit()
         return self.response(200, result=self._result(user))
