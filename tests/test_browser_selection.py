@@ -237,3 +237,32 @@ def test_search_sort_and_zero_device_classes(app, ctx):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_a_failed_load_says_so_and_a_reset_that_loads_looks_as_usual(app, ctx):
+    """The data not loaded: a red alert, and no 読み込み中… left in the list. リセット loads it
+    again: the screen's usual blue message then (it stayed red)."""
+    errors = []
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            def is_data(url: str) -> bool:
+                return "/report-selection/data" in url
+
+            page.route(is_data, lambda route: route.fulfill(status=500, body="{}"))
+            page.goto(f"{base}/report-selection/")
+            message = page.locator("#sel-message")
+            wait_until(page, lambda: "読み込めませんでした" in message.inner_text())
+            assert message.get_attribute("class") == "alert alert-danger"
+            assert "読み込み中" not in page.inner_text("#sel-available")
+            page.unroute(is_data)
+            page.click("#btn-reset")
+            wait_until(page, lambda: "読み込めませんでした" not in message.inner_text())
+            assert "保有台数の多い順に出力します" in message.inner_text()  # automatic mode, as loaded
+            assert message.get_attribute("class") == "alert alert-info"
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -129,6 +129,7 @@
 
   function init(data) {
     state = data;
+    el.message.className = "alert alert-info";  // red after a failed load until リセット loaded it
     level = data.level;
     slots = [];
     for (var i = 0; i < data.rank_count; i++) { slots.push(data.selected[i] || null); }
@@ -157,6 +158,7 @@
       .then(init, function () {
         el.message.className = "alert alert-danger";
         el.message.textContent = texts.loadFailed;
+        el.available.innerHTML = "";  // its 読み込み中… row: nothing is on its way any more
       });
   }
 
