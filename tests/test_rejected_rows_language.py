@@ -152,3 +152,38 @@ def test_the_english_workbook_keeps_the_cell_limits(app, tmp_path):
     assert rows[1][2].startswith("Not readable as a date: 999") and len(rows[1][2]) == 32_767
     assert len(rows[1][4]) == 32_767
     assert rows[2][1:3] == ["見出し", "The Excel error value \"#N/A\". Check the formula in the original file."]
+
+
+def test_a_rerun_that_fails_between_its_two_writes_never_pairs_a_workbook_with_old_reasons(app, tmp_path):
+    """A re-run writes over the earlier run's workbook and reasons. Should the reasons' write
+    fail, the new workbook is given as stored (Japanese), not rewritten from the old reasons."""
+    from app.infra.storage import storage_from_url
+    from app.services.ingest.rejects import store_rejected
+
+    storage = storage_from_url(f"file://{tmp_path}")
+    key = "r/rejected.xlsx"
+
+    def run(value):
+        writer = RejectWriter(["機器番号"])
+        writer.add(2, [("機器番号", part("reject.excel_error", value=value))], [value])
+        writer.close()
+        return writer
+
+    first, second = run("#N/A"), run("#REF!")
+    store_rejected(storage, first, key)
+    put_file = storage.put_file
+
+    def reasons_write_fails(target, handle):
+        if target == reasons_key(key):
+            raise OSError("disk full")
+        put_file(target, handle)
+
+    storage.put_file = reasons_write_fails
+    with pytest.raises(OSError):
+        store_rejected(storage, second, key)
+    for writer in (first, second):
+        writer.discard()
+    assert not storage.exists(reasons_key(key))
+    with app.app_context():
+        _name, rows, _sheet = workbook(open_rejected(storage, key, "en").read())
+    assert rows[1][3] == "#REF!" and "Excel のエラー値「#REF!」" in rows[1][2]  # the new run's, in Japanese

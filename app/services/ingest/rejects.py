@@ -240,6 +240,10 @@ def reasons_key(rejected_key: str) -> str:
 
 
 def store_rejected(storage, writer: RejectWriter, key: str) -> None:
+    """The workbook, then its reasons. A re-run writes over an earlier run's files: their
+    reasons go first, so a failure between the two writes leaves a workbook without reasons
+    (given as stored, in Japanese), never a workbook with another run's reasons."""
+    storage.delete(reasons_key(key))
     with open(writer.path, "rb") as handle:
         storage.put_file(key, handle)
     with open(writer.reasons_path, "rb") as handle:
