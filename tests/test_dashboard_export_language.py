@@ -17,7 +17,7 @@ from .report_data import make_dataset
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 HEADERS = {
     "lending": (["項目", "単位", "当月", "前月", "前年同月", "過去12か月平均", "前月差", "前年同月差", "12か月平均差"],
-                ["Item", "Unit", "This month", "Previous month", "Same month last year", "12-month mean",
+                ["Item", "Unit", "This month", "Previous month", "Same month last year", "12-month average",
                  "vs. previous month", "vs. same month last year", "vs. 12-month average"]),
     "life": (["残耐用年数", "機器台数", "合計貸出時間"], ["Remaining useful life", "Devices", "Total lending hours"]),
     "models_near_end": (["メーカー", "型番", "製品名", "機器台数", "残耐用1年以内の台数", "割合（%）"],

@@ -53,7 +53,7 @@ def test_revision_lines_are_japanese_by_default_and_english_on_request(app):
         assert describe(CHANGES, locale="en") == [
             "All devices Lending hours: 330.0 hours → 162.0 hours",
             "モニタ Lendings: 4 times → 5 times",  # a classification's name is data
-            "Comparison values (previous month, 12-month mean)",
+            "Comparison values (previous month, 12-month average)",
             "⑥ Utilization ranking, モニタ: #2 → #1",
             "③ Remaining useful life, ④ Models near the end of useful life, ⑤ Top models by hours per "
             "lending (All devices)",
