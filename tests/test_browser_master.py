@@ -48,3 +48,34 @@ def test_moving_a_class_to_another_parent(app, ctx):
     db.session.expire_all()
     assert db.session.get(Classification, pump_id).parent_id == target_id
     assert not errors, errors
+
+
+def test_a_class_under_a_deactivated_parent_keeps_it_as_its_current_choice(app, ctx):
+    """A deactivated parent is no move target, but a class under it showed （最上位） as its
+    current choice, and pressing 移動 moved it to the top level."""
+    pump, parent = common("輸液ポンプ"), common("生体情報モニター")
+    pump.parent_id, pump.level = parent.id, parent.level + 1
+    parent.is_active = False
+    db.session.commit()
+    pump_id, parent_id, label = pump.id, parent.id, f"{parent.name}（{parent.level}・無効）"
+    db.session.remove()
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            browser_login(page, base, OPERATOR)
+            page.goto(f"{base}/smds-classifications/")
+            page.locator(f'li.smds-node[data-id="{parent_id}"] > details > summary').click()
+            node = page.locator(f'li.smds-node[data-id="{pump_id}"]')
+            node.locator(":scope > details > summary").click()
+            move = node.locator(":scope > details > .smds-actions select[name=parent_id]")
+            assert move.input_value() == str(parent_id)
+            move.click()  # the move targets are copied in: the current choice stays
+            page.keyboard.press("Escape")
+            assert move.input_value() == str(parent_id)
+            assert move.locator("option:checked").inner_text() == label
+            assert move.locator("option").count() > 2
+        finally:
+            browser.close()
+    db.session.expire_all()
+    assert db.session.get(Classification, pump_id).parent_id == parent_id

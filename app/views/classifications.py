@@ -62,11 +62,16 @@ class SmdsMasterView(BaseView):
         require_operator_scope()
         commons = logic.common_classifications(db.session, active_only=False)
         parents = [c for c in commons if c.level < 3 and c.is_active]
+        # Labels of every possible parent, a deactivated one too: a class under it shows it as
+        # its current choice (not （最上位）, which 移動 would then have moved it to).
+        labels = {c.id: (_("%(name)s（%(level)s）", name=c.name, level=c.level) if c.is_active else
+                         _("%(name)s（%(level)s・無効）", name=c.name, level=c.level))
+                  for c in commons if c.level < 3}
         return self.render_template(
             "classifications/master.html",
             tree=logic.common_tree(db.session),
             parents=parents,
-            parent_labels={p.id: _("%(name)s（%(level)s）", name=p.name, level=p.level) for p in parents},
+            parent_labels=labels,
             form=CsrfForm(),
             title=_("SMDS機器分類マスタ"),
         )

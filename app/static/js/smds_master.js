@@ -9,14 +9,22 @@
   function fill(select) {
     if (select.dataset.filled) { return; }
     var current = select.value;
+    var currentOption = select.options[select.selectedIndex];
     var own = select.dataset.node;
     var options = targets.content.cloneNode(true);
+    var found = false;
     select.textContent = "";
     Array.prototype.forEach.call(options.querySelectorAll("option"), function (option) {
       if (option.value === own) { return; }
       option.selected = option.value === current;
+      found = found || option.selected;
       select.appendChild(option);
     });
+    // A deactivated parent is no move target, but it stays the current choice.
+    if (!found && currentOption) {
+      currentOption.selected = true;
+      select.insertBefore(currentOption, select.firstChild);
+    }
     select.dataset.filled = "1";
   }
 
