@@ -214,15 +214,8 @@ class UserApi(ScopedModelRestApi):
             400: {description: the body is not JSON}
             404: {description: no such user in your scope}
         """
-        user = self.datamodel.get(pk)
-        if user is None:
-            return self.response_404()
-        if not request.is_json:
-            return self.response_400(message=_("JSON形式で送ってください。"))
         # As on the screen, a user already in use is left as it is.
-        if reactivate_user(user):
-            db.session.commit()
-        return self.response(200, result=self._result(user))
+        return self._change_state(pk, reactivate_user)
 
     @expose("/<int:pk>/unlock", methods=["POST"])
     @protect()
@@ -247,11 +240,16 @@ class UserApi(ScopedModelRestApi):
             400: {description: the body is not JSON}
             404: {description: no such user in your scope}
         """
+        return self._change_state(pk, lambda user: unlock_user(user, g.user))
+
+    def _change_state(self, pk, change):
+        """A body-less state change of a user of the scope: ``change(user)`` says whether it
+        changed anything (then committed); the answer is the user as it is now."""
         user = self.datamodel.get(pk)
         if user is None:
             return self.response_404()
         if not request.is_json:
             return self.response_400(message=_("JSON形式で送ってください。"))
-        if unlock_user(user, g.user):
+        if change(user):
             db.session.commit()
         return self.response(200, result=self._result(user))
