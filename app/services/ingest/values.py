@@ -41,7 +41,6 @@ _ERA_RE = re.compile(
 _YMD_RE = re.compile(r"^(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?(?:[\sT]+(.*))?$")
 _TIME_RE = re.compile(r"^(\d{1,2})\s*[:時]\s*(\d{1,2})\s*(?:[:分]\s*(\d{1,2}(?:\.\d+)?)\s*秒?)?\s*分?$")
 _COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\s*(\d{2}):?(\d{2})(?::?(\d{2}))?)?$")
-_NUMBER_CLEAN = str.maketrans("", "", ",¥￥円 \u3000")
 MAX_SERIAL = 2958465  # 9999-12-31
 
 _memo: dict[str, dt.datetime | None] = {}
@@ -116,23 +115,6 @@ def text(value) -> str | None:
         value = str(value)
     cleaned = normalize_text(value)
     return cleaned or None
-
-
-def parse_number(value) -> float | None:
-    """1,234 / ¥12,000 / １２３ / 5万 is not supported (ValueError)."""
-    if is_blank(value):
-        return None
-    if isinstance(value, bool):
-        raise CellValueError(N_("数値ではありません"))
-    if isinstance(value, (int, float)):
-        return float(value)
-    s = unicodedata.normalize("NFKC", str(value)).translate(_NUMBER_CLEAN)
-    if s.startswith("(") and s.endswith(")"):
-        s = "-" + s[1:-1]
-    try:
-        return float(s)
-    except ValueError:
-        raise CellValueError(N_("数値として読めません: %(value)s"), value=str(value)) from None
 
 
 def _from_serial(number: float) -> dt.datetime:
