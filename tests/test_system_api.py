@@ -209,3 +209,18 @@ def test_expired_idempotency_key_runs_again(app, client, system_key):
     db.session.expire_all()
     assert db.session.get(UploadFile, other).fetched_at is not None
     assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+def test_the_first_publication_mail_is_sent_after_the_report_lock_is_let_go(app, client, system_key, monkeypatch):
+    """A slow mail server must not hold the hospital's report runs."""
+    from app.services.reports import service as report_service
+
+    hospital_id = _hospital("H0001").id
+    lock_held_when_mailing = []
+
+    def record(hospital, month, *args, **kwargs):
+        lock_held_when_mailing.append(redis_connection().exists(REPORTS_LOCK.format(hospital_id)) == 1)
+
+    monkeypatch.setattr(report_service, "notify_published", record)
+    assert publish(client, system_key, "pub-mail").get_json()["result"]["notified"] is True
+    assert lock_held_when_mailing == [False]

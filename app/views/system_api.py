@@ -226,6 +226,8 @@ class SystemReportApi(BaseApi):
             row, notified = system_sync.publish_report(
                 g.user, hospital.code, form.get("month"), form.get("file_type"),
                 upload.filename, upload.read())
+        if notified:
+            system_sync.notify_first_publication(hospital, row.month)
         return self.response(201, result=system_sync.report_payload(row, hospital, notified))
 
 

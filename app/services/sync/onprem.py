@@ -115,7 +115,9 @@ def check_report_file(filename: str | None, data: bytes) -> str:
 
 def publish_report(actor, hospital_code: str | None, month_text: str | None, file_type,
                    filename: str | None, data: bytes) -> tuple[ReportFile, bool]:
-    """Store an on-prem report file; returns the report row and whether a mail was sent."""
+    """Store an on-prem report file; returns the report row and whether this is the month and
+    type's first publication, which the caller announces with :func:`notify_first_publication`
+    (after it let go of the report lock: a slow mail server must not hold the hospital's runs)."""
     hospital = hospital_by_code(hospital_code)
     month = parse_month(month_text)
     if month is None:
@@ -129,10 +131,11 @@ def publish_report(actor, hospital_code: str | None, month_text: str | None, fil
     audit.record("report.onprem_published", row, organization_id=hospital.id, actor=actor, changes={
         "month": f"{month:%Y-%m}", "file_type": int(report_type), "sha256": row.sha256, "size": row.size})
     db.session.commit()
-    return row, _notify_once(hospital, month, int(report_type))
+    return row, _first_publication(hospital, month, int(report_type))
 
 
-def _notify_once(hospital: Organization, month: dt.date, file_type: int) -> bool:
+def _first_publication(hospital: Organization, month: dt.date, file_type: int) -> bool:
+    """Record the month and type as announced; False if it was before."""
     try:
         with db.session.begin_nested():
             db.session.add(ReportNotice(hospital_id=hospital.id, month=month, file_type=file_type,
@@ -141,8 +144,11 @@ def _notify_once(hospital: Organization, month: dt.date, file_type: int) -> bool
     except IntegrityError:  # this month and type was mailed before
         db.session.rollback()
         return False
-    reports.notify_published(hospital, month)
     return True
+
+
+def notify_first_publication(hospital: Organization, month: dt.date) -> None:
+    reports.notify_published(hospital, month)
 
 
 def report_payload(row: ReportFile, hospital: Organization, notified: bool) -> dict:
