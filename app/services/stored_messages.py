@@ -193,8 +193,8 @@ class Wording:
     file: the catalog is found once and each msgid translated once, where :func:`render` sets
     the locale up again for every call. Japanese needs no catalog (nor an application)."""
 
-    def __init__(self, locale=None):
-        locale = locale or get_locale()
+    def __init__(self, locale):
+        """``locale``: the reader's (a view passes its reader's; None is Japanese)."""
         self.language = str(locale).split("_")[0] if locale else "ja"
         if self.language == "ja":
             self._translate = _identity
