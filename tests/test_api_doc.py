@@ -93,3 +93,5 @@ def test_documented_scripts_run_against_a_live_instance(app, ctx, tmp_path):
     assert report.month.strftime("%Y-%m") == "2026-08" and report.file_type == 1
     assert report.sha256 == hashlib.sha256(PDF).hexdigest()
     assert f"published {report.file_name} {report.sha256} notified=true" in lines
+    # the hospital's figures of that month, as the dashboard shows them (8 headline cards)
+    assert "figures H0001 2026-08 cards=8" in lines

@@ -9,6 +9,7 @@ from app.views.audit import AuditLogView
 from app.views.classification_api import ClassificationApi
 from app.views.classifications import ClassificationMappingView, SmdsMasterView
 from app.views.dashboard import DashboardView
+from app.views.dashboard_api import DashboardFiguresApi
 from app.views.dealers import DealerHospitalView, DealerPermissionView, switcher_context
 from app.views.health import HealthView
 from app.views.ledger import LedgerApi, LedgerView
@@ -116,3 +117,4 @@ def register_report_views(appbuilder) -> None:
     appbuilder.add_view(ReportDownloadView, "Reports", icon="fa-file-excel-o",
                         label=_l("分析レポートのダウンロード"))
     appbuilder.add_api(ReportApi)
+    appbuilder.add_api(DashboardFiguresApi)  # /api/v1/reports/figures, under the dashboard's permission
