@@ -115,7 +115,9 @@ def test_a_manufacturer_is_refused(data, client):
     login_as(client, MANUFACTURER)
     response = client.get(f"{URL}?month=2025-05&hospital_id={hospital('H0001').id}")
     assert response.status_code == 403
-    assert "result" not in response.get_json()
+    assert response.get_json() == {"message": "このページを表示する権限がありません。必要な場合は組織の管理者にお問い合わせください。"}
+    english = client.get(f"{URL}?month=2025-05&hospital_id={hospital('H0001').id}&_l_=en")
+    assert english.status_code == 403 and english.get_json()["message"].startswith("You are not allowed to see this page")
 
 
 def _set_level(level):

@@ -25,6 +25,7 @@ from app.services.reports import dashboard as board
 from app.services.reports import stored
 from app.views.dashboard import life_label, scope_name
 from app.views.display import placeholder
+from app.views.errors import PAGES
 from app.views.hospital_target import target_hospital
 
 # The earliest month asked about: the figures reach 13 months back from the month asked.
@@ -71,6 +72,11 @@ class DashboardFiguresApi(BaseApi):
     base_permissions = ["can_read"]
     openapi_spec_tag = "Reports"
     allow_browser_login = True  # the screen's session too; machines use API keys
+
+    def response_403(self, message=None):
+        """FAB's refusal (a role without the dashboard's permission: a manufacturer) in the
+        reader's language, as the app's other 403s (app/views/errors.py), not FAB's "Forbidden"."""
+        return self.response(403, message=message or str(PAGES[403][1]))
 
     @expose("/figures", methods=["GET"])
     @protect()
