@@ -127,3 +127,25 @@ def test_unknown_api_path_is_json(client, ctx):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert "存在しないか" in response.get_json()["message"]
+
+
+def test_a_form_sent_with_a_stale_csrf_token_says_the_page_expired(app, client, ctx, monkeypatch):
+    """A page left open across a new login (or a logout in another tab) sends an old token:
+    the answer says what happened and what to do, not "could not read what was sent"."""
+    from app.extensions import db
+    from app.models import User
+
+    from .conftest import ORGADMIN_A
+
+    login_as(client, ORGADMIN_A)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post("/users/add", data={"first_name": "期限切れ", "email": "stale@sakura-hp.example.jp",
+                                               "csrf_token": "an-old-token"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "画面の有効期限が切れました" in page and "ブラウザの「戻る」で前の画面に戻り" in page
+    assert "トップページへ戻る" in page
+    assert db.session.query(User).filter_by(email="stale@sakura-hp.example.jp").count() == 0
+    client.get("/lang/en")
+    page = client.post("/users/add", data={"csrf_token": "an-old-token"}).get_data(as_text=True)
+    assert "This page has expired" in page and "Back button" in page

@@ -7,9 +7,9 @@
   a path with different methods.)
 - ``?q=`` of the REST API must be readable rison (FAB catches only some of its parser's
   errors: ``((((((`` recursed into a 500); otherwise 400.
-- Error pages (400, 403, 404, 405, 413, 429, 500) are in the user's language, inside the
-  app's layout, with a link back to the start page; under ``/api/`` the answer is JSON
-  ``{"message": …}`` in the user's language.
+- Error pages (400, 403, 404, 405, 413, 429, 500; a stale form's CSRF token its own 400) are
+  in the user's language, inside the app's layout, with a link back to the start page; under
+  ``/api/`` the answer is JSON ``{"message": …}`` in the user's language.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import re
 
 from flask import current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,13 @@ def _page(code: int, title, message):
         return render_template("errors/plain.html", code=code, title=title, message=message, home=home)
 
 
+# A form sent with a missing or stale CSRF token (the page was open across a new login, a
+# logout in another tab or a restart): a generic "could not read" would leave the user guessing.
+CSRF_PAGE = (_l("画面の有効期限が切れました"),
+             _l("この画面を開いた後にログインし直したなどの理由で、送信を受け付けられませんでした。"
+                "ブラウザの「戻る」で前の画面に戻り、入力内容を控えてから、ページを再読み込みしてもう一度送信してください。"))
+
+
 def handle_error(error):
     code = error.code if isinstance(error, HTTPException) and error.code in PAGES else 500
     if code == 500:
@@ -101,7 +109,7 @@ def handle_error(error):
         original = getattr(error, "original_exception", None)
         if original is not None:
             log.error("unhandled error on %s", request.path, exc_info=original)
-    title, message = PAGES[code]
+    title, message = CSRF_PAGE if isinstance(error, CSRFError) else PAGES[code]
     if _wants_json():
         response = jsonify(message=str(message))
     else:
