@@ -17,20 +17,13 @@ import hashlib
 import json
 import math
 
-from flask_babel import force_locale
-from flask_babel import gettext as _gettext
-
 from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, UNITS_EN
 from app.services.reports.figures import HospitalMonthFigures
+from app.services.stored_messages import N_, Wording
 
 SNAPSHOT_FORMAT = 1
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-9  # hours; float sums in a different order differ by far less
-
-
-def N_(msgid: str) -> str:
-    """Marks a msgid for the catalog; :func:`describe` translates it in the reader's language."""
-    return msgid
 
 
 COMPARISONS = {"previous": N_("前月"), "last_year": N_("前年同月"), "mean_12": N_("過去12か月平均")}
@@ -157,15 +150,8 @@ def describe(changes: list[dict], limit: int = 30, locale=None) -> list[str]:
 
     In Japanese unless ``locale`` (a Babel locale or its name) says otherwise: the mail
     keeps the default, the screen passes the reader's language."""
-    language = str(locale or "ja").split("_")[0]
-    if language == "ja":
-        return _describe(changes, limit, _identity, english=False)
-    with force_locale(str(locale)):
-        return _describe(changes, limit, _gettext, english=True)
-
-
-def _identity(msgid: str, **params) -> str:
-    return msgid % params if params else msgid
+    wording = Wording(locale)
+    return _describe(changes, limit, wording.text, english=wording.language == "en")
 
 
 def _describe(changes: list[dict], limit: int, translate, english: bool) -> list[str]:
