@@ -55,7 +55,7 @@ _GENERIC_TAIL_RE = re.compile(
         # what a device that measures or analyses the term's quantity is called
         # (ACT測定装置, HbA1c分析装置, ABI/PWV測定装置, 呼気NO測定器)
         "測定装置", "測定器", "測定機", "計測装置", "分析装置", "自動分析装置", "分析器", "分析計",
-        "検査装置",
+        "検査装置", "解析装置", "解析システム",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
 # Words that make a name a group of what it says (モニター類, 測定器等): an umbrella word
