@@ -84,3 +84,30 @@ def test_terms_of_the_rarely_expected_groups(master, name, expected):
 def test_a_debatable_term_is_offered_first_and_confirmed(master, name, expected):
     (best, score), *_ = ranked_with(name, master)
     assert best in expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name", ["脳内酸素モニタ", "脳内酸素モニター（成人）"])
+def test_a_term_followed_only_by_an_umbrella_word_says_what_it_is(master, name):
+    # 脳内酸素|モニタ overlaps the term 酸素モニタ (a gas monitor): the monitor watches brain oxygen
+    (best, score), *_ = ranked_with(name, master)
+    assert best == "無侵襲混合血酸素飽和度監視装置" and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_an_umbrella_word_does_not_refine_a_term_of_its_own(master):
+    # a name that is the overlapped term alone keeps its class
+    assert ranked_with("酸素モニタ", master)[0][0] == "ガスモニター"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("術野カメラユニット（天井）", {"術野カメラ"}),
+    ("手術照明灯", {"無影灯"}),
+    ("手術室廃液吸引装置", {"廃液・排煙システム"}),
+    ("天吊りアーム（内視鏡用）", {"シーリングペンダント", "カメラアーム"}),
+])
+def test_terms_that_overlap_another_class_name(master, name, expected):
+    assert ranked_with(name, master)[0][0] in expected
+
+
+def test_a_cryo_device_is_confirmed_it_may_be_a_cryostat(master):
+    (best, score), *_ = ranked_with("クライオ装置", master)
+    assert best == "冷凍手術装置" and score < AUTO_ACCEPT_THRESHOLD
