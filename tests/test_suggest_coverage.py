@@ -111,3 +111,19 @@ def test_terms_that_overlap_another_class_name(master, name, expected):
 def test_a_cryo_device_is_confirmed_it_may_be_a_cryostat(master):
     (best, score), *_ = ranked_with("クライオ装置", master)
     assert best == "冷凍手術装置" and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("冷蔵庫（職員用）", None, "薬用冷蔵庫"),   # a staff fridge names a class but is no medical device
+    ("カメラ（広報用）", None, "カメラ"),
+    ("AED（研修用）", None, "除細動器"),         # a trainer
+    ("冷蔵庫", "職員休憩室", "薬用冷蔵庫"),       # the parent says whom it serves
+])
+def test_a_thing_for_staff_office_or_training_is_offered_never_auto_accepted(master, name, parent, expected):
+    (best, score), *_ = ranked_with(name, master, parent=parent)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+def test_a_device_without_such_a_word_is_still_auto_accepted(master):
+    assert ranked_with("冷蔵庫（薬品用）", master)[0][1] >= AUTO_ACCEPT_THRESHOLD
+    assert ranked_with("カメラ", master, parent="手術室")[0] == ("カメラ", 100.0)

@@ -98,7 +98,13 @@ from app.core.normalize import base_key, base_key_breaks, match_key
 from app.services.classifications.brands import with_brand
 from app.services.classifications.lexicon import is_model_tail, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
-from app.services.classifications.modifiers import is_placeholder, parent_head, parent_readings, purpose_child
+from app.services.classifications.modifiers import (
+    held_if_not_medical,
+    is_placeholder,
+    parent_head,
+    parent_readings,
+    purpose_child,
+)
 from app.services.classifications.name_rules import (
     device_word_dropped,
     parent_tie_break,
@@ -198,6 +204,7 @@ def suggest(
                            read_kana=aliases)
         ranked = with_aliases(name, rank, CONTEXT_ONLY_NAMES)
         if ranked is not None:
+            ranked = held_if_not_medical(name, parent_name, ranked)  # 冷蔵庫（職員用）: confirmed
             return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
@@ -294,6 +301,7 @@ def suggest(
         scored = _with_readings(scored, items, readings)
     if model_evidence is not None and model_evidence.votes:
         scored = with_models(scored, model_evidence, context_only)
+    scored = held_if_not_medical(name, parent_name, scored)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
