@@ -103,6 +103,7 @@ def test_an_umbrella_word_does_not_refine_a_term_of_its_own(master):
     ("手術照明灯", {"無影灯"}),
     ("手術室廃液吸引装置", {"廃液・排煙システム"}),
     ("天吊りアーム（内視鏡用）", {"シーリングペンダント", "カメラアーム"}),
+    ("一般撮影用台（立位）", {"撮影台"}),  # a table for X-ray imaging, not the X-ray unit
 ])
 def test_terms_that_overlap_another_class_name(master, name, expected):
     assert ranked_with(name, master)[0][0] in expected
