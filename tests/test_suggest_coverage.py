@@ -104,6 +104,9 @@ def test_an_umbrella_word_does_not_refine_a_term_of_its_own(master):
     ("手術室廃液吸引装置", {"廃液・排煙システム"}),
     ("天吊りアーム（内視鏡用）", {"シーリングペンダント", "カメラアーム"}),
     ("一般撮影用台（立位）", {"撮影台"}),  # a table for X-ray imaging, not the X-ray unit
+    ("光源付き吸引洗浄装置", {"光源装置付吸引洗浄装置"}),  # 付き with its okurigana
+    ("熱切開ユニット", {"熱メス"}),
+    ("人工臓器（その他）", {"内蔵機能代用器"}),
 ])
 def test_terms_that_overlap_another_class_name(master, name, expected):
     assert ranked_with(name, master)[0][0] in expected
