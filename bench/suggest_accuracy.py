@@ -15,8 +15,11 @@ Run: python bench/suggest_accuracy.py [heldout.csv] [master.csv]
 bench/data/suggest_dev_jmdn.csv, 856 hospital-style names labelled by meaning for the third
 lexicon pass, are the development sets the synonyms, rules and lexicon were tuned on, as are
 bench/data/suggest_dev_e.csv and bench/data/suggest_dev_f.csv (fifth pass: 517 names of eight
-imaginary hospitals, written and labelled before the suggester saw them); pass one explicitly
-to see it, it proves nothing about unseen names.)
+imaginary hospitals, written and labelled before the suggester saw them), and
+bench/data/suggest_dev_g.csv, suggest_dev_g2.csv, suggest_dev_g3.csv and suggest_dev_g4.csv
+(sixth pass: 561 + 153 + 133 + 45 names aimed at the SMDS groups the earlier sets rarely
+expected, each labelled before the suggester saw it); pass one explicitly to see it, it proves
+nothing about unseen names.)
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ _GENERIC_TAIL_RE = re.compile(
         # what a device that measures or analyses the term's quantity is called
         # (ACT測定装置, HbA1c分析装置, ABI/PWV測定装置, 呼気NO測定器)
         "測定装置", "測定器", "測定機", "計測装置", "分析装置", "自動分析装置", "分析器", "分析計",
-        "検査装置",
+        "検査装置", "解析装置", "解析システム",
     )}, key=len, reverse=True)) + r"|[a-z0-9])*$"
 )
 # Words that make a name a group of what it says (モニター類, 測定器等): an umbrella word
@@ -194,6 +194,11 @@ def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -
 
 
 @lru_cache(maxsize=16384)
+def _is_umbrella(key: str) -> bool:
+    term = lexicon().terms.get(key)
+    return term is not None and term.whole_only
+
+
 def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dict[str, float], frozenset[str]]:
     """``({master key: score}, surviving master-name keys)`` for a normalized (bracket-free)
     name; ``breaks``: positions where the written name separated words
@@ -222,8 +227,10 @@ def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dic
         for head_start, head_end, head in heads:
             if head_start >= end and any(m != head.key and m.endswith(head.key) for m in term.masters):
                 refines[index] = (head.key, len(term.key) + len(head.key))  # a kind of the head
-            elif start < head_start < end < head_end and set(term.masters) & set(head.masters):
-                # overlaps the head from before and picks one of its readings
+            elif start < head_start < end < head_end and (
+                    set(term.masters) & set(head.masters) or _is_umbrella(key[end:head_end])):
+                # overlaps the head from before and picks one of its readings, or is followed
+                # by an umbrella word only (脳酸素|モニタ over 酸素モニタ: what the monitor watches)
                 refines[index] = (head.key, head_end - start)
     named = {term.key for _, _, term in found if term.implicit and term.key not in GENERIC_MASTERS}
     named -= {head_key for head_key, _ in refines.values()}  # the head follows what refines it

@@ -12,6 +12,10 @@
   above it.
 - :func:`parent_readings`: a child read together with its parent as one name (開放式 under
   保育器 → 開放型保育器).
+- :func:`held_if_not_medical`: a name (or its parent) that says the thing serves staff, the
+  office, a household or training (冷蔵庫（職員用）, カメラ（広報用）, AED（研修用）: a trainer) is
+  likely no medical device although it names one; its suggestions are offered, never
+  auto-accepted.
 """
 from __future__ import annotations
 
@@ -40,6 +44,13 @@ _GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
 _READ_GROUP_SUFFIXES = ("類", "関連", "等", "一式")
 # A child read together with its parent (parent_readings): above what either says alone.
 PARENT_READING = 88.5
+# Words saying a thing serves staff, the office, a household, publicity or training
+# (held_if_not_medical), and where its best suggestion is held: offered first, confirmed.
+_NOT_MEDICAL_RE = re.compile("|".join(match_key(word) for word in (
+    "職員用", "スタッフ用", "事務", "広報用", "家庭用", "私物", "休憩室", "来客用", "教育用",
+    "研修用", "練習用", "実習用", "デモ機",
+)))
+NOT_MEDICAL_CEILING = 85.0
 
 
 @lru_cache(maxsize=8192)
@@ -102,3 +113,15 @@ def parent_readings(child: str, parent: str) -> tuple[tuple[str, float], ...]:
                 for rank, master in enumerate(term.masters if term else ()):
                     found[master] = max(found.get(master, 0.0), PARENT_READING - 0.5 * rank)
     return tuple(found.items())
+
+
+def held_if_not_medical(name: str, parent_name: str | None,
+                        ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """``ranked`` lowered as a whole (order kept) so its best is at most
+    :data:`NOT_MEDICAL_CEILING` when ``name`` or ``parent_name`` says the thing is not for
+    patients (module docstring); unchanged otherwise."""
+    best = max((score for _, score in ranked), default=0.0)
+    if best <= NOT_MEDICAL_CEILING or not any(
+            text and _NOT_MEDICAL_RE.search(match_key(text)) for text in (name, parent_name)):
+        return ranked
+    return [(cid, round(score - (best - NOT_MEDICAL_CEILING), 1)) for cid, score in ranked]

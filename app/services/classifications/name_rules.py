@@ -41,6 +41,10 @@ MIN_REMAINDER = 3
 # confirmed when the name is also a lexicon term of other classes.
 DEVICE_WORD_DROPPED = 93.0
 DEVICE_WORD_DROPPED_TERM = 88.0
+# A name that is a master name with another device word (吸引娩出装置 for 吸引娩出器, 〜機 for
+# 〜装置): what a fuzzy guess tops out at, so it ranks first, and a person confirms it.
+SWAPPABLE_DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器具", "機器", "器", "機"))
+DEVICE_WORD_SWAPPED = 89.0
 # A bracketed qualifier that is a lexicon term: offered first over a guess from the words
 # outside the brackets (a partial lexicon match, < 86), never auto-accepted.
 QUALIFIER_TERM = 86.0
@@ -75,6 +79,7 @@ def device_word_dropped(name_base: str) -> dict[str, float]:
     found = {name_base + word: DEVICE_WORD_DROPPED_TERM
              if other_class and name_base + word not in term.masters else DEVICE_WORD_DROPPED
              for word in DEVICE_WORDS}
+    found.update(_device_word_swapped(name_base, term))
     # A group (呼吸器類, モニタ等) is what the master calls a group: 呼吸器関連, モニター関連.
     for word in _GROUP_WORDS:
         stem = name_base[:-len(word)]
@@ -86,20 +91,38 @@ def device_word_dropped(name_base: str) -> dict[str, float]:
     return found
 
 
+def _device_word_swapped(name_base: str, term) -> dict[str, float]:
+    """The keys ``name_base`` would have with its device word replaced by another one; none
+    when the name is a lexicon term or a master name (that says what it is) or what is left
+    is too short."""
+    word = next((w for w in SWAPPABLE_DEVICE_WORDS if name_base.endswith(w)), None)
+    stem = name_base[:-len(word)] if word else ""
+    if len(stem) < MIN_REMAINDER or term is not None:
+        return {}
+    return {stem + other: DEVICE_WORD_SWAPPED for other in DEVICE_WORDS if other != word}
+
+
 @lru_cache(maxsize=8192)
 def qualifier_term_scores(name: str) -> tuple[tuple[tuple[str, float], ...], bool]:
     """``((master key, score), ...)`` of the lexicon terms that a bracketed qualifier of
     ``name`` is exactly: a brand or abbreviation in kana or letters (:data:`QUALIFIER_TERM`; a
     word in kanji is read by the suggester's own qualifier rules), or, after an umbrella word
     (モニタ(送信機); after a generic master name, a kind of it: ポンプ(IABP)), any term or
-    master name (:data:`UMBRELLA_QUALIFIER`); and
+    master name (:data:`UMBRELLA_QUALIFIER`), as is a term that letters in brackets make when
+    put in front (インキュベータ(CO2)); and
     whether such a qualifier said what an umbrella word is (the bare umbrella is then a guess)."""
     terms = lexicon().terms
     text = normalize_text(name)
     base = terms.get(base_key(text))
     umbrella = base is not None and (base.whole_only or base.key in GENERIC_MASTERS)
     found: dict[str, float] = {}
+    stripped = _QUALIFIER_RE.sub("", text)
     for inner in _QUALIFIER_RE.findall(text):
+        # Letters in brackets are mostly a model or a maker (TE-171), but some go in front of
+        # the name to make a term (インキュベータ(CO2) → CO2インキュベータ): offered first, confirmed.
+        fused = terms.get(match_key(inner + stripped)) if match_key(inner).isascii() else None
+        for rank, master in enumerate(fused.masters if fused is not None else ()):
+            found[master] = max(found.get(master, 0.0), UMBRELLA_QUALIFIER - 0.5 * rank)
         term = terms.get(match_key(inner))
         if term is None:
             continue

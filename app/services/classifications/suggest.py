@@ -27,7 +27,8 @@ the same device models to (all gathered by the caller). Scores are 0..100:
   a partial match is therefore ranked first but confirmed by a person;
 - otherwise a blend of character ratio, partial ratio, token-set ratio and character
   bigram overlap, raised when one name contains the other (除細動器（AED） → 除細動器),
-  compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING` (< 90: a name that
+  compressed above :data:`FUZZY_KNEE` to end at :data:`FUZZY_CEILING`
+  (:mod:`~app.services.classifications.similarity`) (< 90: a name that
   only contains a master name, 食器洗浄機 or 輸液／シリンジポンプ, is confirmed by a person).
 
 Small general rules live in :mod:`~app.services.classifications.name_rules`: a location prefix
@@ -90,17 +91,20 @@ devices only add the monitor class among the suggestions.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from rapidfuzz import fuzz
-
-from app.core.normalize import base_key, base_key_breaks, match_key, normalize_text
+from app.core.normalize import base_key, base_key_breaks, match_key
 from app.services.classifications.brands import with_brand
 from app.services.classifications.lexicon import is_model_tail, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
-from app.services.classifications.modifiers import is_placeholder, parent_head, parent_readings, purpose_child
+from app.services.classifications.modifiers import (
+    held_if_not_medical,
+    is_placeholder,
+    parent_head,
+    parent_readings,
+    purpose_child,
+)
 from app.services.classifications.name_rules import (
     device_word_dropped,
     parent_tie_break,
@@ -108,6 +112,14 @@ from app.services.classifications.name_rules import (
     with_aliases,
 )
 from app.services.classifications.readings import kana_alias
+from app.services.classifications.similarity import (  # noqa: F401 (FUZZY_*, qualifier_heads: part of this module's API)
+    FUZZY_CEILING,
+    FUZZY_KNEE,
+    fuzzy_score,
+    qualifier_heads,
+    synonym_key,
+    token_text,
+)
 
 AUTO_ACCEPT_THRESHOLD = 90.0
 # Below this a candidate shares a character or two with the name by chance (「▲」, 「TE-171」
@@ -117,9 +129,6 @@ EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
 QUALIFIED_BASE = 85.0
-# A fuzzy guess is never auto-accepted: above FUZZY_KNEE its score is compressed to end at
-# FUZZY_CEILING (order kept), so 新シリンジポンプ or 輸液／シリンジポンプ is confirmed by a person.
-FUZZY_KNEE, FUZZY_CEILING = 85.0, 89.0
 # Parent context (see the module docstring).
 PARENT_WEIGHT = 0.9
 PARENT_CEILING = 88.0
@@ -133,98 +142,6 @@ CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
 ))
 
 
-_QUALIFIER_RE = re.compile(r"[(\[{<【「『〔]([^)\]}>】」』〕]*)[)\]}>】」』〕]")
-
-
-@lru_cache(maxsize=8192)
-def qualifier_heads(name: str) -> tuple[tuple[str, str], ...]:
-    """``(qualifier key, qualifier + name without brackets as a key)`` per bracketed
-    qualifier of ``name``: ポンプ(輸液) → (("輸液", "輸液ポンプ"),). A Japanese compound's head
-    is its last part, so a qualifier that names the kind of device goes in front."""
-    text = normalize_text(name)
-    stripped = _QUALIFIER_RE.sub("", text)
-    heads = []
-    for inner in _QUALIFIER_RE.findall(text):
-        key = match_key(inner)
-        if len(key) >= 2 and not key.isascii():
-            heads.append((key, match_key(inner + stripped)))
-            # 保育器(開放) → 開放型保育器: the qualifier as a kind (型, 式) of the name
-            heads.extend((key, match_key(inner + kind + stripped)) for kind in ("型", "式"))
-    return tuple(heads)
-
-
-@lru_cache(maxsize=8192)
-def _bigrams(key: str) -> frozenset[str]:
-    if len(key) < 2:
-        return frozenset({key}) if key else frozenset()
-    return frozenset(key[i:i + 2] for i in range(len(key) - 1))
-
-
-def _dice(a: str, b: str) -> float:
-    ga, gb = _bigrams(a), _bigrams(b)
-    if not ga or not gb:
-        return 0.0
-    return 200.0 * len(ga & gb) / (len(ga) + len(gb))
-
-
-def _fuzzy(name_key: str, name_base: str, name_tokens: str, cand_key: str, cand_tokens: str) -> float:
-    if not name_key or not cand_key:
-        return 0.0
-    ratio = fuzz.ratio(name_key, cand_key)
-    partial = fuzz.partial_ratio(name_key, cand_key)
-    tokens = fuzz.token_set_ratio(name_tokens, cand_tokens)
-    ngram = _dice(name_key, cand_key)
-    score = 0.4 * ratio + 0.2 * partial + 0.1 * tokens + 0.3 * ngram
-    shorter, longer = sorted((name_base, cand_key), key=len)
-    if len(shorter) >= 2 and shorter in longer:
-        # Containment: the more of the longer name the shorter covers, the surer the match.
-        # A Japanese compound's head is its last part (成人用人工呼吸器 is a 人工呼吸器), so a
-        # candidate that ends the name counts most; one at its start (血液 in 血液浄化装置)
-        # least; the name inside a longer candidate in between.
-        cover = len(shorter) / len(longer)
-        if cand_key == shorter and name_base.endswith(cand_key):
-            score = max(score, 75.0 + 20.0 * cover)
-        elif cand_key == shorter:
-            score = max(score, 60.0 + 30.0 * cover)
-        else:
-            score = max(score, 68.0 + 20.0 * cover)
-    score = min(score, 95.0)
-    if score > FUZZY_KNEE:
-        score = FUZZY_KNEE + (score - FUZZY_KNEE) * (FUZZY_CEILING - FUZZY_KNEE) / (95.0 - FUZZY_KNEE)
-    return score
-
-
-# Generic names (JMDN and common usage) → the word the SMDS master uses. Applied to the
-# normalized key of a hospital's name; the result is scored like a bracket-free match.
-SYNONYMS = {
-    "注射筒輸液ポンプ": "シリンジポンプ",
-    "心電図モニタ": "生体情報モニタ",
-    "多項目モニタ": "生体情報モニタ",
-    "ベツドサイドモニタ": "生体情報モニタ",
-    "患者モニタ": "生体情報モニタ",
-    "心臓ペスメカ": "ペスメカ",
-    "開放式保育器": "開放型保育器",
-    "閉鎖式保育器": "保育器",
-    "アネロイド式血圧計": "手動式血圧計",
-    "水銀血圧計": "手動式血圧計",
-    "高周波焼灼装置": "電気手術器",
-    "血液浄化装置": "血液浄化関連",
-    "aed": "除細動器",
-    "汎用輸液ポンプ": "輸液ポンプ",
-    "経腸栄養用輸液ポンプ": "輸液ポンプ",
-    "体外型": "体外式",
-    "オキシメタ": "パルスオキシメタ",
-}
-_SYNONYM_KEYS = sorted(SYNONYMS, key=len, reverse=True)
-
-
-@lru_cache(maxsize=8192)
-def synonym_key(key: str) -> str:
-    for word in _SYNONYM_KEYS:
-        replacement = SYNONYMS[word]
-        if word in key and not (word in replacement and replacement in key):
-            key = key.replace(word, replacement)
-    return key
 
 
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
@@ -250,9 +167,6 @@ def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...],
     return scores, frozenset(named)
 
 
-@lru_cache(maxsize=8192)
-def _token_text(s: str) -> str:
-    return normalize_text(s).lower()
 
 
 def suggest(
@@ -290,13 +204,14 @@ def suggest(
                            read_kana=aliases)
         ranked = with_aliases(name, rank, CONTEXT_ONLY_NAMES)
         if ranked is not None:
+            ranked = held_if_not_medical(name, parent_name, ranked)  # 冷蔵庫（職員用）: confirmed
             return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
     name_key = match_key(name)
     name_base = base_key(name)
     name_syn = synonym_key(name_base)
-    name_tokens = _token_text(name)
+    name_tokens = token_text(name)
     breaks = base_key_breaks(name)
     # Qualifiers that name the device (a word other master names use: 輸液, シリンジ) make
     # the bracket-free name a guess, and qualifier + name the likely head.
@@ -341,11 +256,11 @@ def suggest(
         elif cand_key and name_base.startswith(cand_key) and is_model_tail(name_base, len(cand_key), breaks):
             score = QUALIFIED_BASE if heads else BASE_EXACT  # 輸液ポンプ TE-161S: the model, unbracketed
         else:
-            score = _fuzzy(name_key, name_base, name_tokens, cand_key, _token_text(cname))
+            score = fuzzy_score(name_key, name_base, name_tokens, cand_key, token_text(cname))
             if name_syn != name_base:
-                score = max(score, _fuzzy(name_key, name_syn, name_tokens, cand_key, _token_text(cname)))
+                score = max(score, fuzzy_score(name_key, name_syn, name_tokens, cand_key, token_text(cname)))
             for fused in fused_keys:
-                score = max(score, _fuzzy(name_key, fused, name_tokens, cand_key, _token_text(cname)))
+                score = max(score, fuzzy_score(name_key, fused, name_tokens, cand_key, token_text(cname)))
             if heads:
                 score = min(score, QUALIFIED_BASE)
             if lex_scores and cand_key not in lex_scores and cand_key not in lex_named:
@@ -386,6 +301,7 @@ def suggest(
         scored = _with_readings(scored, items, readings)
     if model_evidence is not None and model_evidence.votes:
         scored = with_models(scored, model_evidence, context_only)
+    scored = held_if_not_medical(name, parent_name, scored)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
