@@ -142,8 +142,6 @@ CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
 ))
 
 
-
-
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
     masters = term_masters(fused)
     return bool(masters) and name_base not in masters and name_syn not in masters
@@ -165,8 +163,6 @@ def _lexicon_scores(name_base: str, fused_keys: tuple[str, ...],
         for master, score in more.items():
             scores[master] = max(score, scores.get(master, 0.0))
     return scores, frozenset(named)
-
-
 
 
 def suggest(
