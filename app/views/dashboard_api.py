@@ -23,7 +23,7 @@ from app.access.scope import current_scope
 from app.core.months import current_month, parse_month
 from app.services.reports import dashboard as board
 from app.services.reports import stored
-from app.views.dashboard import life_label, scope_name
+from app.views.dashboard import life_label, reader_wording, scope_name
 from app.views.display import placeholder
 from app.views.errors import PAGES
 from app.views.hospital_target import target_hospital
@@ -33,15 +33,16 @@ EARLIEST_MONTH = "2000-01"
 ROW_FIELDS = ("value", "previous", "last_year", "mean_12", "diff_previous", "diff_last_year", "diff_mean_12")
 
 
-def figure_rows(scope: dict, section: str) -> list[dict]:
+def figure_rows(scope: dict, section: str, wording) -> list[dict]:
     """The ① or ② rows: raw values (ratios as fractions, hours as hours) and their changes."""
     return [{"key": r["key"], "label": str(r["label"]), "unit": r["figure"].unit,
              **{k: r[k] for k in ROW_FIELDS}, "trend": r["trend"]}
-            for r in board.rows_of(scope, section)]
+            for r in board.rows_of(scope, section, wording)]
 
 
 def month_figures(hospital, month, data: dict) -> dict:
-    """The API's answer for one hospital-month from its stored figures."""
+    """The API's answer for one hospital-month from its stored figures, in the reader's language."""
+    wording = reader_wording()
     return {
         "hospital_id": hospital.id, "hospital_code": hospital.code, "hospital_name": hospital.name,
         "month": f"{month:%Y-%m}", "has_data": board.has_data(data),
@@ -49,10 +50,10 @@ def month_figures(hospital, month, data: dict) -> dict:
         "cards": [{"section": c["section"], "key": c["key"], "label": str(c["label"]), "unit": c["unit"],
                    "unit_label": str(c["unit_label"]), "value": c["raw"], "text": c["value"],
                    "meaning": c["meaning"], "previous": c["previous"], "last_year": c["last_year"]}
-                  for c in board.cards(data)],
+                  for c in board.cards(data, wording)],
         "scopes": [{
             "key": s["key"], "name": scope_name(s),
-            "lending": figure_rows(s, "lending"), "failure": figure_rows(s, "failure"),
+            "lending": figure_rows(s, "lending", wording), "failure": figure_rows(s, "failure", wording),
             "life": [{"bucket": r["bucket"], "label": life_label(r), "devices": r["devices"],
                       "lending_hours": r["lending_hours"]} for r in s["life"]],
             "models_near_end": s["models_near_end"], "top_models": s["top_models"],
