@@ -15,7 +15,7 @@ none (403: its pooled figures are screen 9). The permission is the screen's (``D
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_babel import gettext as _
 
 from app.access.capabilities import DOWNLOAD_REPORTS
@@ -23,9 +23,9 @@ from app.access.scope import current_scope
 from app.core.months import current_month, parse_month
 from app.services.reports import dashboard as board
 from app.services.reports import stored
+from app.views.api_base import OptiServeApi
 from app.views.dashboard import life_label, reader_wording, scope_name
 from app.views.display import placeholder
-from app.views.errors import PAGES
 from app.views.hospital_target import target_hospital
 
 # The earliest month asked about: the figures reach 13 months back from the month asked.
@@ -62,7 +62,7 @@ def month_figures(hospital, month, data: dict) -> dict:
     }
 
 
-class DashboardFiguresApi(BaseApi):
+class DashboardFiguresApi(OptiServeApi):
     """Beside ReportApi under ``/api/v1/reports/`` (a month's figures, as its files are), but
     with the dashboard's permission: ReportApi's is the download screen's."""
 
@@ -73,11 +73,6 @@ class DashboardFiguresApi(BaseApi):
     base_permissions = ["can_read"]
     openapi_spec_tag = "Reports"
     allow_browser_login = True  # the screen's session too; machines use API keys
-
-    def response_403(self, message=None):
-        """FAB's refusal (a role without the dashboard's permission: a manufacturer) in the
-        reader's language, as the app's other 403s (app/views/errors.py), not FAB's "Forbidden"."""
-        return self.response(403, message=message or str(PAGES[403][1]))
 
     @expose("/figures", methods=["GET"])
     @protect()

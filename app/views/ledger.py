@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
-from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import protect
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -15,6 +15,7 @@ from app.services.ledger import export as ledger_export
 from app.services.ledger import maintenance as ledger
 from app.services.reports import queue_after_data_change
 from app.services.unit_of_work import unit_of_work
+from app.views.api_base import OptiServeApi
 from app.views.csv_export import csv_response
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 from app.views.xlsx_export import xlsx_response
@@ -212,7 +213,7 @@ class LedgerView(BaseView):
         return self._back(hospital)
 
 
-class LedgerApi(BaseApi):
+class LedgerApi(OptiServeApi):
     """Ledger settings for machines: list, one device with history, change, restore."""
 
     resource_name = "ledger"
