@@ -73,3 +73,14 @@ def test_an_unknown_api_key_is_401_in_the_readers_language(client, ctx):
 def test_an_unreadable_query_is_400_in_the_readers_language(client, ctx):
     login_as(client, ORGADMIN_A)
     assert answers(client, "/api/v1/users/?q=" + "(" * 5000, 400) == BAD_REQUEST
+
+
+def test_every_api_of_the_app_has_the_shared_refusals(app):
+    """A new API on FAB's bare BaseApi would answer "Forbidden" / "Not found" again."""
+    from flask_appbuilder.api import BaseApi
+
+    from app.views.api_base import TranslatedRefusals
+
+    apis = [v for v in app.appbuilder.baseviews if isinstance(v, BaseApi) and type(v).__module__.startswith("app.")]
+    assert len(apis) >= 13
+    assert [type(v).__name__ for v in apis if not isinstance(v, TranslatedRefusals)] == []
