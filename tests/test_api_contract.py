@@ -6,7 +6,7 @@ hospital user's (hospital A) and a System account's. Every answer must:
 
 - not be a server error (5xx);
 - have a status the operation documents, with the documented content type;
-- match the documented schema (the success schemas of app/views/api_schemas.py, ``Error``
+- match the documented schema (the success schemas of app/views/api_schemas/, ``Error``
   for every error).
 
 Half of the generated requests name real objects of hospital A in their path (an upload, a

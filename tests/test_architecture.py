@@ -4,8 +4,9 @@
 - ``app.models`` imports only ``app.core`` and ``app.extensions``;
 - ``app.infra`` (storage, queue, mail, i18n) imports neither services, access nor the web layer;
 - ``app.services`` never imports the web layer, jobs, the CLI or seeding, and never touches the
-  request (``flask.request``, ``g``, ``session``, ``flash``): the actor, scope and settings are
-  arguments;
+  request (``flask.request``, ``g``, ``session``, ``flash``), nor asks it its language
+  (``flask_babel.get_locale``, ``flask.has_request_context``): the actor, scope, settings and the
+  reader's language are arguments;
 - the access rules (capabilities, roles, scope) import only models and core;
 - no import circle among module-level imports.
 """
@@ -38,6 +39,9 @@ MAY_NOT_IMPORT = {
 # serves (login, user info), so it names those view classes.
 ALLOWED_EXCEPTIONS = {("app.access.security_manager", "app.views")}
 REQUEST_NAMES = {"request", "g", "session", "flash"}
+# What asks whether there is a request, or its language: a service is told the language
+# (a Wording or "ja"/"en") by its caller instead.
+REQUEST_PROBES = {"flask": {"has_request_context"}, "flask_babel": {"get_locale"}}
 REQUEST_FREE = ("app.services",)
 
 
@@ -77,15 +81,18 @@ def imports(module: str, tree: ast.AST, top_level_only: bool = False):
 
 def request_uses(tree: ast.AST):
     """Lines where ``tree`` reaches the request: ``from flask import request/g/session/flash``
-    or ``flask.request`` and the like."""
+    or ``flask.request`` and the like, or asks about it: ``has_request_context``,
+    ``flask_babel.get_locale`` (a function-level import counts too)."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "flask":
+        if isinstance(node, ast.ImportFrom) and node.module in ("flask", "flask_babel"):
             for alias in node.names:
-                if alias.name in REQUEST_NAMES:
-                    yield node.lineno, f"from flask import {alias.name}"
-        elif isinstance(node, ast.Attribute) and node.attr in REQUEST_NAMES \
-                and isinstance(node.value, ast.Name) and node.value.id == "flask":
-            yield node.lineno, f"flask.{node.attr}"
+                if alias.name in REQUEST_PROBES[node.module] or (node.module == "flask"
+                                                                 and alias.name in REQUEST_NAMES):
+                    yield node.lineno, f"from {node.module} import {alias.name}"
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in REQUEST_PROBES and (node.attr in REQUEST_PROBES[node.value.id] or (
+                    node.value.id == "flask" and node.attr in REQUEST_NAMES)):
+            yield node.lineno, f"{node.value.id}.{node.attr}"
 
 
 def layer_rule(module: str):
@@ -174,6 +181,20 @@ def test_checker_flags_a_service_that_reads_the_request_or_imports_a_view():
     found = violations("app.services.ledger.maintenance", source)
     assert found == ["app.services.ledger.maintenance:2 imports app.views.ledger",
                      "app.services.ledger.maintenance:1 uses from flask import request"]
+
+
+def test_checker_flags_a_service_that_asks_the_request_its_language():
+    source = ("def english():\n"
+              "    from flask import has_request_context\n"
+              "    from flask_babel import get_locale, gettext\n"
+              "    import flask_babel\n"
+              "    return has_request_context() and flask_babel.get_locale().language == 'en'\n")
+    assert violations("app.services.reports.definitions", source) == [
+        "app.services.reports.definitions:2 uses from flask import has_request_context",
+        "app.services.reports.definitions:3 uses from flask_babel import get_locale",
+        "app.services.reports.definitions:5 uses flask_babel.get_locale"]
+    # the web layer may: it is where the reader's language is found
+    assert violations("app.views.display", "from flask_babel import get_locale\n") == []
 
 
 def test_checker_flags_models_and_infra_reaching_up():

@@ -83,7 +83,7 @@ def test_a_hospital_key_reads_its_own_hospital_only(app, data, client):
     assert own.status_code == 200 and own.get_json()["result"]["hospital_id"] == a.id
     assert client.get(f"{URL}?month=2025-05&hospital_id={a.id}", headers=bearer(key)).status_code == 200
     other = client.get(f"{URL}?month=2025-05&hospital_id={b.id}", headers=bearer(key))
-    assert other.status_code == 404 and other.get_json()["message"].startswith("お探しのページ")
+    assert other.status_code == 404 and other.get_json()["message"].startswith("指定されたもの（URL または ID）は存在しない")
     # No key, a wrong key: no figures.
     assert client.get(f"{URL}?month=2025-05").status_code == 401
     assert client.get(f"{URL}?month=2025-05", headers=bearer("sst_" + "x" * 43)).status_code == 401
@@ -115,9 +115,9 @@ def test_a_manufacturer_is_refused(data, client):
     login_as(client, MANUFACTURER)
     response = client.get(f"{URL}?month=2025-05&hospital_id={hospital('H0001').id}")
     assert response.status_code == 403
-    assert response.get_json() == {"message": "このページを表示する権限がありません。必要な場合は組織の管理者にお問い合わせください。"}
+    assert response.get_json() == {"message": "この操作を行う権限がありません。必要な場合は組織の管理者にお問い合わせください。"}
     english = client.get(f"{URL}?month=2025-05&hospital_id={hospital('H0001').id}&_l_=en")
-    assert english.status_code == 403 and english.get_json()["message"].startswith("You are not allowed to see this page")
+    assert english.status_code == 403 and english.get_json()["message"].startswith("You are not allowed to do this")
 
 
 def _set_level(level):

@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from app.core.months import current_month
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, Lending, Organization
+from app.services.ledger import listing
 from app.services.ledger import maintenance as ledger
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
@@ -80,22 +81,22 @@ def numbers(result):
 
 def test_search_covers_k006_columns(devices):
     a = devices["a"]
-    assert numbers(ledger.page(a, ledger.LedgerFilter(q="MEセンター2"))) == ["ME001"]  # owner's T03
-    assert numbers(ledger.page(a, ledger.LedgerFilter(q="TE-351"))) == ["ME003"]
-    assert numbers(ledger.page(a, ledger.LedgerFilter(q="S5"))) == ["ME005"]
-    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(q="日本光電")))) == ["ME004", "ME005"]
-    assert numbers(ledger.page(a, ledger.LedgerFilter(q="%"))) == []  # wildcards are literal
+    assert numbers(listing.page(a, ledger.LedgerFilter(q="MEセンター2"))) == ["ME001"]  # owner's T03
+    assert numbers(listing.page(a, ledger.LedgerFilter(q="TE-351"))) == ["ME003"]
+    assert numbers(listing.page(a, ledger.LedgerFilter(q="S5"))) == ["ME005"]
+    assert sorted(numbers(listing.page(a, ledger.LedgerFilter(q="日本光電")))) == ["ME004", "ME005"]
+    assert numbers(listing.page(a, ledger.LedgerFilter(q="%"))) == []  # wildcards are literal
     c1_name = db.session.get(Classification, devices["c1"]).name
-    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(q=c1_name)))) == ["ME001", "ME002"]
+    assert sorted(numbers(listing.page(a, ledger.LedgerFilter(q=c1_name)))) == ["ME001", "ME002"]
 
 
 def test_filters(devices):
     a = devices["a"]
-    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(department="ICU")))) == ["ME002", "ME003", "ME004"]
-    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(maker="日本光電工業(株)")))) == ["ME004", "ME005"]
-    assert sorted(numbers(ledger.page(a, ledger.LedgerFilter(classification_id=devices["c2"])))) == ["ME003", "ME004"]
-    assert numbers(ledger.page(a, ledger.LedgerFilter(state="excluded"))) == ["ME004"]
-    assert numbers(ledger.page(a, ledger.LedgerFilter(state="overridden"))) == []
+    assert sorted(numbers(listing.page(a, ledger.LedgerFilter(department="ICU")))) == ["ME002", "ME003", "ME004"]
+    assert sorted(numbers(listing.page(a, ledger.LedgerFilter(maker="日本光電工業(株)")))) == ["ME004", "ME005"]
+    assert sorted(numbers(listing.page(a, ledger.LedgerFilter(classification_id=devices["c2"])))) == ["ME003", "ME004"]
+    assert numbers(listing.page(a, ledger.LedgerFilter(state="excluded"))) == ["ME004"]
+    assert numbers(listing.page(a, ledger.LedgerFilter(state="overridden"))) == []
 
 
 def test_paging_100_per_page(ctx):
@@ -103,10 +104,10 @@ def test_paging_100_per_page(ctx):
     db.session.execute(insert(Equipment), [dict(hospital_id=a, device_number=f"P{n:04d}", default_counts=True)
                                            for n in range(250)])
     db.session.commit()
-    first = ledger.page(a, ledger.LedgerFilter(), 1)
-    last = ledger.page(a, ledger.LedgerFilter(), 3)
+    first = listing.page(a, ledger.LedgerFilter(), 1)
+    last = listing.page(a, ledger.LedgerFilter(), 3)
     assert (first["total"], first["pages"], len(first["rows"]), len(last["rows"])) == (250, 3, 100, 50)
-    assert ledger.page(a, ledger.LedgerFilter(), 99)["page"] == 3
+    assert listing.page(a, ledger.LedgerFilter(), 99)["page"] == 3
 
 
 def test_searched_pages_count_every_match(ctx):
@@ -117,12 +118,12 @@ def test_searched_pages_count_every_match(ctx):
                                            for n in range(250)])
     db.session.commit()
     search = ledger.LedgerFilter(q="te-281a")
-    first, second = ledger.page(a, search, 1), ledger.page(a, search, 2)
+    first, second = listing.page(a, search, 1), listing.page(a, search, 2)
     assert (first["total"], first["pages"], len(first["rows"]), len(second["rows"])) == (125, 2, 100, 25)
     assert numbers(first)[0] == "Q0001" and numbers(second)[-1] == "Q0249"
-    past_end = ledger.page(a, search, 7)
+    past_end = listing.page(a, search, 7)
     assert (past_end["page"], past_end["total"], numbers(past_end)) == (2, 125, numbers(second))
-    nothing = ledger.page(a, ledger.LedgerFilter(q="no such device"), 3)
+    nothing = listing.page(a, ledger.LedgerFilter(q="no such device"), 3)
     assert (nothing["total"], nothing["pages"], nothing["page"], nothing["rows"]) == (0, 1, 1, [])
 
 
@@ -135,7 +136,7 @@ def test_a_huge_page_number_shows_the_last_page(ctx, client):
     db.session.commit()
     huge = 10 ** 20
     for flt in (ledger.LedgerFilter(), ledger.LedgerFilter(q="te-281a"), ledger.LedgerFilter(model="TE-281A")):
-        shown = ledger.page(a, flt, huge)
+        shown = listing.page(a, flt, huge)
         assert (shown["page"], shown["total"], len(shown["rows"])) == (2, 150, 50), flt
     login_as(client, HOSPITAL_A)
     assert client.get(f"/ledger/?q=te-281a&page={huge}").status_code == 200
@@ -147,7 +148,7 @@ def test_no_activity_marker(devices):
                            lent_at=dt.datetime.now() - dt.timedelta(days=3),
                            returned_at=dt.datetime.now() - dt.timedelta(days=2)))
     db.session.commit()
-    rows = {r["device_number"]: r for r in ledger.page(a, ledger.LedgerFilter())["rows"]}
+    rows = {r["device_number"]: r for r in listing.page(a, ledger.LedgerFilter())["rows"]}
     assert rows["ME001"]["has_activity"] is True and rows["ME002"]["has_activity"] is False
 
 

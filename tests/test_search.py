@@ -12,6 +12,7 @@ from app.core import search
 from app.extensions import db
 from app.models import Equipment, Organization
 from app.services.audit import trail as audit
+from app.services.ledger import listing
 from app.services.ledger import maintenance as ledger
 
 from .conftest import ADMIN, HOSPITAL_A, login_as, user_by_email
@@ -41,7 +42,7 @@ def devices(ctx):
 
 
 def numbers(a, q=None, **kw):
-    return sorted(r["device_number"] for r in ledger.page(a, ledger.LedgerFilter(q=q or "", **kw))["rows"])
+    return sorted(r["device_number"] for r in listing.page(a, ledger.LedgerFilter(q=q or "", **kw))["rows"])
 
 
 def test_fold_is_nfkc_and_casefold():

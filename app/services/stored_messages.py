@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import force_locale, get_locale, get_translations
+from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _gettext
 
 
@@ -175,17 +175,23 @@ def japanese(parts: list[dict] | None) -> str:
 
 
 def render(parts: list[dict] | None, locale=None) -> str:
-    """The text of ``parts`` in ``locale`` (a Babel locale or its name; default: the current
-    request's, else the app's default). Pure apart from the catalogs: a job, a mail or a test
-    can ask for any language."""
+    """The text of ``parts`` in ``locale`` (a Babel locale or its name; None: Japanese). Pure
+    apart from the catalogs: a view passes its reader's, and a job, a mail or a test can ask for
+    any language."""
     if not parts:
         return ""
-    locale = locale or get_locale()
     language = str(locale).split("_")[0] if locale else "ja"
     if language == "ja":
         return japanese(parts)
     with force_locale(str(locale)):
         return _render(parts, _gettext, language)
+
+
+def in_gettext_language(part: dict) -> str:
+    """One part in the language flask_babel's ``gettext`` speaks now, as the ``_()`` around it:
+    a refusal read at once by the person who caused it (the view set the language up; nothing
+    here asks the request which it is)."""
+    return _text(MESSAGES[part["code"]], part.get("params") or {}, _gettext)
 
 
 class Wording:

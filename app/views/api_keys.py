@@ -9,7 +9,7 @@ import datetime as dt
 
 from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_appbuilder.api import BaseApi, protect
+from flask_appbuilder.api import protect
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from app.access.scope import current_scope
 from app.core.months import JST, UTC, format_jst
 from app.extensions import db
 from app.models import User, UserStatus
+from app.views.api_base import OptiServeApi
 from app.views.errors import is_valid_id
 from app.views.hospital_target import CsrfForm
 
@@ -106,7 +107,7 @@ class ApiKeyView(BaseView):
         return redirect(url_for("ApiKeyView.index"))
 
 
-class ApiKeyApi(BaseApi):
+class ApiKeyApi(OptiServeApi):
     route_base = "/api/v1/apikeys"
     class_permission_name = "ApiKeys"
     method_permission_name = {"list_keys": "read", "get_key": "read", "create_key": "write",

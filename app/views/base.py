@@ -8,7 +8,7 @@ API call with another organization's id finds nothing (404) instead of the row.
 from __future__ import annotations
 
 from flask import abort, request
-from flask_appbuilder import ModelRestApi, ModelView, expose, has_access, permission_name
+from flask_appbuilder import ModelView, expose, has_access, permission_name
 from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.access.scope import current_scope
 from app.core import search
+from app.views.api_base import OptiServeModelApi
 from app.views.display import default_formatters, polish_form
 from app.views.saving import SaveFlow
 
@@ -205,7 +206,7 @@ class ScopedModelView(SaveFlow, ModelView):
         abort(404)
 
 
-class ScopedModelRestApi(ModelRestApi):
+class ScopedModelRestApi(OptiServeModelApi):
     """A ModelRestApi under the same scope: list via ``base_filters``, by id via the datamodel."""
 
     def __init__(self):

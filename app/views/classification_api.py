@@ -4,7 +4,7 @@ mapping of one classification, and the report selection."""
 from __future__ import annotations
 
 from flask import g, request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext as _
 
@@ -14,11 +14,12 @@ from app.services.classifications import mapping as logic
 from app.services.classifications import screen
 from app.services.reports import selection
 from app.services.unit_of_work import unit_of_work
+from app.views.api_base import OptiServeApi
 from app.views.hospital_target import hospital_classification, target_hospital
 from app.views.report_selection import save_from_json
 
 
-class ClassificationApi(BaseApi):
+class ClassificationApi(OptiServeApi):
     resource_name = "classification"
     class_permission_name = "ClassificationApi"
     openapi_spec_tag = "Classifications"

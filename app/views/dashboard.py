@@ -77,7 +77,12 @@ def scope_name(scope: dict) -> str:
 
 def life_label(row: dict) -> str:
     """A ③ bucket (stored with its Japanese label) in the UI language."""
-    return board.life_label(row, Wording(reader_locale()))
+    return board.life_label(row, reader_wording())
+
+
+def reader_wording() -> Wording:
+    """The reader's language, as the dashboard's services take it."""
+    return Wording(reader_locale())
 
 
 def _language() -> str:
@@ -87,14 +92,15 @@ def _language() -> str:
 
 def _client_data(data: dict) -> dict:
     """What the charts need (trends and ③–⑥), with labels and definitions, in the UI language."""
-    labels = {s: {k: f.name for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
+    language = _language()
+    labels = {s: {k: f.name_in(language) for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
     units = {s: {k: f.unit for k, f in board.FIGURES[s].items()} for s in board.FIGURES}
-    texts = {"units": {u: unit_label(u) for u in ("台", "回", "時間")},
+    texts = {"units": {u: unit_label(u, language) for u in ("台", "回", "時間")},
              "devices": _("機器台数"), "lending_hours": _("合計貸出時間"),
              "near_end_share": _("残耐用1年以内の割合"), "utilization": _("稼働率"),
              "no_data": _("データがありません")}
     return {"months": [m[:7] for m in data["months"]], "month": data["month"][:7], "labels": labels,
-            "units": units, "texts": texts, "definitions": definitions(_language()),
+            "units": units, "texts": texts, "definitions": definitions(language),
             "scopes": [{"key": s["key"], "name": scope_name(s),
                         "trend": {sec: {r["key"]: r["trend"] for r in s[sec]} for sec in ("lending", "failure")},
                         "life": [{**r, "label": life_label(r)} for r in s["life"]],
@@ -117,16 +123,18 @@ class DashboardView(BaseView):
         quality = data["quality"]
         if quality.get("unknown_end") or quality.get("over_booked") or quality.get("long_lendings"):
             mark_times_shown()  # the data-quality rows show lending times: the footer names the zone
+        wording = reader_wording()
         newer = [m for m in months if m > month]
         older = [m for m in months if m < month]
         return self.render_template(
             "dashboard/index.html", title=_("ダッシュボード"), hospital=hospital, month=month, months=months,
-            data=data, board=board, cards=board.cards(data), has_data=board.has_data(data), fmt=fmt,
-            fmt_diff=fmt_diff, quality=data["quality"], long_days=LONG_LENDING_DAYS,
+            data=data, board=board, wording=wording, cards=board.cards(data, wording),
+            has_data=board.has_data(data), fmt=fmt, fmt_diff=fmt_diff, quality=data["quality"],
+            long_days=LONG_LENDING_DAYS,
             client_json=json.dumps(_client_data(data), ensure_ascii=False).replace("</", "<\\/"),
             next_month=newer[-1] if newer else None, previous=older[0] if older else None,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            data_defs=definitions(_language()), status=hospital_status(hospital.id), labels=board.labels(),
+            data_defs=definitions(_language()), status=hospital_status(hospital.id), labels=board.labels(wording),
             scope_name=scope_name, life_label=life_label,
             can_upload=current_scope().can(UPLOAD) and self.appbuilder.sm.has_access("can_read", "UploadView"),
             export_base=url_for("DashboardView.export", hospital_id=hospital.id, month=f"{month:%Y-%m}"),
@@ -140,7 +148,7 @@ class DashboardView(BaseView):
         """The month's stored figures as JSON (what the page embeds, for scripts)."""
         hospital, month, _months = _target()
         data = stored.load(hospital.id, month)
-        return jsonify(hospital_id=hospital.id, month=f"{month:%Y-%m}", cards=board.cards(data),
+        return jsonify(hospital_id=hospital.id, month=f"{month:%Y-%m}", cards=board.cards(data, reader_wording()),
                        has_data=board.has_data(data), figures=_client_data(data))
 
     @expose("/devices")
@@ -173,7 +181,7 @@ class DashboardView(BaseView):
             abort(404)
         data = stored.load(hospital.id, month)
         scope = request.args.get("scope")
-        wording = Wording(reader_locale())
+        wording = reader_wording()
         if name == "devices":
             groups = board.groups_for(data, scope, request.args.get("cls"))
             if groups is False:

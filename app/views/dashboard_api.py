@@ -15,7 +15,7 @@ none (403: its pooled figures are screen 9). The permission is the screen's (``D
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_babel import gettext as _
 
 from app.access.capabilities import DOWNLOAD_REPORTS
@@ -23,9 +23,9 @@ from app.access.scope import current_scope
 from app.core.months import current_month, parse_month
 from app.services.reports import dashboard as board
 from app.services.reports import stored
-from app.views.dashboard import life_label, scope_name
+from app.views.api_base import OptiServeApi
+from app.views.dashboard import life_label, reader_wording, scope_name
 from app.views.display import placeholder
-from app.views.errors import PAGES
 from app.views.hospital_target import target_hospital
 
 # The earliest month asked about: the figures reach 13 months back from the month asked.
@@ -33,15 +33,16 @@ EARLIEST_MONTH = "2000-01"
 ROW_FIELDS = ("value", "previous", "last_year", "mean_12", "diff_previous", "diff_last_year", "diff_mean_12")
 
 
-def figure_rows(scope: dict, section: str) -> list[dict]:
+def figure_rows(scope: dict, section: str, wording) -> list[dict]:
     """The ① or ② rows: raw values (ratios as fractions, hours as hours) and their changes."""
     return [{"key": r["key"], "label": str(r["label"]), "unit": r["figure"].unit,
              **{k: r[k] for k in ROW_FIELDS}, "trend": r["trend"]}
-            for r in board.rows_of(scope, section)]
+            for r in board.rows_of(scope, section, wording)]
 
 
 def month_figures(hospital, month, data: dict) -> dict:
-    """The API's answer for one hospital-month from its stored figures."""
+    """The API's answer for one hospital-month from its stored figures, in the reader's language."""
+    wording = reader_wording()
     return {
         "hospital_id": hospital.id, "hospital_code": hospital.code, "hospital_name": hospital.name,
         "month": f"{month:%Y-%m}", "has_data": board.has_data(data),
@@ -49,10 +50,10 @@ def month_figures(hospital, month, data: dict) -> dict:
         "cards": [{"section": c["section"], "key": c["key"], "label": str(c["label"]), "unit": c["unit"],
                    "unit_label": str(c["unit_label"]), "value": c["raw"], "text": c["value"],
                    "meaning": c["meaning"], "previous": c["previous"], "last_year": c["last_year"]}
-                  for c in board.cards(data)],
+                  for c in board.cards(data, wording)],
         "scopes": [{
             "key": s["key"], "name": scope_name(s),
-            "lending": figure_rows(s, "lending"), "failure": figure_rows(s, "failure"),
+            "lending": figure_rows(s, "lending", wording), "failure": figure_rows(s, "failure", wording),
             "life": [{"bucket": r["bucket"], "label": life_label(r), "devices": r["devices"],
                       "lending_hours": r["lending_hours"]} for r in s["life"]],
             "models_near_end": s["models_near_end"], "top_models": s["top_models"],
@@ -61,7 +62,7 @@ def month_figures(hospital, month, data: dict) -> dict:
     }
 
 
-class DashboardFiguresApi(BaseApi):
+class DashboardFiguresApi(OptiServeApi):
     """Beside ReportApi under ``/api/v1/reports/`` (a month's figures, as its files are), but
     with the dashboard's permission: ReportApi's is the download screen's."""
 
@@ -72,11 +73,6 @@ class DashboardFiguresApi(BaseApi):
     base_permissions = ["can_read"]
     openapi_spec_tag = "Reports"
     allow_browser_login = True  # the screen's session too; machines use API keys
-
-    def response_403(self, message=None):
-        """FAB's refusal (a role without the dashboard's permission: a manufacturer) in the
-        reader's language, as the app's other 403s (app/views/errors.py), not FAB's "Forbidden"."""
-        return self.response(403, message=message or str(PAGES[403][1]))
 
     @expose("/figures", methods=["GET"])
     @protect()

@@ -9,7 +9,9 @@
   errors: ``((((((`` recursed into a 500); otherwise 400.
 - Error pages (400, 403, 404, 405, 413, 429, 500; a stale form's CSRF token its own 400) are
   in the user's language, inside the app's layout, with a link back to the start page; under
-  ``/api/`` the answer is JSON ``{"message": …}`` in the user's language.
+  ``/api/`` the answer is JSON ``{"message": …}`` in the user's language, worded for a program's
+  caller (:data:`API_MESSAGES`: no "page"), the same whether FAB's API or the app refused
+  (app/views/api_base.py).
 """
 from __future__ import annotations
 
@@ -43,6 +45,17 @@ PAGES = {
           _l("短い時間に多くの操作が行われました。しばらく待ってから、もう一度お試しください。")),
     500: (_l("システムエラーが発生しました"),
           _l("処理中に予期しないエラーが発生しました。時間をおいてもう一度お試しいただき、解決しない場合は管理者にお問い合わせください。")),
+}
+
+
+# The JSON APIs' own words for their refusals (a caller of /api/ reads no page): FAB's
+# response_400/401/403/404 (app/views/api_base.py) and the error handler below both answer these.
+API_MESSAGES = {
+    400: _l("リクエストの内容が正しくありません。パラメータと送信内容を確認してください。"),
+    401: _l("APIキーが無効です（不明・失効・期限切れのキー、または無効になった利用者）。"
+            "有効なキーを Authorization: Bearer ヘッダーで送ってください。"),
+    403: _l("この操作を行う権限がありません。必要な場合は組織の管理者にお問い合わせください。"),
+    404: _l("指定されたもの（URL または ID）は存在しないか、参照する権限がありません。"),
 }
 
 
@@ -111,6 +124,8 @@ def handle_error(error):
             log.error("unhandled error on %s", request.path, exc_info=original)
     title, message = CSRF_PAGE if isinstance(error, CSRFError) else PAGES[code]
     if _wants_json():
+        if code in API_MESSAGES and not isinstance(error, CSRFError):
+            message = API_MESSAGES[code]
         response = jsonify(message=str(message))
     else:
         response = current_app.make_response(_page(code, title, message))
@@ -129,4 +144,4 @@ def init_app(app) -> None:
     app.register_error_handler(InternalServerError, handle_error)
 
 
-__all__ = ["MAX_ID", "check_request", "handle_error", "init_app", "is_valid_id"]
+__all__ = ["API_MESSAGES", "MAX_ID", "check_request", "handle_error", "init_app", "is_valid_id"]

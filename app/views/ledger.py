@@ -1,10 +1,11 @@
-"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.services.ledger.maintenance`."""
+"""Screen 5, 機器台帳のメンテナンス (K006), and its REST API. Logic: :mod:`app.services.ledger.listing`
+(what it shows) and :mod:`app.services.ledger.maintenance` (changes)."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
-from flask_appbuilder.api import BaseApi, protect
 from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import protect
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -12,9 +13,11 @@ from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
 from app.services.audit import trail as audit
 from app.services.ledger import export as ledger_export
+from app.services.ledger import listing
 from app.services.ledger import maintenance as ledger
 from app.services.reports import queue_after_data_change
 from app.services.unit_of_work import unit_of_work
+from app.views.api_base import OptiServeApi
 from app.views.csv_export import csv_response
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 from app.views.xlsx_export import xlsx_response
@@ -120,8 +123,8 @@ class LedgerView(BaseView):
     def index(self):
         hospital = self._hospital()
         flt = ledger.LedgerFilter.from_mapping(request.args)
-        result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1)
-        choices = ledger.filter_choices(hospital.id)
+        result = listing.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1)
+        choices = listing.filter_choices(hospital.id)
         return self.render_template(
             "ledger/index.html", title=_("機器台帳のメンテナンス"), hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
@@ -161,13 +164,13 @@ class LedgerView(BaseView):
 
     def _device_page(self, hospital, pk, kept=None):
         """One device's page; ``kept`` is the refused form's input, shown again."""
-        device = ledger.device(hospital.id, pk)
+        device = listing.device(hospital.id, pk)
         if device is None:
             abort(404)
-        changes = ledger.history(hospital.id, device.id)
+        changes = listing.history(hospital.id, device.id)
         return self.render_template(
             "ledger/show.html", title=_("機器の設定と変更履歴"), hospital=hospital, device=device,
-            row=ledger.device_row(device), changes=changes, editors=ledger.editor_names(changes),
+            row=listing.device_row(device), changes=changes, editors=listing.editor_names(changes),
             classifications=ledger.classification_choices(hospital.id), counts_label=ledger.counts_label,
             form=CsrfForm(), kept=kept or {},
         )
@@ -212,7 +215,7 @@ class LedgerView(BaseView):
         return self._back(hospital)
 
 
-class LedgerApi(BaseApi):
+class LedgerApi(OptiServeApi):
     """Ledger settings for machines: list, one device with history, change, restore."""
 
     resource_name = "ledger"
@@ -248,8 +251,8 @@ class LedgerApi(BaseApi):
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
         flt = ledger.LedgerFilter.from_mapping(request.args)
-        result = ledger.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1,
-                             request.args.get("page_size", ledger.PAGE_SIZE, type=int))
+        result = listing.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1,
+                             request.args.get("page_size", listing.PAGE_SIZE, type=int))
         latest = result["latest_ledger_month"]
         result["latest_ledger_month"] = f"{latest:%Y-%m}" if latest else None
         return self.response(200, **result)
@@ -272,16 +275,16 @@ class LedgerApi(BaseApi):
             404: {description: not in your scope}
         """
         hospital = target_hospital(request.args.get("hospital_id"), MAINTAIN_MASTERS)
-        device = ledger.device(hospital.id, pk)
+        device = listing.device(hospital.id, pk)
         if device is None:
             return self.response_404()
-        history = ledger.history(hospital.id, device.id)
-        editors = ledger.editor_names(history)
+        history = listing.history(hospital.id, device.id)
+        editors = listing.editor_names(history)
         changes = [{"changed_at": c.changed_at.isoformat() + "Z", "changed_by_id": c.changed_by_id,
                     "changed_by": editors.get(c.changed_by_id), "field": c.field,
                     "old": c.old_value, "new": c.new_value, "reason": c.reason}
                    for c in history]
-        return self.response(200, result=ledger.device_row(device), history=changes)
+        return self.response(200, result=listing.device_row(device), history=changes)
 
     def _body(self):
         body = request.get_json(silent=True)

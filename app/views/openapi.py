@@ -23,6 +23,7 @@ from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.api.manager import OpenApi as FabOpenApi
 from flask_appbuilder.api.manager import SwaggerView as FabSwaggerView
 
+from app.views.api_base import TranslatedRefusals
 from app.views.api_schemas import COMPONENTS
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -50,7 +51,7 @@ MAX_ID = 2**31 - 1
 _PATH_ARG = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 
 
-class OpenApi(FabOpenApi):
+class OpenApi(TranslatedRefusals, FabOpenApi):
     """FAB's view (same name, so the same endpoint and permission), completed as above."""
 
     openapi_spec_component_schemas = COMPONENTS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
-from flask_appbuilder.api import BaseApi, protect
+from flask_appbuilder.api import protect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -19,6 +19,7 @@ from app.infra.storage import get_storage
 from app.models import ReportFile, ReportType
 from app.services.reports import enqueue_report, service
 from app.services.stored_messages import codes
+from app.views.api_base import OptiServeApi
 from app.views.display import reader_locale, stored_message
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
@@ -142,7 +143,7 @@ def _previous_month() -> str:
     return f"{previous_month():%Y-%m}"
 
 
-class ReportApi(BaseApi):
+class ReportApi(OptiServeApi):
     """``GET /api/v1/reports/?month=YYYY-MM[&hospital_id=]`` lists published files in scope —
     the newest version of each hospital-month-type, with its older versions in
     ``older_versions`` (``&all_versions=1``: every version as its own item);

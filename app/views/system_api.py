@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from flask import current_app, g, jsonify, request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_babel import gettext as _
 
 from app.access.scope import current_scope
@@ -18,6 +18,7 @@ from app.infra.locks import hospital_reports_lock
 from app.services.sync import feed, idempotency
 from app.services.sync import onprem as system_sync
 from app.services.uploads.records import upload_in_scope
+from app.views.api_base import OptiServeApi
 from app.views.upload import original_download
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -83,7 +84,7 @@ def idempotent(view):
     return wrapper
 
 
-class SystemUploadApi(BaseApi):
+class SystemUploadApi(OptiServeApi):
     route_base = "/api/v1/system/uploads"
     class_permission_name = "SystemApi"
     method_permission_name = {"list_unfetched": "read", "get_file": "read", "acknowledge": "write"}
@@ -169,7 +170,7 @@ class SystemUploadApi(BaseApi):
         return self.response(200, result=system_sync.upload_payload(upload))
 
 
-class SystemReportApi(BaseApi):
+class SystemReportApi(OptiServeApi):
     route_base = "/api/v1/system/reports"
     class_permission_name = "SystemApi"
     method_permission_name = {"publish": "write"}
@@ -231,7 +232,7 @@ class SystemReportApi(BaseApi):
         return self.response(201, result=system_sync.report_payload(row, hospital, notified))
 
 
-class SystemChangesApi(BaseApi):
+class SystemChangesApi(OptiServeApi):
     route_base = "/api/v1/system/changes"
     class_permission_name = "SystemApi"
     method_permission_name = {"changes": "read"}

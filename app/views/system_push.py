@@ -4,17 +4,18 @@ scope; every write takes an ``Idempotency-Key`` (see :mod:`app.views.system_api`
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_babel import gettext as _
 
 from app.services.sync import ledger_push, masters
 from app.services.unit_of_work import unit_of_work
 from app.services.uploads.records import status_payload
+from app.views.api_base import OptiServeApi
 from app.views.display import reader_locale
 from app.views.system_api import _operator_wide, idempotent
 
 
-class SystemMastersApi(BaseApi):
+class SystemMastersApi(OptiServeApi):
     route_base = "/api/v1/system/masters"
     class_permission_name = "SystemApi"
     method_permission_name = {"push_masters": "write"}
@@ -60,7 +61,7 @@ class SystemMastersApi(BaseApi):
         return self.response(200, result=result)
 
 
-class SystemLedgerApi(BaseApi):
+class SystemLedgerApi(OptiServeApi):
     route_base = "/api/v1/system/ledger"
     class_permission_name = "SystemApi"
     method_permission_name = {"push_ledger": "write"}

@@ -5,7 +5,7 @@ Same checks, storage and queue as the screen (:mod:`app.services.uploads.records
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_appbuilder.api import BaseApi, expose, protect
+from flask_appbuilder.api import expose, protect
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -13,12 +13,13 @@ from app.access.capabilities import UPLOAD
 from app.access.scope import current_scope
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected, too_large_message
+from app.views.api_base import OptiServeApi
 from app.views.display import reader_locale
 from app.views.hospital_target import target_hospital
 from app.views.upload import original_download, rejected_download, scoped_upload
 
 
-class UploadApi(BaseApi):
+class UploadApi(OptiServeApi):
     resource_name = "uploads"
     allow_browser_login = True  # the screen's session works too; machines use API keys
     class_permission_name = "UploadApi"

@@ -34,7 +34,8 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Classification
-from app.services.ledger.maintenance import LedgerFilter, all_rows
+from app.services.ledger.listing import all_rows
+from app.services.ledger.maintenance import LedgerFilter
 
 LEVELS = 3
 

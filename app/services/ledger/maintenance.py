@@ -1,5 +1,7 @@
 """Ledger maintenance (screen 5, K006): which devices count in aggregation, classification
-overrides, their history, and restoring defaults.
+overrides, their history, and restoring defaults. What the screen lists (pages, one device,
+its history, the filter's choices) is :mod:`app.services.ledger.listing`; the filter and the
+targets it shares with it are here.
 
 Every change is set-based: one INSERT … SELECT writes the history rows (one per device whose
 value changes: who, when, reason, old → new) and one UPDATE changes the devices, whatever the
@@ -37,19 +39,12 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from app.core import search
-from app.core.months import jst_today, utc_now
+from app.core.months import utc_now
 from app.extensions import db
-from app.models import Classification, Equipment, EquipmentChange, LedgerListing
-from app.services.ingest.activity import active_devices
-from app.services.ledger.device_months import latest_ledger_month
+from app.models import Classification, Equipment, EquipmentChange
 
-PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-# Beyond any hospital's ledger (10 million pages): a larger number is past the end anyway.
-MAX_PAGE_NUMBER = 10_000_000
 MAX_SEARCH = 100
 MAX_REASON = 500
 COUNTS, CLASSIFICATION = "counts", "classification"
@@ -152,149 +147,7 @@ def target_clauses(hospital_id: int, target: Target) -> list:
     raise LedgerError(_("変更の対象を指定してください。"))
 
 
-# ---------------------------------------------------------------- reading
-
-
-ORDER = (Equipment.department_use, Equipment.device_number, Equipment.id)
-
-
-def _rows(hospital_id: int, ids: list[int]) -> list[dict]:
-    """The list's rows of ``ids`` (in the list's order), with both class names, the activity
-    marker and whether the latest ledger lists each device: a few indexed look-ups for one
-    page, never a subquery per device of the hospital."""
-    if not ids:
-        return []
-    default_class = aliased(Classification)
-    effective_class = aliased(Classification)
-    found = db.session.execute(
-        select(Equipment, default_class.name, effective_class.name)
-        .outerjoin(default_class, default_class.id == Equipment.classification_id)
-        .outerjoin(effective_class, effective_class.id == effective_class_id)
-        .where(Equipment.hospital_id == hospital_id, Equipment.id.in_(ids))).all()
-    by_id = {e.id: (e, default_name, effective_name) for e, default_name, effective_name in found}
-    active = active_devices(db.session, list(by_id), jst_today())
-    latest = latest_ledger_month(db.session, hospital_id)
-    listed = set(db.session.scalars(select(LedgerListing.equipment_id).where(
-        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
-        LedgerListing.equipment_id.in_(list(by_id))))) if latest else set()
-    return [device_row(e, default_name, effective_name, e.id in active, (e.id in listed) if latest else None)
-            for e, default_name, effective_name in (by_id[i] for i in ids if i in by_id)]
-
-
-def _count(clauses: list) -> int:
-    return db.session.scalar(select(func.count()).select_from(Equipment).where(*clauses)) or 0
-
-
-def _page_ids(clauses: list, number: int, size: int) -> list[int]:
-    return list(db.session.scalars(select(Equipment.id).where(*clauses).order_by(*ORDER)
-                                   .limit(size).offset((number - 1) * size)))
-
-
-def _page_ids_and_count(clauses: list, number: int, size: int) -> tuple[list[int], int | None]:
-    """The page's ids and the count of every match from one scan (a window count), so a
-    text search folds each device's text once rather than once for the count and again for
-    the page. The count is None for a page past the last one (no row carries it)."""
-    found = db.session.execute(
-        select(Equipment.id, func.count().over()).where(*clauses).order_by(*ORDER)
-        .limit(size).offset((number - 1) * size)).all()
-    if not found:
-        return [], (0 if number == 1 else None)
-    return [row[0] for row in found], found[0][1]
-
-
-def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_SIZE) -> dict:
-    """One page of the list: its ids in order and the count of every match, then only those
-    rows' details. Unsearched, a count and an index scan of ix_equipment_list_order (cheaper
-    than a window over every device); searched, one scan for both. A page past the end
-    shows the last page."""
-    size = max(1, min(int(size or PAGE_SIZE), MAX_PAGE_SIZE))
-    clauses = filter_clauses(hospital_id, flt)
-    # Any page past the end shows the last one; capped first, so that a typed ?page=<20 digits>
-    # never becomes an OFFSET the database cannot hold.
-    number = max(1, min(int(number or 1), MAX_PAGE_NUMBER))
-    ids, total = _page_ids_and_count(clauses, number, size) if (flt.q or flt.model) else ([], None)
-    if total is None:
-        total = _count(clauses)
-        number = min(number, max(1, -(-total // size)))
-        ids = _page_ids(clauses, number, size)
-    pages = max(1, -(-total // size))
-    return {"total": total, "page": number, "pages": pages, "page_size": size,
-            "rows": _rows(hospital_id, ids), "latest_ledger_month": latest_ledger_month(db.session, hospital_id)}
-
-
-def all_rows(hospital_id: int, flt: LedgerFilter, chunk: int = 1000) -> list[dict]:
-    """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
-    ids = list(db.session.scalars(select(Equipment.id).where(*filter_clauses(hospital_id, flt)).order_by(*ORDER)))
-    rows = []
-    for start in range(0, len(ids), chunk):
-        rows.extend(_rows(hospital_id, ids[start:start + chunk]))
-    return rows
-
-
-def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,
-               in_latest_ledger=None) -> dict:
-    return {
-        "id": e.id,
-        "counts": e.counts_in_aggregation,
-        "default_counts": e.default_counts,
-        "override_counts": e.override_counts,
-        "department": e.department_use,
-        "device_number": e.device_number,
-        "product_name": e.product_name,
-        "model_number": e.model_number,
-        "serial_number": e.serial_number,
-        "maker_name": e.maker_name,
-        "delivered_on": e.delivered_on.isoformat() if e.delivered_on else None,
-        "expires_on": e.expires_on.isoformat() if e.expires_on else None,
-        "classification_id": e.effective_classification_id,
-        "classification": effective_class_name,
-        "default_classification_id": e.classification_id,
-        "default_classification": default_class_name,
-        "override_classification_id": e.override_classification_id,
-        "overridden": e.override_counts is not None or e.override_classification_id is not None,
-        "has_activity": None if active is None else bool(active),
-        "in_latest_ledger": None if in_latest_ledger is None else bool(in_latest_ledger),
-        "disposed_on": e.disposed_on.isoformat() if e.disposed_on else None,
-    }
-
-
-def device(hospital_id: int, equipment_id) -> Equipment | None:
-    try:
-        equipment_id = int(equipment_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.scalar(
-        select(Equipment).where(Equipment.id == equipment_id, Equipment.hospital_id == hospital_id))
-
-
-def history(hospital_id: int, equipment_id: int) -> list[EquipmentChange]:
-    return list(db.session.scalars(
-        select(EquipmentChange)
-        .where(EquipmentChange.hospital_id == hospital_id, EquipmentChange.equipment_id == equipment_id)
-        .order_by(EquipmentChange.changed_at.desc(), EquipmentChange.id.desc())
-    ))
-
-
-def editor_names(changes) -> dict[int, str]:
-    """Names of the users who made ``changes`` (the history shows who, not a user id)."""
-    from app.models import User
-
-    ids = {c.changed_by_id for c in changes if c.changed_by_id is not None}
-    if not ids:
-        return {}
-    return {user_id: name or "" for user_id, name in
-            db.session.execute(select(User.id, User.first_name).where(User.id.in_(sorted(ids))))}
-
-
-def filter_choices(hospital_id: int) -> dict:
-    """Values for the filter dropdowns: the hospital's departments, makers, classifications."""
-    def distinct(column):
-        return [v for v in db.session.scalars(
-            select(column).where(Equipment.hospital_id == hospital_id, column.is_not(None))
-            .distinct().order_by(column)) if v]
-
-    return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name),
-            "classifications": classification_option_rows(hospital_id)}
+# ---------------------------------------------------------------- what a device may be set to
 
 
 def classification_option_rows(hospital_id: int) -> list[tuple[int, str, bool]]:

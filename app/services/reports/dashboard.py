@@ -1,9 +1,9 @@
 """What the dashboard shows, built from stored figures (app/services/reports/stored.py):
 headline cards with their coloured changes, the tables of ①–⑥ as rows for the screen and
 for CSV / Excel export, and the drill-down from a classification to its devices. Plain
-functions: the view passes the hospital and month in, and for an export the reader's language
-(a :class:`~app.services.stored_messages.Wording`: headers, figure names, units and fixed labels
-follow it; names from the data do not)."""
+functions: the view passes the hospital and month in, and the reader's language (a
+:class:`~app.services.stored_messages.Wording`: headers, figure names, units, hover texts and
+fixed labels follow it; names from the data do not). Nothing here reads the request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Equipment, Failure, Lending
 from app.services.ledger.device_months import device_in_window, device_windows
-from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, UNITS_EN, _ui_is_english, unit_label
+from app.services.reports.definitions import FAILURE_FIGURES, LENDING_FIGURES, UNITS_EN, unit_label
 from app.services.reports.glossary import definitions
 from app.services.reports.sql import clipped, counted_devices, fetch_rows
 from app.services.stored_messages import N_, Wording
@@ -30,6 +30,7 @@ CARDS = [
     ("failure", "failures", "bad"),
     ("lending", "devices", "neutral"),
 ]
+JAPANESE = Wording("ja")
 DRILL_LIMIT = 500  # device rows shown on screen (the export has them all)
 
 
@@ -57,9 +58,8 @@ def diff(a, b):
     return None if a is None or b is None else a - b
 
 
-def definition(section: str, key: str, language: str | None = None) -> str:
-    """A figure's hover text in ``language`` (default: the UI language, as the labels)."""
-    language = language or ("en" if _ui_is_english() else "ja")
+def definition(section: str, key: str, language: str = "ja") -> str:
+    """A figure's hover text in ``language`` (ja or en)."""
     text = definitions(language).get(section, {}).get(key, "")
     if text in ("①と同じ", "as in ①"):
         text = definitions(language).get("lending", {}).get(key, "") + (" (as in ①)" if language == "en"
@@ -67,25 +67,28 @@ def definition(section: str, key: str, language: str | None = None) -> str:
     return text
 
 
-def rows_of(scope: dict, section: str, labels: dict | None = None) -> list[dict]:
-    """The ① or ② rows of a stored scope with figure, label, formatted values and diffs."""
+def rows_of(scope: dict, section: str, wording: Wording = JAPANESE, labels: dict | None = None) -> list[dict]:
+    """The ① or ② rows of a stored scope with figure, label, formatted values and diffs, in
+    ``wording``'s language (``labels``: :func:`labels` of that language, made once)."""
     out = []
     for r in scope[section]:
         figure = FIGURES[section][r["key"]]
-        label = labels[section][r["key"]] if labels else figure.label
-        out.append({**r, "figure": figure, "label": label, "definition": definition(section, r["key"]),
+        label = labels[section][r["key"]] if labels else figure.label_in(wording.language)
+        out.append({**r, "figure": figure, "label": label,
+                    "definition": definition(section, r["key"], wording.language),
                     "diff_previous": diff(r["value"], r["previous"]),
                     "diff_last_year": diff(r["value"], r["last_year"]),
                     "diff_mean_12": diff(r["value"], r["mean_12"])})
     return out
 
 
-def labels() -> dict:
-    """Each figure's label in the UI language, once per request."""
-    return {section: {k: f.label for k, f in figures.items()} for section, figures in FIGURES.items()}
+def labels(wording: Wording = JAPANESE) -> dict:
+    """Each figure's label in ``wording``'s language (made once for a page's many tables)."""
+    return {section: {k: f.label_in(wording.language) for k, f in figures.items()}
+            for section, figures in FIGURES.items()}
 
 
-def _change(value, before, unit, meaning) -> dict:
+def _change(value, before, unit, meaning, language: str) -> dict:
     d = diff(value, before)
     if d is None:
         return {"text": "—", "tone": "none", "arrow": ""}
@@ -96,23 +99,25 @@ def _change(value, before, unit, meaning) -> dict:
     text = fmt_diff(d, unit)
     if unit != "%" and before:
         share = f"{d / before * 100:+.1f}%"
-        text += f" ({share})" if _ui_is_english() else f"（{share}）"
+        text += f" ({share})" if language == "en" else f"（{share}）"
     return {"text": text, "tone": tone, "arrow": "▲" if up else "▼"}
 
 
-def cards(data: dict) -> list[dict]:
+def cards(data: dict, wording: Wording = JAPANESE) -> list[dict]:
+    """The headline cards in ``wording``'s language."""
+    language = wording.language
     everything = data["scopes"][0]
     by_key = {section: {r["key"]: r for r in everything[section]} for section in ("lending", "failure")}
     out = []
     for section, key, meaning in CARDS:
         r = by_key[section][key]
         figure = FIGURES[section][key]
-        out.append({"section": section, "key": key, "label": figure.name, "unit": figure.unit,
-                    "unit_label": unit_label(figure.unit),
+        out.append({"section": section, "key": key, "label": figure.name_in(language), "unit": figure.unit,
+                    "unit_label": unit_label(figure.unit, language),
                     "value": fmt(r["value"], figure.unit), "raw": r["value"], "meaning": meaning,
-                    "definition": definition(section, key),
-                    "previous": _change(r["value"], r["previous"], figure.unit, meaning),
-                    "last_year": _change(r["value"], r["last_year"], figure.unit, meaning)})
+                    "definition": definition(section, key, language),
+                    "previous": _change(r["value"], r["previous"], figure.unit, meaning, language),
+                    "last_year": _change(r["value"], r["last_year"], figure.unit, meaning, language)})
     return out
 
 
@@ -129,7 +134,6 @@ TABLES = {
     "life": N_("③ 残耐用年数別の台数と貸出時間"), "models_near_end": N_("④ 更新対象機種"),
     "top_models": N_("⑤ 1回あたり貸出時間の上位機種"), "ranking": N_("⑥ 稼働率ランキング"), "devices": N_("機器一覧"),
 }
-JAPANESE = Wording("ja")
 # ③'s buckets by key (the stored label is Japanese); other keys are whole years.
 LIFE_LABELS = {"expired": N_("期限切れ"), "0": N_("1年未満"), "10+": N_("10年以上"), "unknown": N_("使用期限なし")}
 
@@ -197,14 +201,14 @@ def _table(data: dict, scope: dict, name: str, wording: Wording) -> tuple[list[s
         header = [N_("項目"), N_("単位"), N_("当月"), N_("前月"), N_("前年同月"), N_("過去12か月平均"), N_("前月差"),
                   N_("前年同月差"), N_("12か月平均差")]
         rows = []
-        for r in rows_of(scope, name):
+        for r in rows_of(scope, name, wording):
             unit = r["figure"].unit
             rows.append([_figure_name(r["figure"], wording), _unit(unit, wording)] + [
                 _number(r[k], unit) for k in ("value", "previous", "last_year", "mean_12", "diff_previous",
                                               "diff_last_year", "diff_mean_12")])
         return header, rows
     if name == "trend":
-        figures = [(s, r) for s in ("lending", "failure") for r in rows_of(scope, s)
+        figures = [(s, r) for s in ("lending", "failure") for r in rows_of(scope, s, wording)
                    if not (s == "failure" and r["key"] == "devices")]
         header = [N_("年月")] + [_figure_with_unit(r["figure"], wording) for _, r in figures]
         rows = [[m[:7]] + [_number(r["trend"][i], r["figure"].unit) for _, r in figures]

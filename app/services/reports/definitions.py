@@ -32,18 +32,11 @@ class MonthAggregate:
 UNITS_EN = {"台": "devices", "回": "times", "時間": "hours"}
 
 
-def unit_label(unit: str) -> str:
-    """A unit as written after a number in the UI language: 台, or " devices"."""
-    if unit == "%" or not _ui_is_english():
+def unit_label(unit: str, language: str = "ja") -> str:
+    """A unit as written after a number in ``language`` (ja or en): 台, or " devices"."""
+    if unit == "%" or language != "en":
         return unit
     return " " + UNITS_EN.get(unit, unit)
-
-
-def _ui_is_english() -> bool:
-    from flask import has_request_context
-    from flask_babel import get_locale
-
-    return has_request_context() and getattr(get_locale(), "language", "ja") == "en"
 
 
 @dataclass(frozen=True)
@@ -54,20 +47,18 @@ class FigureDef:
     unit: str  # 台 / 回 / 時間 / %
     compute: Callable[[MonthAggregate], float | int | None] = field(repr=False)
 
-    @property
-    def label(self) -> str:
-        """The name with its unit, in the UI language (Japanese unless English was chosen)."""
-        english = _ui_is_english()
+    def label_in(self, language: str = "ja") -> str:
+        """The name with its unit in ``language`` (ja or en): 稼働率, 貸出回数（回）, Lendings (times)."""
+        english = language == "en"
         name = self.en if english else self.ja
         if self.unit == "%":
             return name
         unit = UNITS_EN.get(self.unit, self.unit) if english else self.unit
         return f"{name} ({unit})" if english else f"{name}（{unit}）"
 
-    @property
-    def name(self) -> str:
-        """The name alone (no unit), in the UI language."""
-        return self.en if _ui_is_english() else self.ja
+    def name_in(self, language: str = "ja") -> str:
+        """The name alone (no unit) in ``language`` (ja or en)."""
+        return self.en if language == "en" else self.ja
 
     @property
     def doc(self) -> str:

@@ -104,7 +104,7 @@ def _check_text(path: str) -> None:
 def check_upload(source: BinaryIO, filename: str, config) -> CheckedFile:
     """Run every check on one file; raise :class:`UploadRejected` or return a checked copy."""
     from app.services.ingest.reading import Limits, ReadError, check_format, check_xlsx_zip
-    from app.services.stored_messages import render
+    from app.services.stored_messages import in_gettext_language
 
     if not filename:
         raise UploadRejected(_("アップロードするファイルを選択してください"))
@@ -122,7 +122,7 @@ def check_upload(source: BinaryIO, filename: str, config) -> CheckedFile:
             if fmt == "xlsx":
                 check_xlsx_zip(path, limits)
         except ReadError as exc:
-            raise UploadRejected(render([exc.part])) from exc
+            raise UploadRejected(in_gettext_language(exc.part)) from exc
         if fmt == "csv":
             _check_text(path)
     except BaseException:
