@@ -46,3 +46,15 @@ def test_every_field_has_a_name(client, email, url):
     parser = Fields()
     parser.feed(response.get_data(as_text=True))
     assert parser.unnamed() == []
+
+
+def test_the_login_steps_open_with_the_focus_in_their_first_field(client):
+    from app.seeding.seed import DEMO_PASSWORD
+
+    page = client.get("/login/").get_data(as_text=True)
+    assert "autofocus" in page.split('name="email"')[0].rsplit("<input", 1)[1] + page.split('name="email"')[1].split(">")[0]
+    assert page.count("autofocus") == 1
+    client.post("/login/", data={"email": HOSPITAL_A, "password": DEMO_PASSWORD})
+    page = client.get("/login/enroll").get_data(as_text=True)
+    tag = page.split('name="code"')[0].rsplit("<input", 1)[1] + page.split('name="code"')[1].split(">")[0]
+    assert "autofocus" in tag
