@@ -58,3 +58,8 @@ def test_the_login_steps_open_with_the_focus_in_their_first_field(client):
     page = client.get("/login/enroll").get_data(as_text=True)
     tag = page.split('name="code"')[0].rsplit("<input", 1)[1] + page.split('name="code"')[1].split(">")[0]
     assert "autofocus" in tag
+
+
+def test_the_profile_does_not_jump_into_its_forms(client):
+    login_as(client, ORGADMIN_A)
+    assert "autofocus" not in client.get("/users/userinfo/").get_data(as_text=True)
