@@ -47,3 +47,33 @@ def test_the_menu_bar_is_reached_seen_and_named_with_the_keyboard(app, ctx):
     assert [s for s in stops if not s["ring"]] == []
     assert [s for s in stops if not s["name"]] == []
     assert any(s["name"].startswith("表示言語") for s in stops)
+
+
+def test_the_dashboards_month_is_chosen_with_arrow_keys_then_enter(app, ctx):
+    """↓ on the month picker reloaded the page at once (focus lost, one month per reload);
+    from the keyboard the page now waits for Enter, while a mouse choice still shows at once."""
+    from .report_data import make_dataset
+
+    make_dataset()
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/dashboard/?month=2025-05")
+            options = page.eval_on_selector_all("#dash-month option", "os => os.map(o => o.value)")
+            two_down = options[options.index("2025-05") + 2]
+            page.focus("#dash-month")
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("ArrowDown")
+            page.wait_for_timeout(500)
+            assert page.url.endswith("month=2025-05")
+            assert page.input_value("#dash-month") == two_down
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            assert page.url.endswith(f"month={two_down}")
+            with page.expect_navigation():
+                page.select_option("#dash-month", options[0])  # as a mouse choice: at once
+            assert page.url.endswith(f"month={options[0]}")
+        finally:
+            browser.close()
