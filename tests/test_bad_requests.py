@@ -182,3 +182,17 @@ def test_a_stale_form_of_someone_still_logged_in_keeps_the_start_page_button(app
     login_as(client, ORGADMIN_A)
     page = client.post("/profile/details", data={"csrf_token": "an-old-token"}).get_data(as_text=True)
     assert "ログインし直したなど" in page and 'id="error-action"' not in page
+
+
+def test_a_screen_whose_login_ended_is_told_to_log_in_again_not_to_send_an_api_key(client):
+    """Screen 7 after a logout in another tab: its fetches were answered "send an API key in
+    the Authorization: Bearer header", words for programs, shown to a hospital's user."""
+    url = "/api/v1/classification/hospital/2/mapping/page"
+    from_the_screen = client.get(url, headers={"X-CSRFToken": "a-token", "Accept": "application/json"})
+    assert from_the_screen.status_code == 401
+    assert from_the_screen.get_json()["message"] == "ログインが終了しました。ページを再読み込みして、もう一度ログインしてください。"
+    client.get("/lang/en")
+    english = client.get(url, headers={"Sec-Fetch-Site": "same-origin"}).get_json()["message"]
+    assert english == "Your login has ended. Reload the page and log in again."
+    from_a_program = client.get(url)
+    assert from_a_program.status_code == 401 and "Bearer" in from_a_program.get_json()["message"]

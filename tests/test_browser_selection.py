@@ -309,3 +309,25 @@ def test_selection_with_the_keyboard_only(app, ctx):
             assert ids[:2] == [str(first.id), str(second.id)]
         finally:
             browser.close()
+
+
+def test_saving_after_a_logout_in_another_tab_says_it_was_not_saved(app, ctx):
+    """The save's answer was the login page (not JSON): an uncaught error, and 登録 seemed to
+    do nothing at all."""
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-selected tbody tr")
+            other_tab = context.new_page()
+            other_tab.goto(f"{base}/logout/")
+            page.click("#btn-save")
+            wait_until(page, lambda: "保存できませんでした" in page.inner_text("#sel-message"))
+            assert "alert-danger" in page.get_attribute("#sel-message", "class")
+        finally:
+            browser.close()
+    assert db.session.query(ReportSelection).count() == 0

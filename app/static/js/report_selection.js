@@ -228,6 +228,21 @@
     render();
   }
 
+  // The answer as {ok, body}. A session ended meanwhile (idle, logout in another tab) answers
+  // with the login page, not JSON: that was an uncaught error and 登録 seemed to do nothing.
+  function postJson(url, payload) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
+      body: JSON.stringify(payload)
+    }).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).catch(function () {
+      return {ok: false, body: {message: texts.notSaved}};
+    });
+  }
+
   function save() {
     var ids = selectedIds();
     var question;
@@ -240,15 +255,8 @@
       question = texts.confirmPartial;
     }
     if (!window.confirm(question)) { return; }
-    fetch(root.dataset.saveUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
-      body: JSON.stringify({classification_ids: ids})
-    }).then(function (r) {
-      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
-    }).then(function (res) {
-      if (!res.ok) { el.message.textContent = res.body.message; return; }
+    postJson(root.dataset.saveUrl, {classification_ids: ids}).then(function (res) {
+      if (!res.ok) { el.message.className = "alert alert-danger"; el.message.textContent = res.body.message; return; }
       window.alert(texts.done);
       init(res.body.state);
     });
@@ -278,14 +286,7 @@
       Array.prototype.forEach.call(el.groupings, function (r) { r.checked = r.value === state.grouping; });
       return;
     }
-    fetch(root.dataset.groupingUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
-      body: JSON.stringify({grouping: radio.value})
-    }).then(function (r) {
-      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
-    }).then(function (res) {
+    postJson(root.dataset.groupingUrl, {grouping: radio.value}).then(function (res) {
       if (!res.ok) { el.message.textContent = res.body.message; init(state); return; }
       init(res.body.state);
       el.message.textContent = res.body.message;
