@@ -196,3 +196,11 @@ def test_a_screen_whose_login_ended_is_told_to_log_in_again_not_to_send_an_api_k
     assert english == "Your login has ended. Reload the page and log in again."
     from_a_program = client.get(url)
     assert from_a_program.status_code == 401 and "Bearer" in from_a_program.get_json()["message"]
+
+
+def test_a_stale_login_form_does_not_claim_a_login_ended(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post("/login/", data={"csrf_token": "an-old-token", "email": HOSPITAL_A, "password": "x"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "画面の有効期限が切れました" in page
+    assert "ログインが終了していたため" not in page

@@ -111,7 +111,9 @@ def _csrf_page():
     back to the form's page afterwards, when no one is logged in any more."""
     from flask_login import current_user
 
-    if current_user.is_authenticated:
+    auth_view = current_app.appbuilder.sm.auth_view
+    signing_in = auth_view is not None and (request.endpoint or "").startswith(auth_view.endpoint + ".")
+    if current_user.is_authenticated or signing_in:  # a login step was never a login that ended
         return (*CSRF_PAGE, None)
     back_to = request.referrer or ""
     if back_to.startswith(request.host_url):
