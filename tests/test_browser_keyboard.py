@@ -77,3 +77,27 @@ def test_the_dashboards_month_is_chosen_with_arrow_keys_then_enter(app, ctx):
             assert page.url.endswith(f"month={options[0]}")
         finally:
             browser.close()
+
+
+def test_the_dashboards_definitions_are_reached_with_the_keyboard(app, ctx):
+    """The ⓘ definitions were hover-only (a title, the card's ⓘ hidden from screen readers)."""
+    from .report_data import make_dataset
+
+    make_dataset()
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/dashboard/?month=2025-05")
+            infos = page.locator(".dash-info")
+            assert infos.count() >= 5
+            for i in range(infos.count()):
+                info = infos.nth(i)
+                assert info.get_attribute("tabindex") == "0" and info.get_attribute("aria-hidden") is None
+                assert info.get_attribute("aria-label").startswith("定義: ")
+            infos.first.focus()
+            shown = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
+            assert len(shown) > 10
+        finally:
+            browser.close()
