@@ -150,3 +150,58 @@ def test_a_form_sent_with_a_stale_csrf_token_says_the_page_expired(app, client, 
     client.get("/lang/en")
     page = client.post("/users/add", data={"csrf_token": "an-old-token"}).get_data(as_text=True)
     assert "This page has expired" in page and "Back button" in page
+
+
+def _profile_form_token(client) -> str:
+    page = client.get("/users/userinfo/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_a_form_sent_after_a_logout_in_another_tab_says_so_and_leads_to_the_login(app, client, ctx, monkeypatch):
+    """Logged out meanwhile in another tab (tabs share the cookie), the stale
+    form's page must not claim the user "logged in again": it says the login ended and its
+    button leads to the login page, coming back to the form's page afterwards."""
+    from .conftest import ORGADMIN_A
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    login_as(client, ORGADMIN_A)
+    client.get("/lang/en")
+    token = _profile_form_token(client)
+    client.get("/logout/")
+    response = client.post("/profile/details", data={"csrf_token": token, "first_name": "X", "phone": "1"},
+                           headers={"Referer": "http://localhost/users/userinfo/"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "This page has expired" in page
+    assert "logged in again" not in page and "log in again" in page
+    assert re.search(r'id="error-action" href="/login/\?next=(/|%2F)users(/|%2F)userinfo(/|%2F)"', page)
+
+
+def test_a_stale_form_of_someone_still_logged_in_keeps_the_start_page_button(app, client, ctx, monkeypatch):
+    from .conftest import ORGADMIN_A
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    login_as(client, ORGADMIN_A)
+    page = client.post("/profile/details", data={"csrf_token": "an-old-token"}).get_data(as_text=True)
+    assert "ログインし直したなど" in page and 'id="error-action"' not in page
+
+
+def test_a_screen_whose_login_ended_is_told_to_log_in_again_not_to_send_an_api_key(client):
+    """Screen 7 after a logout in another tab: its fetches were answered "send an API key in
+    the Authorization: Bearer header", words for programs, shown to a hospital's user."""
+    url = "/api/v1/classification/hospital/2/mapping/page"
+    from_the_screen = client.get(url, headers={"X-CSRFToken": "a-token", "Accept": "application/json"})
+    assert from_the_screen.status_code == 401
+    assert from_the_screen.get_json()["message"] == "ログインが終了しました。ページを再読み込みして、もう一度ログインしてください。"
+    client.get("/lang/en")
+    english = client.get(url, headers={"Sec-Fetch-Site": "same-origin"}).get_json()["message"]
+    assert english == "Your login has ended. Reload the page and log in again."
+    from_a_program = client.get(url)
+    assert from_a_program.status_code == 401 and "Bearer" in from_a_program.get_json()["message"]
+
+
+def test_a_stale_login_form_does_not_claim_a_login_ended(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post("/login/", data={"csrf_token": "an-old-token", "email": HOSPITAL_A, "password": "x"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "画面の有効期限が切れました" in page
+    assert "ログインが終了していたため" not in page

@@ -121,3 +121,36 @@ def test_a_suggestion_backed_by_other_hospitals_models_says_so(app, ctx):
             assert errors == []
         finally:
             browser.close()
+
+
+def test_keyboard_enter_on_a_link_follows_it_and_esc_closes_the_bulk_preview(app, ctx):
+    """Enter on a focused link (menu bar, CSV download) is the link's, not "accept the
+    highlighted row"; the bulk preview closes with Esc and gives the focus back to its button."""
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    ids = ensure_hospital_classifications(db.session, hospital.id, [("ｼﾘﾝｼﾞﾎﾟﾝﾌﾟ(病棟Ｃ)",)])
+    db.session.commit()
+    ward_c = ids[("シリンジポンプ(病棟C)",)]
+    add_devices("H0001", ward_c, 3)
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/classification-mapping/?q=病棟C&status=unmapped")
+            page.wait_for_selector(f"#mapping-table tr[data-id='{ward_c}'][aria-selected='true']")
+
+            page.focus("#bulk-preview")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#bulk-panel:not([hidden])")
+            page.keyboard.press("Tab")
+            page.keyboard.press("Escape")
+            assert page.is_hidden("#bulk-panel")
+            assert page.evaluate("document.activeElement.id") == "bulk-preview"
+
+            page.focus(".navbar a[href='/dashboard/']")
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            assert page.url.endswith("/dashboard/")
+        finally:
+            browser.close()
+    assert mapped_name(ward_c) is None

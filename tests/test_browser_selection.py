@@ -266,3 +266,68 @@ def test_a_failed_load_says_so_and_a_reset_that_loads_looks_as_usual(app, ctx):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_selection_with_the_keyboard_only(app, ctx):
+    """Both lists were click-only: a keyboard user could not pick a classification. Tab
+    reaches each list once, ↑↓ move, Enter selects (as a double-click), Space highlights a
+    selected row for 順位を上げる/下げる/選択解除, and the focus stays on the list."""
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    level1 = (db.session.query(Classification).filter_by(hospital_id=hospital.id, level=1)
+              .order_by(Classification.name, Classification.id).all())
+    first, second = level1[0], level1[1]
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-selected tbody tr")
+            page.check("#sel-show-zero")
+            page.select_option("#sel-sort", "name")
+            page.uncheck("#sel-auto")
+            page.focus("#sel-show-zero")
+            page.keyboard.press("Tab")  # the classification list, at its first row
+            assert page.evaluate("document.activeElement.dataset.id") == str(first.id)
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[0] == str(second.id)
+            assert page.evaluate("!!document.activeElement.closest('#sel-available')")
+            page.keyboard.press("ArrowUp")
+            page.keyboard.press("Enter")
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[:2] == [str(second.id), str(first.id)]
+            page.focus("#sel-selected tbody tr[tabindex='0']")
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press(" ")
+            assert page.get_attribute("#sel-selected tr[data-rank='2']", "aria-selected") == "true"
+            assert page.evaluate("document.activeElement.dataset.rank") == "2"
+            page.focus("#btn-up")
+            page.keyboard.press("Enter")
+            ids = page.locator("#sel-selected tbody tr td:nth-child(2)").all_inner_texts()
+            assert ids[:2] == [str(first.id), str(second.id)]
+        finally:
+            browser.close()
+
+
+def test_saving_after_a_logout_in_another_tab_says_it_was_not_saved(app, ctx):
+    """The save's answer was the login page (not JSON): an uncaught error, and 登録 seemed to
+    do nothing at all."""
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        try:
+            browser_login(page, base, HOSPITAL_A)
+            page.goto(f"{base}/report-selection/")
+            page.wait_for_selector("#sel-selected tbody tr")
+            other_tab = context.new_page()
+            other_tab.goto(f"{base}/logout/")
+            page.click("#btn-save")
+            wait_until(page, lambda: "保存できませんでした" in page.inner_text("#sel-message"))
+            assert "alert-danger" in page.get_attribute("#sel-message", "class")
+        finally:
+            browser.close()
+    assert db.session.query(ReportSelection).count() == 0

@@ -5,6 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, Organization
+from app.seeding.seed import DEMO_PASSWORD
 
 from .conftest import ADMIN, HOSPITAL_A, ORGADMIN_A, login_as
 
@@ -250,3 +251,26 @@ def test_api_key_clients_are_exempt(app, client, ctx):
                 response = caller.open(url, method=method, json={}, headers={
                     **EVIL, "Authorization": f"Bearer {key}"})
                 assert not _refused(response), (method, rule.rule)
+
+
+def test_private_pages_are_kept_out_of_the_browser_cache(client):
+    """The back button after logout (or the next person at a shared PC) must not bring
+    back a user list, a profile or an audit log from the browser's cache."""
+    login_as(client, ORGADMIN_A)
+    for url in ("/", "/users/list/", "/users/userinfo/", "/audit/list/", "/dealer-permissions/",
+                "/apikeys/", "/users/show/1"):
+        response = client.get(url)
+        assert "no-store" in response.headers.get("Cache-Control", ""), url
+    client.get("/logout/")
+    assert "no-store" in client.get("/login/").headers.get("Cache-Control", "")
+
+
+def test_the_totp_enrollment_page_is_not_cached(client):
+    response = client.post("/login/", data={"email": HOSPITAL_A, "password": DEMO_PASSWORD})
+    assert response.location.endswith("/login/enroll")
+    assert "no-store" in client.get("/login/enroll").headers.get("Cache-Control", "")
+
+
+def test_static_files_stay_cacheable(client):
+    response = client.get("/static/css/site.css")
+    assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", "")

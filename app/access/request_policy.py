@@ -224,8 +224,16 @@ def content_security_policy(nonce: str) -> str:
     ])
 
 
+STATIC_ENDPOINTS = frozenset({"static", "appbuilder.static"})
+
+
 def _security_headers(response):
     headers = response.headers
+    # Every page but the static files is someone's data, a form's CSRF token or a login step
+    # (the TOTP secret): kept out of the browser's cache, the back button after logout and a
+    # shared PC's disk show none of it.
+    if request.endpoint not in STATIC_ENDPOINTS and "no-store" not in headers.get("Cache-Control", ""):
+        headers["Cache-Control"] = "no-store"
     headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

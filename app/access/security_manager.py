@@ -51,6 +51,13 @@ FAB_OVERRIDES = (
 )
 
 
+
+def _from_a_screen() -> bool:
+    """A call made by one of the app's own pages (screen 7's fetches send the CSRF header; a
+    browser marks its own page's requests same-origin), not by an API client: the person
+    reading the 401 has no API key to send, their login ended (idle, logout in another tab)."""
+    return bool(request.headers.get("X-CSRFToken")) or request.headers.get("Sec-Fetch-Site") == "same-origin"
+
 class RoleView(RoleModelView):
     """Roles are declared in app.access.role_sync and applied by a command: read-only on screen."""
 
@@ -215,6 +222,8 @@ class OptiServeSecurityManager(SecurityManager):
 
         def refused(*_args):
             message = _l("APIキーを Authorization: Bearer ヘッダーで送るか、ログインしてください。")
+            if _from_a_screen():
+                message = _l("ログインが終了しました。ページを再読み込みして、もう一度ログインしてください。")
             return jsonify(message=str(message)), 401
 
         for loader in (manager.unauthorized_loader, manager.invalid_token_loader, manager.expired_token_loader,

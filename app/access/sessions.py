@@ -1,6 +1,6 @@
 """Session rules: a session counts as logged in only when the second factor was passed in
 it, expires after ``SESSION_IDLE_MINUTES`` without a request, and starts afresh (new cookie
-content, nothing carried over) at login.
+content, nothing carried over but the chosen language) at login.
 
 Flask's session is a signed cookie: "rotation" means clearing it before the login, so no
 value planted before authentication survives, and clearing it again at logout.
@@ -23,11 +23,21 @@ SEEN_KEY = "_os_seen"  # epoch seconds of the last request
 PENDING_KEY = "_os_pending"  # a login between the password and the second factor
 GENERATION_KEY = "_os_gen"  # the user's session_generation when this session logged in
 PENDING_SECONDS = 600
+LANGUAGE_KEY = "locale"  # Flask-AppBuilder's /lang/<locale> stores the reader's choice here
 
+
+def _clear_keeping_language() -> None:
+    """Empty the session but keep the language the reader chose: it is no credential, and a
+    reader who picked English on the login page (or was logged out for idling) would
+    otherwise land in Japanese screens right after logging in."""
+    language = session.get(LANGUAGE_KEY)
+    session.clear()
+    if language:
+        session[LANGUAGE_KEY] = language
 
 
 def start(user, *, via: str) -> None:
-    session.clear()
+    _clear_keeping_language()
     login_user(user, remember=False, fresh=True)
     session.permanent = True
     session[MFA_KEY] = via
@@ -42,11 +52,11 @@ def current_via() -> str:
 
 def end() -> None:
     logout_user()
-    session.clear()
+    _clear_keeping_language()
 
 
 def set_pending(user, next_url: str, stage: str) -> None:
-    session.clear()
+    _clear_keeping_language()
     session[PENDING_KEY] = {"uid": user.id, "since": int(time.time()), "next": next_url,
                             "stage": stage, "gen": user.session_generation or 0}
 

@@ -15,7 +15,7 @@ import json
 import re
 from urllib.parse import quote
 
-from flask import Response, abort, g, jsonify, request, url_for
+from flask import Response, abort, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access, permission_name
 from flask_babel import gettext as _
 from sqlalchemy import text
@@ -214,7 +214,9 @@ class DashboardView(BaseView):
 
 class OptiServeIndexView(IndexView):
     """``/``: the start page of each role (app/views/start.py): a hospital-side user goes
-    straight to the dashboard, everyone else sees what needs doing."""
+    straight to the dashboard, everyone else sees what needs doing. Someone not logged in
+    goes to the login page: FAB's empty "Welcome" page offered nothing to do, and it is
+    where choosing a language on the login page led."""
 
     @expose("/")
     def index(self):
@@ -223,4 +225,4 @@ class OptiServeIndexView(IndexView):
         user = getattr(g, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
             return start_page(self)
-        return super().index()
+        return redirect(self.appbuilder.get_url_for_login)

@@ -95,12 +95,12 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _page(code: int, title, message):
+def _page(code: int, title, message, action=None):
     appbuilder = current_app.appbuilder
     home = appbuilder.get_url_for_index
     try:
         return render_template("errors/error.html", code=code, title=title, message=message, home=home,
-                               appbuilder=appbuilder, base_template=appbuilder.base_template)
+                               action=action, appbuilder=appbuilder, base_template=appbuilder.base_template)
     except Exception:  # the layout itself failed (database down): the page still answers
         log.exception("error page %s rendered without the layout", code)
         return render_template("errors/plain.html", code=code, title=title, message=message, home=home)
@@ -111,6 +111,29 @@ def _page(code: int, title, message):
 CSRF_PAGE = (_l("画面の有効期限が切れました"),
              _l("この画面を開いた後にログインし直したなどの理由で、送信を受け付けられませんでした。"
                 "ブラウザの「戻る」で前の画面に戻り、入力内容を控えてから、ページを再読み込みしてもう一度送信してください。"))
+# The same when the session has ended meanwhile (idle logout, logout in another tab): "you
+# logged in again" was wrong, and reloading leads to the login page without saying why.
+CSRF_LOGGED_OUT_PAGE = (_l("画面の有効期限が切れました"),
+                        _l("ログインが終了していたため（一定時間操作がなかった、または別の画面でログアウトした）、"
+                           "送信を受け付けられませんでした。ブラウザの「戻る」で前の画面に戻って入力内容を控え、"
+                           "もう一度ログインしてから送信し直してください。"))
+
+
+def _csrf_page():
+    """The stale-form page's title, text and button (label, link): to the login page, coming
+    back to the form's page afterwards, when no one is logged in any more."""
+    from flask_login import current_user
+
+    auth_view = current_app.appbuilder.sm.auth_view
+    signing_in = auth_view is not None and (request.endpoint or "").startswith(auth_view.endpoint + ".")
+    if current_user.is_authenticated or signing_in:  # a login step was never a login that ended
+        return (*CSRF_PAGE, None)
+    back_to = request.referrer or ""
+    if back_to.startswith(request.host_url):
+        back_to = "/" + back_to[len(request.host_url):]
+    else:
+        back_to = None
+    return (*CSRF_LOGGED_OUT_PAGE, (_l("ログイン"), current_app.appbuilder.get_url_for_login_with(back_to)))
 
 
 def handle_error(error):
@@ -122,13 +145,13 @@ def handle_error(error):
         original = getattr(error, "original_exception", None)
         if original is not None:
             log.error("unhandled error on %s", request.path, exc_info=original)
-    title, message = CSRF_PAGE if isinstance(error, CSRFError) else PAGES[code]
+    title, message, action = _csrf_page() if isinstance(error, CSRFError) else (*PAGES[code], None)
     if _wants_json():
         if code in API_MESSAGES and not isinstance(error, CSRFError):
             message = API_MESSAGES[code]
         response = jsonify(message=str(message))
     else:
-        response = current_app.make_response(_page(code, title, message))
+        response = current_app.make_response(_page(code, title, message, action))
     response.status_code = code
     if isinstance(error, HTTPException):
         for name, value in error.get_headers():

@@ -5,9 +5,18 @@
 (function () {
   "use strict";
   var picker = document.getElementById("dash-picker");
+  // A choice made with the mouse or a finger shows at once. From the keyboard, each ↑↓
+  // changes the value: showing at once reloaded the page on the first key, with the focus
+  // lost, so a keyboard user could not reach a month further away. There Enter (or 表示) shows it.
   if (picker) {
     picker.querySelectorAll("select").forEach(function (select) {
-      select.addEventListener("change", function () { picker.submit(); });
+      var byKeyboard = false;
+      select.addEventListener("pointerdown", function () { byKeyboard = false; });
+      select.addEventListener("keydown", function (e) {
+        byKeyboard = true;
+        if (e.key === "Enter") { e.preventDefault(); picker.submit(); }
+      });
+      select.addEventListener("change", function () { if (!byKeyboard) { picker.submit(); } });
     });
   }
   var holder = document.getElementById("dashboard-data");

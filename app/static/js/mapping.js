@@ -254,12 +254,19 @@
                                            apply: true, changes: changes}).then(function (data) {
       el.bulkPanel.hidden = true;
       preview = null;
+      el.bulkPreview.focus();
       return load(state.page).then(function () { say(fmt(texts.bulkDone, {count: data.count})); });
     }).catch(function (err) { el.bulkApply.disabled = false; say(err.message, true); });
   }
   function bulkCancel() {
     preview = null;
     el.bulkPanel.hidden = true;
+  }
+  // Closing the preview (its button, or Esc) gives the focus back to the button that opened
+  // it: the hidden panel's button would leave a keyboard user at the top of the page.
+  function closePreview() {
+    bulkCancel();
+    el.bulkPreview.focus();
   }
 
   // --- filter and paging ---
@@ -276,12 +283,16 @@
   el.next.addEventListener("click", function () { load(state.page + 1); });
   el.bulkPreview.addEventListener("click", bulkPreview);
   el.bulkApply.addEventListener("click", bulkApply);
-  el.bulkCancel.addEventListener("click", bulkCancel);
+  el.bulkCancel.addEventListener("click", closePreview);
 
   // --- keyboard: anywhere on the page but in a field ---
+  // Not on a link or in the menu bar either: Enter on a focused link (ダッシュボード, CSVダウンロード)
+  // must follow it, not accept the highlighted row's suggestion; ↑↓ there move through the menu.
   document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !el.bulkPanel.hidden) { closePreview(); return; }
     var tag = (e.target.tagName || "").toUpperCase();
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    if (e.target.closest && e.target.closest("a, .navbar, .dropdown-menu")) { return; }
     if (tag === "BUTTON" && e.key === "Enter") { return; }
     if (!state.rows.length) { return; }
     if (e.key === "ArrowDown") {

@@ -98,7 +98,12 @@
       cell(tr, slot ? slot.name : "");
       cell(tr, slot ? slot.count : "");
       if (index === activeSlot) { tr.className = "info"; }
+      tr.setAttribute("aria-selected", index === activeSlot ? "true" : "false");
+      tr.tabIndex = index === Math.max(activeSlot, 0) ? 0 : -1;
       tr.addEventListener("click", function () { activeSlot = index; render(); });
+      tr.addEventListener("keydown", function (e) {
+        rowKey(e, "selected", index, function (i) { activeSlot = i; });
+      });
       el.selected.appendChild(tr);
     });
     el.available.innerHTML = "";
@@ -112,19 +117,48 @@
       td.className = "text-muted";
       el.available.appendChild(none);
     }
-    visible.items.forEach(function (item) {
+    var activeShown = visible.items.some(function (item) { return item.id === activeItem; });
+    visible.items.forEach(function (item, index) {
       var tr = document.createElement("tr");
       tr.dataset.id = String(item.id);
       cell(tr, item.id);
       cell(tr, item.name);
       cell(tr, item.count).className = "text-right";
       if (item.id === activeItem) { tr.className = "info"; }
+      tr.setAttribute("aria-selected", item.id === activeItem ? "true" : "false");
+      tr.tabIndex = (activeShown ? item.id === activeItem : index === 0) ? 0 : -1;
       tr.addEventListener("click", function () { activeItem = item.id; render(); });
       tr.addEventListener("dblclick", function () { activeItem = item.id; doSelect(); });
+      tr.addEventListener("keydown", function (e) {
+        rowKey(e, "available", index, function (i) { activeItem = visible.items[i].id; });
+      });
       el.available.appendChild(tr);
     });
     renderButtons();
     renderMessage();
+    if (refocus) {
+      var rows = (refocus.list === "selected" ? el.selected : el.available).querySelectorAll("tr[tabindex]");
+      if (rows.length) { rows[Math.min(refocus.index, rows.length - 1)].focus(); }
+      refocus = null;
+    }
+  }
+
+  // Keyboard for both lists (a mouse clicks and double-clicks): Tab reaches each list once
+  // (its highlighted row), ↑↓ move the highlight, Space highlights, Enter highlights and in
+  // the classification list also selects — as a double-click does. The focus stays on the
+  // list across the re-render.
+  var refocus = null;
+  function rowKey(e, list, index, highlight) {
+    var rows = (list === "selected" ? el.selected : el.available).querySelectorAll("tr[tabindex]");
+    var target = index;
+    if (e.key === "ArrowDown") { target = Math.min(index + 1, rows.length - 1); }
+    else if (e.key === "ArrowUp") { target = Math.max(index - 1, 0); }
+    else if (e.key !== "Enter" && e.key !== " ") { return; }
+    e.preventDefault();
+    highlight(target);
+    refocus = {list: list, index: target};
+    if (e.key === "Enter" && list === "available") { doSelect(); }
+    if (refocus) { render(); }  // doSelect re-rendered unless there was nothing to select
   }
 
   function init(data) {
@@ -194,6 +228,21 @@
     render();
   }
 
+  // The answer as {ok, body}. A session ended meanwhile (idle, logout in another tab) answers
+  // with the login page, not JSON: that was an uncaught error and 登録 seemed to do nothing.
+  function postJson(url, payload) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
+      body: JSON.stringify(payload)
+    }).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).catch(function () {
+      return {ok: false, body: {message: texts.notSaved}};
+    });
+  }
+
   function save() {
     var ids = selectedIds();
     var question;
@@ -206,15 +255,8 @@
       question = texts.confirmPartial;
     }
     if (!window.confirm(question)) { return; }
-    fetch(root.dataset.saveUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
-      body: JSON.stringify({classification_ids: ids})
-    }).then(function (r) {
-      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
-    }).then(function (res) {
-      if (!res.ok) { el.message.textContent = res.body.message; return; }
+    postJson(root.dataset.saveUrl, {classification_ids: ids}).then(function (res) {
+      if (!res.ok) { el.message.className = "alert alert-danger"; el.message.textContent = res.body.message; return; }
       window.alert(texts.done);
       init(res.body.state);
     });
@@ -244,14 +286,7 @@
       Array.prototype.forEach.call(el.groupings, function (r) { r.checked = r.value === state.grouping; });
       return;
     }
-    fetch(root.dataset.groupingUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf},
-      body: JSON.stringify({grouping: radio.value})
-    }).then(function (r) {
-      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
-    }).then(function (res) {
+    postJson(root.dataset.groupingUrl, {grouping: radio.value}).then(function (res) {
       if (!res.ok) { el.message.textContent = res.body.message; init(state); return; }
       init(res.body.state);
       el.message.textContent = res.body.message;
