@@ -18,7 +18,9 @@ bench/data/suggest_dev_e.csv and bench/data/suggest_dev_f.csv (fifth pass: 517 n
 imaginary hospitals, written and labelled before the suggester saw them), and
 bench/data/suggest_dev_g.csv, suggest_dev_g2.csv, suggest_dev_g3.csv and suggest_dev_g4.csv
 (sixth pass: 561 + 153 + 133 + 45 names aimed at the SMDS groups the earlier sets rarely
-expected, each labelled before the suggester saw it); pass one explicitly to see it, it proves
+expected, each labelled before the suggester saw it), and bench/data/suggest_dev_h.csv (seventh
+pass: 416 short and abbreviated names, names whose meaning comes from their parent, and names
+of two devices or a set, labelled before the suggester saw them); pass one explicitly to see it, it proves
 nothing about unseen names.)
 """
 from __future__ import annotations
