@@ -1,0 +1,64 @@
+"""suggest(), seventh pass: short and abbreviated names as ME departments write them, children
+whose meaning comes from their parent, and names of two devices or a set."""
+import pytest
+
+from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD
+
+from .suggest_helpers import load_master, ranked_names
+
+
+@pytest.fixture(scope="module")
+def master():
+    return list(load_master())
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("輸血ポンプ", "ＭＥ貸出機器", "輸液ポンプ"),
+    ("ビジレオ", "集中治療部", "心拍出量計"),
+    ("Electrosurgery", "Surgical Suite", "電気手術器"),
+    ("Temp Pacer", "Cath Lab", "体外式ペースメーカ"),
+    ("PACER", "CE Pool", "体外式ペースメーカ"),
+    ("Glucose", "Ward 5", "血糖測定器"),
+    ("Infusion", "CE Pool", "輸液ポンプ"),
+    ("syringe", "CE Pool", "シリンジポンプ"),
+    ("nasal DPAP", "新生児病棟", "呼吸器関連"),
+    ("ＡＳＳＲ", "聴覚検査室", "誘発電位検査装置"),
+    ("ティンパノ", "聴覚検査室", "知覚・運動機能検査機器"),
+    ("オージオ", "聴覚検査室", "知覚・運動機能検査機器"),
+    ("額帯鏡", "耳鼻咽喉科外来", "医療用鏡"),
+    ("サチュモニタ", "東3病棟", "パルスオキシメータ"),
+    ("経腸", "東3病棟", "輸液ポンプ"),
+    ("酸素加湿", "東3病棟", "Ｏ２湿潤器"),
+    ("テンポラリー", "心カテ室", "体外式ペースメーカ"),
+    ("ＵＳ", "検査科", "超音波画像診断装置"),
+    ("高周波", "消化器内視鏡", "電気手術器"),
+    ("アルゴン", "中央手術部", "電気手術器"),
+])
+def test_short_names_rank_their_class_first(master, name, parent, expected):
+    assert ranked_names(name, master, parent)[0][0] == expected
+
+
+@pytest.mark.parametrize("name, parent", [
+    ("Glucose", "Ward 5"), ("Infusion", "CE Pool"), ("PACER", "CE Pool"), ("ＵＳ", "検査科"),
+    ("高周波", "消化器内視鏡"), ("経腸", "東3病棟"), ("テンポラリー", "心カテ室"),
+])
+def test_one_word_abbreviations_are_confirmed(master, name, parent):
+    # One English word or a clipped jargon word may mean something else: offered, asked.
+    assert ranked_names(name, master, parent)[0][1] < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Infusion stand", "イルリガードル台"),   # the one-word terms count only as a whole name
+    ("高周波治療器（リハ）", "理学診療用器具"),
+])
+def test_one_word_terms_do_not_take_longer_names(master, name, expected):
+    assert ranked_names(name, master, None)[0][0] == expected
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("胸腔用", "吸引器", "低圧持続吸引器"),
+    ("マニュアル", "除細動器", "除細動器"),
+    ("観血式", "モニタ", "血圧監視装置"),
+])
+def test_children_read_with_their_parent(master, name, parent, expected):
+    assert ranked_names(name, master, parent)[0][0] == expected
