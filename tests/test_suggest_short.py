@@ -4,7 +4,7 @@ import pytest
 
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD
 
-from .suggest_helpers import load_master, ranked_names
+from .suggest_helpers import load_master, ranked_names, ranked_with
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +62,21 @@ def test_one_word_terms_do_not_take_longer_names(master, name, expected):
 ])
 def test_children_read_with_their_parent(master, name, parent, expected):
     assert ranked_names(name, master, parent)[0][0] == expected
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("汎用", "シリンジポンプ", "シリンジポンプ"),
+    ("据置型", "輸液ポンプ（病棟）", "輸液ポンプ"),
+    ("ポータブル", "吸引器", "医療用吸引器"),
+    ("ﾎﾟｰﾀﾌﾞﾙ", "エコー", "超音波画像診断装置"),
+])
+def test_a_form_word_takes_its_parents_device(master, name, parent, expected):
+    assert ranked_names(name, master, parent)[0][0] == expected
+
+
+def test_other_hospitals_choice_for_a_bare_form_word_is_not_auto_accepted(master):
+    # 「ポータブル」 was a suction unit under another hospital's 吸引器; under X線 it is not.
+    ids = {cname: cid for cid, cname in master}
+    ranked = ranked_with("ポータブル", master, parent="X線撮影装置", prior={ids["医療用吸引器"]: 3})
+    assert ranked[0][0] != "医療用吸引器"
+    assert all(score < AUTO_ACCEPT_THRESHOLD for cname, score in ranked if cname == "医療用吸引器")

@@ -10,6 +10,9 @@
   (内視鏡用 under 吸引器 is a suction unit for endoscopy, not an endoscope); the suggester
   ranks the parent's class first, and X read with the parent (輸液用 under ポンプ → 輸液ポンプ)
   above it.
+  So does a name that is only a form or mode word (:data:`FORM_WORDS`: ポータブル, 汎用,
+  据置型, マニュアル): 「ポータブル」 under 吸引器 is a suction unit, under 放射線 an X-ray unit,
+  so another hospital's choice for the bare word says nothing here.
 - :func:`parent_readings`: a child read together with its parent as one name (開放式 under
   保育器 → 開放型保育器).
 - :func:`held_if_not_medical`: a name (or its parent) that says the thing serves staff, the
@@ -38,6 +41,14 @@ PLACEHOLDERS = frozenset(match_key(word) for word in (
 _BRACKETS_RE = re.compile(r"[()\[\]{}<>（）［］｛｝〈〉《》【】「」『』〔〕]")
 # Purpose suffixes: 〜用 ("for"), 〜専用 ("only for").
 _PURPOSE_RE = re.compile(r"^(.{2,}?)(?:専用|用)$")
+# Words that say only a device's form or mode, not which device (purpose_child): the
+# parent's device is the head of a child that is one of them.
+FORM_WORDS = frozenset(match_key(word) for word in (
+    "ポータブル", "ポータブル型", "携帯", "携帯型", "携帯式", "可搬型", "移動型", "移動式",
+    "据置", "据置型", "据置式", "据え置き", "据え置き型", "卓上", "卓上型", "床置", "床置型",
+    "壁掛", "壁掛け", "壁掛型", "汎用", "汎用型", "標準", "標準型", "小型", "中型", "大型",
+    "手動", "手動式", "電動", "電動式", "マニュアル", "充電式", "新型", "旧型",
+))
 # Words that make a parent a group of what it names (ポンプ類, 透析関連).
 _GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
 # ... dropped when a child is read with its parent (parent_readings).
@@ -75,10 +86,11 @@ def purpose_stem(name_key: str) -> str | None:
 
 def purpose_child(name_key: str, parent_key: str) -> bool:
     """Whether a child ``name_key`` is only a purpose modifier of its parent ``parent_key``
-    (:func:`purpose_stem`), so the parent's device is its head. Not under a generic parent
-    (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」 says more than the parent; nor
-    under a place (検査室, ICU), which is no device."""
-    if not parent_key or purpose_stem(name_key) is None or is_location(parent_key):
+    (:func:`purpose_stem`) or a form word (:data:`FORM_WORDS`), so the parent's device is its
+    head. Not under a generic parent (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」
+    says more than the parent; nor under a place (検査室, ICU), which is no device."""
+    if not parent_key or is_location(parent_key) or (
+            purpose_stem(name_key) is None and name_key not in FORM_WORDS):
         return False
     return parent_head(parent_key) not in GENERIC_MASTERS
 
