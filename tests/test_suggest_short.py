@@ -80,3 +80,20 @@ def test_other_hospitals_choice_for_a_bare_form_word_is_not_auto_accepted(master
     ranked = ranked_with("ポータブル", master, parent="X線撮影装置", prior={ids["医療用吸引器"]: 3})
     assert ranked[0][0] != "医療用吸引器"
     assert all(score < AUTO_ACCEPT_THRESHOLD for cname, score in ranked if cname == "医療用吸引器")
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("冷蔵庫", "西2病棟", "薬用冷蔵庫"),        # may hold food or specimens
+    ("REFRIGERATOR", None, "薬用冷蔵庫"),
+    ("ミルクウォーマー", "新生児室", "保温庫"),  # warms feeds: no medical device for many
+    ("ポリグラフ", "心カテ室", "内臓機能検査装置"),  # a cath-lab polygraph is also read as a monitor
+])
+def test_a_bare_word_of_a_debatable_class_is_offered_not_auto_accepted(master, name, parent, expected):
+    (best, score), *_ = ranked_with(name, master, parent=parent)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name", ["冷蔵庫（薬品用）", "ワクチン冷蔵庫", "冷蔵庫(医薬品)"])
+def test_a_fridge_that_says_it_holds_medicines_is_still_auto_accepted(master, name):
+    (best, score), *_ = ranked_with(name, master)
+    assert best == "薬用冷蔵庫" and score >= AUTO_ACCEPT_THRESHOLD
