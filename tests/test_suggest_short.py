@@ -97,3 +97,12 @@ def test_a_bare_word_of_a_debatable_class_is_offered_not_auto_accepted(master, n
 def test_a_fridge_that_says_it_holds_medicines_is_still_auto_accepted(master, name):
     (best, score), *_ = ranked_with(name, master)
     assert best == "薬用冷蔵庫" and score >= AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, parent", [
+    ("血ガス・電解質", "中央検査室"), ("血液ガス／電解質", "ICU"), ("電解質・血ガス", "検査科"),
+])
+def test_the_class_both_words_of_a_list_name_is_first(master, name, parent):
+    # An electrolyte analyser is a 生化免疫 or blood gas device: beside 血ガス it is the latter.
+    (best, score), *_ = ranked_with(name, master, parent=parent)
+    assert best == "血液ガス分析装置" and score < AUTO_ACCEPT_THRESHOLD
