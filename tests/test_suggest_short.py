@@ -106,3 +106,16 @@ def test_the_class_both_words_of_a_list_name_is_first(master, name, parent):
     # An electrolyte analyser is a 生化免疫 or blood gas device: beside 血ガス it is the latter.
     (best, score), *_ = ranked_with(name, master, parent=parent)
     assert best == "血液ガス分析装置" and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("maker, parent, elsewhere, expected", [
+    ("テルモ", "シリンジポンプ", "輸液ポンプ", "シリンジポンプ"),
+    ("日本光電", "除細動器", "生体情報モニター", "除細動器"),
+    ("ｵﾘﾝﾊﾟｽ", "光源装置", "内視鏡システム", "光源装置"),
+    ("ニプロ製", "輸液ポンプ", "血液浄化関連", "輸液ポンプ"),
+])
+def test_a_child_named_after_its_maker_is_its_parents_device(master, maker, parent, elsewhere, expected):
+    # Another hospital filed the same maker's devices under another class: that says nothing here.
+    ids = {cname: cid for cid, cname in master}
+    (best, score), *_ = ranked_with(maker, master, parent=parent, prior={ids[elsewhere]: 3})
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
