@@ -119,3 +119,26 @@ def test_a_child_named_after_its_maker_is_its_parents_device(master, maker, pare
     ids = {cname: cid for cid, cname in master}
     (best, score), *_ = ranked_with(maker, master, parent=parent, prior={ids[elsewhere]: 3})
     assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("HD装置", "腎センター", "血液浄化関連"),
+    ("ＨＤ", "ME機器", "血液浄化関連"),
+    ("CHF", "血液浄化", "血液浄化関連"),
+    ("輸血用ポンプ", "ME機器", "輸液ポンプ"),
+    ("ＩＰ", "ME機器", "輸液ポンプ"),
+    ("ＳＰ", "ME機器", "シリンジポンプ"),
+    ("ベンチ", "ME機器", "人工呼吸器"),
+    ("本体", "ビデオシステム", "内視鏡システム"),
+    ("高周波装置", "消化器内視鏡", "電気手術器"),
+    ("麻酔モニタ", "中央手術部", "生体情報モニター"),
+])
+def test_me_jargon_ranks_its_class_first(master, name, parent, expected):
+    assert ranked_names(name, master, parent)[0][0] == expected
+
+
+@pytest.mark.parametrize("name, not_expected", [
+    ("HDカメラ", "血液浄化関連"), ("IPアドレス", "輸液ポンプ"), ("SPO2", "シリンジポンプ"),
+])
+def test_two_letter_jargon_counts_only_as_a_whole_name(master, name, not_expected):
+    assert ranked_names(name, master, None)[0][0] != not_expected
