@@ -142,3 +142,31 @@ def test_me_jargon_ranks_its_class_first(master, name, parent, expected):
 ])
 def test_two_letter_jargon_counts_only_as_a_whole_name(master, name, not_expected):
     assert ranked_names(name, master, None)[0][0] != not_expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ｱｲｴｰﾋﾞｰﾋﾟｰ", "大動脈内バルーンポンプ"),
+    ("シーエイチディーエフ", "血液浄化関連"),
+    ("ピーシーピーエス", "補助循環装置"),
+    ("エーイーディー", "除細動器"),
+])
+def test_an_abbreviation_spelled_in_katakana_reads_as_its_letters(master, name, expected):
+    (best, score), *_ = ranked_with(name, master, parent="ＭＥセンター")
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD  # a reading: confirmed
+
+
+@pytest.mark.parametrize("name", ["アイス", "エースコール", "ケース"])
+def test_kana_that_spells_no_term_is_not_read_as_letters(master, name):
+    from app.services.classifications.romaji import spelled_letters_alias
+    assert spelled_letters_alias(name) is None
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("HD Machine", "血液浄化関連"),
+    ("Bedside", "生体情報モニター"),
+    ("Central", "セントラルモニタ"),
+    ("IPC Device", "ＤＶＴ予防ポンプ"),
+    ("Anaesthesia Workstation", "麻酔器"),
+])
+def test_english_ce_names_rank_their_class_first(master, name, expected):
+    assert ranked_names(name, master, "Biomedical Engineering")[0][0] == expected

@@ -12,8 +12,9 @@ that module stays readable); each is pure and works on normalized keys.
   one after a code or mark of the export's own (:func:`code_stripped`: 01_輸液ポンプ, ※除細動器).
 - :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
   :func:`~app.services.classifications.readings.kana_alias`) or in romaji (yueki pump:
-  :func:`~app.services.classifications.romaji.romaji_alias`), is ranked as written and as
-  its alias, the better score of each class kept.
+  :func:`~app.services.classifications.romaji.romaji_alias`) or an abbreviation spelled out
+  in katakana (ｱｲｴｰﾋﾞｰﾋﾟｰ: IABP, :func:`~app.services.classifications.romaji.spelled_letters_alias`),
+  is ranked as written and as its alias, the better score of each class kept.
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
   the parent classification (内視鏡 in 内視鏡外科) goes first.
@@ -27,7 +28,7 @@ from functools import lru_cache
 from app.core.normalize import base_key, match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 from app.services.classifications.readings import kana_alias
-from app.services.classifications.romaji import romaji_alias
+from app.services.classifications.romaji import romaji_alias, spelled_letters_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
@@ -239,8 +240,9 @@ def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
 
 
 def _romaji(name: str) -> tuple[str, bool] | None:
-    """A name in romaji (yueki pump) read as Japanese (:mod:`~.romaji`), never ``whole``."""
-    alias = romaji_alias(name)
+    """A name in romaji (yueki pump) read as Japanese, or letters spelled in katakana
+    (ｱｲｴｰﾋﾞｰﾋﾟｰ) read as the letters (:mod:`~.romaji`), never ``whole``."""
+    alias = romaji_alias(name) or spelled_letters_alias(name)
     return (alias, False) if alias is not None else None
 
 
