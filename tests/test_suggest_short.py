@@ -170,3 +170,10 @@ def test_kana_that_spells_no_term_is_not_read_as_letters(master, name):
 ])
 def test_english_ce_names_rank_their_class_first(master, name, expected):
     assert ranked_names(name, master, "Biomedical Engineering")[0][0] == expected
+
+
+def test_a_child_under_a_radiology_parent_is_read_as_an_x_ray_device(master):
+    assert ranked_names("ポータブル", master, "放射線")[0][0] == "医療用エックス線装置関連"
+    (best, score), *_ = ranked_names("放射線", master, None)
+    assert best == "医療用エックス線装置関連" and score < AUTO_ACCEPT_THRESHOLD
+    assert ranked_names("放射線測定", master, None)[0][0] == "放射線測定器"
