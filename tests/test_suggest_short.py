@@ -177,3 +177,19 @@ def test_a_child_under_a_radiology_parent_is_read_as_an_x_ray_device(master):
     (best, score), *_ = ranked_names("放射線", master, None)
     assert best == "医療用エックス線装置関連" and score < AUTO_ACCEPT_THRESHOLD
     assert ranked_names("放射線測定", master, None)[0][0] == "放射線測定器"
+
+
+@pytest.mark.parametrize("name, parent, first, second", [
+    ("IP・SP", "集中治療室", "輸液ポンプ", "シリンジポンプ"),
+    ("SP/IP", None, "シリンジポンプ", "輸液ポンプ"),
+    ("BSM／セントラル", "ME", "生体情報モニター", "セントラルモニタ"),
+])
+def test_a_list_of_abbreviations_offers_each_device_first_part_first(master, name, parent, first, second):
+    ranked = ranked_names(name, master, parent)
+    assert [cname for cname, _ in ranked[:2]] == [first, second]
+    assert ranked[0][1] < AUTO_ACCEPT_THRESHOLD  # several devices: a person picks
+
+
+def test_a_list_name_that_says_enough_as_written_is_ranked_as_written(master):
+    assert ranked_names("ABI/PWV", master, None)[0][0] == "血圧脈波検査装置"
+    assert ranked_names("ベッド・マットレス", master, "病棟")[0][1] < 50
