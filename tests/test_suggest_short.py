@@ -193,3 +193,8 @@ def test_a_list_of_abbreviations_offers_each_device_first_part_first(master, nam
 def test_a_list_name_that_says_enough_as_written_is_ranked_as_written(master):
     assert ranked_names("ABI/PWV", master, None)[0][0] == "血圧脈波検査装置"
     assert ranked_names("ベッド・マットレス", master, "病棟")[0][1] < 50
+
+
+def test_a_maker_brand_child_is_not_read_as_the_word_it_ends(master):
+    # メラ (a suction maker's brand) under 吸引器類: a suction unit, not a カメラ.
+    assert ranked_names("メラ", master, "吸引器類")[0][0] == "医療用吸引器"
