@@ -198,3 +198,12 @@ def test_a_list_name_that_says_enough_as_written_is_ranked_as_written(master):
 def test_a_maker_brand_child_is_not_read_as_the_word_it_ends(master):
     # メラ (a suction maker's brand) under 吸引器類: a suction unit, not a カメラ.
     assert ranked_names("メラ", master, "吸引器類")[0][0] == "医療用吸引器"
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("ＰＯＣＴ", "臨床検査科", "血液検査用器具"),
+    ("FFR", "カテーテル室", "医療用測定装置"),
+])
+def test_lab_and_cath_abbreviations_rank_their_class_first_confirmed(master, name, parent, expected):
+    (best, score), *_ = ranked_names(name, master, parent)
+    assert best == expected and score < AUTO_ACCEPT_THRESHOLD
