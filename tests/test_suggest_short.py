@@ -207,3 +207,18 @@ def test_a_maker_brand_child_is_not_read_as_the_word_it_ends(master):
 def test_lab_and_cath_abbreviations_rank_their_class_first_confirmed(master, name, parent, expected):
     (best, score), *_ = ranked_names(name, master, parent)
     assert best == expected and score < AUTO_ACCEPT_THRESHOLD
+
+
+@pytest.mark.parametrize("name, parent, expected", [
+    ("ECG Monitor", "CE Pool", "生体情報モニター"),
+    ("ECG Machine", "CE Pool", "１２誘導心電計"),
+    ("モニター類一式", "病棟共通", "モニター関連"),
+    ("付属品類一式", "輸液ポンプ", "輸液ポンプ"),
+])
+def test_english_monitor_and_a_group_of_a_set(master, name, parent, expected):
+    assert ranked_names(name, master, parent)[0][0] == expected
+
+
+@pytest.mark.parametrize("name", ["付属品類", "部品一式", "その他類"])
+def test_an_accessory_group_under_a_device_is_that_devices(master, name):
+    assert ranked_names(name, master, "シリンジポンプ")[0][0] == "シリンジポンプ"

@@ -62,7 +62,7 @@ _GENERIC_TAIL_RE = re.compile(
 )
 # Words that make a name a group of what it says (モニター類, 測定器等): an umbrella word
 # (``whole``) followed by one is still the whole name.
-_GROUP_SUFFIXES = frozenset({"類", "等", "一式", "全般"})
+_GROUP_SUFFIXES = frozenset({"類", "等", "一式", "全般", "類一式", "等一式"})  # モニタ類一式
 _ASCII_LETTER = re.compile(r"[a-z]")
 _ASCII_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
