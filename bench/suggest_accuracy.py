@@ -18,7 +18,11 @@ bench/data/suggest_dev_e.csv and bench/data/suggest_dev_f.csv (fifth pass: 517 n
 imaginary hospitals, written and labelled before the suggester saw them), and
 bench/data/suggest_dev_g.csv, suggest_dev_g2.csv, suggest_dev_g3.csv and suggest_dev_g4.csv
 (sixth pass: 561 + 153 + 133 + 45 names aimed at the SMDS groups the earlier sets rarely
-expected, each labelled before the suggester saw it); pass one explicitly to see it, it proves
+expected, each labelled before the suggester saw it), and bench/data/suggest_dev_h.csv (seventh
+pass: 416 short and abbreviated names, names whose meaning comes from their parent, and names
+of two devices or a set, suggest_dev_h2.csv, 155 more of them, and suggest_dev_h3.csv, 97 in
+English and half-width kana, suggest_dev_h4.csv, 74 children read with their parent,
+and suggest_dev_h5.csv, 66 mixed-width abbreviations and two-device names, each labelled before the suggester saw it); pass one explicitly to see it, it proves
 nothing about unseen names.)
 """
 from __future__ import annotations

@@ -41,6 +41,8 @@ HEAD_BASE, HEAD_SPAN = 80.0, 9.0
 PART_BASE, PART_SPAN = 70.0, 10.0
 # Each later master of a row ranks just below the one before it.
 LATER_MASTER_STEP = 0.5
+# Raised for a class that two terms of one name both name (lexicon_matches).
+AGREEING_WORDS = 1.0
 
 # What may follow a term and leave it the head: generic words for "device" and model numbers
 # (輸液ポンプ本体, カプノメータ装置, 心電計FX-7542).
@@ -60,7 +62,7 @@ _GENERIC_TAIL_RE = re.compile(
 )
 # Words that make a name a group of what it says (モニター類, 測定器等): an umbrella word
 # (``whole``) followed by one is still the whole name.
-_GROUP_SUFFIXES = frozenset({"類", "等", "一式", "全般"})
+_GROUP_SUFFIXES = frozenset({"類", "等", "一式", "全般", "類一式", "等一式"})  # モニタ類一式
 _ASCII_LETTER = re.compile(r"[a-z]")
 _ASCII_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 _MODEL_RE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
@@ -216,6 +218,7 @@ def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dic
     if not key:
         return {}, frozenset()
     scores: dict[str, float] = {}
+    naming: dict[str, int] = {}  # master → how many of the name's terms name it
     found = _occurrences(key, lexicon(), breaks)
     heads = [(start, end, term) for start, end, term in found
              if end == len(key) or _GENERIC_TAIL_RE.match(key[end:]) is not None]
@@ -256,4 +259,10 @@ def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dic
             score = base - LATER_MASTER_STEP * rank
             if score > scores.get(master, 0.0):
                 scores[master] = score
+            naming[master] = naming.get(master, 0) + 1
+    # A class that two words of the name point to (血ガス・電解質: both say 血液ガス分析装置)
+    # is likelier than one the head alone names; still a partial match, still confirmed.
+    for master, words in naming.items():
+        if words > 1 and scores[master] < WHOLE_CONFIRM:
+            scores[master] = min(scores[master] + AGREEING_WORDS, WHOLE_CONFIRM + 1.0)
     return scores, frozenset(named)

@@ -10,6 +10,10 @@
   (内視鏡用 under 吸引器 is a suction unit for endoscopy, not an endoscope); the suggester
   ranks the parent's class first, and X read with the parent (輸液用 under ポンプ → 輸液ポンプ)
   above it.
+  So does a name that is only a form or mode word (:data:`FORM_WORDS`: ポータブル, 汎用,
+  据置型, マニュアル): 「ポータブル」 under 吸引器 is a suction unit, under 放射線 an X-ray unit,
+  so another hospital's choice for the bare word says nothing here; nor does a maker's name
+  (:data:`MAKER_NAMES`: テルモ under シリンジポンプ is a syringe pump, elsewhere an infusion pump).
 - :func:`parent_readings`: a child read together with its parent as one name (開放式 under
   保育器 → 開放型保育器).
 - :func:`held_if_not_medical`: a name (or its parent) that says the thing serves staff, the
@@ -38,6 +42,29 @@ PLACEHOLDERS = frozenset(match_key(word) for word in (
 _BRACKETS_RE = re.compile(r"[()\[\]{}<>（）［］｛｝〈〉《》【】「」『』〔〕]")
 # Purpose suffixes: 〜用 ("for"), 〜専用 ("only for").
 _PURPOSE_RE = re.compile(r"^(.{2,}?)(?:専用|用)$")
+# Words that say only a device's form or mode, not which device (purpose_child): the
+# parent's device is the head of a child that is one of them.
+FORM_WORDS = frozenset(match_key(word) for word in (
+    "ポータブル", "ポータブル型", "携帯", "携帯型", "携帯式", "可搬型", "移動型", "移動式",
+    "据置", "据置型", "据置式", "据え置き", "据え置き型", "卓上", "卓上型", "床置", "床置型",
+    "壁掛", "壁掛け", "壁掛型", "汎用", "汎用型", "標準", "標準型", "小型", "中型", "大型",
+    "手動", "手動式", "電動", "電動式", "マニュアル", "充電式", "新型", "旧型",
+))
+# Makers of several kinds of device, as children name them (テルモ under 輸液ポンプ): like a
+# form word, the maker says which make, the parent which device (purpose_child).
+MAKER_NAMES = frozenset(match_key(word) for word in (
+    "テルモ", "TERUMO", "ニプロ", "NIPRO", "JMS", "ジェイ・エム・エス", "日本光電", "NIHON KOHDEN",
+    "フクダ電子", "フクダ", "FUKUDA", "フクダコーリン", "オムロン", "OMRON", "フィリップス", "PHILIPS",
+    "GE", "GEヘルスケア", "ドレーゲル", "Drager", "メドトロニック", "Medtronic", "コヴィディエン",
+    "Covidien", "オリンパス", "OLYMPUS", "富士フイルム", "FUJIFILM", "ペンタックス", "PENTAX", "HOYA",
+    "カールストルツ", "KARL STORZ", "ストライカー", "Stryker", "エドワーズ", "Edwards", "ZOLL", "ゾール",
+    "日機装", "東レ", "旭化成", "川澄化学", "泉工医科", "メラ", "MERA", "大研医器", "アトムメディカル", "アトム",
+    "トーイツ", "キヤノン", "CANON", "シーメンス", "SIEMENS", "日立", "コニカミノルタ", "島津",
+    "ビー・ブラウン", "B.BRAUN", "バクスター", "Baxter", "スミスメディカル", "アコマ", "村中医療器",
+    "ケルン", "小林メディカル", "センチュリーメディカル", "日本ストライカー", "ジョンソン・エンド・ジョンソン",
+    "エルベ", "ERBE", "マシモ", "Masimo", "アイ・エム・アイ", "IMI", "チェスト", "ミナト医科学",
+))
+_MAKER_SUFFIXES = ("社製", "製")
 # Words that make a parent a group of what it names (ポンプ類, 透析関連).
 _GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
 # ... dropped when a child is read with its parent (parent_readings).
@@ -75,12 +102,19 @@ def purpose_stem(name_key: str) -> str | None:
 
 def purpose_child(name_key: str, parent_key: str) -> bool:
     """Whether a child ``name_key`` is only a purpose modifier of its parent ``parent_key``
-    (:func:`purpose_stem`), so the parent's device is its head. Not under a generic parent
-    (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」 says more than the parent; nor
-    under a place (検査室, ICU), which is no device."""
-    if not parent_key or purpose_stem(name_key) is None or is_location(parent_key):
+    (:func:`purpose_stem`), a form word (:data:`FORM_WORDS`) or a maker, so the parent's device is its
+    head. Not under a generic parent (ポンプ, カメラ, ポンプ類): there 「IABP用」 or 「内視鏡用」
+    says more than the parent; nor under a place (検査室, ICU), which is no device."""
+    if not parent_key or is_location(parent_key) or (
+            purpose_stem(name_key) is None and name_key not in FORM_WORDS and not is_maker_name(name_key)):
         return False
     return parent_head(parent_key) not in GENERIC_MASTERS
+
+
+def is_maker_name(name_key: str) -> bool:
+    """Whether a (normalized) name is only a maker's (:data:`MAKER_NAMES`), 「製」 after it or not."""
+    return name_key in MAKER_NAMES or any(
+        name_key.endswith(suffix) and name_key[:-len(suffix)] in MAKER_NAMES for suffix in _MAKER_SUFFIXES)
 
 
 def parent_head(parent_key: str) -> str:

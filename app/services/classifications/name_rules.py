@@ -12,8 +12,11 @@ that module stays readable); each is pure and works on normalized keys.
   one after a code or mark of the export's own (:func:`code_stripped`: 01_輸液ポンプ, ※除細動器).
 - :func:`with_aliases`: such a name, or one written only in kana (ﾎｲｸｷ: what it reads as,
   :func:`~app.services.classifications.readings.kana_alias`) or in romaji (yueki pump:
-  :func:`~app.services.classifications.romaji.romaji_alias`), is ranked as written and as
-  its alias, the better score of each class kept.
+  :func:`~app.services.classifications.romaji.romaji_alias`) or an abbreviation spelled out
+  in katakana (ｱｲｴｰﾋﾞｰﾋﾟｰ: IABP, :func:`~app.services.classifications.romaji.spelled_letters_alias`),
+  is ranked as written and as its alias, the better score of each class kept; a name that
+  lists devices and says little as written (IP・SP, BSM／セントラル) is ranked part by part
+  too, the first part first, below the threshold (:func:`_list_ranked`).
 - :func:`parent_tie_break`: when a name's best classes are nearly tied (a term of two classes:
   カメラヘッド is a カメラ or an 内視鏡用ビデオカメラ), the one that shares a device word with
   the parent classification (内視鏡 in 内視鏡外科) goes first.
@@ -27,7 +30,7 @@ from functools import lru_cache
 from app.core.normalize import base_key, match_key, normalize_text
 from app.services.classifications.lexicon import GENERIC_MASTERS, lexicon
 from app.services.classifications.readings import kana_alias
-from app.services.classifications.romaji import romaji_alias
+from app.services.classifications.romaji import romaji_alias, spelled_letters_alias
 
 # Generic words that end device names; dropping one leaves what the device is.
 DEVICE_WORDS = tuple(match_key(word) for word in ("装置", "器", "機"))
@@ -239,8 +242,9 @@ def _grouped_kana_alias(name: str) -> tuple[str, bool] | None:
 
 
 def _romaji(name: str) -> tuple[str, bool] | None:
-    """A name in romaji (yueki pump) read as Japanese (:mod:`~.romaji`), never ``whole``."""
-    alias = romaji_alias(name)
+    """A name in romaji (yueki pump) read as Japanese, or letters spelled in katakana
+    (ｱｲｴｰﾋﾞｰﾋﾟｰ) read as the letters (:mod:`~.romaji`), never ``whole``."""
+    alias = romaji_alias(name) or spelled_letters_alias(name)
     return (alias, False) if alias is not None else None
 
 
@@ -255,7 +259,7 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     rest = location_stripped(name) or code_stripped(name)
     alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
-        return None
+        return _list_ranked(name, rank)
     best = dict(rank(name, False, rest is not None))
     if rest is not None:
         cap = READING_PART if base_key(rest) in context_only else 100.0
@@ -266,4 +270,33 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
                 for cid, score in rank(alias[0], False, True)]
     for cid, score in also:
         best[cid] = max(best.get(cid, 0.0), score)
+    return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+# Separators of a name that lists devices (IP・SP, 輸液／シリンジ); a part in brackets is no list.
+_LIST_SPLIT_RE = re.compile(r"[・･/／、,，&＆]")
+# Below this the name as written says little: its parts are ranked one by one.
+LIST_WEAK = 80.0
+# A part of a list is one of several devices: offered, the first part first, never auto-accepted.
+LIST_PART, LIST_STEP = 85.0, 0.5
+
+
+def _list_ranked(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]]
+                 ) -> list[tuple[int, float]] | None:
+    """A name that lists devices (IP・SP) and says little as written: ranked as written and
+    as each part (with the parent), a part's classes at most :data:`LIST_PART` (each later part
+    :data:`LIST_STEP` lower); None for any other name (the caller ranks it as written)."""
+    text = normalize_text(name)
+    if not _LIST_SPLIT_RE.search(text) or re.search(r"[()（）\[\]［］]", text):
+        return None
+    parts = [part.strip() for part in _LIST_SPLIT_RE.split(text) if match_key(part)]
+    if len(parts) < 2:
+        return None
+    best = dict(rank(name, False, True))
+    if max(best.values(), default=0.0) >= LIST_WEAK:
+        return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))
+    for index, part in enumerate(parts):
+        cap = LIST_PART - LIST_STEP * index
+        for cid, score in rank(part, True, True):
+            best[cid] = max(best.get(cid, 0.0), min(score, cap))
     return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))

@@ -5,13 +5,15 @@ reader (:func:`app.services.classifications.readings.kana_alias`) reads it whole
 it is a katakana term or part of a master name (mesu: メス); other words (pump, Infusion, TE-171) stay as written.
 :func:`romaji_alias` is the name so read: the suggester ranks it as an alias, confirmed by a
 person (a romaji word may be an English one that happens to spell kana).
+:func:`spelled_letters_alias` reads the opposite: an English abbreviation spelled out in
+katakana (ｱｲｴｰﾋﾞｰﾋﾟｰ → IABP).
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-from app.core.normalize import match_key
+from app.core.normalize import match_key, normalize_text
 from app.services.classifications.lexicon import lexicon
 from app.services.classifications.readings import kana_alias
 
@@ -103,3 +105,40 @@ def romaji_alias(name: str) -> str | None:
         return reading or found.group(0)
     text = _WORD_RE.sub(read, name)
     return text if changed else None
+
+
+# English letters as katakana spell them (ｱｲｴｰﾋﾞｰﾋﾟｰ: IABP), with the usual variants.
+_LETTER_NAMES = {
+    "エー": "A", "エイ": "A", "ビー": "B", "シー": "C", "ディー": "D", "デー": "D", "イー": "E",
+    "エフ": "F", "ジー": "G", "エイチ": "H", "エッチ": "H", "アイ": "I", "ジェー": "J", "ジェイ": "J",
+    "ケー": "K", "ケイ": "K", "エル": "L", "エム": "M", "エヌ": "N", "オー": "O", "ピー": "P",
+    "キュー": "Q", "アール": "R", "エス": "S", "ティー": "T", "テー": "T", "ユー": "U", "ブイ": "V",
+    "ヴィー": "V", "ダブリュー": "W", "エックス": "X", "ワイ": "Y", "ゼット": "Z", "ゼッド": "Z",
+}
+_LONGEST_LETTER = max(map(len, _LETTER_NAMES))
+
+
+def _spell(kana: str) -> str | None:
+    """``kana`` as the letters it spells through and through (longest letter names first,
+    backtracking); None when some part of it is no letter's name."""
+    if not kana:
+        return ""
+    for size in range(min(_LONGEST_LETTER, len(kana)), 1, -1):
+        letter = _LETTER_NAMES.get(kana[:size])
+        if letter and (rest := _spell(kana[size:])) is not None:
+            return letter + rest
+    return None
+
+
+@lru_cache(maxsize=8192)
+def spelled_letters_alias(name: str) -> str | None:
+    """An abbreviation spelled out in katakana, read as its letters when they make a lexicon
+    term (ｱｲｴｰﾋﾞｰﾋﾟｰ → IABP, シーエイチディーエフ → CHDF); None otherwise. Only a name of two
+    letters or more that the letters cover entirely: アイス or エース spell nothing."""
+    kana = re.sub(r"[\s・･]", "", normalize_text(name))
+    if len(kana) < 4 or not all("゠" <= ch <= "ヿ" for ch in kana):
+        return None
+    letters = _spell(kana)
+    if not letters or len(letters) < 2 or match_key(letters) not in lexicon().terms:
+        return None
+    return letters

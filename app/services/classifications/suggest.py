@@ -135,11 +135,12 @@ PARENT_CEILING = 88.0
 CHILD_WEAK = 70.0
 PARENT_CONFIDENT = 85.0
 PARENT_TOP = 3  # the parent's suggestions that are blended in
-# Child names that mean nothing without their parent: "other" and "accessory" words.
-CONTEXT_ONLY_NAMES = frozenset(match_key(word) for word in (
+# Child names that mean nothing without their parent: "other" and "accessory" words, also
+# as a group or a set (付属品類, 部品一式).
+CONTEXT_ONLY_NAMES = frozenset(match_key(word + group) for word in (
     "その他", "その他機器", "その他の機器", "その他医療機器", "その他の医療機器", "付属品", "附属品",
     "周辺機器", "備品", "予備", "予備機", "部品", "消耗品", "アクセサリー", "オプション",
-))
+) for group in ("", "類", "一式", "類一式", "等"))
 
 
 def _names_another_class(fused: str, name_base: str, name_syn: str) -> bool:
