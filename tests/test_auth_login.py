@@ -223,3 +223,15 @@ def test_failures_are_audited_with_ip_and_email_not_password(client, ctx, email)
     event = db.session.query(AuditEvent).filter_by(action="auth.login_failed").one()
     assert event.actor_email == email and event.ip == "127.0.0.1"
     assert "wrong-password-123" not in str(event.changes)
+
+
+@pytest.mark.parametrize("next_url", ["/\\evil.example/x", "\\\\evil.example", "/\\/evil.example",
+                                      "//evil.example", "https://evil.example/"])
+def test_next_after_login_never_leaves_the_site(client, next_url):
+    """A browser reads a backslash as a slash (/\\evil.example is //evil.example): such a
+    ``next`` sent a logged-in user who followed a link to another site."""
+    login_as(client, HOSPITAL_A)
+    response = client.get("/login/", query_string={"next": next_url})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil.example" not in location and "\\" not in location

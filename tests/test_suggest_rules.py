@@ -633,3 +633,12 @@ def test_a_number_of_the_name_is_no_code(master):
     assert ranked_with("12誘導心電計", master)[0] == ("１２誘導心電計", 100.0)
     # 「その他」 after a code is still confirmed by a person
     assert ranked_with("01_その他", master)[0][1] < AUTO_ACCEPT_THRESHOLD
+
+
+def test_lexicon_matches_is_cached():
+    """Every name of an import is matched against the whole lexicon, many names alike (ポンプ
+    under each parent): the scan was cached until a helper slipped in between the decorator
+    and it. Its answer is shared, so callers copy before changing (suggest._lexicon_scores)."""
+    from app.services.classifications.lexicon import lexicon_matches
+    key = match_key("輸液ポンプ")
+    assert lexicon_matches(key) is lexicon_matches(key)

@@ -117,7 +117,11 @@ class OptiServeAuthView(AuthDBView):
 
     def _next_url(self) -> str:
         next_url = request.args.get("next")
-        return get_safe_redirect(next_url) if next_url else self.appbuilder.get_url_for_index
+        # FAB's check lets a backslash through, which a browser reads as a slash
+        # (/\evil.example is //evil.example: another site); no page of ours has one in its path.
+        if not next_url or "\\" in next_url or any(ord(ch) < 32 for ch in next_url):
+            return self.appbuilder.get_url_for_index
+        return get_safe_redirect(next_url)
 
     def _pending_user(self, stage: str) -> User | None:
         data = auth_session.pending()

@@ -195,12 +195,12 @@ def _occurrences(key: str, lex: Lexicon, breaks: frozenset[int] = frozenset()) -
             if not any(s2 <= s and e <= e2 and e2 - s2 > e - s for s2, e2, _ in found)]
 
 
-@lru_cache(maxsize=16384)
 def _is_umbrella(key: str) -> bool:
     term = lexicon().terms.get(key)
     return term is not None and term.whole_only
 
 
+@lru_cache(maxsize=16384)
 def lexicon_matches(key: str, breaks: frozenset[int] = frozenset()) -> tuple[dict[str, float], frozenset[str]]:
     """``({master key: score}, surviving master-name keys)`` for a normalized (bracket-free)
     name; ``breaks``: positions where the written name separated words

@@ -280,7 +280,7 @@ def enqueue_ingest(upload_id: int, batch: list[int] | None = None):
 
 def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
     """An upload as the screen's polling and the REST API show it; ``message`` in ``locale``
-    (default: the request's language), ``message_codes`` its stable codes (empty for a row
+    (None: Japanese), ``message_codes`` its stable codes (empty for a row
     stored as text)."""
     data = {
         "id": upload.id,
