@@ -58,6 +58,7 @@ def _from_a_screen() -> bool:
     reading the 401 has no API key to send, their login ended (idle, logout in another tab)."""
     return bool(request.headers.get("X-CSRFToken")) or request.headers.get("Sec-Fetch-Site") == "same-origin"
 
+
 class RoleView(RoleModelView):
     """Roles are declared in app.access.role_sync and applied by a command: read-only on screen."""
 
