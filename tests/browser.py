@@ -66,3 +66,45 @@ def browser_login(page, base: str, email: str, password: str = DEMO_PASSWORD) ->
 
 def next_totp(secret: str) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30)
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@contextlib.contextmanager
+def logged_in_page(app, email: str, viewport: dict = DESKTOP):
+    """``(page, base)``: a live server and one Chromium page logged in as ``email``."""
+    from playwright import sync_api
+
+    with serve(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(viewport=viewport).new_page()
+            browser_login(page, base, email)
+            yield page, base
+        finally:
+            browser.close()
+
+
+def pages_wider_than_a_phone(browser, base: str, pages: dict[str, list[str]],
+                             language: str | None = None) -> list[tuple[str, int]]:
+    """``(url, width)`` of each page wider than :data:`PHONE`, each login in its own context
+    (after /lang/<language> when given: the page must then say it is in that language)."""
+    too_wide = []
+    for email, urls in pages.items():
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        browser_login(page, base, email)
+        if language:
+            page.goto(f"{base}/lang/{language}")
+        for url in urls:
+            response = page.goto(base + url)
+            assert response.status == 200, url
+            if language:
+                assert page.locator("html").get_attribute("lang") == language, url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                too_wide.append((url, width))
+        context.close()
+    return too_wide

@@ -4,9 +4,7 @@ and has a name a screen reader can read. FAB gave top-level items (ダッシュ�
 and the language button was a bare flag."""
 from __future__ import annotations
 
-from playwright import sync_api
-
-from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
+from .browser import BROWSER_TEST, logged_in_page
 from .conftest import HOSPITAL_A
 
 pytestmark = BROWSER_TEST
@@ -33,15 +31,9 @@ def tab_through_the_menu_bar(page) -> list[dict]:
 
 
 def test_the_menu_bar_is_reached_seen_and_named_with_the_keyboard(app, ctx):
-    with serve(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            browser_login(page, base, HOSPITAL_A)
-            page.goto(f"{base}/upload/")
-            stops = tab_through_the_menu_bar(page)
-        finally:
-            browser.close()
+    with logged_in_page(app, HOSPITAL_A) as (page, base):
+        page.goto(f"{base}/upload/")
+        stops = tab_through_the_menu_bar(page)
     hrefs = [s["href"] for s in stops]
     assert "/dashboard/" in hrefs and "/reports/" in hrefs
     assert [s for s in stops if not s["ring"]] == []
@@ -55,28 +47,22 @@ def test_the_dashboards_month_is_chosen_with_arrow_keys_then_enter(app, ctx):
     from .report_data import make_dataset
 
     make_dataset()
-    with serve(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            browser_login(page, base, HOSPITAL_A)
-            page.goto(f"{base}/dashboard/?month=2025-05")
-            options = page.eval_on_selector_all("#dash-month option", "os => os.map(o => o.value)")
-            two_down = options[options.index("2025-05") + 2]
-            page.focus("#dash-month")
-            page.keyboard.press("ArrowDown")
-            page.keyboard.press("ArrowDown")
-            page.wait_for_timeout(500)
-            assert page.url.endswith("month=2025-05")
-            assert page.input_value("#dash-month") == two_down
-            with page.expect_navigation():
-                page.keyboard.press("Enter")
-            assert page.url.endswith(f"month={two_down}")
-            with page.expect_navigation():
-                page.select_option("#dash-month", options[0])  # as a mouse choice: at once
-            assert page.url.endswith(f"month={options[0]}")
-        finally:
-            browser.close()
+    with logged_in_page(app, HOSPITAL_A) as (page, base):
+        page.goto(f"{base}/dashboard/?month=2025-05")
+        options = page.eval_on_selector_all("#dash-month option", "os => os.map(o => o.value)")
+        two_down = options[options.index("2025-05") + 2]
+        page.focus("#dash-month")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(500)
+        assert page.url.endswith("month=2025-05")
+        assert page.input_value("#dash-month") == two_down
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.url.endswith(f"month={two_down}")
+        with page.expect_navigation():
+            page.select_option("#dash-month", options[0])  # as a mouse choice: at once
+        assert page.url.endswith(f"month={options[0]}")
 
 
 def test_the_dashboards_definitions_are_reached_with_the_keyboard(app, ctx):
@@ -84,20 +70,14 @@ def test_the_dashboards_definitions_are_reached_with_the_keyboard(app, ctx):
     from .report_data import make_dataset
 
     make_dataset()
-    with serve(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            browser_login(page, base, HOSPITAL_A)
-            page.goto(f"{base}/dashboard/?month=2025-05")
-            infos = page.locator(".dash-info")
-            assert infos.count() >= 5
-            for i in range(infos.count()):
-                info = infos.nth(i)
-                assert info.get_attribute("tabindex") == "0" and info.get_attribute("aria-hidden") is None
-                assert info.get_attribute("aria-label").startswith("定義: ")
-            infos.first.focus()
-            shown = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
-            assert len(shown) > 10
-        finally:
-            browser.close()
+    with logged_in_page(app, HOSPITAL_A) as (page, base):
+        page.goto(f"{base}/dashboard/?month=2025-05")
+        infos = page.locator(".dash-info")
+        assert infos.count() >= 5
+        for i in range(infos.count()):
+            info = infos.nth(i)
+            assert info.get_attribute("tabindex") == "0" and info.get_attribute("aria-hidden") is None
+            assert info.get_attribute("aria-label").startswith("定義: ")
+        infos.first.focus()
+        shown = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
+        assert len(shown) > 10

@@ -11,13 +11,11 @@ from app.core.months import utc_now
 from app.extensions import db
 from app.models import ReportFile
 
-from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, pages_wider_than_a_phone, serve
 from .conftest import HOSPITAL_A, MANUFACTURER, OPERATOR
 from .report_data import hospital, make_dataset
 
 pytestmark = BROWSER_TEST
-
-PHONE = {"width": 390, "height": 844}
 
 PAGES = {
     HOSPITAL_A: ["/users/userinfo/", "/reports/?month=2025-05", "/ledger/", "/classification-mapping/",
@@ -35,21 +33,10 @@ def test_pages_fit_a_phone_screen(app, ctx):
                               storage_key="reports/phone.xlsx", published_at=utc_now()))
     db.session.commit()
     db.session.remove()
-    too_wide = []
     with serve(app) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            for email, urls in PAGES.items():
-                context = browser.new_context(viewport=PHONE)
-                page = context.new_page()
-                browser_login(page, base, email)
-                for url in urls:
-                    response = page.goto(base + url)
-                    assert response.status == 200, url
-                    width = page.evaluate("document.documentElement.scrollWidth")
-                    if width > PHONE["width"]:
-                        too_wide.append((url, width))
-                context.close()
+            too_wide = pages_wider_than_a_phone(browser, base, PAGES)
         finally:
             browser.close()
     assert too_wide == []

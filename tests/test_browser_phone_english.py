@@ -9,11 +9,10 @@ import re
 
 from playwright import sync_api
 
-from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, pages_wider_than_a_phone, serve
 from .conftest import ADMIN, HOSPITAL_A, MANUFACTURER
 from .report_data import make_dataset
 
-PHONE = {"width": 390, "height": 844}
 TEMPLATES = pathlib.Path(__file__).resolve().parent.parent / "app" / "templates"
 
 PAGES = {
@@ -40,23 +39,10 @@ def test_every_screen_table_scrolls_inside_its_own_box():
 @BROWSER_TEST[1]
 def test_english_pages_fit_a_phone_screen(app, ctx):
     make_dataset()
-    too_wide = []
     with serve(app) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            for email, urls in PAGES.items():
-                context = browser.new_context(viewport=PHONE)
-                page = context.new_page()
-                browser_login(page, base, email)
-                page.goto(f"{base}/lang/en")
-                for url in urls:
-                    response = page.goto(base + url)
-                    assert response.status == 200, url
-                    assert page.locator("html").get_attribute("lang") == "en", url
-                    width = page.evaluate("document.documentElement.scrollWidth")
-                    if width > PHONE["width"]:
-                        too_wide.append((url, width))
-                context.close()
+            too_wide = pages_wider_than_a_phone(browser, base, PAGES, language="en")
         finally:
             browser.close()
     assert too_wide == []
