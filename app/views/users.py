@@ -15,12 +15,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.core.months import utc_now
 from app.core.validation import email_error, mobile_error, phone_error
 from app.extensions import db
 from app.models import InactiveReason, User, UserStatus
 from app.services.accounts import totp
-from app.services.accounts.login import is_locked
+from app.services.accounts.login import is_locked, lock_lasts
 from app.services.accounts.users import (
     UserError,
     check_update,
@@ -47,7 +46,7 @@ STATUS_LABELS = {
 def lock_label(locked_until) -> str:
     """「ロック中（… まで）」 while a lock lasts (too many failed logins), else nothing: the
     status column says 稼働中 for a locked account too."""
-    if locked_until is None or locked_until <= utc_now():
+    if not lock_lasts(locked_until):
         return ""
     return _("ロック中（%(until)s まで）", until=jst(locked_until))
 

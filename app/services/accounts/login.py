@@ -32,8 +32,13 @@ def now() -> dt.datetime:
     return utc_now()
 
 
+def lock_lasts(locked_until: dt.datetime | None) -> bool:
+    """Whether a lock that ends at ``locked_until`` (naive UTC, None: never locked) still holds."""
+    return locked_until is not None and locked_until > now()
+
+
 def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > now()
+    return lock_lasts(user.locked_until)
 
 
 def register_failure(user: User, *, stage: str) -> bool:
