@@ -124,6 +124,24 @@ def _dealer_scope(user, own: frozenset[int], capabilities: set[str]) -> Scope:
     )
 
 
+def roles_in_effect(user, user_roles: list) -> list:
+    """The roles whose FAB permissions ``user`` holds in this request.
+
+    A dealer acting for a hospital has that hospital as its row scope; a role it holds for its
+    own organization (OrgAdmin of the dealer) would otherwise open the user, audit-log and
+    organization screens on the *hospital's* rows (reset a hospital user's second factor,
+    invite a hospital administrator). While acting, only the DealerUser role counts; its
+    level's capabilities decide the rest."""
+    if not has_request_context():
+        return user_roles
+    request_user = getattr(g, "user", None)
+    if request_user is None or getattr(request_user, "id", None) != getattr(user, "id", None):
+        return user_roles
+    if current_scope().dealer_hospital_id is None:
+        return user_roles
+    return [role for role in user_roles if role.name == roles.DEALER_USER]
+
+
 def forget_scope() -> None:
     """Run before each request: a scope is never carried from one request to another."""
     g.pop("optiserve_scope", None)

@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from app.access import api_keys
 from app.access.request_policy import check_ip, check_organization_active
-from app.access.scope import current_scope, forget_scope
+from app.access.scope import current_scope, forget_scope, roles_in_effect
 from app.core.validation import normalize_email
 from app.models import User, UserStatus
 from app.views.auth import OptiServeAuthView
@@ -38,6 +38,7 @@ FAB_OVERRIDES = (
     # app.access.api_keys issues keys with FAB's lookup hash, so FAB's look-up finds them
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "_compute_lookup_hash"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "has_access"),
+    ("flask_appbuilder.security.manager.BaseSecurityManager", "get_user_roles"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "get_user_menu_access"),
     ("flask_appbuilder.security.sqla.manager.SecurityManager", "_get_user_permission_view_menus"),
     ("flask_appbuilder.security.manager.BaseSecurityManager", "create_jwt_manager"),
@@ -149,6 +150,11 @@ class OptiServeSecurityManager(SecurityManager):
         if permission_name != "menu_access":
             return role_allows(permission_name, view_name)
         return self._menu_opens(view_name, lambda name: role_allows("menu_access", name))
+
+    def get_user_roles(self, user):
+        """Every permission check (screens, APIs, menus) reads the roles here: a dealer acting
+        for a hospital holds only its DealerUser role (app.access.scope.roles_in_effect)."""
+        return roles_in_effect(user, super().get_user_roles(user))
 
     def _has_view_access(self, user, permission_name, view_name) -> bool:
         """FAB asks the database once per check (27 checks for one page's menu); here the
