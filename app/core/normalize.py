@@ -159,10 +159,17 @@ def base_key_breaks(s: str | None) -> frozenset[int]:
 FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
+# A negative number, which a spreadsheet reads as the number it is (-5, -1,234.5, -12%).
+NEGATIVE_NUMBER = re.compile(r"-\d[\d,]*(?:\.\d+)?%?")
+
+
 def looks_like_formula(text: str) -> bool:
-    """Whether a spreadsheet would take ``text`` for a formula (``-`` only before a
-    non-digit: ``-5`` is a number, ``-A1`` a formula)."""
-    return text.startswith(FORMULA_START) or (text.startswith("-") and len(text) > 1 and not text[1].isdigit())
+    """Whether a spreadsheet would take ``text`` for a formula. ``-`` starts one unless the
+    whole text is a negative number: ``-2+3+cmd|' /C calc'!A0`` starts with a digit too and is
+    still a formula (a DDE call in Excel)."""
+    if text.startswith(FORMULA_START):
+        return True
+    return text.startswith("-") and len(text) > 1 and NEGATIVE_NUMBER.fullmatch(text) is None
 
 
 def escape_formula(text: str) -> str:

@@ -8,19 +8,19 @@ import io
 
 import xlsxwriter
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from app.core.normalize import escape_formula
 
 
 def _safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """Text as a cell a spreadsheet shows as text (app.core.normalize decides what a formula
+    is for every export); numbers stay numbers."""
+    return escape_formula(value) if isinstance(value, str) else value
 
 
 def to_csv(header: list[str], rows: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([_safe(h) for h in header])  # a header may name data (a classification)
     for row in rows:
         writer.writerow([_safe(v) for v in row])
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
