@@ -7,6 +7,8 @@ listed in ``FAB_OVERRIDES`` and checked against the pinned FAB version by
 """
 from __future__ import annotations
 
+import secrets
+
 from flask import abort, current_app, g, has_request_context, jsonify, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -99,6 +101,17 @@ class RoleView(RoleModelView):
         return super().action_post()
 
 
+def _match_fake_password_hash(config) -> None:
+    """The login checks an unknown address against ``AUTH_DB_FAKE_PASSWORD_HASH_CHECK`` so it
+    costs what a real check costs. FAB's is fixed at scrypt:32768:8:1; with another
+    ``PASSWORD_HASH_METHOD`` (the tests' pbkdf2, a stronger scrypt in production) the answer
+    time told which addresses have an account. The fake hash uses the configured method."""
+    method = config["FAB_PASSWORD_HASH_METHOD"]
+    if not str(config.get("AUTH_DB_FAKE_PASSWORD_HASH_CHECK", "")).startswith(f"{method}$"):
+        config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = generate_password_hash(
+            secrets.token_urlsafe(16), method=method, salt_length=config["FAB_PASSWORD_HASH_SALT_LENGTH"])
+
+
 class OptiServeSecurityManager(SecurityManager):
     user_model = User
     userdbmodelview = UserMaintenanceView
@@ -107,6 +120,7 @@ class OptiServeSecurityManager(SecurityManager):
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
+        _match_fake_password_hash(current_app.config)
         # FAB's constructor gives the user view a plain interface; users are scoped too.
         self.userdbmodelview.datamodel = ScopedInterface(self.user_model)
 
