@@ -15,7 +15,8 @@ SESSION_KEY = "optiserve_dealer_hospital_id"
 
 
 def active_permissions(user_id: int) -> list[DealerPermission]:
-    """The dealer user's permissions that give access (level 1–3), by hospital code."""
+    """The dealer user's permissions that give access (level 1–3) to an active hospital, by
+    hospital code."""
     return list(
         db.session.scalars(
             select(DealerPermission)
@@ -24,6 +25,9 @@ def active_permissions(user_id: int) -> list[DealerPermission]:
                 DealerPermission.dealer_user_id == user_id,
                 DealerPermission.level != int(DealerLevel.none),
                 Organization.kind == OrganizationKind.hospital.value,
+                # a hospital the masters push deactivated has left: its own users are refused
+                # (request_policy.check_organization_active), so is whoever acted for it
+                Organization.is_active.is_(True),
             )
             .order_by(Organization.code)
         )

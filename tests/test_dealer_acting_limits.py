@@ -1,4 +1,5 @@
-"""A dealer user who is also its dealer organization's OrgAdmin, acting for a hospital.
+"""What a dealer acting for a hospital may not do: administer it with its own OrgAdmin role, or
+act for a hospital that was deactivated.
 
 Acting for a hospital makes that hospital the row scope. The OrgAdmin role's screens (users,
 audit log, organization profile, API keys) are meant for the dealer's own organization; with
@@ -72,3 +73,17 @@ def test_dealer_orgadmin_still_administers_its_own_organization_before_choosing(
     assert response.status_code == 200
     emails = {row["email"] for row in response.get_json()["result"]}
     assert DEALER in emails and HOSPITAL_A not in emails
+
+
+def test_a_deactivated_hospital_is_no_longer_acted_for(client, ctx):
+    """A hospital the masters push deactivated refuses its own users; a dealer acting for it
+    kept uploading to it and reading its ledger."""
+    sakura = hospital("H0001")
+    sakura.is_active = False
+    db.session.commit()
+    login_as(client, DEALER)
+    assert client.post("/dealer/choose", data={"hospital": sakura.id}).status_code == 404
+    # the dealer's one remaining hospital (みなと, level 1) is the one it acts for now
+    page = client.get("/upload/").get_data(as_text=True)
+    assert "さくら台総合病院" not in page and "みなと中央病院" in page
+    assert client.get(f"/ledger/?hospital_id={sakura.id}").status_code in (403, 404)
