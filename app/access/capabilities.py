@@ -8,6 +8,9 @@ from __future__ import annotations
 from app.models import DealerLevel
 
 MANAGE_USERS = "manage_users"
+# An organization's security policy (MFA required, e-mail domains, IP allow-list) for any
+# organization: Admin only; the Operator role is "no user or security administration".
+MANAGE_SECURITY = "manage_security"
 MANAGE_ORGANIZATIONS = "manage_organizations"
 EDIT_OWN_ORGANIZATION = "edit_own_organization"
 UPLOAD = "upload"
@@ -23,7 +26,7 @@ OPERATOR_ONLY = "operator_only"
 
 HOSPITAL_CAPABILITIES = frozenset({UPLOAD, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, MANAGE_DEALERS})
 OPERATOR_CAPABILITIES = frozenset({MANAGE_ORGANIZATIONS, DOWNLOAD_REPORTS, MAINTAIN_MASTERS, UPLOAD})
-ADMIN_CAPABILITIES = OPERATOR_CAPABILITIES | {MANAGE_USERS, MANAGE_DEALERS}
+ADMIN_CAPABILITIES = OPERATOR_CAPABILITIES | {MANAGE_USERS, MANAGE_DEALERS, MANAGE_SECURITY}
 ORG_ADMIN_CAPABILITIES = frozenset({MANAGE_USERS, EDIT_OWN_ORGANIZATION})
 SYSTEM_CAPABILITIES = frozenset({SYSTEM_SYNC})
 

@@ -8,7 +8,7 @@ from sqlalchemy import inspect as sa_inspect
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import NumberRange
 
-from app.access.capabilities import MANAGE_ORGANIZATIONS
+from app.access.capabilities import MANAGE_ORGANIZATIONS, MANAGE_SECURITY
 from app.access.request_policy import ip_allowed
 from app.access.scope import current_scope
 from app.core.validation import (
@@ -44,6 +44,11 @@ OPERATOR_ONLY_FIELDS = (
     "manufacturer_selection_count",
     "allows_manufacturer_access",
 )
+# The security policy: set by an Admin, the own organization's by its OrgAdmin (domains and
+# IP allow-list; MFA is operator-only above), never by the Operator role (DESIGN §2: "no user
+# or security administration").
+SECURITY_FIELDS = ("mfa_required", "allowed_email_domains", "ip_allowlist")
+ADMIN_ONLY_NOTE = _l("この項目は管理者（SMDS）のみ変更できます")
 AUDITED_FIELDS = (
     "name", "postal_code", "prefecture", "city", "address_line1", "address_line2", "phone",
     "notification_emails", "allowed_email_domains", "ip_allowlist",
@@ -159,9 +164,13 @@ class OrganizationView(ScopedModelView):
     formatters_columns = {"kind": lambda kind: KIND_LABELS.get(kind, kind)}
 
     def restrict_form(self, form, item) -> None:
-        """An OrgAdmin sees the operator's fields read-only and saves the others."""
-        if item is not None and not current_scope().can(MANAGE_ORGANIZATIONS):
+        """An OrgAdmin sees the operator's fields read-only and saves the others; the Operator
+        role sees the security policy read-only (a new organization gets the defaults)."""
+        scope = current_scope()
+        if item is not None and not scope.can(MANAGE_ORGANIZATIONS):
             make_read_only(form, OPERATOR_ONLY_FIELDS, item)
+        if scope.can(MANAGE_ORGANIZATIONS) and not scope.can(MANAGE_SECURITY):
+            make_read_only(form, SECURITY_FIELDS, item or Organization(mfa_required=True), ADMIN_ONLY_NOTE)
 
     def _check(self, item: Organization) -> None:
         error = address_error(
@@ -172,6 +181,8 @@ class OrganizationView(ScopedModelView):
             raise ValueError(str(error))
 
     def pre_add(self, item):
+        if not current_scope().can(MANAGE_SECURITY):  # the form's read-only fields, forged
+            item.mfa_required, item.allowed_email_domains, item.ip_allowlist = True, None, None
         self._check(item)
 
     def post_add(self, item):
@@ -181,8 +192,12 @@ class OrganizationView(ScopedModelView):
 
     def pre_update(self, item):
         before = snapshot(item)
-        if not current_scope().can(MANAGE_ORGANIZATIONS):
-            for name in OPERATOR_ONLY_FIELDS:
+        scope = current_scope()
+        locked = () if scope.can(MANAGE_ORGANIZATIONS) else OPERATOR_ONLY_FIELDS
+        if scope.can(MANAGE_ORGANIZATIONS) and not scope.can(MANAGE_SECURITY):
+            locked = SECURITY_FIELDS
+        if locked:
+            for name in locked:
                 if before[name] != getattr(item, name):
                     self.datamodel.session.rollback()
                     raise ValueError(

@@ -22,7 +22,10 @@ FORM_INVALID = _l("入力内容に誤りがあります。赤字の項目を確�
 DATABASE_REFUSED = _l("保存できませんでした。同じ内容がすでに登録されていないか確認してください。")
 
 
-def make_read_only(form, names, item) -> None:
+OPERATOR_ONLY_NOTE = _l("この項目は運用者（SMDS）のみ変更できます")
+
+
+def make_read_only(form, names, item, note=OPERATOR_ONLY_NOTE) -> None:
     """Show ``names`` of ``form`` disabled, with ``item``'s values; a value a request sends for
     them is replaced by the stored one before validation, so it is neither checked nor saved."""
     for name in names:
@@ -36,7 +39,7 @@ def make_read_only(form, names, item) -> None:
             # and a required one ("このフィールドは必須です") refuses the whole form.
             field.raw_data = [] if value is None else [str(value)]
         field.render_kw = {**(field.render_kw or {}), "disabled": True}
-        field.description = _l("この項目は運用者（SMDS）のみ変更できます")
+        field.description = note
 
 
 class SaveFlow:
