@@ -65,7 +65,8 @@ def test_level_2_does_not_include_level_1(ctx):
 
 
 def test_grant_requires_dealer_user_and_reason(ctx):
-    with pytest.raises(dealers.DealerPermissionError, match="登録されていません"):
+    # an unknown address and another hospital's user get the same answer (no enumeration)
+    with pytest.raises(dealers.DealerPermissionError, match="ディーラーのユーザーではありません"):
         set_level("H0001", 1, email="nobody@towa-medical.example.jp")
     with pytest.raises(dealers.DealerPermissionError, match="ディーラーのユーザーではありません"):
         set_level("H0001", 1, email=HOSPITAL_B)

@@ -72,11 +72,9 @@ def find_dealer_user(email: str) -> User:
     if not address:
         raise DealerPermissionError(_("ディーラーのメールアドレスを入力してください"))
     user = db.session.scalars(select(User).where(User.email == address)).one_or_none()
-    if user is None:
-        raise DealerPermissionError(
-            _("%(email)s はユーザーとして登録されていません", email=address)
-        )
-    if user.organization is None or user.organization.kind != OrganizationKind.dealer.value:
+    # One answer for an unknown address and for another organization's user: a hospital
+    # user must not learn which addresses (other hospitals' staff) have an account.
+    if user is None or user.organization is None or user.organization.kind != OrganizationKind.dealer.value:
         raise DealerPermissionError(
             _("%(email)s はディーラーのユーザーではありません", email=address)
         )
