@@ -305,7 +305,14 @@ class OptiServeAuthView(AuthDBView):
 
     @expose("/logout/")
     def logout(self):
-        """Ends every session of the user, so a copy of this cookie is dead as well."""
+        """Ends every session of the user, so a copy of this cookie is dead as well.
+
+        FAB's navbar logs out with a GET link, which the session cookie (SameSite=Lax) also
+        follows from another site's link or redirect: any page could end every session of
+        whoever visits it. A request the browser marks as coming from another site changes
+        nothing and shows the start page."""
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return redirect(self.appbuilder.get_url_for_index)
         user = self._get_authenticated_user()
         if user is not None:
             end_all_sessions(user)
