@@ -25,7 +25,8 @@ def selection_month(manufacturer_id: int, month: dt.date) -> dt.date | None:
 
 
 def selected_hospital_ids(manufacturer_id: int, month: dt.date) -> list[int]:
-    """Hospitals of the selection in force in ``month``, in rank order, that still consent.
+    """Hospitals of the selection in force in ``month``, in rank order, that still consent
+    and are still active.
 
     A hospital that withdraws its consent drops out at once, without touching the selection.
     """
@@ -39,7 +40,10 @@ def selected_hospital_ids(manufacturer_id: int, month: dt.date) -> list[int]:
             .where(ManufacturerSelection.manufacturer_id == manufacturer_id,
                    ManufacturerSelection.month == since,
                    Organization.kind == OrganizationKind.hospital.value,
-                   Organization.allows_manufacturer_access.is_(True))
+                   Organization.allows_manufacturer_access.is_(True),
+                   # a hospital that left (deactivated by the masters push) is offered to no
+                   # one for selection (manufacturers.candidate_hospitals): nor pooled
+                   Organization.is_active.is_(True))
             .order_by(ManufacturerSelection.rank)
         )
     )
