@@ -14,7 +14,7 @@ from app.services.reports import charts
 from app.services.reports.data_quality import LONG_LENDING_DAYS, DataQuality, data_quality
 from app.services.reports.definitions import COMMON_JA, DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES, SECTIONS_JA
 from app.services.reports.figures import HospitalMonthFigures
-from app.services.reports.xlsx import Book
+from app.services.reports.xlsx import Book, chart_title
 
 LEVEL_NAMES = {1: "大分類", 2: "中分類", 3: "小分類"}
 SUMMARY_HEADERS = ["項目", "当月", "前月", "前月差", "前年同月", "前年同月差", "過去12か月平均", "平均との差"]
@@ -127,7 +127,7 @@ def _native_trend(book, ws, row, col, count, at_row, title):
                      "values": [sheet, first, col + 3, last, col + 3], "y2_axis": True,
                      "line": {"color": charts.LINE}, "marker": {"type": "circle"}})
     chart.combine(line)
-    chart.set_title({"name": title, "name_font": {"size": 11}})
+    chart.set_title(chart_title(title, name_font={"size": 11}))
     chart.set_y_axis({"num_format": "#,##0"})
     line.set_y2_axis({"num_format": "0%"})
     chart.set_legend({"position": "bottom"})
@@ -162,7 +162,7 @@ def _life(book: Book, f):
         line.add_series({"name": "当月貸出時間", "categories": [sheet, first, 0, last, 0],
                          "values": [sheet, first, 2, last, 2], "y2_axis": True, "marker": {"type": "circle"}})
         chart.combine(line)
-        chart.set_title({"name": f"{sf.scope.name} 残耐用年数別の台数と貸出時間"})
+        chart.set_title(chart_title(f"{sf.scope.name} 残耐用年数別の台数と貸出時間"))
         chart.set_legend({"position": "bottom"})
         book.chart(ws, row + 1, 4, chart, 640, 300)
         row = max(last + 3, row + 17)
@@ -221,7 +221,7 @@ def _ranking(book: Book, f, chart_limit: int = 20):
     chart.set_y_axis({"reverse": True})
     chart.set_x_axis({"num_format": "0%"})
     chart.set_legend({"none": True})
-    chart.set_title({"name": "稼働率（上位）"})
+    chart.set_title(chart_title("稼働率（上位）"))
     book.chart(ws, 1, 8, chart, 640, max(300, 22 * (last - 1) + 80))
 
 
