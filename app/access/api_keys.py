@@ -121,6 +121,19 @@ def revoke_key(scope: Scope, actor, key: ApiKey | None) -> ApiKey:
     return key
 
 
+def revoke_keys_of(user: User, actor, reason: str) -> int:
+    """Revoke every usable key of ``user`` (the caller commits); returns how many. A key acts
+    with its user's roles and organization: when those change, a key handed to a script or a
+    contractor for the old ones would carry on under the new ones (another hospital's data)."""
+    keys = list(db.session.scalars(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_on.is_(None))))
+    for key in keys:
+        key.revoked_on = utc_now()
+        audit.record("api_key.revoked", key, organization_id=user.organization_id, actor=actor,
+                     changes={"user": user.email, "name": key.name, "key_prefix": key.key_prefix,
+                              "reason": reason})
+    return len(keys)
+
+
 def keys_in_scope(scope: Scope) -> list[ApiKey]:
     if not scope.can(MANAGE_USERS):
         return []

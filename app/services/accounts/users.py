@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 
+from app.access import api_keys
 from app.access import roles as access_roles
 from app.access.roles import ORGADMIN_GRANTABLE, ROLES_BY_ORGANIZATION_KIND
 from app.access.scope import scope_of
@@ -84,7 +85,7 @@ def check_user(user: User, before: dict | None, actor) -> None:
     organization = user.organization
     if organization is None or not scope.allows(organization.id):
         raise UserError(_("組織を一覧から選択してください"))
-    if before is not None and before["organization_id"] != user.organization_id and not access_roles.is_admin(actor):
+    if before is not None and before["organization_id"] != organization.id and not access_roles.is_admin(actor):
         raise UserError(_("組織は変更できません（管理者権限が必要）"))
     with db.session.no_autoflush:  # the user being checked must not be flushed yet
         duplicate = db.session.query(User.id).filter(
@@ -182,13 +183,17 @@ def check_update(user: User, before: dict | None, actor) -> None:
     before = before or user_snapshot(user)
     _refused(check_user, user, before, actor)
     after = {key: getattr(user, key) for key in before if key != "roles"}
+    # the form and the schema set the relationship; its column follows only at the flush
+    after["organization_id"] = user.organization.id if user.organization is not None else None
     after["roles"] = sorted(user.role_names)
     changes = audit.changed_fields(before, after)
     if changes:
         audit.record("user.update", user, actor=actor, changes=changes)
     if "roles" in changes or "organization_id" in changes:
-        # what the user may do changed: sessions signed in under the old rights end
+        # what the user may do changed: sessions signed in under the old rights end, and so
+        # do the user's API keys (issued for the old rights, perhaps held by someone else)
         end_all_sessions(user)
+        api_keys.revoke_keys_of(user, actor, "roles or organization changed")
 
 
 def parse_reason(value) -> int:
