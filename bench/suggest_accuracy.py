@@ -4,7 +4,12 @@ made as bench/data/HELDOUT.md says; never used to tune the synonyms or the weigh
 Reports top-1 and top-3 on the names that have a counterpart, twice:
 - "no priors": the name (with its parent as context) against the SMDS master;
 - "with priors": plus what the OTHER hospitals of the set mapped the same normalized name to
-  (leave-one-hospital-out, as screen 7 uses the prior mappings of other hospitals);
+  (leave-one-hospital-out, as screen 7 uses the prior mappings of other hospitals), each vote
+  counted as screen 7 counts it (app/services/classifications/evidence.py ``prior_votes``):
+  as it is when the other hospital's name sat under a parent of the same normalized name (or
+  both have none), else only where the name alone names the voted class (suggest's
+  ``prior_other_parents``); the set's parents are unmapped here, as the parent context says,
+  so parents agree by name only;
 each name ranked with its parent classification (the ``parent`` column) as context, as
 screen 7 does; and, for names without a counterpart, how many the default threshold would
 auto-accept (each is a wrong mapping), and for names with one, how many it would auto-accept wrongly.
@@ -37,7 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.core.normalize import match_key  # noqa: E402
-from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, suggest, worth_showing  # noqa: E402
+from app.services.classifications.suggest import (  # noqa: E402
+    AUTO_ACCEPT_THRESHOLD,
+    CONTEXT_ONLY_NAMES,
+    suggest,
+    worth_showing,
+)
 
 HELDOUT = ROOT / "bench" / "data" / "suggest_heldout.csv"
 MASTER = ROOT / "seeds" / "smds_classification_master.csv"
@@ -53,14 +63,25 @@ def load(labels: Path):
     return rows
 
 
-def priors_for(rows, row) -> dict[int, int]:
-    """Other hospitals' choices for this normalized name: {master id: hospitals}."""
+def parents_agree(parent: str, other_parent: str) -> bool:
+    """Both at the top, or under parents of one normalized name that says something (not その他)."""
+    key, other_key = match_key(parent), match_key(other_parent)
+    return key == other_key and (not key or key not in CONTEXT_ONLY_NAMES)
+
+
+def priors_for(rows, row) -> tuple[dict[int, int], dict[int, int]]:
+    """Other hospitals' choices for this normalized name, ``{master id: hospitals}``: those
+    under a parent that agrees with the row's, and those only under other parents."""
     key = match_key(row["name"])
     votes: dict[int, set] = defaultdict(set)
+    agreeing: dict[int, set] = defaultdict(set)
     for other in rows:
         if other["hospital"] != row["hospital"] and other["ids"] and match_key(other["name"]) == key:
             votes[other["ids"][0]].add(other["hospital"])
-    return {cid: len(h) for cid, h in votes.items()}
+            if parents_agree(row.get("parent") or "", other.get("parent") or ""):
+                agreeing[other["ids"][0]].add(other["hospital"])
+    return ({cid: len(h) for cid, h in agreeing.items()},
+            {cid: len(h) - len(agreeing.get(cid, ())) for cid, h in votes.items() if len(h) > len(agreeing.get(cid, ()))})
 
 
 def evaluate(rows, master, use_priors: bool):
@@ -68,10 +89,11 @@ def evaluate(rows, master, use_priors: bool):
     wrong_auto = neg_auto = negatives = 0
     misses = []
     for row in rows:
-        prior = priors_for(rows, row) if use_priors else None
+        prior, elsewhere = priors_for(rows, row) if use_priors else (None, None)
         # The hospital's parent classification is context for a level-2/3 name, as on screen 7.
         # As a screen shows them: candidates below MIN_SHOWN_SCORE are not offered.
-        ranked = worth_showing(suggest(row["name"], master, prior, limit=3, parent_name=row.get("parent") or None))
+        ranked = worth_showing(suggest(row["name"], master, prior, limit=3, parent_name=row.get("parent") or None,
+                                       prior_other_parents=elsewhere))
         best_id, best_score = ranked[0] if ranked else (None, 0.0)
         auto = best_score >= AUTO_ACCEPT_THRESHOLD
         if not row["ids"]:

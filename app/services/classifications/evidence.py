@@ -2,7 +2,10 @@
 suggestions every screen-7 path uses.
 
 - :func:`prior_mappings`: what other hospitals mapped a classification of the same
-  normalized name to;
+  normalized name to, by name alone;
+- :func:`prior_votes`: the same for some of one hospital's classifications, each vote also
+  saying whether the other hospital's classification sat under a parent that agrees with
+  ours (below); the :class:`Suggester` ranks with these;
 - :func:`model_evidence`: what other hospitals' devices of the same models as a
   classification's devices are mapped to ("the same model is a 生体情報モニター elsewhere");
 - :class:`Suggester`: ranks rows with both (``suggest_cached``). Screen 7's page and its JSON
@@ -10,8 +13,19 @@ suggestions every screen-7 path uses.
   screen's accept-all all rank through it, so they agree.
 
 Privacy: only common (SMDS) class ids and counts leave this module. Other hospitals' ids
-are read inside the queries to count distinct hospitals and never returned; their names,
-classifications and devices are never read at all.
+are read inside the queries to count distinct hospitals and never returned; their
+classifications' names and parents are compared inside the queries only, and their names,
+classifications and devices are never read out.
+
+A parent agrees (:func:`prior_votes`) when both classifications are at the top (no parent),
+or their parents have the same normalized name (not a name that says nothing: その他, 予備),
+or both parents are mapped to the same common class — other than a catch-all (the master's
+その他): 手術部 and 検査部 both mapped to その他 say nothing in common. The parent's mapped
+class is what parents share across hospitals (手術室 and 中央手術部 may both be mapped to
+one class); its name covers what no one maps, a department. Parents that say the same in
+other words (手術部, OR) disagree: that only holds back a vote for a name that needs its
+parent (顕微鏡, モニター, 本体: still offered, not auto-accepted, :func:`~.suggest.suggest`),
+while a wrong agreement would map a microscope of the laboratory to 手術顕微鏡 automatically.
 
 A model is the maker and the model number (型番). The model number is compared on
 ``equipment.model_key`` (``app.core.normalize.model_key``: width, case, spaces and dashes
@@ -37,12 +51,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from app.core.normalize import match_key
 from app.models import Classification, Equipment, Organization
-from app.services.classifications.suggest import ModelEvidence, suggest_cached, worth_showing
+from app.services.classifications.suggest import (
+    CONTEXT_ONLY_NAMES,
+    ModelEvidence,
+    suggest_cached,
+    worth_showing,
+)
 
 MIN_KEY = 3
 MIN_BLANK_MAKER_KEY = 5
@@ -69,6 +90,57 @@ def prior_mappings(session, exclude_hospital_id: int | None) -> dict[str, dict[i
     ):
         result[key][smds_id] = n
     return dict(result)
+
+
+def prior_votes(session, hospital_id: int, class_ids: Iterable[int] | None = None,
+                catch_all: Iterable[int] = ()) -> dict[int, dict[int, tuple[int, int]]]:
+    """``{classification id: {common id: (hospitals, hospitals under an agreeing parent)}}``
+    for the hospital's classifications ``class_ids`` (None: all of them): the other active
+    hospitals that mapped a classification of the same normalized name to that common id,
+    and how many of them had it under a parent that agrees with this one's (module
+    docstring; ``catch_all``: common ids a parent's mapping to which says nothing). One query."""
+    wanted = None if class_ids is None else set(class_ids)
+    by_ids = wanted is not None and len(wanted) <= MAX_IN
+    if by_ids and not wanted:
+        return {}
+    params = {"hospital_id": hospital_id, "catch_all": sorted(set(catch_all)) or [-1],
+              "context_names": sorted(CONTEXT_ONLY_NAMES)}
+    if by_ids:
+        params["ids"] = sorted(wanted)
+    result: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for class_id, smds_id, hospitals, agreeing in session.execute(_votes_statement(by_ids), params):
+        if wanted is None or class_id in wanted:
+            result[class_id][smds_id] = (hospitals, agreeing)
+    return dict(result)
+
+
+@lru_cache(maxsize=2)
+def _votes_statement(by_ids: bool):
+    """:func:`prior_votes`' query, built once (four aliases of one table cost more to build
+    than the query takes to run); its values are bound parameters."""
+    table = Classification.__table__
+    ours, our_parent, theirs, their_parent = (table.alias(name) for name in ("ours", "our_parent", "theirs",
+                                                                             "their_parent"))
+    agree = or_(our_parent.c.id.is_(None) & their_parent.c.id.is_(None),
+                (our_parent.c.normalized_name == their_parent.c.normalized_name)
+                & our_parent.c.normalized_name.notin_(bindparam("context_names", expanding=True)),
+                (our_parent.c.smds_classification_id == their_parent.c.smds_classification_id)
+                & our_parent.c.smds_classification_id.notin_(bindparam("catch_all", expanding=True)))
+    hospital = bindparam("hospital_id")
+    query = (
+        select(ours.c.id, theirs.c.smds_classification_id, func.count(func.distinct(theirs.c.hospital_id)),
+               func.count(func.distinct(case((agree, theirs.c.hospital_id)))))
+        .select_from(ours)
+        .join(theirs, (theirs.c.normalized_name == ours.c.normalized_name) & (theirs.c.hospital_id != hospital))
+        .join(Organization, Organization.id == theirs.c.hospital_id)
+        # The parents: of the same hospital as their child by construction.
+        .outerjoin(our_parent, our_parent.c.id == ours.c.parent_id)
+        .outerjoin(their_parent, their_parent.c.id == theirs.c.parent_id)
+        .where(ours.c.hospital_id == hospital, Organization.is_active.is_(True),
+               theirs.c.smds_classification_id.isnot(None))
+        .group_by(ours.c.id, theirs.c.smds_classification_id)
+    )
+    return query.where(ours.c.id.in_(bindparam("ids", expanding=True))) if by_ids else query
 
 
 def usable(key: str | None) -> bool:
@@ -157,8 +229,9 @@ def model_evidence(session, hospital_id: int, class_ids: Iterable[int] | None = 
 
 class Suggester:
     """Suggestions for some rows of one hospital: the master, other hospitals' choices by
-    name and the model evidence of the rows ``class_ids`` (None: every classification of the
-    hospital) read once. A row is a dict with ``id``, ``name``, ``normalized_name`` and
+    name (:func:`prior_votes`: those under an agreeing parent apart) and the model evidence
+    of the rows ``class_ids`` (None: every classification of the hospital) read once; a row
+    is one of them. A row is a dict with ``id``, ``name``, ``normalized_name`` and
     ``parent_context`` (``(parent name, parent's mapped id, (grandparent name, its mapped
     id) or None)``). A suggestion that model evidence backs carries ``models``: ``{"hospitals":
     other hospitals that chose it, "devices": this classification's devices of those models}``."""
@@ -171,16 +244,24 @@ class Suggester:
             .order_by(Classification.level, Classification.name)
         )
         self.names = dict(self.candidates)
-        self.prior = prior_mappings(session, hospital_id)
+        class_ids = None if class_ids is None else list(class_ids)  # read twice
+        catch_all = [cid for cid, name in self.candidates if match_key(name) in CONTEXT_ONLY_NAMES]
+        self.votes = prior_votes(session, hospital_id, class_ids, catch_all)
         self.models = model_evidence(session, hospital_id, class_ids)
 
     def __call__(self, row: dict, limit: int = 3) -> list[dict]:
-        votes = tuple(sorted((self.prior.get(row["normalized_name"]) or {}).items()))
+        # Votes under a parent like ours count as they are; the others as much only for a name
+        # that does not need its parent (suggest: 輸液ポンプ anywhere, not 顕微鏡 under 検査部).
+        both = self.votes.get(row["id"], {})
+        votes = tuple((cid, agreeing) for cid, (_, agreeing) in sorted(both.items()) if agreeing)
+        elsewhere = tuple((cid, n - agreeing) for cid, (n, agreeing) in sorted(both.items()) if n > agreeing)
         # The parent (its mapping first, else its name) is context for a child that says
         # little itself (a model number, その他); the models of its devices elsewhere say more.
         evidence = self.models.get(row["id"])
+        # Only the arguments there are: a row's cache entry is then its children's parent's one.
+        extra = (evidence, elsewhere) if elsewhere else (evidence,) if evidence is not None else ()
         ranked = worth_showing(
-            suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"], evidence))
+            suggest_cached(row["name"], self.candidates, votes, limit, *row["parent_context"], *extra))
         suggestions = [{"id": cid, "name": self.names[cid], "score": score} for cid, score in ranked]
         if evidence is not None:
             # "Other hospitals classify this model as …": counts only, as the screen says it.

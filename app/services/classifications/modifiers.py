@@ -14,6 +14,11 @@
   据置型, マニュアル): 「ポータブル」 under 吸引器 is a suction unit, under 放射線 an X-ray unit,
   so another hospital's choice for the bare word says nothing here; nor does a maker's name
   (:data:`MAKER_NAMES`: テルモ under シリンジポンプ is a syringe pump, elsewhere an infusion pump).
+- :func:`needs_parent`: a name whose meaning its parent decides — a form word, a maker, 「X用」
+  or a bare word whose kind the department decides (:data:`PARENT_WORDS`: 顕微鏡 is a surgical
+  microscope under 手術部, a laboratory one under 検査部; モニター a patient monitor on a ward, a
+  display elsewhere; 本体). Another hospital's choice for such a name under another parent
+  says what it was there, not here (suggest: offered, not auto-accepted).
 - :func:`parent_readings`: a child read together with its parent as one name (開放式 under
   保育器 → 開放型保育器).
 - :func:`held_if_not_medical`: a name (or its parent) that says the thing serves staff, the
@@ -65,6 +70,15 @@ MAKER_NAMES = frozenset(match_key(word) for word in (
     "エルベ", "ERBE", "マシモ", "Masimo", "アイ・エム・アイ", "IMI", "チェスト", "ミナト医科学",
 ))
 _MAKER_SUFFIXES = ("社製", "製")
+# Bare device words whose kind the department decides (needs_parent): an instrument of the
+# operating room or of the laboratory, a monitor of patients or a display, a unit's main body.
+# Not a device named by an abbreviation (US, PCPS, セントラル): that is one device anywhere.
+PARENT_WORDS = frozenset(match_key(word) for word in (
+    "顕微鏡", "モニター", "モニタ", "Monitor", "本体", "ユニット", "システム", "装置", "機器", "器械",
+    "測定器", "測定装置", "計測器", "計測装置", "ライト", "照明", "スコープ", "ファイバー", "カメラ",
+    "プローブ", "センサー", "センサ", "ヘッド", "洗浄機", "洗浄器", "冷蔵庫", "保冷庫", "恒温槽",
+    "ベッド", "台", "架台", "台車", "カート", "ワゴン", "端末", "電源", "充電器", "ポンプ", "Pump",
+))
 # Words that make a parent a group of what it names (ポンプ類, 透析関連).
 _GROUP_SUFFIXES = ("類", "関連", "等", "一式", "全般")
 # ... dropped when a child is read with its parent (parent_readings).
@@ -109,6 +123,13 @@ def purpose_child(name_key: str, parent_key: str) -> bool:
             purpose_stem(name_key) is None and name_key not in FORM_WORDS and not is_maker_name(name_key)):
         return False
     return parent_head(parent_key) not in GENERIC_MASTERS
+
+
+def needs_parent(name_key: str) -> bool:
+    """Whether a (normalized, bracket-free) name means what its parent says it is (module
+    docstring): a form word, a maker, 「X用」 or one of :data:`PARENT_WORDS`."""
+    return (name_key in PARENT_WORDS or name_key in FORM_WORDS or is_maker_name(name_key)
+            or purpose_stem(name_key) is not None)
 
 
 def is_maker_name(name_key: str) -> bool:

@@ -13,7 +13,15 @@ the same device models to (all gathered by the caller). Scores are 0..100:
   names, or a qualifier that put in front makes a lexicon term (ポンプ(輸液) → ポンプ,
   ポンプ(経腸栄養) → ポンプ): offered, never auto-accepted;
 - 96..99: the candidate other hospitals chose for this exact normalized name (more votes,
-  higher), so an agreed mapping outranks everything but an exact match;
+  higher), so an agreed mapping outranks everything but an exact match. Their classification's
+  parent matters only for a name whose meaning its parent decides (「その他」, a form word,
+  a maker, 「X用」, a bare 顕微鏡, モニター or 本体: :func:`~.modifiers.needs_parent`): 顕微鏡
+  under a hospital's 手術部 is a 手術顕微鏡, under 検査部 it is not. For such a name the votes
+  of hospitals that had it under another parent (``prior_other_parents``; evidence.py says
+  when parents agree) are only offered, at :data:`PRIOR_HELD` 88..89, never auto-accepted, and
+  below the class the parent gives when the parent names one (「本体」 under 吸引器) — unless
+  the name alone scores their candidate at least :data:`AUTO_ACCEPT_THRESHOLD` (顕微鏡（手術用）).
+  Any other name (輸液ポンプ, PCPS, 酸素流量計) is one device under any parent: all votes count;
 - domain knowledge, :mod:`app.services.classifications.lexicon` (``lexicon.csv``: what
   hospitals call a kind of device → its master class(es)):
   - 93: the (bracket-free) name is a lexicon term of one class (IABP → 大動脈内バルーンポンプ,
@@ -101,6 +109,7 @@ from app.services.classifications.model_scores import ModelEvidence, with_models
 from app.services.classifications.modifiers import (
     held_if_not_medical,
     is_placeholder,
+    needs_parent,
     parent_head,
     parent_readings,
     purpose_child,
@@ -128,6 +137,10 @@ MIN_SHOWN_SCORE = 25.0
 EXACT = 100.0
 BASE_EXACT = 97.0
 PRIOR_BASE = 96.0
+# Other hospitals' choice for a name that needs its parent, made under another parent:
+# offered first among guesses (a person's choice for the same word), confirmed by a person,
+# below the parent's own class (the module docstring).
+PRIOR_HELD = 89.0
 QUALIFIED_BASE = 85.0
 # Parent context (see the module docstring).
 PARENT_WEIGHT = 0.9
@@ -176,11 +189,16 @@ def suggest(
     grandparent: tuple[str | None, int | None] | None = None,
     model_evidence: ModelEvidence | None = None,
     read_kana: bool = True,
+    prior_other_parents: Mapping[int, int] | None = None,
 ) -> list[tuple[int, float]]:
     """Candidates ranked for ``name``: ``[(candidate_id, score), ...]``, best first.
 
     ``prior_mappings`` is ``{candidate_id: number of other hospitals}`` that mapped a
-    classification with the same normalized name to that candidate. ``parent_name`` is the
+    classification with the same normalized name to that candidate under a parent that
+    agrees with this one's (evidence.prior_votes; a caller that knows no parents passes all
+    votes here); ``prior_other_parents`` the same for the hospitals whose classification sat
+    under another parent, which count as much only for a name that does not need its parent
+    (module docstring). ``parent_name`` is the
     hospital's parent classification of ``name`` (level 2/3), ``parent_mapped_id`` the SMDS
     class it is mapped to (None: unmapped) and ``grandparent`` the parent's own parent as
     ``(name, mapped id)``; ``model_evidence`` what other hospitals map the same device
@@ -195,7 +213,8 @@ def suggest(
         parent_name = parent_alias[0]  # ｼｭﾄﾞｳ under ｹﾂｱﾂｹｲ: read with 血圧計 (手動式血圧計)
     if read_kana:  # 手術部_電気メス, ﾎｲｸｷ: also ranked as what they say (name_rules.with_aliases)
         context = dict(prior_mappings=prior_mappings, limit=None, parent_name=parent_name,
-                       parent_mapped_id=parent_mapped_id, grandparent=grandparent, model_evidence=model_evidence)
+                       parent_mapped_id=parent_mapped_id, grandparent=grandparent, model_evidence=model_evidence,
+                       prior_other_parents=prior_other_parents)
         def rank(text: str, aliases: bool, parent: bool) -> list[tuple[int, float]]:
             return suggest(text, candidates, **(context if parent else dict(context, parent_name=None)),
                            read_kana=aliases)
@@ -241,7 +260,12 @@ def suggest(
     purpose = bool(parent_name) and purpose_child(name_base, base_key(parent_name))
     context_only = purpose or name_base in CONTEXT_ONLY_NAMES
     prior = {} if purpose else prior_mappings or {}
-    top_votes = max(prior.values(), default=0)
+    elsewhere = {} if purpose else prior_other_parents or {}
+    # 顕微鏡, その他, ポータブル: what it is depends on the parent, so a choice made under
+    # another parent is only offered (module docstring); any other name is the same anywhere.
+    parent_bound = context_only or needs_parent(name_base)
+    top_votes = max((prior.get(cid, 0) + elsewhere.get(cid, 0) for cid in {*prior, *elsewhere}), default=0)
+    held: dict[int, float] = {}
     scored = []
     for cid, cname, cand_key in items:
         if cand_key and cand_key == name_key:
@@ -266,11 +290,15 @@ def suggest(
                 score = max(score, dropped[cand_key])
         if cand_key in lex_scores:
             score = max(score, lex_scores[cand_key])
-        votes = prior.get(cid, 0)
+        votes, other_parents = prior.get(cid, 0), elsewhere.get(cid, 0)
+        if other_parents and (not parent_bound or score >= AUTO_ACCEPT_THRESHOLD):
+            votes, other_parents = votes + other_parents, 0  # one device under any parent
         if votes and score < EXACT:
             # The most chosen prior gets the most weight; a minority choice still ranks high.
             share = votes / top_votes
             score = max(score, PRIOR_BASE + min(votes, 3) - (1.0 if share < 1 else 0.0))
+        elif other_parents:  # chosen under another parent for a name that needs one: after the parent
+            held[cid] = PRIOR_HELD - (1.0 if other_parents < top_votes else 0.0)
         scored.append((cid, round(score, 1)))
     if parent_name:  # a near tie: the class that shares a word with the parent first
         scored = parent_tie_break(scored, [key for _, _, key in items], base_key(parent_name),
@@ -293,7 +321,13 @@ def suggest(
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
             parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
-        scored = _with_parent(scored, parent_top, context_only, mapped_id)
+        from_parent = _from_parent(parent_top, mapped_id)
+        scored = _with_parent(scored, from_parent, context_only)
+        if held and max(from_parent.values(), default=0.0) >= PARENT_CONFIDENT * PARENT_WEIGHT:
+            # The parent names a class: what other hospitals chose under other parents follows it.
+            held = {cid: min(score, max(from_parent.values()) - 1.0) for cid, score in held.items()}
+    if held:
+        scored = [(cid, max(score, held.get(cid, 0.0))) for cid, score in scored]
     if readings and purpose:  # 輸液用 under ポンプ類: read with the parent, above the parent alone
         scored = _with_readings(scored, items, readings)
     if model_evidence is not None and model_evidence.votes:
@@ -313,14 +347,20 @@ def _with_readings(scored: list[tuple[int, float]], items: list[tuple[int, str, 
     return [(cid, max(score, readings.get(key, 0.0))) for (cid, score), (_, _, key) in zip(scored, items, strict=True)]
 
 
-def _with_parent(scored: list[tuple[int, float]], parent_top: Iterable[tuple[int, float]],
-                 context_only: bool, parent_mapped_id: int | None = None) -> list[tuple[int, float]]:
-    """The child's scores with the parent's top suggestions blended in (module docstring)."""
+def _from_parent(parent_top: Iterable[tuple[int, float]], parent_mapped_id: int | None) -> dict[int, float]:
+    """``{class: score}`` the parent gives a child: its top suggestions weighted, its mapped class
+    first (module docstring)."""
     from_parent = {cid: min(score * PARENT_WEIGHT, PARENT_CEILING) for cid, score in parent_top}
     if parent_mapped_id is not None:
         # What the parent is mapped to outranks what its name suggests.
         from_parent = {cid: min(score, PARENT_CEILING - 1.0) for cid, score in from_parent.items()}
         from_parent[parent_mapped_id] = PARENT_CEILING
+    return from_parent
+
+
+def _with_parent(scored: list[tuple[int, float]], from_parent: Mapping[int, float],
+                 context_only: bool) -> list[tuple[int, float]]:
+    """The child's scores with the parent's (:func:`_from_parent`) blended in (module docstring)."""
     if not from_parent:
         return scored
     parent_best = max(from_parent.values())
@@ -352,10 +392,11 @@ def suggest_cached(
     parent_mapped_id: int | None = None,
     grandparent: tuple[str | None, int | None] | None = None,
     model_evidence: ModelEvidence | None = None,
+    prior_other_parents: tuple[tuple[int, int], ...] = (),
 ) -> tuple[tuple[int, float], ...]:
     """:func:`suggest` memoized on hashable arguments: screen 7 ranks the same hundreds of
     names against the same master at every page load. The parent's mapping is part of the
     key, so a page after the parent is (un)mapped ranks afresh."""
     return tuple(suggest(name, candidates, dict(prior), limit=limit, parent_name=parent_name,
                          parent_mapped_id=parent_mapped_id, grandparent=grandparent,
-                         model_evidence=model_evidence))
+                         model_evidence=model_evidence, prior_other_parents=dict(prior_other_parents)))
