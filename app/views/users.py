@@ -215,13 +215,16 @@ class UserMaintenanceView(ScopedModelView):
         form = DeactivateForm()
         if request.method == "POST" and form.validate():
             try:
-                deactivate_user(user, form.reason.data, form.note.data, g.user)
+                revoked = deactivate_user(user, form.reason.data, form.note.data, g.user)
             except UserError as exc:
                 db.session.rollback()
                 flash(str(exc), "danger")
                 return redirect(url_for(".show", pk=pk))
             db.session.commit()
             flash(_("ユーザーを利用終了に設定しました。"), "success")
+            if revoked:
+                flash(_("このユーザーのAPIキー%(count)d件を失効させました。利用を再開してもキーは戻りません。",
+                        count=revoked), "info")
             return redirect(url_for(".show", pk=pk))
         return self.render_template(
             "users/deactivate.html", user=user, form=form, title=_("ユーザーの利用停止")
@@ -232,7 +235,7 @@ class UserMaintenanceView(ScopedModelView):
     @permission_name("reactivate")
     def reactivate(self, pk):
         user = self._scoped_user(pk)
-        if reactivate_user(user):
+        if reactivate_user(user, g.user):
             db.session.commit()
             flash(_("ユーザーを再開しました。"), "success")
         return redirect(url_for(".show", pk=pk))

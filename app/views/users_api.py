@@ -163,7 +163,8 @@ class UserApi(ScopedModelRestApi):
         """Set a user to 利用停止 with a reason code and a note, both required.
         ---
         post:
-          summary: Deactivate a user (JSON `reason` 1, 2, 3 or 99 and `note`)
+          summary: Deactivate a user (JSON `reason` 1, 2, 3 or 99 and `note`); its API keys are
+            revoked for good (`revoked_api_keys` counts them; reactivating does not revive them)
           requestBody:
             required: true
             content:
@@ -186,10 +187,11 @@ class UserApi(ScopedModelRestApi):
             return self.response_400(message=_("JSON形式で送ってください。"))
         try:
             with unit_of_work():
-                deactivate_user(user, payload.get("reason"), payload.get("note"), g.user)
+                revoked = deactivate_user(user, payload.get("reason"), payload.get("note"), g.user)
         except UserError as exc:
             return self.response_400(message=str(exc))
-        return self.response(200, result=self._result(user))
+        # the user's API keys are revoked for good (reactivation does not bring them back)
+        return self.response(200, result=self._result(user), revoked_api_keys=revoked)
 
     @expose("/<int:pk>/reactivate", methods=["POST"])
     @protect()
@@ -215,7 +217,7 @@ class UserApi(ScopedModelRestApi):
             404: {description: no such user in your scope}
         """
         # As on the screen, a user already in use is left as it is.
-        return self._change_state(pk, reactivate_user)
+        return self._change_state(pk, lambda user: reactivate_user(user, g.user))
 
     @expose("/<int:pk>/unlock", methods=["POST"])
     @protect()

@@ -204,8 +204,12 @@ def parse_reason(value) -> int:
         raise UserError(_("利用停止の理由を選択してください")) from None
 
 
-def deactivate_user(user: User, reason, note, actor) -> None:
-    """Set ``user`` to 利用停止 with a reason and a note (both required); the caller commits."""
+def deactivate_user(user: User, reason, note, actor) -> int:
+    """Set ``user`` to 利用停止 with a reason and a note (both required); the caller commits.
+
+    The user's API keys are revoked, not merely suspended: reactivating the user must not
+    bring back a key handed to a script or a contractor before it was stopped (the admin
+    issues new ones). Returns how many keys were revoked."""
     code = parse_reason(reason)
     note = note.strip() if isinstance(note, str) else ""
     if not note:
@@ -225,12 +229,17 @@ def deactivate_user(user: User, reason, note, actor) -> None:
         "inactive_reason": [None, code],
         "inactive_note": [None, note],
     })
+    return api_keys.revoke_keys_of(user, actor, "user deactivated")
 
 
-def reactivate_user(user: User) -> bool:
-    """Back to 稼働中 (仮登録 if the first login never happened); False if not 利用停止."""
+def reactivate_user(user: User, actor=None) -> bool:
+    """Back to 稼働中 (仮登録 if the first login never happened); False if not 利用停止.
+
+    No API key comes back: keys still unrevoked here predate the deactivation (a stopped
+    user cannot be issued one; users stopped before deactivation revoked keys kept theirs)."""
     if user.status != UserStatus.inactive:
         return False
+    api_keys.revoke_keys_of(user, actor, "issued before the user was deactivated")
     user.status = UserStatus.active if user.password else UserStatus.temporary
     user.active = True
     audit.record("user.reactivate", user, changes={
