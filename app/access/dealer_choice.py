@@ -12,6 +12,10 @@ from app.extensions import db
 from app.models import DealerLevel, DealerPermission, Organization, OrganizationKind
 
 SESSION_KEY = "optiserve_dealer_hospital_id"
+# Stored under SESSION_KEY when the dealer works for its own organization (no hospital): a
+# hospital id is never 0. Chosen on the switcher, or to leave a hospital whose security
+# policy refuses this request (app.access.request_policy.check_acting_hospital).
+OWN_ORGANIZATION = 0
 
 
 def active_permissions(user_id: int) -> list[DealerPermission]:
@@ -35,15 +39,27 @@ def active_permissions(user_id: int) -> list[DealerPermission]:
 
 
 def chosen_permission(user) -> DealerPermission | None:
-    """The permission of the hospital chosen in the session; the only one if there is one."""
-    permissions = active_permissions(user.id)
+    """The permission of the hospital chosen in the session; the only one if there is one.
+    None when the dealer chose to work for its own organization."""
     chosen = session.get(SESSION_KEY) if has_request_context() else None
+    if chosen == OWN_ORGANIZATION:
+        return None
+    permissions = active_permissions(user.id)
     for permission in permissions:
         if permission.hospital_id == chosen:
             return permission
     if len(permissions) == 1:
         return permissions[0]
     return None
+
+
+def choose_own_organization() -> None:
+    """Work for the dealer's own organization: no hospital's rows, its own roles."""
+    session[SESSION_KEY] = OWN_ORGANIZATION
+
+
+def works_for_own_organization() -> bool:
+    return has_request_context() and session.get(SESSION_KEY) == OWN_ORGANIZATION
 
 
 def choose_hospital(user, hospital_id: int) -> DealerPermission | None:
@@ -72,6 +88,8 @@ def hospital_gate():
     auth_view = getattr(current_app.appbuilder.sm, "auth_view", None)
     free = GATE_FREE_PREFIXES + ((auth_view.endpoint + ".",) if auth_view is not None else ())
     if endpoint.startswith(free) or request.method != "GET" or request.path.startswith("/api/"):
+        return None
+    if works_for_own_organization():
         return None
     permission = chosen_permission(user)
     if permission is not None:

@@ -8,6 +8,12 @@ configuration change (or a test) needs no new middleware.
 IP allow-list: when the organization of the signed-in user (session or API key) lists
 CIDRs, a request from any other address is refused with 403 and audited, web and API alike.
 
+A dealer acting for a hospital works on that hospital's rows, so the hospital's policy applies
+to it as well (:func:`check_acting_hospital`): its IP allow-list, and its required second
+factor (a session that logged in with the password alone is refused; an API key, which no
+second factor ever guards, is not). The refusal page lets the dealer go back to its own
+organization (or to another hospital) from the same browser.
+
 API CSRF: FAB exempts its REST blueprints from Flask-WTF's CSRF check, yet the APIs also
 accept the browser's session cookie (so the screens' scripts can call them). A write
 (POST/PUT/PATCH/DELETE) under ``/api/`` made with the session cookie therefore needs the
@@ -33,7 +39,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect, validate_csrf
+from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms.validators import ValidationError
@@ -105,6 +111,46 @@ def _enforce_ip_policy() -> None:
         return
     if current_user.is_authenticated:
         check_ip(current_user)
+        if not (request.endpoint or "").startswith(_ACTING_FREE_PREFIXES):
+            check_acting_hospital(current_user, second_factor=auth_session.current_via())
+
+
+# Reachable while a hospital's policy refuses the dealer acting for it: the switch back to its
+# own organization (or to another hospital) and the language.
+_ACTING_FREE_PREFIXES = ("DealerHospitalView.", "LocaleView.")
+# How a session passed the login without a second factor (app.views.auth, _second_step).
+NO_SECOND_FACTOR = "none"
+
+
+class ActingHospitalRefused(Forbidden):
+    """403 for a dealer whose request the hospital it acts for does not allow."""
+
+    def __init__(self, hospital, reason: str):
+        super().__init__()
+        self.hospital_name, self.reason = hospital.name, reason
+
+
+def check_acting_hospital(user, *, second_factor: str | None) -> None:
+    """Apply the security policy of the hospital ``user`` (a dealer) acts for in this request:
+    its IP allow-list (audited as ``policy.ip_refused``) and, for a session
+    (``second_factor`` is how it logged in; None for an API key), its required second factor."""
+    from app.access.scope import current_scope  # scope imports the models this module serves
+    from app.models import Organization
+
+    if getattr(getattr(g, "user", None), "id", None) != getattr(user, "id", None):
+        return  # the scope read below is the request's user's
+    hospital_id = current_scope().dealer_hospital_id
+    if hospital_id is None:
+        return
+    hospital = db.session.get(Organization, hospital_id)
+    address = request.remote_addr
+    if not ip_allowed(address, hospital.ip_allowlist_entries):
+        audit.record("policy.ip_refused", hospital, organization_id=hospital.id, actor=user,
+                     changes={"path": request.path[:200], "ip": address, "acting_for": hospital.code})
+        db.session.commit()
+        raise ActingHospitalRefused(hospital, "ip")
+    if second_factor == NO_SECOND_FACTOR and hospital.mfa_required:
+        raise ActingHospitalRefused(hospital, "mfa")
 
 
 class OrganizationInactive(Forbidden):
@@ -130,6 +176,24 @@ def _organization_inactive(error):
         return jsonify(message=_("所属組織が無効になっているため利用できません")), 403
     organization = getattr(current_user, "organization", None)
     return render_template("policy/organization_inactive.html", name=getattr(organization, "name", "")), 403
+
+
+def _acting_hospital_refused(error: ActingHospitalRefused):
+    if error.reason == "ip":
+        message = _("%(name)sのセキュリティ設定により、このIPアドレス（%(address)s）からは%(name)sの作業はできません。",
+                    name=error.hospital_name, address=request.remote_addr)
+    else:
+        message = _("%(name)sは二要素認証を必須にしています。"
+                    "一度ログアウトし、ログインし直して二要素認証を設定してから作業してください。",
+                    name=error.hospital_name)
+    if request.path.startswith("/api/"):
+        return jsonify(message=message), 403
+    from app.access.dealer_choice import OWN_ORGANIZATION
+
+    appbuilder = current_app.appbuilder
+    return render_template("policy/acting_hospital_refused.html", message=message,
+                           csrf_token=generate_csrf(), own_id=OWN_ORGANIZATION,
+                           appbuilder=appbuilder, base_template=appbuilder.base_template), 403
 
 
 def _ip_refused(error):
@@ -259,4 +323,5 @@ def init_app(app: Flask) -> None:
     app.before_request(_enforce_active_organization)
     app.after_request(_security_headers)
     app.register_error_handler(IPRefused, _ip_refused)
+    app.register_error_handler(ActingHospitalRefused, _acting_hospital_refused)
     app.register_error_handler(OrganizationInactive, _organization_inactive)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from app.access import api_keys
-from app.access.request_policy import check_ip, check_organization_active
+from app.access.request_policy import check_acting_hospital, check_ip, check_organization_active
 from app.access.scope import current_scope, forget_scope, roles_in_effect
 from app.core.validation import normalize_email
 from app.models import User, UserStatus
@@ -293,7 +293,8 @@ class OptiServeSecurityManager(SecurityManager):
 
     def validate_api_key(self, api_key_string):
         """FAB's key check with stored times in UTC (FAB compares with local time), then the
-        organization's IP allow-list (403 outside it), its being active (403) and the per-key
+        organization's IP allow-list (403 outside it; a dealer's key acting for a hospital: the
+        hospital's too), its being active (403) and the per-key
         rate limit (429).
         None (→ 401) for an unknown, revoked or expired key or an inactive user."""
         key = api_keys.find_usable_key(api_key_string, self)
@@ -304,6 +305,7 @@ class OptiServeSecurityManager(SecurityManager):
         g._api_key_user = True
         forget_scope()  # a scope computed before the key was read would be the anonymous one
         check_ip(user)
+        check_acting_hospital(user, second_factor=None)  # a dealer's key acting for its hospital
         check_organization_active(user)
         api_keys.check_rate_limit(current_app, key)
         api_keys.note_use(key)  # recorded after the response, in one commit (app.access.api_keys)

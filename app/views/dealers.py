@@ -115,6 +115,7 @@ class DealerHospitalView(BaseView):
             "dealers/hospitals.html", title=_("対象医療機関の選択"), permissions=permissions,
             chosen=current_scope().dealer_hospital_id, level_labels=dealers.LEVEL_LABELS,
             csrf_token=generate_csrf(), is_dealer=is_dealer_user(g.user),
+            own_id=dealer_choice.OWN_ORGANIZATION, own_chosen=dealer_choice.works_for_own_organization(),
         )
 
     @expose("/choose", methods=["POST"])
@@ -123,6 +124,10 @@ class DealerHospitalView(BaseView):
         hospital_id = request.form.get("hospital", type=int)
         if not is_dealer_user(g.user) or hospital_id is None:
             abort(404)
+        if hospital_id == dealer_choice.OWN_ORGANIZATION:
+            dealer_choice.choose_own_organization()
+            flash(_("自社（%(name)s）の作業に切り替えました。", name=g.user.organization.name), "success")
+            return redirect(self.appbuilder.get_url_for_index)
         permission = dealer_choice.choose_hospital(g.user, hospital_id)
         if permission is None:
             abort(404)
@@ -143,6 +148,9 @@ def switcher_context() -> dict:
             "chosen": current_scope().dealer_hospital_id,
             "labels": dealers.LEVEL_LABELS,
             "csrf_token": generate_csrf(),
+            "own_id": dealer_choice.OWN_ORGANIZATION,
+            "own": dealer_choice.works_for_own_organization(),
+            "own_name": user.organization.name if user.organization is not None else "",
         }
 
     return {"dealer_switcher": dealer_switcher}

@@ -15,6 +15,8 @@ import enum
 from flask import current_app
 from werkzeug.security import check_password_hash
 
+from app.access.dealer_choice import active_permissions
+from app.access.roles import is_dealer_user
 from app.core.months import utc_now
 from app.models import User, UserStatus
 from app.services.accounts import notices
@@ -94,5 +96,12 @@ def check_password(email: str, password: str) -> tuple[Outcome, User | None]:
 
 
 def second_factor_required(user: User) -> bool:
+    """Enrolled users, users of an organization requiring it, and a dealer user holding a
+    permission for a hospital requiring it (acting for it is refused without, see
+    app.access.request_policy.check_acting_hospital)."""
     organization = user.organization
-    return bool(user.totp_enrolled_on) or organization is None or organization.mfa_required
+    if bool(user.totp_enrolled_on) or organization is None or organization.mfa_required:
+        return True
+    if not is_dealer_user(user):
+        return False
+    return any(permission.hospital.mfa_required for permission in active_permissions(user.id))
