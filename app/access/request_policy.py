@@ -45,6 +45,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms.validators import ValidationError
 
 from app.access import sessions as auth_session
+from app.access.roles import is_dealer_user
 from app.extensions import db
 from app.services.audit import trail as audit
 
@@ -137,8 +138,8 @@ def check_acting_hospital(user, *, second_factor: str | None) -> None:
     from app.access.scope import current_scope  # scope imports the models this module serves
     from app.models import Organization
 
-    if getattr(getattr(g, "user", None), "id", None) != getattr(user, "id", None):
-        return  # the scope read below is the request's user's
+    if not is_dealer_user(user) or getattr(getattr(g, "user", None), "id", None) != getattr(user, "id", None):
+        return  # only a dealer acts for a hospital; the scope read below is the request's user's
     hospital_id = current_scope().dealer_hospital_id
     if hospital_id is None:
         return
