@@ -51,6 +51,8 @@ FAB_OVERRIDES = (
     ("flask_appbuilder.security.manager.BaseSecurityManager", "auth_rate_limit"),
     ("flask_appbuilder.security.manager.BaseSecurityManager", "before_request"),
     ("flask_appbuilder.baseviews.BaseCRUDView", "is_get_mutation_allowed"),
+    # app.views.api_base.OptiServeModelApi: no gettext("") (the catalog header) in _info
+    ("flask_appbuilder.api.ModelRestApi", "_get_field_info"),
 )
 
 

@@ -38,3 +38,14 @@ class OptiServeApi(TranslatedRefusals, BaseApi):
 
 class OptiServeModelApi(TranslatedRefusals, ModelRestApi):
     """A model REST API of OptiServe (FAB's ModelRestApi with translated refusals)."""
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        """FAB translates a missing label or description, ``gettext("")``, which answers the
+        catalog's header (Babel version, build time, project): ``_info`` printed it for every
+        field. A field without one gets an empty string."""
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        if not self.label_columns.get(field.name):
+            info["label"] = ""
+        if not self.description_columns.get(field.name):
+            info["description"] = ""
+        return info
