@@ -14,7 +14,10 @@ Branches by the user's organization:
   (:data:`app.access.dealer_choice.SESSION_KEY`; the only one when it holds one permission),
   with the capabilities of the granted level (:func:`app.access.capabilities.level_capabilities`).
   The permission is read from the database on every request, so a lowered or revoked level
-  counts at once. With no hospital chosen, its own organization and no hospital capability;
+  counts at once. With no hospital chosen, or its own organization chosen on the switcher
+  (:data:`app.access.dealer_choice.OWN_ORGANIZATION`), its own organization and no hospital
+  capability. Acting for a hospital, the hospital's security policy applies too
+  (:func:`app.access.request_policy.check_acting_hospital`);
 - manufacturer: its own organization only in row scope. The hospitals of this month's selection
   (that still allow manufacturer access) are in :attr:`Scope.aggregate_hospital_ids`; the
   figures of another month use that month's selection (:mod:`app.access.aggregate`). Neither is
