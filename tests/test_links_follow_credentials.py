@@ -88,3 +88,20 @@ def test_changing_the_address_of_an_invited_user_ends_its_first_login_link(app, 
     assert client.post(path, data=first_login_form()).status_code == 410
     db.session.expire_all()
     assert user_by_email("typo-fixed@sakura-hp.example.jp").password is None
+
+
+def test_a_deactivation_ends_the_links_for_good(app, client, ctx):
+    """A link was dead only while the user was stopped: reactivating it revived the link."""
+    user = temporary_user()
+    link = invitations.create_link(user, created_by=user_by_email(ORGADMIN_A))
+    db.session.commit()
+    path = link.split("127.0.0.1:5000", 1)[-1]
+    reset_link = mailed_reset_link(app, client)
+    admin = app.test_client()
+    login_as(admin, ADMIN)
+    for user_id in (user.id, user_by_email(HOSPITAL_A).id):
+        assert admin.post(f"/api/v1/users/{user_id}/deactivate", json={"reason": 1, "note": "誤登録"},
+                          headers=ORIGIN).status_code == 200
+        assert admin.post(f"/api/v1/users/{user_id}/reactivate", json={}, headers=ORIGIN).status_code == 200
+    assert client.get(path).status_code == 410
+    assert client.get(reset_link).status_code == 410

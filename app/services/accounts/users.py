@@ -207,9 +207,10 @@ def parse_reason(value) -> int:
 def deactivate_user(user: User, reason, note, actor) -> int:
     """Set ``user`` to 利用停止 with a reason and a note (both required); the caller commits.
 
-    The user's API keys are revoked, not merely suspended: reactivating the user must not
-    bring back a key handed to a script or a contractor before it was stopped (the admin
-    issues new ones). Returns how many keys were revoked."""
+    The user's API keys and unused first-login / reset links are revoked, not merely
+    suspended: reactivating the user must not bring back a link mailed, or a key handed to a
+    script or a contractor, before it was stopped (the admin issues new ones). Returns how
+    many keys were revoked."""
     code = parse_reason(reason)
     note = note.strip() if isinstance(note, str) else ""
     if not note:
@@ -222,6 +223,8 @@ def deactivate_user(user: User, reason, note, actor) -> int:
     user.status = UserStatus.inactive
     user.active = False
     end_all_sessions(user)
+    # a first-login or reset link mailed before must not work again once the user is reactivated
+    invitations.end_unused_links(db.session, [user.id])
     user.inactive_reason = code
     user.inactive_note = note
     audit.record("user.deactivate", user, actor=actor, changes={
