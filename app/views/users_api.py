@@ -172,10 +172,15 @@ class UserApi(ScopedModelRestApi):
                 schema: {$ref: '#/components/schemas/DeactivateRequest'}
           responses:
             200:
-              description: the user
+              description: the user, and how many of its API keys were revoked
               content:
                 application/json:
-                  schema: {$ref: '#/components/schemas/UserResult'}
+                  schema:
+                    allOf:
+                    - {$ref: '#/components/schemas/UserResult'}
+                    - type: object
+                      required: [revoked_api_keys]
+                      properties: {revoked_api_keys: {type: integer, minimum: 0}}
             400: {description: refused (reason or note missing, or oneself)}
             404: {description: no such user in your scope}
         """
