@@ -87,17 +87,19 @@ def check_user(user: User, before: dict | None, actor) -> None:
         raise UserError(_("組織を一覧から選択してください"))
     if before is not None and before["organization_id"] != organization.id and not access_roles.is_admin(actor):
         raise UserError(_("組織は変更できません（管理者権限が必要）"))
+    # The domain first: "already registered" for an address of another organization's domain
+    # told a hospital's administrator which of its staff have an account.
+    if not email_domain_allowed(user.email, organization.allowed_domain_list):
+        raise UserError(
+            _("メールアドレスのドメインは組織で許可されたもの（%(domains)s）にしてください",
+              domains=", ".join(organization.allowed_domain_list))
+        )
     with db.session.no_autoflush:  # the user being checked must not be flushed yet
         duplicate = db.session.query(User.id).filter(
             func.lower(User.email) == user.email, User.id != (user.id or 0)
         ).first()
     if duplicate:
         raise UserError(_("メールアドレスは既に登録されています"))
-    if not email_domain_allowed(user.email, organization.allowed_domain_list):
-        raise UserError(
-            _("メールアドレスのドメインは組織で許可されたもの（%(domains)s）にしてください",
-              domains=", ".join(organization.allowed_domain_list))
-        )
     role_names = access_roles.role_names(user)
     if not role_names:
         raise UserError(_("ロールを1つ以上選択してください"))
