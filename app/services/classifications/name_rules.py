@@ -248,6 +248,33 @@ def _romaji(name: str) -> tuple[str, bool] | None:
     return (alias, False) if alias is not None else None
 
 
+# Decorations an export adds to a device name: a count (×3, x2, 2台), 新/旧 (new/old unit) set
+# apart, a floor (3F). They say how many or which, not what: the name without them is ranked too.
+_DECORATION_TAIL_RE = re.compile(
+    r"(?:[\s_\-－―/／]*(?:[×✕＊*]\s*\d{1,3}|\d{1,3}\s*(?:台|個|基|本))|(?<=[^\x00-\x7f])\s*x\s*\d{1,3}"
+    r"|[\s_\-－―ー/／・]+(?:新|旧|新型|旧型|新品)|[\s_]+\d{1,2}(?:f|階)[東西南北]?"
+    r"|(?<=[\u30a0-\u30ff\u3400-\u9fff])旧型?)$", re.IGNORECASE)
+_DECORATION_HEAD_RE = re.compile(r"^(?:新|旧)型?[\s_・:：\-－]+")
+# The name without its decoration is the same device, as a bracket-free name is (97): an
+# exact master name behind a count is no exact match itself.
+DECORATED = 97.0
+
+
+def decoration_stripped(name: str) -> str | None:
+    """The name without counts, 新/旧 and floors around it (シリンジポンプ×３ → シリンジポンプ,
+    輸液ポンプ 旧 → 輸液ポンプ, 旧 輸液ポンプ → 輸液ポンプ); None when it has none or nothing
+    would be left. In front only a 新/旧 set apart is a decoration (新生児, 新シリンジポンプ: a
+    word or a product of its own)."""
+    text = normalize_text(name).strip()
+    rest = text
+    for _ in range(3):
+        stripped = _DECORATION_HEAD_RE.sub("", _DECORATION_TAIL_RE.sub("", rest)).strip(" _・-")
+        if stripped == rest:
+            break
+        rest = stripped
+    return rest if rest != text and len(match_key(rest)) >= 2 else None
+
+
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
@@ -257,12 +284,13 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name) or code_stripped(name)
+    decorated = rest is None and (rest := decoration_stripped(name)) is not None
     alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return _list_ranked(name, rank)
     best = dict(rank(name, False, rest is not None))
     if rest is not None:
-        cap = READING_PART if base_key(rest) in context_only else 100.0
+        cap = READING_PART if base_key(rest) in context_only else DECORATED if decorated else 100.0
         also = [(cid, min(score, cap)) for cid, score in rank(rest, True, True)]
     else:
         whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS
