@@ -103,3 +103,33 @@ def test_eighth_pass_abbreviations(master, name, parent, expected, accepted):
     best, score = ranked_names(name, master, parent)[0]
     assert best == expected
     assert (score >= AUTO_ACCEPT_THRESHOLD) is accepted
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ニプロ輸液ポンプ", "輸液ポンプ"),
+    ("JMS シリンジポンプ", "シリンジポンプ"),
+    ("JMS製シリンジポンプ", "シリンジポンプ"),
+    ("アトムメディカル 保育器", "保育器"),
+])
+def test_a_maker_in_front_does_not_hide_the_device(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and AUTO_ACCEPT_THRESHOLD <= score < 100.0
+
+
+@pytest.mark.parametrize("name", ["メラサキューム", "GEM Premier"])
+def test_a_brand_that_starts_like_a_maker_keeps_its_own_class(master, name):
+    # メラ and GE are makers, but here they run on into one word: a brand, not maker + device
+    assert top(name, master)[0] in {"低圧持続吸引器", "血液ガス分析装置"}
+
+
+def test_only_a_maker_is_no_device(master):
+    assert top("フクダ電子", master)[1] < 50.0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("サビナ", "人工呼吸器"), ("PB840", "人工呼吸器"), ("ピッコ", "心拍出量計"),
+    ("ACTプラス", "血液凝固計"), ("ラディカル7", "パルスオキシメータ"), ("CSM-1901", "セントラルモニタ"),
+    ("内視鏡洗浄消毒装置", "医療用消毒器"),
+])
+def test_eighth_pass_brands_and_models(master, name, expected):
+    assert top(name, master)[0] == expected

@@ -275,6 +275,35 @@ def decoration_stripped(name: str) -> str | None:
     return rest if rest != text and len(match_key(rest)) >= 2 else None
 
 
+_KATAKANA_RE = re.compile(r"[\u30a0-\u30ff]")
+
+
+@lru_cache(maxsize=1)
+def _maker_spellings() -> tuple[str, ...]:
+    from app.services.classifications.modifiers import MAKER_NAMES_WRITTEN  # modifiers imports this module
+    return tuple(sorted({normalize_text(word).lower() for word in MAKER_NAMES_WRITTEN}, key=len, reverse=True))
+
+
+def maker_stripped(name: str) -> str | None:
+    """The name without a leading maker (ニプロ輸液ポンプ, テルモ シリンジポンプ, JMS製 シリンジポンプ →
+    the device); None when it starts with none or the maker runs on into a word (メラサキューム
+    is a brand, GEM Premier no GE: a maker in katakana or letters must end where its script does)."""
+    text = normalize_text(name).strip()
+    lowered = text.lower()
+    for spelling in _maker_spellings():
+        if not lowered.startswith(spelling):
+            continue
+        if len(lowered) == len(spelling):
+            return None  # only a maker (フクダ電子): modifiers.needs_parent reads it
+        after = text[len(spelling)]
+        if (spelling[-1].isascii() and spelling[-1].isalnum() and after.isascii() and after.isalnum()) or (
+                _KATAKANA_RE.match(spelling[-1]) and _KATAKANA_RE.match(after)):
+            continue
+        rest = re.sub(r"^(?:社製|製)?[\s_・/:：\-]*", "", text[len(spelling):]).strip()
+        return rest if len(match_key(rest)) >= 2 else None
+    return None
+
+
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
@@ -284,7 +313,7 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name) or code_stripped(name)
-    decorated = rest is None and (rest := decoration_stripped(name)) is not None
+    decorated = rest is None and (rest := decoration_stripped(name) or maker_stripped(name)) is not None
     alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return _list_ranked(name, rank)
