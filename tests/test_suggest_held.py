@@ -22,6 +22,7 @@ def master():
     ("ＮＩＢＰホース", None, "自動血圧計"),
     ("電極×10", None, None),
     ("ﾃﾞﾝｷｮｸ", "ME機器", None),
+    ("ライトガイド", "手術室", "光源装置"),
 ])
 def test_a_part_or_consumable_is_offered_but_never_auto_accepted(master, name, parent, device):
     ranked = ranked_names(name, master, parent)

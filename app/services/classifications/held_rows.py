@@ -30,7 +30,7 @@ PART_WORDS = tuple(sorted({match_key(word) for word in (
     "アダプター", "ACアダプタ", "回路", "チューブ", "ホース", "フィルタ", "フィルター", "マスク",
     "カテーテル", "トランスデューサ", "トランスデューサー", "ダイアライザ", "ダイアライザー",
     "人工鼻", "人工肺", "記録紙", "用紙", "ヒューズ", "クランプ", "ボトル", "吸引瓶",
-    "鉗子", "鑷子", "処置具", "替刃", "ブレード", "チップ",
+    "鉗子", "鑷子", "処置具", "替刃", "ブレード", "チップ", "ライトガイド",
 )}, key=len, reverse=True))
 # Words that make a name a group of what it says (電極類, 部品一式).
 _GROUP_TAILS = tuple(match_key(word) for word in ("類", "一式", "等", "各種"))
