@@ -134,3 +134,29 @@ def test_only_a_maker_is_no_device(master):
 ])
 def test_eighth_pass_brands_and_models(master, name, expected):
     assert top(name, master)[0] == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("輸液ポンプ ICU", "輸液ポンプ"),
+    ("輸液ポンプ/5西", "輸液ポンプ"),
+    ("AED 1F玄関", "除細動器"),
+    ("AED 外来", "除細動器"),
+    ("除細動器 救急外来", "除細動器"),
+    ("心電計 No.2", "１２誘導心電計"),
+    ("心電計 ２号機", "１２誘導心電計"),
+])
+def test_a_place_or_unit_number_after_the_name_does_not_hide_the_device(master, name, expected):
+    best, score = top(name, master)
+    assert best == expected and AUTO_ACCEPT_THRESHOLD <= score < 100.0
+
+
+@pytest.mark.parametrize("name, expected, accepted", [
+    ("内視鏡 室", "内視鏡システム", False),  # 室 alone is no place set apart: an endoscopy room, no device
+    ("CT 64列", "医療用エックス線装置関連", False),  # 64列 is no unit number
+    ("LIFEPAK 15", "除細動器", False),  # a model number, not a count
+    ("ICU 2F", None, False),  # a place on a floor is still a place
+])
+def test_words_set_apart_that_are_no_place_or_unit_are_not_cut_off(master, name, expected, accepted):
+    best, score = top(name, master)
+    assert expected is None or best == expected
+    assert (score >= AUTO_ACCEPT_THRESHOLD) is accepted

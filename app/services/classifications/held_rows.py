@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.core.normalize import base_key, match_key
-from app.services.classifications.name_rules import is_location
+from app.services.classifications.name_rules import decoration_stripped, is_location
 
 # Heads of names of parts and consumables (compared on match keys, so width and long vowels
 # do not matter: センサ = センサー = ｾﾝｻｰ).
@@ -69,7 +69,7 @@ def held_if_place(name: str, ranked: list[tuple[int, float]],
                   master_keys: Mapping[int, str]) -> list[tuple[int, float]]:
     """``ranked`` held at :data:`PLACE_CEILING` when ``name`` is only a place (module
     docstring); unchanged otherwise."""
-    key = base_key(name)
+    key = base_key(decoration_stripped(name) or name)  # AED 外来 is an AED (in the outpatient clinic)
     if not key or not is_location(key) or key in set(master_keys.values()):
         return ranked
     return _held(ranked, PLACE_CEILING)
@@ -86,7 +86,7 @@ def held_rows(name: str, ranked: list[tuple[int, float]],
                           candidates: Mapping[int, str] | list[tuple[int, str, str]]) -> list[tuple[int, float]]:
     """:func:`held_if_part` then :func:`held_if_place`; ``candidates`` as
     ``{id: name}`` or suggest's ``[(id, name, key)]``."""
-    if part_word(name) is None and not is_location(base_key(name)):
+    if part_word(name) is None and not is_location(base_key(decoration_stripped(name) or name)):
         return ranked  # the common case: no candidate keys needed
     if isinstance(candidates, Mapping):
         keys = {cid: match_key(cname) for cid, cname in candidates.items()}

@@ -255,20 +255,38 @@ _DECORATION_TAIL_RE = re.compile(
     r"|[\s_\-－―ー/／・]+(?:新|旧|新型|旧型|新品)|[\s_]+\d{1,2}(?:f|階)[東西南北]?"
     r"|(?<=[\u30a0-\u30ff\u3400-\u9fff])旧型?)$", re.IGNORECASE)
 _DECORATION_HEAD_RE = re.compile(r"^(?:新|旧)型?[\s_・:：\-－]+")
+# A unit number after the name (心電計 No.2, ２号機) and a last segment set apart that is a place
+# (輸液ポンプ ICU, AED 1F玄関, 輸液ポンプ/5西): which unit and where, not what.
+_UNIT_TAIL_RE = re.compile(r"(?:[\s_/／]*(?:no\.?\s*\d{1,3}|\d{1,3}\s*号機?)|\s*#\d{1,3})$", re.IGNORECASE)
+_PLACE_TAIL_RE = re.compile(r"(?:[\s_/／@＠]+|ー(?=[a-z0-9\u3400-\u9fff]))([^\s_/／@＠]{1,12})$", re.IGNORECASE)
+_BARE_PLACES = frozenset(("外来", "病棟", "玄関", "ロビー", "待合"))
+_FLOOR_RE = re.compile(r"^\d{1,2}(?:f|階)?[東西南北]?(?:病棟|玄関|ホール|ロビー|外来|廊下)?$", re.IGNORECASE)
+
+
+def _place_tail_stripped(text: str) -> str:
+    found = _PLACE_TAIL_RE.search(text)
+    if found is None:
+        return text
+    segment = found.group(1).strip().lower()
+    if is_location(segment) or segment in _BARE_PLACES or (_FLOOR_RE.match(segment) and not segment.isdigit()):
+        return text[:found.start()]
+    return text
 # The name without its decoration is the same device, as a bracket-free name is (97): an
 # exact master name behind a count is no exact match itself.
 DECORATED = 97.0
 
 
 def decoration_stripped(name: str) -> str | None:
-    """The name without counts, 新/旧 and floors around it (シリンジポンプ×３ → シリンジポンプ,
-    輸液ポンプ 旧 → 輸液ポンプ, 旧 輸液ポンプ → 輸液ポンプ); None when it has none or nothing
+    """The name without counts, 新/旧, unit numbers, floors and places around it
+    (シリンジポンプ×３ → シリンジポンプ, 輸液ポンプ 旧 → 輸液ポンプ, 旧 輸液ポンプ → 輸液ポンプ,
+    輸液ポンプ ICU → 輸液ポンプ); None when it has none or nothing
     would be left. In front only a 新/旧 set apart is a decoration (新生児, 新シリンジポンプ: a
     word or a product of its own)."""
     text = normalize_text(name).strip()
     rest = text
     for _ in range(3):
-        stripped = _DECORATION_HEAD_RE.sub("", _DECORATION_TAIL_RE.sub("", rest)).strip(" _・-")
+        stripped = _DECORATION_HEAD_RE.sub("", _DECORATION_TAIL_RE.sub("", rest))
+        stripped = _place_tail_stripped(_UNIT_TAIL_RE.sub("", stripped)).strip(" _・-")
         if stripped == rest:
             break
         rest = stripped
