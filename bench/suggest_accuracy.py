@@ -27,7 +27,11 @@ expected, each labelled before the suggester saw it), and bench/data/suggest_dev
 pass: 416 short and abbreviated names, names whose meaning comes from their parent, and names
 of two devices or a set, suggest_dev_h2.csv, 155 more of them, and suggest_dev_h3.csv, 97 in
 English and half-width kana, suggest_dev_h4.csv, 74 children read with their parent,
-and suggest_dev_h5.csv, 66 mixed-width abbreviations and two-device names, each labelled before the suggester saw it); pass one explicitly to see it, it proves
+and suggest_dev_h5.csv, 66 mixed-width abbreviations and two-device names, each labelled before the suggester saw it),
+and bench/data/suggest_dev_j.csv (eighth pass: 339 names of six imaginary hospitals, 119 of them
+parts, consumables, rooms, furniture or software with no counterpart; suggest_dev_j3.csv, 73 parts
+under devices, makers in front and counts; suggest_dev_j2.csv, 67 more, never tuned on); pass one
+explicitly to see it, it proves
 nothing about unseen names.)
 """
 from __future__ import annotations

@@ -57,7 +57,7 @@ FORM_WORDS = frozenset(match_key(word) for word in (
 ))
 # Makers of several kinds of device, as children name them (テルモ under 輸液ポンプ): like a
 # form word, the maker says which make, the parent which device (purpose_child).
-MAKER_NAMES = frozenset(match_key(word) for word in (
+MAKER_NAMES_WRITTEN = (
     "テルモ", "TERUMO", "ニプロ", "NIPRO", "JMS", "ジェイ・エム・エス", "日本光電", "NIHON KOHDEN",
     "フクダ電子", "フクダ", "FUKUDA", "フクダコーリン", "オムロン", "OMRON", "フィリップス", "PHILIPS",
     "GE", "GEヘルスケア", "ドレーゲル", "Drager", "メドトロニック", "Medtronic", "コヴィディエン",
@@ -68,7 +68,8 @@ MAKER_NAMES = frozenset(match_key(word) for word in (
     "ビー・ブラウン", "B.BRAUN", "バクスター", "Baxter", "スミスメディカル", "アコマ", "村中医療器",
     "ケルン", "小林メディカル", "センチュリーメディカル", "日本ストライカー", "ジョンソン・エンド・ジョンソン",
     "エルベ", "ERBE", "マシモ", "Masimo", "アイ・エム・アイ", "IMI", "チェスト", "ミナト医科学",
-))
+)
+MAKER_NAMES = frozenset(match_key(word) for word in MAKER_NAMES_WRITTEN)
 _MAKER_SUFFIXES = ("社製", "製")
 # Bare device words whose kind the department decides (needs_parent): an instrument of the
 # operating room or of the laboratory, a monitor of patients or a display, a unit's main body.

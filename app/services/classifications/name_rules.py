@@ -248,6 +248,80 @@ def _romaji(name: str) -> tuple[str, bool] | None:
     return (alias, False) if alias is not None else None
 
 
+# Decorations an export adds to a device name: a count (×3, x2, 2台), 新/旧 (new/old unit) set
+# apart, a floor (3F). They say how many or which, not what: the name without them is ranked too.
+_DECORATION_TAIL_RE = re.compile(
+    r"(?:[\s_\-－―/／]*(?:[×✕＊*]\s*\d{1,3}|\d{1,3}\s*(?:台|個|基|本))|(?<=[^\x00-\x7f])\s*x\s*\d{1,3}"
+    r"|[\s_\-－―ー/／・]+(?:新|旧|新型|旧型|新品)|[\s_]+\d{1,2}(?:f|階)[東西南北]?"
+    r"|(?<=[\u30a0-\u30ff\u3400-\u9fff])旧型?)$", re.IGNORECASE)
+_DECORATION_HEAD_RE = re.compile(r"^(?:新|旧)型?[\s_・:：\-－]+")
+# A unit number after the name (心電計 No.2, ２号機) and a last segment set apart that is a place
+# (輸液ポンプ ICU, AED 1F玄関, 輸液ポンプ/5西): which unit and where, not what.
+_UNIT_TAIL_RE = re.compile(r"(?:[\s_/／]*(?:no\.?\s*\d{1,3}|\d{1,3}\s*号機?)|\s*#\d{1,3})$", re.IGNORECASE)
+_PLACE_TAIL_RE = re.compile(r"(?:[\s_/／@＠]+|ー(?=[a-z0-9\u3400-\u9fff]))([^\s_/／@＠]{1,12})$", re.IGNORECASE)
+_BARE_PLACES = frozenset(("外来", "病棟", "玄関", "ロビー", "待合"))
+_FLOOR_RE = re.compile(r"^\d{1,2}(?:f|階)?[東西南北]?(?:病棟|玄関|ホール|ロビー|外来|廊下)?$", re.IGNORECASE)
+
+
+def _place_tail_stripped(text: str) -> str:
+    found = _PLACE_TAIL_RE.search(text)
+    if found is None:
+        return text
+    segment = found.group(1).strip().lower()
+    if is_location(segment) or segment in _BARE_PLACES or (_FLOOR_RE.match(segment) and not segment.isdigit()):
+        return text[:found.start()]
+    return text
+# The name without its decoration is the same device, as a bracket-free name is (97): an
+# exact master name behind a count is no exact match itself.
+DECORATED = 97.0
+
+
+def decoration_stripped(name: str) -> str | None:
+    """The name without counts, 新/旧, unit numbers, floors and places around it
+    (シリンジポンプ×３ → シリンジポンプ, 輸液ポンプ 旧 → 輸液ポンプ, 旧 輸液ポンプ → 輸液ポンプ,
+    輸液ポンプ ICU → 輸液ポンプ); None when it has none or nothing
+    would be left. In front only a 新/旧 set apart is a decoration (新生児, 新シリンジポンプ: a
+    word or a product of its own)."""
+    text = normalize_text(name).strip()
+    rest = text
+    for _ in range(3):
+        stripped = _DECORATION_HEAD_RE.sub("", _DECORATION_TAIL_RE.sub("", rest))
+        stripped = _place_tail_stripped(_UNIT_TAIL_RE.sub("", stripped)).strip(" _・-")
+        if stripped == rest:
+            break
+        rest = stripped
+    return rest if rest != text and len(match_key(rest)) >= 2 else None
+
+
+_KATAKANA_RE = re.compile(r"[\u30a0-\u30ff]")
+
+
+@lru_cache(maxsize=1)
+def _maker_spellings() -> tuple[str, ...]:
+    from app.services.classifications.modifiers import MAKER_NAMES_WRITTEN  # modifiers imports this module
+    return tuple(sorted({normalize_text(word).lower() for word in MAKER_NAMES_WRITTEN}, key=len, reverse=True))
+
+
+def maker_stripped(name: str) -> str | None:
+    """The name without a leading maker (ニプロ輸液ポンプ, テルモ シリンジポンプ, JMS製 シリンジポンプ →
+    the device); None when it starts with none or the maker runs on into a word (メラサキューム
+    is a brand, GEM Premier no GE: a maker in katakana or letters must end where its script does)."""
+    text = normalize_text(name).strip()
+    lowered = text.lower()
+    for spelling in _maker_spellings():
+        if not lowered.startswith(spelling):
+            continue
+        if len(lowered) == len(spelling):
+            return None  # only a maker (フクダ電子): modifiers.needs_parent reads it
+        after = text[len(spelling)]
+        if (spelling[-1].isascii() and spelling[-1].isalnum() and after.isascii() and after.isalnum()) or (
+                _KATAKANA_RE.match(spelling[-1]) and _KATAKANA_RE.match(after)):
+            continue
+        rest = re.sub(r"^(?:社製|製)?[\s_・/:：\-]*", "", text[len(spelling):]).strip()
+        return rest if len(match_key(rest)) >= 2 else None
+    return None
+
+
 def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, float]]],
                  context_only: Collection[str]) -> list[tuple[int, float]] | None:
     """``name`` ranked as written and as its alias (a location dropped, else what its kana
@@ -257,12 +331,13 @@ def with_aliases(name: str, rank: Callable[[str, bool, bool], list[tuple[int, fl
     is read with its parent only as its alias: as written it says nothing, and the parent's
     class would outrank what it reads as (ﾃﾝｹﾝｷ under その他 is a 点検器)."""
     rest = location_stripped(name) or code_stripped(name)
+    decorated = rest is None and (rest := decoration_stripped(name) or maker_stripped(name)) is not None
     alias = (kana_alias(name) or _grouped_kana_alias(name) or _romaji(name)) if rest is None else None
     if rest is None and alias is None:
         return _list_ranked(name, rank)
     best = dict(rank(name, False, rest is not None))
     if rest is not None:
-        cap = READING_PART if base_key(rest) in context_only else 100.0
+        cap = READING_PART if base_key(rest) in context_only else DECORATED if decorated else 100.0
         also = [(cid, min(score, cap)) for cid, score in rank(rest, True, True)]
     else:
         whole = alias[1] and match_key(alias[0]) not in GENERIC_MASTERS

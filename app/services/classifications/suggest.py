@@ -45,7 +45,9 @@ is ranked as what it says too; a master name without its device word, a brand in
 a device word shared with the parent (a near tie) count as the functions there say. A
 placeholder (該当なし, 不明) gets no candidate and a child that is only 「X用」 takes its parent's
 device as head (:mod:`~app.services.classifications.modifiers`); the first maker brand of a
-name decides its family (:mod:`~app.services.classifications.brands`: ACUSON Freestyle).
+name decides its family (:mod:`~app.services.classifications.brands`: ACUSON Freestyle). A part,
+consumable or place (ＳｐＯ２プローブ, ダイアライザ, 手術部) is offered, never auto-accepted, and a
+parent's weak guess is no context for its children (:mod:`~app.services.classifications.held_rows`).
 
 Screens offer only scores of at least :data:`MIN_SHOWN_SCORE` (:func:`worth_showing`); only
 scores of at least :data:`AUTO_ACCEPT_THRESHOLD` are offered to "accept all": exact
@@ -104,6 +106,7 @@ from functools import lru_cache
 
 from app.core.normalize import base_key, base_key_breaks, match_key
 from app.services.classifications.brands import with_brand
+from app.services.classifications.held_rows import held_rows, parent_floor
 from app.services.classifications.lexicon import is_model_tail, lexicon_matches, term_masters
 from app.services.classifications.model_scores import ModelEvidence, with_models
 from app.services.classifications.modifiers import (
@@ -221,6 +224,7 @@ def suggest(
         ranked = with_aliases(name, rank, CONTEXT_ONLY_NAMES)
         if ranked is not None:
             ranked = held_if_not_medical(name, parent_name, ranked)  # 冷蔵庫（職員用）: confirmed
+            ranked = held_rows(name, ranked, candidates)  # ＳｐＯ２プローブ, 手術部
             return ranked[:limit] if limit else ranked
     items = [(cid, cname, match_key(cname)) for cid, cname in
              (candidates.items() if isinstance(candidates, Mapping) else candidates)]
@@ -320,7 +324,8 @@ def suggest(
         if parent_name and match_key(parent_name):
             pairs = candidates if isinstance(candidates, tuple) else tuple((cid, cname) for cid, cname, _ in items)
             grand_name, grand_mapped = grandparent if grandparent and mapped_id is None else (None, None)
-            parent_top = suggest_cached(parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None)
+            parent_top = parent_floor(parent_name, suggest_cached(  # a weak guess is no context (held_rows)
+                parent_name, pairs, (), PARENT_TOP, grand_name, grand_mapped, None))
         from_parent = _from_parent(parent_top, mapped_id)
         scored = _with_parent(scored, from_parent, context_only)
         if held and max(from_parent.values(), default=0.0) >= PARENT_CONFIDENT * PARENT_WEIGHT:
@@ -333,6 +338,7 @@ def suggest(
     if model_evidence is not None and model_evidence.votes:
         scored = with_models(scored, model_evidence, context_only)
     scored = held_if_not_medical(name, parent_name, scored)
+    scored = held_rows(name, scored, items)  # a part or a place: confirmed (held_rows)
     scored.sort(key=lambda pair: (-pair[1], pair[0]))
     return scored[:limit] if limit else scored
 
