@@ -1,9 +1,9 @@
 """The idle-expiry notice's two routes, called by static/js/session_timer.js on every page.
 
 ``/session/remaining`` is passive (it does not count as activity, else asking would keep the
-session alive for ever); ``/session/extend`` is the user's "continue": CSRF-checked here (token in the X-CSRFToken
-header) rather than by the application-wide CSRFProtect, whose refusal comes before the
-login is read and is an HTML page the script cannot show.
+session alive for ever); ``/session/extend`` is the user's "continue": CSRF-checked here
+(token in the X-CSRFToken header) rather than by the application-wide CSRFProtect, whose
+refusal comes before the login is read and is an HTML page the script cannot show.
 """
 from __future__ import annotations
 
