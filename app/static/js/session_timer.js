@@ -136,5 +136,7 @@
     }).catch(function () { say(data.failed); });
   }
 
+  // Timers sleep with a background tab or a closed laptop: look again when the page is back.
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { check(); } });
   check();
 }());
