@@ -216,6 +216,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = OPTISERVE_ENV == "production"
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+    # How long before the idle logout every page warns (and offers to continue the session)
+    SESSION_WARN_SECONDS = env_int("SESSION_WARN_SECONDS", 300)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds the token

@@ -108,3 +108,17 @@ def pages_wider_than_a_phone(browser, base: str, pages: dict[str, list[str]],
                 too_wide.append((url, width))
         context.close()
     return too_wide
+
+
+def answer_dialog(page, accept: bool = True, timeout: float = 10000) -> str:
+    """The question of the page's in-page dialog (static/js/dialog.js), answered with its OK
+    button or with Escape; returns the question once the dialog has closed."""
+    dialog = page.wait_for_selector(".os-dialog[role=alertdialog][aria-modal=true]", timeout=timeout)
+    dialog_id = dialog.get_attribute("id")
+    question = dialog.query_selector(".os-dialog-text").inner_text()
+    if accept:
+        page.click(f"#{dialog_id} [data-answer=ok]")
+    else:
+        page.keyboard.press("Escape")
+    page.wait_for_selector(f"#{dialog_id}", state="detached", timeout=timeout)
+    return question

@@ -7,7 +7,7 @@ from playwright import sync_api
 from app.extensions import db
 from app.models import Classification, Organization, ReportSelection
 
-from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
+from .browser import ARGS, BROWSER_TEST, CHROMIUM, answer_dialog, browser_login, serve
 from .conftest import HOSPITAL_A
 
 pytestmark = BROWSER_TEST
@@ -27,7 +27,6 @@ def test_ordering_ui(app, ctx):
     level1 = (db.session.query(Classification).filter_by(hospital_id=hospital.id, level=1)
               .order_by(Classification.name, Classification.id).all())
     a, b, c = level1[0], level1[1], level1[2]
-    dialogs = []
     with serve(app) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
@@ -41,12 +40,8 @@ def test_ordering_ui(app, ctx):
 
         page.on("console", on_console)
         page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def on_dialog(dialog):
-            dialogs.append(dialog.message)
-            dialog.accept()
-
-        page.on("dialog", on_dialog)
+        # The questions are the page's own dialog (dialog.js): the browser's must not appear.
+        page.on("dialog", lambda dialog: errors.append(f"native dialog: {dialog.message}"))
         try:
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
@@ -89,10 +84,9 @@ def test_ordering_ui(app, ctx):
             assert page.locator(f"#sel-available tr[data-id='{c.id}']").count() == 1
             # T11: save with a partly filled list asks the partial question.
             page.click("#btn-save")
-            wait_until(page, lambda: "登録が完了しました" in dialogs)
-            page.wait_for_timeout(200)
-            assert "選択数が上限に達していませんが、よろしいですか？" in dialogs
-            assert "登録が完了しました" in dialogs
+            assert answer_dialog(page) == "選択数が上限に達していませんが、よろしいですか？"
+            assert answer_dialog(page) == "登録が完了しました"
+            assert page.evaluate("document.activeElement.id") == "btn-save"  # the focus came back
             db.session.expire_all()
             saved = [r.classification_id for r in
                      db.session.query(ReportSelection).order_by(ReportSelection.rank)]
@@ -110,13 +104,11 @@ def test_ordering_ui(app, ctx):
                 "#sel-selected tbody tr td:nth-child(2)").all_inner_texts()[0] == str(a.id))
             # T04/T13: automatic mode asks, empties, and saving stores no rows.
             page.check("#sel-auto")
-            assert "機器保有台数が多い順に機器分類を出力します。よろしいですか？" in dialogs
+            assert answer_dialog(page) == "機器保有台数が多い順に機器分類を出力します。よろしいですか？"
             assert page.is_disabled("#btn-select")
-            dialogs.clear()
             page.click("#btn-save")
-            wait_until(page, lambda: "登録が完了しました" in dialogs)
-            page.wait_for_timeout(200)
-            assert dialogs[-1] == "登録が完了しました"
+            assert answer_dialog(page) == "機器保有台数が多い順に機器分類を出力します。よろしいですか？"
+            assert answer_dialog(page) == "登録が完了しました"
             db.session.expire_all()
             assert db.session.query(ReportSelection).filter_by(hospital_id=hospital.id).count() == 0
             assert not errors, errors
@@ -144,30 +136,24 @@ def test_grouping_switch(app, ctx):
     db.session.flush()
     list_devices(db.session, hospital.id, dt.date(2025, 5, 1), [device.id])  # a ledger in force now
     db.session.commit()
-    answers = []
     with serve(app) as base, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def on_dialog(dialog):
-            answers.append(dialog.message)
-            dialog.accept() if len(answers) > 1 else dialog.dismiss()
-
-        page.on("dialog", on_dialog)
         try:
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
             page.wait_for_selector("#sel-available tbody tr[data-id]")
             assert page.is_checked("#sel-grouping input[value=own]")
             assert page.locator(f"#sel-available tr[data-id='{own.id}']").count() == 1
-            page.click("#sel-grouping input[value=smds]")  # dismissed: stays own
-            wait_until(page, lambda: len(answers) == 1)
+            page.click("#sel-grouping input[value=smds]")  # Escape cancels: stays own
+            assert "選択中の機器分類は解除され" in answer_dialog(page, accept=False)
             assert page.is_checked("#sel-grouping input[value=own]")
+            assert page.evaluate("document.activeElement.value") == "smds"  # the focus came back
             page.click("#sel-grouping input[value=smds]")  # accepted
+            assert "選択中の機器分類は解除され" in answer_dialog(page)
             wait_until(page, lambda: page.locator(f"#sel-available tr[data-id='{pump.id}']").count() == 1)
-            assert "選択中の機器分類は解除され" in answers[-1]
             assert page.locator(f"#sel-available tr[data-id='{own.id}']").count() == 0
             assert page.locator("#sel-available tbody tr").count() == 1
             assert page.inner_text("#sel-message") == "分類の基準を変更しました"
@@ -318,7 +304,6 @@ def test_saving_after_a_logout_in_another_tab_says_it_was_not_saved(app, ctx):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context()
         page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
         try:
             browser_login(page, base, HOSPITAL_A)
             page.goto(f"{base}/report-selection/")
@@ -326,6 +311,7 @@ def test_saving_after_a_logout_in_another_tab_says_it_was_not_saved(app, ctx):
             other_tab = context.new_page()
             other_tab.goto(f"{base}/logout/")
             page.click("#btn-save")
+            answer_dialog(page)
             wait_until(page, lambda: "保存できませんでした" in page.inner_text("#sel-message"))
             assert "alert-danger" in page.get_attribute("#sel-message", "class")
         finally:

@@ -318,6 +318,8 @@ def init_csrf(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     app.wsgi_app = TrustedProxyFix(app, app.wsgi_app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    # Flask-WTF's own csrf_token global is shadowed on some FAB pages (a form field of that name)
+    app.jinja_env.globals["page_csrf_token"] = generate_csrf
     app.before_request(auth_session.enforce)
     app.before_request(_enforce_api_csrf)  # after enforce: an ended session is no session
     app.before_request(_enforce_ip_policy)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, session
+from flask import current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -24,6 +24,7 @@ PENDING_KEY = "_os_pending"  # a login between the password and the second facto
 GENERATION_KEY = "_os_gen"  # the user's session_generation when this session logged in
 PENDING_SECONDS = 600
 LANGUAGE_KEY = "locale"  # Flask-AppBuilder's /lang/<locale> stores the reader's choice here
+PASSIVE_ATTRIBUTE = "_os_passive_request"
 
 
 def _clear_keeping_language() -> None:
@@ -77,6 +78,42 @@ def clear_pending() -> None:
     session.pop(PENDING_KEY, None)
 
 
+def passive_request(view):
+    """Mark a view the page's script calls on its own (status polls, the idle-expiry timer):
+    it is checked like any request but is no sign the user is there, so it does not restart
+    the idle time. Without this a page left polling would never log out."""
+    setattr(view, PASSIVE_ATTRIBUTE, True)
+    return view
+
+
+def _is_passive() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, PASSIVE_ATTRIBUTE, False))
+
+
+def remaining_seconds(seen, now: int, idle_minutes: int) -> int:
+    """Seconds until a session last active at ``seen`` (epoch seconds) expires; 0 if it has."""
+    if not isinstance(seen, int):
+        return 0
+    return max(0, seen + idle_minutes * 60 - now)
+
+
+def seconds_left() -> int:
+    """What remains of the current session's idle time (0 when nobody is logged in)."""
+    if not current_user.is_authenticated or not session.get("_user_id"):
+        return 0
+    return remaining_seconds(session.get(SEEN_KEY), int(time.time()),
+                             current_app.config["SESSION_IDLE_MINUTES"])
+
+
+def extend() -> int:
+    """Count now as activity (the user said "continue"); returns the seconds left then."""
+    if not current_user.is_authenticated or not session.get("_user_id"):
+        return 0
+    session[SEEN_KEY] = int(time.time())
+    return seconds_left()
+
+
 def enforce() -> None:
     """before_request: drop sessions that skipped the second factor, were ended elsewhere
     (an older session generation) or sat idle too long."""
@@ -96,6 +133,8 @@ def enforce() -> None:
         end()
         flash(_("一定時間操作がなかったため、ログアウトしました。再度ログインしてください。"),
               "warning")
+        return
+    if _is_passive():
         return
     if now - seen >= 15:  # rewrite the cookie at most every 15 s
         session[SEEN_KEY] = now

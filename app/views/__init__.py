@@ -20,6 +20,7 @@ from app.views.organizations import OrganizationView
 from app.views.profile import ProfileView
 from app.views.report_selection import ReportSelectionView
 from app.views.reports import ReportApi, ReportDownloadView
+from app.views.session_timer import SessionTimerView
 from app.views.system_api import SystemChangesApi, SystemReportApi, SystemUploadApi
 from app.views.system_push import SystemLedgerApi, SystemMastersApi
 from app.views.upload import UploadView
@@ -30,6 +31,7 @@ from app.views.users_api import UserApi, register_id_fallback
 def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(HealthView())
     appbuilder.add_view_no_menu(ProfileView())
+    appbuilder.add_view_no_menu(SessionTimerView())
     register_report_views(appbuilder)
     appbuilder.add_view(
         OrganizationView,

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.access.capabilities import DOWNLOAD_REPORTS
 from app.access.scope import current_scope
+from app.access.sessions import passive_request
 from app.core.months import parse_month, previous_month
 from app.extensions import db
 from app.infra.storage import get_storage
@@ -104,6 +105,7 @@ class ReportDownloadView(BaseView):
         )
 
     @expose("/jobs")
+    @passive_request  # the page's poll: no sign the user is there
     @has_access
     @permission_name("read")
     def jobs(self):

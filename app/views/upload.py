@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.access.capabilities import UPLOAD
 from app.access.scope import current_scope
+from app.access.sessions import passive_request
 from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import UploadType
@@ -180,6 +181,7 @@ class UploadView(BaseView):
         return csv_response(f"uploads-{hospital.code or hospital.id}", header, rows)
 
     @expose("/status")
+    @passive_request  # the page's poll: no sign the user is there
     @has_access
     @permission_name("read")
     def status(self):

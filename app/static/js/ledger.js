@@ -7,9 +7,20 @@
       document.querySelectorAll("input.ledger-select").forEach(function (box) { box.checked = all.checked; });
     });
   }
+  // The question is the button's data-confirm (the page's language), asked in the shared
+  // in-page dialog (dialog.js); on OK the form is sent as if the button had been pressed.
   document.querySelectorAll("button[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
-      if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+      if (button.getAttribute("data-confirmed") === "true") {
+        button.removeAttribute("data-confirmed");
+        return;
+      }
+      event.preventDefault();
+      window.OptiServeDialog.confirm(button.getAttribute("data-confirm")).then(function (ok) {
+        if (!ok) { return; }
+        button.setAttribute("data-confirmed", "true");
+        button.click();
+      });
     });
   });
   var dirty = false;

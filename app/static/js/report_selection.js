@@ -228,6 +228,9 @@
     render();
   }
 
+  // The spec's confirmations, in the shared in-page dialog (dialog.js): a Promise of OK.
+  function ask(question) { return window.OptiServeDialog.confirm(question); }
+
   // The answer as {ok, body}. A session ended meanwhile (idle, logout in another tab) answers
   // with the login page, not JSON: that was an uncaught error and 登録 seemed to do nothing.
   function postJson(url, payload) {
@@ -254,11 +257,13 @@
     } else {
       question = texts.confirmPartial;
     }
-    if (!window.confirm(question)) { return; }
-    postJson(root.dataset.saveUrl, {classification_ids: ids}).then(function (res) {
-      if (!res.ok) { el.message.className = "alert alert-danger"; el.message.textContent = res.body.message; return; }
-      window.alert(texts.done);
-      init(res.body.state);
+    ask(question).then(function (ok) {
+      if (!ok) { return; }
+      postJson(root.dataset.saveUrl, {classification_ids: ids}).then(function (res) {
+        if (!res.ok) { el.message.className = "alert alert-danger"; el.message.textContent = res.body.message; return; }
+        init(res.body.state);
+        window.OptiServeDialog.alert(texts.done);
+      });
     });
   }
 
@@ -272,24 +277,27 @@
     render();
   });
   el.auto.addEventListener("change", function () {
-    if (el.auto.checked) {
-      if (!window.confirm(texts.confirmAuto)) { el.auto.checked = false; return; }
+    if (!el.auto.checked) { dirty = true; render(); return; }
+    ask(texts.confirmAuto).then(function (ok) {
+      if (!ok) { el.auto.checked = false; return; }
       for (var i = 0; i < slots.length; i++) { slots[i] = null; }
       activeSlot = -1;
-    }
-    dirty = true;
-    render();
+      dirty = true;
+      render();
+    });
   });
   function changeGrouping(radio) {
     if (!radio.checked || radio.value === state.grouping) { return; }
-    if (!window.confirm(texts.confirmGrouping)) {
-      Array.prototype.forEach.call(el.groupings, function (r) { r.checked = r.value === state.grouping; });
-      return;
-    }
-    postJson(root.dataset.groupingUrl, {grouping: radio.value}).then(function (res) {
-      if (!res.ok) { el.message.textContent = res.body.message; init(state); return; }
-      init(res.body.state);
-      el.message.textContent = res.body.message;
+    ask(texts.confirmGrouping).then(function (ok) {
+      if (!ok) {
+        Array.prototype.forEach.call(el.groupings, function (r) { r.checked = r.value === state.grouping; });
+        return;
+      }
+      postJson(root.dataset.groupingUrl, {grouping: radio.value}).then(function (res) {
+        if (!res.ok) { el.message.textContent = res.body.message; init(state); return; }
+        init(res.body.state);
+        el.message.textContent = res.body.message;
+      });
     });
   }
   Array.prototype.forEach.call(el.groupings, function (radio) {
@@ -305,8 +313,9 @@
   el.save.addEventListener("click", save);
   el.reset.addEventListener("click", function () { load(); });
   el.close.addEventListener("click", function () {
-    if (dirty && !window.confirm(texts.unsaved)) { return; }
-    window.location.href = root.dataset.closeUrl;
+    (dirty ? ask(texts.unsaved) : Promise.resolve(true)).then(function (ok) {
+      if (ok) { window.location.href = root.dataset.closeUrl; }
+    });
   });
   load();
 }());
