@@ -76,9 +76,11 @@ def test_the_dealer_switches_back_to_its_own_organization(client, ctx):
 
 def test_a_dealer_key_acting_for_the_hospital_is_refused_outside_its_list(app, ctx):
     # one permission: the key acts for that hospital
-    from app.models import DealerPermission
+    from app.models import DealerPermission, DealerPermissionHistory
 
-    db.session.query(DealerPermission).filter(DealerPermission.hospital_id == org("H0002").id).delete()
+    other = org("H0002").id  # its history first: PostgreSQL enforces the foreign key
+    db.session.query(DealerPermissionHistory).filter(DealerPermissionHistory.hospital_id == other).delete()
+    db.session.query(DealerPermission).filter(DealerPermission.hospital_id == other).delete()
     org("H0001").ip_allowlist = "192.0.2.0/24"
     db.session.commit()
     raw = key_for(app, DEALER)
