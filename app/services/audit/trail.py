@@ -181,8 +181,8 @@ def record(
     acting = origin.acting if origin is not None else None
     if acting is not None and organization_id == acting.hospital_id:
         # A row of the hospital's log about a dealer's work on its data: the actor's address
-        # names the user, this the company (the hospital's administrators do not see users of
-        # other organizations).
+        # names the user, this names its company, which the hospital's administrators cannot
+        # look up (another organization's users are outside their scope).
         changes = {**(changes or {}), "dealer_organization": acting.dealer_organization}
     key_id, key = current_key()
     event = AuditEvent(
