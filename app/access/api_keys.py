@@ -11,10 +11,11 @@ keys apart. The raw key is returned once, by :func:`create_key`.
 
 Use of a key (checked by ``OptiServeSecurityManager.validate_api_key``): a revoked or
 expired key → 401; outside the organization's IP allow-list → 403; more than
-``API_KEY_RATE_LIMIT`` calls (per key) → 429. Each write call is audited (one row); reads
-are counted per key per JST day in ``api_key_daily_use``. Those records and the key's
-``last_used_on`` (to the minute) are one commit after the response; the slow hash of a key
-is checked once per process (the row is still read on every call).
+``API_KEY_RATE_LIMIT`` calls (per key) → 429. Each write call is audited (one row; a
+dealer's key acting for a hospital writes on the hospital's data, so the hospital's log has
+a row too); reads are counted per key per JST day in ``api_key_daily_use``. Those records
+and the key's ``last_used_on`` (to the minute) are one commit after the response; the slow
+hash of a key is checked once per process (the row is still read on every call).
 """
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.access.capabilities import MANAGE_USERS
-from app.access.scope import Scope
+from app.access.scope import Scope, current_scope
 from app.core.months import jst_today, utc_now
 from app.extensions import db
-from app.models import ApiKeyDailyUse, User, UserStatus
+from app.models import ApiKeyDailyUse, Organization, User, UserStatus
 from app.services.audit import trail as audit
 
 VISIBLE_PREFIX_LENGTH = 12  # "sst_" + 8 random characters
@@ -251,6 +252,21 @@ def _touch(key_id: int, last_used: dt.datetime | None) -> None:
         db.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_on=now))
 
 
+def _audit_write(key_id: int, status: int) -> None:
+    """The write's row in the key owner's organization's log; a dealer's key acting for a
+    hospital writes on the hospital's data, so the hospital's log has the row too (naming the
+    dealer's organization, app.services.audit.trail), and the dealer's row names the hospital."""
+    user = g.get("user")
+    use = {"api_key_id": key_id, "method": request.method, "path": request.path[:200], "status": status}
+    own_organization_id = getattr(user, "organization_id", None)
+    hospital_id = current_scope().dealer_hospital_id
+    if hospital_id is not None and hospital_id != own_organization_id:
+        audit.record("api_key.write", actor=user, changes=use, organization_id=hospital_id)
+        hospital = db.session.get(Organization, hospital_id)
+        use = {**use, "acting_for": hospital.code}
+    audit.record("api_key.write", actor=user, changes=use, organization_id=own_organization_id)
+
+
 def _record_use(response):
     """One write per call: the audit row (writes) or the day's read counter (reads), and the
     key's last_used_on, committed together (and nothing else)."""
@@ -263,10 +279,7 @@ def _record_use(response):
     try:
         _touch(key_id, g.get("optiserve_api_key_last_used"))
         if request.method in WRITE_METHODS:
-            audit.record("api_key.write", actor=g.get("user"), changes={
-                "api_key_id": key_id, "method": request.method, "path": request.path[:200],
-                "status": response.status_code},
-                organization_id=getattr(g.get("user"), "organization_id", None))
+            _audit_write(key_id, response.status_code)
         else:
             count_read(key_id, jst_today())
         db.session.commit()

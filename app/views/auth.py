@@ -232,7 +232,8 @@ class OptiServeAuthView(AuthDBView):
     def first_login(self, token):
         invitation = invitations.find_valid(token, invitations.INVITATION)
         user = invitation.user if invitation is not None else None
-        if user is None or user.status != UserStatus.temporary or not user.active:
+        if (user is None or user.status != UserStatus.temporary or not user.active
+                or not notices.in_active_organization(user)):
             return self._message_page(INVALID_LINK, 410)
         form = FirstLoginForm(obj=None if request.method == "POST" else user)
         if form.validate_on_submit():
@@ -280,7 +281,8 @@ class OptiServeAuthView(AuthDBView):
     def password_reset(self, token):
         invitation = invitations.find_valid(token, invitations.PASSWORD_RESET)
         user = invitation.user if invitation is not None else None
-        if user is None or user.status != UserStatus.active or not user.active:
+        if (user is None or user.status != UserStatus.active or not user.active
+                or not notices.in_active_organization(user)):
             return self._message_page(INVALID_LINK, 410)
         form = NewPasswordForm()
         if form.validate_on_submit():

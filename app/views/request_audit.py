@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 
+from app.access.roles import is_dealer_user
+from app.access.scope import current_scope
+from app.extensions import db
 from app.services.audit import trail
 
 
 def request_origin() -> trail.Origin | None:
     """The signed-in user and the client address (after ProxyFix has applied
-    ``TRUSTED_PROXY_COUNT``); None outside a request."""
+    ``TRUSTED_PROXY_COUNT``), and the hospital a dealer acts for; None outside a request."""
     if not has_request_context():
         return None
     actor = getattr(g, "user", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return trail.Origin(actor=actor, ip=request.remote_addr)
+    return trail.Origin(actor=actor, ip=request.remote_addr, acting=acting_of(actor))
+
+
+def acting_of(actor) -> trail.Acting | None:
+    """The hospital the request's dealer user acts for (session or API key), else None."""
+    # read with the caller's half-made change left unflushed: recording must not write it
+    with db.session.no_autoflush:
+        if actor is None or not is_dealer_user(actor):
+            return None
+        hospital_id = current_scope().dealer_hospital_id
+        if hospital_id is None:
+            return None
+        organization = actor.organization
+        return trail.Acting(hospital_id, f"{organization.name}（{organization.code}）")
 
 
 def note_recorded(action: str) -> None:

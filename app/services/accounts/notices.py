@@ -51,7 +51,17 @@ def enqueue_lockout_notice(user_id: int) -> None:
 
 
 def can_reset_password(user: User | None) -> bool:
+    """Whether the request screen queues a reset for ``user`` (its own columns only: no
+    query more than for an unknown address; the job checks the organization)."""
     return user is not None and user.status == UserStatus.active and bool(user.active)
+
+
+def in_active_organization(user: User) -> bool:
+    """A deactivated organization's users are refused every request once logged in
+    (app.access.request_policy), so no link or reset mail may take them that far: a
+    password set then would wait for a reactivation nobody asked it for."""
+    organization = user.organization
+    return organization is None or bool(organization.is_active)
 
 
 def send_password_reset(user: User, *, mails_per_hour: int,
@@ -59,7 +69,7 @@ def send_password_reset(user: User, *, mails_per_hour: int,
     """Mail ``user`` a new reset link, unless ``mails_per_hour`` links went out in the last
     hour. Every older unused link stops working. Returns the link, or None when nothing was
     sent. Commits."""
-    if not can_reset_password(user):
+    if not can_reset_password(user) or not in_active_organization(user):
         return None
     now = now or utc_now()
     links = db.session.query(Invitation).filter_by(

@@ -39,11 +39,21 @@ GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x0A0D17  # arbitrary constant naming "the audit chain" for pg_advisory_xact_lock
 
 
+class Acting(NamedTuple):
+    """A dealer acting for a hospital: the hospital, and the dealer's organization as a
+    hospital's administrator should read it (name and code)."""
+
+    hospital_id: int
+    dealer_organization: str
+
+
 class Origin(NamedTuple):
-    """Who makes the change being recorded, and from which address."""
+    """Who makes the change being recorded, from which address, and for which hospital if
+    the actor is a dealer acting for one."""
 
     actor: Any
     ip: str | None
+    acting: Acting | None = None
 
 
 def _no_origin() -> Origin | None:
@@ -168,6 +178,12 @@ def record(
         actor = origin.actor
     if organization_id is None and obj is not None:
         organization_id = getattr(obj, "organization_id", None)
+    acting = origin.acting if origin is not None else None
+    if acting is not None and organization_id == acting.hospital_id:
+        # A row of the hospital's log about a dealer's work on its data: the actor's address
+        # names the user, this names its company, which the hospital's administrators cannot
+        # look up (another organization's users are outside their scope).
+        changes = {**(changes or {}), "dealer_organization": acting.dealer_organization}
     key_id, key = current_key()
     event = AuditEvent(
         created_on=utc_now(),

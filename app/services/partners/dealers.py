@@ -67,20 +67,30 @@ def history_of_hospital(hospital_id: int) -> list[DealerPermissionHistory]:
     )
 
 
-def find_dealer_user(email: str) -> User:
+def find_dealer_user(email: str, hospital: Organization) -> User:
     address = normalize_email(email)
     if not address:
         raise DealerPermissionError(_("ディーラーのメールアドレスを入力してください"))
     user = db.session.scalars(select(User).where(User.email == address)).one_or_none()
-    # One answer for an unknown address and for another organization's user: a hospital
-    # user must not learn which addresses (other hospitals' staff) have an account.
+    unknown = DealerPermissionError(_("%(email)s はディーラーのユーザーではありません", email=address))
+    # One answer for an unknown address, another organization's user and a stopped dealer
+    # (user or company): a hospital user must not learn which addresses have an account.
     if user is None or user.organization is None or user.organization.kind != OrganizationKind.dealer.value:
-        raise DealerPermissionError(
-            _("%(email)s はディーラーのユーザーではありません", email=address)
-        )
-    if user.status == UserStatus.inactive:
+        raise unknown
+    stopped = user.status == UserStatus.inactive or not user.active or not user.organization.is_active
+    if stopped:
+        # Only a dealer this hospital already lists (its permissions screen names it) may be
+        # told apart; any other stopped dealer is an unknown address.
+        if not _holds_permission(user, hospital):
+            raise unknown
         raise DealerPermissionError(_("%(email)s は利用停止中のユーザーです", email=address))
     return user
+
+
+def _holds_permission(dealer: User, hospital: Organization) -> bool:
+    return db.session.scalars(select(DealerPermission.id).where(
+        DealerPermission.hospital_id == hospital.id,
+        DealerPermission.dealer_user_id == dealer.id)).first() is not None
 
 
 def grant(hospital: Organization, email: str, level: int, reason: str, actor) -> DealerPermission:
@@ -98,7 +108,7 @@ def grant(hospital: Organization, email: str, level: int, reason: str, actor) ->
     reason = (reason or "").strip()
     if not reason:
         raise DealerPermissionError(_("設定理由を入力してください"))
-    dealer = find_dealer_user(email)
+    dealer = find_dealer_user(email, hospital)
     permission = db.session.scalars(
         select(DealerPermission).where(
             DealerPermission.hospital_id == hospital.id,
