@@ -189,3 +189,14 @@ def test_english_wording(app, client, ctx):
     assert refused.get_json()["message"] == "An invitation was sent to this user just now. Wait a minute before resending it"
     with pytest.raises(ResendTooSoon):
         resend_invitation(user, user_by_email(ORGADMIN_A))
+
+
+def test_the_start_page_offers_the_resend_and_lists_each_pending_user_once(app, client, ctx):
+    user, _path = invited_user()
+    login_as(client, ORGADMIN_A)
+    answer = client.post(f"/users/resend-invitation/{user.id}", data={"back": "start"})
+    assert answer.headers["Location"].endswith("/")
+    pending = client.get("/").get_data(as_text=True).split('id="start-invitations"')[1].split('id="start-locked"')[0]
+    # the ended first link is not listed beside the new one as 「期限切れ」
+    assert pending.count("new@sakura-hp.example.jp") == 1 and "期限切れ" not in pending
+    assert f"/users/resend-invitation/{user.id}" in pending and BUTTON in pending

@@ -287,7 +287,7 @@ class UserMaintenanceView(ScopedModelView):
     @permission_name("resend_invitation")
     def resend_invitation(self, pk):
         """Mail a new first-login link to a 仮登録 user; back to the screen the button was on
-        (the list, or the user)."""
+        (the users list, the start page, or the user)."""
         user = self._scoped_user(pk)
         try:
             invitation_resend.resend_invitation(user, g.user)
@@ -297,6 +297,9 @@ class UserMaintenanceView(ScopedModelView):
             flash(str(exc), "danger")
         else:
             flash(_("%(email)s に招待メールを再送しました", email=user.email), "success")
-        if request.form.get("back") == "list":
+        back = request.form.get("back")
+        if back == "list":
             return redirect(url_for(".list"))
+        if back == "start":  # the start page's list of pending invitations
+            return redirect(self.appbuilder.get_url_for_index)
         return redirect(url_for(".show", pk=pk))
