@@ -200,3 +200,10 @@ def test_the_start_page_offers_the_resend_and_lists_each_pending_user_once(app, 
     # the ended first link is not listed beside the new one as 「期限切れ」
     assert pending.count("new@sakura-hp.example.jp") == 1 and "期限切れ" not in pending
     assert f"/users/resend-invitation/{user.id}" in pending and BUTTON in pending
+
+
+def test_the_openapi_spec_documents_the_resend(client, ctx):
+    login_as(client, ADMIN)
+    operation = client.get("/api/v1/_openapi").get_json()["paths"]["/api/v1/users/{pk}/resend-invitation"]["post"]
+    assert set(operation["responses"]) >= {"200", "400", "404", "429"}
+    assert all(set(answer) <= {"description", "content", "$ref"} for answer in operation["responses"].values())

@@ -279,7 +279,7 @@ class UserApi(ScopedModelRestApi):
                     - type: object
                       required: [invitation_hours]
                       properties: {invitation_hours: {type: integer, minimum: 1}}
-            400: {description: refused (the user has logged in already or is deactivated), or the body is not JSON}
+            400: {description: "refused (the user has logged in already, or is deactivated), or the body is not JSON"}
             404: {description: no such user in your scope}
             429: {description: an invitation of this user was sent less than a minute ago}
         """
