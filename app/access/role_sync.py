@@ -43,7 +43,8 @@ ROLE_PERMISSIONS: dict[str, object] = {
         *_grant("SwaggerView", "can_show"),
     ],
     "OrgAdmin": [
-        *_grant("Users", *CRUD, "can_deactivate", "can_reactivate", "can_reset_totp", "can_unlock"),
+        *_grant("Users", *CRUD, "can_deactivate", "can_reactivate", "can_reset_totp", "can_unlock",
+                 "can_resend_invitation"),
         *_grant("AuditLog", *READ),
         *_grant("Organizations", "can_list", "can_show", "can_edit"),
         *_grant("DealerPermissions", "can_list", "can_edit"),

@@ -27,6 +27,7 @@ from app.models import (
     UploadStatus,
     UploadType,
     User,
+    UserStatus,
 )
 from app.services.stored_messages import display
 
@@ -139,12 +140,18 @@ def unmapped_by_hospital(limit: int = 30) -> list[dict]:
 
 
 def pending_invitations(organization_id: int, now: dt.datetime | None = None) -> list[dict]:
+    """The 仮登録 users still in use, each with its latest invitation: a resent invitation (or
+    a corrected address) ends the earlier links, which are no longer worth a row of their own."""
     now = now or utc_now()
     rows = db.session.execute(
         select(User, Invitation.expires_at, Invitation.created_on).join(Invitation, Invitation.user_id == User.id)
-        .where(User.organization_id == organization_id, Invitation.purpose == "invitation",
-               Invitation.used_at.is_(None)).order_by(Invitation.created_on.desc())).all()
-    return [{"user": u, "expires_at": expires, "sent_at": sent, "expired": expires < now} for u, expires, sent in rows]
+        .where(User.organization_id == organization_id, User.status == UserStatus.temporary,
+               User.active.is_(True), Invitation.purpose == "invitation", Invitation.used_at.is_(None))
+        .order_by(Invitation.created_on.desc(), Invitation.id.desc())).all()
+    latest = {}
+    for u, expires, sent in rows:
+        latest.setdefault(u.id, {"user": u, "expires_at": expires, "sent_at": sent, "expired": expires <= now})
+    return list(latest.values())
 
 
 def locked_users(organization_id: int, now: dt.datetime | None = None) -> list[User]:

@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "user.create": _l("ユーザー仮登録"),
     "user.deactivate": _l("ユーザー利用停止"),
     "user.first_login": _l("初回ログイン"),
+    "user.invitation_resent": _l("招待メールの再送"),
     "user.reactivate": _l("ユーザー利用再開"),
     "user.role_grant_refused": _l("ロール付与の拒否"),
     "user.update": _l("ユーザー情報の変更"),

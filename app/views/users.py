@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access, permission_name
 from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 from app.core.validation import email_error, mobile_error, phone_error
 from app.extensions import db
 from app.models import InactiveReason, User, UserStatus
-from app.services.accounts import totp
+from app.services.accounts import invitation_resend, totp
 from app.services.accounts.login import is_locked, lock_lasts
 from app.services.accounts.users import (
     UserError,
@@ -92,6 +93,12 @@ LABELS = {
 }
 
 
+class UserListWidget(ListWidget):
+    """FAB's list, with 「招待メールを再送」 beside the status of a 仮登録 user."""
+
+    template = "users/list_widget.html"
+
+
 class DeactivateForm(FlaskForm):
     reason = SelectField(
         _l("利用停止の理由"),
@@ -115,10 +122,10 @@ class UserMaintenanceView(ScopedModelView):
     method_permission_name = {
         "list": "list", "show": "show", "add": "add", "edit": "edit",
         "deactivate": "deactivate", "reactivate": "reactivate", "reset_totp": "reset_totp",
-        "unlock": "unlock",
+        "unlock": "unlock", "resend_invitation": "resend_invitation",
     }
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit",
-                        "can_deactivate", "can_reactivate", "can_reset_totp", "can_unlock"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_deactivate",
+                        "can_reactivate", "can_reset_totp", "can_unlock", "can_resend_invitation"]
     list_title = _l("ユーザー一覧")
     show_title = _l("ユーザー")
     add_title = _l("ユーザーの仮登録")
@@ -135,6 +142,7 @@ class UserMaintenanceView(ScopedModelView):
     edit_columns = ["first_name", "email", "organization", "phone", "mobile", "roles"]
     base_order = ("organization_id", "asc")
     show_template = "users/show.html"
+    list_widget = UserListWidget
     formatters_columns = {
         "status": lambda value: STATUS_LABELS.get(value, value),
         "locked_until": lock_label,
@@ -182,6 +190,12 @@ class UserMaintenanceView(ScopedModelView):
     def pre_update(self, item: User) -> None:
         check_update(item, g.pop("user_before_edit", None), g.user)
 
+    def _may_resend(self) -> bool:
+        return self.appbuilder.sm.has_access("can_resend_invitation", self.class_permission_name)
+
+    def _get_list_widget(self, *args, **kwargs):
+        return super()._get_list_widget(*args, may_resend=self._may_resend(), **kwargs)
+
     def _scoped_user(self, pk) -> User:
         user = self.datamodel.get(pk)
         if user is None:
@@ -205,6 +219,7 @@ class UserMaintenanceView(ScopedModelView):
         return self.render_template(
             self.show_template, pk=pk, title=self.show_title, widgets=widgets,
             related_views=self._related_views, item_status=user.status, locked=is_locked(user),
+            may_resend=self._may_resend(),
         )
 
     @expose("/deactivate/<pk>", methods=["GET", "POST"])
@@ -264,5 +279,27 @@ class UserMaintenanceView(ScopedModelView):
             db.session.commit()
             flash(_("ロックを解除しました。すぐにログインできます。"), "success")
         if request.form.get("back") == "start":  # from the start page's list: back to that list
+            return redirect(self.appbuilder.get_url_for_index)
+        return redirect(url_for(".show", pk=pk))
+
+    @expose("/resend-invitation/<pk>", methods=["POST"])
+    @has_access
+    @permission_name("resend_invitation")
+    def resend_invitation(self, pk):
+        """Mail a new first-login link to a 仮登録 user; back to the screen the button was on
+        (the users list, the start page, or the user)."""
+        user = self._scoped_user(pk)
+        try:
+            invitation_resend.resend_invitation(user, g.user)
+        except invitation_resend.UserOutOfScope:
+            abort(404)
+        except UserError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(_("%(email)s に招待メールを再送しました", email=user.email), "success")
+        back = request.form.get("back")
+        if back == "list":
+            return redirect(url_for(".list"))
+        if back == "start":  # the start page's list of pending invitations
             return redirect(self.appbuilder.get_url_for_index)
         return redirect(url_for(".show", pk=pk))

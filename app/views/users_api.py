@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 
 from app.extensions import db
 from app.models import User
+from app.services.accounts import invitation_resend
 from app.services.accounts.users import (
     UserError,
     check_update,
@@ -59,11 +60,13 @@ class UserApi(ScopedModelRestApi):
     method_permission_name = {
         "get_list": "list", "info": "list", "get": "show", "post": "add", "put": "edit",
         "deactivate": "deactivate", "reactivate": "reactivate", "unlock": "unlock",
+        "resend_invitation": "resend_invitation",
     }
     # The same list as the screen: FAB drops from a view menu every permission that its last
     # registered view does not declare, which would take can_reset_totp from the roles.
     base_permissions = list(UserMaintenanceView.base_permissions)
-    include_route_methods = {"get_list", "info", "get", "post", "put", "deactivate", "reactivate", "unlock"}
+    include_route_methods = {"get_list", "info", "get", "post", "put", "deactivate", "reactivate", "unlock",
+                             "resend_invitation"}
     # Session too, so the screen's user can call it; every write requires a JSON body, which a
     # cross-site form cannot send without a CORS preflight that is never granted.
     allow_browser_login = True
@@ -248,6 +251,52 @@ class UserApi(ScopedModelRestApi):
             404: {description: no such user in your scope}
         """
         return self._change_state(pk, lambda user: unlock_user(user, g.user))
+
+    @expose("/<int:pk>/resend-invitation", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("resend_invitation")
+    def resend_invitation(self, pk):
+        """Mail a new first-login link to a 仮登録 user, as the screen's 招待メールを再送 does.
+        ---
+        post:
+          summary: Resend the invitation of a user who has not logged in yet (body `{}` as
+            JSON); the user's earlier unused links stop working, the new link goes only to the
+            user's address (a copy without the link to you), at most once a minute per user
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object}
+          responses:
+            200:
+              description: the user, and how many hours the new link is valid
+              content:
+                application/json:
+                  schema:
+                    allOf:
+                    - {$ref: '#/components/schemas/UserResult'}
+                    - type: object
+                      required: [invitation_hours]
+                      properties: {invitation_hours: {type: integer, minimum: 1}}
+            400: {description: "refused (the user has logged in already, or is deactivated), or the body is not JSON"}
+            404: {description: no such user in your scope}
+            429: {description: an invitation of this user was sent less than a minute ago}
+        """
+        user = self.datamodel.get(pk)
+        if user is None:
+            return self.response_404()
+        if not request.is_json:
+            return self.response_400(message=_("JSON形式で送ってください。"))
+        try:
+            hours = invitation_resend.resend_invitation(user, g.user)
+        except invitation_resend.UserOutOfScope:
+            return self.response_404()
+        except invitation_resend.ResendTooSoon as exc:
+            return self.response(429, message=str(exc))
+        except UserError as exc:
+            return self.response_400(message=str(exc))
+        return self.response(200, result=self._result(user), invitation_hours=hours)
 
     def _change_state(self, pk, change):
         """A body-less state change of a user of the scope: ``change(user)`` says whether it
