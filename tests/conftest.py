@@ -39,7 +39,7 @@ from app import create_app
 from app.access.role_sync import sync_roles
 from app.extensions import db
 from app.infra.queue import stop_embedded_redis
-from app.models import User
+from app.models import DealerPermission, DealerPermissionHistory, User
 from app.seeding.seed import seed_all
 from config import TestConfig
 
@@ -242,6 +242,13 @@ def ctx(app):
     with app.app_context():
         yield
         db.session.remove()
+
+
+def delete_dealer_permissions(**match) -> None:
+    """Remove the dealer permissions matching ``match`` (hospital_id=…, dealer_user_id=…) with
+    their history first: PostgreSQL enforces the history's foreign key, SQLite here does not."""
+    db.session.query(DealerPermissionHistory).filter_by(**match).delete()
+    db.session.query(DealerPermission).filter_by(**match).delete()
 
 
 def user_by_email(email: str) -> User:

@@ -15,7 +15,7 @@ from app.models import DealerPermission, Organization, UserStatus
 from app.services.accounts import login
 from app.services.partners import dealers
 
-from .conftest import DEALER, HOSPITAL_A, ORGADMIN_A, login_as, user_by_email
+from .conftest import DEALER, HOSPITAL_A, ORGADMIN_A, delete_dealer_permissions, login_as, user_by_email
 
 
 def test_unknown_and_known_addresses_check_a_hash_of_the_same_method(app, client, monkeypatch):
@@ -49,7 +49,7 @@ def test_a_stopped_dealer_address_is_answered_as_an_unknown_one(client, ctx, sto
     account (at a dealer): the answer is now the unknown address's, word for word."""
     dealer = user_by_email(DEALER)
     hospital = db.session.scalars(select(Organization).where(Organization.code == "H0001")).one()
-    db.session.query(DealerPermission).filter_by(hospital_id=hospital.id, dealer_user_id=dealer.id).delete()
+    delete_dealer_permissions(hospital_id=hospital.id, dealer_user_id=dealer.id)
     if stopped == "user":
         dealer.status, dealer.active = UserStatus.inactive, False
     else:

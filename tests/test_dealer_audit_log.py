@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, DealerPermission, Organization
+from app.models import AuditEvent, Organization
 from app.services.uploads.records import default_month
 
-from .conftest import DEALER, HOSPITAL_A, ORGADMIN_A, login_as
+from .conftest import DEALER, HOSPITAL_A, ORGADMIN_A, delete_dealer_permissions, login_as
 from .ingest_helpers import LEDGER_HEADER, csv_bytes, ledger_rows
 from .test_api_keys import _upload, key_for
 from .test_dealer_hospital_policy import acting_for
@@ -38,7 +38,7 @@ def events(action: str) -> list[AuditEvent]:
 
 def dealer_key_for_h0001(app) -> str:
     """A key of the dealer holding one permission (H0001, level 3): the key acts for it."""
-    db.session.query(DealerPermission).filter(DealerPermission.hospital_id == org("H0002").id).delete()
+    delete_dealer_permissions(hospital_id=org("H0002").id)
     db.session.commit()
     return key_for(app, DEALER)
 

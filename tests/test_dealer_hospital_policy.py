@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import AuditEvent, Organization
 from app.services.accounts.login import second_factor_required
 
-from .conftest import DEALER, login_as, user_by_email
+from .conftest import DEALER, delete_dealer_permissions, login_as, user_by_email
 from .test_api_keys import bearer, key_for
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
@@ -76,11 +76,7 @@ def test_the_dealer_switches_back_to_its_own_organization(client, ctx):
 
 def test_a_dealer_key_acting_for_the_hospital_is_refused_outside_its_list(app, ctx):
     # one permission: the key acts for that hospital
-    from app.models import DealerPermission, DealerPermissionHistory
-
-    other = org("H0002").id  # its history first: PostgreSQL enforces the foreign key
-    db.session.query(DealerPermissionHistory).filter(DealerPermissionHistory.hospital_id == other).delete()
-    db.session.query(DealerPermission).filter(DealerPermission.hospital_id == other).delete()
+    delete_dealer_permissions(hospital_id=org("H0002").id)
     org("H0001").ip_allowlist = "192.0.2.0/24"
     db.session.commit()
     raw = key_for(app, DEALER)
