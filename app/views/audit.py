@@ -16,8 +16,10 @@ from sqlalchemy import or_
 
 from app.core import search
 from app.models import AuditEvent
+from app.views.audit_fields import change_label
 from app.views.audit_labels import action_label, actions_labelled, object_label
 from app.views.base import FOLDED, ScopedInterface, ScopedModelView
+from app.views.display import role_label
 
 FoldedContains = FOLDED[sqla_filters.FilterContains]
 
@@ -28,9 +30,23 @@ def _plain(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _role_names(item) -> bool:
+    return isinstance(item, list) and all(isinstance(name, str) for name in item)
+
+
+def _shown(key: str, value) -> str:
+    """A stored value as it is, except role names, which have labels (管理者, not Admin)."""
+    if value is None:
+        return ""
+    if key == "roles" and _role_names(value):
+        return str(_l("、")).join(role_label(name) for name in value)
+    return _plain(value)
+
+
 def _changes(value) -> Markup | str:
-    """What changed, one line per field: ``phone: 03-1234 → 03-9999`` for an ``[old, new]``
-    pair, ``path: /users/list/`` otherwise (the stored JSON was shown as is)."""
+    """What changed, one line per field, named by its label: ``電話番号: 03-1234 → 03-9999``
+    for an ``[old, new]`` pair, ``URL: /users/list/`` otherwise. Only the display changes: the
+    stored JSON, which the chain hashes, keeps its keys; an unknown key is shown raw."""
     if not value:
         return ""
     if not isinstance(value, dict):
@@ -38,11 +54,12 @@ def _changes(value) -> Markup | str:
     lines = []
     for key in sorted(value):
         item = value[key]
-        if isinstance(item, list) and len(item) == 2:
-            old, new = ("" if v is None else _plain(v) for v in item)
-            lines.append(Markup("{}: {} → {}").format(key, old, new))
+        # a pair is [old, new]; a refused grant's two role names are one value, not a change
+        if isinstance(item, list) and len(item) == 2 and not (key == "roles" and _role_names(item)):
+            old, new = (_shown(key, v) for v in item)
+            lines.append(Markup("{}: {} → {}").format(change_label(key), old, new))
         else:
-            lines.append(Markup("{}: {}").format(key, "" if item is None else _plain(item)))
+            lines.append(Markup("{}: {}").format(change_label(key), _shown(key, item)))
     return Markup("<br>").join(lines)
 
 
