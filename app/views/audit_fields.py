@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.views.organizations import AUDITED_FIELDS
+from app.views.organizations import LABELS as ORGANIZATION_LABELS
+from app.views.users import LABELS as USER_LABELS
+
 CHANGE_LABELS = {
-    # users (app/views/users.py LABELS, app/services/accounts/users.py user_snapshot)
-    "first_name": _l("氏名"),
-    "email": _l("メールアドレス"),
+    # the columns of users and organizations, as their screens label them
+    **{field: ORGANIZATION_LABELS[field] for field in AUDITED_FIELDS},
+    **USER_LABELS,
+    # a user's or an organization's phone, and a name of anything
     "phone": _l("電話番号"),
-    "mobile": _l("携帯番号"),
+    "name": _l("名称"),
+    # users (app/services/accounts/users.py user_snapshot)
     "organization_id": _l("組織"),
-    "roles": _l("ロール"),
-    "status": _l("状態"),
-    "inactive_reason": _l("利用停止の理由"),
-    "inactive_note": _l("利用停止の備考"),
-    "locked_until": _l("ロック"),
     "user": _l("ユーザー"),
     "user_id": _l("ユーザーID"),
     "user_email": _l("ユーザーのメールアドレス"),
@@ -36,23 +37,7 @@ CHANGE_LABELS = {
     "remaining_before": _l("発行前のリカバリーコード数"),
     "count": _l("発行したリカバリーコード数"),
     "links_last_hour": _l("直近1時間のリンク数"),
-    # organizations (app/views/organizations.py LABELS, AUDITED_FIELDS)
-    "kind": _l("組織種別"),
-    "code": _l("組織コード"),
-    "name": _l("名称"),
-    "postal_code": _l("郵便番号"),
-    "prefecture": _l("都道府県"),
-    "city": _l("市区町村"),
-    "address_line1": _l("町名・番地"),
-    "address_line2": _l("建物名等"),
-    "notification_emails": _l("通知先メールアドレス"),
-    "allowed_email_domains": _l("許可するメールドメイン"),
-    "ip_allowlist": _l("接続を許可するIPアドレス（CIDR）"),
-    "mfa_required": _l("二要素認証を必須にする"),
-    "report_rank_count": _l("レポート出力ランク数"),
-    "analysis_level": _l("分析機器分類レベル"),
-    "manufacturer_selection_count": _l("メーカー閲覧医療機関数"),
-    "allows_manufacturer_access": _l("メーカーの閲覧を許可する"),
+    # organizations
     "is_active": _l("有効"),
     # requests, refusals and API keys
     "path": _l("URL"),

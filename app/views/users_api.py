@@ -283,11 +283,9 @@ class UserApi(ScopedModelRestApi):
             404: {description: no such user in your scope}
             429: {description: an invitation of this user was sent less than a minute ago}
         """
-        user = self.datamodel.get(pk)
-        if user is None:
-            return self.response_404()
-        if not request.is_json:
-            return self.response_400(message=_("JSON形式で送ってください。"))
+        user, refusal = self._action_target(pk)
+        if refusal is not None:
+            return refusal
         try:
             hours = invitation_resend.resend_invitation(user, g.user)
         except invitation_resend.UserOutOfScope:
@@ -301,11 +299,19 @@ class UserApi(ScopedModelRestApi):
     def _change_state(self, pk, change):
         """A body-less state change of a user of the scope: ``change(user)`` says whether it
         changed anything (then committed); the answer is the user as it is now."""
-        user = self.datamodel.get(pk)
-        if user is None:
-            return self.response_404()
-        if not request.is_json:
-            return self.response_400(message=_("JSON形式で送ってください。"))
+        user, refusal = self._action_target(pk)
+        if refusal is not None:
+            return refusal
         if change(user):
             db.session.commit()
         return self.response(200, result=self._result(user))
+
+    def _action_target(self, pk):
+        """The user of the scope a body-less action names, or the answer refusing it: 404
+        outside the scope, 400 unless the request says it is JSON."""
+        user = self.datamodel.get(pk)
+        if user is None:
+            return None, self.response_404()
+        if not request.is_json:
+            return None, self.response_400(message=_("JSON形式で送ってください。"))
+        return user, None
