@@ -46,8 +46,22 @@ def test_refusal_by_the_apps_own_capability_check_is_audited(client, ctx):
     set_level("H0001", 1, "アップロード代行")  # a level-1 dealer may not see the ledger
     as_dealer(client, "H0001")
     assert client.get("/ledger/").status_code == 403
+    in_dealer, in_hospital = events("access.refused")
+    assert in_dealer.actor_email == DEALER and in_dealer.changes["path"] == "/ledger/"
+    assert in_dealer.organization_id == org_id("D0001") and "dealer_organization" not in in_dealer.changes
+    # the hospital the dealer acted for sees the attempt too, naming the dealer's company
+    assert in_hospital.actor_email == DEALER and in_hospital.changes["path"] == "/ledger/"
+    assert in_hospital.organization_id == org_id("H0001")
+    assert in_hospital.changes["dealer_organization"] == "東和メディカルサービス株式会社（D0001）"
+    assert audit.verify_chain().broken_id is None
+
+
+def test_a_dealer_refused_for_its_own_organization_is_only_in_its_own_log(client, ctx):
+    login_as(client, DEALER)
+    assert client.post("/dealer/choose", data={"hospital": 0}).status_code == 302
+    assert client.get("/ledger/").status_code == 403
     (event,) = events("access.refused")
-    assert event.actor_email == DEALER and event.changes["path"] == "/ledger/"
+    assert event.organization_id == org_id("D0001") and event.changes["path"] == "/ledger/"
 
 
 def test_anonymous_and_allowed_requests_are_not_audited_as_refusals(client, ctx):

@@ -42,7 +42,8 @@ def note_recorded(action: str) -> None:
 def audit_refused_request(response):
     """``after_request``: every 403 answered to a signed-in user is audited — FAB's
     ``has_access`` / ``protect`` refusals and the app's own capability checks alike — unless
-    the refusal was already audited more precisely (e.g. ``policy.ip_refused``)."""
+    the refusal was already audited more precisely (e.g. ``policy.ip_refused``); a dealer's
+    refusal while acting for a hospital is in the dealer's log and in the hospital's."""
     if response.status_code != 403:
         return response
     user = getattr(g, "user", None)
@@ -50,9 +51,14 @@ def audit_refused_request(response):
         return response
     if any(action.endswith("refused") for action in g.get("audit_actions", [])):
         return response
-    trail.record_apart("access.refused", organization_id=getattr(user, "organization_id", None), changes={
-        "method": request.method, "path": request.path[:500], "endpoint": request.endpoint,
-    })
+    changes = {"method": request.method, "path": request.path[:500], "endpoint": request.endpoint}
+    trail.record_apart("access.refused", organization_id=getattr(user, "organization_id", None),
+                       changes=changes)
+    acting = acting_of(user)
+    if acting is not None:
+        # a dealer refused while acting for a hospital tried something in the hospital's
+        # name: its administrators see the attempt too (the row names the dealer's company)
+        trail.record_apart("access.refused", organization_id=acting.hospital_id, changes=changes)
     return response
 
 
