@@ -207,3 +207,39 @@ def test_the_openapi_spec_documents_the_resend(client, ctx):
     operation = client.get("/api/v1/_openapi").get_json()["paths"]["/api/v1/users/{pk}/resend-invitation"]["post"]
     assert set(operation["responses"]) >= {"200", "400", "404", "429"}
     assert all(set(answer) <= {"description", "content", "$ref"} for answer in operation["responses"].values())
+
+
+FILTERED_LIST = "/users/list/?_flt_2_first_name=%E6%96%B0%E4%BA%BA&page_UserMaintenanceView=0"
+
+
+def test_the_list_button_carries_the_filtered_list_and_comes_back_to_it(app, client, ctx):
+    user, _path = invited_user()
+    login_as(client, ORGADMIN_A)
+    listing = client.get(FILTERED_LIST).get_data(as_text=True)
+    assert 'name="next" value="/users/list/?_flt_2_first_name=%E6%96%B0%E4%BA%BA&amp;page_UserMaintenanceView=0"' in listing
+    answer = client.post(f"/users/resend-invitation/{user.id}", data={"back": "list", "next": FILTERED_LIST})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == FILTERED_LIST
+
+
+@pytest.mark.parametrize("next_url", [
+    "https://evil.example/users/list/", "//evil.example/users/list/", "/\\evil.example/users/list/",
+    "http://localhost/users/list/?x=1", "/users/show/1", "/login/?next=/users/list/",
+    "javascript:alert(1)", "/users/list/\r\nX: y",
+])
+def test_the_list_button_goes_nowhere_but_this_sites_users_list(app, client, ctx, next_url):
+    user, _path = invited_user()
+    login_as(client, ORGADMIN_A)
+    answer = client.post(f"/users/resend-invitation/{user.id}", data={"back": "list", "next": next_url})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/users/list/"
+
+
+def test_another_hospitals_user_stays_out_of_reach_with_a_list_to_come_back_to(app, client, ctx):
+    user, path = invited_user(code="H0002", email="new@minato-hp.example.jp")
+    login_as(client, ORGADMIN_A)
+    before = len(outbox(app))
+    answer = client.post(f"/users/resend-invitation/{user.id}", data={"back": "list", "next": FILTERED_LIST})
+    assert answer.status_code == 404
+    assert len(outbox(app)) == before
+    assert client.get(path).status_code == 200

@@ -5,7 +5,6 @@ operators and the filters' fields, which FAB's search widget hands its script as
 Names stored in the database (data) are taken out first."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from app.extensions import db
 from app.services.reports.service import generate_reports
 
-from .page_crawl import ACCOUNTS, crawl, leftovers, sign_in, stored_strings, visible_texts
+from .page_crawl import ACCOUNTS, crawl, filter_texts, leftovers, sign_in, stored_strings, visible_texts
 from .report_data import MONTH, make_dataset
 from .test_menu_crawl import navbar_links
 
@@ -31,21 +30,6 @@ WORDS = re.compile(r"(?<![A-Za-z])(" + "|".join(
     re.escape(word) for word in sorted(ENGLISH_FAB_WORDS, key=len, reverse=True)) + r")(?![A-Za-z])")
 # "OK" stays: it is what Japanese dialogs say (Windows, macOS), and it is the shared dialog's word.
 ALLOWED = {"English"}  # the language switcher names English in English
-FILTERS = re.compile(r"new AdminFilters\(\s*'#filter_form',\s*(.*?)\s*\);", re.S)
-
-
-def filter_texts(html: str) -> list[str]:
-    """What the list's filters show once opened: operator names and the filter fields."""
-    found = FILTERS.search(html)
-    if not found:
-        return []
-    labels, fields, operators, _active = json.loads("[" + found.group(1) + "]")
-    texts = [name for names in operators.values() for name in names]
-    for field in fields.values():
-        texts += visible_texts(field)
-    return texts
-
-
 def fab_english(texts: list[str], names: list[str]) -> list[str]:
     return leftovers(texts, names, WORDS, ALLOWED)
 

@@ -7,6 +7,7 @@ organizations out of both (404 by id). The chain itself is checked by
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from app.core import search
 from app.models import AuditEvent
 from app.views.audit_fields import change_label
 from app.views.audit_labels import action_label, actions_labelled, object_label
+from app.views.audit_values import value_label
 from app.views.base import FOLDED, ScopedInterface, ScopedModelView
 from app.views.display import role_label
 
@@ -34,33 +36,66 @@ def _role_names(item) -> bool:
     return isinstance(item, list) and all(isinstance(name, str) for name in item)
 
 
-def _shown(key: str, value) -> str:
-    """A stored value as it is, except role names, which have labels (管理者, not Admin)."""
+class EventChanges(NamedTuple):
+    """An event's ``changes`` with its object type, which tells what a coded value means
+    (``level`` 3 of a dealer permission is 全機能利用, of a classification 小分類)."""
+
+    object_type: str | None
+    changes: object
+
+
+def _shown(key: str, value, object_type: str | None = None) -> str:
+    """A stored value as it is, except role names, which have labels (管理者, not Admin), and
+    coded values (a status, a level …), which show their label (:mod:`app.views.audit_values`)."""
     if value is None:
         return ""
     if key == "roles" and _role_names(value):
         return str(_l("、")).join(role_label(name) for name in value)
-    return _plain(value)
+    return _plain(value_label(key, value, object_type))
 
 
-def _changes(value) -> Markup | str:
-    """What changed, one line per field, named by its label: ``電話番号: 03-1234 → 03-9999``
-    for an ``[old, new]`` pair, ``URL: /users/list/`` otherwise. Only the display changes: the
-    stored JSON, which the chain hashes, keeps its keys; an unknown key is shown raw."""
+def _change_lines(value) -> list[tuple[str, str, str | None]]:
+    """``(label, old or value, new or None)`` for each stored key, in key order."""
+    object_type, value = (value.object_type, value.changes) if isinstance(value, EventChanges) else (None, value)
     if not value:
-        return ""
+        return []
     if not isinstance(value, dict):
-        return _plain(value)
+        return [("", _plain(value), None)]
     lines = []
     for key in sorted(value):
         item = value[key]
         # a pair is [old, new]; a refused grant's two role names are one value, not a change
         if isinstance(item, list) and len(item) == 2 and not (key == "roles" and _role_names(item)):
-            old, new = (_shown(key, v) for v in item)
-            lines.append(Markup("{}: {} → {}").format(change_label(key), old, new))
+            old, new = (_shown(key, v, object_type) for v in item)
+            lines.append((change_label(key), old, new))
         else:
-            lines.append(Markup("{}: {}").format(change_label(key), _shown(key, item)))
+            lines.append((change_label(key), _shown(key, item, object_type), None))
+    return lines
+
+
+def _changes(value) -> Markup | str:
+    """What changed, one line per field, named by its label: ``電話番号: 03-1234 → 03-9999``
+    for an ``[old, new]`` pair, ``URL: /users/list/`` otherwise. Only the display changes: the
+    stored JSON, which the chain hashes, keeps its keys and codes; an unknown key is shown raw."""
+    lines = []
+    for label, old, new in _change_lines(value):
+        if not label:
+            return old
+        if new is None:
+            lines.append(Markup("{}: {}").format(label, old))
+        else:
+            lines.append(Markup("{}: {} → {}").format(label, old, new))
     return Markup("<br>").join(lines)
+
+
+def _changes_text(value) -> str:
+    """The CSV's 内容: the screen's lines as plain text, one line per field."""
+    lines = []
+    for label, old, new in _change_lines(value):
+        if not label:
+            return old
+        lines.append(f"{label}: {old}" if new is None else f"{label}: {old} → {new}")
+    return "\n".join(lines)
 
 
 def _organization(organization_id) -> str:
@@ -84,6 +119,11 @@ class ActionContains(FoldedContains):
 
 
 class AuditInterface(ScopedInterface):
+    def _get_attr_value(self, item, col):
+        if col == "changes":  # the show page and the CSV label coded values by object type
+            return EventChanges(item.object_type, item.changes)
+        return super()._get_attr_value(item, col)
+
     def get_filters(self, search_columns=None, search_filters=None):
         filters = super().get_filters(search_columns, search_filters)
         for table in (filters._search_filters, filters._all_filters):  # FAB keeps two lists
@@ -112,5 +152,7 @@ class AuditLogView(ScopedModelView):
     search_columns = ["action", "actor_email", "created_on", "ip"]
     order_columns = ["created_on", "action", "actor_email"]
     base_order = ("id", "desc")
+    export_extra_columns = ["changes"]  # the CSV keeps what each event changed
+    export_formatters = {"changes": _changes_text}
     formatters_columns = {"changes": _changes, "action": action_label, "organization_id": _organization,
                           "object_type": object_label}

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -37,6 +36,7 @@ from app.services.accounts.passwords import MIN_LENGTH, password_error
 from app.services.accounts.sessions import end_all_sessions
 from app.services.audit import trail as audit
 from app.views.forms import rule
+from app.views.redirects import safe_next
 
 BAD_CREDENTIALS = _l("メールアドレス、またはパスワードが間違っています。")
 INACTIVE = _l("アカウントが利用停止中です。管理者にお問い合わせください。")
@@ -116,12 +116,7 @@ class OptiServeAuthView(AuthDBView):
                                     links=[(_("ログイン画面へ"), url_for(".login"))]), status
 
     def _next_url(self) -> str:
-        next_url = request.args.get("next")
-        # FAB's check lets a backslash through, which a browser reads as a slash
-        # (/\evil.example is //evil.example: another site); no page of ours has one in its path.
-        if not next_url or "\\" in next_url or any(ord(ch) < 32 for ch in next_url):
-            return self.appbuilder.get_url_for_index
-        return get_safe_redirect(next_url)
+        return safe_next(request.args.get("next")) or self.appbuilder.get_url_for_index
 
     def _pending_user(self, stage: str) -> User | None:
         data = auth_session.pending()

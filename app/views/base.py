@@ -173,6 +173,10 @@ class ScopedModelView(SaveFlow, ModelView):
         return super().action_post()
 
     export_name = "list"  # the CSV's file name (ASCII)
+    # Columns the CSV adds after the list's (a long text the list leaves to the show page),
+    # and formatters the CSV uses instead of the screen's (plain text rather than HTML).
+    export_extra_columns: list[str] = []
+    export_formatters: dict = {}
     list_template = "_partials/list_export.html"
 
     @expose("/export.csv")
@@ -190,13 +194,13 @@ class ScopedModelView(SaveFlow, ModelView):
             order_column, order_direction = self.base_order
         _count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters),
                                              order_column, order_direction)
-        columns = list(self.list_columns)
+        columns = list(self.list_columns) + list(self.export_extra_columns)
         header = [_jst_label(str(self.label_columns.get(c, c)), self.datamodel.is_datetime(c)) for c in columns]
         values = self.datamodel.get_values(items, columns)
+        formatters = {**self.formatters_columns, **self.export_formatters}
 
         def formatted(row):
-            return [self.formatters_columns[c](row[c]) if c in self.formatters_columns else row[c]
-                    for c in columns]
+            return [formatters[c](row[c]) if c in formatters else row[c] for c in columns]
 
         return csv_response(self.export_name, header, (formatted(row) for row in values))
 

@@ -112,7 +112,8 @@ def complete(spec: dict, sessions: set) -> dict:
     components = spec.setdefault("components", {})
     components["securitySchemes"] = {
         "api_key": {"type": "http", "scheme": "bearer", "bearerFormat": "sst_…",
-                    "description": "An API key issued on 管理 → APIキー (/apikeys/): "
+                    "description": "An API key issued on 管理 → APIキー (Administration → API keys "
+                                   "in English, /apikeys/): "
                                    "`Authorization: Bearer sst_…`"},
         "session": {"type": "apiKey", "in": "cookie",
                     "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),

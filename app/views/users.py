@@ -36,6 +36,7 @@ from app.services.audit import trail as audit
 from app.views.base import ScopedInterface, ScopedModelView, scope_filter
 from app.views.display import jst
 from app.views.forms import rule
+from app.views.redirects import safe_local_path
 
 STATUS_LABELS = {
     UserStatus.temporary: _l("仮登録"),
@@ -298,8 +299,9 @@ class UserMaintenanceView(ScopedModelView):
         else:
             flash(_("%(email)s に招待メールを再送しました", email=user.email), "success")
         back = request.form.get("back")
-        if back == "list":
-            return redirect(url_for(".list"))
+        if back == "list":  # the same filtered page of the list, never another page or site
+            listing = url_for(".list")
+            return redirect(safe_local_path(request.form.get("next"), listing) or listing)
         if back == "start":  # the start page's list of pending invitations
             return redirect(self.appbuilder.get_url_for_index)
         return redirect(url_for(".show", pk=pk))

@@ -1,0 +1,78 @@
+"""Labels of the coded values in an audit event's ``changes`` (English in the en locale).
+
+The log stores codes: a user's status ``0``/``1``/``9``, an upload's ``succeeded``, a dealer's
+level ``3``, the sign-in stage ``totp``. The screen and the CSV show the label the screen that
+sets the value shows (仮登録, 完了, 3 全機能利用 …); the stored JSON, which the chain hashes,
+keeps the code. ``level`` and ``file_type`` mean different things on different objects, so the
+label is chosen by the event's object type. A value without a label is shown as it is.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.services.partners.dealers import LEVEL_LABELS as DEALER_LEVEL_LABELS
+from app.services.reports.service import TYPE_NAMES as REPORT_TYPE_LABELS
+from app.services.uploads.records import STATUS_LABELS as UPLOAD_STATUS_LABELS
+from app.services.uploads.records import TYPE_LABELS as UPLOAD_TYPE_LABELS
+from app.views.organizations import LEVEL_LABELS as CLASSIFICATION_LEVEL_LABELS
+from app.views.users import REASON_LABELS
+from app.views.users import STATUS_LABELS as USER_STATUS_LABELS
+
+USER = ("User", "OptiServeUser")
+
+# where a sign-in failed (app/services/accounts/login.py register_failure)
+STAGE_LABELS = {
+    "password": _l("パスワード"),
+    "totp": _l("二要素認証"),
+    "profile": _l("プロフィールのパスワード確認"),
+}
+# how a sign-in passed its second step (app/views/auth.py)
+SECOND_FACTOR_LABELS = {
+    "none": _l("なし"),
+    "totp": _l("認証アプリのコード"),
+    "recovery_code": _l("リカバリーコード"),
+    "totp_enrollment": _l("認証アプリの登録"),
+}
+GROUPING_LABELS = {"own": _l("医療機関の機器分類"), "smds": _l("SMDSグループ")}
+MAPPING_METHOD_LABELS = {"automatic": _l("自動"), "suggestion": _l("候補から採用"),
+                         "manual": _l("手動"), "onprem": _l("オンプレミス")}
+
+
+def _table(key: str, object_type: str | None, value) -> dict | None:
+    """The labels of ``key``'s values on an event about ``object_type``."""
+    if key == "status":
+        # a user's status is a number, an upload's a word: the type alone tells them apart
+        # when an event names no object
+        if object_type in USER or (object_type is None and isinstance(value, int)):
+            return {int(code): label for code, label in USER_STATUS_LABELS.items()}
+        if object_type == "UploadFile" or (object_type is None and isinstance(value, str)):
+            return UPLOAD_STATUS_LABELS
+        return None
+    if key == "inactive_reason":
+        return {int(code): label for code, label in REASON_LABELS.items()}
+    if key == "level":
+        if object_type == "DealerPermission":
+            return {int(code): label for code, label in DEALER_LEVEL_LABELS.items()}
+        if object_type == "Classification":
+            return CLASSIFICATION_LEVEL_LABELS
+        return None
+    if key == "file_type":
+        if object_type == "UploadFile":
+            return {int(code): label for code, label in UPLOAD_TYPE_LABELS.items()}
+        if object_type == "ReportFile":
+            return {int(code): label for code, label in REPORT_TYPE_LABELS.items()}
+        return None
+    return {"stage": STAGE_LABELS, "second_factor": SECOND_FACTOR_LABELS,
+            "report_grouping": GROUPING_LABELS, "mapping_method": MAPPING_METHOD_LABELS}.get(key)
+
+
+def value_label(key: str, value, object_type: str | None = None):
+    """``value``'s label, or ``value`` itself when it has none (also None, lists and dicts)."""
+    if value is None or isinstance(value, (bool, list, dict)):
+        return value
+    table = _table(key, object_type, value)
+    if not table:
+        return value
+    label = table.get(value)
+    return str(label) if label is not None else value
+
