@@ -226,5 +226,5 @@ def test_an_event_shows_its_organization_by_name_and_its_changes_line_by_line(cl
     login_as(client, ADMIN)
     page = client.get(f"/audit/show/{event_id}").get_data(as_text=True)
     assert f"{hospital.name}（H0001）" in page
-    assert "氏名: 山田 → &lt;b&gt;山田 太郎&lt;/b&gt;<br>電話番号:  → 03-1234-5678" in page
+    assert "氏名: 山田 → &lt;b&gt;山田 太郎&lt;/b&gt;<br>電話番号: （なし） → 03-1234-5678" in page
     assert '{"first_name"' not in page and "<b>山田 太郎</b>" not in page

@@ -18,25 +18,28 @@ EVENTS = [  # (action, object's class, stored changes)
     ("smds_classification.move", Classification, {"level": [1, 3]}),
     ("auth.login_failed", User, {"stage": "totp"}),
     ("auth.login", User, {"second_factor": "recovery_code"}),
+    ("user.role_grant_refused", User, {"roles": ["Admin"], "reason": "role not grantable by the actor"}),
 ]
 JAPANESE = {
-    "user.reactivate": ["状態: 利用停止 → 仮登録", "利用停止の理由: 組織退会 → "],
+    "user.reactivate": ["状態: 利用停止 → 仮登録", "利用停止の理由: 組織退会 → （なし）"],
     "upload.ingest": ["状態: 完了（取り込めない行あり）", "行数: 3"],
     "upload.accepted": ["状態: 待機中", "ファイル種別: 貸出履歴", "対象月: 2026-10"],
-    "dealer_permission.grant": ["レベル:  → 3 全機能利用", "理由:  → 保守契約"],
+    "dealer_permission.grant": ["レベル: （なし） → 3 全機能利用", "理由: （なし） → 保守契約"],
     "smds_classification.move": ["レベル: 1 大分類 → 3 小分類"],
     "auth.login_failed": ["段階: 二要素認証"],
     "auth.login": ["二要素認証の方法: リカバリーコード"],
+    "user.role_grant_refused": ["理由: 付与する権限のないロール"],
 }
 ENGLISH = {
     "user.reactivate": ["Status: Suspended → Provisional registration",
-                        "Reason for suspension: Left the organization → "],
+                        "Reason for suspension: Left the organization → (none)"],
     "upload.ingest": ["Status: Completed (some rows could not be imported)"],
     "upload.accepted": ["Status: Queued", ": Lending history", ": 2026-10"],
-    "dealer_permission.grant": ["Level:  → 3 Full access"],
+    "dealer_permission.grant": ["Level: (none) → 3 Full access"],
     "smds_classification.move": ["Level: 1 Major classification → 3 Minor classification"],
     "auth.login_failed": ["Stage: Two-factor authentication"],
     "auth.login": ["Second factor: Recovery code"],
+    "user.role_grant_refused": ["A role the user may not grant"],
 }
 
 
@@ -91,16 +94,16 @@ def test_the_csv_has_the_changes_with_labels_in_the_readers_language(client, ctx
     ids = record_events()
     login_as(client, ADMIN)
     rows = {row["操作"]: row for row in export(client)}
-    assert rows["ユーザー利用再開"]["内容"].splitlines() == ["利用停止の理由: 組織退会 → ", "状態: 利用停止 → 仮登録"]
+    assert rows["ユーザー利用再開"]["内容"].splitlines() == ["利用停止の理由: 組織退会 → （なし）", "状態: 利用停止 → 仮登録"]
     assert rows["アップロードの取り込み"]["内容"].splitlines() == ["行数: 3", "状態: 完了（取り込めない行あり）"]
-    assert "レベル:  → 3 全機能利用" in rows["ディーラー権限の変更"]["内容"]
+    assert "レベル: （なし） → 3 全機能利用" in rows["ディーラー権限の変更"]["内容"]
     assert rows["SMDS機器分類の移動"]["内容"] == "レベル: 1 大分類 → 3 小分類"
     assert len(ids) == len(EVENTS)
     client.get("/lang/en")
     english = export(client)
     assert "Details" in english[0]
     text = "\n".join(row["Details"] for row in english)
-    assert "Status: Suspended → Provisional registration" in text and "Level:  → 3 Full access" in text
+    assert "Status: Suspended → Provisional registration" in text and "Level: (none) → 3 Full access" in text
     assert "Level: 1 Major classification → 3 Minor classification" in text
     assert "succeeded_with_rejections" not in text and "仮登録" not in text
 

@@ -66,7 +66,8 @@ def _change_lines(value) -> list[tuple[str, str, str | None]]:
         item = value[key]
         # a pair is [old, new]; a refused grant's two role names are one value, not a change
         if isinstance(item, list) and len(item) == 2 and not (key == "roles" and _role_names(item)):
-            old, new = (_shown(key, v, object_type) for v in item)
+            # a field set from nothing (or emptied) says so rather than showing a blank
+            old, new = (_shown(key, v, object_type) or str(_l("（なし）")) for v in item)
             lines.append((change_label(key), old, new))
         else:
             lines.append((change_label(key), _shown(key, item, object_type), None))

@@ -33,6 +33,14 @@ SECOND_FACTOR_LABELS = {
     "recovery_code": _l("リカバリーコード"),
     "totp_enrollment": _l("認証アプリの登録"),
 }
+# why a role grant was refused (app/services/accounts/users.py, app/views/users.py): stored as
+# English phrases, which predate these labels
+REFUSAL_REASON_LABELS = {
+    "role not offered to the actor": _l("画面で選べないロールの指定"),
+    "target holds roles only an Admin may change": _l("システム管理者だけが変更できるロールを持つユーザー"),
+    "role not grantable by the actor": _l("付与する権限のないロール"),
+    "role does not fit the organization kind": _l("組織の種別に合わないロール"),
+}
 GROUPING_LABELS = {"own": _l("医療機関の機器分類"), "smds": _l("SMDSグループ")}
 MAPPING_METHOD_LABELS = {"automatic": _l("自動"), "suggestion": _l("候補から採用"),
                          "manual": _l("手動"), "onprem": _l("オンプレミス")}
@@ -62,7 +70,7 @@ def _table(key: str, object_type: str | None, value) -> dict | None:
         if object_type == "ReportFile":
             return {int(code): label for code, label in REPORT_TYPE_LABELS.items()}
         return None
-    return {"stage": STAGE_LABELS, "second_factor": SECOND_FACTOR_LABELS,
+    return {"reason": REFUSAL_REASON_LABELS, "stage": STAGE_LABELS, "second_factor": SECOND_FACTOR_LABELS,
             "report_grouping": GROUPING_LABELS, "mapping_method": MAPPING_METHOD_LABELS}.get(key)
 
 
