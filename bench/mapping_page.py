@@ -131,8 +131,13 @@ def main() -> None:
           f"{time.perf_counter() - started:.1f}s  hospital: {hospital_name} — {classes} classifications, "
           f"{unmapped} unmapped")
     cookie = session_cookie(app)
-    server, base = _harness.serve(app)
-    try:
+    # A fresh server without the warm-up: what the first visit paid before it (and pays for a
+    # hospital beyond warmup.MAX_HOSPITALS).
+    with _harness.gunicorn({"WARM_UP_AT_START": "false"}) as (base, _):
+        unwarmed_ms, _ = fetch(f"{base}/classification-mapping/", cookie)
+    # As the container runs: each worker warms up in the background; measured once both are done.
+    with _harness.gunicorn({"WARM_UP_AT_START": "true", "LOG_LEVEL": "INFO"},
+                           wait_for=r"warm-up done in (\d+) ms") as (base, warmups):
         cold_ms, html = fetch(f"{base}/classification-mapping/", cookie)
         warm = [fetch(f"{base}/classification-mapping/", cookie)[0] for _ in range(RUNS)]
         text = html.decode()
@@ -149,12 +154,12 @@ def main() -> None:
                               headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": base})
         bulk_warm, _ = fetch(f"{api}/bulk", cookie, data=b'{"threshold": 90}',
                              headers={"Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": base})
-    finally:
-        server.shutdown()
     first_kb = (len(html) + own_js) / 1024
     print(f"first page: {rows} rows in the HTML")
     print(f"  time  cold {cold_ms:6.0f} ms   warm median {statistics.median(warm):6.0f} ms  "
           f"max {max(warm):6.0f} ms   (target ≤ 300 ms)")
+    print(f"        cold without the warm-up {unwarmed_ms:6.0f} ms; the warm-up took "
+          f"{' and '.join(m.group(1) for m in warmups)} ms in the background (per worker)")
     print(f"  size  HTML {len(html) / 1024:6.1f} KB + mapping.js {own_js / 1024:.1f} KB = {first_kb:.1f} KB "
           f"(target ≤ 300 KB); with FAB's static files on a first visit "
           f"{(len(html) + sum(sizes.values())) / 1024:.0f} KB ({len(sizes)} files, cached afterwards)")
