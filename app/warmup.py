@@ -7,7 +7,10 @@ What a fresh process pays on its first screen 7 (bench/mapping_page.py, measured
   is compared with every master class, and what is computed is per name, so it cannot be
   built in advance without the data: :func:`warm_up` ranks the first page of each active
   hospital's mapping screen as the screen asks for it (no filter, page 1) — the same rows,
-  arguments and cache entries, and the same SQL (whose compiled form SQLAlchemy caches);
+  arguments and cache entries, and the same SQL (whose compiled form SQLAlchemy caches) —,
+  hospitals whose users logged in last first, at most :data:`MAX_HOSPITALS`. Later pages, a
+  filter, the bulk preview and rows that reach page 1 once others are mapped still rank on
+  demand, as before;
 - compiling the Jinja templates (the layout every screen extends, then the screen's own);
 - a full garbage collection run in the middle of a request once start-up has left a large
   heap: :func:`warm_up` ends with ``gc.freeze()``, which moves what exists by then (modules,
@@ -56,18 +59,30 @@ def warm_templates(app: Flask) -> int:
     return count
 
 
+def hospitals_to_warm(session, limit: int = MAX_HOSPITALS) -> list[int]:
+    """The active hospitals, those whose users logged in last first (the likeliest first
+    visitors), then by id; at most ``limit``."""
+    from sqlalchemy import func
+
+    from app.models import Organization, OrganizationKind, User
+
+    return [hid for (hid,) in session.query(Organization.id)
+            .outerjoin(User, User.organization_id == Organization.id)
+            .filter(Organization.kind == OrganizationKind.hospital.value, Organization.is_active.is_(True))
+            .group_by(Organization.id)
+            .order_by(func.max(User.last_login).desc().nulls_last(), Organization.id)
+            .limit(limit)]
+
+
 def warm_mapping_pages(app: Flask, limit: int = MAX_HOSPITALS) -> int:
-    """Rank the first page of screen 7 for each active hospital (at most ``limit``, by id);
-    returns how many. Read-only; the session is removed at the end."""
+    """Rank the first page of screen 7 (no filter, page 1) of each of
+    :func:`hospitals_to_warm`; returns how many. Read-only; the session is removed at the end."""
     from app.extensions import db
-    from app.models import Organization, OrganizationKind
     from app.services.classifications import screen
 
     with app.app_context():
         try:
-            hospital_ids = [hid for (hid,) in db.session.query(Organization.id).filter(
-                Organization.kind == OrganizationKind.hospital.value, Organization.is_active.is_(True))
-                .order_by(Organization.id).limit(limit)]
+            hospital_ids = hospitals_to_warm(db.session, limit)
             for hospital_id in hospital_ids:
                 screen.mapping_page(db.session, hospital_id, screen.MappingFilter())
                 db.session.rollback()  # no transaction held open between hospitals

@@ -3,6 +3,7 @@ screen 7 ranks nothing and compiles no template; on a database not migrated yet 
 process still starts and serves; create_app (tests, ``flask`` commands) never warms up."""
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
 import os
@@ -12,11 +13,13 @@ import threading
 from pathlib import Path
 
 from app import create_app
+from app.extensions import db
+from app.models import Organization
 from app.services.classifications.suggest import suggest_cached
-from app.warmup import THREAD_NAME, start_warm_up, warm_up
+from app.warmup import THREAD_NAME, hospitals_to_warm, start_warm_up, warm_up
 from config import TestConfig
 
-from .conftest import HOSPITAL_A, login_as
+from .conftest import HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 from .test_classifications import first_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +44,16 @@ def test_after_the_warm_up_the_first_mapping_page_ranks_and_compiles_nothing(app
     # Every suggestion on the page came from the warm-up's ranking, every template compiled.
     assert suggest_cached.cache_info().misses == ranked.misses
     assert set(app.jinja_env.cache) == compiled
+
+
+def test_the_hospitals_whose_users_logged_in_last_are_warmed_first(ctx):
+    a, b = (user_by_email(email) for email in (HOSPITAL_A, HOSPITAL_B))
+    a.last_login, b.last_login = dt.datetime(2026, 1, 5, 9, 0), dt.datetime(2026, 1, 6, 9, 0)
+    db.session.commit()
+    order = hospitals_to_warm(db.session)
+    assert order[:2] == [b.organization_id, a.organization_id]
+    hospitals = db.session.query(Organization).filter_by(kind="hospital", is_active=True).count()
+    assert len(order) == hospitals and len(hospitals_to_warm(db.session, 1)) == 1
 
 
 def test_an_unmigrated_database_skips_the_mapping_pages(tmp_path, caplog):
