@@ -8,7 +8,7 @@ What a fresh process pays on its first screen 7 (bench/mapping_page.py, measured
   built in advance without the data: :func:`warm_up` ranks the first page of each active
   hospital's mapping screen as the screen asks for it (no filter, page 1) — the same rows,
   arguments and cache entries, and the same SQL (whose compiled form SQLAlchemy caches) —,
-  hospitals whose users logged in last first, at most :data:`MAX_HOSPITALS`. Later pages, a
+  hospitals whose users logged in last first, at most ``WARM_UP_HOSPITALS``. Later pages, a
   filter, the bulk preview and rows that reach page 1 once others are mapped still rank on
   demand, as before;
 - compiling the Jinja templates (the layout every screen extends, then the screen's own);
@@ -39,8 +39,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
-# The hospitals whose first mapping page is ranked at start, at most: each is ~50-75 entries
-# of suggest_cached (32768 entries), and ~0.1-0.3 s of one core.
+# The hospitals whose first mapping page is ranked at start, at most (``WARM_UP_HOSPITALS``
+# overrides it): each is ~50-75 entries of suggest_cached (32768 entries) and ~0.2 s of one
+# core of the bench machine (the web task's quarter vCPU takes about four times as long).
 MAX_HOSPITALS = 300
 THREAD_NAME = "optiserve-warm-up"
 
@@ -74,9 +75,12 @@ def hospitals_to_warm(session, limit: int = MAX_HOSPITALS) -> list[int]:
             .limit(limit)]
 
 
-def warm_mapping_pages(app: Flask, limit: int = MAX_HOSPITALS) -> int:
-    """Rank the first page of screen 7 (no filter, page 1) of each of
-    :func:`hospitals_to_warm`; returns how many. Read-only; the session is removed at the end."""
+def warm_mapping_pages(app: Flask, limit: int | None = None) -> int:
+    """Rank the first page of screen 7 (no filter, page 1) of each of :func:`hospitals_to_warm`
+    (``limit``, by default ``WARM_UP_HOSPITALS``); returns how many. Read-only; the session is
+    removed at the end."""
+    if limit is None:
+        limit = app.config.get("WARM_UP_HOSPITALS", MAX_HOSPITALS)
     from app.extensions import db
     from app.services.classifications import screen
 

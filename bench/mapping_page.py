@@ -18,7 +18,7 @@ page, then ``gc.freeze()``); what makes the cold request fast is that warm-up, s
 prints both: "cold" once the warm-up is done (the time it took is printed too: the first
 visit after a deploy comes seconds later), and "cold without the warm-up" from another fresh
 server started with ``WARM_UP_AT_START=false`` (what a request arriving during the warm-up,
-or for a hospital past ``warmup.MAX_HOSPITALS``, pays).
+or for a hospital past ``WARM_UP_HOSPITALS``, pays).
 
 ``--models N`` adds model evidence at scale before measuring: N devices in the demo hospital's
 unmapped classifications (50 each, 25 models per classification) and N devices of each of the
@@ -139,7 +139,7 @@ def main() -> None:
           f"{unmapped} unmapped")
     cookie = session_cookie(app)
     # A fresh server without the warm-up: what the first visit paid before it (and pays for a
-    # hospital beyond warmup.MAX_HOSPITALS).
+    # hospital beyond WARM_UP_HOSPITALS).
     with _harness.gunicorn({"WARM_UP_AT_START": "false"}, workers=1) as (base, _):
         unwarmed_ms, _ = fetch(f"{base}/classification-mapping/", cookie)
     # As the container runs (there two workers, each warming itself up): measured once it is done.

@@ -16,7 +16,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Organization
 from app.services.classifications.suggest import suggest_cached
-from app.warmup import THREAD_NAME, hospitals_to_warm, start_warm_up, warm_up
+from app.warmup import THREAD_NAME, hospitals_to_warm, start_warm_up, warm_mapping_pages, warm_up
 from config import TestConfig
 
 from .conftest import HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
@@ -54,6 +54,13 @@ def test_the_hospitals_whose_users_logged_in_last_are_warmed_first(ctx):
     assert order[:2] == [b.organization_id, a.organization_id]
     hospitals = db.session.query(Organization).filter_by(kind="hospital", is_active=True).count()
     assert len(order) == hospitals and len(hospitals_to_warm(db.session, 1)) == 1
+
+
+def test_warm_up_hospitals_caps_the_mapping_pages(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WARM_UP_HOSPITALS", 1)
+    assert warm_mapping_pages(app) == 1
+    monkeypatch.setitem(app.config, "WARM_UP_HOSPITALS", 0)
+    assert warm_mapping_pages(app) == 0
 
 
 def test_an_unmigrated_database_skips_the_mapping_pages(tmp_path, caplog):
