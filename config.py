@@ -243,6 +243,10 @@ class Config:
     MANUFACTURER_MIN_HOSPITALS = env_int("MANUFACTURER_MIN_HOSPITALS", 3)
 
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+    # A gunicorn worker (app/wsgi.py) compiles the templates and ranks each hospital's first
+    # mapping page in the background after it starts (app/warmup.py); create_app never does.
+    WARM_UP_AT_START = env_bool("WARM_UP_AT_START", True)
+    WARM_UP_HOSPITALS = env_int("WARM_UP_HOSPITALS", 300)  # at most; those logged in last first
 
 
 class TestConfig(Config):

@@ -13,11 +13,17 @@ reads the environment when it is imported::
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -142,6 +148,53 @@ def serve(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict | None = None, *, workers: int = 2, threads: int = 4, wait_for: str | None = None,
+             timeout: float = 120):
+    """Serve ``app.wsgi:application`` as the container does (gunicorn, ``workers`` × ``threads``)
+    from a fresh process on a free local port, with the environment plus ``env``; yields the
+    base URL and, when ``wait_for`` is given, the matches of that regular expression in the
+    server's log, once every worker has logged one (the log is read and dropped)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--timeout", "300", "--log-level", "warning", "app.wsgi:application"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    matches: list[re.Match] = []
+    pattern = re.compile(wait_for) if wait_for else None
+
+    def read_log() -> None:
+        for line in server.stderr:
+            if pattern is not None and (found := pattern.search(line)):
+                matches.append(found)
+
+    threading.Thread(target=read_log, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    try:
+        while True:
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError("gunicorn did not start (or its workers did not log the expected line)")
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2):
+                    up = True
+            except OSError:
+                up = False
+            if up and (pattern is None or len(matches) >= workers):
+                break
+            time.sleep(0.2)
+        yield base, list(matches)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 def run_threads(target: Callable[[int], None], count: int) -> float:
