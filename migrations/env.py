@@ -91,6 +91,10 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    if conf_args.get("include_object") is None:
+        # the searches' trigram indexes are made by 0015 and a DDL hook, not declared in the models
+        from app.models.search_indexes import include_object
+        conf_args["include_object"] = include_object
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app import MIGRATIONS_DIR, create_app
 from app.extensions import db
+from app.models.search_indexes import include_object
 from config import TestConfig, sqlalchemy_url
 
 CONFIGURED_URL = sqlalchemy_url(os.environ.get("DATABASE_URL", ""))
@@ -62,7 +63,8 @@ def empty_database(request, tmp_path):
 
 def schema_differences(engine) -> list:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_object": include_object})
         return compare_metadata(context, Model.metadata)
 
 

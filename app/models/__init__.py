@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per area. Importing this package registers every table."""
 import app.core.search  # noqa: F401  (the os_fold SQL function of every search, on every connection)
+import app.models.search_indexes  # noqa: F401  (the searches' trigram indexes, created after os_fold)
 from app.models.api import ApiKeyDailyUse, IdempotencyRecord, ReportNotice
 from app.models.audit import AuditEvent
 from app.models.classification import Classification, Maker, MakerAlias, ReportSelection

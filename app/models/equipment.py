@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -96,6 +97,13 @@ class Equipment(Model):
     @property
     def effective_classification_id(self) -> int | None:
         return self.override_classification_id or self.classification_id
+
+
+# The ledger list's classification filter and the devices of the classifications a search
+# names (app/services/ledger/maintenance.filter_clauses) compare the effective class: indexed,
+# so that a search's "text or classification" is two index look-ups OR-ed, not a scan.
+Index("ix_equipment_effective_class", Equipment.hospital_id,
+      func.coalesce(Equipment.override_classification_id, Equipment.classification_id))
 
 
 class LedgerListing(Model):

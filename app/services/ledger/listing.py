@@ -58,8 +58,15 @@ def _page_ids_and_count(clauses: list, number: int, size: int) -> tuple[list[int
     """The page's ids and the count of every match from one scan (a window count), so a
     text search folds each device's text once rather than once for the count and again for
     the page. The count is None for a page past the last one (no row carries it)."""
+    # The matches first, as their own (materialized) step: with the ORDER BY … LIMIT on the
+    # same level PostgreSQL walks ix_equipment_list_order and folds every device's text, as
+    # it does not cost the window count's reading of every match; alone, the matches come
+    # from the trigram index (app/models/search_indexes.py).
+    matches = (select(Equipment.id, Equipment.department_use, Equipment.device_number).where(*clauses)
+               .cte("matches").prefix_with("MATERIALIZED", dialect="postgresql"))
     found = db.session.execute(
-        select(Equipment.id, func.count().over()).where(*clauses).order_by(*ORDER)
+        select(matches.c.id, func.count().over())
+        .order_by(matches.c.department_use, matches.c.device_number, matches.c.id)
         .limit(size).offset((number - 1) * size)).all()
     if not found:
         return [], (0 if number == 1 else None)
@@ -153,9 +160,16 @@ def editor_names(changes) -> dict[int, str]:
 def filter_choices(hospital_id: int) -> dict:
     """Values for the filter dropdowns: the hospital's departments, makers, classifications."""
     def distinct(column):
+        # A skip scan (one index probe per value, ix_equipment_list_order /
+        # ix_equipment_hospital_maker) rather than DISTINCT, which read every device of the
+        # hospital on each page (~6 ms each for 15,000 devices): a recursive CTE takes the next
+        # value after the last one until there is none. Same values, same (collation) order.
+        scoped = Equipment.hospital_id == hospital_id
+        values = select(func.min(column).label("value")).where(scoped).cte("values", recursive=True)
+        following = select(func.min(column)).where(scoped, column > values.c.value).scalar_subquery()
+        values = values.union_all(select(following).where(values.c.value.is_not(None)))
         return [v for v in db.session.scalars(
-            select(column).where(Equipment.hospital_id == hospital_id, column.is_not(None))
-            .distinct().order_by(column)) if v]
+            select(values.c.value).where(values.c.value.is_not(None)).order_by(values.c.value)) if v]
 
     return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name),
             "classifications": classification_option_rows(hospital_id)}

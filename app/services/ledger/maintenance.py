@@ -44,6 +44,7 @@ from app.core import search
 from app.core.months import utc_now
 from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange
+from app.models.search_indexes import equipment_search_text
 
 MAX_SEARCH = 100
 MAX_REASON = 500
@@ -103,15 +104,14 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
     if flt is None:
         return clauses
     if flt.q:
-        # width and case ignored on both sides (app.core.search): one folded text per device
-        matching_classes = select(Classification.id).where(search.contains(Classification.name, flt.q))
-        clauses.append(or_(
-            search.contains(search.joined(
-                Equipment.department_use, Equipment.device_number, Equipment.product_name,
-                Equipment.model_number, Equipment.serial_number, Equipment.maker_name,
-            ), flt.q),
-            effective_class_id.in_(matching_classes),
-        ))
+        # width and case ignored on both sides (app.core.search): one folded text per device.
+        # The classifications the text names are read first (a handful of ids), so that on
+        # PostgreSQL "text or classification" is two index look-ups OR-ed (the trigram index,
+        # ix_equipment_effective_class) — an IN (subquery) there forced a fold of every device.
+        text_matches = search.contains(equipment_search_text(Equipment.__table__), flt.q)
+        class_ids = list(db.session.scalars(
+            select(Classification.id).where(search.contains(Classification.name, flt.q))))
+        clauses.append(or_(text_matches, effective_class_id.in_(class_ids)) if class_ids else text_matches)
     if flt.classification_id:
         clauses.append(effective_class_id == flt.classification_id)
     if flt.department:
