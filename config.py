@@ -246,7 +246,7 @@ class Config:
     # A gunicorn worker (app/wsgi.py) compiles the templates and ranks each hospital's first
     # mapping page in the background after it starts (app/warmup.py); create_app never does.
     WARM_UP_AT_START = env_bool("WARM_UP_AT_START", True)
-    WARM_UP_HOSPITALS = env_int("WARM_UP_HOSPITALS", 300)  # at most; those logged in last first
+    WARM_UP_HOSPITALS = env_int("WARM_UP_HOSPITALS", 20)  # at most; those logged in last first
 
 
 class TestConfig(Config):

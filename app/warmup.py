@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 
 # The hospitals whose first mapping page is ranked at start, at most (``WARM_UP_HOSPITALS``
 # overrides it): each is ~50-75 entries of suggest_cached (32768 entries) and ~0.2 s of one
-# core of the bench machine (the web task's quarter vCPU takes about four times as long).
-MAX_HOSPITALS = 300
+# core of the bench machine (the web task's quarter vCPU takes about four times as long). The
+# warm-up thread shares the interpreter with the first requests, so it stays short: the
+# hospitals most likely to come first, not all of them (~4 s of the web task's CPU).
+MAX_HOSPITALS = 20
 THREAD_NAME = "optiserve-warm-up"
 
 
