@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 from app.core.months import jst_now, month_label
-from app.services.reports import charts
 from app.services.reports.data_quality import LONG_LENDING_DAYS, DataQuality, data_quality
 from app.services.reports.definitions import COMMON_JA, DEFINITIONS_JA, FAILURE_FIGURES, LENDING_FIGURES, SECTIONS_JA
 from app.services.reports.figures import HospitalMonthFigures
@@ -76,6 +75,7 @@ def _cover(book: Book, f, generated_at, quality: DataQuality, version=1):
 
 
 def _summaries(book: Book, f, sheet_name, kind, chart_cache):
+    from app.services.reports import charts  # matplotlib: ~0.6 s to import, paid by the report job only
     ws = book.sheet(sheet_name)
     ws.set_column(0, 0, 16)
     ws.set_column(1, 7, 13)
@@ -117,6 +117,7 @@ def _summaries(book: Book, f, sheet_name, kind, chart_cache):
 
 def _native_trend(book, ws, row, col, count, at_row, title):
     """A column (hours) + line (ratio, right axis) chart of the trend table at (row, col)."""
+    from app.services.reports import charts
     sheet = ws.get_name()
     first, last = row + 1, row + count
     chart = book.workbook.add_chart({"type": "column"})
