@@ -109,8 +109,11 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
         # PostgreSQL "text or classification" is two index look-ups OR-ed (the trigram index,
         # ix_equipment_effective_class) — an IN (subquery) there forced a fold of every device.
         text_matches = search.contains(equipment_search_text(Equipment.__table__), flt.q)
-        class_ids = list(db.session.scalars(
-            select(Classification.id).where(search.contains(Classification.name, flt.q))))
+        # Only this hospital's classifications (and shared ones) can be a device's: the id
+        # list stays short however many hospitals name a class alike.
+        class_ids = list(db.session.scalars(select(Classification.id).where(
+            or_(Classification.hospital_id == hospital_id, Classification.hospital_id.is_(None)),
+            search.contains(Classification.name, flt.q))))
         clauses.append(or_(text_matches, effective_class_id.in_(class_ids)) if class_ids else text_matches)
     if flt.classification_id:
         clauses.append(effective_class_id == flt.classification_id)
