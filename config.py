@@ -219,6 +219,10 @@ class Config:
     # How long before the idle logout every page warns (and offers to continue the session)
     SESSION_WARN_SECONDS = env_int("SESSION_WARN_SECONDS", 300)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+    # The cookie is written only when the session changes (activity rewrites it at most every
+    # 15 s, app/access/sessions.py): a page's poll still in flight when the user changes
+    # the language would otherwise answer with the old cookie and undo the choice.
+    SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds the token
 

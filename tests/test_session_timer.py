@@ -109,3 +109,20 @@ def test_every_logged_in_page_carries_the_notice_words_and_the_login_page_does_n
     client.get("/lang/en")
     page = client.get("/users/userinfo/").get_data(as_text=True)
     assert "You will be logged out soon ({m} min left)" in page and "Stay logged in" in page
+
+
+def test_a_poll_answers_without_a_cookie_so_a_late_one_cannot_undo_a_language_choice(app, client):
+    login_as(client, HOSPITAL_A)
+    with client.session_transaction() as session:
+        session.permanent = True  # as a real login makes it (sessions.start)
+    client.get("/users/userinfo/")
+    stale = client.get_cookie("session").value  # the cookie a page's poll was sent with
+    assert client.get("/lang/en").status_code == 302
+    chosen = client.get_cookie("session").value
+    assert chosen != stale
+    # the poll sent before the choice is answered after it: no Set-Cookie, the choice stays
+    client.set_cookie("session", stale)
+    poll = client.get("/session/remaining")
+    assert poll.status_code == 200 and "Set-Cookie" not in poll.headers
+    client.set_cookie("session", chosen)
+    assert 'lang="en"' in client.get("/users/userinfo/").get_data(as_text=True)
