@@ -54,8 +54,6 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and name in INDEX_NAMES)
 
 
-DROP_STATEMENTS = ["DROP INDEX IF EXISTS ix_classification_name_trgm", "DROP INDEX IF EXISTS ix_equipment_search_trgm"]
-
 
 @event.listens_for(Model.metadata, "after_create")
 def _create_search_indexes(target, connection, **kw) -> None:

@@ -74,29 +74,28 @@ def _change_lines(value) -> list[tuple[str, str, str | None]]:
     return lines
 
 
+def _joined_lines(value, text: type[str], separator: str):
+    """:func:`_change_lines` as ``label: value`` / ``label: old → new`` lines of ``text``
+    (``Markup`` escapes what it formats, ``str`` does not), joined by ``separator``."""
+    lines = []
+    for label, old, new in _change_lines(value):
+        if not label:
+            return old
+        lines.append(text("{}: {}").format(label, old) if new is None
+                     else text("{}: {} → {}").format(label, old, new))
+    return text(separator).join(lines)
+
+
 def _changes(value) -> Markup | str:
     """What changed, one line per field, named by its label: ``電話番号: 03-1234 → 03-9999``
     for an ``[old, new]`` pair, ``URL: /users/list/`` otherwise. Only the display changes: the
     stored JSON, which the chain hashes, keeps its keys and codes; an unknown key is shown raw."""
-    lines = []
-    for label, old, new in _change_lines(value):
-        if not label:
-            return old
-        if new is None:
-            lines.append(Markup("{}: {}").format(label, old))
-        else:
-            lines.append(Markup("{}: {} → {}").format(label, old, new))
-    return Markup("<br>").join(lines)
+    return _joined_lines(value, Markup, "<br>")
 
 
 def _changes_text(value) -> str:
     """The CSV's 内容: the screen's lines as plain text, one line per field."""
-    lines = []
-    for label, old, new in _change_lines(value):
-        if not label:
-            return old
-        lines.append(f"{label}: {old}" if new is None else f"{label}: {old} → {new}")
-    return "\n".join(lines)
+    return _joined_lines(value, str, "\n")
 
 
 def _organization(organization_id) -> str:

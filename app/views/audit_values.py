@@ -46,29 +46,34 @@ MAPPING_METHOD_LABELS = {"automatic": _l("自動"), "suggestion": _l("候補か�
                          "manual": _l("手動"), "onprem": _l("オンプレミス")}
 
 
+def _by_number(labels: dict) -> dict:
+    """``labels`` keyed by the number its codes stand for (the log stores the number)."""
+    return {int(code): label for code, label in labels.items()}
+
+
 def _table(key: str, object_type: str | None, value) -> dict | None:
     """The labels of ``key``'s values on an event about ``object_type``."""
     if key == "status":
         # a user's status is a number, an upload's a word: the type alone tells them apart
         # when an event names no object
         if object_type in USER or (object_type is None and isinstance(value, int)):
-            return {int(code): label for code, label in USER_STATUS_LABELS.items()}
+            return _by_number(USER_STATUS_LABELS)
         if object_type == "UploadFile" or (object_type is None and isinstance(value, str)):
             return UPLOAD_STATUS_LABELS
         return None
     if key == "inactive_reason":
-        return {int(code): label for code, label in REASON_LABELS.items()}
+        return _by_number(REASON_LABELS)
     if key == "level":
         if object_type == "DealerPermission":
-            return {int(code): label for code, label in DEALER_LEVEL_LABELS.items()}
+            return _by_number(DEALER_LEVEL_LABELS)
         if object_type == "Classification":
             return CLASSIFICATION_LEVEL_LABELS
         return None
     if key == "file_type":
         if object_type == "UploadFile":
-            return {int(code): label for code, label in UPLOAD_TYPE_LABELS.items()}
+            return _by_number(UPLOAD_TYPE_LABELS)
         if object_type == "ReportFile":
-            return {int(code): label for code, label in REPORT_TYPE_LABELS.items()}
+            return _by_number(REPORT_TYPE_LABELS)
         return None
     return {"reason": REFUSAL_REASON_LABELS, "stage": STAGE_LABELS, "second_factor": SECOND_FACTOR_LABELS,
             "report_grouping": GROUPING_LABELS, "mapping_method": MAPPING_METHOD_LABELS}.get(key)
