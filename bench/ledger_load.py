@@ -173,8 +173,12 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int) -> lis
     def user(number: int) -> None:
         rng = random.Random(number)
         session = sessions[number]
-        session.get(f"{base}/ledger/")  # warm this worker's caches like a first visit
-        barrier.wait()
+        try:
+            session.get(f"{base}/ledger/", timeout=300)  # warm this worker's caches like a first visit
+        finally:
+            # every user starts together; a user whose first visit failed still arrives, and a
+            # stuck one breaks the barrier (BrokenBarrierError) instead of hanging the bench
+            barrier.wait(timeout=600)
         for i in range(requests_per_user):
             query = f"page={rng.randrange(1, pages + 1)}"
             if i % 4 == 3:

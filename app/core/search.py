@@ -5,9 +5,12 @@ Both sides go through the same folding, once: the typed text in Python (:func:`f
 column in SQL through the function ``os_fold`` (:func:`folded`):
 
 - SQLite: a deterministic Python function registered on every connection (NFKC, casefold);
-- PostgreSQL: ``os_fold(text)`` = ``lower(normalize(text, NFKC))``, an IMMUTABLE SQL function
-  that the planner inlines, created by migration 0010_h14self and, for schemas built from the
-  models (tests), by the ``after_create`` hook below.
+- PostgreSQL: ``os_fold(text)`` = ``lower(normalize(text, NFKC))``, an IMMUTABLE PL/pgSQL
+  function (migrations 0010_h14self, 0016_search_fold_cost; for schemas built from the models,
+  the ``after_create`` hook below). Not SQL, on purpose: an SQL function is inlined into two
+  operators the planner takes as nearly free, and then folding every device of a hospital
+  looks cheaper than the trigram indexes (app/models/search_indexes.py). Its COST (about
+  5 µs a fold, 200 × cpu_operator_cost) lets the planner choose the index.
 
 ``lower`` and ``casefold`` agree on everything typed into these boxes (Latin letters, digits,
 kana and kanji after NFKC); they differ only for a few letters such as ß.
@@ -24,7 +27,8 @@ from sqlalchemy.engine import Engine
 FUNCTION = "os_fold"
 PG_CREATE = (
     f"CREATE OR REPLACE FUNCTION {FUNCTION}(value text) RETURNS text "
-    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT lower(normalize(value, NFKC)) $$"
+    "LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 200 "
+    "AS $$ BEGIN RETURN lower(normalize(value, NFKC)); END $$"
 )
 PG_DROP = f"DROP FUNCTION IF EXISTS {FUNCTION}(text)"
 SEPARATOR = "\x1f"  # between the fields of one search text, so no match spans two fields
