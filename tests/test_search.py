@@ -7,7 +7,8 @@ import datetime as dt
 import os
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
+from sqlalchemy import text as sql_text
 
 from app.core import search
 from app.extensions import db
@@ -150,11 +151,11 @@ def test_a_ledger_search_reads_the_trigram_index_not_every_device(ctx):
              maker_name="テルモ株式会社", serial_number=f"S{n * 7919 % 10**8:08d}", default_counts=True)
         for n in range(5000)])
     db.session.commit()
-    db.session.execute(text("ANALYZE equipment"))
+    db.session.execute(sql_text("ANALYZE equipment"))
     clauses = ledger.filter_clauses(hospital, ledger.LedgerFilter.from_mapping({"q": "ＴＥ－２８１"}))
     statement = select(Equipment.id).where(*clauses)
     compiled = statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
-    plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
+    plan = "\n".join(db.session.scalars(sql_text(f"EXPLAIN {compiled}")))
     assert "ix_equipment_search_trgm" in plan, plan
     found = db.session.scalars(statement).all()
     assert sorted(db.session.scalars(select(Equipment.device_number).where(Equipment.id.in_(found)))) == [
