@@ -198,10 +198,14 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int) -> lis
             if think:
                 time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
+    client_cpu = time.process_time()
     wall = _harness.run_threads(user, USERS)
+    client_cpu = time.process_time() - client_cpu
     if errors:
         print(f"ERRORS: {len(errors)}, e.g. {errors[:3]}")
-    print(f"{len(times)} requests in {wall:.1f} s ({len(times) / wall:.1f}/s)")
+    # the 20 simulated users run on the same machine: their CPU is taken from the server's
+    print(f"{len(times)} requests in {wall:.1f} s ({len(times) / wall:.1f}/s); "
+          f"the users' own CPU {client_cpu:.1f} s ({100 * client_cpu / wall:.0f} % of one CPU)")
     return times
 
 

@@ -348,3 +348,40 @@ def test_refused_change_on_a_device_page_shows_that_page_with_the_input(client, 
     assert "500文字以内" in html and "機器の設定と変更履歴" in html
     assert '<option value="0" selected>' in html and "x" * 501 in html
     assert eq(devices, "ME002").override_counts is None
+
+
+def test_classification_type_ahead_offers_the_hospitals_own_and_the_master_only(client, devices):
+    """/ledger/classifications (the list's type-ahead): a hospital's own and the common
+    classifications, by name part (width ignored), 50 at a time; never another hospital's."""
+    db.session.add_all([Classification(hospital_id=devices["a"], level=2, name=f"A病院の分類{n:02d}",
+                                       normalized_name=f"a病院の分類{n:02d}") for n in range(55)])
+    db.session.commit()
+    login_as(client, HOSPITAL_A)
+    first = client.get("/ledger/classifications?q=Ａ病院の分類").get_json()
+    assert [r["text"] for r in first["results"]] == [f"A病院の分類{n:02d} *" for n in range(50)]
+    assert first["pagination"]["more"] is True
+    second = client.get("/ledger/classifications?q=a病院の分類&page=2").get_json()
+    assert [r["text"] for r in second["results"]] == [f"A病院の分類{n:02d} *" for n in range(50, 55)]
+    assert second["pagination"]["more"] is False
+    common = db.session.get(Classification, devices["c1"])
+    found = client.get("/ledger/classifications", query_string={"q": common.name}).get_json()["results"]
+    assert {"id": common.id, "text": common.name} in found  # the master, without *
+    assert offered(client, {"q": "B病院"}) == []
+    response = client.get("/ledger/classifications", query_string={"q": "B病院", "hospital_id": devices["b"]})
+    assert response.status_code == 404  # another hospital's, named: as every screen of it
+    # the list shows the filter's choice by its name; another hospital's class is not named
+    page = client.get(f"/ledger/?classification_id={devices['c1']}").get_data(as_text=True)
+    assert f'<option value="{devices["c1"]}" selected>{common.name}</option>' in page
+    page = client.get(f"/ledger/?classification_id={devices['own_b']}").get_data(as_text=True)
+    assert "B病院の分類" not in page and "該当する機器はありません。" in page
+
+    login_as(client, HOSPITAL_B)
+    assert offered(client, {"q": "B病院"}) == ["B病院の分類 *"]
+    login_as(client, ADMIN)
+    assert offered(client, {"q": "B病院", "hospital_id": devices["b"]}) == ["B病院の分類 *"]
+
+
+def offered(client, query: dict) -> list[str]:
+    response = client.get("/ledger/classifications", query_string=query)
+    assert response.status_code == 200
+    return [r["text"] for r in response.get_json()["results"]]

@@ -162,6 +162,19 @@ class OptiServeSecurityManager(SecurityManager):
     # category shows only with a child to show, so a level-1 dealer or Admin is not offered
     # items that answer 403.
     def has_access(self, permission_name, view_name):
+        """Answered once per request for each user, permission and view: a page's menu asks
+        ~30 times, the list of roles and the scope behind each answer do not change."""
+        if not has_request_context():
+            return self._has_access(permission_name, view_name)
+        user = g.get("user")
+        key = (getattr(user, "id", None) if user is not None and user.is_authenticated else None,
+               bool(g.get("_api_key_user")), permission_name, view_name)
+        answers = g.setdefault("_os_access_answers", {})
+        if key not in answers:
+            answers[key] = self._has_access(permission_name, view_name)
+        return answers[key]
+
+    def _has_access(self, permission_name, view_name):
         role_allows = super().has_access
         if permission_name != "menu_access":
             return role_allows(permission_name, view_name)
@@ -169,8 +182,17 @@ class OptiServeSecurityManager(SecurityManager):
 
     def get_user_roles(self, user):
         """Every permission check (screens, APIs, menus) reads the roles here: a dealer acting
-        for a hospital holds only its DealerUser role (app.access.scope.roles_in_effect)."""
-        return roles_in_effect(user, super().get_user_roles(user))
+        for a hospital holds only its DealerUser role (app.access.scope.roles_in_effect).
+        The request's user's roles are worked out once per request (a page's menu asks ~30
+        times), like its scope."""
+        request_user = g.get("user") if has_request_context() else None
+        if request_user is None or not user.is_authenticated or getattr(request_user, "id", None) != user.id:
+            return roles_in_effect(user, super().get_user_roles(user))
+        cached = g.get("_os_roles_in_effect")
+        if cached is None or cached[0] != user.id:
+            cached = (user.id, roles_in_effect(user, super().get_user_roles(user)))
+            g._os_roles_in_effect = cached
+        return cached[1]
 
     def _has_view_access(self, user, permission_name, view_name) -> bool:
         """FAB asks the database once per check (27 checks for one page's menu); here the
@@ -306,6 +328,7 @@ class OptiServeSecurityManager(SecurityManager):
         g.user = user
         g._api_key_user = True
         forget_scope()  # a scope computed before the key was read would be the anonymous one
+        g.pop("_os_roles_in_effect", None)
         check_ip(user)
         check_acting_hospital(user, second_factor=None)  # a dealer's key acting for its hospital
         check_organization_active(user)

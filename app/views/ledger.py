@@ -2,12 +2,11 @@
 (what it shows) and :mod:`app.services.ledger.maintenance` (changes)."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access, permission_name
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.api import protect
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
 
 from app.access.capabilities import MAINTAIN_MASTERS
 from app.access.scope import current_scope
@@ -87,17 +86,9 @@ def apply_restore(hospital, target, reason) -> int:
     return changed
 
 
-def option_renderer(rows):
-    """``<option>``s of ~1,000 classifications, built once per page in Python (a Jinja loop
-    over them, twice, was most of the page's time); the hospital's own are marked *."""
-    body = [(id_, f'<option value="{id_}"', f'>{escape(name)}{" *" if own else ""}</option>')
-            for id_, name, own in rows]
-
-    def render(selected_id=None) -> Markup:
-        return Markup("".join(f'{head}{" selected" if id_ == selected_id else ""}{tail}'
-                              for id_, head, tail in body))
-
-    return render
+def option_label(name: str, own: bool) -> str:
+    """A classification as the screen offers it: the hospital's own are marked *."""
+    return f"{name} *" if own else name
 
 
 class LedgerView(BaseView):
@@ -124,13 +115,27 @@ class LedgerView(BaseView):
         hospital = self._hospital()
         flt = ledger.LedgerFilter.from_mapping(request.args)
         result = listing.page(hospital.id, flt, request.args.get("page", 1, type=int) or 1)
-        choices = listing.filter_choices(hospital.id)
+        # the filter's classification, shown as chosen; the others come from the type-ahead
+        chosen = flt.classification_id and ledger.classification_option(hospital.id, flt.classification_id)
         return self.render_template(
             "ledger/index.html", title=_("機器台帳のメンテナンス"), hospital=hospital,
             hospitals=hospitals_in_scope() if current_scope().everything else [],
-            flt=flt, result=result, choices=choices, class_options=option_renderer(choices["classifications"]),
+            flt=flt, result=result, choices=listing.filter_choices(hospital.id),
+            chosen_class=(chosen[0], option_label(*chosen[1:])) if chosen else None,
             form=CsrfForm(), prefix=FILTER_PREFIX,
         )
+
+    @expose("/classifications")
+    @has_access
+    @permission_name("read")
+    def classifications(self):
+        """The classifications a device of the hospital may be set to, 50 at a time, whose name
+        contains ``q``: the type-ahead of the list's filter and change form (select2's format)."""
+        hospital = self._hospital()
+        options, more = ledger.classification_options(
+            hospital.id, request.args.get("q", ""), request.args.get("page", 1, type=int) or 1)
+        return jsonify(results=[{"id": id_, "text": option_label(name, own)} for id_, name, own in options],
+                       pagination={"more": more})
 
     def _export(self) -> tuple[str, list, list]:
         """What both exports hold: the file's name, the header and the rows of the list for the

@@ -4,6 +4,8 @@ device with its history and who changed it, and the filter's choices. Read-only;
 are :mod:`app.services.ledger.maintenance`."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -12,37 +14,54 @@ from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, LedgerListing
 from app.services.ingest.activity import active_devices
 from app.services.ledger.device_months import latest_ledger_month
-from app.services.ledger.maintenance import LedgerFilter, classification_option_rows, effective_class_id, filter_clauses
+from app.services.ledger.maintenance import (
+    LedgerFilter,
+    effective_class_id,
+    effective_counts,
+    filter_clauses,
+)
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # Beyond any hospital's ledger (10 million pages): a larger number is past the end anyway.
 MAX_PAGE_NUMBER = 10_000_000
+# what device_row reads of a device (besides the two properties, see _rows)
+LISTED_COLUMNS = (Equipment.id, Equipment.override_counts, Equipment.default_counts, Equipment.department_use,
+                  Equipment.device_number, Equipment.product_name, Equipment.model_number,
+                  Equipment.serial_number, Equipment.maker_name, Equipment.delivered_on, Equipment.expires_on,
+                  Equipment.classification_id, Equipment.override_classification_id, Equipment.disposed_on)
 # the list's order (ix_equipment_list_order)
 ORDER = (Equipment.department_use, Equipment.device_number, Equipment.id)
 
 
-def _rows(hospital_id: int, ids: list[int]) -> list[dict]:
+def _rows(hospital_id: int, ids: list[int], latest: dt.date | None = None) -> list[dict]:
     """The list's rows of ``ids`` (in the list's order), with both class names, the activity
-    marker and whether the latest ledger lists each device: a few indexed look-ups for one
-    page, never a subquery per device of the hospital."""
+    marker and whether the latest ledger (``latest``, read here if not given) lists each
+    device: a few indexed look-ups for one page, never a subquery per device of the hospital."""
     if not ids:
         return []
     default_class = aliased(Classification)
     effective_class = aliased(Classification)
+    # The columns a row shows, as plain rows: loading 100 ORM objects was the page's largest
+    # cost in Python. The two Equipment properties device_row reads come from the database
+    # under the same names.
     found = db.session.execute(
-        select(Equipment, default_class.name, effective_class.name)
+        select(*LISTED_COLUMNS, effective_counts.label("counts_in_aggregation"),
+               effective_class_id.label("effective_classification_id"),
+               default_class.name.label("default_class_name"), effective_class.name.label("effective_class_name"))
         .outerjoin(default_class, default_class.id == Equipment.classification_id)
         .outerjoin(effective_class, effective_class.id == effective_class_id)
         .where(Equipment.hospital_id == hospital_id, Equipment.id.in_(ids))).all()
-    by_id = {e.id: (e, default_name, effective_name) for e, default_name, effective_name in found}
+    by_id = {row.id: row for row in found}
     active = active_devices(db.session, list(by_id), jst_today())
-    latest = latest_ledger_month(db.session, hospital_id)
+    if latest is None:
+        latest = latest_ledger_month(db.session, hospital_id)
     listed = set(db.session.scalars(select(LedgerListing.equipment_id).where(
         LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
         LedgerListing.equipment_id.in_(list(by_id))))) if latest else set()
-    return [device_row(e, default_name, effective_name, e.id in active, (e.id in listed) if latest else None)
-            for e, default_name, effective_name in (by_id[i] for i in ids if i in by_id)]
+    return [device_row(row, row.default_class_name, row.effective_class_name, row.id in active,
+                       (row.id in listed) if latest else None)
+            for row in (by_id[i] for i in ids if i in by_id)]
 
 
 def _count(clauses: list) -> int:
@@ -89,21 +108,25 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
         number = min(number, max(1, -(-total // size)))
         ids = _page_ids(clauses, number, size)
     pages = max(1, -(-total // size))
+    latest = latest_ledger_month(db.session, hospital_id)
     return {"total": total, "page": number, "pages": pages, "page_size": size,
-            "rows": _rows(hospital_id, ids), "latest_ledger_month": latest_ledger_month(db.session, hospital_id)}
+            "rows": _rows(hospital_id, ids, latest), "latest_ledger_month": latest}
 
 
 def all_rows(hospital_id: int, flt: LedgerFilter, chunk: int = 1000) -> list[dict]:
     """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
     ids = list(db.session.scalars(select(Equipment.id).where(*filter_clauses(hospital_id, flt)).order_by(*ORDER)))
     rows = []
+    latest = latest_ledger_month(db.session, hospital_id)
     for start in range(0, len(ids), chunk):
-        rows.extend(_rows(hospital_id, ids[start:start + chunk]))
+        rows.extend(_rows(hospital_id, ids[start:start + chunk], latest))
     return rows
 
 
-def device_row(e: Equipment, default_class_name=None, effective_class_name=None, active=None,
+def device_row(e, default_class_name=None, effective_class_name=None, active=None,
                in_latest_ledger=None) -> dict:
+    """One device as the list and the API show it; ``e`` is an Equipment or a row of
+    LISTED_COLUMNS with the two properties (:func:`_rows`)."""
     return {
         "id": e.id,
         "counts": e.counts_in_aggregation,
@@ -158,7 +181,8 @@ def editor_names(changes) -> dict[int, str]:
 
 
 def filter_choices(hospital_id: int) -> dict:
-    """Values for the filter dropdowns: the hospital's departments, makers, classifications."""
+    """Values for the filter dropdowns: the hospital's departments and makers (the
+    classifications are a type-ahead: maintenance.classification_options)."""
     def distinct(column):
         # A skip scan (one index probe per value, ix_equipment_list_order /
         # ix_equipment_hospital_maker) rather than DISTINCT, which read every device of the
@@ -171,7 +195,6 @@ def filter_choices(hospital_id: int) -> dict:
         return [v for v in db.session.scalars(
             select(values.c.value).where(values.c.value.is_not(None)).order_by(values.c.value)) if v]
 
-    return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name),
-            "classifications": classification_option_rows(hospital_id)}
+    return {"departments": distinct(Equipment.department_use), "makers": distinct(Equipment.maker_name)}
 
 

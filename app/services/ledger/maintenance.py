@@ -153,24 +153,48 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 # ---------------------------------------------------------------- what a device may be set to
 
 
-def classification_option_rows(hospital_id: int) -> list[tuple[int, str, bool]]:
-    """(id, name, the hospital's own) of :func:`classification_choices`, as plain tuples: the
-    list screen renders ~1,000 of them twice per page."""
-    return [(id_, name, own is not None) for id_, name, own in db.session.execute(
-        select(Classification.id, Classification.name, Classification.hospital_id)
-        .where(Classification.is_active.is_(True),
-               or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
-        .order_by(Classification.hospital_id.is_(None), Classification.level, Classification.name))]
+OPTIONS_PAGE = 50
+
+
+def _choosable(hospital_id: int):
+    """The classifications a device of the hospital may be set to: active, the common master
+    and the hospital's own."""
+    return (Classification.is_active.is_(True),
+            or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
+
+
+# the hospital's own first, then the master; each by level and name (id: pages never overlap)
+CHOICE_ORDER = (Classification.hospital_id.is_(None), Classification.level, Classification.name, Classification.id)
+
+
+def classification_options(hospital_id: int, text: str = "", page: int = 1,
+                           size: int = OPTIONS_PAGE) -> tuple[list[tuple[int, str, bool]], bool]:
+    """One page of (id, name, the hospital's own) of :func:`classification_choices` whose
+    name contains ``text`` (width and case ignored), and whether more follow: the list
+    screen's type-ahead, which replaced ~1,000 options sent with every page."""
+    page = max(1, min(int(page or 1), 10_000))
+    statement = select(Classification.id, Classification.name, Classification.hospital_id).where(
+        *_choosable(hospital_id))
+    if (text or "").strip():
+        statement = statement.where(search.contains(Classification.name, text.strip()[:MAX_SEARCH]))
+    rows = db.session.execute(statement.order_by(*CHOICE_ORDER).limit(size + 1).offset((page - 1) * size)).all()
+    return [(id_, name, own is not None) for id_, name, own in rows[:size]], len(rows) > size
+
+
+def classification_option(hospital_id: int, classification_id) -> tuple[int, str, bool] | None:
+    """(id, name, the hospital's own) of one of :func:`classification_choices`, or None."""
+    try:
+        classification_id = int(classification_id)
+    except (TypeError, ValueError):
+        return None
+    row = db.session.execute(select(Classification.id, Classification.name, Classification.hospital_id).where(
+        Classification.id == classification_id, *_choosable(hospital_id))).first()
+    return None if row is None else (row.id, row.name, row.hospital_id is not None)
 
 
 def classification_choices(hospital_id: int) -> list[Classification]:
     """Classifications a device may be set to: the common master and the hospital's own."""
-    return list(db.session.scalars(
-        select(Classification)
-        .where(Classification.is_active.is_(True),
-               or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
-        .order_by(Classification.hospital_id.is_(None), Classification.level, Classification.name)
-    ))
+    return list(db.session.scalars(select(Classification).where(*_choosable(hospital_id)).order_by(*CHOICE_ORDER)))
 
 
 # ---------------------------------------------------------------- changing
@@ -223,8 +247,7 @@ def set_counts(hospital_id, target: Target, value: bool, reason, user_id, now) -
 
 
 def set_classification(hospital_id, target: Target, classification_id: int, reason, user_id, now) -> int:
-    allowed = {c.id for c in classification_choices(hospital_id)}
-    if classification_id not in allowed:
+    if classification_option(hospital_id, classification_id) is None:
         raise LedgerError(_("機器分類を一覧から選択してください。"))
     where = target_clauses(hospital_id, target) + [
         or_(effective_class_id.is_(None), effective_class_id != classification_id)

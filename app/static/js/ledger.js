@@ -1,6 +1,28 @@
-/* Screen 5: select-all, and a confirmation before every change or restore. */
+/* Screen 5: the classification type-ahead, select-all, and a confirmation before every
+   change or restore. */
 (function () {
   "use strict";
+  // Classifications (~1,000 in a large hospital) are a type-ahead: 50 at a time from
+  // /ledger/classifications, those whose name contains what is typed (width and case ignored).
+  // The empty choice (all / no change) is the placeholder, and × clears back to it.
+  var $ = window.jQuery;
+  if ($ && $.fn.select2) {
+    $("select[data-options-url]").each(function () {
+      var select = this;
+      $(select).select2({
+        theme: "bootstrap",
+        width: "22em",
+        allowClear: true,
+        placeholder: {id: "", text: select.getAttribute("data-placeholder")},
+        ajax: {
+          url: select.getAttribute("data-options-url"),
+          dataType: "json",
+          delay: 200,
+          data: function (params) { return {q: params.term || "", page: params.page || 1}; }
+        }
+      });
+    });
+  }
   var all = document.getElementById("ledger-select-all");
   if (all) {
     all.addEventListener("change", function () {
