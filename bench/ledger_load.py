@@ -162,13 +162,13 @@ def login(base: str, email: str) -> requests.Session:
     return session
 
 
-def run_load(base: str, requests_per_user: int, think: float, pages: int) -> list[float]:
+def run_load(base: str, requests_per_user: int, think: float, pages: int, users: int = USERS) -> list[float]:
     times: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    sessions = [login(base, f"load{n:02d}@h9001.example.jp") for n in range(USERS)]
+    sessions = [login(base, f"load{n:02d}@h9001.example.jp") for n in range(users)]
     searches = ["q=TE-281", "q=ＩＣＵ", "q=ﾃﾙﾓ", "department=ICU", "state=included", "maker=テルモ株式会社"]
-    barrier = threading.Barrier(USERS)
+    barrier = threading.Barrier(users)
 
     def user(number: int) -> None:
         rng = random.Random(number)
@@ -199,7 +199,7 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int) -> lis
                 time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
     client_cpu = time.process_time()
-    wall = _harness.run_threads(user, USERS)
+    wall = _harness.run_threads(user, users)
     client_cpu = time.process_time() - client_cpu
     if errors:
         print(f"ERRORS: {len(errors)}, e.g. {errors[:3]}")
@@ -216,6 +216,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between a user's pages (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--users", type=int, default=USERS, choices=range(1, USERS + 1), metavar=f"1..{USERS}",
+                        help="concurrent users (1: the time of one request with nothing else running)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--url", help="an already running server (skips gunicorn)")
     args = parser.parse_args()
@@ -234,11 +236,11 @@ def main() -> None:
             cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, start_new_session=True)
     try:
         wait_until_up(base)
-        times = sorted(run_load(base, args.requests, args.think, max(1, args.devices // 100)))
+        times = sorted(run_load(base, args.requests, args.think, max(1, args.devices // 100), args.users))
         q = statistics.quantiles(times, n=100)
         load = os.getloadavg()[0]
         print(f"machine load average {load:.1f} on {os.cpu_count()} CPUs")
-        print(f"ledger list, {USERS} users, think {args.think} s, {args.workers} workers x {args.threads} threads: "
+        print(f"ledger list, {args.users} users, think {args.think} s, {args.workers} workers x {args.threads} threads: "
               f"p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
               f"max {times[-1] * 1000:.0f} ms (target p95 <= 300 ms)")
     finally:

@@ -33,6 +33,9 @@ def target_hospital(hospital_id, capability: str) -> Organization:
     scope = current_scope()
     if not scope.can(capability):
         abort(403)
+    if hospital_id in (None, "") and not scope.everything and len(scope.organization_ids) == 1:
+        # the scope's one organization (already loaded: no query), checked below as any id
+        (hospital_id,) = scope.organization_ids
     if hospital_id in (None, ""):
         hospitals = hospitals_in_scope()
         if not hospitals:

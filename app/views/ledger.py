@@ -86,6 +86,13 @@ def apply_restore(hospital, target, reason) -> int:
     return changed
 
 
+def device_links(hospital_id: int | None):
+    """``pk → URL of that device's page``: one url_for per page rather than one per row."""
+    slot = "2147483647"  # no device's id, replaced by each row's
+    url = url_for("LedgerView.show", pk=int(slot), hospital_id=hospital_id)
+    return lambda pk: url.replace(slot, str(int(pk)), 1)
+
+
 def option_label(name: str, own: bool) -> str:
     """A classification as the screen offers it: the hospital's own are marked *."""
     return f"{name} *" if own else name
@@ -122,6 +129,7 @@ class LedgerView(BaseView):
             hospitals=hospitals_in_scope() if current_scope().everything else [],
             flt=flt, result=result, choices=listing.filter_choices(hospital.id),
             chosen_class=(chosen[0], option_label(*chosen[1:])) if chosen else None,
+            device_url=device_links(hospital.id if current_scope().everything else None),
             form=CsrfForm(), prefix=FILTER_PREFIX,
         )
 
