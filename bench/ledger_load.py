@@ -132,6 +132,16 @@ def build(devices: int, rebuild: bool) -> None:
               f"{len(months)} ledgers in {time.perf_counter() - started:.0f} s")
 
 
+def cpu_yardstick() -> float:
+    """CPU seconds of a fixed pure-Python loop: this machine's speed varies by up to 2x from
+    one minute to the next, and a p95 means little without it."""
+    started = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - started
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -165,6 +175,7 @@ def login(base: str, email: str) -> requests.Session:
 def run_load(base: str, requests_per_user: int, think: float, pages: int, users: int = USERS) -> list[float]:
     times: list[float] = []
     errors: list[str] = []
+    by_kind: dict[str, list[float]] = {}  # page, or the search's / filter's parameter
     lock = threading.Lock()
     sessions = [login(base, f"load{n:02d}@h9001.example.jp") for n in range(users)]
     searches = ["q=TE-281", "q=ＩＣＵ", "q=ﾃﾙﾓ", "department=ICU", "state=included", "maker=テルモ株式会社"]
@@ -195,6 +206,7 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int, users:
                 if failed:
                     errors.append(f"{query}: {failed}")
                 times.append(elapsed)
+                by_kind.setdefault(query.split("=")[0] if i % 4 == 3 else "page", []).append(elapsed)
             if think:
                 time.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
@@ -204,6 +216,10 @@ def run_load(base: str, requests_per_user: int, think: float, pages: int, users:
     if errors:
         print(f"ERRORS: {len(errors)}, e.g. {errors[:3]}")
     # the 20 simulated users run on the same machine: their CPU is taken from the server's
+    for kind, kind_times in sorted(by_kind.items()):
+        kind_times.sort()
+        print(f"  {kind}: {len(kind_times)} requests, median {kind_times[len(kind_times) // 2] * 1000:.0f} ms, "
+              f"slowest 5 % from {kind_times[int(len(kind_times) * 0.95)] * 1000:.0f} ms")
     print(f"{len(times)} requests in {wall:.1f} s ({len(times) / wall:.1f}/s); "
           f"the users' own CPU {client_cpu:.1f} s ({100 * client_cpu / wall:.0f} % of one CPU)")
     return times
@@ -239,7 +255,8 @@ def main() -> None:
         times = sorted(run_load(base, args.requests, args.think, max(1, args.devices // 100), args.users))
         q = statistics.quantiles(times, n=100)
         load = os.getloadavg()[0]
-        print(f"machine load average {load:.1f} on {os.cpu_count()} CPUs")
+        print(f"machine load average {load:.1f} on {os.cpu_count()} CPUs; its speed now: {cpu_yardstick():.2f} s "
+              "for a fixed loop (0.40-0.68 s on this machine when idle)")
         print(f"ledger list, {args.users} users, think {args.think} s, {args.workers} workers x {args.threads} threads: "
               f"p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, "
               f"max {times[-1] * 1000:.0f} ms (target p95 <= 300 ms)")
