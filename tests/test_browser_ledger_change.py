@@ -57,3 +57,22 @@ def test_type_ahead_filters_and_changes_a_devices_classification(app, ctx):
         page.wait_for_selector("text=1 件の設定を変更しました。")
     db.session.expire_all()
     assert db.session.get(Equipment, device.id).override_classification_id == own.id
+
+
+def test_a_devices_page_offers_the_same_type_ahead(app, ctx):
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    own = Classification(hospital_id=hospital.id, level=1, name="除細動器（端末試験）", normalized_name="除細動器（端末試験）")
+    db.session.add(own)
+    db.session.flush()
+    device = Equipment(hospital_id=hospital.id, device_number="BL-9", device_key="BL-9", department_use="ICU",
+                       product_name="除細動器", default_counts=True)
+    db.session.add(device)
+    db.session.commit()
+    with logged_in_page(app, HOSPITAL_A) as (page, base):
+        page.goto(f"{base}/ledger/{device.id}")
+        choose(page, "one-class", "(端末試験)", "除細動器（端末試験） *")
+        page.fill("#one-reason", "分類の登録")
+        page.click("form.well button.btn-primary")
+        page.wait_for_selector("text=1 件の設定を変更しました。")
+    db.session.expire_all()
+    assert db.session.get(Equipment, device.id).override_classification_id == own.id

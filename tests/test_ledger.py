@@ -347,6 +347,11 @@ def test_refused_change_on_a_device_page_shows_that_page_with_the_input(client, 
     html = response.get_data(as_text=True)
     assert "500文字以内" in html and "機器の設定と変更履歴" in html
     assert '<option value="0" selected>' in html and "x" * 501 in html
+    common = db.session.get(Classification, devices["c2"])
+    html = client.post("/ledger/change", data={"target": "one", "ids": str(device_id), "from_device": "1",
+                                               "classification_id": str(common.id), "reason": ""}).get_data(as_text=True)
+    assert f'<option value="{common.id}" selected>{common.name}</option>' in html  # the choice is kept
+    assert html.count("<option") < 20  # the others come from the type-ahead, not ~1,000 options
     assert eq(devices, "ME002").override_counts is None
 
 

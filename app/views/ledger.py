@@ -181,10 +181,13 @@ class LedgerView(BaseView):
         if device is None:
             abort(404)
         changes = listing.history(hospital.id, device.id)
+        # a refused form's classification, shown as chosen; the others come from the type-ahead
+        kept_class = ledger.classification_option(hospital.id, (kept or {}).get("classification_id"))
         return self.render_template(
             "ledger/show.html", title=_("機器の設定と変更履歴"), hospital=hospital, device=device,
             row=listing.device_row(device), changes=changes, editors=listing.editor_names(changes),
-            classifications=ledger.classification_choices(hospital.id), counts_label=ledger.counts_label,
+            kept_class=(kept_class[0], option_label(*kept_class[1:])) if kept_class else None,
+            counts_label=ledger.counts_label,
             form=CsrfForm(), kept=kept or {},
         )
 

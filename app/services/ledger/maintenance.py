@@ -169,9 +169,10 @@ CHOICE_ORDER = (Classification.hospital_id.is_(None), Classification.level, Clas
 
 def classification_options(hospital_id: int, text: str = "", page: int = 1,
                            size: int = OPTIONS_PAGE) -> tuple[list[tuple[int, str, bool]], bool]:
-    """One page of (id, name, the hospital's own) of :func:`classification_choices` whose
-    name contains ``text`` (width and case ignored), and whether more follow: the list
-    screen's type-ahead, which replaced ~1,000 options sent with every page."""
+    """One page of (id, name, the hospital's own) of the classifications a device of the
+    hospital may be set to (:func:`_choosable`) whose name contains ``text`` (width and case
+    ignored), and whether more follow: the ledger screens' type-ahead, which replaced ~1,000
+    options sent with every page."""
     page = max(1, min(int(page or 1), 10_000))
     statement = select(Classification.id, Classification.name, Classification.hospital_id).where(
         *_choosable(hospital_id))
@@ -182,7 +183,8 @@ def classification_options(hospital_id: int, text: str = "", page: int = 1,
 
 
 def classification_option(hospital_id: int, classification_id) -> tuple[int, str, bool] | None:
-    """(id, name, the hospital's own) of one of :func:`classification_choices`, or None."""
+    """(id, name, the hospital's own) of a classification a device of the hospital may be set
+    to, or None (unknown, inactive or another hospital's)."""
     try:
         classification_id = int(classification_id)
     except (TypeError, ValueError):
@@ -190,11 +192,6 @@ def classification_option(hospital_id: int, classification_id) -> tuple[int, str
     row = db.session.execute(select(Classification.id, Classification.name, Classification.hospital_id).where(
         Classification.id == classification_id, *_choosable(hospital_id))).first()
     return None if row is None else (row.id, row.name, row.hospital_id is not None)
-
-
-def classification_choices(hospital_id: int) -> list[Classification]:
-    """Classifications a device may be set to: the common master and the hospital's own."""
-    return list(db.session.scalars(select(Classification).where(*_choosable(hospital_id)).order_by(*CHOICE_ORDER)))
 
 
 # ---------------------------------------------------------------- changing
