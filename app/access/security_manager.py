@@ -328,7 +328,6 @@ class OptiServeSecurityManager(SecurityManager):
         g.user = user
         g._api_key_user = True
         forget_scope()  # a scope computed before the key was read would be the anonymous one
-        g.pop("_os_roles_in_effect", None)
         check_ip(user)
         check_acting_hospital(user, second_factor=None)  # a dealer's key acting for its hospital
         check_organization_active(user)

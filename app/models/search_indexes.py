@@ -54,7 +54,6 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and name in INDEX_NAMES)
 
 
-
 @event.listens_for(Model.metadata, "after_create")
 def _create_search_indexes(target, connection, **kw) -> None:
     if connection.dialect.name == "postgresql":

@@ -38,9 +38,9 @@ effective_class = aliased(Classification, name="effective_class")
 ORDER = (Equipment.department_use, Equipment.device_number, Equipment.id)
 
 
-def _rows(hospital_id: int, ids: list[int], latest: dt.date | None = None) -> list[dict]:
+def _rows(hospital_id: int, ids: list[int], latest: dt.date | None) -> list[dict]:
     """The list's rows of ``ids`` (in the list's order), with both class names, the activity
-    marker and whether the latest ledger (``latest``, read here if not given) lists each
+    marker and whether the latest ledger (month ``latest``, None: no ledger yet) lists each
     device: a few indexed look-ups for one page, never a subquery per device of the hospital."""
     if not ids:
         return []
@@ -56,8 +56,6 @@ def _rows(hospital_id: int, ids: list[int], latest: dt.date | None = None) -> li
         .where(Equipment.hospital_id == hospital_id, Equipment.id.in_(ids))).all()
     by_id = {row.id: row for row in found}
     active = active_devices(db.session, list(by_id), jst_today())
-    if latest is None:
-        latest = latest_ledger_month(db.session, hospital_id)
     listed = set(db.session.scalars(select(LedgerListing.equipment_id).where(
         LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
         LedgerListing.equipment_id.in_(list(by_id))))) if latest else set()

@@ -112,8 +112,7 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
         # Only this hospital's classifications (and shared ones) can be a device's: the id
         # list stays short however many hospitals name a class alike.
         class_ids = list(db.session.scalars(select(Classification.id).where(
-            or_(Classification.hospital_id == hospital_id, Classification.hospital_id.is_(None)),
-            search.contains(Classification.name, flt.q))))
+            own_or_master(hospital_id), search.contains(Classification.name, flt.q))))
         clauses.append(or_(text_matches, effective_class_id.in_(class_ids)) if class_ids else text_matches)
     if flt.classification_id:
         clauses.append(effective_class_id == flt.classification_id)
@@ -156,11 +155,14 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 OPTIONS_PAGE = 50
 
 
+def own_or_master(hospital_id: int):
+    """The hospital's own classifications and the common master's."""
+    return or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id)
+
+
 def _choosable(hospital_id: int):
-    """The classifications a device of the hospital may be set to: active, the common master
-    and the hospital's own."""
-    return (Classification.is_active.is_(True),
-            or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id))
+    """The classifications a device of the hospital may be set to: active, its own or the master's."""
+    return Classification.is_active.is_(True), own_or_master(hospital_id)
 
 
 # the hospital's own first, then the master; each by level and name (id: pages never overlap)
