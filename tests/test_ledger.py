@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Classification, Equipment, EquipmentChange, Lending, Organization
 from app.services.ledger import listing
 from app.services.ledger import maintenance as ledger
+from app.services.ledger.device_months import list_devices
 
 from .conftest import ADMIN, HOSPITAL_A, HOSPITAL_B, login_as, user_by_email
 
@@ -150,6 +151,37 @@ def test_no_activity_marker(devices):
     db.session.commit()
     rows = {r["device_number"]: r for r in listing.page(a, ledger.LedgerFilter())["rows"]}
     assert rows["ME001"]["has_activity"] is True and rows["ME002"]["has_activity"] is False
+
+
+def test_the_latest_ledger_marker_and_month(devices, client):
+    """Before any ledger, whether one lists a device is unknown; afterwards a device missing
+    from the latest ledger is marked, whatever earlier ledgers listed, and the month is the
+    latest ledger's, also on an empty page and in the API."""
+    a, ids = devices["a"], devices["ids"]
+    before = listing.page(a, ledger.LedgerFilter())
+    assert before["latest_ledger_month"] is None
+    assert {r["in_latest_ledger"] for r in before["rows"]} == {None}
+    list_devices(db.session, a, dt.date(2026, 5, 1), [ids["ME001"], ids["ME002"], ids["ME003"]])
+    list_devices(db.session, a, dt.date(2026, 6, 1), [ids["ME001"], ids["ME004"]])
+    list_devices(db.session, devices["b"], dt.date(2026, 9, 1), [ids["B-001"]])  # another hospital's later ledger
+    db.session.commit()
+    shown = listing.page(a, ledger.LedgerFilter())
+    assert shown["latest_ledger_month"] == dt.date(2026, 6, 1)
+    assert {r["device_number"]: r["in_latest_ledger"] for r in shown["rows"]} == {
+        "ME001": True, "ME002": False, "ME003": False, "ME004": True, "ME005": False}
+    empty = listing.page(a, ledger.LedgerFilter(q="no such device"))
+    assert (empty["rows"], empty["latest_ledger_month"]) == ([], dt.date(2026, 6, 1))
+    login_as(client, HOSPITAL_A)
+    assert "最新の台帳になし" in client.get("/ledger/?q=ME002").get_data(as_text=True)
+    assert "最新の台帳になし" not in client.get("/ledger/?q=ME001").get_data(as_text=True)
+    assert client.get("/api/v1/ledger/?q=ME002").get_json()["latest_ledger_month"] == "2026-06"
+
+
+def test_the_filters_offer_the_hospitals_own_departments_and_makers_in_order(devices):
+    choices = listing.filter_choices(devices["a"])
+    assert choices == {"departments": ["ICU", "MEセンター1", "MEセンター2"],
+                       "makers": ["テルモ(株)", "日本光電工業(株)"]}
+    assert listing.filter_choices(devices["b"]) == {"departments": ["ICU"], "makers": ["B社", "テルモ(株)"]}
 
 
 def test_change_one_device_records_history_and_default_removes_override(devices):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.core.months import jst_today
@@ -38,30 +38,37 @@ effective_class = aliased(Classification, name="effective_class")
 ORDER = (Equipment.department_use, Equipment.device_number, Equipment.id)
 
 
-def _rows(hospital_id: int, ids: list[int], latest: dt.date | None) -> list[dict]:
-    """The list's rows of ``ids`` (in the list's order), with both class names, the activity
-    marker and whether the latest ledger (month ``latest``, None: no ledger yet) lists each
-    device: a few indexed look-ups for one page, never a subquery per device of the hospital."""
+def _rows(hospital_id: int, ids: list[int], as_of: dt.date) -> tuple[list[dict], dt.date | None]:
+    """The list's rows of ``ids`` (in the list's order), with both class names, whether the
+    latest ledger lists each device and the activity marker (as of ``as_of``, today in Japan):
+    index probes for one page's devices, never a subquery per device of the hospital. Also the
+    hospital's latest ledger month (None: no ledger, or no rows)."""
     if not ids:
-        return []
-    # The columns a row shows, as plain rows: loading 100 ORM objects was the page's largest
-    # cost in Python. The two Equipment properties device_row reads come from the database
-    # under the same names.
+        return [], None
+    # Plain rows of the columns a row shows: loading 100 ORM objects was the page's largest cost
+    # in Python. The two Equipment properties device_row reads come from the database under the
+    # same names. The latest ledger month is an uncorrelated subquery: computed once.
+    latest = select(func.max(LedgerListing.month)).where(LedgerListing.hospital_id == hospital_id).scalar_subquery()
+    in_latest = select(LedgerListing.equipment_id).where(
+        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
+        LedgerListing.equipment_id == Equipment.id).exists()
     found = db.session.execute(
         select(*LISTED_COLUMNS, effective_counts.label("counts_in_aggregation"),
                effective_class_id.label("effective_classification_id"),
-               default_class.name.label("default_class_name"), effective_class.name.label("effective_class_name"))
+               default_class.name.label("default_class_name"), effective_class.name.label("effective_class_name"),
+               in_latest.label("in_latest_ledger"),
+               latest.label("latest_ledger_month"))
         .outerjoin(default_class, default_class.id == Equipment.classification_id)
         .outerjoin(effective_class, effective_class.id == effective_class_id)
         .where(Equipment.hospital_id == hospital_id, Equipment.id.in_(ids))).all()
     by_id = {row.id: row for row in found}
-    active = active_devices(db.session, list(by_id), jst_today())
-    listed = set(db.session.scalars(select(LedgerListing.equipment_id).where(
-        LedgerListing.hospital_id == hospital_id, LedgerListing.month == latest,
-        LedgerListing.equipment_id.in_(list(by_id))))) if latest else set()
+    latest = found[0].latest_ledger_month if found else None
+    # Its own look-up by the page's ids: as a column, PostgreSQL hashes every lending instead.
+    active = active_devices(db.session, list(by_id), as_of)
+    # no ledger yet: whether a ledger lists a device is unknown (None), not "no"
     return [device_row(row, row.default_class_name, row.effective_class_name, row.id in active,
-                       (row.id in listed) if latest else None)
-            for row in (by_id[i] for i in ids if i in by_id)]
+                       row.in_latest_ledger if latest else None)
+            for row in (by_id[i] for i in ids if i in by_id)], latest
 
 
 def _count(clauses: list) -> int:
@@ -108,18 +115,19 @@ def page(hospital_id: int, flt: LedgerFilter, number: int = 1, size: int = PAGE_
         number = min(number, max(1, -(-total // size)))
         ids = _page_ids(clauses, number, size)
     pages = max(1, -(-total // size))
-    latest = latest_ledger_month(db.session, hospital_id)
+    rows, latest = _rows(hospital_id, ids, jst_today())
+    if not rows:  # the rows carry the latest ledger month; an empty page asks for it
+        latest = latest_ledger_month(db.session, hospital_id)
     return {"total": total, "page": number, "pages": pages, "page_size": size,
-            "rows": _rows(hospital_id, ids, latest), "latest_ledger_month": latest}
+            "rows": rows, "latest_ledger_month": latest}
 
 
 def all_rows(hospital_id: int, flt: LedgerFilter, chunk: int = 1000) -> list[dict]:
     """Every row the list shows for ``flt`` (all pages), in the list's order: the CSV export."""
     ids = list(db.session.scalars(select(Equipment.id).where(*filter_clauses(hospital_id, flt)).order_by(*ORDER)))
-    rows = []
-    latest = latest_ledger_month(db.session, hospital_id)
+    rows, today = [], jst_today()
     for start in range(0, len(ids), chunk):
-        rows.extend(_rows(hospital_id, ids[start:start + chunk], latest))
+        rows.extend(_rows(hospital_id, ids[start:start + chunk], today)[0])
     return rows
 
 
@@ -183,23 +191,30 @@ def editor_names(changes) -> dict[int, str]:
 def filter_choices(hospital_id: int) -> dict:
     """Values for the filter dropdowns: the hospital's departments and makers (the
     classifications are a type-ahead: maintenance.classification_options)."""
-    return {"departments": _distinct_values(Equipment.department_use, hospital_id),
-            "makers": _distinct_values(Equipment.maker_name, hospital_id)}
+    choices = {"departments": [], "makers": []}
+    for kind, value in db.session.execute(_filter_choices_statement(), {"hospital_id": hospital_id}):
+        if value:
+            choices[kind].append(value)
+    return choices
 
 
-@functools.cache
-def _distinct_values_statement(column):
+def _distinct_values(column, name: str):
     # A skip scan (one index probe per value, ix_equipment_list_order /
     # ix_equipment_hospital_maker) rather than DISTINCT, which read every device of the
     # hospital on each page (~6 ms each for 15,000 devices): a recursive CTE takes the next
     # value after the last one until there is none. Same values, same (collation) order.
-    # Built once per column (with the hospital as a parameter): building it was not free.
     scoped = Equipment.hospital_id == bindparam("hospital_id")
-    values = select(func.min(column).label("value")).where(scoped).cte("values", recursive=True)
+    values = select(func.min(column).label("value")).where(scoped).cte(name, recursive=True)
     following = select(func.min(column)).where(scoped, column > values.c.value).scalar_subquery()
-    values = values.union_all(select(following).where(values.c.value.is_not(None)))
-    return select(values.c.value).where(values.c.value.is_not(None)).order_by(values.c.value)
+    return values.union_all(select(following).where(values.c.value.is_not(None)))
 
 
-def _distinct_values(column, hospital_id: int) -> list[str]:
-    return [v for v in db.session.scalars(_distinct_values_statement(column), {"hospital_id": hospital_id}) if v]
+@functools.cache
+def _filter_choices_statement():
+    """Both skip scans in one statement, with the hospital as a parameter; built once (building
+    it was not free)."""
+    departments = _distinct_values(Equipment.department_use, "departments")
+    makers = _distinct_values(Equipment.maker_name, "makers")
+    both = union_all(select(literal("departments").label("kind"), departments.c.value),
+                     select(literal("makers").label("kind"), makers.c.value)).subquery()
+    return select(both.c.kind, both.c.value).where(both.c.value.is_not(None)).order_by(both.c.kind, both.c.value)
