@@ -8,7 +8,7 @@ import time
 
 from app.access.sessions import SEEN_KEY, remaining_seconds
 
-from .conftest import HOSPITAL_A, OPERATOR, login_as
+from .conftest import DEALER, HOSPITAL_A, OPERATOR, login_as
 
 
 def test_remaining_seconds_counts_down_to_zero_and_stays_there():
@@ -126,3 +126,12 @@ def test_a_poll_answers_without_a_cookie_so_a_late_one_cannot_undo_a_language_ch
     assert poll.status_code == 200 and "Set-Cookie" not in poll.headers
     client.set_cookie("session", chosen)
     assert 'lang="en"' in client.get("/users/userinfo/").get_data(as_text=True)
+
+
+def test_a_dealer_who_has_not_chosen_a_hospital_yet_gets_the_time_left_not_the_choice(app, client):
+    """The choice page's own timer asked /session/remaining, was sent to the choice page, and
+    read that HTML as "the session has ended": a false logout notice seconds after login."""
+    login_as(client, DEALER)
+    assert "/dealer/hospitals" in client.get("/").headers["Location"]  # the gate still applies to pages
+    answer = client.get("/session/remaining")
+    assert answer.status_code == 200 and answer.get_json()["seconds"] > 60

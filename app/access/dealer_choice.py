@@ -72,10 +72,11 @@ def choose_hospital(user, hospital_id: int) -> DealerPermission | None:
 
 
 # Endpoints a dealer reaches before choosing a hospital: logging in and out, the choice itself,
-# its own account page, static files, the language switch and the health check.
+# its own account page, static files, the language switch, the health check and the session
+# timer every page asks (redirected, its answer read as "session ended" on the choice page).
 GATE_FREE_PREFIXES = ("static", "appbuilder.static", "DealerHospitalView.", "HealthView.",
                       "LocaleView.", "UtilView.", "UserMaintenanceView.userinfo",
-                      "ProfileView.")
+                      "ProfileView.", "SessionTimerView.")
 
 
 def hospital_gate():

@@ -40,9 +40,12 @@
   function check() {
     fetch(data.remainingUrl, {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (response) {
-        return response.headers.get("Content-Type") === "application/json" ? response.json() : {seconds: 0};
+        if (response.headers.get("Content-Type") === "application/json") { return response.json(); }
+        // Not the timer's answer: ended only if it led to the login page; otherwise unknown
+        return response.redirected && new URL(response.url).pathname === new URL(data.loginUrl, location.href).pathname
+          ? {seconds: 0} : null;
       })
-      .then(planFrom)
+      .then(function (answer) { if (answer) { planFrom(answer); } else { later(check, 60); } })
       .catch(function () { later(check, 30); });  // offline for a moment: ask again
   }
 
