@@ -422,3 +422,45 @@ def offered(client, query: dict) -> list[str]:
     response = client.get("/ledger/classifications", query_string=query)
     assert response.status_code == 200
     return [r["text"] for r in response.get_json()["results"]]
+
+
+def test_a_class_filter_includes_the_classes_under_it_and_options_name_their_parents(client, devices):
+    """A hospital often names a sub-class like its parent (輸液ポンプ under 輸液ポンプ): the
+    type-ahead tells them apart by the parent's name, and filtering by the parent finds the
+    devices of both, as screen 6 counts them; the change "by filter" reaches the same devices."""
+    a, ids = devices["a"], devices["ids"]
+    parent = Classification(hospital_id=a, level=1, name="透析用ポンプ", normalized_name="透析用ポンプ")
+    db.session.add(parent)
+    db.session.flush()
+    child = Classification(hospital_id=a, level=2, parent_id=parent.id, name="透析用ポンプ", normalized_name="透析用ポンプ")
+    db.session.add(child)
+    db.session.flush()
+    grandchild = Classification(hospital_id=a, level=3, parent_id=child.id, name="夜間透析用", normalized_name="夜間透析用")
+    db.session.add(grandchild)
+    db.session.flush()
+    db.session.query(Equipment).filter(Equipment.id == ids["ME001"]).update({"classification_id": parent.id})
+    db.session.query(Equipment).filter(Equipment.id == ids["ME002"]).update({"classification_id": child.id})
+    db.session.query(Equipment).filter(Equipment.id == ids["ME003"]).update({"classification_id": grandchild.id})
+    db.session.commit()
+
+    by_parent = ledger.LedgerFilter(classification_id=parent.id)
+    assert numbers(listing.page(a, by_parent)) == ["ME002", "ME003", "ME001"]  # the list's order
+    assert numbers(listing.page(a, ledger.LedgerFilter(classification_id=child.id))) == ["ME002", "ME003"]
+    assert numbers(listing.page(a, ledger.LedgerFilter(classification_id=grandchild.id))) == ["ME003"]
+
+    login_as(client, HOSPITAL_A)
+    assert offered(client, {"q": "透析用ポンプ"}) == ["透析用ポンプ *", "透析用ポンプ › 透析用ポンプ *"]
+    assert offered(client, {"q": "夜間透析"}) == ["透析用ポンプ › 透析用ポンプ › 夜間透析用 *"]
+    page = client.get(f"/ledger/?classification_id={child.id}").get_data(as_text=True)
+    assert f'<option value="{child.id}" selected>透析用ポンプ › 透析用ポンプ *</option>' in page
+    assert "2 台" in page
+    # hospital B filtering by A's class finds nothing and is not told its name
+    login_as(client, HOSPITAL_B)
+    page = client.get(f"/ledger/?classification_id={parent.id}").get_data(as_text=True)
+    assert "該当する機器はありません。" in page and "透析用ポンプ" not in page
+
+    user = user_by_email(HOSPITAL_A)
+    changed = ledger.change(a, ledger.Target(filter=by_parent), counts=False, reason="点検中", user_id=user.id)
+    db.session.commit()
+    assert changed == 3 and [eq(devices, n).override_counts for n in ("ME001", "ME002", "ME003", "ME004")] == \
+        [False, False, False, None]

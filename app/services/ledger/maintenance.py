@@ -39,6 +39,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm import aliased
 
 from app.core import search
 from app.core.months import utc_now
@@ -115,7 +116,8 @@ def filter_clauses(hospital_id: int, flt: LedgerFilter | None) -> list:
             own_or_master(hospital_id), search.contains(Classification.name, flt.q))))
         clauses.append(or_(text_matches, effective_class_id.in_(class_ids)) if class_ids else text_matches)
     if flt.classification_id:
-        clauses.append(effective_class_id == flt.classification_id)
+        # a class and the classes under it, as screen 6 counts a class's devices
+        clauses.append(effective_class_id.in_(with_descendants(hospital_id, flt.classification_id)))
     if flt.department:
         clauses.append(Equipment.department_use == flt.department)
     if flt.maker:
@@ -169,31 +171,58 @@ def _choosable(hospital_id: int):
 CHOICE_ORDER = (Classification.hospital_id.is_(None), Classification.level, Classification.name, Classification.id)
 
 
+def with_descendants(hospital_id: int, classification_id: int) -> list[int]:
+    """The class (the hospital's own or the master's) and every class under it."""
+    tree = select(Classification.id).where(Classification.id == classification_id, own_or_master(hospital_id)) \
+        .cte("tree", recursive=True)
+    child = aliased(Classification)
+    tree = tree.union(select(child.id).where(  # UNION, not ALL: a cycle in the data cannot loop
+        child.parent_id == tree.c.id, or_(child.hospital_id.is_(None), child.hospital_id == hospital_id)))
+    return list(db.session.scalars(select(tree.c.id)))
+
+
+# an option's name with its parents' ("輸液ポンプ › 輸液ポンプ"): a hospital often names a class
+# like its parent, and the two must be told apart
+_parent, _grandparent = aliased(Classification, name="parent_class"), aliased(Classification, name="grandparent_class")
+_OPTION_COLUMNS = (Classification.id, Classification.name, Classification.hospital_id,
+                   _parent.name.label("parent_name"), _grandparent.name.label("grandparent_name"))
+
+
+def _options_statement(hospital_id: int):
+    return (select(*_OPTION_COLUMNS)
+            .outerjoin(_parent, _parent.id == Classification.parent_id)
+            .outerjoin(_grandparent, _grandparent.id == _parent.parent_id)
+            .where(*_choosable(hospital_id)))
+
+
+def _option(row) -> tuple[int, str, bool]:
+    path = " › ".join(name for name in (row.grandparent_name, row.parent_name, row.name) if name)
+    return row.id, path, row.hospital_id is not None
+
+
 def classification_options(hospital_id: int, text: str = "", page: int = 1,
                            size: int = OPTIONS_PAGE) -> tuple[list[tuple[int, str, bool]], bool]:
-    """One page of (id, name, the hospital's own) of the classifications a device of the
-    hospital may be set to (:func:`_choosable`) whose name contains ``text`` (width and case
-    ignored), and whether more follow: the ledger screens' type-ahead, which replaced ~1,000
-    options sent with every page."""
+    """One page of (id, name with its parents', the hospital's own) of the classifications a
+    device of the hospital may be set to (:func:`_choosable`) whose name contains ``text``
+    (width and case ignored), and whether more follow: the ledger screens' type-ahead, which
+    replaced ~1,000 options sent with every page."""
     page = max(1, min(int(page or 1), 10_000))
-    statement = select(Classification.id, Classification.name, Classification.hospital_id).where(
-        *_choosable(hospital_id))
+    statement = _options_statement(hospital_id)
     if (text or "").strip():
         statement = statement.where(search.contains(Classification.name, text.strip()[:MAX_SEARCH]))
     rows = db.session.execute(statement.order_by(*CHOICE_ORDER).limit(size + 1).offset((page - 1) * size)).all()
-    return [(id_, name, own is not None) for id_, name, own in rows[:size]], len(rows) > size
+    return [_option(row) for row in rows[:size]], len(rows) > size
 
 
 def classification_option(hospital_id: int, classification_id) -> tuple[int, str, bool] | None:
-    """(id, name, the hospital's own) of a classification a device of the hospital may be set
-    to, or None (unknown, inactive or another hospital's)."""
+    """(id, name with its parents', the hospital's own) of a classification a device of the
+    hospital may be set to, or None (unknown, inactive or another hospital's)."""
     try:
         classification_id = int(classification_id)
     except (TypeError, ValueError):
         return None
-    row = db.session.execute(select(Classification.id, Classification.name, Classification.hospital_id).where(
-        Classification.id == classification_id, *_choosable(hospital_id))).first()
-    return None if row is None else (row.id, row.name, row.hospital_id is not None)
+    row = db.session.execute(_options_statement(hospital_id).where(Classification.id == classification_id)).first()
+    return None if row is None else _option(row)
 
 
 # ---------------------------------------------------------------- changing

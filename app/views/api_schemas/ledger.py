@@ -56,7 +56,7 @@ class DeviceDetail(Schema):
 
 class LedgerFilterFields(Schema):
     q = fields.String()
-    classification_id = fields.Integer()
+    classification_id = fields.Integer(metadata={"description": "the class and the classes under it"})
     department = fields.String()
     maker = fields.String()
     model = fields.String()
