@@ -76,3 +76,38 @@ def test_a_devices_page_offers_the_same_type_ahead(app, ctx):
         page.wait_for_selector("text=1 件の設定を変更しました。")
     db.session.expire_all()
     assert db.session.get(Equipment, device.id).override_classification_id == own.id
+
+
+def test_the_change_form_says_what_is_missing_before_asking_to_confirm(app, ctx):
+    """An incomplete change form is not confirmed and then refused: what is missing is said
+    first (no device chosen, nothing to change, no reason), and the question, once asked,
+    says that published reports may get a new version."""
+    hospital = db.session.query(Organization).filter_by(code="H0001").one()
+    device = Equipment(hospital_id=hospital.id, device_number="BL-7", device_key="BL-7", department_use="ICU",
+                       product_name="輸液ポンプ", default_counts=True)
+    db.session.add(device)
+    db.session.commit()
+    with logged_in_page(app, HOSPITAL_A) as (page, base):
+        page.goto(f"{base}/ledger/?q=BL-7")
+        register = "#ledger-change button.btn-primary"
+        page.click(register)
+        assert answer_dialog(page) == "機器を選択してください。"  # an alert: only OK
+        page.check(f"input.ledger-select[value='{device.id}']")
+        page.click(register)
+        assert answer_dialog(page) == "変更する内容（集計対象・機器分類）を選択してください。"
+        page.select_option("#ledger-counts", "0")
+        page.click(register)  # no reason: the browser's own "required" message, no dialog
+        page.wait_for_timeout(300)
+        assert page.query_selector(".os-dialog") is None
+        assert page.evaluate("document.activeElement.id") == "ledger-reason"
+        page.fill("#ledger-reason", "貸出停止中")
+        page.click(register)
+        assert "新しい版が発行されます" in answer_dialog(page)
+        page.wait_for_selector("text=1 件の設定を変更しました。")
+
+        page.goto(f"{base}/ledger/?q=no-such-device")
+        page.check("#ledger-change input[name=target][value=filter]")
+        page.click(register)
+        assert answer_dialog(page) == "該当する機器はありません。"
+    db.session.expire_all()
+    assert db.session.get(Equipment, device.id).override_counts is False

@@ -251,7 +251,7 @@ class LedgerApi(OptiServeApi):
           parameters:
           - HospitalId  # components.parameters (app/views/openapi.py)
           - {in: query, name: q, schema: {type: string}}
-          - {in: query, name: classification_id, schema: {type: integer}, description: the class and the classes under it}
+          - {in: query, name: classification_id, schema: {type: integer}, description: the class and those under it}
           - {in: query, name: department, schema: {type: string}}
           - {in: query, name: maker, schema: {type: string}}
           - {in: query, name: model, schema: {type: string}}

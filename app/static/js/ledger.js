@@ -1,5 +1,5 @@
 /* Screen 5: the classification type-ahead, select-all, and a confirmation before every
-   change or restore. */
+   change or restore, asked once the form is complete. */
 (function () {
   "use strict";
   // Classifications (~1,000 in a large hospital) are a type-ahead: 50 at a time from
@@ -29,8 +29,24 @@
       document.querySelectorAll("input.ledger-select").forEach(function (box) { box.checked = all.checked; });
     });
   }
+  // What the server would refuse in the change form, said before asking to confirm (the
+  // server checks again): the words are the form's data-* (the page's language).
+  function refusal(button) {
+    var form = button.form;
+    if (!form || form.id !== "ledger-change") { return null; }
+    var target = form.querySelector("input[name=target]:checked");
+    var kind = target ? target.value : "";
+    if (kind === "selected" && !form.querySelector("input.ledger-select:checked")) { return form.dataset.noneSelected; }
+    if (kind === "model" && !form.elements.model_number.value.trim()) { return form.dataset.noModel; }
+    if (kind === "filter" && form.dataset.total === "0") { return form.dataset.noneMatch; }
+    if (!button.hasAttribute("formaction") && !form.elements.counts.value && !form.elements.classification_id.value) {
+      return form.dataset.nothingToChange;
+    }
+    return null;
+  }
   // The question is the button's data-confirm (the page's language), asked in the shared
-  // in-page dialog (dialog.js); on OK the form is sent as if the button had been pressed.
+  // in-page dialog (dialog.js) once the form is complete; on OK the form is sent as if the
+  // button had been pressed.
   document.querySelectorAll("button[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       if (button.getAttribute("data-confirmed") === "true") {
@@ -38,6 +54,9 @@
         return;
       }
       event.preventDefault();
+      var refused = refusal(button);
+      if (refused) { window.OptiServeDialog.alert(refused); return; }
+      if (button.form && !button.hasAttribute("formnovalidate") && !button.form.reportValidity()) { return; }
       window.OptiServeDialog.confirm(button.getAttribute("data-confirm")).then(function (ok) {
         if (!ok) { return; }
         button.setAttribute("data-confirmed", "true");
