@@ -464,3 +464,21 @@ def test_a_class_filter_includes_the_classes_under_it_and_options_name_their_par
     db.session.commit()
     assert changed == 3 and [eq(devices, n).override_counts for n in ("ME001", "ME002", "ME003", "ME004")] == \
         [False, False, False, None]
+
+
+def test_a_devices_page_shows_its_ledger_fields_and_a_change_there_returns_to_it(client, devices):
+    device_id = devices["ids"]["ME001"]
+    login_as(client, HOSPITAL_A)
+    page = client.get(f"/ledger/{device_id}").get_data(as_text=True)
+    for shown in ("S1", "2020-04-01", "2028-03-31", "ME001", "MEセンター2"):
+        assert shown in page
+    for action, data in (("change", {"counts": "0", "reason": "貸出停止"}), ("restore", {"reason": ""})):
+        response = client.post(f"/ledger/{action}", data={"target": "one", "ids": str(device_id), "from_device": "1",
+                                                          **data})
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/ledger/{device_id}")
+    assert eq(devices, "ME001").override_counts is None
+    assert [c.reason for c in changes_of(devices, "ME001")][:1] == ["貸出停止"]
+    # from the list: back to the list
+    response = client.post("/ledger/change", data={"target": "selected", "ids": str(device_id), "counts": "0",
+                                                   "reason": "一覧から"})
+    assert response.headers["Location"].split("?")[0].endswith("/ledger/")

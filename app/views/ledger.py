@@ -107,6 +107,11 @@ class LedgerView(BaseView):
         return target_hospital(request.values.get("hospital_id"), MAINTAIN_MASTERS)
 
     def _back(self, hospital):
+        """After a change: the device's page when it came from there (its history shows the
+        change), else the list with its filters and page."""
+        if request.form.get("from_device") and request.form.get("ids", "").isdigit():
+            hospital_id = hospital.id if current_scope().everything else None
+            return redirect(url_for("LedgerView.show", pk=int(request.form["ids"]), hospital_id=hospital_id))
         params = {key[len(FILTER_PREFIX):]: value for key, value in request.form.items()
                   if key.startswith(FILTER_PREFIX) and value}
         if current_scope().everything:
