@@ -13,7 +13,7 @@ from playwright import sync_api
 from app.extensions import db
 
 from .browser import ARGS, BROWSER_TEST, CHROMIUM, browser_login, serve
-from .conftest import HOSPITAL_A, OPERATOR, ORGADMIN_A
+from .conftest import HOSPITAL_A, HOSPITAL_B, OPERATOR, ORGADMIN_A
 from .report_data import make_dataset
 
 pytestmark = BROWSER_TEST
@@ -72,8 +72,15 @@ def test_dashboard_cards_and_hover_value(app, ctx):
             # Each section's heading shows the ▶ / ▼ that says it opens (Bootstrap hid it).
             assert set(page.eval_on_selector_all(
                 "details.dashboard-scope > summary", "es => es.map(e => getComputedStyle(e).display)")) == {"list-item"}
-            # An empty month: a clear message, no axes.
+            # A month without data: the latest month, and a notice saying so (not an empty month).
             page.goto(f"{base}/dashboard/?month=2023-01")
+            page.wait_for_selector("#dashboard-cards")
+            assert "2023年1月のデータはありません。2025年5月を表示しています。" in page.inner_text("body")
+            assert page.eval_on_selector("#dash-month", "s => s.value") == "2025-05"
+            # A hospital without data: a clear message, no axes.
+            page.context.clear_cookies()
+            browser_login(page, base, HOSPITAL_B)
+            page.goto(f"{base}/dashboard/")
             assert page.inner_text("#dashboard-empty").startswith("データがありません")
             assert page.locator("canvas").count() == 0
         finally:

@@ -19,7 +19,7 @@ from app.core import search
 from app.models import AuditEvent
 from app.views.audit_fields import change_label
 from app.views.audit_labels import action_label, actions_labelled, object_label
-from app.views.audit_values import value_label
+from app.views.audit_values import event_value, value_label
 from app.views.base import FOLDED, ScopedInterface, ScopedModelView
 from app.views.display import role_label
 
@@ -38,25 +38,33 @@ def _role_names(item) -> bool:
 
 class EventChanges(NamedTuple):
     """An event's ``changes`` with its object type, which tells what a coded value means
-    (``level`` 3 of a dealer permission is 全機能利用, of a classification 小分類)."""
+    (``level`` 3 of a dealer permission is 全機能利用, of a classification 小分類), and its
+    action and organization, which tell what some keys mean (a ledger change's ``counts``)."""
 
     object_type: str | None
     changes: object
+    action: str | None = None
+    organization_id: int | None = None
 
 
-def _shown(key: str, value, object_type: str | None = None) -> str:
+def _shown(key: str, value, event: EventChanges | None = None) -> str:
     """A stored value as it is, except role names, which have labels (管理者, not Admin), and
     coded values (a status, a level …), which show their label (:mod:`app.views.audit_values`)."""
+    event = event or EventChanges(None, None)
+    text = event_value(event.action, key, value, event.organization_id)
+    if text is not None:
+        return text
     if value is None:
         return ""
     if key == "roles" and _role_names(value):
         return str(_l("、")).join(role_label(name) for name in value)
-    return _plain(value_label(key, value, object_type))
+    return _plain(value_label(key, value, event.object_type))
 
 
 def _change_lines(value) -> list[tuple[str, str, str | None]]:
     """``(label, old or value, new or None)`` for each stored key, in key order."""
-    object_type, value = (value.object_type, value.changes) if isinstance(value, EventChanges) else (None, value)
+    event = value if isinstance(value, EventChanges) else EventChanges(None, value)
+    value = event.changes
     if not value:
         return []
     if not isinstance(value, dict):
@@ -67,10 +75,10 @@ def _change_lines(value) -> list[tuple[str, str, str | None]]:
         # a pair is [old, new]; a refused grant's two role names are one value, not a change
         if isinstance(item, list) and len(item) == 2 and not (key == "roles" and _role_names(item)):
             # a field set from nothing (or emptied) says so rather than showing a blank
-            old, new = (_shown(key, v, object_type) or str(_l("（なし）")) for v in item)
-            lines.append((change_label(key), old, new))
+            old, new = (_shown(key, v, event) or str(_l("（なし）")) for v in item)
+            lines.append((change_label(key, event.action), old, new))
         else:
-            lines.append((change_label(key), _shown(key, item, object_type), None))
+            lines.append((change_label(key, event.action), _shown(key, item, event), None))
     return lines
 
 
@@ -107,6 +115,25 @@ def _organization(organization_id) -> str:
     return _("%(name)s（%(code)s）", name=organization.name, code=organization.code) if organization else ""
 
 
+# Actions recorded with their hospital but no object (app/views/ledger.py): what they changed is
+# that hospital's device ledger, which 対象 names (対象ID: the hospital's id).
+ORGANIZATION_OBJECT_ACTIONS = frozenset({"ledger.change", "ledger.restore"})
+
+
+class HospitalObject(NamedTuple):
+    """対象 of an event of :data:`ORGANIZATION_OBJECT_ACTIONS`: its hospital's device ledger."""
+
+    organization_id: int
+
+
+def _object(value) -> str:
+    """対象: the object type's label (ユーザー), or the hospital's device ledger by name."""
+    if isinstance(value, HospitalObject):
+        return _("%(organization)sの機器台帳", organization=_organization(value.organization_id)
+                 or value.organization_id)
+    return object_label(value)
+
+
 class ActionContains(FoldedContains):
     """「操作」 contains: the list shows labels (ログイン), the log stores codes (auth.login);
     either finds the row."""
@@ -121,7 +148,11 @@ class ActionContains(FoldedContains):
 class AuditInterface(ScopedInterface):
     def _get_attr_value(self, item, col):
         if col == "changes":  # the show page and the CSV label coded values by object type
-            return EventChanges(item.object_type, item.changes)
+            return EventChanges(item.object_type, item.changes, item.action, item.organization_id)
+        if col in ("object_type", "object_id") and item.object_type is None and item.organization_id \
+                and item.action in ORGANIZATION_OBJECT_ACTIONS:
+            # recorded with the hospital only: its object is the hospital's data
+            return item.organization_id if col == "object_id" else HospitalObject(item.organization_id)
         return super()._get_attr_value(item, col)
 
     def get_filters(self, search_columns=None, search_filters=None):
@@ -155,4 +186,4 @@ class AuditLogView(ScopedModelView):
     export_extra_columns = ["changes"]  # the CSV keeps what each event changed
     export_formatters = {"changes": _changes_text}
     formatters_columns = {"changes": _changes, "action": action_label, "organization_id": _organization,
-                          "object_type": object_label}
+                          "object_type": _object}

@@ -88,7 +88,20 @@ CHANGE_LABELS = {
     "changes_total": _l("変更件数"),
 }
 
+# Keys whose meaning depends on the action: a ledger change's ``counts`` is whether the devices
+# count in the analysis (a masters push's is its counts per table), its ``devices`` how many
+# changed, and a restore's ``values`` how many set values it removed.
+ACTION_CHANGE_LABELS = {
+    "ledger.change": {
+        "counts": _l("集計対象"),
+        "classification_id": _l("機器分類"),
+        "devices": _l("機器数"),
+        "reason": _l("理由"),
+    },
+    "ledger.restore": {"values": _l("元に戻した設定")},
+}
 
-def change_label(key: str) -> str:
-    label = CHANGE_LABELS.get(key)
+
+def change_label(key: str, action: str | None = None) -> str:
+    label = ACTION_CHANGE_LABELS.get(action or "", {}).get(key, CHANGE_LABELS.get(key))
     return str(label) if label is not None else key

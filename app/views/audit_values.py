@@ -5,11 +5,23 @@ level ``3``, the sign-in stage ``totp``. The screen and the CSV show the label t
 sets the value shows (仮登録, 完了, 3 全機能利用 …); the stored JSON, which the chain hashes,
 keeps the code. ``level`` and ``file_type`` mean different things on different objects, so the
 label is chosen by the event's object type. A value without a label is shown as it is.
+
+A few values mean something only with their action (:func:`event_value`): a ledger change's
+``counts`` (true/false/null: counted, not counted, not changed), its ``classification_id`` (the
+classification's name, as far as the reader may see it) and its ``devices``, a restore's
+``values``. A value of another shape (an older event's) is shown as it is.
 """
 from __future__ import annotations
 
+from flask import g, has_request_context
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
 
+from app.access.scope import current_scope
+from app.extensions import db
+from app.models import Classification
+from app.services.ledger.maintenance import own_or_master
 from app.services.partners.dealers import LEVEL_LABELS as DEALER_LEVEL_LABELS
 from app.services.reports.service import TYPE_NAMES as REPORT_TYPE_LABELS
 from app.services.uploads.records import STATUS_LABELS as UPLOAD_STATUS_LABELS
@@ -89,3 +101,43 @@ def value_label(key: str, value, object_type: str | None = None):
     label = table.get(value)
     return str(label) if label is not None else value
 
+
+
+# a ledger change's ``counts`` (app/views/ledger.py apply_change); None: the change left it alone
+LEDGER_COUNTS_LABELS = {True: _l("集計対象"), False: _l("集計対象外")}
+NOT_CHANGED = _l("変更しない")
+
+
+def _number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def classification_name(classification_id: int, organization_id: int | None) -> str:
+    """The name of a classification the event's hospital may use (its own or the master's) and
+    the reader may see; its id when it is gone (or outside the reader's scope). One read per
+    classification and request (the CSV names many events)."""
+    names = g.setdefault("audit_classification_names", {}) if has_request_context() else {}
+    key = (classification_id, organization_id)
+    if key not in names:
+        usable = (own_or_master(organization_id) if organization_id is not None
+                  else Classification.hospital_id.is_(None))
+        visible = or_(Classification.hospital_id.is_(None), current_scope().clause(Classification.hospital_id))
+        names[key] = db.session.scalar(select(Classification.name).where(
+            Classification.id == classification_id, usable, visible))
+    name = names[key]
+    return name if name is not None else _("機器分類ID %(id)s", id=classification_id)
+
+
+def event_value(action: str | None, key: str, value, organization_id: int | None = None) -> str | None:
+    """The text of a value whose meaning depends on the action (None: no such value, shown
+    through :func:`value_label`)."""
+    if action == "ledger.change":
+        if key == "counts" and (value is None or isinstance(value, bool)):
+            return str(NOT_CHANGED if value is None else LEDGER_COUNTS_LABELS[value])
+        if key == "classification_id" and (value is None or _number(value)):
+            return str(NOT_CHANGED) if value is None else classification_name(value, organization_id)
+        if key == "devices" and _number(value):
+            return _("%(n)s 台", n=f"{value:,}")
+    if action == "ledger.restore" and key == "values" and _number(value):
+        return _("%(n)s 件", n=f"{value:,}")
+    return None

@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import NamedTuple
 from urllib.parse import quote
 
-from flask import Response, abort, g, jsonify, redirect, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access, permission_name
 from flask_babel import gettext as _
 from sqlalchemy import text
@@ -33,8 +34,10 @@ from app.services.reports.service import report_months
 from app.services.reports.table_export import to_csv, to_xlsx
 from app.services.start import hospital_status
 from app.services.stored_messages import Wording
+from app.views.csv_export import csv_download
 from app.views.display import mark_times_shown, placeholder, reader_locale
 from app.views.hospital_target import hospitals_in_scope, target_hospital
+from app.views.xlsx_export import XLSX_MIMETYPE
 
 fmt, fmt_diff = board.fmt, board.fmt_diff
 
@@ -58,16 +61,47 @@ def data_months(hospital_id: int) -> list[dt.date]:
     return sorted({first_of_month(m) for m in months}, reverse=True)
 
 
-def _target():
-    """(hospital, month, months offered) of a dashboard request, in scope (else 403/404)."""
+class Target(NamedTuple):
+    """What a dashboard request shows: the hospital (in scope, else 403/404), the month, the
+    months offered, and, when the request asked for a month it cannot show (unreadable, or no
+    data of the hospital), that month as asked (``refused``) — ``month`` is then the latest."""
+
+    hospital: object
+    month: dt.date
+    months: list[dt.date]
+    refused: str | None = None
+
+
+def _target() -> Target:
+    """The months offered are those with data (:func:`data_months`); a hospital without any
+    is shown the previous month (empty). Any other month is refused: the latest is shown."""
     hospital = target_hospital(request.args.get("hospital_id"), DOWNLOAD_REPORTS)
     months = data_months(hospital.id)
-    month = parse_month(request.args.get("month"))
-    if request.args.get("month") and month is None:
-        abort(404)
-    if month is None:
-        month = months[0] if months else previous_month()
-    return hospital, month, months
+    latest = months[0] if months else previous_month()
+    asked = request.args.get("month")
+    if not asked:
+        return Target(hospital, latest, months)
+    month = parse_month(asked)
+    if month is not None and (month in months or month == latest):
+        return Target(hospital, month, months)
+    return Target(hospital, latest, months, refused=asked)
+
+
+def _refusal_notice(target: Target) -> str:
+    """The page's notice that the month asked for is not shown, and which month is."""
+    asked = parse_month(target.refused)
+    latest = _("%(year)d年%(month)d月", year=target.month.year, month=target.month.month)
+    if asked is None:
+        return _("指定された対象年月を読み取れませんでした。%(latest)sを表示しています。", latest=latest)
+    return _("%(asked)sのデータはありません。%(latest)sを表示しています。",
+             asked=_("%(year)d年%(month)d月", year=asked.year, month=asked.month), latest=latest)
+
+
+def _back_to_dashboard(target: Target):
+    """A drill-down or export of a month the dashboard does not offer: the dashboard of the
+    latest month, with the notice (no error page, no empty file)."""
+    flash(_refusal_notice(target), "warning")
+    return redirect(url_for("DashboardView.index", hospital_id=request.args.get("hospital_id") or None))
 
 
 def scope_name(scope: dict) -> str:
@@ -118,7 +152,10 @@ class DashboardView(BaseView):
     @has_access
     @permission_name("read")
     def index(self):
-        hospital, month, months = _target()
+        target = _target()
+        hospital, month, months = target.hospital, target.month, target.months
+        if target.refused is not None:
+            flash(_refusal_notice(target), "warning")
         data = stored.load(hospital.id, month)
         quality = data["quality"]
         if quality.get("unknown_end") or quality.get("over_booked") or quality.get("long_lendings"):
@@ -145,8 +182,14 @@ class DashboardView(BaseView):
     @has_access
     @permission_name("read")
     def data(self):
-        """The month's stored figures as JSON (what the page embeds, for scripts)."""
-        hospital, month, _months = _target()
+        """The month's stored figures as JSON (what the page embeds, for scripts). A month the
+        page does not offer is a 400 ``{"message": …}``, as the figures API answers a bad month."""
+        target = _target()
+        hospital, month = target.hospital, target.month
+        if target.refused is not None:
+            message = (_("対象年月を YYYY-MM の形式で指定してください。") if parse_month(target.refused) is None
+                       else _("指定された月のデータはありません。"))
+            return jsonify(message=message), 400
         data = stored.load(hospital.id, month)
         return jsonify(hospital_id=hospital.id, month=f"{month:%Y-%m}", cards=board.cards(data, reader_wording()),
                        has_data=board.has_data(data), figures=_client_data(data))
@@ -157,7 +200,10 @@ class DashboardView(BaseView):
     def devices(self):
         """Drill-down: the devices of one classification (``cls``, from ⑥) or of a scope
         (``scope``), with their lendings and failures in the month."""
-        hospital, month, _months = _target()
+        target = _target()
+        if target.refused is not None:
+            return _back_to_dashboard(target)
+        hospital, month = target.hospital, target.month
         data = stored.load(hospital.id, month)
         groups = board.groups_for(data, request.args.get("scope"), request.args.get("cls"))
         if groups is False:
@@ -175,7 +221,10 @@ class DashboardView(BaseView):
     @permission_name("read")
     def export(self):
         """Any table of the dashboard as CSV (UTF-8 with BOM) or Excel."""
-        hospital, month, _months = _target()
+        target = _target()
+        if target.refused is not None:
+            return _back_to_dashboard(target)
+        hospital, month = target.hospital, target.month
         name, kind = request.args.get("table", ""), request.args.get("format", "csv")
         if kind not in ("csv", "xlsx") or name not in board.TABLES:
             abort(404)
@@ -202,14 +251,11 @@ class DashboardView(BaseView):
         # ① 貸出サマリー → ①貸出サマリー, ① Lending summary → ①Lending summary
         filename = "_".join(p for p in (re.sub(r"^(\S) ", r"\1", title), label, hospital.name, f"{month:%Y-%m}")
                             if p)
+        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}.{kind}",
+                   "Cache-Control": "private, no-store"}
         if kind == "csv":
-            body, mimetype = to_csv(header, rows), "text/csv; charset=utf-8"
-        else:
-            body = to_xlsx(title, header, rows)
-            mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(body, mimetype=mimetype, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}.{kind}",
-            "Cache-Control": "private, no-store"})
+            return csv_download(to_csv(header, rows), headers)
+        return Response(to_xlsx(title, header, rows), mimetype=XLSX_MIMETYPE, headers=headers)
 
 
 class OptiServeIndexView(IndexView):
