@@ -6,7 +6,8 @@ A type's file is *in force* when its latest upload that succeeded (or a byte-ide
 of one that did) exists: re-uploads replace the month's data, but only an ingest that succeeded
 wrote anything (an ingest is all or nothing). A later upload that is still waiting, needs its
 columns mapped or failed is kept apart as ``newer``: it is shown as such, but a complete month
-stays complete — a stray file must not undo what the hospital already delivered.
+stays complete — a stray file must not undo what the hospital already delivered. A discarded
+upload counts for nothing.
 
 A month is complete when its lending and failure files are in force and a ledger is in force
 for it: one of the month, else one that succeeded for an earlier month (a ledger is the
@@ -75,7 +76,7 @@ class MonthState:
 
 
 def effective_status(upload: UploadFile, originals: dict[int, UploadFile]) -> str:
-    """A byte-identical repeat stands for the upload it repeats (succeeded, waiting, failed …)."""
+    """A byte-identical repeat stands for the upload it repeats (succeeded, waiting, discarded …)."""
     if upload.status == UploadStatus.duplicate.value and upload.duplicate_of_id is not None:
         original = originals.get(upload.duplicate_of_id)
         if original is not None:
@@ -88,6 +89,8 @@ def kind_state(file_type: int, uploads: Iterable[UploadFile], originals: dict[in
     in_force = in_force_status = newer = newer_status = None
     for upload in uploads:
         status = effective_status(upload, originals)
+        if status == UploadStatus.discarded.value:
+            continue
         if status in SUCCEEDED:
             in_force, in_force_status, newer, newer_status = upload, status, None, None
         else:

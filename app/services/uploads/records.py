@@ -20,6 +20,7 @@ from app.infra.storage import get_storage
 from app.models import Organization, UploadFile, UploadStatus, UploadType
 from app.services.stored_messages import codes, display, part, set_message
 from app.services.uploads.checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
+from app.services.uploads.discarding import DISCARDABLE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ STATUS_LABELS = {
     UploadStatus.needs_mapping.value: _l("列の対応付けが必要"),
     UploadStatus.failed.value: _l("失敗"),
     UploadStatus.duplicate.value: _l("同一ファイル（処理済み）"),
+    UploadStatus.discarded.value: _l("取り消し済み"),
 }
 SUCCEEDED = {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}
 PENDING = {UploadStatus.queued.value, UploadStatus.processing.value}
@@ -298,6 +300,8 @@ def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
         "rows_rejected": upload.rows_rejected,
         "duplicate_of": upload.duplicate_of_id,
         "done": upload.status not in PENDING,
+        # withdrawn by POST …/discard (app/services/uploads/discarding.py)
+        "discardable": upload.status in DISCARDABLE,
     }
     if url_for is not None:
         data["rejected_url"] = url_for("UploadView.rejected", pk=upload.id) if upload.rejected_key else None
@@ -305,6 +309,7 @@ def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
             url_for("UploadView.mapping", pk=upload.id)
             if upload.status == UploadStatus.needs_mapping.value else None
         )
+        data["discard_url"] = url_for("UploadView.discard", pk=upload.id) if upload.status in DISCARDABLE else None
     return data
 
 

@@ -25,6 +25,8 @@ class UploadStatus(Schema):
     rows_rejected = fields.Integer(**NULLABLE)
     duplicate_of = fields.Integer(**NULLABLE)
     done = fields.Boolean(required=True)
+    discardable = fields.Boolean(required=True, metadata={
+        "description": "needs column mapping or failed: POST /api/v1/uploads/{id}/discard withdraws it"})
 
 
 class UploadMonth(Schema):
