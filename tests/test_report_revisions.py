@@ -302,6 +302,14 @@ def test_a_month_is_ready_with_the_ledger_in_force(ctx):
     upload(september, 1)
     assert month_ready(h, october) and unpublished_ready_months(h) == [october]
     failed = upload(october, 3, status="failed", uploaded_at=dt.datetime(2030, 1, 1))
-    assert not month_ready(h, october)  # its newest failure file failed
+    # A newer failure file that failed wrote nothing: the one that succeeded stays in force
+    # (app/services/uploads/month_status.py), and so does the month.
+    assert month_ready(h, october)
     upload(october, 3, status="duplicate", duplicate_of_id=failed.id, uploaded_at=dt.datetime(2030, 1, 2))
-    assert not month_ready(h, october)  # repeating a failed file is no better
+    assert month_ready(h, october)
+    november = dt.date(2025, 11, 1)
+    upload(november, 2)
+    failed_alone = upload(november, 3, status="failed")
+    assert not month_ready(h, november)  # its only failure file failed
+    upload(november, 3, status="duplicate", duplicate_of_id=failed_alone.id)
+    assert not month_ready(h, november)  # repeating a failed file is no better

@@ -36,6 +36,9 @@ class UploadStatus(str, enum.Enum):
     needs_mapping = "needs_mapping"
     failed = "failed"
     duplicate = "duplicate"
+    # Withdrawn by the hospital before it was imported (needs mapping or failed): it counts for
+    # nothing, its file stays for the record (app/services/uploads/discarding.py).
+    discarded = "discarded"
 
 
 class ReportType(enum.IntEnum):

@@ -30,6 +30,7 @@ from app.models import (
     UserStatus,
 )
 from app.services.stored_messages import display
+from app.services.uploads.month_status import KINDS, MonthState, month_state, month_states
 
 DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
@@ -40,7 +41,8 @@ TYPE_LABELS = {int(UploadType.ledger): _l("台帳"), int(UploadType.lending): _l
 STATUS_LABELS = {
     "queued": _l("待機中"), "processing": _l("処理中"), "succeeded": _l("取込完了"),
     "succeeded_with_rejections": _l("取込完了（一部除外）"), "needs_mapping": _l("列の対応づけ待ち"),
-    "failed": _l("失敗"), "duplicate": _l("同一ファイル"), "running": _l("作成中"), "published": _l("公開済み"),
+    "failed": _l("失敗"), "duplicate": _l("同一ファイル"), "discarded": _l("取り消し済み"), "running": _l("作成中"),
+    "published": _l("公開済み"),
 }
 NOT_SUBMITTED = _l("未提出")
 UPLOAD_JOB, REPORT_JOB = _l("アップロード"), _l("レポート作成")
@@ -60,33 +62,32 @@ def _hospitals() -> list[Organization]:
         Organization.kind == OrganizationKind.hospital.value).order_by(Organization.code)))
 
 
-def _latest_uploads(hospital_ids, month: dt.date) -> dict[int, dict[int, UploadFile]]:
-    found: dict[int, dict[int, UploadFile]] = {}
-    for upload in db.session.scalars(select(UploadFile).where(
-            UploadFile.hospital_id.in_(hospital_ids), UploadFile.month == month)
-            .order_by(UploadFile.uploaded_at, UploadFile.id)):
-        found.setdefault(upload.hospital_id, {})[upload.file_type] = upload
-    return found
+def type_rows(state: MonthState) -> list[dict]:
+    """Each file type of a hospital-month as the start pages and the dashboard show it: the
+    status of the file in force (else of the newest upload, else 未提出), whether it is in,
+    and the status of a newer upload that has not succeeded beside a file in force (shown
+    apart: it does not make the month incomplete, app.services.uploads.month_status)."""
+    rows = []
+    for file_type in KINDS:
+        kind = state.kinds[file_type]
+        status = kind.in_force_status or kind.newer_status
+        rows.append({
+            "label": TYPE_LABELS[file_type],
+            "status": STATUS_LABELS.get(status, status) if status else NOT_SUBMITTED,
+            "ok": kind.done,
+            "newer": STATUS_LABELS.get(kind.newer_status, kind.newer_status) if kind.done and kind.newer else None,
+        })
+    return rows
 
 
 def incomplete_hospitals(today: dt.date | None = None) -> dict:
-    """Hospitals whose due month is not complete (app.services.reports.month_ready), with what each
-    type's newest upload says."""
-    from app.services.reports import month_ready
-
+    """Hospitals whose due month is not complete (app.services.uploads.month_status), with
+    what each type's uploads say."""
     month, due, overdue = due_month(today)
     hospitals = _hospitals()
-    uploads = _latest_uploads([h.id for h in hospitals], month)
-    rows = []
-    for h in hospitals:
-        if month_ready(h.id, month):
-            continue
-        latest = uploads.get(h.id, {})
-        rows.append({"hospital": h, "types": [
-            {"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
-             if t in latest else NOT_SUBMITTED, "ok": t in latest and latest[t].status in (
-                 UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
-            for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]})
+    states = month_states([h.id for h in hospitals], [month])
+    rows = [{"hospital": h, "types": type_rows(states[h.id, month])}
+            for h in hospitals if not states[h.id, month].complete]
     return {"month": month, "due": due, "overdue": overdue, "rows": rows, "total": len(hospitals)}
 
 
@@ -163,20 +164,15 @@ def locked_users(organization_id: int, now: dt.datetime | None = None) -> list[U
 
 def hospital_status(hospital_id: int, today: dt.date | None = None) -> dict:
     """This month's upload status (the month due now) and the latest published report."""
-    from app.services.reports import month_ready
     from app.services.reports.service import is_published
 
     month, due, overdue = due_month(today)
-    latest = _latest_uploads([hospital_id], month).get(hospital_id, {})
-    types = [{"label": TYPE_LABELS[t], "status": STATUS_LABELS.get(latest[t].status, latest[t].status)
-              if t in latest else NOT_SUBMITTED, "ok": t in latest and latest[t].status in (
-                  UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)}
-             for t in (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))]
+    state = month_state(hospital_id, month)
     report = db.session.scalars(select(ReportFile).where(ReportFile.hospital_id == hospital_id, is_published())
                                 .order_by(ReportFile.month.desc(), ReportFile.file_type, ReportFile.version.desc())
                                 .limit(1)).first()
-    return {"month": month, "due": due, "overdue": overdue, "ready": month_ready(hospital_id, month),
-            "types": types, "report": report}
+    return {"month": month, "due": due, "overdue": overdue, "ready": state.complete,
+            "types": type_rows(state), "report": report}
 
 
 def manufacturer_summary(manufacturer_id: int) -> dict:

@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
                            "再処理は行いません。"),
     "upload.mapping_saved": N_("列の対応付けを保存しました。再処理を待っています。"),
     "upload.demo": N_("デモデータ"),
+    "upload.discarded": N_("%(when)s に取り消されました。このファイルのデータは取り込まれていません。"),
     # the ingest job and the worker (app/jobs)
     "upload.processing": N_("処理中です。"),
     "upload.retrying": N_("一時的なエラーのため、処理を再試行します。"),

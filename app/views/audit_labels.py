@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "smds_classification.reactivate": _l("SMDS機器分類の再有効化"),
     "smds_classification.rename": _l("SMDS機器分類の名称変更"),
     "upload.accepted": _l("アップロード受付"),
+    "upload.discarded": _l("アップロードの取り消し"),
     "upload.fetched": _l("アップロードの取得（システム連携）"),
     "upload.ingest": _l("アップロードの取り込み"),
     "user.create": _l("ユーザー仮登録"),

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.infra.storage import get_storage
 from app.models import UploadType
 from app.services.ingest.rejects import open_rejected
+from app.services.unit_of_work import unit_of_work
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected, too_large_message
 from app.services.uploads.column_mapping import (
@@ -33,6 +34,7 @@ from app.services.uploads.column_mapping import (
     file_preview,
     save_mapping,
 )
+from app.services.uploads.discarding import NotDiscardable, can_discard, discard_upload
 from app.views.display import reader_locale, stored_message
 from app.views.hospital_target import CsrfForm, hospitals_in_scope, target_hospital
 
@@ -203,6 +205,25 @@ class UploadView(BaseView):
     def original(self, pk):
         return original_download(scoped_upload(pk))
 
+    @expose("/<int:pk>/discard", methods=["POST"])
+    @has_access
+    @permission_name("write")
+    def discard(self, pk):
+        """取り消す: withdraw a file sent by mistake (needs mapping or failed); the month is
+        again what the earlier files made it. Another hospital's upload: 404."""
+        upload = scoped_upload(pk)
+        if not CsrfForm().validate_on_submit():
+            abort(400)
+        try:
+            with unit_of_work():
+                discard_upload(upload, actor=g.user)
+        except NotDiscardable as exc:
+            flash(str(exc), "warning")
+        else:
+            flash(_("%(label)s（受付番号 %(id)s）を取り消しました。", id=upload.id,
+                    label=uploads.TYPE_LABELS[UploadType(upload.file_type)]), "info")
+        return redirect(url_for("UploadView.index", hospital_id=upload.hospital_id))
+
     @expose("/<int:pk>/mapping", methods=["GET", "POST"])
     @has_access
     @permission_name("write")
@@ -239,4 +260,5 @@ class UploadView(BaseView):
             choices=choices,
             error=error,
             form=CsrfForm(),
+            can_discard=can_discard(upload),
         ), (400 if error else 200)

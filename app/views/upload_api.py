@@ -1,4 +1,5 @@
-"""REST API of screen 3: upload files (multipart), read their status, download rejected rows.
+"""REST API of screen 3: upload files (multipart), read their status, download rejected rows,
+discard a file sent by mistake.
 
 Same checks, storage and queue as the screen (:mod:`app.services.uploads.records`), same scope.
 """
@@ -11,8 +12,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.access.capabilities import UPLOAD
 from app.access.scope import current_scope
+from app.services.unit_of_work import unit_of_work
 from app.services.uploads import records as uploads
 from app.services.uploads.checks import UploadRejected, too_large_message
+from app.services.uploads.discarding import NotDiscardable, discard_upload
 from app.views.api_base import OptiServeApi
 from app.views.display import reader_locale
 from app.views.hospital_target import target_hospital
@@ -25,7 +28,7 @@ class UploadApi(OptiServeApi):
     class_permission_name = "UploadApi"
     method_permission_name = {
         "post_upload": "write", "list_uploads": "read", "get_upload": "read",
-        "get_rejected": "read", "get_file": "read",
+        "get_rejected": "read", "get_file": "read", "post_discard": "write",
     }
     openapi_spec_tag = "Uploads"
 
@@ -124,6 +127,45 @@ class UploadApi(OptiServeApi):
         upload = uploads.upload_in_scope(current_scope(), pk)
         if upload is None:
             return self.response_404()
+        return self.response(200, result=uploads.status_payload(upload, locale=reader_locale()))
+
+    @expose("/<int:pk>/discard", methods=["POST"])
+    @protect()
+    def post_discard(self, pk):
+        """Withdraw an upload sent by mistake, as the screen's 取り消す does.
+        ---
+        post:
+          summary: Discard an upload that needs column mapping or failed (body `{}` as JSON)
+          description: >-
+            The upload is set aside (status `discarded`) and the month is again what the earlier
+            uploads made it; the data of imported uploads are not touched. An imported, queued
+            or processing upload cannot be discarded (400). Recorded in the audit log.
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {type: object}
+          responses:
+            200:
+              description: the upload, now discarded
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/UploadResult'}
+            400: {description: "refused (imported, queued or processing), or the body is not JSON"}
+            404: {description: no such upload in your scope}
+        """
+        if not current_scope().can(UPLOAD):
+            return self.response_403()
+        upload = uploads.upload_in_scope(current_scope(), pk)
+        if upload is None:
+            return self.response_404()
+        if not request.is_json:
+            return self.response_400(message=_("JSON形式で送ってください。"))
+        try:
+            with unit_of_work():
+                discard_upload(upload, actor=g.user)
+        except NotDiscardable as exc:
+            return self.response_400(message=str(exc))
         return self.response(200, result=uploads.status_payload(upload, locale=reader_locale()))
 
     @expose("/<int:pk>/rejected", methods=["GET"])

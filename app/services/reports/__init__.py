@@ -18,7 +18,7 @@ import logging
 from sqlalchemy import select
 
 from app.core.months import utc_now
-from app.services.reports.service import SUCCEEDED_UPLOADS, latest_uploads, mark_status
+from app.services.reports.service import mark_status
 
 log = logging.getLogger(__name__)
 
@@ -43,31 +43,12 @@ def job_id(hospital_id: int, month: dt.date) -> str:
     return f"report-{hospital_id}-{month:%Y-%m}"
 
 
-def _succeeded(upload) -> bool:
-    """Succeeded, or a byte-identical re-upload of a file that did."""
-    from app.extensions import db
-    from app.models import UploadFile, UploadStatus
-
-    if upload.status == UploadStatus.duplicate.value and upload.duplicate_of_id is not None:
-        upload = db.session.get(UploadFile, upload.duplicate_of_id)
-    return upload is not None and upload.status in SUCCEEDED_UPLOADS
-
-
 def month_ready(hospital_id: int, month: dt.date) -> bool:
-    """The month's lending and failure files are in (their newest upload each succeeded, or
-    repeats one that did) and a ledger is in force: one of the month, else the newest
-    succeeded one of an earlier month (a ledger is the equipment as of its month)."""
-    from app.extensions import db
-    from app.models import UploadFile, UploadType
+    """The month's files are in: its lending and failure files and a ledger in force
+    (app.services.uploads.month_status, the one rule every screen shows)."""
+    from app.services.uploads.month_status import month_complete
 
-    latest = latest_uploads(hospital_id, month)
-    if not all(t in latest and _succeeded(latest[t]) for t in (UploadType.lending, UploadType.failure)):
-        return False
-    if UploadType.ledger in latest and _succeeded(latest[UploadType.ledger]):
-        return True
-    return db.session.scalar(select(UploadFile.id).where(
-        UploadFile.hospital_id == hospital_id, UploadFile.file_type == int(UploadType.ledger),
-        UploadFile.month < month, UploadFile.status.in_(SUCCEEDED_UPLOADS)).limit(1)) is not None
+    return month_complete(hospital_id, month)
 
 
 def unpublished_ready_months(hospital_id: int) -> list[dt.date]:

@@ -20,8 +20,6 @@ from app.models import (
     ReportFile,
     ReportType,
     ReportVersion,
-    UploadFile,
-    UploadStatus,
 )
 from app.services.reports import stored
 from app.services.reports.figures import compute_figures
@@ -39,6 +37,7 @@ from app.services.reports.revisions import (
 )
 from app.services.reports.workbook import build_analysis_workbook
 from app.services.stored_messages import set_message
+from app.services.uploads.month_status import month_state
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ TYPE_DESCRIPTIONS = {
     ReportType.no_activity_list: _l("当月に貸出実績のない機器の一覧。"),
 }
 PUBLISHED = "published"
-SUCCEEDED_UPLOADS = (UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value)
 
 
 def storage_key(hospital_id: int, month: dt.date, file_type: int, extension: str = "xlsx", version: int = 1) -> str:
@@ -92,17 +90,6 @@ def report_row(hospital_id: int, month: dt.date, file_type: int) -> ReportFile:
                          source="generated", status="queued")
         db.session.add(row)
     return row
-
-
-def latest_uploads(hospital_id: int, month: dt.date) -> dict[int, UploadFile]:
-    """The newest upload of each type for the month (re-uploads replace the month's data)."""
-    uploads = db.session.scalars(select(UploadFile).where(
-        UploadFile.hospital_id == hospital_id, UploadFile.month == month)
-        .order_by(UploadFile.uploaded_at, UploadFile.id)).all()
-    latest = {}
-    for upload in uploads:
-        latest[upload.file_type] = upload
-    return latest
 
 
 def mark_status(hospital_id: int, month: dt.date, status: str, message: dict | None = None) -> None:
@@ -158,9 +145,11 @@ def publish_month(hospital_id: int, month: dt.date, notify: bool = True, force: 
     """
     month = first_of_month(month)
     hospital = db.session.get(Organization, hospital_id)
-    uploads = latest_uploads(hospital_id, month)
-    sources = [{"id": u.id, "file_type": u.file_type, "sha256": u.sha256}
-               for _, u in sorted(uploads.items()) if u.status in SUCCEEDED_UPLOADS]
+    # The files whose data the figures read (a repeat's is its original's): a newer upload that
+    # has not succeeded wrote nothing.
+    uploads = month_state(hospital_id, month).in_force
+    sources = [{"id": u.duplicate_of_id or u.id, "file_type": u.file_type, "sha256": u.sha256}
+               for _, u in sorted(uploads.items())]
     started = stored.now()
     figures = compute_figures(hospital_id, month)
     stored.save(figures, started)  # the dashboard reads these (committed with the publication)

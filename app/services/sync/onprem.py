@@ -66,7 +66,8 @@ def unfetched_uploads(cursor: int, page_size: int) -> tuple[list[UploadFile], in
     rows = list(db.session.scalars(
         select(UploadFile).where(
             UploadFile.id > cursor, UploadFile.fetched_at.is_(None), UploadFile.storage_key.isnot(None),
-            UploadFile.status != UploadStatus.duplicate.value)
+            # a repeat has its original's file; a discarded upload was a mistake, withdrawn
+            UploadFile.status.not_in([UploadStatus.duplicate.value, UploadStatus.discarded.value]))
         .order_by(UploadFile.id).limit(page_size)))
     return rows, (rows[-1].id if rows else cursor)
 

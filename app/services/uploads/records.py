@@ -20,6 +20,7 @@ from app.infra.storage import get_storage
 from app.models import Organization, UploadFile, UploadStatus, UploadType
 from app.services.stored_messages import codes, display, part, set_message
 from app.services.uploads.checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
+from app.services.uploads.discarding import DISCARDABLE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ STATUS_LABELS = {
     UploadStatus.needs_mapping.value: _l("列の対応付けが必要"),
     UploadStatus.failed.value: _l("失敗"),
     UploadStatus.duplicate.value: _l("同一ファイル（処理済み）"),
+    UploadStatus.discarded.value: _l("取り消し済み"),
 }
 SUCCEEDED = {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}
 PENDING = {UploadStatus.queued.value, UploadStatus.processing.value}
@@ -298,6 +300,8 @@ def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
         "rows_rejected": upload.rows_rejected,
         "duplicate_of": upload.duplicate_of_id,
         "done": upload.status not in PENDING,
+        # withdrawn by POST …/discard (app/services/uploads/discarding.py)
+        "discardable": upload.status in DISCARDABLE,
     }
     if url_for is not None:
         data["rejected_url"] = url_for("UploadView.rejected", pk=upload.id) if upload.rejected_key else None
@@ -305,6 +309,7 @@ def status_payload(upload: UploadFile, url_for=None, locale=None) -> dict:
             url_for("UploadView.mapping", pk=upload.id)
             if upload.status == UploadStatus.needs_mapping.value else None
         )
+        data["discard_url"] = url_for("UploadView.discard", pk=upload.id) if upload.status in DISCARDABLE else None
     return data
 
 
@@ -316,40 +321,40 @@ def recent_uploads(hospital_id: int, limit: int = 20) -> list[UploadFile]:
 
 
 def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
-    """One row per month of the last six: date of the latest upload, ○/- per type, status."""
+    """One row per month of the last six: ○/- per type, status and the date of the latest
+    upload — of a complete month, its latest file in force: a newer upload that has not
+    succeeded leaves the month 完了 and is named in ``newer`` (app.services.uploads.month_status)."""
+    from app.services.uploads.month_status import month_states
+
     current = first_of_month(on or jst_today())
     months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
-    uploads = db.session.scalars(
-        select(UploadFile).where(
-            UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months)
-        ).order_by(UploadFile.id)
-    )
-    by_month: dict[dt.date, list[UploadFile]] = {month: [] for month in months}
-    for upload in uploads:
-        by_month[upload.month].append(upload)
+    states = month_states([hospital_id], months)
     rows = []
     for month in months:
-        items = by_month[month]
-        done = {u.file_type for u in items if u.status in SUCCEEDED}
-        done |= {u.file_type for u in items if u.status == UploadStatus.duplicate.value
-                 and u.duplicate_of_id is not None and _succeeded(u.duplicate_of_id)}
+        state = states[hospital_id, month]
+        counted = [k.latest for k in state.kinds.values() if k.latest is not None]
+        done = {t for t, k in state.kinds.items() if k.done}
         marks = {int(t): ("○" if int(t) in done else "-") for t in UploadType}
-        if len(done) == len(UploadType):
+        if state.complete:  # its ledger may be an earlier month's (DESIGN §5 "Ledgers over time")
             status = _("完了")
-        elif any(u.status in PENDING for u in items):
+            counted = list(state.in_force.values())
+        elif any(k.newer_status in PENDING for k in state.kinds.values()):
             status = _("処理中")
         elif done:  # e.g. only the ledger: imported, the other files still to come
             status = _("一部完了（%(types)s）", types="・".join(
                 str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
-        elif items:
+        elif counted:
             status = _("取込エラー")
         else:
             status = _("未実施")
+        newer = [_("%(status)s（%(detail)s）", status=TYPE_LABELS[UploadType(k.file_type)],
+                   detail=STATUS_LABELS.get(k.newer_status, k.newer_status)) for k in state.pending_after_in_force]
         rows.append({
             "month": f"{month:%Y-%m}",
-            "date": format_jst(max(u.uploaded_at for u in items)) if items else "",
+            "date": format_jst(max(u.uploaded_at for u in counted)) if counted else "",
             "marks": marks,
             "status": status,
+            "newer": _("新しいファイル: %(files)s", files=_("、").join(newer)) if newer else "",
         })
     return rows
 
@@ -361,8 +366,3 @@ def history_uploads(hospital_id: int, on: dt.date | None = None) -> list[UploadF
     return list(db.session.scalars(
         select(UploadFile).where(UploadFile.hospital_id == hospital_id, UploadFile.month.in_(months))
         .order_by(UploadFile.month.desc(), UploadFile.id.desc())))
-
-
-def _succeeded(upload_id: int) -> bool:
-    original = db.session.get(UploadFile, upload_id)
-    return original is not None and original.status in SUCCEEDED

@@ -1,6 +1,25 @@
-/* Screen 3: show the chosen file names, and poll the status of unfinished uploads. */
+/* Screen 3 and its column-mapping step: show the chosen file names, poll the status of
+   unfinished uploads, and ask before a file is withdrawn (取り消す). */
 (function () {
   "use strict";
+  // A button's data-confirm (the page's language) is asked in the shared in-page dialog
+  // (dialog.js); on OK its form is sent as if it had been pressed. Delegated, so the 取り消す
+  // buttons the poll adds to the list ask too.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-confirm]") : null;
+    if (!button) { return; }
+    if (button.getAttribute("data-confirmed") === "true") {
+      button.removeAttribute("data-confirmed");
+      return;
+    }
+    event.preventDefault();
+    window.OptiServeDialog.confirm(button.getAttribute("data-confirm")).then(function (ok) {
+      if (!ok) { return; }
+      button.setAttribute("data-confirmed", "true");
+      button.click();
+    });
+  });
+
   var page = document.getElementById("upload-page");
   if (!page) { return; }
   // The page's words in the UI language (data-text-* of #upload-page).
@@ -36,6 +55,28 @@
     return a;
   }
 
+  // The 取り消す form of a row the poll found waiting for its columns (or failed), with the
+  // page's own CSRF token.
+  function discardForm(href) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = href;
+    form.className = "upload-discard-form";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    var pageToken = document.querySelector('#upload-form input[name="csrf_token"]');
+    token.value = pageToken ? pageToken.value : "";
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "btn btn-link btn-xs";
+    button.textContent = text("discard");
+    button.setAttribute("data-confirm", text("discardConfirm"));
+    form.appendChild(token);
+    form.appendChild(button);
+    return form;
+  }
+
   function update(item) {
     var row = document.querySelector('#upload-status tr[data-upload-id="' + item.id + '"]');
     if (!row) { return; }
@@ -51,6 +92,7 @@
     links.textContent = "";
     if (item.rejected_url) { links.appendChild(link(item.rejected_url, text("rejectedLink"))); }
     if (item.mapping_url) { links.appendChild(link(item.mapping_url, text("mappingLink"))); }
+    if (item.discard_url) { links.appendChild(discardForm(item.discard_url)); }
     row.setAttribute("data-done", item.done ? "true" : "false");
   }
 

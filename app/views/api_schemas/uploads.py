@@ -25,6 +25,8 @@ class UploadStatus(Schema):
     rows_rejected = fields.Integer(**NULLABLE)
     duplicate_of = fields.Integer(**NULLABLE)
     done = fields.Boolean(required=True)
+    discardable = fields.Boolean(required=True, metadata={
+        "description": "needs column mapping or failed: POST /api/v1/uploads/{id}/discard withdraws it"})
 
 
 class UploadMonth(Schema):
@@ -32,7 +34,11 @@ class UploadMonth(Schema):
     date = fields.String(required=True, metadata={"description": "latest upload (JST) or empty"})
     marks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                         metadata={"description": "file type → ○ (done) or -"})
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "decided by the files in force (the latest upload of each type that succeeded)"})
+    newer = fields.String(required=True, metadata={
+        "description": "newer uploads that have not succeeded (waiting, needs mapping, failed) beside "
+                       "files in force, e.g. 新しいファイル: 貸出履歴（列の対応付けが必要）; empty if none"})
 
 
 class UploadList(Schema):
