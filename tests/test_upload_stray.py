@@ -94,7 +94,7 @@ def test_a_stray_upload_leaves_a_complete_month_complete_everywhere(client, ctx)
     # the dashboard: still そろっています, no due-date badge, the newer file named beside 貸出
     status = section(client.get("/dashboard/").get_data(as_text=True), 'id="dashboard-status"', 1500)
     assert "そろっています" in status and "期限" not in status
-    assert "貸出: 取込完了" in status and "（新しいファイル: 列の対応づけ待ち）" in status
+    assert "貸出: 取込完了" in status and "（新しいファイル: 列の対応付け待ち）" in status
     # the operators' start page does not count the hospital as incomplete
     assert all(row["hospital"].id != hospital for row in start.incomplete_hospitals()["rows"])
     login_as(client, ADMIN)
@@ -121,9 +121,9 @@ def test_a_pending_upload_of_an_incomplete_month_still_shows_as_today(client, ct
     stray_lending(client)
     assert not month_state(hospital, due_month()).complete
     status = section(client.get("/dashboard/").get_data(as_text=True), 'id="dashboard-status"', 1500)
-    assert "そろっています" not in status and "貸出: 列の対応づけ待ち" in status and "新しいファイル" not in status
+    assert "そろっています" not in status and "貸出: 列の対応付け待ち" in status and "新しいファイル" not in status
     row = next(r for r in start.incomplete_hospitals()["rows"] if r["hospital"].id == hospital)
-    assert [str(t["status"]) for t in row["types"]] == ["取込完了", "列の対応づけ待ち", "取込完了"]
+    assert [str(t["status"]) for t in row["types"]] == ["取込完了", "列の対応付け待ち", "取込完了"]
     assert history_row(hospital)["status"] == "一部完了（医療機器台帳・故障履歴）"
 
 

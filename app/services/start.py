@@ -40,7 +40,7 @@ TYPE_LABELS = {int(UploadType.ledger): _l("台帳"), int(UploadType.lending): _l
                int(UploadType.failure): _l("故障")}
 STATUS_LABELS = {
     "queued": _l("待機中"), "processing": _l("処理中"), "succeeded": _l("取込完了"),
-    "succeeded_with_rejections": _l("取込完了（一部除外）"), "needs_mapping": _l("列の対応づけ待ち"),
+    "succeeded_with_rejections": _l("取込完了（一部除外）"), "needs_mapping": _l("列の対応付け待ち"),
     "failed": _l("失敗"), "duplicate": _l("同一ファイル"), "discarded": _l("取り消し済み"), "running": _l("作成中"),
     "published": _l("公開済み"),
 }
