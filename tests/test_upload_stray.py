@@ -76,7 +76,7 @@ def lendings(hospital_id: int) -> int:
 
 def discard_events() -> list[AuditEvent]:
     db.session.expire_all()
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "upload.discarded")))
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "upload.discarded").order_by(AuditEvent.id)))
 
 
 def test_a_stray_upload_leaves_a_complete_month_complete_everywhere(client, ctx):
