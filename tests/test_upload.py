@@ -292,6 +292,20 @@ def test_rejected_rows_download(client, ctx):
     assert "rejected_" in response.headers["Content-Disposition"]
 
 
+def test_the_original_file_comes_back_as_sent_without_a_charset_it_may_not_have(client, ctx):
+    """An original CSV is whatever encoding the hospital's system wrote (often Shift_JIS):
+    its download names no charset rather than a wrong one, and its bytes are unchanged."""
+    login_as(client, HOSPITAL_A)
+    sent = LEDGER_CSV.decode("utf-8").encode("cp932")
+    post(client, ledger=(sent, "台帳_sjis.csv"))
+    upload = db.session.query(UploadFile).one()
+    for url in (f"/upload/{upload.id}/file", f"/api/v1/uploads/{upload.id}/file"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers.getlist("Content-Type") == ["text/csv"], url
+        assert response.data == sent
+
+
 def test_hospital_b_cannot_reach_a_uploads(client, ctx):
     login_as(client, HOSPITAL_A)
     post(client, ledger=(LEDGER_CSV, "secret-name-A.csv"))

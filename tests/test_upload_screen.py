@@ -63,6 +63,20 @@ def test_history_after_a_ledger_only_upload_is_not_未実施(ctx):
     assert row["date"] == "2026-11-01 09:00"  # JST
 
 
+def test_history_says_a_month_with_nothing_sent_is_not_yet_due_until_its_due_date(ctx):
+    """A month whose files are due by the 10th of the next month is not 未実施 (an alarm) before
+    then: the current month, and last month until the 10th, say until when."""
+    hospital = org("H0002")
+    db.session.query(UploadFile).filter_by(hospital_id=hospital.id).delete()
+    db.session.commit()
+    statuses = {h["month"]: h["status"] for h in uploads.history(hospital.id, on=dt.date(2026, 12, 10))}
+    assert statuses["2026-12"] == "提出期限前（1/10 まで）"
+    assert statuses["2026-11"] == "提出期限前（12/10 まで）"  # the 10th itself is still in time
+    assert statuses["2026-10"] == "未実施"
+    statuses = {h["month"]: h["status"] for h in uploads.history(hospital.id, on=dt.date(2026, 12, 11))}
+    assert statuses["2026-11"] == "未実施"
+
+
 def test_mapping_step_previews_the_first_rows(client, ctx):
     login_as(client, HOSPITAL_A)
     rows = [["No", "設置", "品目", ""]] + [[f"A-{i}", "ＩＣＵ", f"ポンプ{i}", ""] for i in range(1, 9)]

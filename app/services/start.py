@@ -30,9 +30,8 @@ from app.models import (
     UserStatus,
 )
 from app.services.stored_messages import display
-from app.services.uploads.month_status import KINDS, MonthState, month_state, month_states
+from app.services.uploads.month_status import KINDS, MonthState, due_date, month_state, month_states
 
-DUE_DAY = 10  # the month's files are due by the 10th of the next month
 STUCK_AFTER = dt.timedelta(minutes=30)
 RECENT = dt.timedelta(days=14)
 # Shown on the start page and the dashboard, in the UI language.
@@ -53,7 +52,7 @@ def due_month(today: dt.date | None = None) -> tuple[dt.date, dt.date, bool]:
     """(the month whose files are due, its due date, whether the due date has passed)."""
     today = today or jst_today()
     month = previous_month(dt.date(today.year, today.month, 1))
-    due = dt.date(today.year, today.month, DUE_DAY)
+    due = due_date(month)
     return month, due, today > due
 
 

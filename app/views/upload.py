@@ -72,7 +72,9 @@ def stream_file(handle, download_name: str, content_type: str) -> Response:
         finally:
             handle.close()
 
-    response = Response(chunks(), mimetype=content_type)
+    # content_type as given: with mimetype=, Werkzeug adds "charset=utf-8" to a text/* type,
+    # which mislabels an original CSV in Shift_JIS
+    response = Response(chunks(), content_type=content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{download_name}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from app.core.months import add_months, first_of_month
 from app.extensions import db
 from app.models import UploadFile, UploadStatus, UploadType
 
 SUCCEEDED = frozenset({UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value})
+DUE_DAY = 10  # a month's files are due by the 10th of the next month
 KINDS = (int(UploadType.ledger), int(UploadType.lending), int(UploadType.failure))
 
 
@@ -140,3 +142,8 @@ def _originals(uploads: list[UploadFile]) -> dict[int, UploadFile]:
     if wanted:
         known.update({u.id: u for u in db.session.scalars(select(UploadFile).where(UploadFile.id.in_(wanted)))})
     return known
+
+
+def due_date(month: dt.date) -> dt.date:
+    """The day ``month``'s files are due: the :data:`DUE_DAY` of the next month."""
+    return add_months(first_of_month(month), 1).replace(day=DUE_DAY)

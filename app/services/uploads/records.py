@@ -324,9 +324,10 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
     """One row per month of the last six: ○/- per type, status and the date of the latest
     upload — of a complete month, its latest file in force: a newer upload that has not
     succeeded leaves the month 完了 and is named in ``newer`` (app.services.uploads.month_status)."""
-    from app.services.uploads.month_status import month_states
+    from app.services.uploads.month_status import due_date, month_states
 
-    current = first_of_month(on or jst_today())
+    today = on or jst_today()
+    current = first_of_month(today)
     months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
     states = month_states([hospital_id], months)
     rows = []
@@ -345,6 +346,9 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
                 str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
         elif counted:
             status = _("取込エラー")
+        elif today <= due_date(month):  # nothing sent yet, and not late: not an alarm
+            due = due_date(month)
+            status = _("提出期限前（%(month)d/%(day)d まで）", month=due.month, day=due.day)
         else:
             status = _("未実施")
         newer = [_("%(status)s（%(detail)s）", status=TYPE_LABELS[UploadType(k.file_type)],
