@@ -32,6 +32,14 @@ class UploadApi(OptiServeApi):
     }
     openapi_spec_tag = "Uploads"
 
+    def _in_scope(self, pk):
+        """(the upload ``pk`` in the caller's scope, None) or (None, the API's 403/404): as
+        :func:`app.views.upload.scoped_upload`, answered in JSON."""
+        if not current_scope().can(UPLOAD):
+            return None, self.response_403()
+        upload = uploads.upload_in_scope(current_scope(), pk)
+        return (upload, None) if upload is not None else (None, self.response_404())
+
     @expose("/", methods=["POST"])
     @protect()
     def post_upload(self):
@@ -122,11 +130,9 @@ class UploadApi(OptiServeApi):
                   schema: {$ref: '#/components/schemas/UploadResult'}
             404: {description: no such upload in your scope}
         """
-        if not current_scope().can(UPLOAD):
-            return self.response_403()
-        upload = uploads.upload_in_scope(current_scope(), pk)
-        if upload is None:
-            return self.response_404()
+        upload, refusal = self._in_scope(pk)
+        if refusal is not None:
+            return refusal
         return self.response(200, result=uploads.status_payload(upload, locale=reader_locale()))
 
     @expose("/<int:pk>/discard", methods=["POST"])
@@ -154,11 +160,9 @@ class UploadApi(OptiServeApi):
             400: {description: "refused (imported, queued or processing), or the body is not JSON"}
             404: {description: no such upload in your scope}
         """
-        if not current_scope().can(UPLOAD):
-            return self.response_403()
-        upload = uploads.upload_in_scope(current_scope(), pk)
-        if upload is None:
-            return self.response_404()
+        upload, refusal = self._in_scope(pk)
+        if refusal is not None:
+            return refusal
         if not request.is_json:
             return self.response_400(message=_("JSON形式で送ってください。"))
         try:

@@ -20,6 +20,7 @@ from app.services.audit import trail as audit
 from app.services.classifications.evidence import Suggester, prior_mappings  # noqa: F401 (moved there)
 from app.services.classifications.suggest import AUTO_ACCEPT_THRESHOLD, CONTEXT_ONLY_NAMES
 from app.services.ledger.device_months import devices_in_month
+from app.services.ledger.maintenance import with_descendants
 from app.services.reports.stored import mark_all_changed, mark_changed
 
 LEVELS = (1, 2, 3)
@@ -235,16 +236,7 @@ def accept_all(session, hospital_id: int, threshold: float = AUTO_ACCEPT_THRESHO
 def usage_count(session, common_id: int) -> dict[str, int]:
     """How many hospital classifications map to, and devices use, a common classification
     (or one of its children)."""
-    ids = {common_id}
-    frontier = {common_id}
-    while frontier:
-        children = {
-            cid for (cid,) in session.query(Classification.id).filter(
-                Classification.parent_id.in_(frontier), Classification.hospital_id.is_(None)
-            )
-        } - ids
-        ids |= children
-        frontier = children
+    ids = with_descendants(None, common_id, session)
     mapped = session.query(func.count(Classification.id)).filter(
         Classification.smds_classification_id.in_(ids)
     ).scalar()

@@ -157,8 +157,8 @@ def target_clauses(hospital_id: int, target: Target) -> list:
 OPTIONS_PAGE = 50
 
 
-def own_or_master(hospital_id: int):
-    """The hospital's own classifications and the common master's."""
+def own_or_master(hospital_id: int | None):
+    """The hospital's own classifications and the common master's (None: the master's)."""
     return or_(Classification.hospital_id.is_(None), Classification.hospital_id == hospital_id)
 
 
@@ -171,14 +171,15 @@ def _choosable(hospital_id: int):
 CHOICE_ORDER = (Classification.hospital_id.is_(None), Classification.level, Classification.name, Classification.id)
 
 
-def with_descendants(hospital_id: int, classification_id: int) -> list[int]:
-    """The class (the hospital's own or the master's) and every class under it."""
+def with_descendants(hospital_id: int | None, classification_id: int, session=None) -> list[int]:
+    """The class (the hospital's own or the master's; ``hospital_id`` None: the master's only)
+    and every class under it, in one statement."""
     tree = select(Classification.id).where(Classification.id == classification_id, own_or_master(hospital_id)) \
         .cte("tree", recursive=True)
     child = aliased(Classification)
     tree = tree.union(select(child.id).where(  # UNION, not ALL: a cycle in the data cannot loop
         child.parent_id == tree.c.id, or_(child.hospital_id.is_(None), child.hospital_id == hospital_id)))
-    return list(db.session.scalars(select(tree.c.id)))
+    return list((session or db.session).scalars(select(tree.c.id)))
 
 
 # an option's name with its parents' ("輸液ポンプ › 輸液ポンプ"): a hospital often names a class

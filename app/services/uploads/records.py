@@ -21,6 +21,7 @@ from app.models import Organization, UploadFile, UploadStatus, UploadType
 from app.services.stored_messages import codes, display, part, set_message
 from app.services.uploads.checks import CheckedFile, UploadRejected, check_upload, clean_filename, discard
 from app.services.uploads.discarding import DISCARDABLE
+from app.services.uploads.month_status import SUCCEEDED, due_date, month_states
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ STATUS_LABELS = {
     UploadStatus.duplicate.value: _l("同一ファイル（処理済み）"),
     UploadStatus.discarded.value: _l("取り消し済み"),
 }
-SUCCEEDED = {UploadStatus.succeeded.value, UploadStatus.succeeded_with_rejections.value}
 PENDING = {UploadStatus.queued.value, UploadStatus.processing.value}
 # Uploads whose file is (or will be) the month's data: a new identical file adds nothing.
 EFFECTIVE = SUCCEEDED | PENDING | {UploadStatus.needs_mapping.value}
@@ -324,8 +324,6 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
     """One row per month of the last six: ○/- per type, status and the date of the latest
     upload — of a complete month, its latest file in force: a newer upload that has not
     succeeded leaves the month 完了 and is named in ``newer`` (app.services.uploads.month_status)."""
-    from app.services.uploads.month_status import due_date, month_states
-
     today = on or jst_today()
     current = first_of_month(today)
     months = [add_months(current, -i) for i in range(HISTORY_MONTHS)]
@@ -346,8 +344,7 @@ def history(hospital_id: int, on: dt.date | None = None) -> list[dict]:
                 str(TYPE_LABELS[t]) for t in UploadType if int(t) in done))
         elif counted:
             status = _("取込エラー")
-        elif today <= due_date(month):  # nothing sent yet, and not late: not an alarm
-            due = due_date(month)
+        elif today <= (due := due_date(month)):  # nothing sent yet, and not late: not an alarm
             status = _("提出期限前（%(month)d/%(day)d まで）", month=due.month, day=due.day)
         else:
             status = _("未実施")
